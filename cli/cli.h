@@ -1,0 +1,68 @@
+/* cli.h — what every command file uses: finding the project, reaching the
+ * daemon, turning a failed call into one error line and an exit code, and
+ * printing replies (human or --json). */
+#ifndef OJ_CLI_H
+#define OJ_CLI_H
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+
+#include "cmd.h"
+#include "exit_codes.h"
+#include "rpc_client.h"
+
+/* Default bound on one request; OJ_TIMEOUT (a duration) overrides it. */
+#define OJ_DEFAULT_CALL_TIMEOUT_MS 30000
+
+int oj_main(int argc, char **argv);
+
+/* "oj: <message>" on stderr, one line. */
+void oj_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Finds the project (nearest .oj/ from -C DIR or the current directory) and
+ * fills ctx->paths. Prints the error and returns an exit code on failure. */
+int oj_ctx_project(struct oj_ctx *ctx);
+
+/* oj_ctx_project() and a connection to its daemon. On failure prints why
+ * ("not running", "not answering") and returns OJ_EXIT_DAEMON_DOWN or
+ * OJ_EXIT_FAILURE. */
+int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out);
+
+/* Prints the failure of the last call on `c` and returns its exit code. */
+int oj_call_failed(struct oj_client *c);
+
+/* Exit code for a StatusCode / transport code. */
+int oj_exit_for_status(int status);
+
+/* Prints `m` as JSON (one object, pretty) on stdout. */
+void oj_print_json(const ProtobufCMessage *m);
+/* Prints `m` as "field: value" lines: the generic human form. */
+void oj_print_fields(const ProtobufCMessage *m);
+
+/* For commands with no custom output: checks the last call's status, prints
+ * its reply as JSON (--json) or fields, frees it, returns the exit code. */
+int oj_print_call(struct oj_client *c, const struct oj_args *a);
+
+/* Parses a duration option (see duration.h); prints a usage error and
+ * returns -1 when malformed. Leaves *ms untouched when the option is unset. */
+int oj_opt_duration(const struct oj_args *a, const char *name, long long *ms);
+
+/* Connects, runs `body`, closes: the shape every command here shares. */
+#define WITH_CLIENT(ctx, c, body)                                                                 \
+    do {                                                                                          \
+        struct oj_client *c;                                                                      \
+        int rc_ = oj_ctx_connect((ctx), &c);                                                      \
+        if (rc_ != 0)                                                                             \
+            return rc_;                                                                           \
+        rc_ = (body);                                                                             \
+        oj_client_close(c);                                                                       \
+        return rc_;                                                                               \
+    } while (0)
+
+/* Connects, calls the generated stub `stub` with `req`, prints the reply
+ * (oj_print_call) and returns from the calling function with the exit code. */
+#define OJ_CALL_AND_PRINT(ctx, stub, req, a)                                                      \
+    WITH_CLIENT(ctx, c_, (stub(oj_client_service(c_), (req), NULL, NULL), oj_print_call(c_, (a))))
+
+/* Human forms: "12.3 MiB", "5m 3s". */
+void oj_fmt_bytes(unsigned long long n, char *buf, size_t len);
+#endif

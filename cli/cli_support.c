@@ -1,0 +1,201 @@
+/* cli_support.c — see cli.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "duration.h"
+#include "pb_json.h"
+#include "pidlock.h"
+
+void oj_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("oj: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int oj_ctx_project(struct oj_ctx *ctx)
+{
+    if (ctx->have_paths)
+        return 0;
+    const char *start = ctx->dir ? ctx->dir : ".";
+    char root[PATH_MAX];
+    if (oj_find_project(start, root, sizeof root) != 0) {
+        char abs[PATH_MAX];
+        if (realpath(start, abs) == NULL)
+            snprintf(abs, sizeof abs, "%s", start);
+        oj_errorf("no oj project at %s or above it (no .oj/ directory); start one with `oj daemon "
+                  "start`",
+                  abs);
+        return OJ_EXIT_DAEMON_DOWN;
+    }
+    if (oj_paths_init(&ctx->paths, root) != 0) {
+        oj_errorf("project path %s is too long for a socket; set XDG_RUNTIME_DIR to a short "
+                  "directory",
+                  root);
+        return OJ_EXIT_FAILURE;
+    }
+    ctx->have_paths = true;
+    return 0;
+}
+
+static int call_timeout_ms(void)
+{
+    const char *t = getenv("OJ_TIMEOUT");
+    int64_t ms;
+    if (t && *t && oj_duration_parse(t, &ms) == 0 && ms > 0 && ms < 86400000)
+        return (int)ms;
+    return OJ_DEFAULT_CALL_TIMEOUT_MS;
+}
+
+int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out)
+{
+    int rc = oj_ctx_project(ctx);
+    if (rc != 0)
+        return rc;
+    int rv = oj_client_open(out, ctx->paths.sock_path, call_timeout_ms());
+    if (rv == 0)
+        return 0;
+    pid_t holder = oj_pidlock_holder(ctx->paths.pid_path);
+    if (holder > 0) {
+        oj_errorf("daemon (pid %d) is running but not accepting connections on %s; see %s",
+                  (int)holder, ctx->paths.sock_path, ctx->paths.log_path);
+        return OJ_EXIT_FAILURE;
+    }
+    oj_errorf("daemon is not running in %s; start it with `oj daemon start`", ctx->paths.root);
+    return OJ_EXIT_DAEMON_DOWN;
+}
+
+int oj_exit_for_status(int status)
+{
+    switch (status) {
+    case OJ__STATUS_CODE__OK:
+        return OJ_EXIT_OK;
+    case OJ__STATUS_CODE__INVALID_ARGUMENT:
+        return OJ_EXIT_USAGE;
+    case OJ__STATUS_CODE__NOT_FOUND:
+        return OJ_EXIT_NOT_FOUND;
+    case OJ__STATUS_CODE__CONFLICT:
+        return OJ_EXIT_CONFLICT;
+    case OJ__STATUS_CODE__NOT_IMPLEMENTED:
+        return OJ_EXIT_NOT_IMPLEMENTED;
+    case OJ__STATUS_CODE__TIMEOUT:
+    case OJ_RPC_NO_ANSWER:
+        return OJ_EXIT_TIMEOUT;
+    case OJ__STATUS_CODE__SHUTTING_DOWN:
+        return OJ_EXIT_SHUTTING_DOWN;
+    case OJ_RPC_UNREACHABLE:
+        return OJ_EXIT_DAEMON_DOWN;
+    default:
+        return OJ_EXIT_FAILURE;
+    }
+}
+
+int oj_call_failed(struct oj_client *c)
+{
+    int st = oj_client_status(c);
+    const char *msg = oj_client_message(c);
+    if (st == OJ_RPC_NO_ANSWER)
+        oj_errorf("%s; check `oj status` and .oj/logs/daemon.log, or raise OJ_TIMEOUT", msg);
+    else if (st == OJ_RPC_UNREACHABLE)
+        oj_errorf("%s; is the daemon still running? (`oj status`)", msg);
+    else if (st == OJ__STATUS_CODE__NOT_IMPLEMENTED)
+        oj_errorf("%s; this command arrives in a later version", msg);
+    else
+        oj_errorf("%s", msg[0] ? msg : oj_status_name(st));
+    return oj_exit_for_status(st);
+}
+
+void oj_print_json(const ProtobufCMessage *m)
+{
+    cJSON *j = oj_pb_to_json(m);
+    char *s = cJSON_Print(j);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+    cJSON_Delete(j);
+}
+
+static void print_json_fields(const cJSON *obj, int indent)
+{
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        if (cJSON_IsObject(it)) {
+            printf("%*s%s:\n", indent, "", it->string);
+            print_json_fields(it, indent + 2);
+        } else if (cJSON_IsArray(it)) {
+            printf("%*s%s: %d item(s)\n", indent, "", it->string, cJSON_GetArraySize(it));
+            for (const cJSON *e = it->child; e; e = e->next) {
+                if (cJSON_IsObject(e)) {
+                    printf("%*s-\n", indent + 2, "");
+                    print_json_fields(e, indent + 4);
+                } else {
+                    char *s = cJSON_PrintUnformatted(e);
+                    printf("%*s- %s\n", indent + 2, "", s ? s : "?");
+                    free(s);
+                }
+            }
+        } else if (cJSON_IsString(it)) {
+            printf("%*s%s: %s\n", indent, "", it->string, it->valuestring);
+        } else {
+            char *s = cJSON_PrintUnformatted(it);
+            printf("%*s%s: %s\n", indent, "", it->string, s ? s : "?");
+            free(s);
+        }
+    }
+}
+
+void oj_print_fields(const ProtobufCMessage *m)
+{
+    cJSON *j = oj_pb_to_json(m);
+    print_json_fields(j, 0);
+    cJSON_Delete(j);
+}
+
+int oj_print_call(struct oj_client *c, const struct oj_args *a)
+{
+    if (oj_client_status(c) != OJ__STATUS_CODE__OK)
+        return oj_call_failed(c);
+    ProtobufCMessage *reply = oj_client_take_reply(c);
+    if (oj_args_has(a, "json"))
+        oj_print_json(reply);
+    else
+        oj_print_fields(reply);
+    oj_client_free_reply(reply);
+    return OJ_EXIT_OK;
+}
+
+int oj_opt_duration(const struct oj_args *a, const char *name, long long *ms)
+{
+    const char *v = oj_args_get(a, name);
+    if (v == NULL)
+        return 0;
+    int64_t out;
+    if (oj_duration_parse(v, &out) != 0) {
+        oj_errorf("--%s: '%s' is not a duration; use a number with s, m, h or d (e.g. 30s, 5m, "
+                  "30d)",
+                  name, v);
+        return -1;
+    }
+    *ms = out;
+    return 0;
+}
+
+void oj_fmt_bytes(unsigned long long n, char *buf, size_t len)
+{
+    if (n < 1024)
+        snprintf(buf, len, "%llu B", n);
+    else if (n < 1024ULL * 1024)
+        snprintf(buf, len, "%.1f KiB", n / 1024.0);
+    else if (n < 1024ULL * 1024 * 1024)
+        snprintf(buf, len, "%.1f MiB", n / (1024.0 * 1024));
+    else
+        snprintf(buf, len, "%.2f GiB", n / (1024.0 * 1024 * 1024));
+}

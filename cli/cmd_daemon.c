@@ -1,0 +1,298 @@
+/* cmd_daemon.c — `oj daemon start` and `oj daemon stop`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "config.h"
+#include "daemon.h"
+#include "duration.h"
+#include "pidlock.h"
+#include "subprocess.h"
+
+#define START_WAIT_MS 15000 /* how long `oj daemon start` waits for the daemon to answer */
+
+/* The project root for a start: the nearest .oj/ above the directory, else
+ * the git top level, else the directory itself. */
+static int start_root(const struct oj_ctx *ctx, char *root, size_t len)
+{
+    const char *start = ctx->dir ? ctx->dir : ".";
+    if (oj_find_project(start, root, len) == 0)
+        return 0;
+    char abs[PATH_MAX];
+    if (realpath(start, abs) == NULL) {
+        oj_errorf("cannot use directory %s: %s", start, strerror(errno));
+        return OJ_EXIT_USAGE;
+    }
+    char out[PATH_MAX + 16];
+    struct oj_proc_result r;
+    char *argv[] = {"git", "rev-parse", "--show-toplevel", NULL};
+    if (oj_run(argv, abs, 10000, out, sizeof out, 0, &r) == 0 && r.exit_status == 0 &&
+        r.out_len > 1) {
+        out[strcspn(out, "\n")] = '\0';
+        if (strlen(out) >= len) {
+            oj_errorf("git top level %s is too long a path", out);
+            return OJ_EXIT_FAILURE;
+        }
+        memcpy(root, out, strlen(out) + 1);
+    } else {
+        snprintf(root, len, "%s", abs);
+    }
+    return 0;
+}
+
+/* Shows the last error lines of the daemon log, for a start that failed. */
+static void show_log_tail(const char *log_path)
+{
+    FILE *f = fopen(log_path, "re");
+    if (f == NULL)
+        return;
+    char line[1024], last[3][1024] = {{0}};
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, " ERROR ") || strstr(line, "ERROR:") || strstr(line, "Sanitizer"))
+            snprintf(last[n++ % 3], sizeof last[0], "%s", line);
+    fclose(f);
+    for (int i = n > 3 ? n - 3 : 0; i < n; i++)
+        fprintf(stderr, "  %s", last[i % 3]);
+}
+
+static int start_background(const char *root, const struct oj_paths *paths)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        oj_errorf("cannot create a pipe: %s", strerror(errno));
+        return OJ_EXIT_FAILURE;
+    }
+    fflush(NULL);
+    pid_t child = fork();
+    if (child < 0) {
+        oj_errorf("cannot fork: %s", strerror(errno));
+        return OJ_EXIT_FAILURE;
+    }
+    if (child == 0) {
+        /* Detach: new session, then fork again so the daemon is not a session
+         * leader and can never get a controlling terminal back. Nothing in
+         * this process has touched nng, so the daemon starts clean. */
+        close(fds[0]);
+        if (setsid() < 0)
+            _exit(1);
+        pid_t grandchild = fork();
+        if (grandchild != 0)
+            _exit(grandchild < 0 ? 1 : 0);
+        umask(077);
+        if (chdir("/") != 0)
+            _exit(1);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+            if (null > STDERR_FILENO)
+                close(null);
+        }
+        struct oj_daemon_opts o = {.root = root, .foreground = false, .ready_fd = fds[1]};
+        _exit(oj_daemon_run(&o));
+    }
+    close(fds[1]);
+    int status;
+    waitpid(child, &status, 0);
+
+    /* Wait for the daemon's word: READY, ALREADY or ERROR, or EOF if it died. */
+    char buf[1024];
+    size_t used = 0;
+    int64_t deadline = oj_mono_ms() + START_WAIT_MS;
+    while (used < sizeof buf - 1) {
+        int64_t left = deadline - oj_mono_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        int n = poll(&p, 1, (int)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        ssize_t r = read(fds[0], buf + used, sizeof buf - 1 - used);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        used += (size_t)r;
+        if (memchr(buf, '\n', used))
+            break;
+    }
+    close(fds[0]);
+    buf[used] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+
+    long pid;
+    if (sscanf(buf, "READY %ld", &pid) == 1) {
+        printf("daemon started (pid %ld) in %s\n", pid, root);
+        return OJ_EXIT_OK;
+    }
+    if (sscanf(buf, "ALREADY %ld", &pid) == 1) {
+        printf("daemon already running (pid %ld) in %s\n", pid, root);
+        return OJ_EXIT_OK;
+    }
+    if (strncmp(buf, "ERROR ", 6) == 0) {
+        oj_errorf("daemon failed to start: %s", buf + 6);
+        return OJ_EXIT_FAILURE;
+    }
+    if (used == 0 && oj_mono_ms() >= deadline) {
+        oj_errorf("daemon did not answer within %d s; see %s", START_WAIT_MS / 1000,
+                  paths->log_path);
+        return OJ_EXIT_TIMEOUT;
+    }
+    oj_errorf("daemon exited during start-up; last errors from %s:", paths->log_path);
+    show_log_tail(paths->log_path);
+    return OJ_EXIT_FAILURE;
+}
+
+static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    char root[PATH_MAX];
+    int rc = start_root(ctx, root, sizeof root);
+    if (rc != 0)
+        return rc;
+    /* Bad settings are the operator's to fix: say so before forking. */
+    struct oj_config cfg;
+    char err[256];
+    if (oj_config_from_env(&cfg, err, sizeof err) != 0) {
+        oj_errorf("%s", err);
+        return OJ_EXIT_USAGE;
+    }
+    struct oj_paths paths;
+    if (oj_paths_init(&paths, root) != 0) {
+        oj_errorf("project path %s is too long for a socket even in the fallback directory; set "
+                  "XDG_RUNTIME_DIR to a short directory",
+                  root);
+        return OJ_EXIT_FAILURE;
+    }
+    pid_t holder = oj_pidlock_holder(paths.pid_path);
+    if (holder > 0) {
+        printf("daemon already running (pid %d) in %s\n", (int)holder, root);
+        return OJ_EXIT_OK;
+    }
+    if (oj_args_has(a, "foreground")) {
+        struct oj_daemon_opts o = {.root = root, .foreground = true, .ready_fd = -1};
+        return oj_daemon_run(&o) == 0 ? OJ_EXIT_OK : OJ_EXIT_FAILURE;
+    }
+    return start_background(root, &paths);
+}
+
+/* Polls the pid lock until its holder is gone or the deadline passes. */
+static bool wait_gone(const char *pid_path, int64_t deadline)
+{
+    for (;;) {
+        if (oj_pidlock_holder(pid_path) <= 0)
+            return true;
+        if (oj_mono_ms() >= deadline)
+            return false;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    long long timeout_ms = OJ_DEFAULT_STOP_TIMEOUT_MS;
+    if (oj_opt_duration(a, "timeout", &timeout_ms) != 0)
+        return OJ_EXIT_USAGE;
+    if (timeout_ms <= 0) {
+        oj_errorf("--timeout must be more than 0 (e.g. 30s)");
+        return OJ_EXIT_USAGE;
+    }
+    int rc = oj_ctx_project(ctx);
+    if (rc != 0)
+        return rc;
+    pid_t pid = oj_pidlock_holder(ctx->paths.pid_path);
+    if (pid <= 0) {
+        printf("daemon is not running in %s (nothing to stop)\n", ctx->paths.root);
+        return OJ_EXIT_OK;
+    }
+
+    if (oj_args_has(a, "force")) {
+        if (kill(pid, SIGKILL) != 0 && errno != ESRCH) {
+            oj_errorf("cannot kill daemon (pid %d): %s", (int)pid, strerror(errno));
+            return OJ_EXIT_FAILURE;
+        }
+        if (!wait_gone(ctx->paths.pid_path, oj_mono_ms() + 5000)) {
+            oj_errorf("daemon (pid %d) still holds its lock 5 s after SIGKILL; check `ps %d`",
+                      (int)pid, (int)pid);
+            return OJ_EXIT_TIMEOUT;
+        }
+        /* The socket files of a killed daemon are stale; the next start also
+         * removes them, but leave the directory tidy. */
+        unlink(ctx->paths.sock_path);
+        unlink(ctx->paths.events_sock_path);
+        printf("daemon killed (pid %d); agents in tmux keep running\n", (int)pid);
+        return OJ_EXIT_OK;
+    }
+
+    struct oj_client *c;
+    rc = oj_ctx_connect(ctx, &c);
+    if (rc != 0) {
+        oj_errorf("cannot ask daemon (pid %d) to stop; use `oj daemon stop --force`", (int)pid);
+        return rc;
+    }
+    oj_client_set_timeout(c, 5000);
+    Oj__DaemonStopRequest req = OJ__DAEMON_STOP_REQUEST__INIT;
+    req.timeout_ms = timeout_ms;
+    Oj__DaemonStopResponse *resp;
+    int st = OJ_RPC(c, oj__control__daemon_stop, &req, &resp);
+    if (st != OJ__STATUS_CODE__OK && st != OJ_RPC_UNREACHABLE) {
+        rc = oj_call_failed(c);
+        oj_client_close(c);
+        if (st == OJ_RPC_NO_ANSWER)
+            oj_errorf("daemon (pid %d) did not take the stop request; use `oj daemon stop --force`",
+                      (int)pid);
+        return rc;
+    }
+    oj_client_free_reply(resp);
+    oj_client_close(c);
+    char human[32];
+    oj_duration_format(timeout_ms, human, sizeof human);
+    if (!wait_gone(ctx->paths.pid_path, oj_mono_ms() + timeout_ms + 5000)) {
+        oj_errorf("daemon (pid %d) is still running %s after the stop request; use `oj daemon "
+                  "stop --force`",
+                  (int)pid, human);
+        return OJ_EXIT_TIMEOUT;
+    }
+    printf("daemon stopped (pid %d)\n", (int)pid);
+    return OJ_EXIT_OK;
+}
+
+static const struct oj_opt start_opts[] = {
+    {"foreground", false, NULL, "stay attached: log to stderr too, stop with Ctrl-C (for systemd)"},
+    {0},
+};
+static const struct oj_opt stop_opts[] = {
+    {"timeout", true, "DUR", "how long to let in-flight work finish (default 10s)"},
+    {"force", false, NULL, "kill the daemon at once (SIGKILL); agents in tmux keep running"},
+    {0},
+};
+
+const struct oj_cmd oj_cmd_daemon_start = {
+    "daemon", "start", "[--foreground]", "Start the daemon for this project",
+    "Creates .oj/ at the git top level (or here, outside git) when no .oj/ exists above the\n"
+    "current directory, then starts the daemon in the background and returns once it answers.\n"
+    "Prints the pid. When a daemon already runs, says so and changes nothing (exit 0).\n"
+    "Environment: OJ_LOG_LEVEL (error|warn|info|debug, default info), OJ_MAX_SESSIONS\n"
+    "(default 10).",
+    start_opts, 0, 0, exec_start,
+};
+const struct oj_cmd oj_cmd_daemon_stop = {
+    "daemon", "stop", "[--timeout DUR] [--force]", "Stop the daemon (graceful unless --force)",
+    "Graceful: the daemon stops accepting new work, lets in-flight requests finish within\n"
+    "--timeout, syncs its state and exits; this command returns when it is gone.\n"
+    "--force kills it at once; nothing acknowledged is lost, agents keep running in tmux.",
+    stop_opts, 0, 0, exec_stop,
+};

@@ -1,0 +1,79 @@
+/* cmd_status.c — `oj status`: the one-screen health summary. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "duration.h"
+
+static void print_status(const Oj__StatusResponse *s, bool verbose, bool resources)
+{
+    char up[32], buf[32];
+    oj_duration_format(s->uptime_ms, up, sizeof up);
+    printf("oj %s: daemon running (pid %d, up %s)%s\n", s->version, s->pid, up,
+           s->draining ? " - stopping" : "");
+    printf("pipelines:  %u active\n", s->active_pipelines);
+    printf("sessions:   %u active / %u max", s->active_sessions, s->max_sessions);
+    if (s->queued_sessions)
+        printf(" (%u waiting for a slot)", s->queued_sessions);
+    printf("\n");
+    if (resources || verbose) {
+        oj_fmt_bytes(s->rss_bytes, buf, sizeof buf);
+        printf("memory:     %s RSS\n", buf);
+        oj_fmt_bytes(s->wal_bytes, buf, sizeof buf);
+        printf("wal:        %s, %llu records since the last snapshot\n", buf,
+               (unsigned long long)s->wal_records_since_snapshot);
+        if (s->snapshot_count) {
+            oj_duration_format(s->newest_snapshot_age_ms, up, sizeof up);
+            printf("snapshots:  %u (newest %s old)\n", s->snapshot_count, up);
+        } else {
+            printf("snapshots:  none\n");
+        }
+    }
+    if (verbose) {
+        printf("project:    %s\n", s->project_root);
+        printf("state dir:  %s\n", s->state_dir);
+        printf("socket:     %s\n", s->socket_path);
+        printf("events:     %s\n", s->events_socket_path);
+        printf("log:        %s (level %s)\n", s->log_path, s->log_level);
+        printf("requests:   %llu served, %u in flight\n", (unsigned long long)s->requests_served,
+               s->requests_in_flight);
+        printf("listener:   %u restart(s) by the watchdog\n", s->listener_restarts);
+    }
+}
+
+static int exec_status(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    struct oj_client *c;
+    int rc = oj_ctx_connect(ctx, &c);
+    if (rc != 0)
+        return rc;
+    Oj__StatusRequest req = OJ__STATUS_REQUEST__INIT;
+    req.verbose = oj_args_has(a, "verbose");
+    req.resources = oj_args_has(a, "resources");
+    Oj__StatusResponse *resp;
+    int st = OJ_RPC(c, oj__control__status, &req, &resp);
+    if (st != OJ__STATUS_CODE__OK) {
+        rc = oj_call_failed(c);
+        oj_client_close(c);
+        return rc;
+    }
+    if (oj_args_has(a, "json"))
+        oj_print_json(&resp->base);
+    else
+        print_status(resp, req.verbose, req.resources);
+    oj_client_free_reply(resp);
+    oj_client_close(c);
+    return OJ_EXIT_OK;
+}
+
+static const struct oj_opt status_opts[] = {
+    {"verbose", false, NULL, "add diagnostics: paths, log, request counters, storage"},
+    {"resources", false, NULL, "show sessions against the limit, memory (RSS) and WAL size"},
+    OJ_OPT_JSON,
+    {0},
+};
+
+const struct oj_cmd oj_cmd_status = {
+    NULL, "status", "[--verbose] [--resources] [--json]", "Show the daemon's health",
+    "Exit status 0 when the daemon answers, 3 when no daemon runs for this project.",
+    status_opts, 0, 0, exec_status,
+};

@@ -1,0 +1,58 @@
+/* cmd_table.c — every command oj knows, in the order `oj --help` lists them.
+ * A command is defined in the file of its group; this table only names it. */
+#include "cmd.h"
+
+#define X(name) extern const struct oj_cmd name;
+#define OJ_COMMANDS                                                                                \
+    X(oj_cmd_status)                                                                               \
+    X(oj_cmd_daemon_start)                                                                         \
+    X(oj_cmd_daemon_stop)                                                                          \
+    X(oj_cmd_run)                                                                                  \
+    X(oj_cmd_pipeline_list)                                                                        \
+    X(oj_cmd_pipeline_status)                                                                      \
+    X(oj_cmd_pipeline_show)                                                                        \
+    X(oj_cmd_pipeline_nudge)                                                                       \
+    X(oj_cmd_pipeline_restart)                                                                     \
+    X(oj_cmd_pipeline_resume)                                                                      \
+    X(oj_cmd_pipeline_cancel)                                                                      \
+    X(oj_cmd_session_list)                                                                         \
+    X(oj_cmd_session_show)                                                                         \
+    X(oj_cmd_session_capture)                                                                      \
+    X(oj_cmd_session_send)                                                                         \
+    X(oj_cmd_session_nudge)                                                                        \
+    X(oj_cmd_session_kill)                                                                         \
+    X(oj_cmd_session_start)                                                                        \
+    X(oj_cmd_workspace_list)                                                                       \
+    X(oj_cmd_workspace_cleanup)                                                                    \
+    X(oj_cmd_lock_list)                                                                            \
+    X(oj_cmd_lock_status)                                                                          \
+    X(oj_cmd_lock_acquire)                                                                         \
+    X(oj_cmd_lock_release)                                                                         \
+    X(oj_cmd_maintenance_compact)                                                                  \
+    X(oj_cmd_maintenance_snapshot)                                                                 \
+    X(oj_cmd_maintenance_restore_snapshot)                                                         \
+    X(oj_cmd_maintenance_archive)                                                                  \
+    X(oj_cmd_cron_list)                                                                            \
+    X(oj_cmd_cron_run)                                                                             \
+    X(oj_cmd_cron_enable)                                                                          \
+    X(oj_cmd_cron_disable)                                                                         \
+    X(oj_cmd_done)                                                                                 \
+    X(oj_cmd_checkpoint)
+
+OJ_COMMANDS
+#undef X
+
+#define X(name) &name,
+const struct oj_cmd *const oj_cmd_table[] = {OJ_COMMANDS NULL};
+#undef X
+
+const struct oj_group oj_groups[] = {
+    {"daemon", "start and stop the daemon"},
+    {"pipeline", "watch and steer pipelines"},
+    {"session", "agents running in tmux"},
+    {"workspace", "git worktrees of pipelines"},
+    {"lock", "shared locks such as merge-lock"},
+    {"maintenance", "WAL compaction, snapshots, restore, archive"},
+    {"cron", "scheduled jobs"},
+    {NULL, NULL},
+};

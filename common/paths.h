@@ -1,0 +1,52 @@
+/* paths.h — where a project's daemon keeps its files, computed the same way by
+ * the daemon and every client.
+ *
+ *   <root>/.oj/                 state directory (0700), ignored by git via .oj/.gitignore
+ *   <root>/.oj/daemon.pid       pid file; a POSIX write lock on it marks the live daemon
+ *   <root>/.oj/daemon.sock      req/rep socket (0600)
+ *   <root>/.oj/events.sock      pub/sub socket (0600)
+ *   <root>/.oj/logs/daemon.log  daemon log
+ *
+ * A Unix socket path must be shorter than 108 bytes. When <root> is too deep
+ * for that, both sockets move to a short per-user directory keyed by a hash of
+ * the root: $XDG_RUNTIME_DIR/oj/ or /tmp/oj-<uid>/, as <hash>.sock and
+ * <hash>.ev.sock. */
+#ifndef OJ_PATHS_H
+#define OJ_PATHS_H
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OJ_SUN_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) on Linux */
+
+struct oj_paths {
+    char root[PATH_MAX];
+    char state_dir[PATH_MAX];
+    char pid_path[PATH_MAX];
+    char log_dir[PATH_MAX];
+    char log_path[PATH_MAX];
+    char sock_dir[PATH_MAX]; /* directory holding the sockets (.oj or the fallback) */
+    char sock_path[PATH_MAX];
+    char events_sock_path[PATH_MAX];
+    bool sock_fallback;
+};
+
+/* Walks up from `start` (absolute or relative) to the nearest directory that
+ * contains a `.oj/` directory and writes its absolute path into root.
+ * Returns 0 when found, -1 when no ancestor has one. */
+int oj_find_project(const char *start, char *root, size_t len);
+
+/* Fills `p` for the project at absolute path `root`. Returns 0, or -1 when even
+ * the fallback socket path would be too long (errno = ENAMETOOLONG). */
+int oj_paths_init(struct oj_paths *p, const char *root);
+
+/* FNV-1a 64 of the root path, the key of the fallback socket names. */
+uint64_t oj_path_hash(const char *s);
+
+/* Creates <root>/.oj (0700), .oj/logs and .oj/.gitignore ("*", so git never
+ * shows the directory), and the fallback socket directory when used (0700,
+ * must be ours and not a symlink). Returns 0, or -1 with errno set and a
+ * description in err. */
+int oj_paths_prepare(const struct oj_paths *p, char *err, size_t errlen);
+#endif

@@ -1,0 +1,76 @@
+/* daemon.h — the running daemon: its settings, its parts, and the entry point
+ * the CLI calls for `oj daemon start`.
+ *
+ * Threads: the main thread waits for signals and runs start-up and shutdown;
+ * nng's threads run the socket callbacks (server.c); one engine thread runs
+ * every rpc handler in order (engine.c), so handlers never need locks around
+ * daemon state; the watchdog thread checks the listener (watchdog.c). */
+#ifndef OJ_DAEMON_H
+#define OJ_DAEMON_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "oj.pb-c.h"
+#include "paths.h"
+
+struct oj_server;
+struct oj_call;
+
+struct oj_daemon {
+    Oj__Control_Service svc; /* first member: handlers get &svc and find the daemon */
+    struct oj_paths paths;
+    struct oj_config cfg;
+    pid_t pid;
+    int64_t started_at_ms, started_mono_ms;
+    struct oj_server *server;
+
+    /* engine: one thread, one queue of calls */
+    pthread_t engine_thread;
+    pthread_mutex_t engine_mu;
+    pthread_cond_t engine_cv;
+    struct oj_call_node *queue_head, *queue_tail;
+    bool engine_stopping;
+
+    /* watchdog */
+    pthread_t watchdog_thread;
+    pthread_mutex_t watchdog_mu;
+    pthread_cond_t watchdog_cv;
+    bool watchdog_stopping;
+
+    /* set by DaemonStop; the main thread acts on it */
+    _Atomic int64_t stop_timeout_ms;
+};
+
+static inline struct oj_daemon *oj_daemon_of(Oj__Control_Service *svc)
+{
+    return (struct oj_daemon *)svc;
+}
+
+struct oj_daemon_opts {
+    const char *root;  /* absolute project root (holds .oj/) */
+    bool foreground;   /* copy log entries to stderr */
+    int ready_fd;      /* -1, or a pipe: "READY <pid>\n" / "ALREADY <pid>\n" / "ERROR <why>\n" */
+};
+
+/* Runs the daemon until it is stopped. Returns the process exit status. Must
+ * be called before anything in the process has used nng. */
+int oj_daemon_run(const struct oj_daemon_opts *o);
+
+/* ---- parts (engine.c, watchdog.c, rpc_*.c) -------------------------------- */
+int oj_engine_start(struct oj_daemon *d);
+void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink */
+void oj_engine_stop(struct oj_daemon *d);
+
+int oj_watchdog_start(struct oj_daemon *d);
+void oj_watchdog_stop(struct oj_daemon *d);
+
+/* Each rpc group fills in its handlers; unset ones answer NOT_IMPLEMENTED. */
+void oj_rpc_register_daemon(Oj__Control_Service *svc);
+
+/* Resident set size of this process in bytes (0 if unknown). */
+uint64_t oj_rss_bytes(void);
+#endif

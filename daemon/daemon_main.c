@@ -1,0 +1,179 @@
+/* daemon_main.c — start-up and shutdown of the daemon process.
+ *
+ * Order matters and each step says why:
+ *  1. block the stop signals before any thread exists (nng starts threads on
+ *     first use), so only the main thread ever receives them;
+ *  2. create .oj/ and take the single-instance lock *before* touching any
+ *     other file or socket: a second daemon must never remove the first one's
+ *     socket;
+ *  3. open the log, listen, start the engine and the watchdog;
+ *  4. tell whoever started us that we answer (ready pipe);
+ *  5. wait for SIGTERM/SIGINT (graceful, default timeout) or SIGUSR1 (sent
+ *     by the DaemonStop handler, with the requested timeout);
+ *  6. drain: refuse new work, let in-flight calls finish within the timeout,
+ *     stop the engine, close the socket, remove the socket file. The pid lock
+ *     goes with the process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "pidlock.h"
+#include "server.h"
+#include "version.h"
+
+static void tell(int fd, const char *fmt, const char *detail, long n)
+{
+    if (fd < 0)
+        return;
+    char buf[1024];
+    int len = detail ? snprintf(buf, sizeof buf, fmt, detail) : snprintf(buf, sizeof buf, fmt, n);
+    if (len > 0 && write(fd, buf, (size_t)len) < 0) {
+        /* the starter went away; nothing to tell */
+    }
+}
+
+static int fail(const struct oj_daemon_opts *o, const char *why)
+{
+    LOG_ERROR("daemon: %s", why);
+    tell(o->ready_fd, "ERROR %s\n", why, 0);
+    if (o->foreground && oj_log_fd() < 0)
+        fprintf(stderr, "oj: %s\n", why);
+    return 1;
+}
+
+int oj_daemon_run(const struct oj_daemon_opts *o)
+{
+    char err[PATH_MAX + 256];
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGUSR1);
+    sigaddset(&stop_set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct oj_daemon *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return fail(o, "out of memory");
+    d->pid = getpid();
+    if (oj_config_from_env(&d->cfg, err, sizeof err) != 0) {
+        free(d);
+        return fail(o, err);
+    }
+    if (oj_paths_init(&d->paths, o->root) != 0) {
+        snprintf(err, sizeof err, "project path %s is too long for a socket, even in the fallback "
+                 "directory; set XDG_RUNTIME_DIR to a short directory", o->root);
+        free(d);
+        return fail(o, err);
+    }
+    char perr[PATH_MAX + 128];
+    if (oj_paths_prepare(&d->paths, perr, sizeof perr) != 0) {
+        free(d);
+        return fail(o, perr);
+    }
+
+    pid_t holder = 0;
+    int lock_fd = oj_pidlock_acquire(d->paths.pid_path, &holder);
+    if (lock_fd == -2) {
+        tell(o->ready_fd, "ALREADY %ld\n", NULL, (long)holder);
+        if (o->foreground)
+            fprintf(stderr, "oj: daemon already running (pid %ld) in %s\n", (long)holder, o->root);
+        free(d);
+        return 0;
+    }
+    if (lock_fd < 0) {
+        snprintf(err, sizeof err, "cannot lock %s: %s", d->paths.pid_path, strerror(errno));
+        free(d);
+        return fail(o, err);
+    }
+
+    if (oj_log_open(d->paths.log_path, d->cfg.log_level, o->foreground) != 0) {
+        snprintf(err, sizeof err, "cannot open log %s: %s", d->paths.log_path, strerror(errno));
+        close(lock_fd);
+        free(d);
+        return fail(o, err);
+    }
+    d->started_at_ms = oj_wall_ms();
+    d->started_mono_ms = oj_mono_ms();
+    LOG_INFO("daemon: oj %s starting (pid %d) in %s, log level %s, max sessions %u", OJ_VERSION,
+             (int)d->pid, d->paths.root, oj_log_level_name(d->cfg.log_level), d->cfg.max_sessions);
+    if (d->paths.sock_fallback)
+        LOG_INFO("daemon: project path too long for a socket in .oj/; using %s", d->paths.sock_path);
+
+    if (oj_engine_start(d) != 0) {
+        oj_log_close();
+        close(lock_fd);
+        free(d);
+        return fail(o, "cannot start the engine thread");
+    }
+    struct oj_server_opts so = {
+        .sock_path = d->paths.sock_path,
+        .service = &oj__control__descriptor,
+        .sink = oj_engine_submit,
+        .sink_arg = d,
+    };
+    if (oj_server_start(&d->server, &so, err, sizeof err) != 0) {
+        int rc = fail(o, err);
+        oj_engine_stop(d);
+        oj_log_close();
+        close(lock_fd);
+        free(d);
+        return rc;
+    }
+    if (oj_watchdog_start(d) != 0)
+        LOG_WARN("daemon: cannot start the listener watchdog; continuing without it");
+    else
+        d->watchdog_stopping = false;
+    LOG_INFO("daemon: listening on %s", d->paths.sock_path);
+    tell(o->ready_fd, "READY %ld\n", NULL, (long)d->pid);
+    if (o->ready_fd >= 0)
+        close(o->ready_fd);
+
+    /* Wait for a stop. */
+    int64_t timeout_ms = OJ_DEFAULT_STOP_TIMEOUT_MS;
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&stop_set, &si);
+        if (sig == SIGHUP) {
+            LOG_INFO("daemon: SIGHUP ignored (use `oj daemon stop`)");
+            continue;
+        }
+        if (sig == SIGUSR1) {
+            int64_t t = atomic_load(&d->stop_timeout_ms);
+            if (t == 0)
+                continue; /* not from DaemonStop: ignore */
+            timeout_ms = t;
+            break;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            int64_t expected = 0;
+            atomic_compare_exchange_strong(&d->stop_timeout_ms, &expected, timeout_ms);
+            LOG_INFO("daemon: %s received; stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+    }
+
+    /* Graceful stop. */
+    int64_t deadline = oj_mono_ms() + timeout_ms;
+    oj_server_set_draining(d->server);
+    unsigned left = oj_server_wait_idle(d->server, deadline);
+    if (left > 0)
+        LOG_WARN("daemon: %u requests still running after %lld ms; stopping anyway", left,
+                 (long long)timeout_ms);
+    oj_watchdog_stop(d);
+    oj_engine_stop(d);
+    oj_server_stop(d->server);
+    LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
+    oj_log_close();
+    close(lock_fd); /* releases the single-instance lock */
+    free(d);
+    return 0;
+}

@@ -1,0 +1,108 @@
+/* engine.c — runs every rpc handler, one at a time, on one thread.
+ *
+ * The server hands over decoded calls (from nng's callback threads, which
+ * must not block); this thread looks up the handler in the generated
+ * oj.Control service table and runs it. A handler either answers at once or
+ * keeps the call and answers later (oj_call_complete is thread-safe), so slow
+ * work never holds up the queue. An rpc with no handler yet answers
+ * NOT_IMPLEMENTED. */
+#include <stdlib.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "server.h"
+#include "version.h"
+#include "wire.pb-c.h"
+
+struct oj_call_node {
+    struct oj_call *call;
+    struct oj_call_node *next;
+};
+
+typedef void (*generic_handler)(Oj__Control_Service *svc, const ProtobufCMessage *input,
+                                ProtobufCClosure closure, void *closure_data);
+
+static void run_call(struct oj_daemon *d, struct oj_call *call)
+{
+    unsigned idx = oj_call_method_index(call);
+    /* protoc-c lays the handlers out right after `base`, in method order. */
+    generic_handler *handlers = (generic_handler *)(&d->svc.base + 1);
+    if (handlers[idx] == NULL) {
+        oj_call_fail(call, OJ__STATUS_CODE__NOT_IMPLEMENTED,
+                     "%s is not implemented yet in oj %s", oj_call_method_name(call), OJ_VERSION);
+        oj_call_complete(NULL, call);
+        return;
+    }
+    handlers[idx](&d->svc, oj_call_input(call), oj_call_complete, call);
+}
+
+static void *engine_main(void *arg)
+{
+    struct oj_daemon *d = arg;
+    pthread_mutex_lock(&d->engine_mu);
+    for (;;) {
+        while (d->queue_head == NULL && !d->engine_stopping)
+            pthread_cond_wait(&d->engine_cv, &d->engine_mu);
+        struct oj_call_node *n = d->queue_head;
+        if (n == NULL) /* stopping and nothing left */
+            break;
+        d->queue_head = n->next;
+        if (d->queue_head == NULL)
+            d->queue_tail = NULL;
+        pthread_mutex_unlock(&d->engine_mu);
+        run_call(d, n->call);
+        free(n);
+        pthread_mutex_lock(&d->engine_mu);
+    }
+    pthread_mutex_unlock(&d->engine_mu);
+    return NULL;
+}
+
+void oj_engine_submit(struct oj_call *call, void *arg)
+{
+    struct oj_daemon *d = arg;
+    struct oj_call_node *n = malloc(sizeof *n);
+    if (n == NULL) {
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+        oj_call_complete(NULL, call);
+        return;
+    }
+    n->call = call;
+    n->next = NULL;
+    pthread_mutex_lock(&d->engine_mu);
+    if (d->engine_stopping) { /* a late call after the drain: nobody will run it */
+        pthread_mutex_unlock(&d->engine_mu);
+        free(n);
+        oj_call_fail(call, OJ__STATUS_CODE__SHUTTING_DOWN, "the daemon is stopping");
+        oj_call_complete(NULL, call);
+        return;
+    }
+    if (d->queue_tail)
+        d->queue_tail->next = n;
+    else
+        d->queue_head = n;
+    d->queue_tail = n;
+    pthread_cond_signal(&d->engine_cv);
+    pthread_mutex_unlock(&d->engine_mu);
+}
+
+int oj_engine_start(struct oj_daemon *d)
+{
+    oj__control__init(&d->svc, NULL);
+    oj_rpc_register_daemon(&d->svc);
+    pthread_mutex_init(&d->engine_mu, NULL);
+    pthread_cond_init(&d->engine_cv, NULL);
+    return pthread_create(&d->engine_thread, NULL, engine_main, d);
+}
+
+/* Runs what is already queued, then ends the thread. */
+void oj_engine_stop(struct oj_daemon *d)
+{
+    pthread_mutex_lock(&d->engine_mu);
+    d->engine_stopping = true;
+    pthread_cond_signal(&d->engine_cv);
+    pthread_mutex_unlock(&d->engine_mu);
+    pthread_join(d->engine_thread, NULL);
+    pthread_cond_destroy(&d->engine_cv);
+    pthread_mutex_destroy(&d->engine_mu);
+}

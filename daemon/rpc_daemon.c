@@ -1,0 +1,91 @@
+/* rpc_daemon.c — handlers for the daemon itself: Status and DaemonStop.
+ * (Ping is answered by the server without reaching the engine.) */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "server.h"
+#include "version.h"
+#include "wire.pb-c.h"
+
+static uint64_t file_size(const char *dir, const char *name)
+{
+    char path[PATH_MAX + 64];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
+                       Oj__StatusResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    struct oj_server_stats st;
+    oj_server_stats(d->server, &st);
+
+    Oj__StatusResponse out = OJ__STATUS_RESPONSE__INIT;
+    out.version = (char *)OJ_VERSION;
+    out.pid = (int32_t)d->pid;
+    out.started_at_ms = d->started_at_ms;
+    out.uptime_ms = oj_mono_ms() - d->started_mono_ms;
+    out.active_pipelines = 0; /* pipelines arrive with the pipelines work */
+    out.active_sessions = 0;  /* sessions arrive with the sessions work */
+    out.max_sessions = d->cfg.max_sessions;
+    out.queued_sessions = 0;
+    out.draining = atomic_load(&d->stop_timeout_ms) != 0;
+    out.newest_snapshot_age_ms = -1;
+    if (in->verbose || in->resources) {
+        out.rss_bytes = oj_rss_bytes();
+        out.wal_bytes = file_size(d->paths.state_dir, "wal.jsonl");
+    }
+    if (in->verbose) {
+        out.project_root = d->paths.root;
+        out.state_dir = d->paths.state_dir;
+        out.socket_path = d->paths.sock_path;
+        out.events_socket_path = d->paths.events_sock_path;
+        out.log_path = d->paths.log_path;
+        out.log_level = (char *)oj_log_level_name(d->cfg.log_level);
+        out.requests_served = st.served;
+        out.requests_in_flight = st.in_flight > 0 ? st.in_flight - 1 : 0; /* not this one */
+        out.listener_restarts = st.listener_restarts;
+    }
+    done(&out, call);
+}
+
+static void rpc_daemon_stop(Oj__Control_Service *svc, const Oj__DaemonStopRequest *in,
+                            Oj__DaemonStopResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    if (in->timeout_ms < 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "timeout_ms must be 0 (default) or positive, got %lld",
+                     (long long)in->timeout_ms);
+        done(NULL, call);
+        return;
+    }
+    struct oj_server_stats st;
+    oj_server_stats(d->server, &st);
+    int64_t t = in->timeout_ms > 0 ? in->timeout_ms : OJ_DEFAULT_STOP_TIMEOUT_MS;
+    int64_t expected = 0;
+    atomic_compare_exchange_strong(&d->stop_timeout_ms, &expected, t);
+
+    Oj__DaemonStopResponse out = OJ__DAEMON_STOP_RESPONSE__INIT;
+    out.pid = (int32_t)d->pid;
+    out.in_flight = st.in_flight > 0 ? st.in_flight - 1 : 0;
+    LOG_INFO("daemon: stop requested (timeout %lld ms, %u requests in flight)", (long long)t,
+             out.in_flight);
+    done(&out, call);
+    /* The main thread waits for this signal; the reply above is already queued
+     * and the drain waits for it to go out. */
+    kill(getpid(), SIGUSR1);
+}
+
+void oj_rpc_register_daemon(Oj__Control_Service *svc)
+{
+    svc->status = rpc_status;
+    svc->daemon_stop = rpc_daemon_stop;
+}

@@ -1,0 +1,551 @@
+/* server.c — see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "oj.pb-c.h"
+#include "reply_cache.h"
+#include "rpc_client.h" /* OJ_MAX_REQUEST_BYTES */
+#include "version.h"
+#include "wire.pb-c.h"
+
+#define DEFAULT_RECEIVERS 16
+#define MAX_SLOTS 4096          /* bound on contexts (= requests in flight + receivers) */
+#define REPLY_CACHE_ENTRIES 1024
+
+/* A context and its aio: receives one request, then carries its reply. */
+struct slot {
+    struct oj_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    enum { SLOT_IDLE, SLOT_RECV, SLOT_HELD, SLOT_SEND } phase;
+    struct slot *next_free;
+    struct slot *next_all;
+};
+
+struct oj_call {
+    struct oj_server *srv;
+    struct slot *slot; /* where the reply goes; a repeated request moves it */
+    uint64_t request_id;
+    unsigned method_index;
+    const ProtobufCMethodDescriptor *method;
+    ProtobufCMessage *input;
+    int status;
+    char message[512];
+    struct oj_call *prev, *next; /* in-flight list */
+};
+
+struct oj_server {
+    nng_socket sock;
+    nng_listener listener;
+    char url[1100];
+    const char *sock_path;
+    const ProtobufCServiceDescriptor *service;
+    oj_call_sink sink;
+    void *sink_arg;
+    unsigned min_receivers;
+
+    pthread_mutex_t mu;
+    pthread_cond_t idle_cv;
+    struct slot *free_slots, *all_slots;
+    unsigned n_slots, receiving, sending;
+    struct oj_call *in_flight;
+    unsigned n_in_flight;
+    struct oj_reply_cache *cache;
+    bool draining, closing;
+    uint64_t served;
+    uint32_t restarts;
+};
+
+static void slot_cb(void *arg);
+
+/* ---- slots ---------------------------------------------------------------- */
+
+/* Takes a free slot or makes one. Caller holds mu. */
+static struct slot *slot_get(struct oj_server *s)
+{
+    struct slot *sl = s->free_slots;
+    if (sl) {
+        s->free_slots = sl->next_free;
+        return sl;
+    }
+    if (s->n_slots >= MAX_SLOTS)
+        return NULL;
+    sl = calloc(1, sizeof *sl);
+    if (sl == NULL)
+        return NULL;
+    sl->srv = s;
+    if (nng_ctx_open(&sl->ctx, s->sock) != 0 || nng_aio_alloc(&sl->aio, slot_cb, sl) != 0) {
+        LOG_ERROR("server: cannot open a request context");
+        free(sl);
+        return NULL;
+    }
+    sl->next_all = s->all_slots;
+    s->all_slots = sl;
+    s->n_slots++;
+    return sl;
+}
+
+/* Keeps min_receivers contexts waiting for requests. Caller holds mu. */
+static void top_up(struct oj_server *s)
+{
+    while (!s->closing && s->receiving < s->min_receivers) {
+        struct slot *sl = slot_get(s);
+        if (sl == NULL)
+            return;
+        sl->phase = SLOT_RECV;
+        s->receiving++;
+        nng_ctx_recv(sl->ctx, sl->aio);
+    }
+}
+
+static void slot_release(struct oj_server *s, struct slot *sl)
+{
+    sl->phase = SLOT_IDLE;
+    sl->next_free = s->free_slots;
+    s->free_slots = sl;
+}
+
+/* Sends an encoded ReplyFrame on `sl`. Caller holds mu. */
+static void send_locked(struct oj_server *s, struct slot *sl, const void *data, size_t len)
+{
+    nng_msg *m;
+    if (nng_msg_alloc(&m, len) != 0) {
+        LOG_ERROR("server: out of memory for a reply");
+        slot_release(s, sl);
+        return;
+    }
+    memcpy(nng_msg_body(m), data, len);
+    sl->phase = SLOT_SEND;
+    s->sending++;
+    nng_aio_set_msg(sl->aio, m);
+    nng_ctx_send(sl->ctx, sl->aio);
+}
+
+static size_t pack_reply(uint64_t id, int status, const char *message,
+                         const ProtobufCMessage *out, uint8_t **buf)
+{
+    Oj__ReplyFrame rf = OJ__REPLY_FRAME__INIT;
+    rf.status = (Oj__StatusCode)status;
+    rf.message = (char *)(message ? message : "");
+    rf.request_id = id;
+    uint8_t *payload = NULL;
+    if (out) {
+        size_t plen = protobuf_c_message_get_packed_size(out);
+        payload = malloc(plen ? plen : 1);
+        if (payload == NULL)
+            return 0;
+        protobuf_c_message_pack(out, payload);
+        rf.payload.data = payload;
+        rf.payload.len = plen;
+    }
+    size_t len = oj__reply_frame__get_packed_size(&rf);
+    *buf = malloc(len ? len : 1);
+    if (*buf)
+        oj__reply_frame__pack(&rf, *buf);
+    free(payload);
+    return *buf ? len : 0;
+}
+
+/* Answers directly (frame errors, Ping, refusals); nothing is cached. */
+static void reply_now(struct oj_server *s, struct slot *sl, uint64_t id, int status,
+                      const char *message, const ProtobufCMessage *out)
+{
+    uint8_t *buf = NULL;
+    size_t len = pack_reply(id, status, message, out, &buf);
+    pthread_mutex_lock(&s->mu);
+    if (len)
+        send_locked(s, sl, buf, len);
+    else
+        slot_release(s, sl);
+    top_up(s);
+    pthread_mutex_unlock(&s->mu);
+    free(buf);
+}
+
+static struct oj_call *find_in_flight(struct oj_server *s, uint64_t id)
+{
+    for (struct oj_call *c = s->in_flight; c; c = c->next)
+        if (c->request_id == id)
+            return c;
+    return NULL;
+}
+
+static bool allowed_while_draining(const char *method)
+{
+    return strcmp(method, "Ping") == 0 || strcmp(method, "Status") == 0 ||
+           strcmp(method, "DaemonStop") == 0;
+}
+
+/* One request arrived on `sl` (which now belongs to it). */
+static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
+{
+    Oj__RequestFrame *rq = oj__request_frame__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+    nng_msg_free(msg);
+    if (rq == NULL) {
+        LOG_WARN("server: dropped an undecodable request frame");
+        reply_now(s, sl, 0, OJ__STATUS_CODE__BAD_FRAME,
+                  "request is not an oj.RequestFrame; see proto/wire.proto", NULL);
+        return;
+    }
+    const ProtobufCMethodDescriptor *m =
+        protobuf_c_service_descriptor_get_method_by_name(s->service, rq->method);
+    if (m == NULL) {
+        char why[256];
+        snprintf(why, sizeof why, "unknown method '%.80s'; see service oj.Control in proto/oj.proto",
+                 rq->method);
+        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__UNKNOWN_METHOD, why, NULL);
+        oj__request_frame__free_unpacked(rq, NULL);
+        return;
+    }
+
+    /* A repeated request: answer from memory or attach to the running call. */
+    pthread_mutex_lock(&s->mu);
+    struct oj_call *running = find_in_flight(s, rq->request_id);
+    if (running) {
+        LOG_DEBUG("server: request %llu repeated while running; reply moves to the new context",
+                  (unsigned long long)rq->request_id);
+        slot_release(s, running->slot);
+        running->slot = sl;
+        top_up(s);
+        pthread_mutex_unlock(&s->mu);
+        oj__request_frame__free_unpacked(rq, NULL);
+        return;
+    }
+    const void *cached;
+    size_t cached_len;
+    if (oj_reply_cache_get(s->cache, rq->request_id, &cached, &cached_len)) {
+        LOG_DEBUG("server: request %llu repeated; answered from the reply cache",
+                  (unsigned long long)rq->request_id);
+        if (cached) {
+            send_locked(s, sl, cached, cached_len);
+            top_up(s);
+            pthread_mutex_unlock(&s->mu);
+        } else {
+            pthread_mutex_unlock(&s->mu);
+            reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__CONFLICT,
+                      "this request id already ran and its reply is gone; send a new request",
+                      NULL);
+        }
+        oj__request_frame__free_unpacked(rq, NULL);
+        return;
+    }
+    bool draining = s->draining;
+    pthread_mutex_unlock(&s->mu);
+
+    if (draining && !allowed_while_draining(m->name)) {
+        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__SHUTTING_DOWN,
+                  "the daemon is stopping and accepts no new work; start it again with `oj "
+                  "daemon start`",
+                  NULL);
+        oj__request_frame__free_unpacked(rq, NULL);
+        return;
+    }
+
+    ProtobufCMessage *input =
+        protobuf_c_message_unpack(m->input, NULL, rq->payload.len, rq->payload.data);
+    if (input == NULL) {
+        char why[256];
+        snprintf(why, sizeof why, "payload of %s is not a valid %s", m->name, m->input->name);
+        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__BAD_FRAME, why, NULL);
+        oj__request_frame__free_unpacked(rq, NULL);
+        return;
+    }
+
+    if (strcmp(m->name, "Ping") == 0) { /* liveness never waits for the engine */
+        Oj__PingResponse pr = OJ__PING_RESPONSE__INIT;
+        pr.pid = (int32_t)getpid();
+        pr.version = (char *)OJ_VERSION;
+        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__OK, NULL, &pr.base);
+        protobuf_c_message_free_unpacked(input, NULL);
+        oj__request_frame__free_unpacked(rq, NULL);
+        return;
+    }
+
+    struct oj_call *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__INTERNAL, "daemon out of memory", NULL);
+        protobuf_c_message_free_unpacked(input, NULL);
+        oj__request_frame__free_unpacked(rq, NULL);
+        return;
+    }
+    c->srv = s;
+    c->slot = sl;
+    c->request_id = rq->request_id;
+    c->method = m;
+    c->method_index = (unsigned)(m - s->service->methods);
+    c->input = input;
+    c->status = OJ__STATUS_CODE__OK;
+    oj__request_frame__free_unpacked(rq, NULL);
+
+    pthread_mutex_lock(&s->mu);
+    sl->phase = SLOT_HELD;
+    c->next = s->in_flight;
+    if (s->in_flight)
+        s->in_flight->prev = c;
+    s->in_flight = c;
+    s->n_in_flight++;
+    pthread_mutex_unlock(&s->mu);
+
+    LOG_DEBUG("server: %s (request %llu)", m->name, (unsigned long long)c->request_id);
+    s->sink(c, s->sink_arg);
+}
+
+static void slot_cb(void *arg)
+{
+    struct slot *sl = arg;
+    struct oj_server *s = sl->srv;
+    int rv = nng_aio_result(sl->aio);
+
+    pthread_mutex_lock(&s->mu);
+    if (sl->phase == SLOT_SEND) {
+        s->sending--;
+        if (rv != 0) {
+            nng_msg_free(nng_aio_get_msg(sl->aio));
+            if (rv != NNG_ECLOSED)
+                LOG_DEBUG("server: reply not delivered: %s", nng_strerror(rv));
+        }
+        slot_release(s, sl);
+        top_up(s);
+        pthread_cond_broadcast(&s->idle_cv);
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    /* A receive finished. */
+    s->receiving--;
+    if (rv != 0) {
+        slot_release(s, sl);
+        if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
+            LOG_WARN("server: receive failed: %s", nng_strerror(rv));
+        top_up(s);
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    sl->phase = SLOT_HELD;
+    top_up(s); /* someone else listens while this request runs */
+    pthread_mutex_unlock(&s->mu);
+    handle_request(s, sl, nng_aio_get_msg(sl->aio));
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
+unsigned oj_call_method_index(const struct oj_call *c) { return c->method_index; }
+const char *oj_call_method_name(const struct oj_call *c) { return c->method->name; }
+const ProtobufCMessage *oj_call_input(const struct oj_call *c) { return c->input; }
+
+void oj_call_fail(struct oj_call *c, int status, const char *fmt, ...)
+{
+    c->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+}
+
+void oj_call_complete(const ProtobufCMessage *out, void *arg)
+{
+    struct oj_call *c = arg;
+    struct oj_server *s = c->srv;
+    if (c->status == OJ__STATUS_CODE__OK && out == NULL)
+        oj_call_fail(c, OJ__STATUS_CODE__INTERNAL, "%s produced no reply (daemon bug)",
+                     c->method->name);
+    if (c->status != OJ__STATUS_CODE__OK) {
+        out = NULL;
+        LOG_DEBUG("server: %s failed: %s: %s", c->method->name, oj_status_name(c->status),
+                  c->message);
+    }
+    uint8_t *buf = NULL;
+    size_t len = pack_reply(c->request_id, c->status, c->message, out, &buf);
+
+    pthread_mutex_lock(&s->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->in_flight = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_in_flight--;
+    s->served++;
+    if (len) {
+        if (oj_reply_cache_put(s->cache, c->request_id, buf, len) != 0)
+            LOG_WARN("server: reply cache full of memory; request %llu not remembered",
+                     (unsigned long long)c->request_id);
+        send_locked(s, c->slot, buf, len);
+    } else {
+        LOG_ERROR("server: out of memory packing the %s reply", c->method->name);
+        slot_release(s, c->slot);
+    }
+    pthread_cond_broadcast(&s->idle_cv);
+    pthread_mutex_unlock(&s->mu);
+    free(buf);
+    protobuf_c_message_free_unpacked(c->input, NULL);
+    free(c);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+/* Only our own user may talk to the daemon. */
+static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void)ev;
+    (void)arg;
+    uint64_t uid;
+    if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 && uid != (uint64_t)geteuid()) {
+        LOG_WARN("server: refused a connection from uid %llu", (unsigned long long)uid);
+        nng_pipe_close(p);
+    }
+}
+
+static int listen_locked(struct oj_server *s, char *err, size_t errlen)
+{
+    /* We hold the single-instance lock, so a file at our socket path is a
+     * leftover of a crashed daemon: remove it rather than let nng probe it. */
+    unlink(s->sock_path);
+    int rv = nng_listener_create(&s->listener, s->sock, s->url);
+    if (rv == 0)
+        rv = nng_listener_set_int(s->listener, NNG_OPT_IPC_PERMISSIONS, 0600);
+    if (rv == 0)
+        rv = nng_listener_start(s->listener, 0);
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", s->url, nng_strerror(rv));
+        return -1;
+    }
+    return 0;
+}
+
+int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char *err,
+                    size_t errlen)
+{
+    struct oj_server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->sock_path = o->sock_path;
+    s->service = o->service;
+    s->sink = o->sink;
+    s->sink_arg = o->sink_arg;
+    s->min_receivers = o->min_receivers ? o->min_receivers : DEFAULT_RECEIVERS;
+    snprintf(s->url, sizeof s->url, "ipc://%s", o->sock_path);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->idle_cv, NULL);
+    s->cache = oj_reply_cache_new(REPLY_CACHE_ENTRIES);
+    if (s->cache == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(s);
+        return -1;
+    }
+    int rv = nng_rep0_open(&s->sock);
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot open the request socket: %s", nng_strerror(rv));
+        oj_reply_cache_free(s->cache);
+        free(s);
+        return -1;
+    }
+    nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, OJ_MAX_REQUEST_BYTES);
+    nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, on_pipe_add, s);
+    if (listen_locked(s, err, errlen) != 0) {
+        nng_close(s->sock);
+        oj_reply_cache_free(s->cache);
+        free(s);
+        return -1;
+    }
+    pthread_mutex_lock(&s->mu);
+    top_up(s);
+    pthread_mutex_unlock(&s->mu);
+    *out = s;
+    return 0;
+}
+
+int oj_server_relisten(struct oj_server *s)
+{
+    char err[256];
+    nng_listener_close(s->listener);
+    pthread_mutex_lock(&s->mu);
+    int rv = listen_locked(s, err, sizeof err);
+    s->restarts++;
+    pthread_mutex_unlock(&s->mu);
+    if (rv != 0)
+        LOG_ERROR("server: %s", err);
+    return rv;
+}
+
+void oj_server_set_draining(struct oj_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->draining = true;
+    pthread_mutex_unlock(&s->mu);
+}
+
+unsigned oj_server_wait_idle(struct oj_server *s, int64_t deadline_mono_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->n_in_flight > 0 || s->sending > 0) {
+        int64_t left = deadline_mono_ms - oj_mono_ms();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->idle_cv, &s->mu, &ts);
+    }
+    unsigned left = s->n_in_flight;
+    pthread_mutex_unlock(&s->mu);
+    return left;
+}
+
+void oj_server_stats(struct oj_server *s, struct oj_server_stats *st)
+{
+    pthread_mutex_lock(&s->mu);
+    st->served = s->served;
+    st->in_flight = s->n_in_flight;
+    st->listener_restarts = s->restarts;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void oj_server_stop(struct oj_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->closing = true;
+    pthread_mutex_unlock(&s->mu);
+    nng_close(s->sock);
+    for (struct slot *sl = s->all_slots; sl; sl = sl->next_all)
+        nng_aio_stop(sl->aio);
+    struct slot *sl = s->all_slots;
+    while (sl) {
+        struct slot *next = sl->next_all;
+        nng_aio_free(sl->aio);
+        free(sl);
+        sl = next;
+    }
+    /* Calls abandoned past the drain deadline: their handlers are gone with
+     * the engine, so free them here. */
+    struct oj_call *c = s->in_flight;
+    while (c) {
+        struct oj_call *next = c->next;
+        protobuf_c_message_free_unpacked(c->input, NULL);
+        free(c);
+        c = next;
+    }
+    unlink(s->sock_path);
+    oj_reply_cache_free(s->cache);
+    pthread_cond_destroy(&s->idle_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

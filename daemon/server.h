@@ -1,0 +1,69 @@
+/* server.h — the daemon's request socket: nng REP with one context per
+ * request in flight.
+ *
+ * Each received RequestFrame becomes an oj_call. Ping is answered right in
+ * the I/O callback; every other call is handed to the sink (the engine's
+ * queue) and answered whenever its handler calls the closure, from any
+ * thread, so a slow call never holds up a fast one. Contexts are pooled:
+ * there are always `min_receivers` contexts waiting for the next request, and
+ * a context whose call is still running simply stays with that call.
+ *
+ * Guarantees:
+ *  - a request id seen before is never run again: a repeat of a finished call
+ *    gets the stored reply (reply_cache.h), a repeat of a running call takes
+ *    over its reply slot;
+ *  - requests larger than OJ_MAX_REQUEST_BYTES are refused by nng itself;
+ *  - peers running as another user are disconnected;
+ *  - while draining, only Ping, Status and DaemonStop are accepted; the rest
+ *    get SHUTTING_DOWN.
+ */
+#ifndef OJ_SERVER_H
+#define OJ_SERVER_H
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct oj_server;
+struct oj_call;
+
+typedef void (*oj_call_sink)(struct oj_call *call, void *arg);
+
+struct oj_server_opts {
+    const char *sock_path;
+    const ProtobufCServiceDescriptor *service;
+    oj_call_sink sink;
+    void *sink_arg;
+    unsigned min_receivers; /* contexts kept waiting for requests; 0 = default (16) */
+};
+
+struct oj_server_stats {
+    uint64_t served;
+    uint32_t in_flight;
+    uint32_t listener_restarts;
+};
+
+int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char *err,
+                    size_t errlen);
+/* Stop taking new work (see above). */
+void oj_server_set_draining(struct oj_server *s);
+/* Waits until no call is in flight and every reply is handed to nng, or until
+ * the monotonic deadline. Returns the number of calls still in flight. */
+unsigned oj_server_wait_idle(struct oj_server *s, int64_t deadline_mono_ms);
+/* Closes the old listener and listens again (the watchdog's repair). */
+int oj_server_relisten(struct oj_server *s);
+void oj_server_stats(struct oj_server *s, struct oj_server_stats *st);
+/* Closes the socket and frees everything; calls still held by handlers must
+ * have completed (wait_idle first). */
+void oj_server_stop(struct oj_server *s);
+
+/* ---- for handlers -------------------------------------------------------- */
+unsigned oj_call_method_index(const struct oj_call *c);
+const char *oj_call_method_name(const struct oj_call *c);
+const ProtobufCMessage *oj_call_input(const struct oj_call *c);
+/* Marks the call failed; the handler then calls its closure with NULL. */
+void oj_call_fail(struct oj_call *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The closure handed to every handler: packs `out` (or the failure) into a
+ * ReplyFrame, sends it, and frees the call. Call exactly once. */
+void oj_call_complete(const ProtobufCMessage *out, void *call);
+#endif

@@ -1,0 +1,75 @@
+/* watchdog.c — keeps the request listener alive.
+ *
+ * nng 1.5.2 (Debian 12's) has a bug: a peer that connects to an ipc listener
+ * and hangs up before the SP handshake leaves the listener accepting nothing
+ * ever again (fixed upstream in 1.6.0). Any stray `connect()` does it, and so
+ * does another process calling nng_listen on our path. So every
+ * OJ_WATCHDOG_INTERVAL (500 ms) this thread dials the daemon like a client would
+ * and sends a Ping; when that fails, it closes the listener and listens again.
+ * Connections already open are not affected. */
+#include <errno.h>
+#include <time.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "rpc_client.h"
+#include "server.h"
+
+static bool listener_answers(const char *sock_path)
+{
+    struct oj_client *c;
+    if (oj_client_open(&c, sock_path, 1000) != 0)
+        return false;
+    oj_client_set_retry(c, 0);
+    Oj__PingRequest req = OJ__PING_REQUEST__INIT;
+    Oj__PingResponse *resp;
+    int st = OJ_RPC(c, oj__control__ping, &req, &resp);
+    oj_client_free_reply(resp);
+    oj_client_close(c);
+    return st == OJ__STATUS_CODE__OK;
+}
+
+static void *watchdog_main(void *arg)
+{
+    struct oj_daemon *d = arg;
+    pthread_mutex_lock(&d->watchdog_mu);
+    while (!d->watchdog_stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (d->cfg.watchdog_ms % 1000) * 1000000;
+        ts.tv_sec += d->cfg.watchdog_ms / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        int rv = pthread_cond_timedwait(&d->watchdog_cv, &d->watchdog_mu, &ts);
+        if (d->watchdog_stopping || rv != ETIMEDOUT)
+            continue;
+        pthread_mutex_unlock(&d->watchdog_mu);
+        if (!listener_answers(d->paths.sock_path)) {
+            LOG_WARN("watchdog: the listener on %s stopped answering; listening again",
+                     d->paths.sock_path);
+            if (oj_server_relisten(d->server) == 0 && listener_answers(d->paths.sock_path))
+                LOG_INFO("watchdog: listener restored");
+        }
+        pthread_mutex_lock(&d->watchdog_mu);
+    }
+    pthread_mutex_unlock(&d->watchdog_mu);
+    return NULL;
+}
+
+int oj_watchdog_start(struct oj_daemon *d)
+{
+    pthread_mutex_init(&d->watchdog_mu, NULL);
+    pthread_cond_init(&d->watchdog_cv, NULL);
+    return pthread_create(&d->watchdog_thread, NULL, watchdog_main, d);
+}
+
+void oj_watchdog_stop(struct oj_daemon *d)
+{
+    pthread_mutex_lock(&d->watchdog_mu);
+    d->watchdog_stopping = true;
+    pthread_cond_signal(&d->watchdog_cv);
+    pthread_mutex_unlock(&d->watchdog_mu);
+    pthread_join(d->watchdog_thread, NULL);
+    pthread_cond_destroy(&d->watchdog_cv);
+    pthread_mutex_destroy(&d->watchdog_mu);
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package oj needs to build, test, benchmark and run its demo.
+# Idempotent: packages already present are skipped, so `make test` can call it each time
+# without touching the network. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential pkg-config       # gcc, make
+  libnng-dev nng-utils             # transport (req/rep, pub/sub) and nngcat for manual pokes
+  protobuf-c-compiler libprotobuf-c-dev  # protoc-c and its runtime
+  protobuf-compiler python3-protobuf     # protoc + Python runtime for the third-party client test
+  libcjson-dev                     # JSON for the WAL, snapshots, runbooks, --json output
+  libcriterion-dev libnanomsg5     # tests (Criterion links nanomsg; see Makefile)
+  tmux git                         # sessions and workspaces
+  python3                          # /usr/bin/python3 for the third-party client test
+  hyperfine                        # make bench: whole-command timings
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
