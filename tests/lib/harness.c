@@ -1,0 +1,231 @@
+/* harness.c — see harness.h. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "pidlock.h"
+#include "subprocess.h"
+
+extern char **environ;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
+    abort();
+}
+
+void env_setup(struct oj_env *e, bool git)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/ojt.XXXXXX");
+    if (mkdtemp(e->dir) == NULL)
+        die("mkdtemp");
+    const char *bin = getenv("OJ_BIN");
+    if (bin == NULL || *bin == '\0')
+        bin = "bin/oj";
+    if (realpath(bin, e->oj) == NULL)
+        die("OJ_BIN (build bin/oj first)");
+    if (git) {
+        char *init[] = {"git", "init", "-q", "-b", "main", ".", NULL};
+        char *cfg1[] = {"git", "config", "user.email", "test@oj.invalid", NULL};
+        char *cfg2[] = {"git", "config", "user.name", "oj test", NULL};
+        char *commit[] = {"git", "commit", "-q", "--allow-empty", "-m", "init", NULL};
+        if (run_prog(e->dir, 10000, NULL, 0, init) || run_prog(e->dir, 10000, NULL, 0, cfg1) ||
+            run_prog(e->dir, 10000, NULL, 0, cfg2) || run_prog(e->dir, 10000, NULL, 0, commit)) {
+            errno = EIO;
+            die("git init");
+        }
+    }
+}
+
+pid_t env_daemon_pid(const struct oj_env *e)
+{
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/.oj/daemon.pid", e->dir);
+    pid_t pid = oj_pidlock_holder(p);
+    return pid > 0 ? pid : 0;
+}
+
+char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+bool env_teardown(struct oj_env *e)
+{
+    pid_t pid = env_daemon_pid(e);
+    if (pid > 0) {
+        /* A graceful stop first, so sanitizers get to report leaks at exit. */
+        kill(pid, SIGTERM);
+        int64_t deadline = oj_mono_ms() + 10000;
+        while (env_daemon_pid(e) > 0 && oj_mono_ms() < deadline) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (env_daemon_pid(e) > 0)
+            kill(pid, SIGKILL);
+    }
+    bool clean = true;
+    char log[PATH_MAX + 32];
+    snprintf(log, sizeof log, "%s/.oj/logs/daemon.log", e->dir);
+    char *text = read_file(log);
+    if (text && (strstr(text, "Sanitizer") || strstr(text, "runtime error:"))) {
+        fprintf(stderr, "sanitizer report in %s:\n%s\n", log, text);
+        clean = false;
+    }
+    free(text);
+    char *rm[] = {"rm", "-rf", e->dir, NULL};
+    run_prog("/", 30000, NULL, 0, rm);
+    return clean;
+}
+
+int run_prog(const char *cwd, int timeout_ms, char *out, size_t outlen, char *const argv[])
+{
+    struct oj_proc_result r;
+    if (oj_run(argv, cwd, timeout_ms, out, outlen, 1, &r) != 0)
+        return -1;
+    return r.timed_out ? 124 : r.exit_status;
+}
+
+/* Appends what is readable on fd to a growing buffer; false at EOF. */
+static bool drain(int fd, char **buf, size_t *len, size_t *cap)
+{
+    if (*cap - *len < 4096) {
+        *cap = *cap * 2 + 4096;
+        *buf = realloc(*buf, *cap);
+    }
+    ssize_t r = read(fd, *buf + *len, *cap - *len - 1);
+    if (r < 0 && errno == EINTR)
+        return true;
+    if (r <= 0)
+        return false;
+    *len += (size_t)r;
+    return true;
+}
+
+struct oj_out oj_run_in(const struct oj_env *e, const char *cwd, char *const envp[], ...)
+{
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = (char *)e->oj;
+    va_list ap;
+    va_start(ap, envp);
+    char *a;
+    while ((a = va_arg(ap, char *)) != NULL && argc < 63)
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+
+    /* Environment: ours plus the extras. */
+    char *env[512];
+    int n = 0;
+    for (char **p = environ; *p && n < 400; p++)
+        env[n++] = *p;
+    for (int i = 0; envp && envp[i] && n < 510; i++)
+        env[n++] = envp[i];
+    env[n] = NULL;
+
+    int po[2], pe[2];
+    if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
+        die("pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    posix_spawn_file_actions_addchdir_np(&fa, cwd ? cwd : e->dir);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    int64_t t0 = oj_mono_ns();
+    if (posix_spawn(&pid, argv[0], &fa, &attr, argv, env) != 0)
+        die("spawn oj");
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(po[1]);
+    close(pe[1]);
+
+    struct oj_out o = {0};
+    size_t ol = 0, oc = 0, el = 0, ec = 0;
+    bool open_o = true, open_e = true;
+    int64_t deadline = oj_mono_ms() + 60000;
+    while ((open_o || open_e) && oj_mono_ms() < deadline) {
+        struct pollfd p[2] = {{.fd = open_o ? po[0] : -1, .events = POLLIN},
+                              {.fd = open_e ? pe[0] : -1, .events = POLLIN}};
+        if (poll(p, 2, 1000) <= 0)
+            continue;
+        if (p[0].revents && !drain(po[0], &o.out, &ol, &oc))
+            open_o = false;
+        if (p[1].revents && !drain(pe[0], &o.err, &el, &ec))
+            open_e = false;
+    }
+    close(po[0]);
+    close(pe[0]);
+    if (open_o || open_e)
+        kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    o.secs = (double)(oj_mono_ns() - t0) / 1e9;
+    o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (o.out == NULL)
+        o.out = calloc(1, 1);
+    else
+        o.out[ol] = '\0';
+    if (o.err == NULL)
+        o.err = calloc(1, 1);
+    else
+        o.err[el] = '\0';
+    return o;
+}
+
+void oj_out_free(struct oj_out *o)
+{
+    free(o->out);
+    free(o->err);
+    o->out = o->err = NULL;
+}
+
+bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms)
+{
+    int64_t deadline = oj_mono_ms() + timeout_ms;
+    for (;;) {
+        if (cond(arg))
+            return true;
+        if (oj_mono_ms() >= deadline)
+            return false;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}

@@ -1,0 +1,51 @@
+/* harness.h — helpers for end-to-end tests and benchmarks: a scratch project
+ * directory (optionally a git repo), running the real `oj` binary with a time
+ * limit and captured output, and waiting for a condition with a deadline
+ * instead of sleeping.
+ *
+ * The binary under test is $OJ_BIN (scripts/run-tests.sh sets it to the plain or the
+ * sanitizer build); default bin/oj. */
+#ifndef OJ_TEST_HARNESS_H
+#define OJ_TEST_HARNESS_H
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct oj_env {
+    char dir[PATH_MAX]; /* the project directory */
+    char oj[PATH_MAX];  /* absolute path of the oj binary */
+};
+
+struct oj_out {
+    int code;     /* exit status (128+sig when killed) */
+    char *out;    /* stdout, NUL-terminated (caller frees with oj_out_free) */
+    char *err;    /* stderr */
+    double secs;  /* wall time */
+};
+
+/* Makes a fresh directory under /tmp (short, for socket paths); with `git`, a
+ * git repo with one commit. */
+void env_setup(struct oj_env *e, bool git);
+/* Kills a daemon left running, checks its log for sanitizer reports, removes
+ * the directory. Returns false (after printing it) if the log has a report. */
+bool env_teardown(struct oj_env *e);
+
+/* Runs `oj` with the NULL-terminated arguments in `cwd` (NULL = e->dir),
+ * extra environment entries "K=V" in `envp` (may be NULL), 60 s limit. */
+struct oj_out oj_run_in(const struct oj_env *e, const char *cwd, char *const envp[], ...);
+#define OJ(e, ...) oj_run_in((e), NULL, NULL, __VA_ARGS__, (char *)NULL)
+void oj_out_free(struct oj_out *o);
+
+/* Runs any program (argv[0] from PATH) in cwd with a time limit; returns
+ * the exit status. Output discarded unless `out` is given. */
+int run_prog(const char *cwd, int timeout_ms, char *out, size_t outlen, char *const argv[]);
+
+/* Polls `cond(arg)` every few milliseconds until true or timeout_ms passes. */
+bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
+
+/* The pid holding .oj/daemon.pid in e->dir, 0 if none. */
+pid_t env_daemon_pid(const struct oj_env *e);
+/* Reads a whole file (NULL if missing); caller frees. */
+char *read_file(const char *path);
+#endif
