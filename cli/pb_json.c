@@ -40,7 +40,8 @@ static cJSON *bytes_json(const ProtobufCBinaryData *b)
     char *s = malloc(b->len + 1);
     if (s == NULL)
         return cJSON_CreateNull();
-    memcpy(s, b->data, b->len);
+    if (b->len)
+        memcpy(s, b->data, b->len);
     s[b->len] = '\0';
     cJSON *j = cJSON_CreateString(s);
     free(s);

@@ -21,6 +21,9 @@
 
 extern char **environ;
 
+/* Set when an oj run printed a sanitizer report; env_teardown fails then. */
+static bool sanitizer_seen;
+
 static void die(const char *what)
 {
     fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
@@ -93,7 +96,8 @@ bool env_teardown(struct oj_env *e)
         if (env_daemon_pid(e) > 0)
             kill(pid, SIGKILL);
     }
-    bool clean = true;
+    bool clean = !sanitizer_seen;
+    sanitizer_seen = false;
     char log[PATH_MAX + 32];
     snprintf(log, sizeof log, "%s/.oj/logs/daemon.log", e->dir);
     char *text = read_file(log);
@@ -207,6 +211,10 @@ struct oj_out oj_run_in(const struct oj_env *e, const char *cwd, char *const env
         o.err = calloc(1, 1);
     else
         o.err[el] = '\0';
+    if (strstr(o.err, "Sanitizer") || strstr(o.err, "runtime error:")) {
+        fprintf(stderr, "sanitizer report from `oj %s`:\n%s\n", argc > 1 ? argv[1] : "", o.err);
+        sanitizer_seen = true;
+    }
     return o;
 }
 
@@ -228,4 +236,19 @@ bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms)
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+bool process_alive(pid_t pid)
+{
+    if (kill(pid, 0) != 0)
+        return false;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    char *stat = read_file(path);
+    if (stat == NULL)
+        return false;
+    const char *close_paren = strrchr(stat, ')');
+    bool alive = close_paren && close_paren[1] == ' ' && close_paren[2] != 'Z';
+    free(stat);
+    return alive;
 }

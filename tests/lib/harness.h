@@ -46,6 +46,9 @@ bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
 
 /* The pid holding .oj/daemon.pid in e->dir, 0 if none. */
 pid_t env_daemon_pid(const struct oj_env *e);
+/* True while `pid` exists and is not a zombie (an exited daemon reparented to
+ * an init that has not reaped it yet is gone for our purposes). */
+bool process_alive(pid_t pid);
 /* Reads a whole file (NULL if missing); caller frees. */
 char *read_file(const char *path);
 #endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test binary of each build given as BUILD_DIR:BIN_DIR (the plain build and the
+# AddressSanitizer + UndefinedBehaviorSanitizer build), then prints one total line
+# "N passed, N failed". Exit status 0 only when nothing failed or crashed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# Sanitizers: fail on the first UB report, report leaks, keep going in forked test workers.
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+# Tests must never touch a user's tmux server or runtime directory.
+unset TMUX TMUX_PANE
+
+passed=0 failed=0
+for pair in "$@"; do
+  build=${pair%%:*} bin=${pair#*:}
+  for t in unit e2e; do
+    exe="$build/tests/$t"
+    [ -x "$exe" ] || { echo "run-tests: $exe is missing (run make tests)"; failed=$((failed + 1)); continue; }
+    echo "== $exe (oj: $bin/oj)"
+    log=$(mktemp)
+    OJ_BIN="$bin/oj" timeout 900 "$exe" --jobs 2 2>&1 | tee "$log"
+    line=$(grep -a 'Synthesis:' "$log" | tail -1)
+    rm -f "$log"
+    if [ -z "$line" ]; then
+      echo "run-tests: $exe printed no summary (crashed or timed out)"
+      failed=$((failed + 1))
+      continue
+    fi
+    # [====] Synthesis: Tested: 21 | Passing: 21 | Failing: 0 | Crashing: 0
+    p=$(sed -E 's/.*Passing: ([0-9]+).*/\1/' <<<"$line")
+    f=$(sed -E 's/.*Failing: ([0-9]+).*/\1/' <<<"$line")
+    c=$(sed -E 's/.*Crashing: ([0-9]+).*/\1/' <<<"$line")
+    passed=$((passed + p)) failed=$((failed + f + c))
+  done
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,157 @@
+/* The CLI frame: help, version, usage errors, exit codes, --json, and the
+ * operations a later version implements answering "not implemented yet". */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../lib/harness.h"
+
+static struct oj_env e;
+
+static void setup(void) { env_setup(&e, true); }
+static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in the daemon log"); }
+
+static void start_daemon(void)
+{
+    struct oj_out a = OJ(&e, "daemon", "start");
+    cr_assert_eq(a.code, 0, "%s", a.err);
+    oj_out_free(&a);
+}
+
+/* One line on stderr, starting "oj: ". */
+static void expect_one_line_error(const struct oj_out *o)
+{
+    cr_expect(strncmp(o->err, "oj: ", 4) == 0, "error must start with 'oj: ': %s", o->err);
+    const char *nl = strchr(o->err, '\n');
+    cr_expect(nl != NULL && nl[1] == '\0', "error must be one line: %s", o->err);
+}
+
+Test(cli, help_and_version, .init = setup, .fini = teardown)
+{
+    struct oj_out h = OJ(&e, "--help");
+    cr_expect_eq(h.code, 0);
+    const char *words[] = {"status", "daemon", "pipeline", "session", "workspace", "lock",
+                           "maintenance", "run", "done", "Exit status", NULL};
+    for (int i = 0; words[i]; i++)
+        cr_expect(strstr(h.out, words[i]) != NULL, "--help lacks '%s'", words[i]);
+    struct oj_out g = OJ(&e, "lock", "--help");
+    cr_expect_eq(g.code, 0);
+    cr_expect(strstr(g.out, "release <name>") && strstr(g.out, "acquire"), "%s", g.out);
+    struct oj_out c = OJ(&e, "daemon", "stop", "--help");
+    cr_expect_eq(c.code, 0);
+    cr_expect(strstr(c.out, "--timeout DUR") && strstr(c.out, "--force"), "%s", c.out);
+    struct oj_out v = OJ(&e, "--version");
+    cr_expect_eq(v.code, 0);
+    cr_expect(strncmp(v.out, "oj ", 3) == 0, "%s", v.out);
+    oj_out_free(&h);
+    oj_out_free(&g);
+    oj_out_free(&c);
+    oj_out_free(&v);
+}
+
+Test(cli, usage_errors_exit_2_with_one_line, .init = setup, .fini = teardown)
+{
+    const char *cases[][5] = {
+        {"frobnicate", NULL},
+        {"daemon", NULL},
+        {"daemon", "restart", NULL},
+        {"status", "--bogus", NULL},
+        {"status", "extra", NULL},
+        {"lock", "status", NULL},
+        {"daemon", "stop", "--timeout", "soon", NULL},
+        {"maintenance", "archive", "--older-than", "30 days", NULL},
+        {"maintenance", "restore-snapshot", NULL},
+        {"--frob", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct oj_out o = oj_run_in(&e, NULL, NULL, cases[i][0], cases[i][1], cases[i][2],
+                                    cases[i][3], (char *)NULL);
+        cr_expect_eq(o.code, 2, "case %zu (%s %s): exit %d, %s", i, cases[i][0],
+                     cases[i][1] ? cases[i][1] : "", o.code, o.err);
+        expect_one_line_error(&o);
+        oj_out_free(&o);
+    }
+}
+
+Test(cli, status_when_the_daemon_is_down, .init = setup, .fini = teardown)
+{
+    struct oj_out o = OJ(&e, "status");
+    cr_expect_eq(o.code, 3);
+    cr_expect(strstr(o.err, "oj daemon start") != NULL, "must say how to start: %s", o.err);
+    expect_one_line_error(&o);
+    oj_out_free(&o);
+
+    /* With a .oj/ but no daemon. */
+    start_daemon();
+    struct oj_out s = OJ(&e, "daemon", "stop");
+    oj_out_free(&s);
+    o = OJ(&e, "status", "--json");
+    cr_expect_eq(o.code, 3);
+    cr_expect(strstr(o.err, "not running") != NULL, "%s", o.err);
+    cr_expect_str_eq(o.out, "", "nothing on stdout when down");
+    oj_out_free(&o);
+}
+
+Test(cli, status_json_has_the_documented_fields, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    struct oj_out o = OJ(&e, "status", "--json", "--verbose");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    cr_assert_not_null(j, "not JSON: %s", o.out);
+    cr_expect_eq(cJSON_GetObjectItem(j, "pid")->valueint, env_daemon_pid(&e));
+    cr_expect_eq(cJSON_GetObjectItem(j, "max_sessions")->valueint, 10);
+    cr_expect_eq(cJSON_GetObjectItem(j, "active_sessions")->valueint, 0);
+    cr_expect_eq(cJSON_GetObjectItem(j, "active_pipelines")->valueint, 0);
+    cr_expect(cJSON_IsString(cJSON_GetObjectItem(j, "version")));
+    cr_expect_geq(cJSON_GetObjectItem(j, "uptime_ms")->valuedouble, 0);
+    cr_expect_gt(cJSON_GetObjectItem(j, "rss_bytes")->valuedouble, 0);
+    char want[PATH_MAX + 16];
+    snprintf(want, sizeof want, "%s/.oj", e.dir);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "state_dir")->valuestring, want);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+}
+
+Test(cli, status_human_forms, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    struct oj_out o = OJ(&e, "status");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "daemon running (pid") && strstr(o.out, "0 active / 10 max"), "%s",
+              o.out);
+    cr_expect(strstr(o.out, "memory") == NULL, "plain status stays short: %s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "status", "--resources");
+    cr_expect(strstr(o.out, "memory:") && strstr(o.out, "RSS") && strstr(o.out, "wal:"), "%s",
+              o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "status", "--verbose");
+    const char *want[] = {"socket:", "state dir:", "log:", "level info", "requests:", NULL};
+    for (int i = 0; want[i]; i++)
+        cr_expect(strstr(o.out, want[i]) != NULL, "--verbose lacks %s: %s", want[i], o.out);
+    oj_out_free(&o);
+}
+
+Test(cli, later_operations_say_not_implemented, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    const char *cases[][4] = {
+        {"pipeline", "list", "--active", NULL}, {"session", "list", NULL},
+        {"workspace", "list", NULL},            {"lock", "status", "merge-lock"},
+        {"maintenance", "compact", NULL},       {"run", "build", "auth"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct oj_out o =
+            oj_run_in(&e, NULL, NULL, cases[i][0], cases[i][1], cases[i][2], (char *)NULL);
+        cr_expect_eq(o.code, 6, "%s %s: exit %d %s", cases[i][0], cases[i][1], o.code, o.err);
+        cr_expect(strstr(o.err, "not implemented yet") != NULL, "%s", o.err);
+        expect_one_line_error(&o);
+        oj_out_free(&o);
+    }
+    /* And the daemon is still fine. */
+    struct oj_out s = OJ(&e, "status");
+    cr_expect_eq(s.code, 0);
+    oj_out_free(&s);
+}

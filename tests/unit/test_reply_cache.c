@@ -1,0 +1,82 @@
+/* The reply cache decides whether a repeated request runs again: it must
+ * remember exactly the last `capacity` ids. Checked against a plain model. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reply_cache.h"
+
+Test(reply_cache, remembers_and_returns_the_exact_bytes)
+{
+    struct oj_reply_cache *rc = oj_reply_cache_new(4);
+    cr_assert_not_null(rc);
+    cr_assert_eq(oj_reply_cache_put(rc, 7, "seven", 5), 0);
+    const void *d;
+    size_t len;
+    cr_assert(oj_reply_cache_get(rc, 7, &d, &len));
+    cr_expect_eq(len, 5);
+    cr_expect_eq(memcmp(d, "seven", 5), 0);
+    cr_expect_not(oj_reply_cache_get(rc, 8, &d, &len));
+    oj_reply_cache_free(rc);
+}
+
+Test(reply_cache, evicts_oldest_first)
+{
+    struct oj_reply_cache *rc = oj_reply_cache_new(3);
+    for (uint64_t id = 1; id <= 5; id++)
+        cr_assert_eq(oj_reply_cache_put(rc, id, &id, sizeof id), 0);
+    const void *d;
+    size_t len;
+    cr_expect_not(oj_reply_cache_get(rc, 1, &d, &len));
+    cr_expect_not(oj_reply_cache_get(rc, 2, &d, &len));
+    for (uint64_t id = 3; id <= 5; id++) {
+        cr_assert(oj_reply_cache_get(rc, id, &d, &len), "id %llu", (unsigned long long)id);
+        cr_expect_eq(*(const uint64_t *)d, id);
+    }
+    cr_expect_eq(oj_reply_cache_count(rc), 3);
+    oj_reply_cache_free(rc);
+}
+
+Test(reply_cache, oversized_replies_are_known_but_not_kept)
+{
+    struct oj_reply_cache *rc = oj_reply_cache_new(2);
+    size_t big = OJ_REPLY_CACHE_MAX_BYTES + 1;
+    char *buf = calloc(1, big);
+    cr_assert_eq(oj_reply_cache_put(rc, 9, buf, big), 0);
+    const void *d = buf;
+    size_t len = 1;
+    cr_assert(oj_reply_cache_get(rc, 9, &d, &len), "the id must still count as done");
+    cr_expect_null(d);
+    cr_expect_eq(len, 0);
+    free(buf);
+    oj_reply_cache_free(rc);
+}
+
+Test(reply_cache, matches_a_model_over_many_operations)
+{
+    enum { CAP = 64, OPS = 20000 };
+    struct oj_reply_cache *rc = oj_reply_cache_new(CAP);
+    uint64_t window[CAP];
+    size_t next = 0, count = 0;
+    srand(12345);
+    for (int i = 0; i < OPS; i++) {
+        /* Random ids with many repeats of recent and old ones. */
+        uint64_t id = (uint64_t)(rand() % 500) * 0x9E3779B97F4A7C15ULL;
+        const void *d;
+        size_t len;
+        bool in_model = false;
+        for (size_t k = 0; k < count; k++)
+            in_model |= window[k] == id;
+        cr_assert_eq(oj_reply_cache_get(rc, id, &d, &len), in_model, "op %d", i);
+        if (!in_model) {
+            cr_assert_eq(oj_reply_cache_put(rc, id, &id, sizeof id), 0);
+            window[next] = id;
+            next = (next + 1) % CAP;
+            if (count < CAP)
+                count++;
+        } else {
+            cr_assert_eq(*(const uint64_t *)d, id);
+        }
+    }
+    oj_reply_cache_free(rc);
+}

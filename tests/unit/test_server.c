@@ -1,0 +1,290 @@
+/* The request server, in-process: a raw nng REQ socket stands in for a
+ * client so the tests control request ids and frames exactly; the sink
+ * stands in for the engine and counts how often a call reaches it. */
+#include <criterion/criterion.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "oj.pb-c.h"
+#include "rpc_client.h"
+#include "server.h"
+#include "wire.pb-c.h"
+
+static char dir[64], sock_path[128];
+static struct oj_server *srv;
+static atomic_int runs;
+static struct oj_call *held; /* a call the sink keeps, to answer later */
+static bool hold_next;
+
+static void sink(struct oj_call *call, void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&runs, 1);
+    if (hold_next) {
+        hold_next = false;
+        held = call;
+        return;
+    }
+    Oj__StatusResponse out = OJ__STATUS_RESPONSE__INIT;
+    out.pid = atomic_load(&runs);
+    out.version = "test";
+    oj_call_complete(&out.base, call);
+}
+
+static void start(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/ojs.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sock_path, sizeof sock_path, "%s/s.sock", dir);
+    struct oj_server_opts o = {
+        .sock_path = sock_path, .service = &oj__control__descriptor, .sink = sink};
+    char err[256];
+    atomic_store(&runs, 0);
+    cr_assert_eq(oj_server_start(&srv, &o, err, sizeof err), 0, "%s", err);
+}
+
+static void stop(void)
+{
+    oj_server_wait_idle(srv, 0);
+    oj_server_stop(srv);
+    rmdir(dir);
+}
+
+static nng_socket raw_client(void)
+{
+    nng_socket s;
+    char url[160];
+    snprintf(url, sizeof url, "ipc://%s", sock_path);
+    cr_assert_eq(nng_req0_open(&s), 0);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
+    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    cr_assert_eq(nng_dial(s, url, NULL, 0), 0);
+    return s;
+}
+
+/* Sends one frame, returns the decoded reply (caller frees). */
+static Oj__ReplyFrame *roundtrip(nng_socket s, const char *method, uint64_t id,
+                                 const void *payload, size_t plen)
+{
+    Oj__RequestFrame f = OJ__REQUEST_FRAME__INIT;
+    f.method = (char *)method;
+    f.request_id = id;
+    f.payload.data = (uint8_t *)payload;
+    f.payload.len = plen;
+    size_t len = oj__request_frame__get_packed_size(&f);
+    uint8_t *buf = malloc(len + 1);
+    oj__request_frame__pack(&f, buf);
+    cr_assert_eq(nng_send(s, buf, len, 0), 0);
+    free(buf);
+    nng_msg *m;
+    cr_assert_eq(nng_recvmsg(s, &m, 0), 0, "no reply to %s", method);
+    Oj__ReplyFrame *r = oj__reply_frame__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    nng_msg_free(m);
+    cr_assert_not_null(r);
+    return r;
+}
+
+Test(server, a_repeated_request_id_runs_once, .init = start, .fini = stop)
+{
+    nng_socket s = raw_client();
+    Oj__ReplyFrame *a = roundtrip(s, "Status", 42, NULL, 0);
+    Oj__ReplyFrame *b = roundtrip(s, "Status", 42, NULL, 0);
+    cr_expect_eq(atomic_load(&runs), 1, "the handler must run once for one id");
+    cr_expect_eq(a->status, OJ__STATUS_CODE__OK);
+    cr_expect_eq(b->status, OJ__STATUS_CODE__OK);
+    cr_expect_eq(b->request_id, 42);
+    cr_expect_eq(a->payload.len, b->payload.len);
+    cr_expect_eq(memcmp(a->payload.data, b->payload.data, a->payload.len), 0,
+                 "the repeat gets the first reply");
+    Oj__ReplyFrame *c = roundtrip(s, "Status", 43, NULL, 0);
+    cr_expect_eq(atomic_load(&runs), 2);
+    oj__reply_frame__free_unpacked(a, NULL);
+    oj__reply_frame__free_unpacked(b, NULL);
+    oj__reply_frame__free_unpacked(c, NULL);
+    nng_close(s);
+}
+
+Test(server, a_repeat_of_a_running_call_gets_its_reply, .init = start, .fini = stop)
+{
+    /* First copy: sent on one socket and held by the sink; that client then
+     * goes away (as after a reconnect). The repeat on a new connection must
+     * get the reply when the call completes, without a second run. */
+    nng_socket s1 = raw_client();
+    hold_next = true;
+    Oj__RequestFrame f = OJ__REQUEST_FRAME__INIT;
+    f.method = "Status";
+    f.request_id = 77;
+    uint8_t buf[64];
+    size_t len = oj__request_frame__pack(&f, buf);
+    cr_assert_eq(nng_send(s1, buf, len, 0), 0);
+    for (int i = 0; i < 500 && held == NULL; i++)
+        usleep(2000);
+    cr_assert_not_null(held, "the sink never got the call");
+    nng_close(s1);
+
+    nng_socket s2 = raw_client();
+    cr_assert_eq(nng_send(s2, buf, len, 0), 0);
+    struct oj_server_stats st;
+    for (int i = 0; i < 500; i++) { /* the repeat is attached once the server saw it */
+        usleep(2000);
+        oj_server_stats(srv, &st);
+        if (st.in_flight == 1)
+            break;
+    }
+    Oj__StatusResponse out = OJ__STATUS_RESPONSE__INIT;
+    out.pid = 4242;
+    oj_call_complete(&out.base, held);
+    held = NULL;
+    nng_msg *m;
+    cr_assert_eq(nng_recvmsg(s2, &m, 0), 0, "the repeat got no reply");
+    Oj__ReplyFrame *r = oj__reply_frame__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    nng_msg_free(m);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->request_id, 77);
+    Oj__StatusResponse *sr = oj__status_response__unpack(NULL, r->payload.len, r->payload.data);
+    cr_assert_not_null(sr);
+    cr_expect_eq(sr->pid, 4242);
+    cr_expect_eq(atomic_load(&runs), 1);
+    oj__status_response__free_unpacked(sr, NULL);
+    oj__reply_frame__free_unpacked(r, NULL);
+    nng_close(s2);
+}
+
+Test(server, bad_frames_and_unknown_methods_get_clear_errors, .init = start, .fini = stop)
+{
+    nng_socket s = raw_client();
+    cr_assert_eq(nng_send(s, "\xff\xff\xff", 3, 0), 0);
+    nng_msg *m;
+    cr_assert_eq(nng_recvmsg(s, &m, 0), 0);
+    Oj__ReplyFrame *r = oj__reply_frame__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    nng_msg_free(m);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->status, OJ__STATUS_CODE__BAD_FRAME);
+    cr_expect(strstr(r->message, "RequestFrame") != NULL, "%s", r->message);
+    oj__reply_frame__free_unpacked(r, NULL);
+
+    r = roundtrip(s, "Frobnicate", 5, NULL, 0);
+    cr_expect_eq(r->status, OJ__STATUS_CODE__UNKNOWN_METHOD);
+    cr_expect(strstr(r->message, "Frobnicate") != NULL, "%s", r->message);
+    oj__reply_frame__free_unpacked(r, NULL);
+
+    r = roundtrip(s, "Status", 6, "\xff\xff", 2); /* payload is not a StatusRequest */
+    cr_expect_eq(r->status, OJ__STATUS_CODE__BAD_FRAME);
+    cr_expect(strstr(r->message, "StatusRequest") != NULL, "%s", r->message);
+    oj__reply_frame__free_unpacked(r, NULL);
+    cr_expect_eq(atomic_load(&runs), 0, "nothing bad may reach a handler");
+
+    r = roundtrip(s, "Status", 7, NULL, 0); /* and the server still serves */
+    cr_expect_eq(r->status, OJ__STATUS_CODE__OK);
+    oj__reply_frame__free_unpacked(r, NULL);
+    nng_close(s);
+}
+
+Test(server, ping_is_answered_without_the_engine, .init = start, .fini = stop)
+{
+    nng_socket s = raw_client();
+    Oj__ReplyFrame *r = roundtrip(s, "Ping", 1, NULL, 0);
+    cr_expect_eq(r->status, OJ__STATUS_CODE__OK);
+    Oj__PingResponse *p = oj__ping_response__unpack(NULL, r->payload.len, r->payload.data);
+    cr_assert_not_null(p);
+    cr_expect_eq(p->pid, getpid());
+    cr_expect_eq(atomic_load(&runs), 0);
+    oj__ping_response__free_unpacked(p, NULL);
+    oj__reply_frame__free_unpacked(r, NULL);
+    nng_close(s);
+}
+
+Test(server, draining_refuses_new_work_but_answers_status, .init = start, .fini = stop)
+{
+    nng_socket s = raw_client();
+    oj_server_set_draining(srv);
+    Oj__ReplyFrame *r = roundtrip(s, "LockList", 1, NULL, 0);
+    cr_expect_eq(r->status, OJ__STATUS_CODE__SHUTTING_DOWN);
+    cr_expect(strstr(r->message, "stopping") != NULL, "%s", r->message);
+    oj__reply_frame__free_unpacked(r, NULL);
+    r = roundtrip(s, "Status", 2, NULL, 0);
+    cr_expect_eq(r->status, OJ__STATUS_CODE__OK);
+    oj__reply_frame__free_unpacked(r, NULL);
+    nng_close(s);
+}
+
+Test(server, oversized_requests_are_refused_and_the_server_survives, .init = start, .fini = stop)
+{
+    /* The client library refuses to send it at all... */
+    struct oj_client *c;
+    cr_assert_eq(oj_client_open(&c, sock_path, 5000), 0);
+    size_t big = OJ_MAX_REQUEST_BYTES + 10;
+    char *argv0 = malloc(big + 1);
+    memset(argv0, 'a', big);
+    argv0[big] = '\0';
+    Oj__SessionStartRequest req = OJ__SESSION_START_REQUEST__INIT;
+    req.n_argv = 1;
+    req.argv = &argv0;
+    Oj__SessionInfo *resp;
+    cr_expect_eq(OJ_RPC(c, oj__control__session_start, &req, &resp), OJ__STATUS_CODE__TOO_LARGE);
+    cr_expect_null(resp);
+    free(argv0);
+
+    /* ...and the server drops one sent raw, then keeps serving. */
+    nng_socket s = raw_client();
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 300);
+    char *blob = calloc(1, big);
+    cr_assert_eq(nng_send(s, blob, big, 0), 0);
+    nng_msg *m;
+    cr_expect_neq(nng_recvmsg(s, &m, 0), 0, "an oversized request must not be answered");
+    free(blob);
+    nng_close(s);
+
+    Oj__StatusRequest sreq = OJ__STATUS_REQUEST__INIT;
+    Oj__StatusResponse *sresp;
+    cr_expect_eq(OJ_RPC(c, oj__control__status, &sreq, &sresp), OJ__STATUS_CODE__OK);
+    oj_client_free_reply(sresp);
+    oj_client_close(c);
+}
+
+struct hammer {
+    int calls, failures;
+};
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *h = arg;
+    struct oj_client *c;
+    if (oj_client_open(&c, sock_path, 10000) != 0) {
+        h->failures = h->calls;
+        return NULL;
+    }
+    for (int i = 0; i < h->calls; i++) {
+        Oj__StatusRequest req = OJ__STATUS_REQUEST__INIT;
+        Oj__StatusResponse *resp;
+        if (OJ_RPC(c, oj__control__status, &req, &resp) != OJ__STATUS_CODE__OK)
+            h->failures++;
+        oj_client_free_reply(resp);
+    }
+    oj_client_close(c);
+    return NULL;
+}
+
+Test(server, concurrent_stub_clients, .init = start, .fini = stop)
+{
+    enum { CLIENTS = 8, CALLS = 250 };
+    pthread_t t[CLIENTS];
+    struct hammer h[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        h[i] = (struct hammer){.calls = CALLS};
+        pthread_create(&t[i], NULL, hammer_main, &h[i]);
+    }
+    int failures = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        pthread_join(t[i], NULL);
+        failures += h[i].failures;
+    }
+    cr_expect_eq(failures, 0);
+    cr_expect_eq(atomic_load(&runs), CLIENTS * CALLS, "every call ran exactly once");
+}
