@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oj.pb-c.h"
@@ -287,4 +288,38 @@ Test(server, concurrent_stub_clients, .init = start, .fini = stop)
     }
     cr_expect_eq(failures, 0);
     cr_expect_eq(atomic_load(&runs), CLIENTS * CALLS, "every call ran exactly once");
+}
+
+Test(server, draining_waits_for_in_flight_calls_within_the_bound, .init = start, .fini = stop)
+{
+    nng_socket s = raw_client();
+    hold_next = true;
+    Oj__RequestFrame f = OJ__REQUEST_FRAME__INIT;
+    f.method = "Status";
+    f.request_id = 501;
+    uint8_t buf[64];
+    size_t len = oj__request_frame__pack(&f, buf);
+    cr_assert_eq(nng_send(s, buf, len, 0), 0);
+    for (int i = 0; i < 500 && held == NULL; i++)
+        usleep(2000);
+    cr_assert_not_null(held);
+
+    oj_server_set_draining(srv);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t now_ms = (int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000;
+    cr_expect_eq(oj_server_wait_idle(srv, now_ms + 200), 1, "one call still running");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_expect(waited >= 0.19 && waited < 5, "waited %.3f s for a 200 ms bound", waited);
+
+    /* The running call still gets its answer during the drain. */
+    Oj__StatusResponse out = OJ__STATUS_RESPONSE__INIT;
+    oj_call_complete(&out.base, held);
+    held = NULL;
+    nng_msg *m;
+    cr_expect_eq(nng_recvmsg(s, &m, 0), 0, "the in-flight call must be answered");
+    nng_msg_free(m);
+    cr_expect_eq(oj_server_wait_idle(srv, now_ms + 5000), 0);
+    nng_close(s);
 }
