@@ -159,7 +159,7 @@ void oj_print_fields(const ProtobufCMessage *m)
     cJSON_Delete(j);
 }
 
-int oj_print_call(struct oj_client *c, const struct oj_args *a)
+int oj_print_reply(struct oj_client *c, const struct oj_args *a, void (*human)(const void *reply))
 {
     if (oj_client_status(c) != OJ__STATUS_CODE__OK)
         return oj_call_failed(c);
@@ -167,9 +167,16 @@ int oj_print_call(struct oj_client *c, const struct oj_args *a)
     if (oj_args_has(a, "json"))
         oj_print_json(reply);
     else
-        oj_print_fields(reply);
+        human(reply);
     oj_client_free_reply(reply);
     return OJ_EXIT_OK;
+}
+
+static void print_fields_any(const void *reply) { oj_print_fields(reply); }
+
+int oj_print_call(struct oj_client *c, const struct oj_args *a)
+{
+    return oj_print_reply(c, a, print_fields_any);
 }
 
 int oj_opt_duration(const struct oj_args *a, const char *name, long long *ms)

@@ -18,7 +18,9 @@
 #include "pidlock.h"
 #include "subprocess.h"
 
-#define START_WAIT_MS 15000 /* how long `oj daemon start` waits for the daemon to answer */
+/* How long `oj daemon start` waits for the daemon to answer: replaying a big
+ * WAL takes a while (see make bench). */
+#define START_WAIT_MS 120000
 
 /* The project root for a start: the nearest .oj/ above the directory, else
  * the git top level, else the directory itself. */
@@ -65,7 +67,8 @@ static void show_log_tail(const char *log_path)
         fprintf(stderr, "  %s", last[i % 3]);
 }
 
-static int start_background(const char *root, const struct oj_paths *paths)
+static int start_background(const char *root, const struct oj_paths *paths, bool recover,
+                            bool rebuild)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -99,17 +102,20 @@ static int start_background(const char *root, const struct oj_paths *paths)
             if (null > STDERR_FILENO)
                 close(null);
         }
-        struct oj_daemon_opts o = {.root = root, .foreground = false, .ready_fd = fds[1]};
+        struct oj_daemon_opts o = {.root = root, .foreground = false, .ready_fd = fds[1],
+                                   .recover = recover, .rebuild = rebuild};
         _exit(oj_daemon_run(&o));
     }
     close(fds[1]);
     int status;
     waitpid(child, &status, 0);
 
-    /* Wait for the daemon's word: READY, ALREADY or ERROR, or EOF if it died. */
-    char buf[1024];
+    /* The daemon's word: NOTE lines, then READY, ALREADY or ERROR; EOF
+     * without one of those means it died. It closes the pipe after READY. */
+    char buf[16384];
     size_t used = 0;
     int64_t deadline = oj_mono_ms() + START_WAIT_MS;
+    bool eof = false;
     while (used < sizeof buf - 1) {
         int64_t left = deadline - oj_mono_ms();
         if (left <= 0)
@@ -123,30 +129,34 @@ static int start_background(const char *root, const struct oj_paths *paths)
         ssize_t r = read(fds[0], buf + used, sizeof buf - 1 - used);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
+        if (r <= 0) {
+            eof = true;
             break;
+        }
         used += (size_t)r;
-        if (memchr(buf, '\n', used))
-            break;
     }
     close(fds[0]);
     buf[used] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
 
-    long pid;
-    if (sscanf(buf, "READY %ld", &pid) == 1) {
-        printf("daemon started (pid %ld) in %s\n", pid, root);
-        return OJ_EXIT_OK;
+    int rc = -1;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        long pid;
+        if (strncmp(line, "NOTE ", 5) == 0) {
+            printf("note: %s\n", line + 5);
+        } else if (sscanf(line, "READY %ld", &pid) == 1) {
+            printf("daemon started (pid %ld) in %s\n", pid, root);
+            rc = OJ_EXIT_OK;
+        } else if (sscanf(line, "ALREADY %ld", &pid) == 1) {
+            printf("daemon already running (pid %ld) in %s\n", pid, root);
+            rc = OJ_EXIT_OK;
+        } else if (strncmp(line, "ERROR ", 6) == 0) {
+            oj_errorf("daemon failed to start: %s", line + 6);
+            rc = OJ_EXIT_FAILURE;
+        }
     }
-    if (sscanf(buf, "ALREADY %ld", &pid) == 1) {
-        printf("daemon already running (pid %ld) in %s\n", pid, root);
-        return OJ_EXIT_OK;
-    }
-    if (strncmp(buf, "ERROR ", 6) == 0) {
-        oj_errorf("daemon failed to start: %s", buf + 6);
-        return OJ_EXIT_FAILURE;
-    }
-    if (used == 0 && oj_mono_ms() >= deadline) {
+    if (rc >= 0)
+        return rc;
+    if (!eof) {
         oj_errorf("daemon did not answer within %d s; see %s", START_WAIT_MS / 1000,
                   paths->log_path);
         return OJ_EXIT_TIMEOUT;
@@ -181,11 +191,13 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
         printf("daemon already running (pid %d) in %s\n", (int)holder, root);
         return OJ_EXIT_OK;
     }
+    bool recover = oj_args_has(a, "recover"), rebuild = oj_args_has(a, "rebuild-state");
     if (oj_args_has(a, "foreground")) {
-        struct oj_daemon_opts o = {.root = root, .foreground = true, .ready_fd = -1};
+        struct oj_daemon_opts o = {.root = root, .foreground = true, .ready_fd = -1,
+                                   .recover = recover, .rebuild = rebuild};
         return oj_daemon_run(&o) == 0 ? OJ_EXIT_OK : OJ_EXIT_FAILURE;
     }
-    return start_background(root, &paths);
+    return start_background(root, &paths, recover, rebuild);
 }
 
 /* Polls the pid lock until its holder is gone or the deadline passes. */
@@ -272,6 +284,8 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
 
 static const struct oj_opt start_opts[] = {
     {"foreground", false, NULL, "stay attached: log to stderr too, stop with Ctrl-C (for systemd)"},
+    {"recover", false, NULL, "start from a corrupt WAL: keep the bad part aside, truncate, replay"},
+    {"rebuild-state", false, NULL, "ignore snapshots and replay the whole WAL"},
     {0},
 };
 static const struct oj_opt stop_opts[] = {
@@ -281,12 +295,18 @@ static const struct oj_opt stop_opts[] = {
 };
 
 const struct oj_cmd oj_cmd_daemon_start = {
-    "daemon", "start", "[--foreground]", "Start the daemon for this project",
+    "daemon", "start", "[--foreground] [--recover] [--rebuild-state]",
+    "Start the daemon for this project",
     "Creates .oj/ at the git top level (or here, outside git) when no .oj/ exists above the\n"
     "current directory, then starts the daemon in the background and returns once it answers.\n"
     "Prints the pid. When a daemon already runs, says so and changes nothing (exit 0).\n"
+    "Start-up loads the newest snapshot that verifies and replays the WAL after it; a torn\n"
+    "final record is cut off (with a note). When the WAL is corrupt in the middle the start is\n"
+    "refused with the line and the command to run: --recover saves the bad part beside the\n"
+    "WAL as wal.jsonl.corrupt-<time>, truncates to the last good record and reports what it\n"
+    "dropped. --rebuild-state ignores snapshots and replays the whole WAL.\n"
     "Environment: OJ_LOG_LEVEL (error|warn|info|debug, default info), OJ_MAX_SESSIONS\n"
-    "(default 10).",
+    "(default 10), OJ_SNAPSHOT_EVERY (10000), OJ_SNAPSHOT_KEEP (5), OJ_COMPACT_SIZE (100MB).",
     start_opts, 0, 0, exec_start,
 };
 const struct oj_cmd oj_cmd_daemon_stop = {

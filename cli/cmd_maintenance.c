@@ -1,19 +1,55 @@
-/* cmd_maintenance.c — `oj maintenance …`. The daemon side arrives with the
- * durable-state work; until then these answer "not implemented yet" (exit 6). */
+/* cmd_maintenance.c — `oj maintenance …`: snapshots, compaction, restore and
+ * archive of the daemon's durable state (docs/storage.md). */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
+static void human_compact(const void *m)
+{
+    const Oj__CompactResponse *r = m;
+    char before[32], after[32];
+    oj_fmt_bytes(r->wal_bytes_before, before, sizeof before);
+    oj_fmt_bytes(r->wal_bytes_after, after, sizeof after);
+    printf("compacted: WAL %s -> %s; snapshot %s; %u old snapshot(s) removed\n", before, after,
+           r->snapshot_id, r->snapshots_removed);
+}
+
+static void human_snapshot(const void *m)
+{
+    const Oj__SnapshotResponse *r = m;
+    printf("%s\n", r->snapshot_id);
+}
+
+static void human_restore(const void *m)
+{
+    const Oj__RestoreSnapshotResponse *r = m;
+    printf("restored snapshot %s (now seq %llu); the replaced WAL is kept as %s\n", r->snapshot_id,
+           (unsigned long long)r->sequence, r->wal_backup);
+}
+
+static void human_archive(const void *m)
+{
+    const Oj__ArchiveResponse *r = m;
+    if (r->archived == 0)
+        printf("archived 0 pipelines (none finished before the cut-off)\n");
+    else
+        printf("archived %u pipeline(s) to %s\n", r->archived, r->archive_path);
+}
+
 static int exec_compact(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__CompactRequest req = OJ__COMPACT_REQUEST__INIT;
-    OJ_CALL_AND_PRINT(ctx, oj__control__maintenance_compact, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__maintenance_compact(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_compact)));
 }
 
 static int exec_snapshot(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__SnapshotRequest req = OJ__SNAPSHOT_REQUEST__INIT;
-    OJ_CALL_AND_PRINT(ctx, oj__control__maintenance_snapshot, &req, a);
+    WITH_CLIENT(ctx, c,
+                (oj__control__maintenance_snapshot(oj_client_service(c), &req, NULL, NULL),
+                 oj_print_reply(c, a, human_snapshot)));
 }
 
 static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
@@ -22,13 +58,19 @@ static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
     bool latest = oj_args_has(a, "latest");
     if (latest == (id != NULL)) {
         oj_errorf("'oj maintenance restore-snapshot' needs exactly one of --latest or --id "
-                  "<snapshot-id> (ids are the file names in .oj/snapshots/)");
+                  "<snapshot-id> (ids are the file names in .oj/snapshots/ without .json)");
         return OJ_EXIT_USAGE;
     }
     Oj__RestoreSnapshotRequest req = OJ__RESTORE_SNAPSHOT_REQUEST__INIT;
     req.latest = latest;
     req.id = (char *)(id ? id : "");
-    OJ_CALL_AND_PRINT(ctx, oj__control__maintenance_restore_snapshot, &req, a);
+    size_t n = strlen(req.id);
+    if (n > 5 && strcmp(req.id + n - 5, ".json") == 0)
+        req.id[n - 5] = '\0'; /* accept the file name too */
+    WITH_CLIENT(ctx, c,
+                (oj__control__maintenance_restore_snapshot(oj_client_service(c), &req, NULL,
+                                                           NULL),
+                 oj_print_reply(c, a, human_restore)));
 }
 
 static int exec_archive(struct oj_ctx *ctx, const struct oj_args *a)
@@ -42,13 +84,14 @@ static int exec_archive(struct oj_ctx *ctx, const struct oj_args *a)
     }
     Oj__ArchiveRequest req = OJ__ARCHIVE_REQUEST__INIT;
     req.older_than_ms = ms;
-    OJ_CALL_AND_PRINT(ctx, oj__control__maintenance_archive, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__maintenance_archive(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_archive)));
 }
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt restore_opts[] = {
     {"latest", false, NULL, "restore the newest snapshot"},
-    {"id", true, "ID", "restore this snapshot"},
+    {"id", true, "ID", "restore this snapshot (file name in .oj/snapshots/, .json optional)"},
     OJ_OPT_JSON,
     {0},
 };
@@ -59,19 +102,28 @@ static const struct oj_opt archive_opts[] = {
 };
 
 const struct oj_cmd oj_cmd_maintenance_compact = {
-    "maintenance", "compact", "[--json]", "Snapshot, then drop what the snapshot covers from the WAL",
-    NULL, json_only, 0, 0, exec_compact,
+    "maintenance", "compact", "[--json]",
+    "Snapshot, then drop what the snapshot covers from the WAL",
+    "Reports the WAL size before and after. Keeps the newest OJ_SNAPSHOT_KEEP (5) snapshots.\n"
+    "Also runs by itself when the WAL passes OJ_COMPACT_SIZE (100MB).",
+    json_only, 0, 0, exec_compact,
 };
 const struct oj_cmd oj_cmd_maintenance_snapshot = {
     "maintenance", "snapshot", "[--json]", "Write a snapshot to .oj/snapshots/ and print its id",
-    NULL, json_only, 0, 0, exec_snapshot,
+    "Also taken by itself every OJ_SNAPSHOT_EVERY (10000) changes and at a graceful stop.",
+    json_only, 0, 0, exec_snapshot,
 };
 const struct oj_cmd oj_cmd_maintenance_restore_snapshot = {
     "maintenance", "restore-snapshot", "--latest | --id <snapshot-id>",
-    "Restore the state of a snapshot (the replaced WAL is kept)", NULL, restore_opts, 0, 0,
-    exec_restore,
+    "Restore the state of a snapshot (the replaced WAL is kept)",
+    "Runs in the live daemon, atomically with respect to every other request; no stop needed.\n"
+    "The current WAL is kept as .oj/wal.jsonl.pre-restore-<time>; the restored state gets\n"
+    "a new sequence number, written as a new snapshot, so nothing is lost for good.",
+    restore_opts, 0, 0, exec_restore,
 };
 const struct oj_cmd oj_cmd_maintenance_archive = {
     "maintenance", "archive", "--older-than DUR", "Move old finished pipelines to .oj/archive/",
-    NULL, archive_opts, 0, 0, exec_archive,
+    "Finished means done, failed or cancelled. Writes them as readable JSON to\n"
+    ".oj/archive/pipelines-<time>-<seq>.json, then removes them from the live state.",
+    archive_opts, 0, 0, exec_archive,
 };

@@ -4,15 +4,57 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "duration.h"
 
-int oj_config_parse(struct oj_config *cfg, const char *log_level, const char *max_sessions,
-                    const char *watchdog, char *err, size_t errlen)
+int oj_size_parse(const char *text, uint64_t *out)
 {
+    if (text == NULL || !isdigit((unsigned char)text[0]))
+        return -1;
+    char *end;
+    unsigned long long n = strtoull(text, &end, 10);
+    static const struct {
+        const char *suffix;
+        uint64_t mult;
+    } units[] = {{"", 1},         {"B", 1},
+                 {"KB", 1000ULL}, {"KiB", 1024ULL},
+                 {"MB", 1000ULL * 1000}, {"MiB", 1024ULL * 1024},
+                 {"GB", 1000ULL * 1000 * 1000}, {"GiB", 1024ULL * 1024 * 1024}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].suffix) == 0) {
+            if (n > UINT64_MAX / units[i].mult)
+                return -1;
+            *out = n * units[i].mult;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_count(const char *v, long lo, long hi, long *out)
+{
+    if (!isdigit((unsigned char)v[0]))
+        return -1;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end != '\0' || n < lo || n > hi)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char *err,
+                    size_t errlen)
+{
+    const char *log_level = env->log_level, *max_sessions = env->max_sessions,
+               *watchdog = env->watchdog;
     cfg->log_level = OJ_LOG_INFO;
     cfg->max_sessions = OJ_DEFAULT_MAX_SESSIONS;
     cfg->watchdog_ms = OJ_DEFAULT_WATCHDOG_MS;
+    cfg->snapshot_every = OJ_DEFAULT_SNAPSHOT_EVERY;
+    cfg->snapshot_keep = OJ_DEFAULT_SNAPSHOT_KEEP;
+    cfg->compact_bytes = OJ_DEFAULT_COMPACT_BYTES;
 
     if (oj_log_level_parse(log_level, &cfg->log_level) != 0) {
         snprintf(err, errlen, "OJ_LOG_LEVEL must be error, warn, info or debug (got '%s')",
@@ -40,11 +82,43 @@ int oj_config_parse(struct oj_config *cfg, const char *log_level, const char *ma
         }
         cfg->watchdog_ms = ms;
     }
+    long n;
+    if (env->snapshot_every && *env->snapshot_every) {
+        if (parse_count(env->snapshot_every, 0, 1000000000L, &n) != 0) {
+            snprintf(err, errlen,
+                     "OJ_SNAPSHOT_EVERY must be a record count (0 = never; got '%s')",
+                     env->snapshot_every);
+            return -1;
+        }
+        cfg->snapshot_every = (uint64_t)n;
+    }
+    if (env->snapshot_keep && *env->snapshot_keep) {
+        if (parse_count(env->snapshot_keep, 1, 1000, &n) != 0) {
+            snprintf(err, errlen, "OJ_SNAPSHOT_KEEP must be a whole number from 1 to 1000 (got '%s')",
+                     env->snapshot_keep);
+            return -1;
+        }
+        cfg->snapshot_keep = (unsigned)n;
+    }
+    if (env->compact_size && *env->compact_size &&
+        oj_size_parse(env->compact_size, &cfg->compact_bytes) != 0) {
+        snprintf(err, errlen,
+                 "OJ_COMPACT_SIZE must be a size like 100MB, 1GiB or 0 for never (got '%s')",
+                 env->compact_size);
+        return -1;
+    }
     return 0;
 }
 
 int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen)
 {
-    return oj_config_parse(cfg, getenv("OJ_LOG_LEVEL"), getenv("OJ_MAX_SESSIONS"),
-                           getenv("OJ_WATCHDOG_INTERVAL"), err, errlen);
+    struct oj_config_env env = {
+        .log_level = getenv("OJ_LOG_LEVEL"),
+        .max_sessions = getenv("OJ_MAX_SESSIONS"),
+        .watchdog = getenv("OJ_WATCHDOG_INTERVAL"),
+        .snapshot_every = getenv("OJ_SNAPSHOT_EVERY"),
+        .snapshot_keep = getenv("OJ_SNAPSHOT_KEEP"),
+        .compact_size = getenv("OJ_COMPACT_SIZE"),
+    };
+    return oj_config_parse(cfg, &env, err, errlen);
 }

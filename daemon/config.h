@@ -10,17 +10,32 @@
 #define OJ_DEFAULT_MAX_SESSIONS 10
 #define OJ_DEFAULT_STOP_TIMEOUT_MS 10000
 #define OJ_DEFAULT_WATCHDOG_MS 500
+#define OJ_DEFAULT_SNAPSHOT_EVERY 10000
+#define OJ_DEFAULT_SNAPSHOT_KEEP 5
+#define OJ_DEFAULT_COMPACT_BYTES (100ULL * 1000 * 1000)
 
 struct oj_config {
     enum oj_log_level log_level; /* OJ_LOG_LEVEL */
     uint32_t max_sessions;       /* OJ_MAX_SESSIONS */
     int64_t watchdog_ms;         /* OJ_WATCHDOG_INTERVAL: listener self-check period */
+    uint64_t snapshot_every;     /* OJ_SNAPSHOT_EVERY: automatic snapshot after N records */
+    unsigned snapshot_keep;      /* OJ_SNAPSHOT_KEEP: snapshots kept */
+    uint64_t compact_bytes;      /* OJ_COMPACT_SIZE: automatic compaction past this WAL size */
 };
 
-/* Fills cfg from the given variable values (NULL = unset). On a bad value,
- * returns -1 and writes a one-line reason naming the variable into err. */
-int oj_config_parse(struct oj_config *cfg, const char *log_level, const char *max_sessions,
-                    const char *watchdog, char *err, size_t errlen);
+/* The raw values of the variables (NULL = unset). */
+struct oj_config_env {
+    const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
+        *compact_size;
+};
+
+/* Fills cfg from the given variable values. On a bad value, returns -1 and
+ * writes a one-line reason naming the variable into err. */
+int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char *err,
+                    size_t errlen);
+
+/* "100MB", "1GiB", "4096" (bytes). 0 on success, -1 when malformed. */
+int oj_size_parse(const char *text, uint64_t *out);
 
 /* oj_config_parse() with the process environment. */
 int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen);

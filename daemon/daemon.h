@@ -14,11 +14,13 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "hmap.h"
 #include "oj.pb-c.h"
 #include "paths.h"
 
 struct oj_server;
 struct oj_call;
+struct oj_store;
 
 struct oj_daemon {
     Oj__Control_Service svc; /* first member: handlers get &svc and find the daemon */
@@ -27,6 +29,11 @@ struct oj_daemon {
     pid_t pid;
     int64_t started_at_ms, started_mono_ms;
     struct oj_server *server;
+    struct oj_store *store;
+
+    /* liveness, kept in memory and never journaled (engine thread only):
+     * lock name -> int64_t* last heartbeat (wall ms) */
+    struct oj_hmap lock_heartbeats;
 
     /* engine: one thread, one queue of calls */
     pthread_t engine_thread;
@@ -53,7 +60,11 @@ static inline struct oj_daemon *oj_daemon_of(Oj__Control_Service *svc)
 struct oj_daemon_opts {
     const char *root;  /* absolute project root (holds .oj/) */
     bool foreground;   /* copy log entries to stderr */
-    int ready_fd;      /* -1, or a pipe: "READY <pid>\n" / "ALREADY <pid>\n" / "ERROR <why>\n" */
+    bool recover;      /* --recover: truncate a corrupt WAL to its last good record */
+    bool rebuild;      /* --rebuild-state: ignore snapshots, replay the whole WAL */
+    /* -1, or a pipe for the starting CLI: any number of "NOTE <text>\n", then
+     * "READY <pid>\n", "ALREADY <pid>\n" or "ERROR <why>\n". */
+    int ready_fd;
 };
 
 /* Runs the daemon until it is stopped. Returns the process exit status. Must
@@ -70,6 +81,13 @@ void oj_watchdog_stop(struct oj_daemon *d);
 
 /* Each rpc group fills in its handlers; unset ones answer NOT_IMPLEMENTED. */
 void oj_rpc_register_daemon(Oj__Control_Service *svc);
+void oj_rpc_register_lock(Oj__Control_Service *svc);
+void oj_rpc_register_maintenance(Oj__Control_Service *svc);
+
+/* Heartbeat bookkeeping for locks (rpc_lock.c). */
+int64_t oj_lock_heartbeat(struct oj_daemon *d, const char *name, int64_t fallback_ms);
+void oj_lock_set_heartbeat(struct oj_daemon *d, const char *name, int64_t ms);
+void oj_lock_forget(struct oj_daemon *d);
 
 /* Resident set size of this process in bytes (0 if unknown). */
 uint64_t oj_rss_bytes(void);

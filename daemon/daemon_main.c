@@ -6,13 +6,15 @@
  *  2. create .oj/ and take the single-instance lock *before* touching any
  *     other file or socket: a second daemon must never remove the first one's
  *     socket;
- *  3. open the log, listen, start the engine and the watchdog;
+ *  3. open the log, load the durable state (snapshot + WAL replay), start the
+ *     engine, listen, start the watchdog: no request is served before the
+ *     state is whole;
  *  4. tell whoever started us that we answer (ready pipe);
  *  5. wait for SIGTERM/SIGINT (graceful, default timeout) or SIGUSR1 (sent
  *     by the DaemonStop handler, with the requested timeout);
  *  6. drain: refuse new work, let in-flight calls finish within the timeout,
- *     stop the engine, close the socket, remove the socket file. The pid lock
- *     goes with the process. */
+ *     stop the engine, sync the WAL and take a snapshot, close the socket,
+ *     remove the socket file. The pid lock goes with the process. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -26,6 +28,7 @@
 #include "log.h"
 #include "pidlock.h"
 #include "server.h"
+#include "store.h"
 #include "version.h"
 
 static void tell(int fd, const char *fmt, const char *detail, long n)
@@ -37,6 +40,14 @@ static void tell(int fd, const char *fmt, const char *detail, long n)
     if (len > 0 && write(fd, buf, (size_t)len) < 0) {
         /* the starter went away; nothing to tell */
     }
+}
+
+/* Start-up findings (torn tail cut, snapshot fallback, --recover report) go to
+ * the starting CLI as NOTE lines; the store has logged them already. */
+static void note_to_starter(const char *text, void *arg)
+{
+    const struct oj_daemon_opts *o = arg;
+    tell(o->ready_fd, "NOTE %s\n", text, 0);
 }
 
 static int fail(const struct oj_daemon_opts *o, const char *why)
@@ -108,7 +119,30 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     if (d->paths.sock_fallback)
         LOG_INFO("daemon: project path too long for a socket in .oj/; using %s", d->paths.sock_path);
 
+    if (!o->foreground && oj_log_fd() >= 0)
+        dup2(oj_log_fd(), STDERR_FILENO); /* crash and sanitizer reports land in the log */
+
+    struct oj_store_opts sto = {
+        .state_dir = d->paths.state_dir,
+        .recover = o->recover,
+        .rebuild = o->rebuild,
+        .snapshot_every = d->cfg.snapshot_every,
+        .snapshot_keep = d->cfg.snapshot_keep,
+        .compact_bytes = d->cfg.compact_bytes,
+        .note = note_to_starter,
+        .note_arg = (void *)o,
+    };
+    if (oj_store_open(&d->store, &sto, err, sizeof err) != 0) {
+        int rc = fail(o, err);
+        oj_log_close();
+        close(lock_fd);
+        free(d);
+        return rc;
+    }
+    oj_hmap_init(&d->lock_heartbeats);
+
     if (oj_engine_start(d) != 0) {
+        oj_store_close(d->store, false);
         oj_log_close();
         close(lock_fd);
         free(d);
@@ -123,6 +157,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     if (oj_server_start(&d->server, &so, err, sizeof err) != 0) {
         int rc = fail(o, err);
         oj_engine_stop(d);
+        oj_store_close(d->store, false);
         oj_log_close();
         close(lock_fd);
         free(d);
@@ -170,7 +205,10 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
                  (long long)timeout_ms);
     oj_watchdog_stop(d);
     oj_engine_stop(d);
+    /* Replies still waiting for a sync go out before the socket closes. */
+    oj_store_close(d->store, true);
     oj_server_stop(d->server);
+    oj_lock_forget(d);
     LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
     oj_log_close();
     close(lock_fd); /* releases the single-instance lock */

@@ -3,7 +3,7 @@
  * The server hands over decoded calls (from nng's callback threads, which
  * must not block); this thread looks up the handler in the generated
  * oj.Control service table and runs it. A handler either answers at once or
- * keeps the call and answers later (oj_call_complete is thread-safe), so slow
+ * keeps the call and answers later (the closure is thread-safe), so slow
  * work never holds up the queue. An rpc with no handler yet answers
  * NOT_IMPLEMENTED. */
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "version.h"
 #include "wire.pb-c.h"
 
@@ -21,6 +22,16 @@ struct oj_call_node {
 
 typedef void (*generic_handler)(Oj__Control_Service *svc, const ProtobufCMessage *input,
                                 ProtobufCClosure closure, void *closure_data);
+
+/* The closure every handler gets: the reply is encoded now and sent once
+ * the WAL is synced up to everything committed so far, so no client ever
+ * sees a change (its own or another's) that a crash could take back. */
+static void engine_done(const ProtobufCMessage *out, void *call)
+{
+    struct oj_daemon *d = oj_call_context(call);
+    oj_call_pack(out, call);
+    oj_store_after_sync(d->store, oj_call_send, call);
+}
 
 static void run_call(struct oj_daemon *d, struct oj_call *call)
 {
@@ -33,7 +44,7 @@ static void run_call(struct oj_daemon *d, struct oj_call *call)
         oj_call_complete(NULL, call);
         return;
     }
-    handlers[idx](&d->svc, oj_call_input(call), oj_call_complete, call);
+    handlers[idx](&d->svc, oj_call_input(call), engine_done, call);
 }
 
 static void *engine_main(void *arg)
@@ -90,6 +101,8 @@ int oj_engine_start(struct oj_daemon *d)
 {
     oj__control__init(&d->svc, NULL);
     oj_rpc_register_daemon(&d->svc);
+    oj_rpc_register_lock(&d->svc);
+    oj_rpc_register_maintenance(&d->svc);
     pthread_mutex_init(&d->engine_mu, NULL);
     pthread_cond_init(&d->engine_cv, NULL);
     return pthread_create(&d->engine_thread, NULL, engine_main, d);

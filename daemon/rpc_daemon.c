@@ -2,23 +2,15 @@
  * (Ping is answered by the server without reaching the engine.) */
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "version.h"
 #include "wire.pb-c.h"
-
-static uint64_t file_size(const char *dir, const char *name)
-{
-    char path[PATH_MAX + 64];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
 
 static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
                        Oj__StatusResponse_Closure done, void *call)
@@ -39,8 +31,14 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
     out.draining = atomic_load(&d->stop_timeout_ms) != 0;
     out.newest_snapshot_age_ms = -1;
     if (in->verbose || in->resources) {
+        struct oj_store_stats ss;
+        oj_store_stats(d->store, &ss);
         out.rss_bytes = oj_rss_bytes();
-        out.wal_bytes = file_size(d->paths.state_dir, "wal.jsonl");
+        out.wal_bytes = ss.wal_bytes;
+        out.wal_records_since_snapshot = ss.records_since_snapshot;
+        out.snapshot_count = ss.snapshot_count;
+        if (ss.newest_snapshot_ms > 0)
+            out.newest_snapshot_age_ms = oj_wall_ms() - ss.newest_snapshot_ms;
     }
     if (in->verbose) {
         out.project_root = d->paths.root;

@@ -43,6 +43,8 @@ struct oj_call {
     ProtobufCMessage *input;
     int status;
     char message[512];
+    uint8_t *reply; /* packed ReplyFrame, between pack and send */
+    size_t reply_len;
     struct oj_call *prev, *next; /* in-flight list */
 };
 
@@ -343,6 +345,7 @@ static void slot_cb(void *arg)
 unsigned oj_call_method_index(const struct oj_call *c) { return c->method_index; }
 const char *oj_call_method_name(const struct oj_call *c) { return c->method->name; }
 const ProtobufCMessage *oj_call_input(const struct oj_call *c) { return c->input; }
+void *oj_call_context(const struct oj_call *c) { return c->srv->sink_arg; }
 
 void oj_call_fail(struct oj_call *c, int status, const char *fmt, ...)
 {
@@ -353,10 +356,8 @@ void oj_call_fail(struct oj_call *c, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-void oj_call_complete(const ProtobufCMessage *out, void *arg)
+void oj_call_pack(const ProtobufCMessage *out, struct oj_call *c)
 {
-    struct oj_call *c = arg;
-    struct oj_server *s = c->srv;
     if (c->status == OJ__STATUS_CODE__OK && out == NULL)
         oj_call_fail(c, OJ__STATUS_CODE__INTERNAL, "%s produced no reply (daemon bug)",
                      c->method->name);
@@ -365,9 +366,13 @@ void oj_call_complete(const ProtobufCMessage *out, void *arg)
         LOG_DEBUG("server: %s failed: %s: %s", c->method->name, oj_status_name(c->status),
                   c->message);
     }
-    uint8_t *buf = NULL;
-    size_t len = pack_reply(c->request_id, c->status, c->message, out, &buf);
+    c->reply_len = pack_reply(c->request_id, c->status, c->message, out, &c->reply);
+}
 
+void oj_call_send(void *arg)
+{
+    struct oj_call *c = arg;
+    struct oj_server *s = c->srv;
     pthread_mutex_lock(&s->mu);
     if (c->prev)
         c->prev->next = c->next;
@@ -377,20 +382,26 @@ void oj_call_complete(const ProtobufCMessage *out, void *arg)
         c->next->prev = c->prev;
     s->n_in_flight--;
     s->served++;
-    if (len) {
-        if (oj_reply_cache_put(s->cache, c->request_id, buf, len) != 0)
-            LOG_WARN("server: reply cache full of memory; request %llu not remembered",
+    if (c->reply_len) {
+        if (oj_reply_cache_put(s->cache, c->request_id, c->reply, c->reply_len) != 0)
+            LOG_WARN("server: reply cache out of memory; request %llu not remembered",
                      (unsigned long long)c->request_id);
-        send_locked(s, c->slot, buf, len);
+        send_locked(s, c->slot, c->reply, c->reply_len);
     } else {
         LOG_ERROR("server: out of memory packing the %s reply", c->method->name);
         slot_release(s, c->slot);
     }
     pthread_cond_broadcast(&s->idle_cv);
     pthread_mutex_unlock(&s->mu);
-    free(buf);
+    free(c->reply);
     protobuf_c_message_free_unpacked(c->input, NULL);
     free(c);
+}
+
+void oj_call_complete(const ProtobufCMessage *out, void *call)
+{
+    oj_call_pack(out, call);
+    oj_call_send(call);
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -540,6 +551,7 @@ void oj_server_stop(struct oj_server *s)
     while (c) {
         struct oj_call *next = c->next;
         protobuf_c_message_free_unpacked(c->input, NULL);
+        free(c->reply);
         free(c);
         c = next;
     }

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire.pb-c.h" /* StatusCode for oj_call_fail */
+
 struct oj_server;
 struct oj_call;
 
@@ -60,10 +62,16 @@ void oj_server_stop(struct oj_server *s);
 unsigned oj_call_method_index(const struct oj_call *c);
 const char *oj_call_method_name(const struct oj_call *c);
 const ProtobufCMessage *oj_call_input(const struct oj_call *c);
+/* The sink_arg the server was started with (the daemon). */
+void *oj_call_context(const struct oj_call *c);
 /* Marks the call failed; the handler then calls its closure with NULL. */
 void oj_call_fail(struct oj_call *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The closure handed to every handler: packs `out` (or the failure) into a
- * ReplyFrame, sends it, and frees the call. Call exactly once. */
+/* Answering is two steps so the reply can wait for the WAL sync between
+ * them: pack encodes `out` (or the failure) into a ReplyFrame now, while
+ * `out` is alive; send delivers it and frees the call. Each exactly once. */
+void oj_call_pack(const ProtobufCMessage *out, struct oj_call *call);
+void oj_call_send(void *call);
+/* pack + send, for answers that need no sync. */
 void oj_call_complete(const ProtobufCMessage *out, void *call);
 #endif

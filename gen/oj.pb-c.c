@@ -4657,7 +4657,7 @@ const ProtobufCMessageDescriptor oj__lock_ref__descriptor =
   (ProtobufCMessageInit) oj__lock_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__lock_info__field_descriptors[7] =
+static const ProtobufCFieldDescriptor oj__lock_info__field_descriptors[10] =
 {
   {
     "name",
@@ -4743,12 +4743,51 @@ static const ProtobufCFieldDescriptor oj__lock_info__field_descriptors[7] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "holder_pid",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockInfo, holder_pid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "host",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockInfo, host),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockInfo, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__lock_info__field_indices_by_name[] = {
   4,   /* field[4] = heartbeat_ms */
   1,   /* field[1] = held */
   2,   /* field[2] = holder */
+  7,   /* field[7] = holder_pid */
+  8,   /* field[8] = host */
   0,   /* field[0] = name */
+  9,   /* field[9] = note */
   3,   /* field[3] = since_ms */
   6,   /* field[6] = stale */
   5,   /* field[5] = timeout_ms */
@@ -4756,7 +4795,7 @@ static const unsigned oj__lock_info__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__lock_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor oj__lock_info__descriptor =
 {
@@ -4766,7 +4805,7 @@ const ProtobufCMessageDescriptor oj__lock_info__descriptor =
   "Oj__LockInfo",
   "oj",
   sizeof(Oj__LockInfo),
-  7,
+  10,
   oj__lock_info__field_descriptors,
   oj__lock_info__field_indices_by_name,
   1,  oj__lock_info__number_ranges,
@@ -4811,7 +4850,7 @@ const ProtobufCMessageDescriptor oj__lock_list_response__descriptor =
   (ProtobufCMessageInit) oj__lock_list_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__lock_acquire_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor oj__lock_acquire_request__field_descriptors[5] =
 {
   {
     "name",
@@ -4849,16 +4888,42 @@ static const ProtobufCFieldDescriptor oj__lock_acquire_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "holder_pid",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAcquireRequest, holder_pid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "host",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAcquireRequest, host),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__lock_acquire_request__field_indices_by_name[] = {
   1,   /* field[1] = holder */
+  3,   /* field[3] = holder_pid */
+  4,   /* field[4] = host */
   0,   /* field[0] = name */
   2,   /* field[2] = timeout_ms */
 };
 static const ProtobufCIntRange oj__lock_acquire_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor oj__lock_acquire_request__descriptor =
 {
@@ -4868,7 +4933,7 @@ const ProtobufCMessageDescriptor oj__lock_acquire_request__descriptor =
   "Oj__LockAcquireRequest",
   "oj",
   sizeof(Oj__LockAcquireRequest),
-  3,
+  5,
   oj__lock_acquire_request__field_descriptors,
   oj__lock_acquire_request__field_indices_by_name,
   1,  oj__lock_acquire_request__number_ranges,

@@ -614,13 +614,34 @@ struct  Oj__LockInfo
   protobuf_c_boolean held;
   char *holder;
   int64_t since_ms;
+  /*
+   * last sign of life from the holder (not journaled)
+   */
   int64_t heartbeat_ms;
+  /*
+   * heartbeat age after which it is stale; 0 = no heartbeat limit
+   */
   int64_t timeout_ms;
+  /*
+   * holder gone, or heartbeat older than timeout_ms
+   */
   protobuf_c_boolean stale;
+  /*
+   * process whose life the lock follows; 0 = none
+   */
+  int32_t holder_pid;
+  /*
+   * host of holder_pid
+   */
+  char *host;
+  /*
+   * what an acquire did: "acquired", "renewed", "took over from X"
+   */
+  char *note;
 };
 #define OJ__LOCK_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__lock_info__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__LockListResponse
@@ -637,16 +658,27 @@ struct  Oj__LockListResponse
 struct  Oj__LockAcquireRequest
 {
   ProtobufCMessage base;
+  /*
+   * letters, digits, '.', '_', '-'; at most 64
+   */
   char *name;
+  /*
+   * who holds it; acquiring again as the same holder is a heartbeat
+   */
   char *holder;
   /*
-   * heartbeat timeout after which the lock counts as stale
+   * heartbeat timeout after which the lock counts as stale; 0 = none
    */
   int64_t timeout_ms;
+  /*
+   * the lock is stale once this process (on `host`) is gone; 0 = none
+   */
+  int32_t holder_pid;
+  char *host;
 };
 #define OJ__LOCK_ACQUIRE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__lock_acquire_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__LockReleaseRequest

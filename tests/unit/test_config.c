@@ -9,23 +9,43 @@ Test(config, defaults_when_unset)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, NULL, NULL, NULL, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){0}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_INFO);
     cr_expect_eq(c.max_sessions, 10);
     cr_expect_eq(c.watchdog_ms, OJ_DEFAULT_WATCHDOG_MS);
+    cr_expect_eq(c.snapshot_every, 10000);
+    cr_expect_eq(c.snapshot_keep, 5);
+    cr_expect_eq(c.compact_bytes, 100000000);
+}
+
+Test(config, sizes)
+{
+    uint64_t v;
+    cr_assert_eq(oj_size_parse("100MB", &v), 0);
+    cr_expect_eq(v, 100000000);
+    cr_assert_eq(oj_size_parse("2GiB", &v), 0);
+    cr_expect_eq(v, 2ULL << 30);
+    cr_assert_eq(oj_size_parse("4096", &v), 0);
+    cr_expect_eq(v, 4096);
+    cr_expect_eq(oj_size_parse("1.5GB", &v), -1);
+    cr_expect_eq(oj_size_parse("MB", &v), -1);
+    cr_expect_eq(oj_size_parse("10TB", &v), -1);
 }
 
 Test(config, reads_each_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, "DEBUG", "3", "2s", err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_DEBUG);
     cr_expect_eq(c.max_sessions, 3);
     cr_expect_eq(c.watchdog_ms, 2000);
-    cr_assert_eq(oj_config_parse(&c, "warn", "", "", err, sizeof err), 0);
+    cr_expect_eq(c.snapshot_every, 50);
+    cr_expect_eq(c.snapshot_keep, 2);
+    cr_expect_eq(c.compact_bytes, 1024 * 1024);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "warn", .max_sessions = ""}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_WARN);
-    cr_assert_eq(oj_config_parse(&c, "error", NULL, NULL, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "error"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_ERROR);
 }
 
@@ -33,14 +53,20 @@ Test(config, bad_values_name_the_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_expect_eq(oj_config_parse(&c, "verbose", NULL, NULL, err, sizeof err), -1);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "verbose"}, err, sizeof err), -1);
     cr_expect(strstr(err, "OJ_LOG_LEVEL") && strstr(err, "verbose"), "%s", err);
     const char *bad_max[] = {"0", "-1", "ten", "10x", "1001", NULL};
     for (int i = 0; bad_max[i]; i++) {
-        cr_expect_eq(oj_config_parse(&c, NULL, bad_max[i], NULL, err, sizeof err), -1, "%s",
+        cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.max_sessions = bad_max[i]}, err, sizeof err), -1, "%s",
                      bad_max[i]);
         cr_expect(strstr(err, "OJ_MAX_SESSIONS") != NULL, "%s", err);
     }
-    cr_expect_eq(oj_config_parse(&c, NULL, NULL, "10ms", err, sizeof err), -1);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.watchdog = "10ms"}, err, sizeof err), -1);
     cr_expect(strstr(err, "OJ_WATCHDOG_INTERVAL") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.snapshot_every = "often"}, err, sizeof err), -1);
+    cr_expect(strstr(err, "OJ_SNAPSHOT_EVERY") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.snapshot_keep = "0"}, err, sizeof err), -1);
+    cr_expect(strstr(err, "OJ_SNAPSHOT_KEEP") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.compact_size = "big"}, err, sizeof err), -1);
+    cr_expect(strstr(err, "OJ_COMPACT_SIZE") != NULL, "%s", err);
 }

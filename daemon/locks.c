@@ -1,0 +1,82 @@
+/* locks.c — see locks.h. */
+#include "locks.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *oj_lock_name_problem(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0)
+        return "a lock needs a name";
+    if (n > OJ_LOCK_NAME_MAX)
+        return "lock names are at most 64 characters";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+            return "lock names use only letters, digits, '.', '_' and '-'";
+    }
+    return NULL;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+int oj_lock_from_json(const cJSON *v, struct oj_lock *l)
+{
+    memset(l, 0, sizeof *l);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "holder");
+    if (!cJSON_IsString(h))
+        return -1;
+    snprintf(l->holder, sizeof l->holder, "%s", h->valuestring);
+    const cJSON *host = cJSON_GetObjectItemCaseSensitive(v, "host");
+    if (cJSON_IsString(host))
+        snprintf(l->host, sizeof l->host, "%s", host->valuestring);
+    l->holder_pid = (int32_t)num(v, "holder_pid");
+    l->since_ms = (int64_t)num(v, "since_ms");
+    l->timeout_ms = (int64_t)num(v, "timeout_ms");
+    return 0;
+}
+
+cJSON *oj_lock_to_json(const struct oj_lock *l)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "holder", l->holder);
+    cJSON_AddStringToObject(o, "host", l->host);
+    cJSON_AddNumberToObject(o, "holder_pid", l->holder_pid);
+    cJSON_AddNumberToObject(o, "since_ms", (double)l->since_ms);
+    cJSON_AddNumberToObject(o, "timeout_ms", (double)l->timeout_ms);
+    return o;
+}
+
+bool oj_lock_is_stale(const struct oj_lock *l, int64_t heartbeat_ms, int64_t now_ms,
+                      bool holder_alive)
+{
+    if (!holder_alive)
+        return true;
+    return l->timeout_ms > 0 && now_ms - heartbeat_ms > l->timeout_ms;
+}
+
+enum oj_acquire_verdict oj_lock_acquire_verdict(const struct oj_lock *current, bool stale,
+                                                const char *holder)
+{
+    if (current == NULL)
+        return OJ_ACQUIRE_GRANTED;
+    if (strcmp(current->holder, holder) == 0)
+        return OJ_ACQUIRE_RENEWED;
+    return stale ? OJ_ACQUIRE_TAKE_OVER : OJ_ACQUIRE_BUSY;
+}
+
+enum oj_release_verdict oj_lock_release_verdict(const struct oj_lock *current, const char *holder,
+                                                bool force)
+{
+    if (current == NULL)
+        return OJ_RELEASE_NOT_HELD;
+    if (!force && strcmp(current->holder, holder) != 0)
+        return OJ_RELEASE_NOT_HOLDER;
+    return OJ_RELEASE_OK;
+}

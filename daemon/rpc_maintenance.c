@@ -1,0 +1,223 @@
+/* rpc_maintenance.c — MaintenanceSnapshot, MaintenanceCompact,
+ * MaintenanceRestoreSnapshot, MaintenanceArchive: the storage commands of the
+ * operator's runbook. All run online on the engine thread, so they are atomic
+ * with respect to every other request. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+static void rpc_snapshot(Oj__Control_Service *svc, const Oj__SnapshotRequest *in,
+                         Oj__SnapshotResponse_Closure done, void *call)
+{
+    (void)in;
+    struct oj_daemon *d = oj_daemon_of(svc);
+    struct oj_snapshot_info info;
+    char err[512];
+    if (oj_store_snapshot(d->store, &info, err, sizeof err) != 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        done(NULL, call);
+        return;
+    }
+    LOG_INFO("maintenance: snapshot %s (%llu bytes)", info.id, (unsigned long long)info.bytes);
+    Oj__SnapshotResponse out = OJ__SNAPSHOT_RESPONSE__INIT;
+    out.snapshot_id = info.id;
+    out.sequence = info.seq;
+    out.bytes = info.bytes;
+    done(&out, call);
+}
+
+static void rpc_compact(Oj__Control_Service *svc, const Oj__CompactRequest *in,
+                        Oj__CompactResponse_Closure done, void *call)
+{
+    (void)in;
+    struct oj_daemon *d = oj_daemon_of(svc);
+    struct oj_compact_result r;
+    char err[512];
+    if (oj_store_compact(d->store, &r, err, sizeof err) != 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        done(NULL, call);
+        return;
+    }
+    LOG_INFO("maintenance: compacted the WAL %llu -> %llu bytes (snapshot %s)",
+             (unsigned long long)r.wal_bytes_before, (unsigned long long)r.wal_bytes_after,
+             r.snapshot.id);
+    Oj__CompactResponse out = OJ__COMPACT_RESPONSE__INIT;
+    out.snapshot_id = r.snapshot.id;
+    out.wal_bytes_before = r.wal_bytes_before;
+    out.wal_bytes_after = r.wal_bytes_after;
+    out.snapshots_removed = r.snapshots_removed;
+    done(&out, call);
+}
+
+static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotRequest *in,
+                        Oj__RestoreSnapshotResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    if (in->latest == (in->id[0] != '\0')) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "give exactly one of latest or a snapshot id");
+        done(NULL, call);
+        return;
+    }
+    struct oj_restore_result r;
+    char err[512];
+    int rc = oj_store_restore(d->store, in->latest ? NULL : in->id, &r, err, sizeof err);
+    if (rc != 0) {
+        oj_call_fail(call, rc == -2 ? OJ__STATUS_CODE__NOT_FOUND : OJ__STATUS_CODE__INTERNAL, "%s",
+                     err);
+        done(NULL, call);
+        return;
+    }
+    /* Liveness belongs to the state that was replaced. */
+    oj_lock_forget(d);
+    oj_hmap_init(&d->lock_heartbeats);
+    Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
+    out.snapshot_id = r.restored.id;
+    out.wal_backup = r.wal_backup;
+    out.sequence = r.written.seq;
+    done(&out, call);
+}
+
+/* ---- archive ---------------------------------------------------------------- */
+
+static bool finished(const cJSON *p)
+{
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(p, "state");
+    if (!cJSON_IsString(st))
+        return false;
+    const char *s = st->valuestring;
+    return strcmp(s, "done") == 0 || strcmp(s, "failed") == 0 || strcmp(s, "cancelled") == 0;
+}
+
+static int64_t last_change(const cJSON *p)
+{
+    const char *keys[] = {"finished_at_ms", "updated_at_ms", "created_at_ms"};
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, keys[i]);
+        if (cJSON_IsNumber(v) && v->valuedouble > 0)
+            return (int64_t)v->valuedouble;
+    }
+    return 0;
+}
+
+struct pick {
+    int64_t cutoff;
+    cJSON *chosen; /* {"<id>": value} */
+};
+
+static void pick_old(const char *id, const cJSON *value, void *arg)
+{
+    struct pick *p = arg;
+    int64_t t = last_change(value);
+    if (finished(value) && t > 0 && t < p->cutoff)
+        cJSON_AddItemToObject(p->chosen, id, cJSON_Duplicate(value, 1));
+}
+
+/* Writes `doc` as readable JSON to dir/name atomically. */
+static int write_archive(const char *dir, const char *name, const cJSON *doc, char *path,
+                         size_t pathlen, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %.400s: %s", dir, strerror(errno));
+        return -1;
+    }
+    char tmp[4400];
+    snprintf(path, pathlen, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s/.tmp-%s", dir, name);
+    char *text = cJSON_Print(doc);
+    int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    size_t len = text ? strlen(text) : 0;
+    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
+              fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    cJSON_free(text);
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %.400s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+static void rpc_archive(Oj__Control_Service *svc, const Oj__ArchiveRequest *in,
+                        Oj__ArchiveResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    if (in->older_than_ms < 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, "older_than_ms cannot be negative");
+        done(NULL, call);
+        return;
+    }
+    int64_t now = oj_wall_ms();
+    struct pick p = {.cutoff = now - in->older_than_ms, .chosen = cJSON_CreateObject()};
+    oj_state_each(oj_store_state(d->store), "pipeline", pick_old, &p);
+    int n = cJSON_GetArraySize(p.chosen);
+    Oj__ArchiveResponse out = OJ__ARCHIVE_RESPONSE__INIT;
+    char path[4500] = "", err[600];
+    if (n > 0) {
+        /* The file first, then the journal: a crash in between leaves the
+         * pipelines live and a spare copy in the archive, never neither. */
+        char dir[4200], name[64], stamp[32];
+        time_t secs = (time_t)(now / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(dir, sizeof dir, "%s/archive", d->paths.state_dir);
+        snprintf(name, sizeof name, "pipelines-%s-%llu.json", stamp,
+                 (unsigned long long)oj_state_seq(oj_store_state(d->store)) + 1);
+        cJSON *doc = cJSON_CreateObject();
+        cJSON_AddNumberToObject(doc, "archived_at_ms", (double)now);
+        cJSON_AddNumberToObject(doc, "older_than_ms", (double)in->older_than_ms);
+        cJSON_AddItemReferenceToObject(doc, "pipelines", p.chosen);
+        int rc = write_archive(dir, name, doc, path, sizeof path, err, sizeof err);
+        cJSON_Delete(doc);
+        if (rc != 0) {
+            cJSON_Delete(p.chosen);
+            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+            done(NULL, call);
+            return;
+        }
+        cJSON *ops = cJSON_CreateArray();
+        for (const cJSON *e = p.chosen->child; e; e = e->next)
+            cJSON_AddItemToArray(ops, oj_op_del("pipeline", e->string));
+        char mark[4600];
+        snprintf(mark, sizeof mark, "archived %d pipeline(s) to %s", n, path);
+        cJSON_AddItemToArray(ops, oj_op_mark(mark));
+        if (oj_store_commit(d->store, oj_op_batch(ops), err, sizeof err) == 0) {
+            cJSON_Delete(p.chosen);
+            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+            done(NULL, call);
+            return;
+        }
+        LOG_INFO("maintenance: %s", mark);
+    }
+    cJSON_Delete(p.chosen);
+    out.archived = (uint32_t)n;
+    out.archive_path = path;
+    done(&out, call);
+}
+
+void oj_rpc_register_maintenance(Oj__Control_Service *svc)
+{
+    svc->maintenance_snapshot = rpc_snapshot;
+    svc->maintenance_compact = rpc_compact;
+    svc->maintenance_restore_snapshot = rpc_restore;
+    svc->maintenance_archive = rpc_archive;
+}

@@ -1,0 +1,287 @@
+/*
+** snapshot.c — .oj/snapshots/{seq}-{timestamp}.json
+**
+** FORMAT
+**
+** File name: the seq the snapshot covers, zero-padded to 20 digits, a dash, the
+** UTC time it was taken as YYYYMMDDTHHMMSSZ, and ".json"; e.g.
+** 00000000000000001234-20261128T153012Z.json. The name without ".json" is the
+** snapshot id that `oj maintenance restore-snapshot --id` takes.
+**
+** Content: one JSON object on one line, members in exactly this order:
+**
+**   {"format":"oj-snapshot","version":1,"seq":1234,"time":1795880280362,
+**    "crc":"89abcdef","state":{"lock":{"merge-lock":{...}},"pipeline":{...}}}
+**
+**   seq    every WAL record up to and including this seq is reflected here
+**   time   when it was taken, Unix milliseconds
+**   crc    CRC-32 (zlib's) of the exact bytes of the "state" value, from just
+**          after `,"state":` to just before the final '}', as 8 hex digits
+**   state  every entity: {"<kind>":{"<id>":<value>,...},...}; the value is what
+**          the WAL's last put of that entity wrote
+**
+** A snapshot is written to a temp file, fsync'd, renamed into place and the
+** directory fsync'd, so a crash leaves either the old set or the new one. At
+** start-up the newest snapshot that verifies is loaded; older ones are the
+** fallback.
+*/
+#include "snapshot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32.h"
+
+#define STATE_KEY ",\"state\":"
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now_ms,
+                      struct oj_snapshot_info *info, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    cJSON *sj = oj_state_to_json(state);
+    char *body = sj ? cJSON_PrintUnformatted(sj) : NULL;
+    cJSON_Delete(sj);
+    if (body == NULL) {
+        snprintf(err, errlen, "out of memory serializing the state");
+        return -1;
+    }
+    size_t blen = strlen(body);
+    uint64_t seq = oj_state_seq(state);
+    time_t secs = (time_t)(now_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    memset(info, 0, sizeof *info);
+    snprintf(info->id, sizeof info->id, "%020" PRIu64 "-%s", seq, stamp);
+    info->seq = seq;
+    info->time_ms = (int64_t)secs * 1000;
+
+    char head[256];
+    int hlen = snprintf(head, sizeof head,
+                        "{\"format\":\"oj-snapshot\",\"version\":1,\"seq\":%" PRIu64
+                        ",\"time\":%" PRId64 ",\"crc\":\"%08x\"" STATE_KEY,
+                        seq, now_ms, oj_crc32(body, blen));
+    char tmp[4200], final[4200];
+    snprintf(tmp, sizeof tmp, "%s/.tmp-%s.json", dir, info->id);
+    snprintf(final, sizeof final, "%s/%s.json", dir, info->id);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        cJSON_free(body);
+        return -1;
+    }
+    int rc = write_all(fd, head, (size_t)hlen) || write_all(fd, body, blen) ||
+             write_all(fd, "}\n", 2) || fsync(fd);
+    int e = errno;
+    close(fd);
+    cJSON_free(body);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(e));
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, final) != 0 || fsync_dir(dir) != 0) {
+        snprintf(err, errlen, "cannot put snapshot %s in place: %s", final, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    info->bytes = (uint64_t)hlen + blen + 2;
+    return 0;
+}
+
+/* "<20 digits>-YYYYMMDDTHHMMSSZ.json" */
+static bool parse_name(const char *name, struct oj_snapshot_info *info)
+{
+    size_t n = strlen(name);
+    if (n != 20 + 1 + 16 + 5 || strcmp(name + n - 5, ".json") != 0 || name[20] != '-')
+        return false;
+    uint64_t seq = 0;
+    for (int i = 0; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return false;
+        seq = seq * 10 + (uint64_t)(name[i] - '0');
+    }
+    struct tm tm = {0};
+    const char *end = strptime(name + 21, "%Y%m%dT%H%M%SZ", &tm);
+    if (end == NULL || strcmp(end, ".json") != 0)
+        return false;
+    memset(info, 0, sizeof *info);
+    memcpy(info->id, name, n - 5);
+    info->id[n - 5] = '\0';
+    info->seq = seq;
+    info->time_ms = (int64_t)timegm(&tm) * 1000;
+    return true;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    const struct oj_snapshot_info *x = a, *y = b;
+    if (x->seq != y->seq)
+        return x->seq > y->seq ? -1 : 1;
+    return x->time_ms > y->time_ms ? -1 : x->time_ms < y->time_ms;
+}
+
+int oj_snapshot_list(const char *dir, struct oj_snapshot_info **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        struct oj_snapshot_info info;
+        if (!parse_name(de->d_name, &info))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct oj_snapshot_info *grown = realloc(*out, (size_t)cap * sizeof **out);
+            if (grown == NULL)
+                break;
+            *out = grown;
+        }
+        char path[4200];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (stat(path, &st) == 0)
+            info.bytes = (uint64_t)st.st_size;
+        (*out)[n++] = info;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(*out, (size_t)n, sizeof **out, newest_first);
+    return n;
+}
+
+int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char *err,
+                      size_t errlen)
+{
+    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+        len--;
+    if (len < 2 || data[0] != '{' || data[len - 1] != '}') {
+        snprintf(err, errlen, "not a JSON object");
+        return -1;
+    }
+    const char *body = NULL;
+    size_t klen = sizeof STATE_KEY - 1;
+    for (size_t i = 0; i + klen <= len && i < 300; i++)
+        if (memcmp(data + i, STATE_KEY, klen) == 0) {
+            body = data + i + klen;
+            break;
+        }
+    if (body == NULL) {
+        snprintf(err, errlen, "no \"state\" member where the format puts it");
+        return -1;
+    }
+    size_t blen = (size_t)(data + len - 1 - body);
+    cJSON *j = cJSON_ParseWithLength(data, len);
+    if (j == NULL) {
+        snprintf(err, errlen, "not valid JSON");
+        return -1;
+    }
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
+    const cJSON *crc = cJSON_GetObjectItemCaseSensitive(j, "crc");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "state");
+    int rc = -1;
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "oj-snapshot") != 0 ||
+        !cJSON_IsNumber(seq) || seq->valuedouble < 0 || seq->valuedouble > 4503599627370496.0 ||
+        !cJSON_IsString(crc) || !cJSON_IsObject(st)) {
+        snprintf(err, errlen, "missing or malformed format, seq, crc or state");
+    } else {
+        char *end;
+        unsigned long want = strtoul(crc->valuestring, &end, 16);
+        uint32_t got = oj_crc32(body, blen);
+        if (*end != '\0' || strlen(crc->valuestring) != 8 || (uint32_t)want != got)
+            snprintf(err, errlen, "checksum mismatch (file says %s, state bytes give %08x)",
+                     crc->valuestring, got);
+        else
+            rc = oj_state_load_json(state, st, (uint64_t)seq->valuedouble, err, errlen);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+int oj_snapshot_load(const char *path, struct oj_state *state, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rbe");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        fclose(f);
+        snprintf(err, errlen, "cannot stat: %s", strerror(errno));
+        return -1;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+    fclose(f);
+    if (buf == NULL || n != (size_t)st.st_size) {
+        free(buf);
+        snprintf(err, errlen, "cannot read");
+        return -1;
+    }
+    int rc = oj_snapshot_parse(buf, n, state, err, errlen);
+    free(buf);
+    return rc;
+}
+
+int oj_snapshot_prune(const char *dir, unsigned keep)
+{
+    struct oj_snapshot_info *list;
+    char err[256];
+    int n = oj_snapshot_list(dir, &list, err, sizeof err);
+    int removed = 0;
+    for (int i = (int)keep; i < n; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s.json", dir, list[i].id);
+        if (unlink(path) == 0)
+            removed++;
+    }
+    free(list);
+    if (removed)
+        fsync_dir(dir);
+    return removed;
+}

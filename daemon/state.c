@@ -1,0 +1,300 @@
+/* state.c — see state.h. Kinds are few, so they are a short list; ids within
+ * a kind are a hash map. */
+#include "state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+
+#define MAX_KINDS 16
+
+struct kind {
+    char *name;
+    struct oj_hmap ids; /* id -> cJSON* (owned) */
+};
+
+struct oj_state {
+    struct kind kinds[MAX_KINDS];
+    int nkinds;
+    uint64_t seq;
+};
+
+struct oj_state *oj_state_new(void) { return calloc(1, sizeof(struct oj_state)); }
+
+static void clear(struct oj_state *s)
+{
+    for (int i = 0; i < s->nkinds; i++) {
+        const char *k;
+        void *v;
+        for (size_t it = 0; oj_hmap_next(&s->kinds[i].ids, &it, &k, &v);)
+            cJSON_Delete(v);
+        oj_hmap_free(&s->kinds[i].ids);
+        free(s->kinds[i].name);
+    }
+    s->nkinds = 0;
+}
+
+void oj_state_free(struct oj_state *s)
+{
+    if (s == NULL)
+        return;
+    clear(s);
+    free(s);
+}
+
+uint64_t oj_state_seq(const struct oj_state *s) { return s->seq; }
+void oj_state_set_seq(struct oj_state *s, uint64_t seq) { s->seq = seq; }
+
+static struct kind *find_kind(const struct oj_state *s, const char *name)
+{
+    for (int i = 0; i < s->nkinds; i++)
+        if (strcmp(s->kinds[i].name, name) == 0)
+            return (struct kind *)&s->kinds[i];
+    return NULL;
+}
+
+static struct kind *get_kind(struct oj_state *s, const char *name)
+{
+    struct kind *k = find_kind(s, name);
+    if (k || s->nkinds == MAX_KINDS)
+        return k;
+    k = &s->kinds[s->nkinds];
+    k->name = strdup(name);
+    if (k->name == NULL)
+        return NULL;
+    oj_hmap_init(&k->ids);
+    s->nkinds++;
+    return k;
+}
+
+const cJSON *oj_state_get(const struct oj_state *s, const char *kind, const char *id)
+{
+    struct kind *k = find_kind(s, kind);
+    return k ? oj_hmap_get(&k->ids, id) : NULL;
+}
+
+size_t oj_state_count(const struct oj_state *s, const char *kind)
+{
+    struct kind *k = find_kind(s, kind);
+    return k ? k->ids.count : 0;
+}
+
+size_t oj_state_total(const struct oj_state *s)
+{
+    size_t n = 0;
+    for (int i = 0; i < s->nkinds; i++)
+        n += s->kinds[i].ids.count;
+    return n;
+}
+
+void oj_state_each(const struct oj_state *s, const char *kind,
+                   void (*fn)(const char *id, const cJSON *value, void *arg), void *arg)
+{
+    struct kind *k = find_kind(s, kind);
+    if (k == NULL)
+        return;
+    const char *id;
+    void *v;
+    for (size_t it = 0; oj_hmap_next(&k->ids, &it, &id, &v);)
+        fn(id, v, arg);
+}
+
+static const char *str_field(const cJSON *o, const char *name)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(f) && f->valuestring[0] ? f->valuestring : NULL;
+}
+
+/* Takes ownership of value. */
+static int put(struct oj_state *s, const char *kind, const char *id, cJSON *value, char *err,
+               size_t errlen)
+{
+    struct kind *k = get_kind(s, kind);
+    bool oom = false;
+    cJSON *old = k ? oj_hmap_put(&k->ids, id, value, &oom) : NULL;
+    if (k == NULL || oom) {
+        snprintf(err, errlen, k ? "out of memory" : "too many kinds of entity (max %d)",
+                 MAX_KINDS);
+        cJSON_Delete(value);
+        return -1;
+    }
+    cJSON_Delete(old);
+    return 0;
+}
+
+int oj_state_check(const cJSON *op, char *err, size_t errlen)
+{
+    const char *type = str_field(op, "type");
+    if (type == NULL) {
+        snprintf(err, errlen, "operation has no \"type\"");
+        return -1;
+    }
+    if (strcmp(type, "mark") == 0)
+        return 0;
+    if (strcmp(type, "batch") == 0) {
+        const cJSON *ops = cJSON_GetObjectItemCaseSensitive(op, "ops"), *o;
+        if (!cJSON_IsArray(ops)) {
+            snprintf(err, errlen, "batch operation has no \"ops\" array");
+            return -1;
+        }
+        cJSON_ArrayForEach(o, ops)
+        {
+            const char *t = str_field(o, "type");
+            if (t && strcmp(t, "batch") == 0) {
+                snprintf(err, errlen, "batches do not nest");
+                return -1;
+            }
+            if (oj_state_check(o, err, errlen) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    const char *kind = str_field(op, "kind"), *id = str_field(op, "id");
+    if (kind == NULL || id == NULL) {
+        snprintf(err, errlen, "%s operation needs non-empty \"kind\" and \"id\"", type);
+        return -1;
+    }
+    if (strcmp(type, "put") == 0) {
+        if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(op, "value"))) {
+            snprintf(err, errlen, "put of %s/%s has no object \"value\"", kind, id);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(type, "del") == 0)
+        return 0;
+    snprintf(err, errlen, "unknown operation type \"%s\"", type);
+    return -1;
+}
+
+int oj_state_apply(struct oj_state *s, uint64_t seq, const cJSON *op, char *err, size_t errlen)
+{
+    const char *type = str_field(op, "type");
+    if (type == NULL) {
+        snprintf(err, errlen, "operation has no \"type\"");
+        return -1;
+    }
+    if (strcmp(type, "mark") == 0) {
+        s->seq = seq;
+        return 0;
+    }
+    if (strcmp(type, "batch") == 0) {
+        /* Several operations in one record, so they land or vanish together.
+         * Checked before any is applied: a bad batch changes nothing. */
+        if (oj_state_check(op, err, errlen) != 0)
+            return -1;
+        const cJSON *ops = cJSON_GetObjectItemCaseSensitive(op, "ops"), *o;
+        cJSON_ArrayForEach(o, ops)
+        {
+            if (oj_state_apply(s, seq, o, err, errlen) != 0)
+                return -1;
+        }
+        s->seq = seq;
+        return 0;
+    }
+    const char *kind = str_field(op, "kind"), *id = str_field(op, "id");
+    if (kind == NULL || id == NULL) {
+        snprintf(err, errlen, "%s operation needs non-empty \"kind\" and \"id\"", type);
+        return -1;
+    }
+    if (strcmp(type, "put") == 0) {
+        const cJSON *value = cJSON_GetObjectItemCaseSensitive(op, "value");
+        if (!cJSON_IsObject(value)) {
+            snprintf(err, errlen, "put of %s/%s has no object \"value\"", kind, id);
+            return -1;
+        }
+        cJSON *copy = cJSON_Duplicate(value, 1);
+        if (copy == NULL || put(s, kind, id, copy, err, errlen) != 0) {
+            if (copy == NULL)
+                snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    } else if (strcmp(type, "del") == 0) {
+        struct kind *k = find_kind(s, kind);
+        if (k)
+            cJSON_Delete(oj_hmap_del(&k->ids, id));
+    } else {
+        snprintf(err, errlen, "unknown operation type \"%s\"", type);
+        return -1;
+    }
+    s->seq = seq;
+    return 0;
+}
+
+cJSON *oj_state_to_json(const struct oj_state *s)
+{
+    cJSON *root = cJSON_CreateObject();
+    for (int i = 0; i < s->nkinds; i++) {
+        if (s->kinds[i].ids.count == 0)
+            continue;
+        cJSON *k = cJSON_AddObjectToObject(root, s->kinds[i].name);
+        const char *id;
+        void *v;
+        for (size_t it = 0; oj_hmap_next(&s->kinds[i].ids, &it, &id, &v);)
+            cJSON_AddItemToObject(k, id, cJSON_Duplicate(v, 1));
+    }
+    return root;
+}
+
+int oj_state_load_json(struct oj_state *s, const cJSON *json, uint64_t seq, char *err,
+                       size_t errlen)
+{
+    if (!cJSON_IsObject(json)) {
+        snprintf(err, errlen, "state is not a JSON object");
+        return -1;
+    }
+    clear(s);
+    for (const cJSON *k = json->child; k; k = k->next) {
+        if (!cJSON_IsObject(k)) {
+            snprintf(err, errlen, "state kind \"%s\" is not an object", k->string);
+            return -1;
+        }
+        for (const cJSON *e = k->child; e; e = e->next) {
+            if (!cJSON_IsObject(e)) {
+                snprintf(err, errlen, "entity %s/%s is not an object", k->string, e->string);
+                return -1;
+            }
+            if (put(s, k->string, e->string, cJSON_Duplicate(e, 1), err, errlen) != 0)
+                return -1;
+        }
+    }
+    s->seq = seq;
+    return 0;
+}
+
+cJSON *oj_op_put(const char *kind, const char *id, cJSON *value)
+{
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "type", "put");
+    cJSON_AddStringToObject(op, "kind", kind);
+    cJSON_AddStringToObject(op, "id", id);
+    cJSON_AddItemToObject(op, "value", value);
+    return op;
+}
+
+cJSON *oj_op_del(const char *kind, const char *id)
+{
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "type", "del");
+    cJSON_AddStringToObject(op, "kind", kind);
+    cJSON_AddStringToObject(op, "id", id);
+    return op;
+}
+
+cJSON *oj_op_batch(cJSON *ops)
+{
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "type", "batch");
+    cJSON_AddItemToObject(op, "ops", ops);
+    return op;
+}
+
+cJSON *oj_op_mark(const char *note)
+{
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "type", "mark");
+    cJSON_AddStringToObject(op, "note", note);
+    return op;
+}

@@ -1,0 +1,58 @@
+/* state.h — everything the daemon knows, in memory: entities by kind and id.
+ *
+ * An entity is a JSON object (cJSON) under a kind ("lock", "pipeline",
+ * "session", "workspace", "cron") and an id. Every change is one operation,
+ * the same object that the WAL stores:
+ *
+ *   {"type":"put","kind":"lock","id":"merge-lock","value":{...}}   create or replace
+ *   {"type":"del","kind":"lock","id":"merge-lock"}                 remove
+ *   {"type":"mark","note":"..."}                                   no state change
+ *   {"type":"batch","ops":[op,...]}                                several, all or none
+ *
+ * Applying operations is pure bookkeeping: no I/O, no clock, so replaying the
+ * WAL rebuilds exactly the state that was acknowledged, and the tests need no
+ * daemon. Whole-value puts make replay idempotent per entity. */
+#ifndef OJ_STATE_H
+#define OJ_STATE_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct oj_state;
+
+struct oj_state *oj_state_new(void);
+void oj_state_free(struct oj_state *s);
+
+/* Sequence number of the last operation applied (0 for a new state). */
+uint64_t oj_state_seq(const struct oj_state *s);
+void oj_state_set_seq(struct oj_state *s, uint64_t seq);
+
+const cJSON *oj_state_get(const struct oj_state *s, const char *kind, const char *id);
+size_t oj_state_count(const struct oj_state *s, const char *kind);
+size_t oj_state_total(const struct oj_state *s);
+
+/* Calls fn for every entity of `kind`, in no particular order. fn must not
+ * change the state. */
+void oj_state_each(const struct oj_state *s, const char *kind,
+                   void (*fn)(const char *id, const cJSON *value, void *arg), void *arg);
+
+/* Checks that `op` is well-formed without applying it. 0, or -1 + err. */
+int oj_state_check(const cJSON *op, char *err, size_t errlen);
+
+/* Applies `op` as operation number `seq`. Returns 0, or -1 with a reason in
+ * err when the operation is malformed (the state is then unchanged). */
+int oj_state_apply(struct oj_state *s, uint64_t seq, const cJSON *op, char *err, size_t errlen);
+
+/* The whole state as {"<kind>":{"<id>":value,...},...} (caller frees). */
+cJSON *oj_state_to_json(const struct oj_state *s);
+/* Replaces the contents of s with `json` (as made by oj_state_to_json) at seq. */
+int oj_state_load_json(struct oj_state *s, const cJSON *json, uint64_t seq, char *err,
+                       size_t errlen);
+
+/* Operation builders (caller frees the result). put takes ownership of value. */
+cJSON *oj_op_put(const char *kind, const char *id, cJSON *value);
+cJSON *oj_op_del(const char *kind, const char *id);
+cJSON *oj_op_mark(const char *note);
+cJSON *oj_op_batch(cJSON *ops); /* takes ownership of the array */
+#endif

@@ -1,0 +1,89 @@
+/* store.h — the durable state: in-memory entities (state.h) kept on disk as a
+ * write-ahead log (wal.c) plus snapshots (snapshot.c).
+ *
+ * Contract:
+ *  - A change is acknowledged only after its WAL record is on disk: callers
+ *    commit on the engine thread, then hand their reply to
+ *    oj_store_after_sync(), which sends it once a sync covers it. Concurrent
+ *    changes share one fdatasync (group commit). Replies to reads wait the
+ *    same way when unsynced changes are pending, so nobody ever sees state
+ *    that a crash could take back.
+ *  - Start-up (oj_store_open) rebuilds exactly the acknowledged state: newest
+ *    verifying snapshot, then the WAL records after it. A torn final record is
+ *    cut off; a bad record followed by good ones stops the start with the
+ *    exact command to run (--recover).
+ *  - Sequence numbers are never reused, across compaction and restore.
+ *  - An fdatasync failure ends the daemon (after logging why): the kernel may
+ *    have dropped the data, so nothing may be acknowledged after it.
+ *
+ * Threads: everything but after_sync and stats runs on the engine thread. */
+#ifndef OJ_STORE_H
+#define OJ_STORE_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+#include "state.h"
+
+struct oj_store;
+
+struct oj_store_opts {
+    const char *state_dir;   /* .oj */
+    bool recover;            /* --recover: keep the bad part aside and truncate */
+    bool rebuild;            /* --rebuild-state: ignore snapshots, replay the whole WAL */
+    uint64_t snapshot_every; /* automatic snapshot after this many records; 0 = never */
+    unsigned snapshot_keep;  /* snapshots kept after a new one (at least 1) */
+    uint64_t compact_bytes;  /* automatic compaction past this WAL size; 0 = never */
+    /* Start-up findings the operator should see (torn tail cut, snapshot
+     * fallback, what --recover dropped); also logged. */
+    void (*note)(const char *text, void *arg);
+    void *note_arg;
+};
+
+struct oj_store_stats {
+    uint64_t last_seq;
+    uint64_t wal_bytes;
+    uint64_t records_since_snapshot;
+    unsigned snapshot_count;
+    int64_t newest_snapshot_ms; /* 0 when there is none */
+    char newest_snapshot[OJ_SNAPSHOT_ID_MAX];
+};
+
+int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *err, size_t errlen);
+/* Syncs, takes a snapshot when `snapshot` and anything changed since the last
+ * one, stops the sync thread, closes. */
+void oj_store_close(struct oj_store *s, bool snapshot);
+
+/* The current state (engine thread only; read it, never change it directly). */
+const struct oj_state *oj_store_state(const struct oj_store *s);
+
+/* Journals `op` (ownership taken; use oj_op_batch for several that must land
+ * together) and applies it. Returns the record's seq, or 0 with err when it
+ * could not be written (the state is then unchanged). */
+uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen);
+
+/* Runs fn(arg) once everything committed so far is on disk: at once when it
+ * already is, else from the sync thread. Any thread. */
+void oj_store_after_sync(struct oj_store *s, void (*fn)(void *), void *arg);
+
+struct oj_compact_result {
+    struct oj_snapshot_info snapshot;
+    uint64_t wal_bytes_before, wal_bytes_after;
+    unsigned snapshots_removed;
+};
+struct oj_restore_result {
+    struct oj_snapshot_info restored; /* the snapshot whose state is now live */
+    struct oj_snapshot_info written;  /* the new snapshot recording it at a fresh seq */
+    char wal_backup[4300];
+};
+
+int oj_store_snapshot(struct oj_store *s, struct oj_snapshot_info *info, char *err, size_t errlen);
+int oj_store_compact(struct oj_store *s, struct oj_compact_result *r, char *err, size_t errlen);
+/* id NULL = newest. Returns 0, -1 + err, or -2 when no such snapshot exists. */
+int oj_store_restore(struct oj_store *s, const char *id, struct oj_restore_result *r, char *err,
+                     size_t errlen);
+
+void oj_store_stats(struct oj_store *s, struct oj_store_stats *st);
+#endif

@@ -1,0 +1,96 @@
+/* The in-memory state and the operations the WAL records. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "state.h"
+
+static cJSON *parse(const char *s)
+{
+    cJSON *j = cJSON_Parse(s);
+    cr_assert_not_null(j, "bad test JSON: %s", s);
+    return j;
+}
+
+static int apply(struct oj_state *st, uint64_t seq, const char *op_json, char *err)
+{
+    cJSON *op = parse(op_json);
+    int rc = oj_state_apply(st, seq, op, err, 256);
+    cJSON_Delete(op);
+    return rc;
+}
+
+Test(state, put_replace_delete)
+{
+    struct oj_state *st = oj_state_new();
+    char err[256];
+    cr_assert_eq(apply(st, 1, "{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"a\",\"value\":{\"holder\":\"x\"}}", err), 0, "%s", err);
+    cr_assert_eq(apply(st, 2, "{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"a\",\"value\":{\"holder\":\"y\"}}", err), 0);
+    cr_assert_eq(apply(st, 3, "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p1\",\"value\":{}}", err), 0);
+    const cJSON *a = oj_state_get(st, "lock", "a");
+    cr_assert_not_null(a);
+    cr_expect_str_eq(cJSON_GetObjectItem(a, "holder")->valuestring, "y");
+    cr_expect_eq(oj_state_count(st, "lock"), 1);
+    cr_expect_eq(oj_state_total(st), 2);
+    cr_assert_eq(apply(st, 4, "{\"type\":\"del\",\"kind\":\"lock\",\"id\":\"a\"}", err), 0);
+    cr_expect_null(oj_state_get(st, "lock", "a"));
+    cr_assert_eq(apply(st, 5, "{\"type\":\"mark\",\"note\":\"hello\"}", err), 0);
+    cr_expect_eq(oj_state_seq(st), 5);
+    oj_state_free(st);
+}
+
+Test(state, malformed_operations_change_nothing)
+{
+    struct oj_state *st = oj_state_new();
+    char err[256];
+    const char *bad[] = {
+        "{}",
+        "{\"type\":\"frob\",\"kind\":\"lock\",\"id\":\"a\"}",
+        "{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"a\"}",
+        "{\"type\":\"put\",\"kind\":\"\",\"id\":\"a\",\"value\":{}}",
+        "{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"a\",\"value\":3}",
+        "{\"type\":\"batch\",\"ops\":[{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"ok\",\"value\":{}},{\"type\":\"put\"}]}",
+        NULL,
+    };
+    for (int i = 0; bad[i]; i++) {
+        cr_expect_eq(apply(st, (uint64_t)i + 1, bad[i], err), -1, "accepted: %s", bad[i]);
+        cr_expect_gt(strlen(err), 0);
+    }
+    cr_expect_eq(oj_state_total(st), 0, "a bad batch must not apply its good half");
+    cr_expect_eq(oj_state_seq(st), 0);
+    oj_state_free(st);
+}
+
+Test(state, batch_applies_all)
+{
+    struct oj_state *st = oj_state_new();
+    char err[256];
+    cr_assert_eq(apply(st, 7, "{\"type\":\"batch\",\"ops\":[{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"a\",\"value\":{}},{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"b\",\"value\":{}},{\"type\":\"del\",\"kind\":\"pipeline\",\"id\":\"a\"},{\"type\":\"mark\",\"note\":\"n\"}]}", err), 0, "%s", err);
+    cr_expect_null(oj_state_get(st, "pipeline", "a"));
+    cr_expect_not_null(oj_state_get(st, "pipeline", "b"));
+    cr_expect_eq(oj_state_seq(st), 7);
+    oj_state_free(st);
+}
+
+Test(state, json_round_trip)
+{
+    struct oj_state *st = oj_state_new();
+    char err[256];
+    for (int i = 0; i < 1000; i++) {
+        char op[200];
+        snprintf(op, sizeof op, "{\"type\":\"put\",\"kind\":\"%s\",\"id\":\"id-%d\",\"value\":{\"n\":%d}}",
+                 i % 3 ? "lock" : "pipeline", i, i);
+        cr_assert_eq(apply(st, (uint64_t)i + 1, op, err), 0, "%s", err);
+    }
+    cJSON *j = oj_state_to_json(st);
+    struct oj_state *copy = oj_state_new();
+    cr_assert_eq(oj_state_load_json(copy, j, 1000, err, sizeof err), 0, "%s", err);
+    cJSON *j2 = oj_state_to_json(copy);
+    cr_expect(cJSON_Compare(j, j2, 1));
+    cr_expect_eq(oj_state_total(copy), 1000);
+    cr_expect_eq(cJSON_GetObjectItem(oj_state_get(copy, "lock", "id-998"), "n")->valueint, 998);
+    cJSON_Delete(j);
+    cJSON_Delete(j2);
+    oj_state_free(st);
+    oj_state_free(copy);
+}

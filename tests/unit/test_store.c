@@ -1,0 +1,373 @@
+/* The durable store on real files in a scratch directory: restarts, torn
+ * tails, corruption, snapshots, compaction, restore. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "wal.h"
+
+static char dir[64], wal[128], snaps[128];
+static char notes[4096];
+
+static void on_note(const char *text, void *arg)
+{
+    (void)arg;
+    strncat(notes, text, sizeof notes - strlen(notes) - 2);
+    strcat(notes, "\n");
+}
+
+static void mk(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/ojw.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(wal, sizeof wal, "%s/wal.jsonl", dir);
+    snprintf(snaps, sizeof snaps, "%s/snapshots", dir);
+    notes[0] = '\0';
+}
+
+static void rm(void)
+{
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static int open_store(struct oj_store **s, bool recover, char *err)
+{
+    struct oj_store_opts o = {.state_dir = dir, .recover = recover, .snapshot_keep = 5,
+                              .note = on_note};
+    return oj_store_open(s, &o, err, 1024);
+}
+
+static struct oj_store *must_open(void)
+{
+    struct oj_store *s;
+    char err[1024];
+    cr_assert_eq(open_store(&s, false, err), 0, "open failed: %s", err);
+    return s;
+}
+
+static uint64_t put(struct oj_store *s, const char *kind, const char *id, int n)
+{
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddNumberToObject(v, "n", n);
+    char err[512];
+    uint64_t seq = oj_store_commit(s, oj_op_put(kind, id, v), err, sizeof err);
+    cr_assert_neq(seq, 0, "%s", err);
+    return seq;
+}
+
+static cJSON *dump(struct oj_store *s) { return oj_state_to_json(oj_store_state(s)); }
+
+static off_t file_size(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+static void append(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "a");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Flips one bit in the op of record `n` (1-based line). */
+static void flip_in_line(int n)
+{
+    FILE *f = fopen(wal, "r+");
+    cr_assert_not_null(f);
+    char line[4096];
+    long off = 0;
+    for (int i = 1; i < n; i++) {
+        cr_assert_not_null(fgets(line, sizeof line, f));
+        off = ftell(f);
+    }
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    long at = off + (long)(strstr(line, "\"n\":") - line) + 4;
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x01, f);
+    fclose(f);
+}
+
+Test(store, restart_rebuilds_exactly_the_acknowledged_state, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    for (int i = 0; i < 200; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "id-%d", i);
+        put(s, i % 2 ? "lock" : "pipeline", i % 7 == 0 ? "same" : id, i);
+    }
+    char err[512];
+    cr_assert_neq(oj_store_commit(s, oj_op_del("lock", "same"), err, sizeof err), 0);
+    cr_expect_eq(oj_store_commit(s, oj_op_put("lock", "", cJSON_CreateObject()), err, sizeof err),
+                 0, "a malformed change is refused before it reaches the WAL");
+    cJSON *before = dump(s);
+    uint64_t seq = oj_state_seq(oj_store_state(s));
+    oj_store_close(s, false);
+
+    s = must_open();
+    cJSON *after = dump(s);
+    cr_expect(cJSON_Compare(before, after, 1), "state after restart differs");
+    cr_expect_eq(oj_state_seq(oj_store_state(s)), seq);
+    cr_expect_eq(put(s, "lock", "next", 1), seq + 1, "numbering carries on");
+    cr_expect_str_eq(notes, "", "a clean restart has nothing to report");
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    oj_store_close(s, false);
+}
+
+Test(store, missing_and_empty_files_are_a_fresh_start, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    cr_expect_eq(oj_state_seq(oj_store_state(s)), 0);
+    cr_expect_eq(put(s, "lock", "a", 1), 1, "the first record is seq 1");
+    oj_store_close(s, false);
+    cr_assert_eq(truncate(wal, 0), 0);
+    s = must_open();
+    cr_expect_eq(oj_state_total(oj_store_state(s)), 0);
+    oj_store_close(s, false);
+}
+
+Test(store, a_torn_tail_is_cut_off_with_a_warning, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    for (int i = 1; i <= 3; i++)
+        put(s, "lock", (char[2]){(char)('a' + i), 0}, i);
+    cJSON *before = dump(s);
+    oj_store_close(s, false);
+    off_t good = file_size(wal);
+    append(wal, "{\"seq\":4,\"time\":17958802803,\"crc\":\"12345678\",\"op\":{\"type\":\"pu");
+
+    s = must_open();
+    cr_expect(strstr(notes, "torn") && strstr(notes, "line 4"), "notes: %s", notes);
+    cr_expect_eq(file_size(wal), good, "the torn part is gone from the file");
+    cJSON *after = dump(s);
+    cr_expect(cJSON_Compare(before, after, 1));
+    cr_expect_eq(put(s, "lock", "z", 9), 4);
+    oj_store_close(s, false);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+
+    /* And the file is valid again: a clean restart. */
+    notes[0] = '\0';
+    s = must_open();
+    cr_expect_str_eq(notes, "");
+    cr_expect_not_null(oj_state_get(oj_store_state(s), "lock", "z"));
+    oj_store_close(s, false);
+}
+
+Test(store, garbage_appended_is_a_torn_tail, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    put(s, "lock", "a", 1);
+    oj_store_close(s, false);
+    append(wal, "garbage\n\x01\x02 more garbage\n");
+    s = must_open();
+    cr_expect(strstr(notes, "torn") != NULL, "notes: %s", notes);
+    cr_expect_eq(oj_state_total(oj_store_state(s)), 1);
+    oj_store_close(s, false);
+}
+
+Test(store, a_flipped_bit_in_the_middle_refuses_to_start, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    for (int i = 1; i <= 5; i++)
+        put(s, "lock", (char[2]){(char)('a' + i), 0}, i);
+    oj_store_close(s, false);
+    flip_in_line(2);
+    off_t size = file_size(wal);
+
+    char err[1024];
+    cr_assert_eq(open_store(&s, false, err), -1, "a corrupt WAL must not load");
+    cr_expect(strstr(err, "line 2") && strstr(err, "after seq 1") &&
+                  strstr(err, "oj daemon start --recover") && strstr(err, "checksum"),
+              "%s", err);
+    cr_expect_eq(file_size(wal), size, "refusing changes nothing");
+
+    cr_assert_eq(open_store(&s, true, err), 0, "--recover: %s", err);
+    cr_expect(strstr(notes, "recovered") && strstr(notes, "3 valid-looking"), "notes: %s", notes);
+    cr_expect_eq(oj_state_seq(oj_store_state(s)), 1);
+    cr_expect_not_null(oj_state_get(oj_store_state(s), "lock", "b"));
+    cr_expect_null(oj_state_get(oj_store_state(s), "lock", "c"));
+    cr_expect_eq(put(s, "lock", "new", 1), 2, "numbering continues after the last good record");
+    oj_store_close(s, false);
+
+    /* The bad part is kept beside the WAL. */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "grep -c seq %s/wal.jsonl.corrupt-* | grep -qx 4", dir);
+    cr_expect_eq(system(cmd), 0, "the saved part holds the 4 dropped lines");
+}
+
+static void write_snapshot_file(const char *name, const char *content)
+{
+    char path[256];
+    mkdir(snaps, 0700);
+    snprintf(path, sizeof path, "%s/%s", snaps, name);
+    FILE *f = fopen(path, "w");
+    fputs(content, f);
+    fclose(f);
+}
+
+Test(store, a_corrupt_newest_snapshot_falls_back_to_an_older_one, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    put(s, "lock", "a", 1);
+    struct oj_snapshot_info info;
+    char err[512];
+    cr_assert_eq(oj_store_snapshot(s, &info, err, sizeof err), 0, "%s", err);
+    put(s, "lock", "b", 2);
+    put(s, "lock", "c", 3);
+    cJSON *before = dump(s);
+    oj_store_close(s, false);
+    /* A newer snapshot that does not verify. */
+    write_snapshot_file("00000000000000000003-20991231T235959Z.json",
+                        "{\"format\":\"oj-snapshot\",\"version\":1,\"seq\":3,\"time\":1,"
+                        "\"crc\":\"00000000\",\"state\":{}}\n");
+    s = must_open();
+    cr_expect(strstr(notes, "00000000000000000003-20991231T235959Z is unusable") &&
+                  strstr(notes, "older"),
+              "notes: %s", notes);
+    cJSON *after = dump(s);
+    cr_expect(cJSON_Compare(before, after, 1), "older snapshot + WAL = the same state");
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    oj_store_close(s, false);
+}
+
+Test(store, sequence_numbers_survive_compaction, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    for (int i = 0; i < 50; i++)
+        put(s, "pipeline", (char[8]){'p', (char)('a' + i % 26), (char)('a' + i / 26), 0}, i);
+    struct oj_compact_result r;
+    char err[512];
+    cr_assert_eq(oj_store_compact(s, &r, err, sizeof err), 0, "%s", err);
+    cr_expect_gt(r.wal_bytes_before, 0);
+    cr_expect_eq(r.wal_bytes_after, 0);
+    cr_expect_eq(file_size(wal), 0);
+    cr_expect_eq(r.snapshot.seq, 50);
+    cr_expect_eq(put(s, "lock", "after", 1), 51);
+    cJSON *before = dump(s);
+    oj_store_close(s, false);
+
+    s = must_open();
+    cJSON *after = dump(s);
+    cr_expect(cJSON_Compare(before, after, 1));
+    cr_expect_eq(put(s, "lock", "again", 1), 52, "never reused");
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    oj_store_close(s, false);
+}
+
+Test(store, restore_round_trip_keeps_the_old_wal_and_never_reuses_seqs, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    put(s, "lock", "a", 1);
+    put(s, "lock", "b", 2);
+    struct oj_snapshot_info snap;
+    char err[512];
+    cr_assert_eq(oj_store_snapshot(s, &snap, err, sizeof err), 0, "%s", err);
+    cJSON *at_snapshot = dump(s);
+    put(s, "lock", "c", 3);
+    char e2[512];
+    cr_assert_neq(oj_store_commit(s, oj_op_del("lock", "a"), e2, sizeof e2), 0);
+
+    struct oj_restore_result r;
+    cr_assert_eq(oj_store_restore(s, snap.id, &r, err, sizeof err), 0, "%s", err);
+    cJSON *restored = dump(s);
+    cr_expect(cJSON_Compare(at_snapshot, restored, 1), "state is the snapshot's");
+    cr_expect_eq(r.written.seq, 5, "the restore is seq 5, after the 4 records before it");
+    cr_expect_eq(put(s, "lock", "d", 4), 6);
+    /* The replaced WAL is kept with its 4 records. */
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "test $(wc -l < %s) -eq 4", r.wal_backup);
+    cr_expect_eq(system(cmd), 0, "backup %s", r.wal_backup);
+    cJSON *before = dump(s);
+    oj_store_close(s, false);
+
+    s = must_open();
+    cJSON *after = dump(s);
+    cr_expect(cJSON_Compare(before, after, 1), "the restore survives a restart");
+    cr_expect_eq(put(s, "lock", "e", 5), 7);
+    cr_expect_eq(oj_store_restore(s, "00000000000000000099-20200101T000000Z", &r, err, sizeof err),
+                 -2, "an unknown id is not found");
+    cJSON_Delete(at_snapshot);
+    cJSON_Delete(restored);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    oj_store_close(s, false);
+}
+
+Test(store, automatic_snapshots_and_pruning, .init = mk, .fini = rm)
+{
+    struct oj_store *s;
+    char err[1024];
+    struct oj_store_opts o = {.state_dir = dir, .snapshot_every = 10, .snapshot_keep = 2,
+                              .note = on_note};
+    cr_assert_eq(oj_store_open(&s, &o, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < 45; i++)
+        put(s, "lock", (char[4]){(char)('a' + i % 26), (char)('a' + i / 26), 0}, i);
+    struct oj_store_stats st;
+    oj_store_stats(s, &st);
+    cr_expect_eq(st.snapshot_count, 2, "kept %u", st.snapshot_count);
+    cr_expect_eq(st.records_since_snapshot, 5);
+    oj_store_close(s, true);
+    oj_store_open(&s, &o, err, sizeof err);
+    oj_store_stats(s, &st);
+    cr_expect_eq(st.records_since_snapshot, 0, "graceful close takes a snapshot");
+    oj_store_close(s, false);
+}
+
+struct counter {
+    int calls;
+};
+static void count(void *arg) { ((struct counter *)arg)->calls++; }
+
+Test(store, replies_wait_for_the_sync, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    struct counter c = {0};
+    oj_store_after_sync(s, count, &c);
+    cr_expect_eq(c.calls, 1, "nothing pending: runs at once");
+    for (int i = 0; i < 100; i++) {
+        put(s, "lock", "x", i);
+        oj_store_after_sync(s, count, &c);
+    }
+    oj_store_close(s, false); /* close syncs, so every waiter has run */
+    cr_expect_eq(c.calls, 101);
+}
+
+Test(store, rebuild_state_replays_the_whole_wal, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    put(s, "lock", "a", 1);
+    struct oj_snapshot_info snap;
+    char err[1024];
+    oj_store_snapshot(s, &snap, err, sizeof err);
+    put(s, "lock", "b", 2);
+    cJSON *before = dump(s);
+    oj_store_close(s, false);
+    struct oj_store_opts o = {.state_dir = dir, .rebuild = true, .snapshot_keep = 5,
+                              .note = on_note};
+    cr_assert_eq(oj_store_open(&s, &o, err, sizeof err), 0, "%s", err);
+    cJSON *after = dump(s);
+    cr_expect(cJSON_Compare(before, after, 1));
+    cr_expect(strstr(notes, "ignoring 1 snapshot") != NULL, "%s", notes);
+    struct oj_compact_result r;
+    oj_store_compact(s, &r, err, sizeof err);
+    put(s, "lock", "c", 3);
+    oj_store_close(s, false);
+    cr_expect_eq(oj_store_open(&s, &o, err, sizeof err), -1, "a compacted WAL cannot rebuild");
+    cr_expect(strstr(err, "compacted") != NULL, "%s", err);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+}

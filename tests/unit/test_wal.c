@@ -1,0 +1,77 @@
+/* WAL records: the exact line format and its checksum. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "crc32.h"
+#include "state.h"
+#include "wal.h"
+
+Test(wal, crc32_is_zlibs)
+{
+    cr_expect_eq(oj_crc32("123456789", 9), 0xCBF43926u);
+    cr_expect_eq(oj_crc32("", 0), 0u);
+}
+
+Test(wal, format_then_parse)
+{
+    cJSON *op = oj_op_put("lock", "merge-lock", cJSON_Parse("{\"holder\":\"a \\\"quoted\\\" \\u00e9 name\",\"n\":1.5}"));
+    size_t len;
+    char *line = oj_wal_format(42, 1795880280362, op, &len);
+    cr_assert_not_null(line);
+    cr_expect_eq(line[len - 1], '\n');
+    cr_expect(strncmp(line, "{\"seq\":42,\"time\":1795880280362,\"crc\":\"", 38) == 0, "%s", line);
+    struct oj_wal_record rec;
+    char err[256];
+    cr_assert_eq(oj_wal_parse_line(line, len - 1, true, &rec, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(rec.seq, 42);
+    cr_expect_eq(rec.time_ms, 1795880280362);
+    cr_expect(cJSON_Compare(rec.op, op, 1), "the op survives byte for byte");
+    cJSON_Delete(rec.op);
+    free(line);
+    cJSON_Delete(op);
+}
+
+Test(wal, any_flipped_byte_in_the_op_is_caught)
+{
+    cJSON *op = oj_op_put("lock", "x", cJSON_Parse("{\"holder\":\"abc\",\"n\":12345}"));
+    size_t len;
+    char *line = oj_wal_format(1, 1, op, &len);
+    const char *opstart = strstr(line, ",\"op\":") + 6;
+    int caught = 0, total = 0;
+    for (char *p = (char *)opstart; p < line + len - 2; p++) {
+        char saved = *p;
+        *p ^= 0x01;
+        struct oj_wal_record rec;
+        char err[256];
+        total++;
+        if (oj_wal_parse_line(line, len - 1, true, &rec, err, sizeof err) != 0)
+            caught++;
+        else
+            cJSON_Delete(rec.op);
+        *p = saved;
+    }
+    cr_expect_eq(caught, total, "%d of %d single-bit flips went unnoticed", total - caught, total);
+    free(line);
+    cJSON_Delete(op);
+}
+
+Test(wal, rejects_malformed_lines)
+{
+    const char *bad[] = {
+        "",
+        "not json",
+        "{\"seq\":1,\"time\":1,\"crc\":\"00000000\"}",
+        "{\"seq\":1,\"time\":1,\"crc\":\"00000000\",\"op\":{}}",
+        "{\"seq\":0,\"time\":1,\"crc\":\"99bf4f6c\",\"op\":{}}",
+        "{\"seq\":1,\"time\":1,\"crc\":\"zzzzzzzz\",\"op\":{}}",
+        "{\"seq\":\"1\",\"time\":1,\"crc\":\"00000000\",\"op\":{}}",
+        "{\"seq\":1,\"time\":1,\"crc\":\"00000000\",\"op\":{",
+        NULL,
+    };
+    for (int i = 0; bad[i]; i++) {
+        struct oj_wal_record rec;
+        char err[256];
+        cr_expect_eq(oj_wal_parse_line(bad[i], strlen(bad[i]), true, &rec, err, sizeof err), -1,
+                     "accepted: %s", bad[i]);
+    }
+}
