@@ -131,6 +131,12 @@ Test(locks, a_heartbeat_timeout_makes_a_lock_stale, .init = setup, .fini = teard
     oj_out_free(&r);
 }
 
+static bool daemon_gone(void *arg)
+{
+    (void)arg;
+    return env_daemon_pid(&e) == 0;
+}
+
 Test(locks, locks_survive_restarts_and_crashes, .init = setup, .fini = teardown)
 {
     struct oj_out a = OJ(&e, "lock", "acquire", "merge-lock", "--holder", "alice");
@@ -145,6 +151,7 @@ Test(locks, locks_survive_restarts_and_crashes, .init = setup, .fini = teardown)
     struct oj_out c = OJ(&e, "lock", "acquire", "other", "--holder", "bob");
     cr_assert_eq(c.code, 0);
     kill(env_daemon_pid(&e), SIGKILL);
+    cr_assert(wait_until(daemon_gone, NULL, 10000), "the killed daemon never let go of its lock");
     struct oj_out d = OJ(&e, "daemon", "start");
     cr_assert_eq(d.code, 0, "%s", d.err);
     struct oj_out l = OJ(&e, "lock", "list");
