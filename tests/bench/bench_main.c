@@ -1,0 +1,308 @@
+/* bench_main.c — oj-bench: the benchmark report behind `make bench`.
+ *
+ * Two figures, each as a ratio against the cheapest thing that does the same
+ * job, so the report says what oj's own layers cost rather than how fast this
+ * machine is:
+ *
+ *   a) one Status call through the generated stubs (RequestFrame/ReplyFrame
+ *      packing, request-id de-duplication, the daemon's server and handler)
+ *      against a bare nng req/rep echo moving messages of the same sizes over
+ *      the same transport (ipc://) in the same process;
+ *   b) the wall time of running `oj status` against a live daemon against
+ *      running an empty C program (process creation, exec and exit alone).
+ *
+ * Usage: OJ_BIN=bin/oj oj-bench [EMPTY_PROGRAM]   (else $OJ_BENCH_EMPTY)
+ * A real daemon runs in a scratch directory for the duration. */
+#include <errno.h>
+#include <fcntl.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/harness.h"
+#include "clock.h"
+#include "paths.h"
+#include "rpc_client.h"
+
+#define RPC_N 5000     /* timed round trips per variant */
+#define RPC_WARMUP 500 /* untimed round trips first */
+#define RPC_BLOCK 250  /* stub and bare alternate in blocks this long */
+#define SPAWN_N 200    /* timed process runs per variant */
+_Static_assert(RPC_N % RPC_BLOCK == 0, "RPC_N must be whole blocks");
+#define SPAWN_WARMUP 10
+
+extern char **environ;
+
+static struct oj_env *live_env; /* torn down on failure, so no daemon is left behind */
+
+static void fail(const char *what, const char *detail)
+{
+    fprintf(stderr, "oj-bench: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    if (live_env)
+        env_teardown(live_env);
+    exit(1);
+}
+
+struct stats {
+    double mean, p50, p99; /* in the unit the samples were given in */
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static struct stats summarize(double *v, int n)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += v[i];
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return (struct stats){sum / n, v[n / 2], v[(int)((long)n * 99 / 100)]};
+}
+
+/* ---- a) Status through the stubs --------------------------------------- */
+
+static size_t req_frame_bytes, reply_frame_bytes;
+
+/* Sizes of the frames a Status call puts on the wire, packed the way
+ * common/rpc_client.c packs them (request id: a random 63-bit value, so a
+ * full-width varint). */
+static void measure_frames(const Oj__StatusRequest *req, const Oj__StatusResponse *resp)
+{
+    const uint64_t id = (1ULL << 62) | 12345;
+    Oj__RequestFrame rq = OJ__REQUEST_FRAME__INIT;
+    rq.method = "Status";
+    rq.request_id = id;
+    rq.payload.len = oj__status_request__get_packed_size(req);
+    rq.payload.data = (uint8_t *)"";
+    req_frame_bytes = oj__request_frame__get_packed_size(&rq);
+    Oj__ReplyFrame rp = OJ__REPLY_FRAME__INIT;
+    rp.status = OJ__STATUS_CODE__OK;
+    rp.request_id = id;
+    rp.payload.len = oj__status_response__get_packed_size(resp);
+    rp.payload.data = (uint8_t *)"";
+    reply_frame_bytes = oj__reply_frame__get_packed_size(&rp);
+}
+
+/* One timed Status call through the stubs, in microseconds. */
+static double stub_call(struct oj_client *c)
+{
+    Oj__StatusRequest req = OJ__STATUS_REQUEST__INIT;
+    Oj__StatusResponse *resp;
+    int64_t t0 = oj_mono_ns();
+    int st = OJ_RPC(c, oj__control__status, &req, &resp);
+    int64_t t1 = oj_mono_ns();
+    if (st != OJ__STATUS_CODE__OK)
+        fail("Status failed", oj_client_message(c));
+    if (req_frame_bytes == 0)
+        measure_frames(&req, resp);
+    oj_client_free_reply(resp);
+    return (double)(t1 - t0) / 1e3;
+}
+
+/* ---- a) the bare nng baseline ------------------------------------------ */
+
+static void *echo_server(void *arg)
+{
+    nng_socket s = *(nng_socket *)arg;
+    for (;;) {
+        nng_msg *m;
+        if (nng_recvmsg(s, &m, 0) != 0)
+            return NULL; /* socket closed: done */
+        if (nng_msg_realloc(m, reply_frame_bytes) != 0 || nng_sendmsg(s, m, 0) != 0)
+            nng_msg_free(m);
+    }
+}
+
+/* One timed bare round trip (allocate, send, receive, free), in microseconds. */
+static double bare_call(nng_socket req)
+{
+    int rv;
+    int64_t t0 = oj_mono_ns();
+    nng_msg *m;
+    if ((rv = nng_msg_alloc(&m, req_frame_bytes)) != 0)
+        fail("nng_msg_alloc", nng_strerror(rv));
+    memset(nng_msg_body(m), 0x5a, req_frame_bytes);
+    if ((rv = nng_sendmsg(req, m, 0)) != 0 || (rv = nng_recvmsg(req, &m, 0)) != 0)
+        fail("bare round trip", nng_strerror(rv));
+    if (nng_msg_len(m) != reply_frame_bytes)
+        fail("bare round trip", "reply of the wrong size");
+    nng_msg_free(m);
+    return (double)(oj_mono_ns() - t0) / 1e3;
+}
+
+/* Times RPC_N stub calls and RPC_N bare round trips in alternating blocks of
+ * RPC_BLOCK, so load that comes and goes on the machine hits both alike. */
+static void bench_rpc(const char *sock_path, const char *dir, struct stats *stub,
+                      struct stats *bare)
+{
+    static double us_stub[RPC_N], us_bare[RPC_N];
+    struct oj_client *c;
+    int rv = oj_client_open(&c, sock_path, 10000);
+    if (rv != 0)
+        fail("cannot reach the daemon", nng_strerror(rv));
+    for (int i = 0; i < RPC_WARMUP; i++)
+        stub_call(c); /* the first call also sizes the frames */
+
+    char url[PATH_MAX + 32];
+    snprintf(url, sizeof url, "ipc://%s/bare.sock", dir);
+    nng_socket rep, req;
+    if ((rv = nng_rep0_open(&rep)) != 0 || (rv = nng_listen(rep, url, NULL, 0)) != 0)
+        fail("bare rep socket", nng_strerror(rv));
+    pthread_t th;
+    if (pthread_create(&th, NULL, echo_server, &rep) != 0)
+        fail("echo thread", strerror(errno));
+    if ((rv = nng_req0_open(&req)) != 0)
+        fail("bare req socket", nng_strerror(rv));
+    nng_socket_set_ms(req, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 10000);
+    nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, 10000);
+    if ((rv = nng_dial(req, url, NULL, 0)) != 0) /* listener is up: synchronous dial */
+        fail("bare dial", nng_strerror(rv));
+    for (int i = 0; i < RPC_WARMUP; i++)
+        bare_call(req);
+
+    for (int done = 0; done < RPC_N; done += RPC_BLOCK) {
+        for (int i = done; i < done + RPC_BLOCK; i++)
+            us_stub[i] = stub_call(c);
+        for (int i = done; i < done + RPC_BLOCK; i++)
+            us_bare[i] = bare_call(req);
+    }
+    nng_close(req);
+    nng_close(rep); /* unblocks the echo thread's receive */
+    pthread_join(th, NULL);
+    oj_client_close(c);
+    *stub = summarize(us_stub, RPC_N);
+    *bare = summarize(us_bare, RPC_N);
+}
+
+/* ---- b) process wall time ---------------------------------------------- */
+
+/* Runs argv in cwd to completion, output to /dev/null; its wall time in ms.
+ * A non-zero exit is fatal. */
+static double spawn_once(char *const argv[], const posix_spawn_file_actions_t *fa)
+{
+    int64_t t0 = oj_mono_ns();
+    pid_t pid;
+    int rv = posix_spawn(&pid, argv[0], fa, NULL, argv, environ);
+    if (rv != 0)
+        fail(argv[0], strerror(rv));
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int64_t t1 = oj_mono_ns();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail("a benchmarked program failed", argv[0]);
+    return (double)(t1 - t0) / 1e6;
+}
+
+/* Runs a and b alternately, SPAWN_N timed runs each after a warm-up. */
+static void bench_spawn(char *const a[], char *const b[], const char *cwd, struct stats *sa,
+                        struct stats *sb)
+{
+    static double ms_a[SPAWN_N], ms_b[SPAWN_N];
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addchdir_np(&fa, cwd);
+    for (int i = 0; i < SPAWN_WARMUP; i++) {
+        spawn_once(a, &fa);
+        spawn_once(b, &fa);
+    }
+    for (int i = 0; i < SPAWN_N; i++) {
+        ms_a[i] = spawn_once(a, &fa);
+        ms_b[i] = spawn_once(b, &fa);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    *sa = summarize(ms_a, SPAWN_N);
+    *sb = summarize(ms_b, SPAWN_N);
+}
+
+/* ---- report --------------------------------------------------------------- */
+
+static bool daemon_answers(void *arg)
+{
+    struct oj_client *c;
+    if (oj_client_open(&c, arg, 1000) != 0)
+        return false;
+    oj_client_set_retry(c, 0);
+    Oj__StatusRequest req = OJ__STATUS_REQUEST__INIT;
+    Oj__StatusResponse *resp;
+    int st = OJ_RPC(c, oj__control__status, &req, &resp);
+    oj_client_free_reply(resp);
+    oj_client_close(c);
+    return st == OJ__STATUS_CODE__OK;
+}
+
+static void row(const char *name, const char *unit, struct stats s)
+{
+    printf("  %-34s mean %8.2f %s   p50 %8.2f %s   p99 %8.2f %s\n", name, s.mean, unit, s.p50,
+           unit, s.p99, unit);
+}
+
+int main(int argc, char **argv)
+{
+    const char *empty_arg = argc > 1 ? argv[1] : getenv("OJ_BENCH_EMPTY");
+    if (empty_arg == NULL || *empty_arg == '\0')
+        fail("usage: OJ_BIN=bin/oj oj-bench EMPTY_PROGRAM (or set OJ_BENCH_EMPTY)", NULL);
+    char empty[PATH_MAX];
+    if (realpath(empty_arg, empty) == NULL)
+        fail(empty_arg, strerror(errno));
+
+    struct oj_env e;
+    env_setup(&e, false);
+    live_env = &e;
+    char root[PATH_MAX];
+    if (realpath(e.dir, root) == NULL)
+        fail(e.dir, strerror(errno));
+    struct oj_out o = OJ(&e, "daemon", "start");
+    if (o.code != 0) {
+        fprintf(stderr, "%s%s", o.out, o.err);
+        fail("oj daemon start failed", NULL);
+    }
+    oj_out_free(&o);
+    struct oj_paths p;
+    if (oj_paths_init(&p, root) != 0)
+        fail("socket path", strerror(errno));
+    if (!wait_until(daemon_answers, p.sock_path, 10000))
+        fail("the daemon does not answer Status", p.sock_path);
+
+    struct stats stub, bare, st_oj, st_empty;
+    bench_rpc(p.sock_path, root, &stub, &bare);
+    char *status_argv[] = {e.oj, "status", NULL};
+    char *empty_argv[] = {empty, NULL};
+    bench_spawn(status_argv, empty_argv, root, &st_oj, &st_empty);
+    live_env = NULL;
+    bool clean = env_teardown(&e);
+
+    char date[64];
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
+    printf("oj benchmark report (%s, %ld cores)\n\n", date, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("Status round trip: generated stubs + daemon vs bare nng req/rep echo\n");
+    printf("  ipc://, %d round trips each (alternating blocks of %d) after %d warm-up;\n"
+           "  request frame %zu B, reply frame %zu B\n",
+           RPC_N, RPC_BLOCK, RPC_WARMUP, req_frame_bytes, reply_frame_bytes);
+    row("status via oj__control__status", "us", stub);
+    row("bare nng req0/rep0 echo", "us", bare);
+    printf("\n`oj status` wall time vs an empty C program (posix_spawn + waitpid)\n");
+    printf("  %d runs each (alternating) after %d warm-up, stdout to /dev/null\n", SPAWN_N,
+           SPAWN_WARMUP);
+    row("oj status", "ms", st_oj);
+    row("empty C program", "ms", st_empty);
+    printf("\n");
+    printf("ratio: status-stub/bare-nng = %.2fx\n", stub.mean / bare.mean);
+    printf("ratio: oj-status/empty-program = %.2fx\n", st_oj.mean / st_empty.mean);
+    return clean ? 0 : 1;
+}
