@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 struct oj_env {
-    char dir[PATH_MAX]; /* the project directory */
+    char dir[128];      /* the project directory (always short: /tmp/ojt.XXXXXX) */
     char oj[PATH_MAX];  /* absolute path of the oj binary */
 };
 
