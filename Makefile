@@ -37,7 +37,7 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
 .SECONDARY:
-.PHONY: all test tests check-gen gen clean bench demo deps
+.PHONY: all test tests check-gen gen clean bench demo deps fuzz
 all: $(BIN)/oj
 
 deps:
@@ -96,6 +96,25 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all build/plain/bench/oj-bench build/plain/bench/empty
 	@scripts/bench.sh
+
+# ---- fuzzing (not part of make test): the WAL line parser and the snapshot loader ----
+FUZZ_SECONDS ?= 30
+FUZZ_LIB := daemon/wal.c daemon/snapshot.c daemon/state.c daemon/hmap.c daemon/log.c common/crc32.c
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined -Igen -Icommon -Idaemon -pthread
+build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory build/fuzz/wal_line build/fuzz/snapshot
+	@for t in wal_line snapshot; do \
+	  seeds=tests/fuzz/corpus/$${t%%_*}; mkdir -p build/fuzz/corpus-$$t; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus-$$t $$seeds || exit 1; \
+	done
 
 demo: deps
 	@$(MAKE) --no-print-directory all

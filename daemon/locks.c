@@ -1,6 +1,8 @@
 /* locks.c — see locks.h. */
 #include "locks.h"
 
+#include "state.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,12 +22,6 @@ const char *oj_lock_name_problem(const char *name)
     return NULL;
 }
 
-static double num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 int oj_lock_from_json(const cJSON *v, struct oj_lock *l)
 {
     memset(l, 0, sizeof *l);
@@ -36,9 +32,10 @@ int oj_lock_from_json(const cJSON *v, struct oj_lock *l)
     const cJSON *host = cJSON_GetObjectItemCaseSensitive(v, "host");
     if (cJSON_IsString(host))
         snprintf(l->host, sizeof l->host, "%s", host->valuestring);
-    l->holder_pid = (int32_t)num(v, "holder_pid");
-    l->since_ms = (int64_t)num(v, "since_ms");
-    l->timeout_ms = (int64_t)num(v, "timeout_ms");
+    int64_t pid = oj_json_int(v, "holder_pid");
+    l->holder_pid = pid > 0 && pid <= INT32_MAX ? (int32_t)pid : 0;
+    l->since_ms = oj_json_int(v, "since_ms");
+    l->timeout_ms = oj_json_int(v, "timeout_ms");
     return 0;
 }
 

@@ -104,9 +104,9 @@ static int64_t last_change(const cJSON *p)
 {
     const char *keys[] = {"finished_at_ms", "updated_at_ms", "created_at_ms"};
     for (size_t i = 0; i < 3; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, keys[i]);
-        if (cJSON_IsNumber(v) && v->valuedouble > 0)
-            return (int64_t)v->valuedouble;
+        int64_t t = oj_json_int(p, keys[i]);
+        if (t > 0)
+            return t;
     }
     return 0;
 }

@@ -114,7 +114,8 @@ int oj_wal_parse_line(const char *line, size_t len, bool want_op, struct oj_wal_
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "crc");
     cJSON *o = cJSON_GetObjectItemCaseSensitive(j, "op");
     if (!cJSON_IsNumber(item) || item->valuedouble < 1 || item->valuedouble > 4503599627370496.0 ||
-        !cJSON_IsNumber(t) || !cJSON_IsString(c) || strlen(c->valuestring) != 8 ||
+        !cJSON_IsNumber(t) || t->valuedouble > 4503599627370496.0 ||
+        t->valuedouble < -4503599627370496.0 || !cJSON_IsString(c) || strlen(c->valuestring) != 8 ||
         !cJSON_IsObject(o)) {
         snprintf(err, errlen, "missing or malformed seq, time, crc or op");
         cJSON_Delete(j);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package oj needs to build, test, benchmark and run its demo.
+# Installs every Debian package oj needs to build, test, benchmark and run its demo;
+# `install-deps.sh fuzz` adds what `make fuzz` needs (clang with libFuzzer).
 # Idempotent: packages already present are skipped, so `make test` can call it each time
 # without touching the network. Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -15,6 +16,9 @@ PACKAGES=(
   python3                          # /usr/bin/python3 for the third-party client test
   hyperfine                        # make bench: whole-command timings
 )
+if [ "${1:-}" = fuzz ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for make fuzz
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
