@@ -76,7 +76,7 @@ static void client_invoke(ProtobufCService *svc, unsigned method_index,
      * id: the daemon runs an id at most once and answers a repeat from memory,
      * so this is safe for every call. The dialer reconnects by itself. */
     nng_msg *rmsg = NULL;
-    int64_t retry_until = oj_mono_ms() + c->retry_ms;
+    int64_t retry_until = 0; /* set at the first failure */
     for (int attempt = 0;; attempt++) {
         nng_msg *msg;
         if (nng_msg_alloc(&msg, flen) != 0) {
@@ -92,6 +92,8 @@ static void client_invoke(ProtobufCService *svc, unsigned method_index,
             rv = nng_recvmsg(c->sock, &rmsg, 0);
         if (rv == 0)
             break;
+        if (retry_until == 0)
+            retry_until = oj_mono_ms() + c->retry_ms;
         if (rv != NNG_ETIMEDOUT && oj_mono_ms() < retry_until) {
             struct timespec ts = {0, (attempt < 5 ? 20L : 100L) * 1000 * 1000};
             nanosleep(&ts, NULL);

@@ -37,8 +37,9 @@
 /* Largest reply a client accepts (session captures can be big). */
 #define OJ_MAX_REPLY_BYTES (64u * 1024 * 1024)
 
-/* How long a call keeps retrying over a broken or refused connection. */
-#define OJ_CLIENT_RETRY_MS 3000
+/* How long a call keeps retrying after its connection broke or was refused
+ * (the daemon's watchdog repairs a dead listener within ~2.5 s). */
+#define OJ_CLIENT_RETRY_MS 5000
 
 /* Status codes for failures that happen before a reply exists; the positive
  * codes are oj.StatusCode from wire.proto. */

@@ -5,6 +5,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ struct slot {
     enum { SLOT_IDLE, SLOT_RECV, SLOT_HELD, SLOT_SEND } phase;
     struct slot *next_free;
     struct slot *next_all;
+    struct slot *next_io;
 };
 
 struct oj_call {
@@ -68,47 +70,41 @@ struct oj_server {
     bool draining, closing;
     uint64_t served;
     uint32_t restarts;
+    _Atomic uint64_t pings; /* Pings that reached us: proof the listener accepts */
 };
 
 static void slot_cb(void *arg);
 
 /* ---- slots ---------------------------------------------------------------- */
 
-/* Takes a free slot or makes one. Caller holds mu. */
-static struct slot *slot_get(struct oj_server *s)
-{
-    struct slot *sl = s->free_slots;
-    if (sl) {
-        s->free_slots = sl->next_free;
-        return sl;
-    }
-    if (s->n_slots >= MAX_SLOTS)
-        return NULL;
-    sl = calloc(1, sizeof *sl);
-    if (sl == NULL)
-        return NULL;
-    sl->srv = s;
-    if (nng_ctx_open(&sl->ctx, s->sock) != 0 || nng_aio_alloc(&sl->aio, slot_cb, sl) != 0) {
-        LOG_ERROR("server: cannot open a request context");
-        free(sl);
-        return NULL;
-    }
-    sl->next_all = s->all_slots;
-    s->all_slots = sl;
-    s->n_slots++;
-    return sl;
-}
+/* Lock discipline: nng is never called with `mu` held (message allocation
+ * aside, which is plain malloc). nng may hold its own socket or listener locks
+ * while it waits for one of our callbacks to return, and our callbacks take
+ * `mu`; calling back into nng under `mu` could then deadlock. So work on nng
+ * is collected in a struct io under the lock and done by run_io() after it. */
+struct io {
+    struct slot *recv;  /* post a receive on each (chained by next_io) */
+    unsigned new_slots; /* receivers to create: no free slot was left */
+    struct slot *send;  /* send `msg` on this slot */
+    nng_msg *msg;
+};
 
 /* Keeps min_receivers contexts waiting for requests. Caller holds mu. */
-static void top_up(struct oj_server *s)
+static void top_up(struct oj_server *s, struct io *io)
 {
     while (!s->closing && s->receiving < s->min_receivers) {
-        struct slot *sl = slot_get(s);
-        if (sl == NULL)
-            return;
-        sl->phase = SLOT_RECV;
+        struct slot *sl = s->free_slots;
+        if (sl) {
+            s->free_slots = sl->next_free;
+            sl->phase = SLOT_RECV;
+            sl->next_io = io->recv;
+            io->recv = sl;
+        } else if (s->n_slots + io->new_slots < MAX_SLOTS) {
+            io->new_slots++;
+        } else {
+            return; /* at the cap: requests wait in nng's queue */
+        }
         s->receiving++;
-        nng_ctx_recv(sl->ctx, sl->aio);
     }
 }
 
@@ -119,8 +115,9 @@ static void slot_release(struct oj_server *s, struct slot *sl)
     s->free_slots = sl;
 }
 
-/* Sends an encoded ReplyFrame on `sl`. Caller holds mu. */
-static void send_locked(struct oj_server *s, struct slot *sl, const void *data, size_t len)
+/* Queues an encoded ReplyFrame for `sl`. Caller holds mu. */
+static void queue_send(struct oj_server *s, struct slot *sl, const void *data, size_t len,
+                       struct io *io)
 {
     nng_msg *m;
     if (nng_msg_alloc(&m, len) != 0) {
@@ -131,8 +128,48 @@ static void send_locked(struct oj_server *s, struct slot *sl, const void *data, 
     memcpy(nng_msg_body(m), data, len);
     sl->phase = SLOT_SEND;
     s->sending++;
-    nng_aio_set_msg(sl->aio, m);
-    nng_ctx_send(sl->ctx, sl->aio);
+    io->send = sl;
+    io->msg = m;
+}
+
+static void run_io(struct oj_server *s, struct io *io)
+{
+    if (io->send) {
+        nng_aio_set_msg(io->send->aio, io->msg);
+        nng_ctx_send(io->send->ctx, io->send->aio);
+    }
+    for (struct slot *sl = io->recv, *next; sl; sl = next) {
+        next = sl->next_io;
+        nng_ctx_recv(sl->ctx, sl->aio);
+    }
+    for (unsigned i = 0; i < io->new_slots; i++) {
+        struct slot *sl = calloc(1, sizeof *sl);
+        if (sl) {
+            sl->srv = s;
+            if (nng_ctx_open(&sl->ctx, s->sock) != 0) {
+                free(sl);
+                sl = NULL;
+            } else if (nng_aio_alloc(&sl->aio, slot_cb, sl) != 0) {
+                nng_ctx_close(sl->ctx);
+                free(sl);
+                sl = NULL;
+            }
+        }
+        pthread_mutex_lock(&s->mu);
+        if (sl == NULL) {
+            s->receiving--;
+            pthread_mutex_unlock(&s->mu);
+            if (!s->closing)
+                LOG_ERROR("server: cannot open a request context");
+            continue;
+        }
+        sl->phase = SLOT_RECV;
+        sl->next_all = s->all_slots;
+        s->all_slots = sl;
+        s->n_slots++;
+        pthread_mutex_unlock(&s->mu);
+        nng_ctx_recv(sl->ctx, sl->aio);
+    }
 }
 
 static size_t pack_reply(uint64_t id, int status, const char *message,
@@ -166,13 +203,15 @@ static void reply_now(struct oj_server *s, struct slot *sl, uint64_t id, int sta
 {
     uint8_t *buf = NULL;
     size_t len = pack_reply(id, status, message, out, &buf);
+    struct io io = {0};
     pthread_mutex_lock(&s->mu);
     if (len)
-        send_locked(s, sl, buf, len);
+        queue_send(s, sl, buf, len, &io);
     else
         slot_release(s, sl);
-    top_up(s);
+    top_up(s, &io);
     pthread_mutex_unlock(&s->mu);
+    run_io(s, &io);
     free(buf);
 }
 
@@ -213,6 +252,7 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
     }
 
     /* A repeated request: answer from memory or attach to the running call. */
+    struct io io = {0};
     pthread_mutex_lock(&s->mu);
     struct oj_call *running = find_in_flight(s, rq->request_id);
     if (running) {
@@ -220,8 +260,9 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
                   (unsigned long long)rq->request_id);
         slot_release(s, running->slot);
         running->slot = sl;
-        top_up(s);
+        top_up(s, &io);
         pthread_mutex_unlock(&s->mu);
+        run_io(s, &io);
         oj__request_frame__free_unpacked(rq, NULL);
         return;
     }
@@ -231,9 +272,10 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
         LOG_DEBUG("server: request %llu repeated; answered from the reply cache",
                   (unsigned long long)rq->request_id);
         if (cached) {
-            send_locked(s, sl, cached, cached_len);
-            top_up(s);
+            queue_send(s, sl, cached, cached_len, &io);
+            top_up(s, &io);
             pthread_mutex_unlock(&s->mu);
+            run_io(s, &io);
         } else {
             pthread_mutex_unlock(&s->mu);
             reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__CONFLICT,
@@ -266,6 +308,7 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
     }
 
     if (strcmp(m->name, "Ping") == 0) { /* liveness never waits for the engine */
+        atomic_fetch_add(&s->pings, 1);
         Oj__PingResponse pr = OJ__PING_RESPONSE__INIT;
         pr.pid = (int32_t)getpid();
         pr.version = (char *)OJ_VERSION;
@@ -309,35 +352,40 @@ static void slot_cb(void *arg)
     struct slot *sl = arg;
     struct oj_server *s = sl->srv;
     int rv = nng_aio_result(sl->aio);
+    nng_msg *msg = nng_aio_get_msg(sl->aio);
+    struct io io = {0};
 
     pthread_mutex_lock(&s->mu);
     if (sl->phase == SLOT_SEND) {
         s->sending--;
+        slot_release(s, sl);
+        top_up(s, &io);
+        pthread_cond_broadcast(&s->idle_cv);
+        pthread_mutex_unlock(&s->mu);
         if (rv != 0) {
-            nng_msg_free(nng_aio_get_msg(sl->aio));
+            nng_msg_free(msg);
             if (rv != NNG_ECLOSED)
                 LOG_DEBUG("server: reply not delivered: %s", nng_strerror(rv));
         }
-        slot_release(s, sl);
-        top_up(s);
-        pthread_cond_broadcast(&s->idle_cv);
-        pthread_mutex_unlock(&s->mu);
+        run_io(s, &io);
         return;
     }
     /* A receive finished. */
     s->receiving--;
     if (rv != 0) {
         slot_release(s, sl);
+        top_up(s, &io);
+        pthread_mutex_unlock(&s->mu);
         if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
             LOG_WARN("server: receive failed: %s", nng_strerror(rv));
-        top_up(s);
-        pthread_mutex_unlock(&s->mu);
+        run_io(s, &io);
         return;
     }
     sl->phase = SLOT_HELD;
-    top_up(s); /* someone else listens while this request runs */
+    top_up(s, &io); /* someone else listens while this request runs */
     pthread_mutex_unlock(&s->mu);
-    handle_request(s, sl, nng_aio_get_msg(sl->aio));
+    run_io(s, &io);
+    handle_request(s, sl, msg);
 }
 
 /* ---- calls --------------------------------------------------------------- */
@@ -373,6 +421,7 @@ void oj_call_send(void *arg)
 {
     struct oj_call *c = arg;
     struct oj_server *s = c->srv;
+    struct io io = {0};
     pthread_mutex_lock(&s->mu);
     if (c->prev)
         c->prev->next = c->next;
@@ -386,13 +435,14 @@ void oj_call_send(void *arg)
         if (oj_reply_cache_put(s->cache, c->request_id, c->reply, c->reply_len) != 0)
             LOG_WARN("server: reply cache out of memory; request %llu not remembered",
                      (unsigned long long)c->request_id);
-        send_locked(s, c->slot, c->reply, c->reply_len);
+        queue_send(s, c->slot, c->reply, c->reply_len, &io);
     } else {
         LOG_ERROR("server: out of memory packing the %s reply", c->method->name);
         slot_release(s, c->slot);
     }
     pthread_cond_broadcast(&s->idle_cv);
     pthread_mutex_unlock(&s->mu);
+    run_io(s, &io);
     free(c->reply);
     protobuf_c_message_free_unpacked(c->input, NULL);
     free(c);
@@ -418,7 +468,7 @@ static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
     }
 }
 
-static int listen_locked(struct oj_server *s, char *err, size_t errlen)
+static int listen_on(struct oj_server *s, char *err, size_t errlen)
 {
     /* We hold the single-instance lock, so a file at our socket path is a
      * leftover of a crashed daemon: remove it rather than let nng probe it. */
@@ -466,15 +516,17 @@ int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char
     }
     nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, OJ_MAX_REQUEST_BYTES);
     nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, on_pipe_add, s);
-    if (listen_locked(s, err, errlen) != 0) {
+    if (listen_on(s, err, errlen) != 0) {
         nng_close(s->sock);
         oj_reply_cache_free(s->cache);
         free(s);
         return -1;
     }
+    struct io io = {0};
     pthread_mutex_lock(&s->mu);
-    top_up(s);
+    top_up(s, &io);
     pthread_mutex_unlock(&s->mu);
+    run_io(s, &io);
     *out = s;
     return 0;
 }
@@ -482,15 +534,19 @@ int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char
 int oj_server_relisten(struct oj_server *s)
 {
     char err[256];
+    /* Only the watchdog calls this (and start before it), so the listener
+     * needs no lock; `mu` must not be held around nng calls (see struct io). */
     nng_listener_close(s->listener);
+    int rv = listen_on(s, err, sizeof err);
     pthread_mutex_lock(&s->mu);
-    int rv = listen_locked(s, err, sizeof err);
     s->restarts++;
     pthread_mutex_unlock(&s->mu);
     if (rv != 0)
         LOG_ERROR("server: %s", err);
     return rv;
 }
+
+uint64_t oj_server_pings(struct oj_server *s) { return atomic_load(&s->pings); }
 
 void oj_server_set_draining(struct oj_server *s)
 {

@@ -51,6 +51,9 @@ void oj_server_set_draining(struct oj_server *s);
 /* Waits until no call is in flight and every reply is handed to nng, or until
  * the monotonic deadline. Returns the number of calls still in flight. */
 unsigned oj_server_wait_idle(struct oj_server *s, int64_t deadline_mono_ms);
+/* How many Pings have reached the server: the watchdog's proof that a new
+ * connection got through the listener. */
+uint64_t oj_server_pings(struct oj_server *s);
 /* Closes the old listener and listens again (the watchdog's repair). */
 int oj_server_relisten(struct oj_server *s);
 void oj_server_stats(struct oj_server *s, struct oj_server_stats *st);

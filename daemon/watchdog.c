@@ -5,8 +5,10 @@
  * ever again (fixed upstream in 1.6.0). Any stray `connect()` does it, and so
  * does another process calling nng_listen on our path. So every
  * OJ_WATCHDOG_INTERVAL (500 ms) this thread dials the daemon like a client would
- * and sends a Ping; when that fails, it closes the listener and listens again.
- * Connections already open are not affected. */
+ * and sends a Ping. When the Ping never reaches the server (a slow answer to a
+ * Ping that did arrive is only a busy daemon), it closes the listener and
+ * listens again. Clients cut off by that resend their request with the same
+ * id, which the server answers without running it twice. */
 #include <errno.h>
 #include <time.h>
 
@@ -19,7 +21,7 @@
 static bool listener_answers(const char *sock_path)
 {
     struct oj_client *c;
-    if (oj_client_open(&c, sock_path, 1000) != 0)
+    if (oj_client_open(&c, sock_path, 2000) != 0)
         return false;
     oj_client_set_retry(c, 0);
     Oj__PingRequest req = OJ__PING_REQUEST__INIT;
@@ -44,7 +46,8 @@ static void *watchdog_main(void *arg)
         if (d->watchdog_stopping || rv != ETIMEDOUT)
             continue;
         pthread_mutex_unlock(&d->watchdog_mu);
-        if (!listener_answers(d->paths.sock_path)) {
+        uint64_t pings = oj_server_pings(d->server);
+        if (!listener_answers(d->paths.sock_path) && oj_server_pings(d->server) == pings) {
             LOG_WARN("watchdog: the listener on %s stopped answering; listening again",
                      d->paths.sock_path);
             if (oj_server_relisten(d->server) == 0 && listener_answers(d->paths.sock_path))
