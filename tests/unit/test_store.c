@@ -371,3 +371,35 @@ Test(store, rebuild_state_replays_the_whole_wal, .init = mk, .fini = rm)
     cJSON_Delete(before);
     cJSON_Delete(after);
 }
+
+Test(store, automatic_compaction_past_the_size_limit, .init = mk, .fini = rm)
+{
+    struct oj_store *s;
+    char err[1024];
+    struct oj_store_opts o = {.state_dir = dir, .compact_bytes = 2000, .snapshot_keep = 3,
+                              .note = on_note};
+    cr_assert_eq(oj_store_open(&s, &o, err, sizeof err), 0, "%s", err);
+    uint64_t peak = 0;
+    for (int i = 0; i < 60; i++) {
+        put(s, "lock", "same", i);
+        struct oj_store_stats st;
+        oj_store_stats(s, &st);
+        cr_assert_leq(st.wal_bytes, 2000 + 200, "the WAL grew past the limit: %llu",
+                      (unsigned long long)st.wal_bytes);
+        if (st.wal_bytes > peak)
+            peak = st.wal_bytes;
+    }
+    struct oj_store_stats st;
+    oj_store_stats(s, &st);
+    cr_expect_geq(st.snapshot_count, 1, "compaction leaves a snapshot");
+    cr_expect_gt(peak, 1000);
+    cJSON *before = dump(s);
+    oj_store_close(s, false);
+    cr_assert_eq(oj_store_open(&s, &o, err, sizeof err), 0, "%s", err);
+    cJSON *after = dump(s);
+    cr_expect(cJSON_Compare(before, after, 1));
+    cr_expect_eq(oj_state_seq(oj_store_state(s)), 60);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    oj_store_close(s, false);
+}
