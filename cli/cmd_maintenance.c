@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cli.h"
+#include "pidlock.h"
+#include "store.h"
 
 static void human_compact(const void *m)
 {
@@ -64,9 +68,45 @@ static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__RestoreSnapshotRequest req = OJ__RESTORE_SNAPSHOT_REQUEST__INIT;
     req.latest = latest;
     req.id = (char *)(id ? id : "");
-    size_t n = strlen(req.id);
-    if (n > 5 && strcmp(req.id + n - 5, ".json") == 0)
-        req.id[n - 5] = '\0'; /* accept the file name too */
+    char idbuf[128];
+    snprintf(idbuf, sizeof idbuf, "%s", req.id);
+    size_t n = strlen(idbuf);
+    if (n > 5 && strcmp(idbuf + n - 5, ".json") == 0)
+        idbuf[n - 5] = '\0'; /* accept the file name too */
+    req.id = idbuf;
+
+    /* With no daemon running, restore right here under its single-instance
+     * lock: that is also the way out when a corrupt WAL keeps it from starting. */
+    int rc = oj_ctx_project(ctx);
+    if (rc != 0)
+        return rc;
+    if (oj_pidlock_holder(ctx->paths.pid_path) == 0) {
+        int fd = oj_pidlock_acquire(ctx->paths.pid_path, NULL);
+        if (fd >= 0) {
+            struct oj_restore_result r;
+            char err[1024];
+            rc = oj_store_restore_offline(ctx->paths.state_dir, latest ? NULL : idbuf, &r, err,
+                                          sizeof err);
+            close(fd);
+            if (rc != 0) {
+                oj_errorf("%s", err);
+                return rc == -2 ? OJ_EXIT_NOT_FOUND : OJ_EXIT_FAILURE;
+            }
+            Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
+            out.snapshot_id = r.restored.id;
+            out.wal_backup = r.wal_backup;
+            out.sequence = r.written.seq;
+            if (oj_args_has(a, "json")) {
+                oj_print_json(&out.base);
+            } else {
+                human_restore(&out);
+                printf("(the daemon is not running: restored on disk; start it with `oj daemon "
+                       "start`)\n");
+            }
+            return OJ_EXIT_OK;
+        }
+        /* A daemon started meanwhile: ask it. */
+    }
     WITH_CLIENT(ctx, c,
                 (oj__control__maintenance_restore_snapshot(oj_client_service(c), &req, NULL,
                                                            NULL),
@@ -116,9 +156,11 @@ const struct oj_cmd oj_cmd_maintenance_snapshot = {
 const struct oj_cmd oj_cmd_maintenance_restore_snapshot = {
     "maintenance", "restore-snapshot", "--latest | --id <snapshot-id>",
     "Restore the state of a snapshot (the replaced WAL is kept)",
-    "Runs in the live daemon, atomically with respect to every other request; no stop needed.\n"
-    "The current WAL is kept as .oj/wal.jsonl.pre-restore-<time>; the restored state gets\n"
-    "a new sequence number, written as a new snapshot, so nothing is lost for good.",
+    "With the daemon running it restores online, atomically with respect to every other\n"
+    "request; no stop needed. With no daemon running it restores on disk under the daemon's\n"
+    "lock, which also works when a corrupt WAL keeps the daemon from starting. Either way the\n"
+    "current WAL is kept as .oj/wal.jsonl.pre-restore-<time> and the restored state gets a new\n"
+    "sequence number, written as a new snapshot, so nothing is lost for good.",
     restore_opts, 0, 0, exec_restore,
 };
 const struct oj_cmd oj_cmd_maintenance_archive = {

@@ -108,9 +108,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
 
     if (oj_log_open(d->paths.log_path, d->cfg.log_level, o->foreground) != 0) {
         snprintf(err, sizeof err, "cannot open log %s: %s", d->paths.log_path, strerror(errno));
-        close(lock_fd);
-        free(d);
-        return fail(o, err);
+        goto fail_lock;
     }
     d->started_at_ms = oj_wall_ms();
     d->started_mono_ms = oj_mono_ms();
@@ -132,21 +130,13 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         .note = note_to_starter,
         .note_arg = (void *)o,
     };
-    if (oj_store_open(&d->store, &sto, err, sizeof err) != 0) {
-        int rc = fail(o, err);
-        oj_log_close();
-        close(lock_fd);
-        free(d);
-        return rc;
-    }
+    if (oj_store_open(&d->store, &sto, err, sizeof err) != 0)
+        goto fail_log;
     oj_hmap_init(&d->lock_heartbeats);
 
     if (oj_engine_start(d) != 0) {
-        oj_store_close(d->store, false);
-        oj_log_close();
-        close(lock_fd);
-        free(d);
-        return fail(o, "cannot start the engine thread");
+        snprintf(err, sizeof err, "cannot start the engine thread");
+        goto fail_store;
     }
     struct oj_server_opts so = {
         .sock_path = d->paths.sock_path,
@@ -154,15 +144,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         .sink = oj_engine_submit,
         .sink_arg = d,
     };
-    if (oj_server_start(&d->server, &so, err, sizeof err) != 0) {
-        int rc = fail(o, err);
-        oj_engine_stop(d);
-        oj_store_close(d->store, false);
-        oj_log_close();
-        close(lock_fd);
-        free(d);
-        return rc;
-    }
+    if (oj_server_start(&d->server, &so, err, sizeof err) != 0)
+        goto fail_engine;
     if (oj_watchdog_start(d) != 0)
         LOG_WARN("daemon: cannot start the listener watchdog; continuing without it");
     else
@@ -214,4 +197,23 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     close(lock_fd); /* releases the single-instance lock */
     free(d);
     return 0;
+
+    /* Start-up failures unwind in reverse order. The lock goes before the
+     * starter hears ERROR, so whatever it runs next (a restore, a --recover
+     * start) finds the project free. */
+fail_engine:
+    oj_engine_stop(d);
+fail_store:
+    oj_store_close(d->store, false);
+    oj_lock_forget(d);
+fail_log:
+    LOG_ERROR("daemon: %s", err);
+    oj_log_close();
+fail_lock:
+    close(lock_fd);
+    free(d);
+    tell(o->ready_fd, "ERROR %s\n", err, 0);
+    if (o->foreground)
+        fprintf(stderr, "oj: %s\n", err);
+    return 1;
 }

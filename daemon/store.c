@@ -491,12 +491,14 @@ int oj_store_snapshot(struct oj_store *s, struct oj_snapshot_info *info, char *e
     return 0;
 }
 
-/* Puts an empty WAL in place of the current one (after `backup` when given),
- * atomically, and switches the descriptor to it. */
-static int fresh_wal(struct oj_store *s, const char *backup, char *err, size_t errlen)
+/* Puts an empty WAL file in place of `wal_path` (keeping the old one as
+ * `backup` when given), atomically: temp file, fsync, link, rename, fsync of
+ * the directory. */
+static int replace_wal_file(const char *dir, const char *wal_path, const char *backup, char *err,
+                            size_t errlen)
 {
     char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->wal_path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", wal_path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || fsync(fd) != 0) {
         snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
@@ -505,16 +507,24 @@ static int fresh_wal(struct oj_store *s, const char *backup, char *err, size_t e
         return -1;
     }
     close(fd);
-    if (backup && link(s->wal_path, backup) != 0) {
+    if (backup && link(wal_path, backup) != 0 && errno != ENOENT) {
         snprintf(err, errlen, "cannot keep the WAL as %s: %s", backup, strerror(errno));
         unlink(tmp);
         return -1;
     }
-    if (rename(tmp, s->wal_path) != 0 || fsync_dir(s->dir) != 0) {
-        snprintf(err, errlen, "cannot replace %s: %s", s->wal_path, strerror(errno));
+    if (rename(tmp, wal_path) != 0 || fsync_dir(dir) != 0) {
+        snprintf(err, errlen, "cannot replace %s: %s", wal_path, strerror(errno));
         unlink(tmp);
         return -1;
     }
+    return 0;
+}
+
+/* replace_wal_file() for the running store: also switches the descriptor. */
+static int fresh_wal(struct oj_store *s, const char *backup, char *err, size_t errlen)
+{
+    if (replace_wal_file(s->dir, s->wal_path, backup, err, errlen) != 0)
+        return -1;
     int nfd = open(s->wal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (nfd < 0) {
         snprintf(err, errlen, "cannot open the new WAL: %s", strerror(errno));
@@ -543,13 +553,18 @@ int oj_store_compact(struct oj_store *s, struct oj_compact_result *r, char *err,
     return 0;
 }
 
-int oj_store_restore(struct oj_store *s, const char *id, struct oj_restore_result *r, char *err,
-                     size_t errlen)
+/* The restore both ways share: find and verify the snapshot, record its
+ * state as a new snapshot at `seq` (so seqs are never reused and start-up
+ * picks it as the newest), then swap in an empty WAL, keeping the old one.
+ * The new snapshot is written before the WAL moves: a crash in between
+ * still starts from the restored state. */
+static int restore_files(const char *dir, const char *snap_dir, const char *wal_path,
+                         const char *id, uint64_t seq, struct oj_restore_result *r,
+                         struct oj_state **restored, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    flush(s);
     struct oj_snapshot_info *list;
-    int n = oj_snapshot_list(s->snap_dir, &list, err, errlen);
+    int n = oj_snapshot_list(snap_dir, &list, err, errlen);
     if (n < 0)
         return -1;
     int pick = -1;
@@ -559,7 +574,7 @@ int oj_store_restore(struct oj_store *s, const char *id, struct oj_restore_resul
     if (pick < 0) {
         snprintf(err, errlen, id ? "no snapshot %s in %s" : "no snapshot in %s; take one with `oj "
                                                            "maintenance snapshot`",
-                 id ? id : s->snap_dir, s->snap_dir);
+                 id ? id : snap_dir, snap_dir);
         free(list);
         return -2;
     }
@@ -567,39 +582,81 @@ int oj_store_restore(struct oj_store *s, const char *id, struct oj_restore_resul
     free(list);
 
     char path[4400], why[512];
-    snprintf(path, sizeof path, "%s/%s.json", s->snap_dir, r->restored.id);
+    snprintf(path, sizeof path, "%s/%s.json", snap_dir, r->restored.id);
     struct oj_state *next = oj_state_new();
     if (oj_snapshot_load(path, next, why, sizeof why) != 0) {
         snprintf(err, errlen, "snapshot %s is unusable: %s", r->restored.id, why);
         oj_state_free(next);
         return -1;
     }
-    /* The restored state gets a fresh seq, recorded as a new snapshot, so seqs
-     * are never reused and start-up picks it as the newest. Written before the
-     * WAL moves: a crash in between still starts from the restored state. */
-    uint64_t seq = s->last_seq + 1;
     oj_state_set_seq(next, seq);
-    if (oj_snapshot_write(s->snap_dir, next, oj_wall_ms(), &r->written, err, errlen) != 0) {
-        oj_state_free(next);
-        return -1;
-    }
     char stamp[32];
     utc_stamp(stamp, sizeof stamp);
-    snprintf(r->wal_backup, sizeof r->wal_backup, "%s.pre-restore-%s", s->wal_path, stamp);
-    if (fresh_wal(s, r->wal_backup, err, errlen) != 0) {
+    snprintf(r->wal_backup, sizeof r->wal_backup, "%s.pre-restore-%s", wal_path, stamp);
+    if (oj_snapshot_write(snap_dir, next, oj_wall_ms(), &r->written, err, errlen) != 0 ||
+        replace_wal_file(dir, wal_path, r->wal_backup, err, errlen) != 0) {
         oj_state_free(next);
         return -1;
     }
+    *restored = next;
+    return 0;
+}
+
+int oj_store_restore(struct oj_store *s, const char *id, struct oj_restore_result *r, char *err,
+                     size_t errlen)
+{
+    flush(s);
+    uint64_t seq = s->last_seq + 1;
+    struct oj_state *next;
+    int rc = restore_files(s->dir, s->snap_dir, s->wal_path, id, seq, r, &next, err, errlen);
+    if (rc != 0)
+        return rc;
+    int nfd = open(s->wal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (nfd < 0) {
+        /* The files are restored; only this process cannot go on writing. */
+        LOG_ERROR("store: cannot open the new WAL after a restore: %s; stopping",
+                  strerror(errno));
+        _exit(70);
+    }
+    pthread_mutex_lock(&s->mu); /* the sync thread is idle: we flushed */
+    close(s->fd);
+    s->fd = nfd;
+    s->written = s->synced = seq;
+    pthread_mutex_unlock(&s->mu);
+    s->wal_bytes = 0;
     oj_state_free(s->state);
     s->state = next;
     s->last_seq = seq;
-    pthread_mutex_lock(&s->mu);
-    s->written = s->synced = seq;
-    pthread_mutex_unlock(&s->mu);
     after_snapshot(s, &r->written);
     LOG_INFO("store: restored snapshot %s as seq %llu; previous WAL kept as %s", r->restored.id,
              (unsigned long long)seq, r->wal_backup);
     return 0;
+}
+
+int oj_store_restore_offline(const char *state_dir, const char *id, struct oj_restore_result *r,
+                             char *err, size_t errlen)
+{
+    char wal_path[4200], snap_dir[4200];
+    snprintf(wal_path, sizeof wal_path, "%s/wal.jsonl", state_dir);
+    snprintf(snap_dir, sizeof snap_dir, "%s/snapshots", state_dir);
+    /* The next seq must be past anything ever written, even records beyond a
+     * corrupt line: a restore is often what follows a WAL that will not load. */
+    struct oj_wal_scan scan;
+    if (oj_wal_scan(wal_path, UINT64_MAX, NULL, NULL, &scan, err, errlen) != 0)
+        return -1;
+    uint64_t top = scan.max_seq_seen;
+    struct oj_snapshot_info *list;
+    int n = oj_snapshot_list(snap_dir, &list, err, errlen);
+    if (n < 0)
+        return -1;
+    if (n > 0 && list[0].seq > top)
+        top = list[0].seq;
+    free(list);
+    struct oj_state *next;
+    int rc = restore_files(state_dir, snap_dir, wal_path, id, top + 1, r, &next, err, errlen);
+    if (rc == 0)
+        oj_state_free(next); /* the daemon loads it from the new snapshot */
+    return rc;
 }
 
 void oj_store_stats(struct oj_store *s, struct oj_store_stats *st)

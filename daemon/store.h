@@ -85,5 +85,10 @@ int oj_store_compact(struct oj_store *s, struct oj_compact_result *r, char *err,
 int oj_store_restore(struct oj_store *s, const char *id, struct oj_restore_result *r, char *err,
                      size_t errlen);
 
+/* The same restore with no daemon running (the caller holds the daemon's
+ * single-instance lock): works even when the WAL is corrupt, and numbers the
+ * restored state past every seq found in the WAL or the snapshots. */
+int oj_store_restore_offline(const char *state_dir, const char *id, struct oj_restore_result *r,
+                             char *err, size_t errlen);
 void oj_store_stats(struct oj_store *s, struct oj_store_stats *st);
 #endif

@@ -220,8 +220,11 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
                 const char *n2 = memchr(l2, '\n', size - p2);
                 size_t len2 = n2 ? (size_t)(n2 - l2) : size - p2;
                 struct oj_wal_record r2;
-                if (n2 && oj_wal_parse_line(l2, len2, false, &r2, why, sizeof why) == 0)
+                if (n2 && oj_wal_parse_line(l2, len2, false, &r2, why, sizeof why) == 0) {
                     out->valid_after_bad++;
+                    if (r2.seq > out->max_seq_seen)
+                        out->max_seq_seen = r2.seq;
+                }
                 p2 = n2 ? (size_t)(n2 - data) + 1 : size;
             }
             out->torn = out->valid_after_bad == 0;
@@ -231,6 +234,8 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
             out->first_seq = rec.seq;
         out->records++;
         out->last_seq = prev = rec.seq;
+        if (rec.seq > out->max_seq_seen)
+            out->max_seq_seen = rec.seq;
         pos += len + 1;
         out->good_end = (off_t)pos;
         if (!skip && rec.seq > after_seq && fn) {

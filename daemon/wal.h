@@ -34,6 +34,7 @@ struct oj_wal_scan {
     char bad_reason[256];
     bool torn;                    /* the bad part is a torn tail: no valid record follows */
     size_t valid_after_bad;       /* valid-looking records after the bad line (corruption) */
+    uint64_t max_seq_seen;        /* highest seq of any valid-looking record, even past a bad line */
 };
 
 /* Reads `path` and calls fn for each record of the valid prefix whose seq is

@@ -340,3 +340,36 @@ Test(storage, every_acknowledged_change_survives_sigkill, .init = setup, .fini =
     oj_client_free_reply(resp);
     oj_client_close(c);
 }
+
+Test(storage, restore_works_offline_when_a_corrupt_wal_blocks_the_start, .init = setup,
+     .fini = teardown)
+{
+    start();
+    acquire("kept");
+    struct oj_out snap = OJ(&e, "maintenance", "snapshot");
+    cr_assert_eq(snap.code, 0, "%s", snap.err);
+    acquire("after-1");
+    acquire("after-2");
+    acquire("after-3");
+    crash(); /* no snapshot at stop */
+    char cmd[PATH_MAX * 2];
+    snprintf(cmd, sizeof cmd,
+             "sed -i '2s/\"holder\":\"test\"/\"holder\":\"tesT\"/' %s/.oj/wal.jsonl", e.dir);
+    cr_assert_eq(system(cmd), 0);
+    struct oj_out bad = OJ(&e, "daemon", "start");
+    cr_assert_eq(bad.code, 1, "the corrupt WAL must block the start: %s", bad.out);
+
+    struct oj_out r = OJ(&e, "maintenance", "restore-snapshot", "--latest");
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "restored snapshot") && strstr(r.out, "not running"), "%s", r.out);
+    cr_expect(strstr(r.out, "now seq 5"), "numbered past the 4 records, bad one included: %s",
+              r.out);
+    struct oj_out ok = OJ(&e, "daemon", "start");
+    cr_assert_eq(ok.code, 0, "%s", ok.err);
+    cr_expect(has_lock("kept"));
+    cr_expect_not(has_lock("after-3"));
+    oj_out_free(&snap);
+    oj_out_free(&bad);
+    oj_out_free(&r);
+    oj_out_free(&ok);
+}
