@@ -39,6 +39,8 @@ struct oj_store {
     pthread_mutex_t mu;
     pthread_cond_t work_cv, synced_cv;
     uint64_t written, synced;
+    uint64_t delivered; /* synced, and the replies waiting for it handed on */
+    uint64_t syncs; /* fdatasync calls made: fewer than records under load (group commit) */
     struct waiter *waiters, *waiters_tail;
     bool stopping;
     pthread_t syncer;
@@ -99,6 +101,7 @@ static void *sync_main(void *arg)
         }
         pthread_mutex_lock(&s->mu);
         s->synced = target;
+        s->syncs++;
         struct waiter *ready = NULL, **tail = &ready;
         while (s->waiters && s->waiters->target <= target) {
             struct waiter *w = s->waiters;
@@ -109,7 +112,6 @@ static void *sync_main(void *arg)
         }
         if (s->waiters == NULL)
             s->waiters_tail = NULL;
-        pthread_cond_broadcast(&s->synced_cv);
         pthread_mutex_unlock(&s->mu);
         while (ready) {
             struct waiter *w = ready;
@@ -118,6 +120,9 @@ static void *sync_main(void *arg)
             free(w);
         }
         pthread_mutex_lock(&s->mu);
+        /* Only now: whoever waits in flush() also waits for these replies. */
+        s->delivered = target;
+        pthread_cond_broadcast(&s->synced_cv);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -134,7 +139,7 @@ void oj_store_after_sync(struct oj_store *s, void (*fn)(void *), void *arg)
     struct waiter *w = malloc(sizeof *w);
     if (w == NULL) { /* cannot wait without memory: sync here instead */
         uint64_t target = s->written;
-        while (s->synced < target)
+        while (s->delivered < target)
             pthread_cond_wait(&s->synced_cv, &s->mu);
         pthread_mutex_unlock(&s->mu);
         fn(arg);
@@ -149,11 +154,12 @@ void oj_store_after_sync(struct oj_store *s, void (*fn)(void *), void *arg)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Waits until everything written is synced (engine thread). */
+/* Waits until everything written is synced and the replies waiting for it
+ * are handed on (engine thread). */
 static void flush(struct oj_store *s)
 {
     pthread_mutex_lock(&s->mu);
-    while (s->synced < s->written)
+    while (s->delivered < s->written)
         pthread_cond_wait(&s->synced_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
 }
@@ -366,7 +372,7 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
     fstat(s->fd, &st);
     s->wal_bytes = (uint64_t)st.st_size;
     fsync_dir(s->dir);
-    s->written = s->synced = s->last_seq;
+    s->written = s->synced = s->delivered = s->last_seq;
     if (pthread_create(&s->syncer, NULL, sync_main, s) != 0) {
         snprintf(err, errlen, "cannot start the WAL sync thread");
         goto fail;
@@ -621,7 +627,7 @@ int oj_store_restore(struct oj_store *s, const char *id, struct oj_restore_resul
     pthread_mutex_lock(&s->mu); /* the sync thread is idle: we flushed */
     close(s->fd);
     s->fd = nfd;
-    s->written = s->synced = seq;
+    s->written = s->synced = s->delivered = seq;
     pthread_mutex_unlock(&s->mu);
     s->wal_bytes = 0;
     oj_state_free(s->state);
@@ -667,6 +673,9 @@ void oj_store_stats(struct oj_store *s, struct oj_store_stats *st)
     st->records_since_snapshot = s->last_seq - s->snapshot_seq;
     st->snapshot_count = s->snapshot_count;
     st->newest_snapshot_ms = s->newest_snapshot_ms;
+    pthread_mutex_lock(&s->mu);
+    st->syncs = s->syncs;
+    pthread_mutex_unlock(&s->mu);
     snprintf(st->newest_snapshot, sizeof st->newest_snapshot, "%s", s->newest_snapshot);
 }
 

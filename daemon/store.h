@@ -48,6 +48,7 @@ struct oj_store_stats {
     uint64_t records_since_snapshot;
     unsigned snapshot_count;
     int64_t newest_snapshot_ms; /* 0 when there is none */
+    uint64_t syncs;             /* fdatasync calls since start-up */
     char newest_snapshot[OJ_SNAPSHOT_ID_MAX];
 };
 
