@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -132,28 +133,16 @@ static int write_archive(const char *dir, const char *name, const cJSON *doc, ch
         snprintf(err, errlen, "cannot create %.400s: %s", dir, strerror(errno));
         return -1;
     }
-    char tmp[4400];
     snprintf(path, pathlen, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.tmp-%s", dir, name);
     char *text = cJSON_Print(doc);
-    int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-    size_t len = text ? strlen(text) : 0;
-    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
-              fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    cJSON_free(text);
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write %.400s: %s", path, strerror(errno));
-        unlink(tmp);
+    if (text == NULL) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    struct iovec iov[] = {{text, strlen(text)}, {(void *)"\n", 1}};
+    int rc = oj_write_atomic(path, iov, 2, err, errlen);
+    cJSON_free(text);
+    return rc;
 }
 
 static void rpc_archive(Oj__Control_Service *svc, const Oj__ArchiveRequest *in,

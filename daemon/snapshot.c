@@ -39,32 +39,9 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "fsutil.h"
 
 #define STATE_KEY ",\"state\":"
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
 int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now_ms,
                       struct oj_snapshot_info *info, char *err, size_t errlen)
@@ -97,30 +74,13 @@ int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now
                         "{\"format\":\"oj-snapshot\",\"version\":1,\"seq\":%" PRIu64
                         ",\"time\":%" PRId64 ",\"crc\":\"%08x\"" STATE_KEY,
                         seq, now_ms, oj_crc32(body, blen));
-    char tmp[4200], final[4200];
-    snprintf(tmp, sizeof tmp, "%s/.tmp-%s.json", dir, info->id);
+    char final[4200];
     snprintf(final, sizeof final, "%s/%s.json", dir, info->id);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        cJSON_free(body);
-        return -1;
-    }
-    int rc = write_all(fd, head, (size_t)hlen) || write_all(fd, body, blen) ||
-             write_all(fd, "}\n", 2) || fsync(fd);
-    int e = errno;
-    close(fd);
+    struct iovec iov[] = {{head, (size_t)hlen}, {body, blen}, {(void *)"}\n", 2}};
+    int rc = oj_write_atomic(final, iov, 3, err, errlen);
     cJSON_free(body);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(e));
-        unlink(tmp);
+    if (rc != 0)
         return -1;
-    }
-    if (rename(tmp, final) != 0 || fsync_dir(dir) != 0) {
-        snprintf(err, errlen, "cannot put snapshot %s in place: %s", final, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
     info->bytes = (uint64_t)hlen + blen + 2;
     return 0;
 }
@@ -282,6 +242,6 @@ int oj_snapshot_prune(const char *dir, unsigned keep)
     }
     free(list);
     if (removed)
-        fsync_dir(dir);
+        oj_fsync_dir(dir);
     return removed;
 }

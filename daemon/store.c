@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fsutil.h"
 #include "log.h"
 #include "wal.h"
 
@@ -67,14 +68,15 @@ static void utc_stamp(char *buf, size_t len)
     strftime(buf, len, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-static int fsync_dir(const char *dir)
+static void free_store(struct oj_store *s)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
+    if (s->fd >= 0)
+        close(s->fd);
+    oj_state_free(s->state);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->synced_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
 }
 
 /* ---- the sync thread ------------------------------------------------------ */
@@ -371,7 +373,7 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
     struct stat st;
     fstat(s->fd, &st);
     s->wal_bytes = (uint64_t)st.st_size;
-    fsync_dir(s->dir);
+    oj_fsync_dir(s->dir);
     s->written = s->synced = s->delivered = s->last_seq;
     if (pthread_create(&s->syncer, NULL, sync_main, s) != 0) {
         snprintf(err, errlen, "cannot start the WAL sync thread");
@@ -384,13 +386,7 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
     *out = s;
     return 0;
 fail:
-    if (s->fd >= 0)
-        close(s->fd);
-    oj_state_free(s->state);
-    pthread_cond_destroy(&s->work_cv);
-    pthread_cond_destroy(&s->synced_cv);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    free_store(s);
     return -1;
 }
 
@@ -518,7 +514,7 @@ static int replace_wal_file(const char *dir, const char *wal_path, const char *b
         unlink(tmp);
         return -1;
     }
-    if (rename(tmp, wal_path) != 0 || fsync_dir(dir) != 0) {
+    if (rename(tmp, wal_path) != 0 || oj_fsync_dir(dir) != 0) {
         snprintf(err, errlen, "cannot replace %s: %s", wal_path, strerror(errno));
         unlink(tmp);
         return -1;
@@ -697,10 +693,5 @@ void oj_store_close(struct oj_store *s, bool snapshot)
     pthread_cond_signal(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->syncer, NULL);
-    close(s->fd);
-    oj_state_free(s->state);
-    pthread_cond_destroy(&s->work_cv);
-    pthread_cond_destroy(&s->synced_cv);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    free_store(s);
 }
