@@ -25,7 +25,10 @@ int oj_ctx_project(struct oj_ctx *ctx)
 {
     if (ctx->have_paths)
         return 0;
-    const char *start = ctx->dir ? ctx->dir : ".";
+    /* Inside a session the daemon sets OJ_PROJECT, so `oj done` finds its
+     * daemon from any working directory. */
+    const char *env = getenv("OJ_PROJECT");
+    const char *start = ctx->dir ? ctx->dir : env && *env ? env : ".";
     char root[PATH_MAX];
     if (oj_find_project(start, root, sizeof root) != 0) {
         char abs[PATH_MAX];

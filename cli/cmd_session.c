@@ -1,26 +1,94 @@
-/* cmd_session.c — `oj session …`. The daemon side arrives with the sessions
- * work; until then these answer "not implemented yet" (exit 6). */
+/* cmd_session.c — `oj session …`: agents (any command) that the daemon runs
+ * in its private tmux server and watches. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "duration.h"
+
+static void human_list(const void *m)
+{
+    const Oj__SessionListResponse *r = m;
+    if (r->n_sessions == 0) {
+        printf("no sessions\n");
+        return;
+    }
+    printf("%-9s %-16s %-10s %-10s %-24s %-9s %s\n", "ID", "NAME", "PIPELINE", "PHASE", "STATE",
+           "IDLE", "AGE");
+    for (size_t i = 0; i < r->n_sessions; i++) {
+        const Oj__SessionInfo *s = r->sessions[i];
+        char idle[32], age[32], state[64];
+        oj_duration_format(s->idle_ms, idle, sizeof idle);
+        oj_duration_format(oj_wall_ms() - s->started_at_ms, age, sizeof age);
+        if (s->reason[0])
+            snprintf(state, sizeof state, "%s (%.40s)", s->state, s->reason);
+        else
+            snprintf(state, sizeof state, "%s", s->state);
+        printf("%-9s %-16s %-10s %-10s %-24s %-9s %s\n", s->id, s->name,
+               s->pipeline_id[0] ? s->pipeline_id : "-", s->phase[0] ? s->phase : "-", state,
+               idle, age);
+    }
+}
+
+static void human_show(const void *m)
+{
+    const Oj__SessionInfo *s = m;
+    char idle[32], age[32];
+    oj_duration_format(s->idle_ms, idle, sizeof idle);
+    oj_duration_format(oj_wall_ms() - s->started_at_ms, age, sizeof age);
+    printf("session %s (%s)\n", s->id, s->name);
+    printf("  state:     %s%s%s\n", s->state, s->reason[0] ? ": " : "", s->reason);
+    printf("  command:   %s\n", s->command);
+    printf("  cwd:       %s\n", s->cwd);
+    printf("  age:       %s\n", age);
+    printf("  idle:      %s (time since its last output)\n", idle);
+    if (s->pipeline_id[0])
+        printf("  pipeline:  %s, phase %s\n", s->pipeline_id, s->phase);
+}
+
+static void human_capture(const void *m)
+{
+    const Oj__SessionCaptureResponse *r = m;
+    fputs(r->text, stdout);
+}
+
+static void human_action(const void *m)
+{
+    const Oj__ActionResponse *r = m;
+    printf("%s: %s\n", r->id, r->message);
+}
+
+static void human_started(const void *m)
+{
+    const Oj__SessionInfo *s = m;
+    printf("started session %s (%s)\n", s->id, s->name);
+}
 
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__SessionListRequest req = OJ__SESSION_LIST_REQUEST__INIT;
-    OJ_CALL_AND_PRINT(ctx, oj__control__session_list, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__session_list(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_list)));
 }
 
 static int exec_show(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__SessionRef req = OJ__SESSION_REF__INIT;
     req.id = a->pos[0];
-    OJ_CALL_AND_PRINT(ctx, oj__control__session_show, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__session_show(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_show)));
 }
 
 static int exec_capture(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__SessionCaptureRequest req = OJ__SESSION_CAPTURE_REQUEST__INIT;
     req.id = a->pos[0];
+    if (oj_args_has(a, "follow")) {
+        oj_errorf("--follow is not implemented yet (it arrives with live output over pub/sub); "
+                  "use --tail N");
+        return OJ_EXIT_NOT_IMPLEMENTED;
+    }
     const char *tail = oj_args_get(a, "tail");
     if (tail) {
         char *end;
@@ -31,7 +99,8 @@ static int exec_capture(struct oj_ctx *ctx, const struct oj_args *a)
         }
         req.tail_lines = (uint32_t)n;
     }
-    OJ_CALL_AND_PRINT(ctx, oj__control__session_capture, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__session_capture(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_capture)));
 }
 
 static int exec_send(struct oj_ctx *ctx, const struct oj_args *a)
@@ -45,7 +114,8 @@ static int exec_send(struct oj_ctx *ctx, const struct oj_args *a)
     req.id = a->pos[0];
     req.text = a->npos > 1 ? a->pos[1] : "";
     req.interrupt = interrupt;
-    OJ_CALL_AND_PRINT(ctx, oj__control__session_send, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__session_send(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_action)));
 }
 
 static int exec_nudge(struct oj_ctx *ctx, const struct oj_args *a)
@@ -53,14 +123,16 @@ static int exec_nudge(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__NudgeRequest req = OJ__NUDGE_REQUEST__INIT;
     req.id = a->pos[0];
     req.message = a->npos > 1 ? a->pos[1] : "";
-    OJ_CALL_AND_PRINT(ctx, oj__control__session_nudge, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__session_nudge(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_action)));
 }
 
 static int exec_kill(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__SessionRef req = OJ__SESSION_REF__INIT;
     req.id = a->pos[0];
-    OJ_CALL_AND_PRINT(ctx, oj__control__session_kill, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__session_kill(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_action)));
 }
 
 static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
@@ -70,7 +142,8 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
     req.cwd = (char *)(oj_args_get(a, "cwd") ? oj_args_get(a, "cwd") : "");
     req.n_argv = (size_t)a->npos;
     req.argv = a->pos;
-    OJ_CALL_AND_PRINT(ctx, oj__control__session_start, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__session_start(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_started)));
 }
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};

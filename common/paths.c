@@ -61,12 +61,15 @@ int oj_paths_init(struct oj_paths *p, const char *root)
     if (join(p->state_dir, root, ".oj") || join(p->pid_path, p->state_dir, "daemon.pid") ||
         join(p->log_dir, p->state_dir, "logs") || join(p->log_path, p->log_dir, "daemon.log") ||
         join(p->sock_path, p->state_dir, "daemon.sock") ||
-        join(p->events_sock_path, p->state_dir, "events.sock")) {
+        join(p->events_sock_path, p->state_dir, "events.sock") ||
+        join(p->tmux_sock_path, p->state_dir, "tmux.sock") ||
+        join(p->session_log_dir, p->log_dir, "sessions")) {
         errno = ENAMETOOLONG;
         return -1;
     }
     strcpy(p->sock_dir, p->state_dir);
-    if (strlen(p->sock_path) < OJ_SUN_PATH_MAX && strlen(p->events_sock_path) < OJ_SUN_PATH_MAX)
+    if (strlen(p->sock_path) < OJ_SUN_PATH_MAX && strlen(p->events_sock_path) < OJ_SUN_PATH_MAX &&
+        strlen(p->tmux_sock_path) < OJ_SUN_PATH_MAX)
         return 0;
 
     /* Too deep for a Unix socket: use a short per-user directory instead. */
@@ -84,8 +87,10 @@ int oj_paths_init(struct oj_paths *p, const char *root)
     int bad = join(p->sock_path, p->sock_dir, key);
     snprintf(key, sizeof key, "%016llx.ev.sock", (unsigned long long)h);
     bad |= join(p->events_sock_path, p->sock_dir, key);
+    snprintf(key, sizeof key, "%016llx.tmux.sock", (unsigned long long)h);
+    bad |= join(p->tmux_sock_path, p->sock_dir, key);
     p->sock_fallback = true;
-    if (bad || strlen(p->events_sock_path) >= OJ_SUN_PATH_MAX) {
+    if (bad || strlen(p->tmux_sock_path) >= OJ_SUN_PATH_MAX) {
         errno = ENAMETOOLONG;
         return -1;
     }
@@ -117,7 +122,8 @@ static int make_private_dir(const char *dir, char *err, size_t errlen)
 
 int oj_paths_prepare(const struct oj_paths *p, char *err, size_t errlen)
 {
-    if (make_private_dir(p->state_dir, err, errlen) || make_private_dir(p->log_dir, err, errlen))
+    if (make_private_dir(p->state_dir, err, errlen) || make_private_dir(p->log_dir, err, errlen) ||
+        make_private_dir(p->session_log_dir, err, errlen))
         return -1;
     if (p->sock_fallback && make_private_dir(p->sock_dir, err, errlen))
         return -1;

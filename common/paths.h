@@ -5,12 +5,14 @@
  *   <root>/.oj/daemon.pid       pid file; a POSIX write lock on it marks the live daemon
  *   <root>/.oj/daemon.sock      req/rep socket (0600)
  *   <root>/.oj/events.sock      pub/sub socket (0600)
+ *   <root>/.oj/tmux.sock        the daemon's private tmux server
+ *   <root>/.oj/logs/sessions/   raw output of each session, <id>.log
  *   <root>/.oj/logs/daemon.log  daemon log
  *
  * A Unix socket path must be shorter than 108 bytes. When <root> is too deep
  * for that, both sockets move to a short per-user directory keyed by a hash of
- * the root: $XDG_RUNTIME_DIR/oj/ or /tmp/oj-<uid>/, as <hash>.sock and
- * <hash>.ev.sock. */
+ * the root: $XDG_RUNTIME_DIR/oj/ or /tmp/oj-<uid>/, as <hash>.sock,
+ * <hash>.ev.sock and <hash>.tmux.sock. */
 #ifndef OJ_PATHS_H
 #define OJ_PATHS_H
 #include <limits.h>
@@ -29,6 +31,8 @@ struct oj_paths {
     char sock_dir[PATH_MAX]; /* directory holding the sockets (.oj or the fallback) */
     char sock_path[PATH_MAX];
     char events_sock_path[PATH_MAX];
+    char tmux_sock_path[PATH_MAX]; /* the daemon's private tmux server */
+    char session_log_dir[PATH_MAX]; /* .oj/logs/sessions: one raw output log per session */
     bool sock_fallback;
 };
 

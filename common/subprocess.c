@@ -17,6 +17,12 @@ extern char **environ;
 int oj_run(char *const argv[], const char *cwd, int timeout_ms, char *out, size_t outlen,
            int merge_stderr, struct oj_proc_result *res)
 {
+    return oj_run_env(argv, cwd, NULL, timeout_ms, out, outlen, merge_stderr, res);
+}
+
+int oj_run_env(char *const argv[], const char *cwd, char *const envp[], int timeout_ms, char *out,
+               size_t outlen, int merge_stderr, struct oj_proc_result *res)
+{
     memset(res, 0, sizeof *res);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
@@ -44,7 +50,7 @@ int oj_run(char *const argv[], const char *cwd, int timeout_ms, char *out, size_
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rv = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    int rv = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp ? envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(fds[1]);

@@ -20,4 +20,8 @@ struct oj_proc_result {
  * -1 when it could not be started (errno set). */
 int oj_run(char *const argv[], const char *cwd, int timeout_ms, char *out, size_t outlen,
            int merge_stderr, struct oj_proc_result *res);
+
+/* oj_run() with an explicit environment (NULL = this process's). */
+int oj_run_env(char *const argv[], const char *cwd, char *const envp[], int timeout_ms, char *out,
+               size_t outlen, int merge_stderr, struct oj_proc_result *res);
 #endif

@@ -83,6 +83,14 @@ void oj_watchdog_stop(struct oj_daemon *d);
 void oj_rpc_register_daemon(Oj__Control_Service *svc);
 void oj_rpc_register_lock(Oj__Control_Service *svc);
 void oj_rpc_register_maintenance(Oj__Control_Service *svc);
+void oj_rpc_register_session(Oj__Control_Service *svc);
+
+/* Sessions (rpc_session.c), engine thread: how many are not dead; reconcile
+ * the records with tmux (the 1 s tick); record every live session's output
+ * position at a graceful stop (they keep running). */
+unsigned oj_sessions_active(struct oj_daemon *d);
+void oj_sessions_tick(struct oj_daemon *d);
+void oj_sessions_checkpoint(struct oj_daemon *d);
 
 /* Heartbeat bookkeeping for locks (rpc_lock.c). */
 int64_t oj_lock_heartbeat(struct oj_daemon *d, const char *name, int64_t fallback_ms);

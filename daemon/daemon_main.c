@@ -188,6 +188,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
                  (long long)timeout_ms);
     oj_watchdog_stop(d);
     oj_engine_stop(d);
+    /* The engine is gone, so this thread may touch the state now. */
+    oj_sessions_checkpoint(d);
     /* Replies still waiting for a sync go out before the socket closes. */
     oj_store_close(d->store, true);
     oj_server_stop(d->server);

@@ -7,6 +7,9 @@
  * work never holds up the queue. An rpc with no handler yet answers
  * NOT_IMPLEMENTED. */
 #include <stdlib.h>
+#include <time.h>
+
+#include "clock.h"
 
 #include "daemon.h"
 #include "log.h"
@@ -47,13 +50,35 @@ static void run_call(struct oj_daemon *d, struct oj_call *call)
     handlers[idx](&d->svc, oj_call_input(call), engine_done, call);
 }
 
+/* The tick: once a second, between calls, the engine reconciles what time
+ * and the outside world changed (sessions that ended, ...). */
+#define TICK_MS 1000
+
 static void *engine_main(void *arg)
 {
     struct oj_daemon *d = arg;
+    int64_t next_tick = oj_mono_ms(); /* first tick at once: re-adopt sessions */
     pthread_mutex_lock(&d->engine_mu);
     for (;;) {
-        while (d->queue_head == NULL && !d->engine_stopping)
-            pthread_cond_wait(&d->engine_cv, &d->engine_mu);
+        while (d->queue_head == NULL && !d->engine_stopping && oj_mono_ms() < next_tick) {
+            int64_t left = next_tick - oj_mono_ms();
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += left / 1000;
+            ts.tv_nsec += (left % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&d->engine_cv, &d->engine_mu, &ts);
+        }
+        if (oj_mono_ms() >= next_tick && !d->engine_stopping) {
+            pthread_mutex_unlock(&d->engine_mu);
+            oj_sessions_tick(d);
+            next_tick = oj_mono_ms() + TICK_MS;
+            pthread_mutex_lock(&d->engine_mu);
+            continue;
+        }
         struct oj_call_node *n = d->queue_head;
         if (n == NULL) /* stopping and nothing left */
             break;
@@ -103,6 +128,7 @@ int oj_engine_start(struct oj_daemon *d)
     oj_rpc_register_daemon(&d->svc);
     oj_rpc_register_lock(&d->svc);
     oj_rpc_register_maintenance(&d->svc);
+    oj_rpc_register_session(&d->svc);
     pthread_mutex_init(&d->engine_mu, NULL);
     pthread_cond_init(&d->engine_cv, NULL);
     return pthread_create(&d->engine_thread, NULL, engine_main, d);

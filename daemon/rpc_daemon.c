@@ -25,7 +25,7 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
     out.started_at_ms = d->started_at_ms;
     out.uptime_ms = oj_mono_ms() - d->started_mono_ms;
     out.active_pipelines = 0; /* pipelines arrive with the pipelines work */
-    out.active_sessions = 0;  /* sessions arrive with the sessions work */
+    out.active_sessions = oj_sessions_active(d);
     out.max_sessions = d->cfg.max_sessions;
     out.queued_sessions = 0;
     out.draining = atomic_load(&d->stop_timeout_ms) != 0;

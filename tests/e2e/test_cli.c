@@ -138,8 +138,8 @@ Test(cli, later_operations_say_not_implemented, .init = setup, .fini = teardown)
 {
     start_daemon();
     const char *cases[][4] = {
-        {"pipeline", "list", "--active", NULL}, {"session", "list", NULL},
-        {"workspace", "list", NULL},            {"session", "show", "s1"},
+        {"pipeline", "list", "--active", NULL}, {"pipeline", "status", "p1"},
+        {"workspace", "list", NULL},            {"workspace", "cleanup", "--stale"},
         {"cron", "list", NULL},                 {"run", "build", "auth"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

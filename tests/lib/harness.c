@@ -96,6 +96,12 @@ bool env_teardown(struct oj_env *e)
         if (env_daemon_pid(e) > 0)
             kill(pid, SIGKILL);
     }
+    /* The daemon's private tmux server outlives it by design; not the test's. */
+    char sock[PATH_MAX];
+    snprintf(sock, sizeof sock, "%s/.oj/tmux.sock", e->dir);
+    char *kill_tmux[] = {"tmux", "-S", sock, "kill-server", NULL};
+    if (access(sock, F_OK) == 0)
+        run_prog("/", 10000, NULL, 0, kill_tmux);
     bool clean = !sanitizer_seen;
     sanitizer_seen = false;
     char log[PATH_MAX + 32];

@@ -1,0 +1,558 @@
+/* rpc_session.c — sessions: agents (any command) in the daemon's private tmux
+ * server, with their raw output in .oj/logs/sessions/<id>.log. The handlers
+ * and the engine's tick run tmux (tmux.c) and journal what changed; the rules
+ * are in sessions.c. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "server.h"
+#include "sessions.h"
+#include "store.h"
+#include "tmux.h"
+
+#define DEFAULT_NUDGE "Are you still working on this? If you are finished, run: oj done"
+
+static const char *str(const cJSON *v, const char *k)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(v, k);
+    return cJSON_IsString(s) ? s->valuestring : "";
+}
+
+static const struct oj_state *state_of(struct oj_daemon *d) { return oj_store_state(d->store); }
+
+/* ---- finding sessions ------------------------------------------------------- */
+
+struct count_ctx {
+    unsigned active;
+};
+
+static void count_active(const char *id, const cJSON *v, void *arg)
+{
+    (void)id;
+    if (oj_session_active(v))
+        ((struct count_ctx *)arg)->active++;
+}
+
+unsigned oj_sessions_active(struct oj_daemon *d)
+{
+    struct count_ctx c = {0};
+    oj_state_each(state_of(d), "session", count_active, &c);
+    return c.active;
+}
+
+struct match_ctx {
+    const char *query;
+    const char *exact;      /* id equal to the query */
+    const char *by_name;    /* newest session with that name */
+    int64_t by_name_started;
+    const char *prefix[8];  /* ids starting with the query */
+    int nprefix;
+};
+
+static void match(const char *id, const cJSON *v, void *arg)
+{
+    struct match_ctx *m = arg;
+    if (strcmp(id, m->query) == 0)
+        m->exact = id;
+    else if (strncmp(id, m->query, strlen(m->query)) == 0) {
+        if (m->nprefix < 8)
+            m->prefix[m->nprefix] = id;
+        m->nprefix++;
+    }
+    if (strcmp(str(v, "name"), m->query) == 0) {
+        int64_t started = oj_json_int(v, "started_at_ms");
+        if (m->by_name == NULL || started > m->by_name_started) {
+            m->by_name = id;
+            m->by_name_started = started;
+        }
+    }
+}
+
+/* The session id a user meant: an exact id, a unique id prefix, or a name
+ * (the newest session of that name). NULL with the call failed otherwise. */
+static const char *resolve(struct oj_daemon *d, const char *query, void *call)
+{
+    if (query == NULL || query[0] == '\0') {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, "which session? give its id or name");
+        return NULL;
+    }
+    struct match_ctx m = {.query = query};
+    oj_state_each(state_of(d), "session", match, &m);
+    if (m.exact)
+        return m.exact;
+    if (m.nprefix == 1)
+        return m.prefix[0];
+    if (m.nprefix > 1) {
+        char list[256] = "";
+        for (int i = 0; i < m.nprefix && i < 8; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, m.prefix[i], sizeof list - strlen(list) - 1);
+        }
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "'%s' matches %d sessions (%s%s); give more of the id", query, m.nprefix,
+                     list, m.nprefix > 8 ? ", ..." : "");
+        return NULL;
+    }
+    if (m.by_name)
+        return m.by_name;
+    oj_call_fail(call, OJ__STATUS_CODE__NOT_FOUND,
+                 "no session '%s'; list them with `oj session list`", query);
+    return NULL;
+}
+
+/* ---- describing them ---------------------------------------------------------- */
+
+static int64_t idle_ms(const cJSON *v, int64_t now)
+{
+    int64_t last = oj_json_int(v, "started_at_ms");
+    struct stat st;
+    if (stat(str(v, "log"), &st) == 0) {
+        int64_t m = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (m > last)
+            last = m; /* the log's last write is the last output */
+    }
+    if (!oj_session_active(v)) {
+        int64_t end = oj_json_int(v, "ended_at_ms");
+        if (end > last)
+            now = end;
+    }
+    return now > last ? now - last : 0;
+}
+
+static void describe(const char *id, const cJSON *v, Oj__SessionInfo *info, int64_t now)
+{
+    oj__session_info__init(info);
+    info->id = (char *)id;
+    info->name = (char *)str(v, "name");
+    info->pipeline_id = (char *)str(v, "pipeline_id");
+    info->phase = (char *)str(v, "phase");
+    info->state = (char *)str(v, "state");
+    info->idle_ms = idle_ms(v, now);
+    info->started_at_ms = oj_json_int(v, "started_at_ms");
+    info->ended_at_ms = oj_json_int(v, "ended_at_ms");
+    info->exit_status = (int32_t)oj_json_int(v, "exit_status");
+    info->cwd = (char *)str(v, "cwd");
+    info->command = (char *)str(v, "command");
+    info->reason = (char *)str(v, "reason");
+}
+
+/* ---- changing them ------------------------------------------------------------ */
+
+static bool save(struct oj_daemon *d, const char *id, cJSON *value, void *call)
+{
+    char err[512];
+    if (oj_store_commit(d->store, oj_op_put("session", id, value), err, sizeof err) == 0) {
+        if (call)
+            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        else
+            LOG_ERROR("sessions: cannot record session %s: %s", id, err);
+        return false;
+    }
+    return true;
+}
+
+static bool good_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return false;
+    return true;
+}
+
+static void new_id(struct oj_daemon *d, char *id, size_t len)
+{
+    for (;;) {
+        uint32_t r = 0;
+        if (getrandom(&r, sizeof r, 0) != sizeof r)
+            r = (uint32_t)oj_mono_ns();
+        snprintf(id, len, "s%06x", r & 0xffffff);
+        if (oj_state_get(state_of(d), "session", id) == NULL)
+            return;
+    }
+}
+
+static void bin_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+}
+
+static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRequest *in,
+                              Oj__SessionInfo_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    if (in->n_argv == 0 || in->argv[0][0] == '\0') {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "give the command to run, after --: oj session start -- <command...>");
+        done(NULL, call);
+        return;
+    }
+    char cwd[PATH_MAX];
+    const char *want = in->cwd[0] ? in->cwd : d->paths.root;
+    struct stat st;
+    if (realpath(want, cwd) == NULL || stat(cwd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, "--cwd %s is not a directory",
+                     want);
+        done(NULL, call);
+        return;
+    }
+    char name[80];
+    if (in->name[0]) {
+        snprintf(name, sizeof name, "%s", in->name);
+    } else {
+        const char *base = strrchr(in->argv[0], '/');
+        snprintf(name, sizeof name, "%.64s", base ? base + 1 : in->argv[0]);
+        for (char *p = name; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+                *p = '-';
+    }
+    if (!good_name(name)) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "session names use only letters, digits, '.', '_' and '-' (at most 64)");
+        done(NULL, call);
+        return;
+    }
+    unsigned active = oj_sessions_active(d);
+    if (active >= d->cfg.max_sessions) {
+        oj_call_fail(call, OJ__STATUS_CODE__CONFLICT,
+                     "the session limit is reached (%u active, OJ_MAX_SESSIONS=%u); kill one with "
+                     "`oj session kill <id>` or start the daemon with a higher OJ_MAX_SESSIONS",
+                     active, d->cfg.max_sessions);
+        done(NULL, call);
+        return;
+    }
+
+    /* The command line, each word shell-quoted: arguments are only text. */
+    size_t cap = 16;
+    for (size_t i = 0; i < in->n_argv; i++)
+        cap += strlen(in->argv[i]) * 4 + 3;
+    char *command = malloc(cap);
+    command[0] = '\0';
+    for (size_t i = 0; i < in->n_argv; i++) {
+        char *q = oj_shell_quote(in->argv[i]);
+        if (i)
+            strcat(command, " ");
+        strcat(command, q);
+        free(q);
+    }
+    char id[16], log[PATH_MAX + 32];
+    new_id(d, id, sizeof id);
+    snprintf(log, sizeof log, "%s/%s.log", d->paths.session_log_dir, id);
+    int64_t now = oj_wall_ms();
+    if (!save(d, id, oj_session_new(name, cwd, command, log, now), call)) {
+        free(command);
+        done(NULL, call);
+        return;
+    }
+
+    char bindir[PATH_MAX], env_path[PATH_MAX + 4200], env_task[128], env_ws[PATH_MAX + 32],
+        env_id[64], env_project[PATH_MAX + 32];
+    bin_dir(bindir, sizeof bindir);
+    const char *path = getenv("PATH");
+    snprintf(env_path, sizeof env_path, "PATH=%s:%s", bindir, path ? path : "/usr/bin:/bin");
+    snprintf(env_task, sizeof env_task, "OTTER_TASK=%s", name);
+    snprintf(env_ws, sizeof env_ws, "OTTER_WORKSPACE=%s", cwd);
+    snprintf(env_id, sizeof env_id, "OJ_SESSION_ID=%s", id);
+    snprintf(env_project, sizeof env_project, "OJ_PROJECT=%s", d->paths.root);
+    char *env[] = {env_path, env_task, env_ws, "OTTER_PHASE=", env_id, env_project, NULL};
+    char err[512];
+    if (oj_tmux_new(d->paths.tmux_sock_path, id, cwd, env, command, log, err, sizeof err) != 0) {
+        LOG_ERROR("sessions: cannot start %s: %s", id, err);
+        const cJSON *v = oj_state_get(state_of(d), "session", id);
+        save(d, id, oj_session_dead(v, -1, err, oj_wall_ms()), NULL);
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "cannot start the session: %s", err);
+        free(command);
+        done(NULL, call);
+        return;
+    }
+    free(command);
+    cJSON *running = cJSON_Duplicate(oj_state_get(state_of(d), "session", id), 1);
+    cJSON_ReplaceItemInObjectCaseSensitive(running, "state", cJSON_CreateString("running"));
+    if (!save(d, id, running, call)) {
+        done(NULL, call);
+        return;
+    }
+    LOG_INFO("sessions: started %s (%s) in %s", id, name, cwd);
+    Oj__SessionInfo out;
+    describe(id, oj_state_get(state_of(d), "session", id), &out, oj_wall_ms());
+    done(&out, call);
+}
+
+struct list_ctx {
+    Oj__SessionInfo *infos;
+    Oj__SessionInfo **ptrs;
+    size_t n;
+    int64_t now;
+};
+
+static void collect(const char *id, const cJSON *v, void *arg)
+{
+    struct list_ctx *c = arg;
+    describe(id, v, &c->infos[c->n], c->now);
+    c->ptrs[c->n] = &c->infos[c->n];
+    c->n++;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    const Oj__SessionInfo *x = *(Oj__SessionInfo *const *)a, *y = *(Oj__SessionInfo *const *)b;
+    return x->started_at_ms < y->started_at_ms ? -1 : x->started_at_ms > y->started_at_ms;
+}
+
+static void rpc_session_list(Oj__Control_Service *svc, const Oj__SessionListRequest *in,
+                             Oj__SessionListResponse_Closure done, void *call)
+{
+    (void)in;
+    struct oj_daemon *d = oj_daemon_of(svc);
+    size_t total = oj_state_count(state_of(d), "session");
+    struct list_ctx c = {.now = oj_wall_ms()};
+    c.infos = calloc(total + 1, sizeof *c.infos);
+    c.ptrs = calloc(total + 1, sizeof *c.ptrs);
+    if (c.infos == NULL || c.ptrs == NULL) {
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+        done(NULL, call);
+    } else {
+        oj_state_each(state_of(d), "session", collect, &c);
+        qsort(c.ptrs, c.n, sizeof *c.ptrs, by_start);
+        Oj__SessionListResponse out = OJ__SESSION_LIST_RESPONSE__INIT;
+        out.n_sessions = c.n;
+        out.sessions = c.ptrs;
+        done(&out, call);
+    }
+    free(c.infos);
+    free(c.ptrs);
+}
+
+static void rpc_session_show(Oj__Control_Service *svc, const Oj__SessionRef *in,
+                             Oj__SessionInfo_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    const char *id = resolve(d, in->id, call);
+    if (id == NULL) {
+        done(NULL, call);
+        return;
+    }
+    Oj__SessionInfo out;
+    describe(id, oj_state_get(state_of(d), "session", id), &out, oj_wall_ms());
+    done(&out, call);
+}
+
+static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptureRequest *in,
+                                Oj__SessionCaptureResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    const char *id = resolve(d, in->id, call);
+    if (id == NULL) {
+        done(NULL, call);
+        return;
+    }
+    char *text = NULL, err[512];
+    if (oj_tmux_capture(d->paths.tmux_sock_path, id, in->tail_lines, &text, err, sizeof err) !=
+        0) {
+        const cJSON *v = oj_state_get(state_of(d), "session", id);
+        if (oj_session_active(v))
+            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        else
+            oj_call_fail(call, OJ__STATUS_CODE__NOT_FOUND,
+                         "session %s is dead (%s) and its screen is gone; its output is in %s", id,
+                         str(v, "reason"), str(v, "log"));
+        done(NULL, call);
+        return;
+    }
+    Oj__SessionCaptureResponse out = OJ__SESSION_CAPTURE_RESPONSE__INIT;
+    out.text = text;
+    done(&out, call);
+    free(text);
+}
+
+/* The id of a live session, or NULL with the call failed. */
+static const char *live(struct oj_daemon *d, const char *query, void *call)
+{
+    const char *id = resolve(d, query, call);
+    if (id == NULL)
+        return NULL;
+    const cJSON *v = oj_state_get(state_of(d), "session", id);
+    if (!oj_session_active(v)) {
+        oj_call_fail(call, OJ__STATUS_CODE__CONFLICT, "session %s is dead (%s)", id,
+                     str(v, "reason"));
+        return NULL;
+    }
+    return id;
+}
+
+static void reply_action(void *call, Oj__ActionResponse_Closure done, const char *id,
+                         const char *msg)
+{
+    Oj__ActionResponse out = OJ__ACTION_RESPONSE__INIT;
+    out.id = (char *)id;
+    out.message = (char *)msg;
+    done(&out, call);
+}
+
+static void rpc_session_send(Oj__Control_Service *svc, const Oj__SessionSendRequest *in,
+                             Oj__ActionResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    const char *id = live(d, in->id, call);
+    char err[512];
+    if (id == NULL) {
+        done(NULL, call);
+        return;
+    }
+    int rc = in->interrupt
+                 ? oj_tmux_interrupt(d->paths.tmux_sock_path, id, err, sizeof err)
+                 : oj_tmux_send(d->paths.tmux_sock_path, id, in->text, err, sizeof err);
+    if (rc != 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        done(NULL, call);
+        return;
+    }
+    reply_action(call, done, id, in->interrupt ? "sent Ctrl-C" : "sent");
+}
+
+static void rpc_session_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *in,
+                              Oj__ActionResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    const char *id = live(d, in->id, call);
+    char err[512];
+    if (id == NULL) {
+        done(NULL, call);
+        return;
+    }
+    const char *msg = in->message[0] ? in->message : DEFAULT_NUDGE;
+    if (oj_tmux_send(d->paths.tmux_sock_path, id, msg, err, sizeof err) != 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        done(NULL, call);
+        return;
+    }
+    LOG_INFO("sessions: nudged %s", id);
+    reply_action(call, done, id, "nudged");
+}
+
+static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
+                             Oj__ActionResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    const char *id = live(d, in->id, call);
+    char err[512];
+    if (id == NULL) {
+        done(NULL, call);
+        return;
+    }
+    if (oj_tmux_kill(d->paths.tmux_sock_path, id, err, sizeof err) != 0)
+        LOG_WARN("sessions: kill %s: %s (recording it dead anyway)", id, err);
+    const cJSON *v = oj_state_get(state_of(d), "session", id);
+    if (!save(d, id, oj_session_dead(v, -1, "killed by the operator", oj_wall_ms()), call)) {
+        done(NULL, call);
+        return;
+    }
+    LOG_INFO("sessions: killed %s", id);
+    reply_action(call, done, id, "killed");
+}
+
+/* ---- the tick: what tmux says about every live session ---------------------- */
+
+struct observe_ctx {
+    struct oj_daemon *d;
+    struct oj_tmux_pane *panes;
+    int npanes;
+    bool server_gone;
+    int64_t now;
+    cJSON *changes; /* {id: new value} */
+};
+
+static void observe(const char *id, const cJSON *v, void *arg)
+{
+    struct observe_ctx *o = arg;
+    const struct oj_tmux_pane *pane = NULL;
+    for (int i = 0; i < o->npanes && !pane; i++)
+        if (strcmp(o->panes[i].session, id) == 0)
+            pane = &o->panes[i];
+    cJSON *n = oj_session_observe(v, pane, o->server_gone, o->now);
+    if (n)
+        cJSON_AddItemToObject(o->changes, id, n);
+}
+
+void oj_sessions_tick(struct oj_daemon *d)
+{
+    if (oj_sessions_active(d) == 0)
+        return;
+    struct observe_ctx o = {.d = d, .now = oj_wall_ms(), .changes = cJSON_CreateObject()};
+    char err[512];
+    o.npanes = oj_tmux_list(d->paths.tmux_sock_path, &o.panes, err, sizeof err);
+    if (o.npanes == -1) {
+        LOG_WARN("sessions: %s", err);
+        cJSON_Delete(o.changes);
+        return;
+    }
+    o.server_gone = o.npanes == -2;
+    if (o.npanes < 0)
+        o.npanes = 0;
+    oj_state_each(state_of(d), "session", observe, &o);
+    for (cJSON *c = o.changes->child; c; c = c->next) {
+        LOG_INFO("sessions: %s is now %s%s%s", c->string, str(c, "state"),
+                 str(c, "reason")[0] ? ": " : "", str(c, "reason"));
+        save(d, c->string, cJSON_Duplicate(c, 1), NULL);
+    }
+    cJSON_Delete(o.changes);
+    free(o.panes);
+}
+
+struct checkpoint_ctx {
+    struct oj_daemon *d;
+    cJSON *changes;
+};
+
+static void checkpoint_one(const char *id, const cJSON *v, void *arg)
+{
+    struct checkpoint_ctx *c = arg;
+    if (!oj_session_active(v))
+        return;
+    struct stat st;
+    cJSON *n = cJSON_Duplicate(v, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(n, "log_offset");
+    cJSON_DeleteItemFromObjectCaseSensitive(n, "checkpoint_ms");
+    cJSON_AddNumberToObject(n, "log_offset", stat(str(v, "log"), &st) == 0 ? (double)st.st_size : 0);
+    cJSON_AddNumberToObject(n, "checkpoint_ms", (double)oj_wall_ms());
+    cJSON_AddItemToObject(c->changes, id, n);
+}
+
+void oj_sessions_checkpoint(struct oj_daemon *d)
+{
+    struct checkpoint_ctx c = {.d = d, .changes = cJSON_CreateObject()};
+    oj_state_each(state_of(d), "session", checkpoint_one, &c);
+    int n = 0;
+    for (cJSON *s = c.changes->child; s; s = s->next, n++)
+        save(d, s->string, cJSON_Duplicate(s, 1), NULL);
+    if (n)
+        LOG_INFO("sessions: checkpointed %d live session(s); they keep running in tmux", n);
+    cJSON_Delete(c.changes);
+}
+
+void oj_rpc_register_session(Oj__Control_Service *svc)
+{
+    svc->session_start = rpc_session_start;
+    svc->session_list = rpc_session_list;
+    svc->session_show = rpc_session_show;
+    svc->session_capture = rpc_session_capture;
+    svc->session_send = rpc_session_send;
+    svc->session_nudge = rpc_session_nudge;
+    svc->session_kill = rpc_session_kill;
+}

@@ -1,0 +1,75 @@
+/* sessions.c — see sessions.h. */
+#include "sessions.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *str(const cJSON *v, const char *k)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(v, k);
+    return cJSON_IsString(s) ? s->valuestring : "";
+}
+
+bool oj_session_active(const cJSON *v) { return strcmp(str(v, "state"), "dead") != 0; }
+
+static void set_str(cJSON *o, const char *k, const char *val)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+    cJSON_AddStringToObject(o, k, val);
+}
+
+static void set_num(cJSON *o, const char *k, double val)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+    cJSON_AddNumberToObject(o, k, val);
+}
+
+cJSON *oj_session_dead(const cJSON *v, int exit_status, const char *reason, int64_t now_ms)
+{
+    cJSON *n = cJSON_Duplicate(v, 1);
+    set_str(n, "state", "dead");
+    set_num(n, "ended_at_ms", (double)now_ms);
+    set_num(n, "exit_status", exit_status);
+    set_str(n, "reason", reason);
+    return n;
+}
+
+cJSON *oj_session_observe(const cJSON *v, const struct oj_tmux_pane *pane, bool server_gone,
+                          int64_t now_ms)
+{
+    if (!oj_session_active(v))
+        return NULL; /* dead stays dead: a late observation never revives it */
+    if (server_gone)
+        return oj_session_dead(v, -1, "the tmux server is gone", now_ms);
+    if (pane == NULL)
+        return oj_session_dead(v, -1, "vanished from tmux", now_ms);
+    if (pane->dead) {
+        char why[64];
+        snprintf(why, sizeof why, "exited with status %d", pane->exit_status);
+        return oj_session_dead(v, pane->exit_status, why, now_ms);
+    }
+    if (strcmp(str(v, "state"), "running") != 0) {
+        cJSON *n = cJSON_Duplicate(v, 1);
+        set_str(n, "state", "running");
+        return n;
+    }
+    return NULL;
+}
+
+cJSON *oj_session_new(const char *name, const char *cwd, const char *command, const char *log,
+                      int64_t now_ms)
+{
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddStringToObject(v, "name", name);
+    cJSON_AddStringToObject(v, "cwd", cwd);
+    cJSON_AddStringToObject(v, "command", command);
+    cJSON_AddStringToObject(v, "pipeline_id", "");
+    cJSON_AddStringToObject(v, "phase", "");
+    cJSON_AddStringToObject(v, "state", "starting");
+    cJSON_AddNumberToObject(v, "started_at_ms", (double)now_ms);
+    cJSON_AddNumberToObject(v, "ended_at_ms", 0);
+    cJSON_AddNumberToObject(v, "exit_status", 0);
+    cJSON_AddStringToObject(v, "reason", "");
+    cJSON_AddStringToObject(v, "log", log);
+    return v;
+}

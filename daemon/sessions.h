@@ -1,0 +1,32 @@
+/* sessions.h — the rules of session records, as pure functions: what a
+ * session's record becomes given what tmux says now. The shell that runs
+ * tmux and journals the result is rpc_session.c.
+ *
+ * A session entity ("session"/<id>) holds: name, cwd, command, pipeline_id,
+ * phase, state (starting, running, dead), started_at_ms, ended_at_ms,
+ * exit_status, reason, log, and at a graceful stop log_offset and
+ * checkpoint_ms. "idle" is not stored: it is running with no output for
+ * longer than the owner's idle timeout, derived from the log file's age. */
+#ifndef OJ_SESSIONS_H
+#define OJ_SESSIONS_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tmux.h"
+
+bool oj_session_active(const cJSON *v);
+
+/* The record after comparing it with tmux: `pane` is the session's pane
+ * (NULL when tmux has none), `server_gone` when no tmux server runs at all.
+ * Returns the new value (caller owns) when the record must change, else NULL. */
+cJSON *oj_session_observe(const cJSON *v, const struct oj_tmux_pane *pane, bool server_gone,
+                          int64_t now_ms);
+
+/* A new record for a session about to start. */
+cJSON *oj_session_new(const char *name, const char *cwd, const char *command, const char *log,
+                      int64_t now_ms);
+
+/* Copy of v with state dead, end time, exit status and reason. */
+cJSON *oj_session_dead(const cJSON *v, int exit_status, const char *reason, int64_t now_ms);
+#endif

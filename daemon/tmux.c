@@ -1,0 +1,247 @@
+/* tmux.c — see tmux.h. */
+#include "tmux.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "subprocess.h"
+
+extern char **environ;
+
+/* The daemon's environment without TMUX and TMUX_PANE. */
+static char **clean_env(void)
+{
+    static char *env[1024];
+    static int built;
+    if (!built) {
+        int n = 0;
+        for (char **e = environ; *e && n < 1023; e++)
+            if (strncmp(*e, "TMUX=", 5) != 0 && strncmp(*e, "TMUX_", 5) != 0)
+                env[n++] = *e;
+        env[n] = NULL;
+        built = 1;
+    }
+    return env;
+}
+
+/* tmux matches -t targets by prefix ("s1" finds "s10"); "=name" is exact. */
+static void exact(char *buf, size_t len, const char *name, bool pane)
+{
+    snprintf(buf, len, "=%s%s", name, pane ? ":" : "");
+}
+
+/* Runs tmux -S sock -f /dev/null <args...>; output into out. */
+static int run(const char *sock, char *const args[], char *out, size_t outlen, char *err,
+               size_t errlen)
+{
+    char *argv[96];
+    int n = 0;
+    argv[n++] = "tmux";
+    argv[n++] = "-S";
+    argv[n++] = (char *)sock;
+    argv[n++] = "-f";
+    argv[n++] = "/dev/null";
+    for (int i = 0; args[i] && n < 95; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char buf[4096];
+    if (out == NULL) {
+        out = buf;
+        outlen = sizeof buf;
+    }
+    struct oj_proc_result r;
+    if (oj_run_env(argv, "/", clean_env(), OJ_TMUX_TIMEOUT_MS, out, outlen, 1, &r) != 0) {
+        snprintf(err, errlen, "cannot run tmux (is it installed?)");
+        return -1;
+    }
+    if (r.timed_out) {
+        snprintf(err, errlen, "tmux %s did not finish within %d ms", args[0],
+                 OJ_TMUX_TIMEOUT_MS);
+        return -1;
+    }
+    if (r.exit_status != 0) {
+        out[strcspn(out, "\n")] = '\0';
+        snprintf(err, errlen, "tmux %s failed: %.300s", args[0], out);
+        return strstr(out, "no server running") || strstr(out, "No such file") ||
+                       strstr(out, "error connecting")
+                   ? -2
+                   : -1;
+    }
+    return 0;
+}
+
+char *oj_shell_quote(const char *s)
+{
+    size_t n = 2;
+    for (const char *p = s; *p; p++)
+        n += *p == '\'' ? 4 : 1;
+    char *q = malloc(n + 1), *o = q;
+    if (q == NULL)
+        return NULL;
+    *o++ = '\'';
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') {
+            memcpy(o, "'\\''", 4);
+            o += 4;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return q;
+}
+
+int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const env[],
+                const char *command, const char *log_path, char *err, size_t errlen)
+{
+    char *qlog = oj_shell_quote(log_path);
+    char pipe_cmd[4400];
+    snprintf(pipe_cmd, sizeof pipe_cmd, "exec cat >> %s", qlog ? qlog : "/dev/null");
+    free(qlog);
+    /* One command sequence: tmux runs it before it reads the new pane's
+     * output, so remain-on-exit and the output pipe are in place before the
+     * first byte (checked by the sessions tests). */
+    char *args[80];
+    int n = 0;
+    args[n++] = "new-session";
+    args[n++] = "-d";
+    args[n++] = "-s";
+    args[n++] = (char *)name;
+    args[n++] = "-x";
+    args[n++] = "200";
+    args[n++] = "-y";
+    args[n++] = "50";
+    args[n++] = "-c";
+    args[n++] = (char *)cwd;
+    for (int i = 0; env && env[i] && n < 60; i++) {
+        args[n++] = "-e";
+        args[n++] = env[i];
+    }
+    args[n++] = (char *)command;
+    char pane[80];
+    exact(pane, sizeof pane, name, true);
+    args[n++] = ";";
+    args[n++] = "set-option";
+    args[n++] = "-t";
+    args[n++] = pane;
+    args[n++] = "remain-on-exit";
+    args[n++] = "on";
+    args[n++] = ";";
+    args[n++] = "pipe-pane";
+    args[n++] = "-o";
+    args[n++] = "-t";
+    args[n++] = pane;
+    args[n++] = pipe_cmd;
+    args[n] = NULL;
+    return run(sock, args, NULL, 0, err, errlen) == 0 ? 0 : -1;
+}
+
+int oj_tmux_list(const char *sock, struct oj_tmux_pane **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    size_t cap_buf = 1 << 16;
+    char *buf = malloc(cap_buf);
+    if (buf == NULL)
+        return -1;
+    char *args[] = {"list-panes", "-a", "-F",
+                    "#{session_name}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_pid}", NULL};
+    int rc = run(sock, args, buf, cap_buf, err, errlen);
+    if (rc != 0) {
+        free(buf);
+        return rc;
+    }
+    int n = 0, cap = 16;
+    struct oj_tmux_pane *panes = calloc((size_t)cap, sizeof *panes);
+    for (char *line = strtok(buf, "\n"); line && panes; line = strtok(NULL, "\n")) {
+        struct oj_tmux_pane p = {0};
+        int dead = 0;
+        if (sscanf(line, "%63[^\t]\t%d\t%d\t%d", p.session, &dead, &p.exit_status, &p.pid) < 2)
+            continue;
+        p.dead = dead != 0;
+        if (n == cap) {
+            cap *= 2;
+            struct oj_tmux_pane *g = realloc(panes, (size_t)cap * sizeof *panes);
+            if (g == NULL)
+                break;
+            panes = g;
+        }
+        panes[n++] = p;
+    }
+    free(buf);
+    *out = panes;
+    return n;
+}
+
+int oj_tmux_capture(const char *sock, const char *name, unsigned lines, char **text, char *err,
+                    size_t errlen)
+{
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap);
+    if (buf == NULL)
+        return -1;
+    char pane[80];
+    exact(pane, sizeof pane, name, true);
+    char *args[] = {"capture-pane", "-p", "-J", "-t", pane, NULL};
+    if (run(sock, args, buf, cap, err, errlen) != 0) {
+        free(buf);
+        return -1;
+    }
+    /* Drop trailing blank lines, then keep the last `lines`. */
+    size_t len = strlen(buf);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+        buf[--len] = '\0';
+    char *start = buf;
+    if (lines > 0) {
+        unsigned seen = 0;
+        for (char *p = buf + len; p > buf; p--)
+            if (p[-1] == '\n' && ++seen == lines) {
+                start = p;
+                break;
+            }
+    }
+    *text = malloc(strlen(start) + 2);
+    if (*text)
+        sprintf(*text, "%s%s", start, len ? "\n" : "");
+    free(buf);
+    return *text ? 0 : -1;
+}
+
+int oj_tmux_send(const char *sock, const char *name, const char *text, char *err, size_t errlen)
+{
+    char pane[80];
+    exact(pane, sizeof pane, name, true);
+    if (strlen(text) > 500) {
+        /* Long text: a named paste buffer, pasted without bracketed paste
+         * markers (some agents mishandle them), then Enter on its own. */
+        char *set[] = {"set-buffer", "-b", "oj-send", "--", (char *)text, NULL};
+        char *paste[] = {"paste-buffer", "-d", "-b", "oj-send", "-t", pane, NULL};
+        if (run(sock, set, NULL, 0, err, errlen) != 0 || run(sock, paste, NULL, 0, err, errlen) != 0)
+            return -1;
+    } else {
+        char *keys[] = {"send-keys", "-t", pane, "-l", "--", (char *)text, NULL};
+        if (run(sock, keys, NULL, 0, err, errlen) != 0)
+            return -1;
+    }
+    /* Enter as a separate call: sent in the same breath as the text, some
+     * agents' input handling drops it. */
+    char *enter[] = {"send-keys", "-t", pane, "Enter", NULL};
+    return run(sock, enter, NULL, 0, err, errlen) == 0 ? 0 : -1;
+}
+
+int oj_tmux_interrupt(const char *sock, const char *name, char *err, size_t errlen)
+{
+    char pane[80];
+    exact(pane, sizeof pane, name, true);
+    char *args[] = {"send-keys", "-t", pane, "C-c", NULL};
+    return run(sock, args, NULL, 0, err, errlen) == 0 ? 0 : -1;
+}
+
+int oj_tmux_kill(const char *sock, const char *name, char *err, size_t errlen)
+{
+    char sess[80];
+    exact(sess, sizeof sess, name, false);
+    char *args[] = {"kill-session", "-t", sess, NULL};
+    return run(sock, args, NULL, 0, err, errlen) == 0 ? 0 : -1;
+}

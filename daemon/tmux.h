@@ -1,0 +1,42 @@
+/* tmux.h — the thin shell around tmux: every call is one `tmux -S <sock>`
+ * run with a time limit, on the daemon's private server (its own socket in
+ * .oj/, never the user's), with TMUX* cleared from the environment so an oj
+ * started inside tmux cannot talk to the wrong server. */
+#ifndef OJ_TMUX_H
+#define OJ_TMUX_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#define OJ_TMUX_TIMEOUT_MS 5000
+
+struct oj_tmux_pane {
+    char session[64];
+    bool dead;
+    int exit_status; /* when dead */
+    int pid;
+};
+
+/* Starts session `name` running the shell command `command` in `cwd`, with
+ * the "K=V" entries of env set, remain-on-exit on, and its raw output piped
+ * (appended) to log_path. Returns 0 or -1 with err. */
+int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const env[],
+                const char *command, const char *log_path, char *err, size_t errlen);
+
+/* All panes of the server. Returns the count (*out malloc'd), -2 when no
+ * server runs, -1 on another failure (err). */
+int oj_tmux_list(const char *sock, struct oj_tmux_pane **out, char *err, size_t errlen);
+
+/* The pane's screen, last `lines` lines (0 = the whole screen), trailing
+ * blank lines dropped. *text malloc'd. */
+int oj_tmux_capture(const char *sock, const char *name, unsigned lines, char **text, char *err,
+                    size_t errlen);
+
+/* Types `text` literally, then Enter. Long text goes through a paste buffer. */
+int oj_tmux_send(const char *sock, const char *name, const char *text, char *err, size_t errlen);
+/* Ctrl-C. */
+int oj_tmux_interrupt(const char *sock, const char *name, char *err, size_t errlen);
+int oj_tmux_kill(const char *sock, const char *name, char *err, size_t errlen);
+
+/* Single-quotes s for sh (a'b -> 'a'\''b'); malloc'd. */
+char *oj_shell_quote(const char *s);
+#endif

@@ -1,0 +1,297 @@
+/* Sessions end to end: the real daemon running the fake agent in its private
+ * tmux server (a socket in the test's own directory). */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/harness.h"
+
+static struct oj_env e;
+static char agent[PATH_MAX];
+
+static void setup(void)
+{
+    env_setup(&e, true);
+    cr_assert_not_null(realpath("tests/agents/fake-agent.sh", agent));
+    struct oj_out a = OJ(&e, "daemon", "start");
+    cr_assert_eq(a.code, 0, "%s", a.err);
+    oj_out_free(&a);
+}
+static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in the daemon log"); }
+
+/* Starts the fake agent; returns its id (static buffer). */
+static const char *start_agent(const char *name)
+{
+    static char id[32];
+    struct oj_out o = OJ(&e, "session", "start", "--name", name, "--json", "--", agent);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    cr_assert_not_null(j, "%s", o.out);
+    snprintf(id, sizeof id, "%s", cJSON_GetObjectItem(j, "id")->valuestring);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    return id;
+}
+
+struct screen_wait {
+    const char *id, *text;
+};
+
+static bool screen_has(void *arg)
+{
+    struct screen_wait *w = arg;
+    struct oj_out o = OJ(&e, "session", "capture", w->id, "--tail", "50");
+    bool has = o.code == 0 && strstr(o.out, w->text) != NULL;
+    oj_out_free(&o);
+    return has;
+}
+
+static void expect_screen(const char *id, const char *text)
+{
+    struct screen_wait w = {id, text};
+    if (!wait_until(screen_has, &w, 10000)) {
+        struct oj_out o = OJ(&e, "session", "capture", id);
+        cr_assert_fail("'%s' never appeared on %s; screen:\n%s%s", text, id, o.out, o.err);
+    }
+}
+
+struct state_wait {
+    const char *id, *state;
+};
+
+static cJSON *show(const char *id)
+{
+    struct oj_out o = OJ(&e, "session", "show", id, "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    oj_out_free(&o);
+    return j;
+}
+
+static bool in_state(void *arg)
+{
+    struct state_wait *w = arg;
+    cJSON *j = show(w->id);
+    bool ok = j && strcmp(cJSON_GetObjectItem(j, "state")->valuestring, w->state) == 0;
+    cJSON_Delete(j);
+    return ok;
+}
+
+static void expect_state(const char *id, const char *state)
+{
+    struct state_wait w = {id, state};
+    cr_assert(wait_until(in_state, &w, 10000), "session %s never became %s", id, state);
+}
+
+Test(sessions, start_list_send_nudge_kill, .init = setup, .fini = teardown)
+{
+    const char *id = start_agent("worker");
+    expect_screen(id, "fake agent ready (task=worker phase=)");
+    struct oj_out l = OJ(&e, "session", "list");
+    cr_expect(strstr(l.out, id) && strstr(l.out, "worker") && strstr(l.out, "running"), "%s",
+              l.out);
+
+    struct oj_out s = OJ(&e, "session", "send", "worker", "hello there");
+    cr_expect_eq(s.code, 0, "%s", s.err);
+    expect_screen(id, "got: hello there");
+    struct oj_out n = OJ(&e, "session", "nudge", id, "wake up");
+    cr_expect_eq(n.code, 0, "%s", n.err);
+    expect_screen(id, "got: wake up");
+
+    struct oj_out k = OJ(&e, "session", "kill", id);
+    cr_expect_eq(k.code, 0, "%s", k.err);
+    cJSON *j = show(id);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "state")->valuestring, "dead");
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "reason")->valuestring, "killed by the operator");
+    cJSON_Delete(j);
+    struct oj_out again = OJ(&e, "session", "send", id, "anyone?");
+    cr_expect_eq(again.code, 5, "sending to a dead session is refused: %s", again.err);
+    oj_out_free(&l);
+    oj_out_free(&s);
+    oj_out_free(&n);
+    oj_out_free(&k);
+    oj_out_free(&again);
+}
+
+Test(sessions, environment_and_output_log, .init = setup, .fini = teardown)
+{
+    /* A daemon started from inside the user's tmux must not hand that on. */
+    struct oj_out stop = OJ(&e, "daemon", "stop");
+    oj_out_free(&stop);
+    char *env[] = {"TMUX=/tmp/users-own-tmux,123,0", "TMUX_PANE=%9", NULL};
+    struct oj_out st = oj_run_in(&e, NULL, env, "daemon", "start", (char *)NULL);
+    cr_assert_eq(st.code, 0, "%s", st.err);
+    oj_out_free(&st);
+
+    const char *id = start_agent("envy");
+    expect_screen(id, "ready");
+    struct oj_out s = OJ(&e, "session", "send", id, "env");
+    cr_assert_eq(s.code, 0);
+    char want[256];
+    snprintf(want, sizeof want, "OJ_SESSION_ID=%s TMUX=%s/.oj/tmux.sock,", id, e.dir);
+    expect_screen(id, want); /* tmux's own TMUX for its pane, never the user's */
+    expect_screen(id, "OTTER_TASK=envy");
+    snprintf(want, sizeof want, "OTTER_WORKSPACE=%s", e.dir);
+    expect_screen(id, want);
+
+    /* A burst: every line reaches the log file, in order. */
+    struct oj_out b = OJ(&e, "session", "send", id, "burst 2000");
+    cr_assert_eq(b.code, 0);
+    expect_screen(id, "line 2000");
+    char log[PATH_MAX];
+    snprintf(log, sizeof log, "%s/.oj/logs/sessions/%s.log", e.dir, id);
+    char *text = read_file(log);
+    cr_assert_not_null(text, "no log %s", log);
+    cr_expect(strstr(text, "fake agent ready") != NULL, "the first line is in the log");
+    const char *p = text;
+    for (int i = 1; i <= 2000; i++) {
+        char line[32];
+        snprintf(line, sizeof line, "line %d\r\n", i);
+        const char *at = strstr(p, line);
+        if (at == NULL) {
+            cr_expect_fail("line %d missing or out of order in the log", i);
+            break;
+        }
+        p = at + strlen(line);
+    }
+    free(text);
+    oj_out_free(&s);
+    oj_out_free(&b);
+}
+
+Test(sessions, exit_status_is_recorded, .init = setup, .fini = teardown)
+{
+    const char *id = start_agent("quitter");
+    expect_screen(id, "ready");
+    struct oj_out s = OJ(&e, "session", "send", id, "exit 7");
+    cr_assert_eq(s.code, 0);
+    expect_state(id, "dead");
+    cJSON *j = show(id);
+    cr_expect_eq(cJSON_GetObjectItem(j, "exit_status")->valueint, 7);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "reason")->valuestring, "exited with status 7");
+    cr_expect_gt(cJSON_GetObjectItem(j, "ended_at_ms")->valuedouble, 0);
+    cJSON_Delete(j);
+    /* remain-on-exit: the last screen is still readable. */
+    expect_screen(id, "exiting with 7");
+    oj_out_free(&s);
+}
+
+Test(sessions, the_session_limit_refuses_a_start, .init = setup, .fini = teardown)
+{
+    struct oj_out stop = OJ(&e, "daemon", "stop");
+    oj_out_free(&stop);
+    char *env[] = {"OJ_MAX_SESSIONS=2", NULL};
+    struct oj_out st = oj_run_in(&e, NULL, env, "daemon", "start", (char *)NULL);
+    cr_assert_eq(st.code, 0, "%s", st.err);
+    start_agent("one");
+    start_agent("two");
+    struct oj_out third = OJ(&e, "session", "start", "--", agent);
+    cr_expect_eq(third.code, 5);
+    cr_expect(strstr(third.err, "session limit") && strstr(third.err, "OJ_MAX_SESSIONS=2"), "%s",
+              third.err);
+    struct oj_out status = OJ(&e, "status");
+    cr_expect(strstr(status.out, "2 active / 2 max") != NULL, "%s", status.out);
+    oj_out_free(&st);
+    oj_out_free(&third);
+    oj_out_free(&status);
+}
+
+static bool daemon_gone(void *arg)
+{
+    (void)arg;
+    return env_daemon_pid(&e) == 0;
+}
+
+Test(sessions, re_adopted_after_a_crash_and_a_stop, .init = setup, .fini = teardown)
+{
+    const char *id = start_agent("survivor");
+    expect_screen(id, "ready");
+    kill(env_daemon_pid(&e), SIGKILL);
+    cr_assert(wait_until(daemon_gone, NULL, 10000));
+    struct oj_out a = OJ(&e, "daemon", "start");
+    cr_assert_eq(a.code, 0, "%s", a.err);
+    expect_state(id, "running");
+    struct oj_out s = OJ(&e, "session", "send", id, "still here?");
+    cr_expect_eq(s.code, 0, "%s", s.err);
+    expect_screen(id, "got: still here?");
+
+    struct oj_out stop = OJ(&e, "daemon", "stop");
+    cr_assert_eq(stop.code, 0);
+    struct oj_out b = OJ(&e, "daemon", "start");
+    cr_assert_eq(b.code, 0);
+    expect_state(id, "running");
+    struct oj_out s2 = OJ(&e, "session", "send", id, "and now?");
+    cr_expect_eq(s2.code, 0, "%s", s2.err);
+    expect_screen(id, "got: and now?");
+    oj_out_free(&a);
+    oj_out_free(&s);
+    oj_out_free(&stop);
+    oj_out_free(&b);
+    oj_out_free(&s2);
+}
+
+Test(sessions, the_tmux_server_killed_underneath, .init = setup, .fini = teardown)
+{
+    const char *id = start_agent("doomed");
+    expect_screen(id, "ready");
+    char sock[PATH_MAX];
+    snprintf(sock, sizeof sock, "%s/.oj/tmux.sock", e.dir);
+    char *kill_tmux[] = {"tmux", "-S", sock, "kill-server", NULL};
+    cr_assert_eq(run_prog("/", 10000, NULL, 0, kill_tmux), 0);
+    expect_state(id, "dead");
+    cJSON *j = show(id);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "reason")->valuestring, "the tmux server is gone");
+    cJSON_Delete(j);
+    struct oj_out st = OJ(&e, "status");
+    cr_expect_eq(st.code, 0, "the daemon keeps serving: %s", st.err);
+    /* And a new session starts a new server. */
+    const char *again = start_agent("phoenix");
+    expect_screen(again, "ready");
+    oj_out_free(&st);
+}
+
+Test(sessions, bad_requests, .init = setup, .fini = teardown)
+{
+    struct oj_out a = OJ(&e, "session", "capture", "nope");
+    cr_expect_eq(a.code, 4, "%s", a.err);
+    cr_expect(strstr(a.err, "no session 'nope'") != NULL, "%s", a.err);
+    struct oj_out b = OJ(&e, "session", "start", "--cwd", "/nonexistent", "--", "true");
+    cr_expect_eq(b.code, 2, "%s", b.err);
+    struct oj_out c = OJ(&e, "session", "start");
+    cr_expect_eq(c.code, 2, "no command: %s", c.err);
+    start_agent("a1");
+    start_agent("a2");
+    struct oj_out d = OJ(&e, "session", "show", "s");
+    cr_expect_eq(d.code, 2, "an ambiguous prefix: %s", d.err);
+    cr_expect(strstr(d.err, "matches 2 sessions") != NULL, "%s", d.err);
+    oj_out_free(&a);
+    oj_out_free(&b);
+    oj_out_free(&c);
+    oj_out_free(&d);
+}
+
+Test(sessions, hostile_arguments_are_just_text, .init = setup, .fini = teardown)
+{
+    char evil[600], marker[200];
+    snprintf(marker, sizeof marker, "%s/pwned", e.dir);
+    snprintf(evil, sizeof evil, "x\"; touch %s; \"'$(touch %s)'", marker, marker);
+    struct oj_out o = OJ(&e, "session", "start", "--json", "--", "printf", "[%s]\\n", evil);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    char id[32];
+    snprintf(id, sizeof id, "%s", cJSON_GetObjectItem(j, "id")->valuestring);
+    cJSON_Delete(j);
+    expect_state(id, "dead");
+    char want[620], log[PATH_MAX];
+    snprintf(want, sizeof want, "[%s]", evil);
+    snprintf(log, sizeof log, "%s/.oj/logs/sessions/%s.log", e.dir, id);
+    char *text = read_file(log);
+    cr_assert_not_null(text);
+    cr_expect(strstr(text, want) != NULL, "printed literally: %s", text);
+    free(text);
+    cr_expect_neq(access(marker, F_OK), 0, "an argument was run as shell code");
+    oj_out_free(&o);
+}
