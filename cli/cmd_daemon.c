@@ -260,12 +260,12 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
     req.timeout_ms = timeout_ms;
     Oj__DaemonStopResponse *resp;
     int st = OJ_RPC(c, oj__control__daemon_stop, &req, &resp);
-    if (st != OJ__STATUS_CODE__OK && st != OJ_RPC_UNREACHABLE) {
+    /* A stopping daemon may close its socket before its answer is written
+     * out, so a missing answer is no failure: its exit is the answer. Only a
+     * refusal (an error status from the daemon) is. */
+    if (st != OJ__STATUS_CODE__OK && st != OJ_RPC_UNREACHABLE && st != OJ_RPC_NO_ANSWER) {
         rc = oj_call_failed(c);
         oj_client_close(c);
-        if (st == OJ_RPC_NO_ANSWER)
-            oj_errorf("daemon (pid %d) did not take the stop request; use `oj daemon stop --force`",
-                      (int)pid);
         return rc;
     }
     oj_client_free_reply(resp);
@@ -273,9 +273,14 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
     char human[32];
     oj_duration_format(timeout_ms, human, sizeof human);
     if (!wait_gone(ctx->paths.pid_path, oj_mono_ms() + timeout_ms + 5000)) {
-        oj_errorf("daemon (pid %d) is still running %s after the stop request; use `oj daemon "
-                  "stop --force`",
-                  (int)pid, human);
+        if (st == OJ_RPC_NO_ANSWER)
+            oj_errorf("daemon (pid %d) did not answer the stop request and is still running; use "
+                      "`oj daemon stop --force`",
+                      (int)pid);
+        else
+            oj_errorf("daemon (pid %d) is still running %s after the stop request; use `oj "
+                      "daemon stop --force`",
+                      (int)pid, human);
         return OJ_EXIT_TIMEOUT;
     }
     printf("daemon stopped (pid %d)\n", (int)pid);

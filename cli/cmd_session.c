@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "follow.h"
 #include "clock.h"
 #include "duration.h"
 
@@ -85,9 +86,11 @@ static int exec_capture(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__SessionCaptureRequest req = OJ__SESSION_CAPTURE_REQUEST__INIT;
     req.id = a->pos[0];
     if (oj_args_has(a, "follow")) {
-        oj_errorf("--follow is not implemented yet (it arrives with live output over pub/sub); "
-                  "use --tail N");
-        return OJ_EXIT_NOT_IMPLEMENTED;
+        if (oj_args_has(a, "json")) {
+            oj_errorf("--follow prints raw output; it does not combine with --json");
+            return OJ_EXIT_USAGE;
+        }
+        WITH_CLIENT(ctx, c, oj_follow(ctx, c, a->pos[0]));
     }
     const char *tail = oj_args_get(a, "tail");
     if (tail) {
@@ -149,7 +152,7 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt capture_opts[] = {
     {"tail", true, "N", "the last N lines as the screen shows them"},
-    {"follow", false, NULL, "keep printing new output live until the session ends"},
+    {"follow", false, NULL, "print the screen, then new output live until the session ends"},
     OJ_OPT_JSON,
     {0},
 };

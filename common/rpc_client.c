@@ -147,6 +147,11 @@ int oj_client_open(struct oj_client **out, const char *sock_path, int timeout_ms
         free(c);
         return rv;
     }
+    /* No timed resends: a lost connection fails the receive at once, and
+     * client_invoke resends the same request (same id) itself, which the
+     * daemon answers without running it twice. With nng's resend timer on, a
+     * request to a daemon that died would instead wait out the whole timeout
+     * for a reconnect that never comes. */
     nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
     nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, OJ_MAX_REPLY_BYTES);
     oj_client_set_timeout(c, timeout_ms);

@@ -18,9 +18,10 @@
  *     oj_client_close(c);
  *
  * A client is used by one thread at a time; open one per thread.
- * The REQ socket never resends on its own (NNG_OPT_REQ_RESENDTIME infinite),
- * and every request carries a fresh random id that the daemon de-duplicates,
- * so a request is never run twice.
+ * Every request carries a fresh random id that the daemon de-duplicates, so
+ * a request is never run twice, however often it is sent: the REQ socket
+ * never resends on a timer (NNG_OPT_REQ_RESENDTIME infinite), and the client
+ * resends the same request after a broken connection.
  */
 #ifndef OJ_RPC_CLIENT_H
 #define OJ_RPC_CLIENT_H

@@ -21,6 +21,7 @@
 struct oj_server;
 struct oj_call;
 struct oj_store;
+struct oj_publisher;
 
 struct oj_daemon {
     Oj__Control_Service svc; /* first member: handlers get &svc and find the daemon */
@@ -47,6 +48,11 @@ struct oj_daemon {
     pthread_mutex_t watchdog_mu;
     pthread_cond_t watchdog_cv;
     bool watchdog_stopping;
+
+    /* live output and events (publisher.c), fed by the log watcher (watcher.c) */
+    struct oj_publisher *publisher;
+    pthread_t watch_thread;
+    int watch_fd, watch_stop[2];
 
     /* set by DaemonStop; the main thread acts on it */
     _Atomic int64_t stop_timeout_ms;
@@ -75,6 +81,9 @@ int oj_daemon_run(const struct oj_daemon_opts *o);
 int oj_engine_start(struct oj_daemon *d);
 void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink */
 void oj_engine_stop(struct oj_daemon *d);
+
+int oj_watcher_start(struct oj_daemon *d);
+void oj_watcher_stop(struct oj_daemon *d);
 
 int oj_watchdog_start(struct oj_daemon *d);
 void oj_watchdog_stop(struct oj_daemon *d);

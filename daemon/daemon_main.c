@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pidlock.h"
+#include "publisher.h"
 #include "server.h"
 #include "store.h"
 #include "version.h"
@@ -146,6 +147,13 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     };
     if (oj_server_start(&d->server, &so, err, sizeof err) != 0)
         goto fail_engine;
+    if (oj_pub_start(&d->publisher, d->paths.events_sock_path, err, sizeof err) != 0)
+        goto fail_server;
+    if (oj_watcher_start(d) != 0) {
+        snprintf(err, sizeof err, "cannot watch %s for session output: %s",
+                 d->paths.session_log_dir, strerror(errno));
+        goto fail_pub;
+    }
     if (oj_watchdog_start(d) != 0)
         LOG_WARN("daemon: cannot start the listener watchdog; continuing without it");
     else
@@ -187,12 +195,14 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         LOG_WARN("daemon: %u requests still running after %lld ms; stopping anyway", left,
                  (long long)timeout_ms);
     oj_watchdog_stop(d);
+    oj_watcher_stop(d);
     oj_engine_stop(d);
     /* The engine is gone, so this thread may touch the state now. */
     oj_sessions_checkpoint(d);
     /* Replies still waiting for a sync go out before the socket closes. */
     oj_store_close(d->store, true);
     oj_server_stop(d->server);
+    oj_pub_stop(d->publisher);
     oj_lock_forget(d);
     LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
     oj_log_close();
@@ -203,6 +213,10 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     /* Start-up failures unwind in reverse order. The lock goes before the
      * starter hears ERROR, so whatever it runs next (a restore, a --recover
      * start) finds the project free. */
+fail_pub:
+    oj_pub_stop(d->publisher);
+fail_server:
+    oj_server_stop(d->server);
 fail_engine:
     oj_engine_stop(d);
 fail_store:

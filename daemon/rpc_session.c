@@ -4,6 +4,7 @@
  * are in sessions.c. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "publisher.h"
 #include "server.h"
 #include "sessions.h"
 #include "store.h"
@@ -289,6 +291,7 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
         return;
     }
     LOG_INFO("sessions: started %s (%s) in %s", id, name, cwd);
+    oj_pub_event(d->publisher, "session.started", id, "", name);
     Oj__SessionInfo out;
     describe(id, oj_state_get(state_of(d), "session", id), &out, oj_wall_ms());
     done(&out, call);
@@ -353,6 +356,40 @@ static void rpc_session_show(Oj__Control_Service *svc, const Oj__SessionRef *in,
     done(&out, call);
 }
 
+#define RANGE_MAX (16u * 1024 * 1024)
+
+static uint64_t log_size(const cJSON *v)
+{
+    struct stat st;
+    return stat(str(v, "log"), &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Bytes [from, to) of the session's log (to 0 = the end), at most RANGE_MAX. */
+static int read_range(const cJSON *v, uint64_t from, uint64_t to, Oj__SessionCaptureResponse *out,
+                      uint8_t **buf)
+{
+    uint64_t size = log_size(v);
+    if (to == 0 || to > size)
+        to = size;
+    if (from > to)
+        from = to;
+    if (to - from > RANGE_MAX)
+        to = from + RANGE_MAX;
+    *buf = malloc(to - from + 1);
+    if (*buf == NULL)
+        return -1;
+    int fd = open(str(v, "log"), O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? pread(fd, *buf, to - from, (off_t)from) : 0;
+    if (fd >= 0)
+        close(fd);
+    if (n < 0)
+        n = 0;
+    out->data.data = *buf;
+    out->data.len = (size_t)n;
+    out->log_offset = from + (uint64_t)n;
+    return 0;
+}
+
 static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptureRequest *in,
                                 Oj__SessionCaptureResponse_Closure done, void *call)
 {
@@ -362,10 +399,25 @@ static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptu
         done(NULL, call);
         return;
     }
+    const cJSON *v = oj_state_get(state_of(d), "session", id);
+    Oj__SessionCaptureResponse out = OJ__SESSION_CAPTURE_RESPONSE__INIT;
+    out.state = (char *)str(v, "state");
+    if (in->range) {
+        uint8_t *buf = NULL;
+        if (read_range(v, in->from_offset, in->to_offset, &out, &buf) != 0) {
+            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+            done(NULL, call);
+            return;
+        }
+        done(&out, call);
+        free(buf);
+        return;
+    }
     char *text = NULL, err[512];
+    /* The log size first: whatever the screen shows is at or before it. */
+    out.log_offset = log_size(v);
     if (oj_tmux_capture(d->paths.tmux_sock_path, id, in->tail_lines, &text, err, sizeof err) !=
         0) {
-        const cJSON *v = oj_state_get(state_of(d), "session", id);
         if (oj_session_active(v))
             oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
         else
@@ -375,7 +427,6 @@ static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptu
         done(NULL, call);
         return;
     }
-    Oj__SessionCaptureResponse out = OJ__SESSION_CAPTURE_RESPONSE__INIT;
     out.text = text;
     done(&out, call);
     free(text);
@@ -464,6 +515,7 @@ static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
         return;
     }
     LOG_INFO("sessions: killed %s", id);
+    oj_pub_event(d->publisher, "session.ended", id, "", "killed by the operator");
     reply_action(call, done, id, "killed");
 }
 
@@ -509,7 +561,9 @@ void oj_sessions_tick(struct oj_daemon *d)
     for (cJSON *c = o.changes->child; c; c = c->next) {
         LOG_INFO("sessions: %s is now %s%s%s", c->string, str(c, "state"),
                  str(c, "reason")[0] ? ": " : "", str(c, "reason"));
-        save(d, c->string, cJSON_Duplicate(c, 1), NULL);
+        if (save(d, c->string, cJSON_Duplicate(c, 1), NULL) && !oj_session_active(c))
+            oj_pub_event(d->publisher, "session.ended", c->string, str(c, "pipeline_id"),
+                         str(c, "reason"));
     }
     cJSON_Delete(o.changes);
     free(o.panes);

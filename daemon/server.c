@@ -535,7 +535,11 @@ int oj_server_relisten(struct oj_server *s)
 {
     char err[256];
     /* Only the watchdog calls this (and start before it), so the listener
-     * needs no lock; `mu` must not be held around nng calls (see struct io). */
+     * needs no lock; `mu` must not be held around nng calls (see struct io).
+     * Closing the old listener resets the connections stuck in its backlog, so
+     * their clients reconnect to the new one; it also closes the connections
+     * it accepted, and their clients resend in-flight requests (same id, see
+     * rpc_client.h), which the reply cache answers without a second run. */
     nng_listener_close(s->listener);
     int rv = listen_on(s, err, sizeof err);
     pthread_mutex_lock(&s->mu);

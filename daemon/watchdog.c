@@ -21,7 +21,7 @@
 static bool listener_answers(const char *sock_path)
 {
     struct oj_client *c;
-    if (oj_client_open(&c, sock_path, 2000) != 0)
+    if (oj_client_open(&c, sock_path, 3000) != 0)
         return false;
     oj_client_set_retry(c, 0);
     Oj__PingRequest req = OJ__PING_REQUEST__INIT;

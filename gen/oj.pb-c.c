@@ -4026,7 +4026,7 @@ const ProtobufCMessageDescriptor oj__session_ref__descriptor =
   (ProtobufCMessageInit) oj__session_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__session_capture_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor oj__session_capture_request__field_descriptors[7] =
 {
   {
     "id",
@@ -4076,17 +4076,56 @@ static const ProtobufCFieldDescriptor oj__session_capture_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "range",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionCaptureRequest, range),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_offset",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionCaptureRequest, from_offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_offset",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionCaptureRequest, to_offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__session_capture_request__field_indices_by_name[] = {
+  5,   /* field[5] = from_offset */
   2,   /* field[2] = from_seq */
   0,   /* field[0] = id */
+  4,   /* field[4] = range */
   1,   /* field[1] = tail_lines */
+  6,   /* field[6] = to_offset */
   3,   /* field[3] = to_seq */
 };
 static const ProtobufCIntRange oj__session_capture_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor oj__session_capture_request__descriptor =
 {
@@ -4096,14 +4135,14 @@ const ProtobufCMessageDescriptor oj__session_capture_request__descriptor =
   "Oj__SessionCaptureRequest",
   "oj",
   sizeof(Oj__SessionCaptureRequest),
-  4,
+  7,
   oj__session_capture_request__field_descriptors,
   oj__session_capture_request__field_indices_by_name,
   1,  oj__session_capture_request__number_ranges,
   (ProtobufCMessageInit) oj__session_capture_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__session_capture_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor oj__session_capture_response__field_descriptors[6] =
 {
   {
     "text",
@@ -4141,16 +4180,55 @@ static const ProtobufCFieldDescriptor oj__session_capture_response__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "log_offset",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionCaptureResponse, log_offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionCaptureResponse, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionCaptureResponse, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__session_capture_response__field_indices_by_name[] = {
   1,   /* field[1] = chunks */
+  4,   /* field[4] = data */
   2,   /* field[2] = last_seq */
+  3,   /* field[3] = log_offset */
+  5,   /* field[5] = state */
   0,   /* field[0] = text */
 };
 static const ProtobufCIntRange oj__session_capture_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor oj__session_capture_response__descriptor =
 {
@@ -4160,7 +4238,7 @@ const ProtobufCMessageDescriptor oj__session_capture_response__descriptor =
   "Oj__SessionCaptureResponse",
   "oj",
   sizeof(Oj__SessionCaptureResponse),
-  3,
+  6,
   oj__session_capture_response__field_descriptors,
   oj__session_capture_response__field_indices_by_name,
   1,  oj__session_capture_response__number_ranges,

@@ -466,27 +466,55 @@ struct  Oj__SessionCaptureRequest
    */
   uint32_t tail_lines;
   /*
-   * Re-fetch of output chunks [from_seq, to_seq] for a follower that saw a gap.
+   * Reserved: chunk-number re-fetch; followers re-fetch by byte range instead.
    */
   uint64_t from_seq;
   uint64_t to_seq;
+  /*
+   * Raw output re-fetch: bytes [from_offset, to_offset) of the session's log
+   * (to_offset 0 = to the end), for a follower that saw a gap. At most 16 MiB.
+   */
+  protobuf_c_boolean range;
+  uint64_t from_offset;
+  uint64_t to_offset;
 };
 #define OJ__SESSION_CAPTURE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__session_capture_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Oj__SessionCaptureResponse
 {
   ProtobufCMessage base;
+  /*
+   * the screen (not with range)
+   */
   char *text;
+  /*
+   * reserved
+   */
   size_t n_chunks;
   Oj__OutputChunkRef **chunks;
+  /*
+   * reserved
+   */
   uint64_t last_seq;
+  /*
+   * log size when the screen was taken / end of `data`
+   */
+  uint64_t log_offset;
+  /*
+   * with range: the raw bytes asked for
+   */
+  ProtobufCBinaryData data;
+  /*
+   * the session's state at that moment
+   */
+  char *state;
 };
 #define OJ__SESSION_CAPTURE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__session_capture_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, {0,NULL}, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__OutputChunkRef

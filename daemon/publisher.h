@@ -1,0 +1,23 @@
+/* publisher.h — the daemon's PUB socket (.oj/events.sock): live session
+ * output and events, as described in proto/wire.proto (topic + PubFrame).
+ * Any thread may publish; nng's PUB drops messages for a slow subscriber,
+ * which the sequence numbers and byte offsets let it notice and repair. */
+#ifndef OJ_PUBLISHER_H
+#define OJ_PUBLISHER_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct oj_publisher;
+
+int oj_pub_start(struct oj_publisher **out, const char *sock_path, char *err, size_t errlen);
+void oj_pub_stop(struct oj_publisher *p);
+/* Closes the listener and listens again (the watchdog's repair). */
+int oj_pub_relisten(struct oj_publisher *p);
+
+/* One chunk of a session's raw output; `offset` is where it starts in the log. */
+void oj_pub_chunk(struct oj_publisher *p, const char *session_id, uint64_t seq, uint64_t offset,
+                  const void *data, size_t len);
+/* An event; its daemon-wide seq is assigned here. */
+void oj_pub_event(struct oj_publisher *p, const char *kind, const char *session_id,
+                  const char *pipeline_id, const char *message);
+#endif

@@ -1,0 +1,163 @@
+/* `oj session capture --follow`: live output over pub/sub, complete and in
+ * order, ending with the session, leaving cleanly on Ctrl-C. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../lib/harness.h"
+
+extern char **environ;
+
+static struct oj_env e;
+static char agent[PATH_MAX];
+
+static void setup(void)
+{
+    env_setup(&e, true);
+    cr_assert_not_null(realpath("tests/agents/fake-agent.sh", agent));
+    struct oj_out a = OJ(&e, "daemon", "start");
+    cr_assert_eq(a.code, 0, "%s", a.err);
+    oj_out_free(&a);
+}
+static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in the daemon log"); }
+
+static void start_agent(const char *name)
+{
+    struct oj_out o = OJ(&e, "session", "start", "--name", name, "--", agent);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+}
+
+/* Starts `oj session capture <name> --follow` with stdout to out_path. */
+static pid_t start_follower(const char *name, const char *out_path)
+{
+    char *argv[] = {e.oj, "-C", e.dir, "session", "capture", (char *)name, "--follow", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, e.oj, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+struct file_wait {
+    const char *path, *text;
+};
+
+static bool file_has(void *arg)
+{
+    struct file_wait *w = arg;
+    char *t = read_file(w->path);
+    bool has = t && strstr(t, w->text);
+    free(t);
+    return has;
+}
+
+static void send_line(const char *name, const char *text)
+{
+    struct oj_out o = OJ(&e, "session", "send", name, text);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+}
+
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+Test(follow, every_line_of_a_10000_line_burst_in_order, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    start_agent("loud");
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/follow.out", e.dir);
+    struct file_wait ready = {out, "fake agent ready"};
+    pid_t f = start_follower("loud", out);
+    cr_assert(wait_until(file_has, &ready, 10000), "the follower never showed the screen");
+
+    send_line("loud", "burst 10000");
+    struct file_wait last = {out, "line 10000\r\n"};
+    cr_assert(wait_until(file_has, &last, 60000), "the burst never fully arrived");
+    send_line("loud", "exit 0");
+    cr_expect_eq(wait_exit(f, 15000), 0, "the follower ends, cleanly, when the session ends");
+
+    char *text = read_file(out);
+    cr_assert_not_null(text);
+    const char *p = text;
+    for (int i = 1; i <= 10000; i++) {
+        char line[32];
+        snprintf(line, sizeof line, "\nline %d\r\n", i);
+        const char *at = strstr(p, line);
+        if (at == NULL) {
+            cr_assert_fail("line %d missing or out of order", i);
+            break;
+        }
+        if (i < 10000) {
+            char next[32];
+            snprintf(next, sizeof next, "line %d\r\n", i + 1);
+            cr_assert(strncmp(at + strlen(line), next, strlen(next)) == 0,
+                      "line %d is not followed directly by line %d (gap or duplicate)", i, i + 1);
+        }
+        p = at + strlen(line) - 1;
+    }
+    cr_expect(strstr(text, "exiting with 0") != NULL, "the last words arrive too");
+    free(text);
+}
+
+Test(follow, ctrl_c_leaves_cleanly, .init = setup, .fini = teardown)
+{
+    start_agent("calm");
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/follow.out", e.dir);
+    pid_t f = start_follower("calm", out);
+    struct file_wait ready = {out, "fake agent ready"};
+    cr_assert(wait_until(file_has, &ready, 10000));
+    send_line("calm", "first");
+    struct file_wait got = {out, "got: first"};
+    cr_assert(wait_until(file_has, &got, 10000), "live output within the deadline");
+    kill(f, SIGINT);
+    cr_expect_eq(wait_exit(f, 5000), 0, "Ctrl-C leaves with exit 0");
+    struct oj_out s = OJ(&e, "session", "show", "calm");
+    cr_expect(strstr(s.out, "running") != NULL, "following never disturbs the session");
+    oj_out_free(&s);
+}
+
+Test(follow, a_dead_session_prints_its_screen_and_ends, .init = setup, .fini = teardown)
+{
+    start_agent("gone");
+    struct oj_out s = OJ(&e, "session", "send", "gone", "exit 4");
+    oj_out_free(&s);
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/follow.out", e.dir);
+    /* Wait for the tick to see it dead. */
+    for (int i = 0; i < 500; i++) {
+        struct oj_out o = OJ(&e, "session", "show", "gone");
+        bool dead = strstr(o.out, "dead") != NULL;
+        oj_out_free(&o);
+        if (dead)
+            break;
+        usleep(20000);
+    }
+    pid_t f = start_follower("gone", out);
+    cr_expect_eq(wait_exit(f, 10000), 0);
+    char *text = read_file(out);
+    cr_expect(text && strstr(text, "exiting with 4"), "%s", text ? text : "");
+    free(text);
+}
