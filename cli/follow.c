@@ -40,7 +40,8 @@ static uint64_t fetch(struct oj_client *c, const char *id, uint64_t from, uint64
             *ok = false;
             return from;
         }
-        fwrite(r->data.data, 1, r->data.len, stdout);
+        if (r->data.len)
+            fwrite(r->data.data, 1, r->data.len, stdout);
         uint64_t end = r->log_offset;
         size_t got = r->data.len;
         oj_client_free_reply(r);
