@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # Sanitizers: fail on the first UB report, report leaks, keep going in forked test workers.
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
 # Tests must never touch a user's tmux server or runtime directory.
 unset TMUX TMUX_PANE
 
