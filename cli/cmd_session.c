@@ -44,6 +44,11 @@ static void human_show(const void *m)
     printf("  cwd:       %s\n", s->cwd);
     printf("  age:       %s\n", age);
     printf("  idle:      %s (time since its last output)\n", idle);
+    if (s->idle_timeout_ms) {
+        char t[32];
+        oj_duration_format(s->idle_timeout_ms, t, sizeof t);
+        printf("  timeout:   %s (quiet longer = idle, and a session.stuck event)\n", t);
+    }
     if (s->pipeline_id[0])
         printf("  pipeline:  %s, phase %s\n", s->pipeline_id, s->phase);
 }
@@ -140,7 +145,11 @@ static int exec_kill(struct oj_ctx *ctx, const struct oj_args *a)
 
 static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
 {
+    long long idle = 0;
+    if (oj_opt_duration(a, "idle-timeout", &idle) != 0)
+        return OJ_EXIT_USAGE;
     Oj__SessionStartRequest req = OJ__SESSION_START_REQUEST__INIT;
+    req.idle_timeout_ms = idle;
     req.name = (char *)(oj_args_get(a, "name") ? oj_args_get(a, "name") : "");
     req.cwd = (char *)(oj_args_get(a, "cwd") ? oj_args_get(a, "cwd") : "");
     req.n_argv = (size_t)a->npos;
@@ -164,6 +173,7 @@ static const struct oj_opt send_opts[] = {
 static const struct oj_opt start_opts[] = {
     {"name", true, "NAME", "a name to find the session by"},
     {"cwd", true, "DIR", "working directory (default: the project root)"},
+    {"idle-timeout", true, "DUR", "quiet this long = idle: raise a session.stuck event"},
     OJ_OPT_JSON,
     {0},
 };
@@ -192,6 +202,7 @@ const struct oj_cmd oj_cmd_session_kill = {
     "session", "kill", "<id>", "Kill a session", NULL, json_only, 1, 1, exec_kill,
 };
 const struct oj_cmd oj_cmd_session_start = {
-    "session", "start", "[--name N] [--cwd DIR] -- <command...>", "Start a standalone session",
+    "session", "start", "[--name N] [--cwd DIR] [--idle-timeout DUR] -- <command...>",
+    "Start a standalone session",
     NULL, start_opts, 1, -1, exec_start,
 };

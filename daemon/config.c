@@ -55,6 +55,7 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
     cfg->snapshot_every = OJ_DEFAULT_SNAPSHOT_EVERY;
     cfg->snapshot_keep = OJ_DEFAULT_SNAPSHOT_KEEP;
     cfg->compact_bytes = OJ_DEFAULT_COMPACT_BYTES;
+    cfg->nudge_pause_ms = OJ_DEFAULT_NUDGE_PAUSE_MS;
 
     if (oj_log_level_parse(log_level, &cfg->log_level) != 0) {
         snprintf(err, errlen, "OJ_LOG_LEVEL must be error, warn, info or debug (got '%s')",
@@ -100,6 +101,12 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
         }
         cfg->snapshot_keep = (unsigned)n;
     }
+    if (env->nudge_pause && *env->nudge_pause &&
+        oj_duration_parse(env->nudge_pause, &cfg->nudge_pause_ms) != 0) {
+        snprintf(err, errlen, "OJ_NUDGE_PAUSE must be a duration like 30s or 2m (got '%s')",
+                 env->nudge_pause);
+        return -1;
+    }
     if (env->compact_size && *env->compact_size &&
         oj_size_parse(env->compact_size, &cfg->compact_bytes) != 0) {
         snprintf(err, errlen,
@@ -119,6 +126,7 @@ int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen)
         .snapshot_every = getenv("OJ_SNAPSHOT_EVERY"),
         .snapshot_keep = getenv("OJ_SNAPSHOT_KEEP"),
         .compact_size = getenv("OJ_COMPACT_SIZE"),
+        .nudge_pause = getenv("OJ_NUDGE_PAUSE"),
     };
     return oj_config_parse(cfg, &env, err, errlen);
 }

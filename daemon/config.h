@@ -10,6 +10,7 @@
 #define OJ_DEFAULT_MAX_SESSIONS 10
 #define OJ_DEFAULT_STOP_TIMEOUT_MS 10000
 #define OJ_DEFAULT_WATCHDOG_MS 500
+#define OJ_DEFAULT_NUDGE_PAUSE_MS 30000
 #define OJ_DEFAULT_SNAPSHOT_EVERY 10000
 #define OJ_DEFAULT_SNAPSHOT_KEEP 5
 #define OJ_DEFAULT_COMPACT_BYTES (100ULL * 1000 * 1000)
@@ -21,12 +22,13 @@ struct oj_config {
     uint64_t snapshot_every;     /* OJ_SNAPSHOT_EVERY: automatic snapshot after N records */
     unsigned snapshot_keep;      /* OJ_SNAPSHOT_KEEP: snapshots kept */
     uint64_t compact_bytes;      /* OJ_COMPACT_SIZE: automatic compaction past this WAL size */
+    int64_t nudge_pause_ms;      /* OJ_NUDGE_PAUSE: no stuck events this soon after a nudge */
 };
 
 /* The raw values of the variables (NULL = unset). */
 struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
-        *compact_size;
+        *compact_size, *nudge_pause;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and

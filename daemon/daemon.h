@@ -35,6 +35,8 @@ struct oj_daemon {
     /* liveness, kept in memory and never journaled (engine thread only):
      * lock name -> int64_t* last heartbeat (wall ms) */
     struct oj_hmap lock_heartbeats;
+    /* session id -> struct oj_session_live* (rpc_session.c) */
+    struct oj_hmap session_live;
 
     /* engine: one thread, one queue of calls */
     pthread_t engine_thread;
@@ -100,6 +102,7 @@ void oj_rpc_register_session(Oj__Control_Service *svc);
 unsigned oj_sessions_active(struct oj_daemon *d);
 void oj_sessions_tick(struct oj_daemon *d);
 void oj_sessions_checkpoint(struct oj_daemon *d);
+void oj_sessions_forget(struct oj_daemon *d); /* frees the in-memory liveness */
 
 /* Heartbeat bookkeeping for locks (rpc_lock.c). */
 int64_t oj_lock_heartbeat(struct oj_daemon *d, const char *name, int64_t fallback_ms);

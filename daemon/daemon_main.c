@@ -134,6 +134,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     if (oj_store_open(&d->store, &sto, err, sizeof err) != 0)
         goto fail_log;
     oj_hmap_init(&d->lock_heartbeats);
+    oj_hmap_init(&d->session_live);
 
     if (oj_engine_start(d) != 0) {
         snprintf(err, sizeof err, "cannot start the engine thread");
@@ -204,6 +205,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_server_stop(d->server);
     oj_pub_stop(d->publisher);
     oj_lock_forget(d);
+    oj_sessions_forget(d);
     LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
     oj_log_close();
     close(lock_fd); /* releases the single-instance lock */
@@ -222,6 +224,7 @@ fail_engine:
 fail_store:
     oj_store_close(d->store, false);
     oj_lock_forget(d);
+    oj_sessions_forget(d);
 fail_log:
     LOG_ERROR("daemon: %s", err);
     oj_log_close();

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "duration.h"
 #include "log.h"
 #include "publisher.h"
 #include "server.h"
@@ -31,6 +32,39 @@ static const char *str(const cJSON *v, const char *k)
 }
 
 static const struct oj_state *state_of(struct oj_daemon *d) { return oj_store_state(d->store); }
+
+/* Liveness of a session, in memory only (never journaled). */
+struct oj_session_live {
+    int64_t last_nudge_ms;
+    int64_t last_stuck_ms; /* when session.stuck was last raised */
+};
+
+static struct oj_session_live *live_of(struct oj_daemon *d, const char *id)
+{
+    struct oj_session_live *l = oj_hmap_get(&d->session_live, id);
+    if (l)
+        return l;
+    l = calloc(1, sizeof *l);
+    bool oom = l == NULL;
+    if (l)
+        oj_hmap_put(&d->session_live, id, l, &oom);
+    if (oom) {
+        free(l);
+        static struct oj_session_live scratch;
+        memset(&scratch, 0, sizeof scratch);
+        return &scratch;
+    }
+    return l;
+}
+
+void oj_sessions_forget(struct oj_daemon *d)
+{
+    const char *k;
+    void *v;
+    for (size_t it = 0; oj_hmap_next(&d->session_live, &it, &k, &v);)
+        free(v);
+    oj_hmap_free(&d->session_live);
+}
 
 /* ---- finding sessions ------------------------------------------------------- */
 
@@ -114,6 +148,19 @@ static const char *resolve(struct oj_daemon *d, const char *query, void *call)
 
 /* ---- describing them ---------------------------------------------------------- */
 
+/* The session's last output: its log's last write, or its start. */
+static int64_t last_output_ms(const cJSON *v)
+{
+    int64_t last = oj_json_int(v, "started_at_ms");
+    struct stat st;
+    if (stat(str(v, "log"), &st) == 0) {
+        int64_t m = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (m > last)
+            last = m;
+    }
+    return last;
+}
+
 static int64_t idle_ms(const cJSON *v, int64_t now)
 {
     int64_t last = oj_json_int(v, "started_at_ms");
@@ -146,6 +193,10 @@ static void describe(const char *id, const cJSON *v, Oj__SessionInfo *info, int6
     info->cwd = (char *)str(v, "cwd");
     info->command = (char *)str(v, "command");
     info->reason = (char *)str(v, "reason");
+    info->idle_timeout_ms = oj_json_int(v, "idle_timeout_ms");
+    if (strcmp(info->state, "running") == 0 && info->idle_timeout_ms > 0 &&
+        info->idle_ms > info->idle_timeout_ms)
+        info->state = "idle"; /* derived from liveness, never journaled */
 }
 
 /* ---- changing them ------------------------------------------------------------ */
@@ -230,6 +281,11 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
         done(NULL, call);
         return;
     }
+    if (in->idle_timeout_ms < 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, "the idle timeout cannot be negative");
+        done(NULL, call);
+        return;
+    }
     unsigned active = oj_sessions_active(d);
     if (active >= d->cfg.max_sessions) {
         oj_call_fail(call, OJ__STATUS_CODE__CONFLICT,
@@ -257,7 +313,9 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
     new_id(d, id, sizeof id);
     snprintf(log, sizeof log, "%s/%s.log", d->paths.session_log_dir, id);
     int64_t now = oj_wall_ms();
-    if (!save(d, id, oj_session_new(name, cwd, command, log, now), call)) {
+    cJSON *record = oj_session_new(name, cwd, command, log, now);
+    cJSON_AddNumberToObject(record, "idle_timeout_ms", (double)in->idle_timeout_ms);
+    if (!save(d, id, record, call)) {
         free(command);
         done(NULL, call);
         return;
@@ -493,6 +551,7 @@ static void rpc_session_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *
         done(NULL, call);
         return;
     }
+    live_of(d, id)->last_nudge_ms = oj_wall_ms();
     LOG_INFO("sessions: nudged %s", id);
     reply_action(call, done, id, "nudged");
 }
@@ -538,8 +597,26 @@ static void observe(const char *id, const cJSON *v, void *arg)
         if (strcmp(o->panes[i].session, id) == 0)
             pane = &o->panes[i];
     cJSON *n = oj_session_observe(v, pane, o->server_gone, o->now);
-    if (n)
+    if (n) {
         cJSON_AddItemToObject(o->changes, id, n);
+        return;
+    }
+    /* Still alive: quiet past its idle timeout? */
+    int64_t timeout = oj_json_int(v, "idle_timeout_ms");
+    if (timeout <= 0 || !oj_session_active(v))
+        return;
+    struct oj_session_live *l = live_of(o->d, id);
+    int64_t last = last_output_ms(v);
+    if (oj_session_stuck_now(o->now, last, timeout, l->last_nudge_ms, o->d->cfg.nudge_pause_ms,
+                             l->last_stuck_ms)) {
+        l->last_stuck_ms = o->now;
+        char quiet[32], limit[32], msg[128];
+        oj_duration_format(o->now - last, quiet, sizeof quiet);
+        oj_duration_format(timeout, limit, sizeof limit);
+        snprintf(msg, sizeof msg, "quiet for %s (idle timeout %s)", quiet, limit);
+        LOG_INFO("sessions: %s is stuck: %s", id, msg);
+        oj_pub_event(o->d->publisher, "session.stuck", id, str(v, "pipeline_id"), msg);
+    }
 }
 
 void oj_sessions_tick(struct oj_daemon *d)

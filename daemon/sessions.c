@@ -73,3 +73,15 @@ cJSON *oj_session_new(const char *name, const char *cwd, const char *command, co
     cJSON_AddStringToObject(v, "log", log);
     return v;
 }
+
+bool oj_session_stuck_now(int64_t now, int64_t last_output, int64_t idle_timeout,
+                          int64_t last_nudge, int64_t pause, int64_t last_raised)
+{
+    if (idle_timeout <= 0 || now - last_output < idle_timeout)
+        return false; /* not idle */
+    if (last_nudge > 0 && now - last_nudge < pause)
+        return false; /* give the nudge time to work */
+    if (last_raised > 0 && last_raised >= last_output && last_raised >= last_nudge)
+        return false; /* already raised for this spell */
+    return true;
+}

@@ -23,6 +23,14 @@ bool oj_session_active(const cJSON *v);
 cJSON *oj_session_observe(const cJSON *v, const struct oj_tmux_pane *pane, bool server_gone,
                           int64_t now_ms);
 
+/* Whether the tick raises a session.stuck event now. Times are wall ms (0 =
+ * never). A session is idle when it has been quiet for idle_timeout; the
+ * event is raised once per quiet spell, not again until new output or a
+ * nudge starts a new spell, and never within `pause` of a nudge, so one
+ * quiet spell cannot set off a burst of nudges. */
+bool oj_session_stuck_now(int64_t now, int64_t last_output, int64_t idle_timeout,
+                          int64_t last_nudge, int64_t pause, int64_t last_raised);
+
 /* A new record for a session about to start. */
 cJSON *oj_session_new(const char *name, const char *cwd, const char *command, const char *log,
                       int64_t now_ms);

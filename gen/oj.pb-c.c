@@ -3769,7 +3769,7 @@ const ProtobufCMessageDescriptor oj__session_list_request__descriptor =
   (ProtobufCMessageInit) oj__session_list_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[12] =
+static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[13] =
 {
   {
     "id",
@@ -3915,6 +3915,18 @@ static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[12] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "idle_timeout_ms",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, idle_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__session_info__field_indices_by_name[] = {
   10,   /* field[10] = command */
@@ -3923,6 +3935,7 @@ static const unsigned oj__session_info__field_indices_by_name[] = {
   8,   /* field[8] = exit_status */
   0,   /* field[0] = id */
   5,   /* field[5] = idle_ms */
+  12,   /* field[12] = idle_timeout_ms */
   1,   /* field[1] = name */
   3,   /* field[3] = phase */
   2,   /* field[2] = pipeline_id */
@@ -3933,7 +3946,7 @@ static const unsigned oj__session_info__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__session_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor oj__session_info__descriptor =
 {
@@ -3943,7 +3956,7 @@ const ProtobufCMessageDescriptor oj__session_info__descriptor =
   "Oj__SessionInfo",
   "oj",
   sizeof(Oj__SessionInfo),
-  12,
+  13,
   oj__session_info__field_descriptors,
   oj__session_info__field_indices_by_name,
   1,  oj__session_info__number_ranges,
@@ -4360,7 +4373,7 @@ const ProtobufCMessageDescriptor oj__session_send_request__descriptor =
   (ProtobufCMessageInit) oj__session_send_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__session_start_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor oj__session_start_request__field_descriptors[4] =
 {
   {
     "name",
@@ -4398,16 +4411,29 @@ static const ProtobufCFieldDescriptor oj__session_start_request__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "idle_timeout_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionStartRequest, idle_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__session_start_request__field_indices_by_name[] = {
   2,   /* field[2] = argv */
   1,   /* field[1] = cwd */
+  3,   /* field[3] = idle_timeout_ms */
   0,   /* field[0] = name */
 };
 static const ProtobufCIntRange oj__session_start_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor oj__session_start_request__descriptor =
 {
@@ -4417,7 +4443,7 @@ const ProtobufCMessageDescriptor oj__session_start_request__descriptor =
   "Oj__SessionStartRequest",
   "oj",
   sizeof(Oj__SessionStartRequest),
-  3,
+  4,
   oj__session_start_request__field_descriptors,
   oj__session_start_request__field_indices_by_name,
   1,  oj__session_start_request__number_ranges,

@@ -417,7 +417,7 @@ struct  Oj__SessionInfo
   char *pipeline_id;
   char *phase;
   /*
-   * starting, running, idle, dead
+   * starting, running, idle (running, quiet past its idle timeout), dead
    */
   char *state;
   int64_t idle_ms;
@@ -430,10 +430,14 @@ struct  Oj__SessionInfo
    * why it is dead, when it is
    */
   char *reason;
+  /*
+   * quiet longer than this = idle (stuck); 0 = never
+   */
+  int64_t idle_timeout_ms;
 };
 #define OJ__SESSION_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__session_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Oj__SessionListResponse
@@ -550,10 +554,14 @@ struct  Oj__SessionStartRequest
   char *cwd;
   size_t n_argv;
   char **argv;
+  /*
+   * raise session.stuck after this long without output; 0 = never
+   */
+  int64_t idle_timeout_ms;
 };
 #define OJ__SESSION_START_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__session_start_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Oj__WorkspaceListRequest

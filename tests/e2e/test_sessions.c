@@ -295,3 +295,72 @@ Test(sessions, hostile_arguments_are_just_text, .init = setup, .fini = teardown)
     cr_expect_neq(access(marker, F_OK), 0, "an argument was run as shell code");
     oj_out_free(&o);
 }
+
+struct log_count {
+    const char *text;
+    int want;
+};
+
+static int count_in_log(const char *text)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/.oj/logs/daemon.log", e.dir);
+    char *log = read_file(path);
+    int n = 0;
+    for (const char *p = log; p && (p = strstr(p, text)); p++)
+        n++;
+    free(log);
+    return n;
+}
+
+static bool log_reaches(void *arg)
+{
+    struct log_count *c = arg;
+    return count_in_log(c->text) >= c->want;
+}
+
+Test(sessions, idle_detection_stuck_events_and_the_nudge_pause, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+    struct oj_out stop = OJ(&e, "daemon", "stop");
+    oj_out_free(&stop);
+    char *env[] = {"OJ_NUDGE_PAUSE=1500ms", NULL};
+    struct oj_out st = oj_run_in(&e, NULL, env, "daemon", "start", (char *)NULL);
+    cr_assert_eq(st.code, 0, "%s", st.err);
+    oj_out_free(&st);
+
+    /* A session that never says anything. */
+    struct oj_out o = OJ(&e, "session", "start", "--name", "mute", "--idle-timeout", "300ms",
+                         "--json", "--", "sleep", "1000");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    char id[32], stuck[64];
+    snprintf(id, sizeof id, "%s", cJSON_GetObjectItem(j, "id")->valuestring);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    snprintf(stuck, sizeof stuck, "sessions: %s is stuck", id);
+
+    expect_state(id, "idle");
+    struct log_count one = {stuck, 1}, two = {stuck, 2};
+    cr_assert(wait_until(log_reaches, &one, 10000), "no stuck event");
+    /* One quiet spell raises it once. */
+    cr_expect_not(wait_until(log_reaches, &two, 1000), "raised twice in one quiet spell");
+
+    /* A nudge holds idle checks off for the pause, then it is stuck again. */
+    struct oj_out n = OJ(&e, "session", "nudge", id);
+    cr_assert_eq(n.code, 0, "%s", n.err);
+    oj_out_free(&n);
+    cr_expect_not(wait_until(log_reaches, &two, 1000), "stuck again inside the nudge pause");
+    cr_expect(wait_until(log_reaches, &two, 10000), "not stuck again after the pause");
+
+    /* Output ends the idle state. */
+    struct oj_out t = OJ(&e, "session", "start", "--name", "talker", "--idle-timeout", "300ms",
+                         "--", agent);
+    cr_assert_eq(t.code, 0, "%s", t.err);
+    oj_out_free(&t);
+    expect_state("talker", "idle");
+    struct oj_out s = OJ(&e, "session", "send", "talker", "I am back");
+    cr_assert_eq(s.code, 0);
+    oj_out_free(&s);
+    expect_state("talker", "running");
+}

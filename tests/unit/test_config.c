@@ -36,13 +36,14 @@ Test(config, reads_each_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB"}, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_DEBUG);
     cr_expect_eq(c.max_sessions, 3);
     cr_expect_eq(c.watchdog_ms, 2000);
     cr_expect_eq(c.snapshot_every, 50);
     cr_expect_eq(c.snapshot_keep, 2);
     cr_expect_eq(c.compact_bytes, 1024 * 1024);
+    cr_expect_eq(c.nudge_pause_ms, 5000);
     cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "warn", .max_sessions = ""}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_WARN);
     cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "error"}, err, sizeof err), 0);
@@ -69,4 +70,6 @@ Test(config, bad_values_name_the_variable)
     cr_expect(strstr(err, "OJ_SNAPSHOT_KEEP") != NULL, "%s", err);
     cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.compact_size = "big"}, err, sizeof err), -1);
     cr_expect(strstr(err, "OJ_COMPACT_SIZE") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.nudge_pause = "soon"}, err, sizeof err), -1);
+    cr_expect(strstr(err, "OJ_NUDGE_PAUSE") != NULL, "%s", err);
 }

@@ -58,3 +58,22 @@ Test(sessions_rules, shell_quoting_makes_arguments_text)
     cr_expect_str_eq(q, "''");
     free(q);
 }
+
+Test(sessions_rules, stuck_once_per_quiet_spell_and_never_right_after_a_nudge)
+{
+    const int64_t T = 1000, PAUSE = 5000;
+    /* Talking: not stuck. */
+    cr_expect_not(oj_session_stuck_now(10500, 10000, T, 0, PAUSE, 0));
+    /* Quiet past the timeout: stuck, once. */
+    cr_expect(oj_session_stuck_now(11500, 10000, T, 0, PAUSE, 0));
+    cr_expect_not(oj_session_stuck_now(12500, 10000, T, 0, PAUSE, 11500), "raised already");
+    /* Nudged at 13000: nothing during the pause, then stuck again if still quiet. */
+    cr_expect_not(oj_session_stuck_now(14000, 10000, T, 13000, PAUSE, 11500));
+    cr_expect_not(oj_session_stuck_now(17999, 10000, T, 13000, PAUSE, 11500));
+    cr_expect(oj_session_stuck_now(18000, 10000, T, 13000, PAUSE, 11500));
+    /* New output starts a new spell. */
+    cr_expect_not(oj_session_stuck_now(20500, 20000, T, 13000, PAUSE, 18000));
+    cr_expect(oj_session_stuck_now(21001, 20000, T, 13000, PAUSE, 18000));
+    /* No timeout: never stuck. */
+    cr_expect_not(oj_session_stuck_now(99999, 0, 0, 0, PAUSE, 0));
+}
