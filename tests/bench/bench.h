@@ -7,4 +7,9 @@
  * and start-up time with 100,000 and 1,000,000 WAL records against parsing the
  * same file with cJSON alone. Prints its section; false on failure. */
 bool bench_store_report(void);
+
+/* Follow latency (an agent writes a line -> `oj session capture --follow`
+ * prints it), p50 and p99; the daemon's CPU with 10 idle sessions over
+ * OJ_BENCH_IDLE_SECONDS (default 60). Prints its section; false on failure. */
+bool bench_sessions_report(void);
 #endif

@@ -307,5 +307,7 @@ int main(int argc, char **argv)
     printf("ratio: oj-status/empty-program = %.2fx\n", st_oj.mean / st_empty.mean);
     fflush(stdout);
     bool store_ok = bench_store_report();
-    return clean && store_ok ? 0 : 1;
+    fflush(stdout);
+    bool sessions_ok = bench_sessions_report();
+    return clean && store_ok && sessions_ok ? 0 : 1;
 }
