@@ -37,7 +37,10 @@ static const struct oj_state *state_of(struct oj_daemon *d) { return oj_store_st
 struct oj_session_live {
     int64_t last_nudge_ms;
     int64_t last_stuck_ms; /* when session.stuck was last raised */
+    int dead_unknown_ticks; /* ticks its pane has been dead without a status */
 };
+
+#define DEAD_UNKNOWN_TICKS 3
 
 static struct oj_session_live *live_of(struct oj_daemon *d, const char *id)
 {
@@ -597,6 +600,9 @@ static void observe(const char *id, const cJSON *v, void *arg)
         if (strcmp(o->panes[i].session, id) == 0)
             pane = &o->panes[i];
     cJSON *n = oj_session_observe(v, pane, o->server_gone, o->now);
+    if (n == NULL && pane && pane->dead && !pane->status_known &&
+        ++live_of(o->d, id)->dead_unknown_ticks >= DEAD_UNKNOWN_TICKS)
+        n = oj_session_dead(v, -1, "exited (tmux recorded no status)", o->now);
     if (n) {
         cJSON_AddItemToObject(o->changes, id, n);
         return;

@@ -43,11 +43,16 @@ cJSON *oj_session_observe(const cJSON *v, const struct oj_tmux_pane *pane, bool 
         return oj_session_dead(v, -1, "the tmux server is gone", now_ms);
     if (pane == NULL)
         return oj_session_dead(v, -1, "vanished from tmux", now_ms);
-    if (pane->dead) {
+    if (pane->dead && pane->status_known) {
         char why[64];
-        snprintf(why, sizeof why, "exited with status %d", pane->exit_status);
+        if (pane->exit_status > 128)
+            snprintf(why, sizeof why, "killed by signal %d", pane->exit_status - 128);
+        else
+            snprintf(why, sizeof why, "exited with status %d", pane->exit_status);
         return oj_session_dead(v, pane->exit_status, why, now_ms);
     }
+    if (pane->dead) /* tmux may record the status a moment later (see the caller) */
+        return NULL;
     if (strcmp(str(v, "state"), "running") != 0) {
         cJSON *n = cJSON_Duplicate(v, 1);
         set_str(n, "state", "running");

@@ -19,7 +19,10 @@ bool oj_session_active(const cJSON *v);
 
 /* The record after comparing it with tmux: `pane` is the session's pane
  * (NULL when tmux has none), `server_gone` when no tmux server runs at all.
- * Returns the new value (caller owns) when the record must change, else NULL. */
+ * Returns the new value (caller owns) when the record must change, else NULL.
+ * A dead pane whose status tmux has not recorded changes nothing: the status
+ * often follows a moment later. (A process that ended before remain-on-exit
+ * took effect never gets one; the caller gives up after a few ticks.) */
 cJSON *oj_session_observe(const cJSON *v, const struct oj_tmux_pane *pane, bool server_gone,
                           int64_t now_ms);
 

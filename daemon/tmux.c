@@ -146,7 +146,9 @@ int oj_tmux_list(const char *sock, struct oj_tmux_pane **out, char *err, size_t 
     if (buf == NULL)
         return -1;
     char *args[] = {"list-panes", "-a", "-F",
-                    "#{session_name}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_pid}", NULL};
+                    "#{session_name}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}\t"
+                    "#{pane_pid}",
+                    NULL};
     int rc = run(sock, args, buf, cap_buf, err, errlen);
     if (rc != 0) {
         free(buf);
@@ -155,11 +157,29 @@ int oj_tmux_list(const char *sock, struct oj_tmux_pane **out, char *err, size_t 
     int n = 0, cap = 16;
     struct oj_tmux_pane *panes = calloc((size_t)cap, sizeof *panes);
     for (char *line = strtok(buf, "\n"); line && panes; line = strtok(NULL, "\n")) {
+        /* Fields split by hand: sscanf's %d would skip an empty field (a
+         * live pane has no dead status) and read the next one instead. */
         struct oj_tmux_pane p = {0};
-        int dead = 0;
-        if (sscanf(line, "%63[^\t]\t%d\t%d\t%d", p.session, &dead, &p.exit_status, &p.pid) < 2)
+        char *f[5] = {line, NULL, NULL, NULL, NULL};
+        for (int k = 1; k < 5 && f[k - 1]; k++) {
+            char *tab = strchr(f[k - 1], '\t');
+            if (tab) {
+                *tab = '\0';
+                f[k] = tab + 1;
+            }
+        }
+        if (f[4] == NULL)
             continue;
-        p.dead = dead != 0;
+        snprintf(p.session, sizeof p.session, "%s", f[0]);
+        p.dead = strcmp(f[1], "1") == 0;
+        if (f[2][0]) {
+            p.status_known = true;
+            p.exit_status = atoi(f[2]);
+        } else if (f[3][0]) {
+            p.status_known = true;
+            p.exit_status = 128 + atoi(f[3]);
+        }
+        p.pid = atoi(f[4]);
         if (n == cap) {
             cap *= 2;
             struct oj_tmux_pane *g = realloc(panes, (size_t)cap * sizeof *panes);

@@ -12,7 +12,9 @@
 struct oj_tmux_pane {
     char session[64];
     bool dead;
-    int exit_status; /* when dead */
+    bool status_known; /* tmux recorded how it ended (it may not for a process that
+                          ended before remain-on-exit took effect) */
+    int exit_status;   /* when dead and known; 128+N for signal N */
     int pid;
 };
 

@@ -7,6 +7,8 @@
 #   burst N     print N numbered lines at once
 #   env         print the oj/otter environment it sees
 #   done        call `oj done` (finish the phase)
+# Ctrl-C makes it say so and carry on, like an agent cancelling its current step.
+trap 'echo "interrupted (Ctrl-C)"' INT
 echo "fake agent ready (task=${OTTER_TASK-unset} phase=${OTTER_PHASE-unset})"
 while IFS= read -r line; do
   case "$line" in

@@ -83,7 +83,20 @@ static bool in_state(void *arg)
 static void expect_state(const char *id, const char *state)
 {
     struct state_wait w = {id, state};
-    cr_assert(wait_until(in_state, &w, 10000), "session %s never became %s", id, state);
+    if (wait_until(in_state, &w, 10000))
+        return;
+    /* Say what tmux and the daemon saw, to make a failure readable. */
+    char sock[PATH_MAX], panes[4096] = "", logpath[PATH_MAX];
+    snprintf(sock, sizeof sock, "%s/.oj/tmux.sock", e.dir);
+    char *lp[] = {"tmux", "-S", sock, "list-panes", "-a", "-F",
+                  "#{session_name} dead=#{pane_dead} status=#{pane_dead_status}", NULL};
+    run_prog("/", 5000, panes, sizeof panes, lp);
+    snprintf(logpath, sizeof logpath, "%s/.oj/logs/daemon.log", e.dir);
+    char *log = read_file(logpath);
+    size_t n = log ? strlen(log) : 0;
+    cr_assert_fail("session %s never became %s\ntmux: %s\nlog tail:\n%s", id, state, panes,
+                   log ? log + (n > 1500 ? n - 1500 : 0) : "");
+    free(log);
 }
 
 Test(sessions, start_list_send_nudge_kill, .init = setup, .fini = teardown)
@@ -363,4 +376,41 @@ Test(sessions, idle_detection_stuck_events_and_the_nudge_pause, .init = setup, .
     cr_assert_eq(s.code, 0);
     oj_out_free(&s);
     expect_state("talker", "running");
+}
+
+Test(sessions, interrupt_sends_ctrl_c, .init = setup, .fini = teardown)
+{
+    const char *id = start_agent("busy");
+    expect_screen(id, "ready");
+    struct oj_out o = OJ(&e, "session", "send", id, "--interrupt");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "Ctrl-C") != NULL, "%s", o.out);
+    expect_screen(id, "interrupted (Ctrl-C)");
+    oj_out_free(&o);
+}
+
+Test(sessions, a_session_gone_while_the_daemon_was_down_is_marked_dead, .init = setup,
+     .fini = teardown)
+{
+    const char *id = start_agent("ghost");
+    expect_screen(id, "ready");
+    struct oj_out stop = OJ(&e, "daemon", "stop");
+    cr_assert_eq(stop.code, 0);
+    char sock[PATH_MAX], target[64];
+    snprintf(sock, sizeof sock, "%s/.oj/tmux.sock", e.dir);
+    snprintf(target, sizeof target, "=%s", id);
+    char *kill_session[] = {"tmux", "-S", sock, "kill-session", "-t", target, NULL};
+    cr_assert_eq(run_prog("/", 10000, NULL, 0, kill_session), 0);
+    /* Another session keeps the tmux server alive: only this one vanished. */
+    struct oj_out start = OJ(&e, "daemon", "start");
+    cr_assert_eq(start.code, 0);
+    expect_state(id, "dead");
+    cJSON *j = show(id);
+    cr_expect(strcmp(cJSON_GetObjectItem(j, "reason")->valuestring, "vanished from tmux") == 0 ||
+                  strcmp(cJSON_GetObjectItem(j, "reason")->valuestring,
+                         "the tmux server is gone") == 0,
+              "reason: %s", cJSON_GetObjectItem(j, "reason")->valuestring);
+    cJSON_Delete(j);
+    oj_out_free(&stop);
+    oj_out_free(&start);
 }

@@ -27,7 +27,8 @@ Test(sessions_rules, a_new_session_starts_then_runs)
 Test(sessions_rules, deaths_and_their_reasons)
 {
     cJSON *v = oj_session_new("w", "/tmp", "c", "/l", 1000);
-    struct oj_tmux_pane dead = {.session = "s1", .dead = true, .exit_status = 3};
+    struct oj_tmux_pane dead = {.session = "s1", .dead = true, .status_known = true,
+                                .exit_status = 3};
     cJSON *a = oj_session_observe(v, &dead, false, 5000);
     cr_expect_str_eq(state_of(a), "dead");
     cr_expect_eq(cJSON_GetObjectItem(a, "exit_status")->valueint, 3);
@@ -43,6 +44,14 @@ Test(sessions_rules, deaths_and_their_reasons)
     struct oj_tmux_pane live = {.session = "s1"};
     cr_expect_null(oj_session_observe(a, &live, false, 9000),
                    "a dead session is never revived by a late observation");
+    struct oj_tmux_pane unknown = {.session = "s1", .dead = true};
+    cr_expect_null(oj_session_observe(v, &unknown, false, 5000),
+                   "no status yet: wait for tmux to record it");
+    struct oj_tmux_pane sig = {.session = "s1", .dead = true, .status_known = true,
+                               .exit_status = 128 + 9};
+    cJSON *d = oj_session_observe(v, &sig, false, 5000);
+    cr_expect_str_eq(cJSON_GetObjectItem(d, "reason")->valuestring, "killed by signal 9");
+    cJSON_Delete(d);
     cJSON_Delete(v);
     cJSON_Delete(a);
     cJSON_Delete(b);
