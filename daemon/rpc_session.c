@@ -40,7 +40,7 @@ struct oj_session_live {
     int dead_unknown_ticks; /* ticks its pane has been dead without a status */
 };
 
-#define DEAD_UNKNOWN_TICKS 3
+#define DEAD_UNKNOWN_TICKS 10 /* a loaded tmux can take seconds to reap */
 
 static struct oj_session_live *live_of(struct oj_daemon *d, const char *id)
 {

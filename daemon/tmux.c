@@ -101,10 +101,17 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
     snprintf(pipe_cmd, sizeof pipe_cmd, "exec cat >> %s", qlog ? qlog : "/dev/null");
     free(qlog);
     /* One command sequence: tmux runs it before it reads the new pane's
-     * output, so remain-on-exit and the output pipe are in place before the
-     * first byte (checked by the sessions tests). */
+     * output, so the output pipe is in place before the first byte (checked
+     * by the sessions tests). remain-on-exit is set globally, first: set on
+     * the new session after its creation it comes too late for a command
+     * that ends at once, and tmux then records no exit status. */
     char *args[80];
     int n = 0;
+    args[n++] = "set-option";
+    args[n++] = "-g";
+    args[n++] = "remain-on-exit";
+    args[n++] = "on";
+    args[n++] = ";";
     args[n++] = "new-session";
     args[n++] = "-d";
     args[n++] = "-s";
@@ -122,12 +129,6 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
     args[n++] = (char *)command;
     char pane[80];
     exact(pane, sizeof pane, name, true);
-    args[n++] = ";";
-    args[n++] = "set-option";
-    args[n++] = "-t";
-    args[n++] = pane;
-    args[n++] = "remain-on-exit";
-    args[n++] = "on";
     args[n++] = ";";
     args[n++] = "pipe-pane";
     args[n++] = "-o";
