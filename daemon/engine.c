@@ -61,15 +61,7 @@ static void *engine_main(void *arg)
     pthread_mutex_lock(&d->engine_mu);
     for (;;) {
         while (d->queue_head == NULL && !d->engine_stopping && oj_mono_ms() < next_tick) {
-            int64_t left = next_tick - oj_mono_ms();
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += left / 1000;
-            ts.tv_nsec += (left % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            struct timespec ts = oj_deadline_in(next_tick - oj_mono_ms());
             pthread_cond_timedwait(&d->engine_cv, &d->engine_mu, &ts);
         }
         if (oj_mono_ms() >= next_tick && !d->engine_stopping) {

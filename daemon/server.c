@@ -566,14 +566,7 @@ unsigned oj_server_wait_idle(struct oj_server *s, int64_t deadline_mono_ms)
         int64_t left = deadline_mono_ms - oj_mono_ms();
         if (left <= 0)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = oj_deadline_in(left);
         pthread_cond_timedwait(&s->idle_cv, &s->mu, &ts);
     }
     unsigned left = s->n_in_flight;

@@ -37,11 +37,7 @@ static void *watchdog_main(void *arg)
     struct oj_daemon *d = arg;
     pthread_mutex_lock(&d->watchdog_mu);
     while (!d->watchdog_stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (d->cfg.watchdog_ms % 1000) * 1000000;
-        ts.tv_sec += d->cfg.watchdog_ms / 1000 + ns / 1000000000;
-        ts.tv_nsec = ns % 1000000000;
+        struct timespec ts = oj_deadline_in(d->cfg.watchdog_ms);
         int rv = pthread_cond_timedwait(&d->watchdog_cv, &d->watchdog_mu, &ts);
         if (d->watchdog_stopping || rv != ETIMEDOUT)
             continue;
