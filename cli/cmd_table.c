@@ -36,6 +36,7 @@
     X(oj_cmd_cron_run)                                                                             \
     X(oj_cmd_cron_enable)                                                                          \
     X(oj_cmd_cron_disable)                                                                         \
+    X(oj_cmd_events)                                                                               \
     X(oj_cmd_done)                                                                                 \
     X(oj_cmd_checkpoint)
 

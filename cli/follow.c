@@ -6,7 +6,9 @@
  * slow readers, and anything published before the subscription took effect
  * is not delivered), so the missing byte range is fetched over req/rep before
  * the chunk is printed. At the end the rest of the log is fetched the same
- * way, so the last bytes are never lost to a race with the end event. */
+ * way, so the last bytes are never lost to a race with the end event. After
+ * 2 s without a message it also fetches whatever the log gained, so output
+ * arrives even when the pub/sub path is broken, and then subscribes anew. */
 #include "follow.h"
 
 #include <nng/nng.h>
@@ -51,6 +53,22 @@ static uint64_t fetch(struct oj_client *c, const char *id, uint64_t from, uint64
     }
 }
 
+static int subscribe(nng_socket *sub, const char *url, const char *topic)
+{
+    int rv = nng_sub0_open(sub);
+    if (rv != 0)
+        return rv;
+    nng_socket_set_int(*sub, NNG_OPT_RECVBUF, 8192);
+    nng_socket_set_ms(*sub, NNG_OPT_RECVTIMEO, 200);
+    nng_socket_set_size(*sub, NNG_OPT_RECVMAXSZ, 4u * 1024 * 1024);
+    nng_socket_set(*sub, NNG_OPT_SUB_SUBSCRIBE, topic, strlen(topic));
+    nng_socket_set(*sub, NNG_OPT_SUB_SUBSCRIBE, "ev/", 3);
+    rv = nng_dial(*sub, url, NULL, 0);
+    if (rv != 0)
+        nng_close(*sub);
+    return rv;
+}
+
 static bool session_dead(struct oj_client *c, const char *id)
 {
     Oj__SessionRef req = OJ__SESSION_REF__INIT;
@@ -80,15 +98,7 @@ int oj_follow(struct oj_ctx *ctx, struct oj_client *c, const char *query)
     nng_socket sub;
     char url[PATH_MAX + 8];
     snprintf(url, sizeof url, "ipc://%s", ctx->paths.events_sock_path);
-    int rv = nng_sub0_open(&sub);
-    if (rv == 0) {
-        nng_socket_set_int(sub, NNG_OPT_RECVBUF, 8192);
-        nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 200);
-        nng_socket_set_size(sub, NNG_OPT_RECVMAXSZ, 4u * 1024 * 1024);
-        nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, topic, strlen(topic));
-        nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "ev/", 3);
-        rv = nng_dial(sub, url, NULL, 0);
-    }
+    int rv = subscribe(&sub, url, topic);
     if (rv != 0) {
         oj_errorf("cannot subscribe to the daemon's output at %s: %s", ctx->paths.events_sock_path,
                   nng_strerror(rv));
@@ -121,14 +131,28 @@ int oj_follow(struct oj_ctx *ctx, struct oj_client *c, const char *query)
         nng_msg *m;
         rv = nng_recvmsg(sub, &m, 0);
         if (rv == NNG_ETIMEDOUT) {
-            /* Quiet: make sure the session (and the daemon) still live, in
-             * case the end event itself was dropped. */
+            /* Quiet for 2 s: is the session (and the daemon) still there, in
+             * case the end event was dropped, and did output arrive that the
+             * subscription did not bring? Then fetch it, and subscribe anew:
+             * the events socket's listener may have been repaired since. */
             if (oj_mono_ms() >= next_check) {
                 ended = session_dead(c, id);
+                uint64_t before = printed;
+                if (!ended)
+                    printed = fetch(c, id, printed, 0, &ok);
+                fflush(stdout);
+                if (printed != before) {
+                    nng_socket fresh;
+                    if (subscribe(&fresh, url, topic) == 0) {
+                        nng_close(sub);
+                        sub = fresh;
+                    }
+                }
                 next_check = oj_mono_ms() + 2000;
             }
             continue;
         }
+        next_check = oj_mono_ms() + 2000;
         if (rv != 0)
             break;
         const uint8_t *body = nng_msg_body(m);

@@ -128,3 +128,15 @@ void oj_pub_event(struct oj_publisher *p, const char *kind, const char *session_
     f.event = &e;
     publish(p, "ev/", &f);
 }
+
+void oj_pub_heartbeat(struct oj_publisher *p, uint64_t nonce)
+{
+    char msg[40];
+    int n = snprintf(msg, sizeof msg, "hb/%016llx", (unsigned long long)nonce);
+    nng_msg *m;
+    if (nng_msg_alloc(&m, (size_t)n) != 0)
+        return;
+    memcpy(nng_msg_body(m), msg, (size_t)n);
+    if (nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0)
+        nng_msg_free(m);
+}

@@ -8,13 +8,22 @@
  * and sends a Ping. When the Ping never reaches the server (a slow answer to a
  * Ping that did arrive is only a busy daemon), it closes the listener and
  * listens again. Clients cut off by that resend their request with the same
- * id, which the server answers without running it twice. */
+ * id, which the server answers without running it twice. Every 4th round it
+ * checks the events socket the same way: a new subscriber must receive a
+ * heartbeat; if not, that listener is re-opened too (followers' dialers then
+ * reconnect and re-fetch what they missed). */
 #include <errno.h>
+#include <limits.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "publisher.h"
 #include "rpc_client.h"
 #include "server.h"
 
@@ -32,9 +41,40 @@ static bool listener_answers(const char *sock_path)
     return st == OJ__STATUS_CODE__OK;
 }
 
+/* The events socket has the same listener bug. A new subscriber must
+ * receive a heartbeat published for it within 3 s. */
+static bool events_deliver(struct oj_daemon *d)
+{
+    nng_socket sub;
+    char url[PATH_MAX + 8];
+    snprintf(url, sizeof url, "ipc://%s", d->paths.events_sock_path);
+    if (nng_sub0_open(&sub) != 0)
+        return true; /* cannot test: do not repair on a guess */
+    nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "hb/", 3);
+    nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 100);
+    bool got = false;
+    if (nng_dial(sub, url, NULL, 0) == 0) {
+        uint64_t nonce = (uint64_t)oj_mono_ns();
+        char want[40];
+        int n = snprintf(want, sizeof want, "hb/%016llx", (unsigned long long)nonce);
+        /* The subscription needs a moment after the connection: keep beating. */
+        for (int64_t end = oj_mono_ms() + 3000; !got && oj_mono_ms() < end;) {
+            oj_pub_heartbeat(d->publisher, nonce);
+            nng_msg *m;
+            if (nng_recvmsg(sub, &m, 0) == 0) {
+                got = nng_msg_len(m) == (size_t)n && memcmp(nng_msg_body(m), want, (size_t)n) == 0;
+                nng_msg_free(m);
+            }
+        }
+    }
+    nng_close(sub);
+    return got;
+}
+
 static void *watchdog_main(void *arg)
 {
     struct oj_daemon *d = arg;
+    unsigned round = 0;
     pthread_mutex_lock(&d->watchdog_mu);
     while (!d->watchdog_stopping) {
         struct timespec ts = oj_deadline_in(d->cfg.watchdog_ms);
@@ -42,6 +82,11 @@ static void *watchdog_main(void *arg)
         if (d->watchdog_stopping || rv != ETIMEDOUT)
             continue;
         pthread_mutex_unlock(&d->watchdog_mu);
+        if (++round % 4 == 0 && !events_deliver(d)) {
+            LOG_WARN("watchdog: the events listener on %s stopped delivering; listening again",
+                     d->paths.events_sock_path);
+            oj_pub_relisten(d->publisher);
+        }
         uint64_t pings = oj_server_pings(d->server);
         if (!listener_answers(d->paths.sock_path) && oj_server_pings(d->server) == pings) {
             LOG_WARN("watchdog: the listener on %s stopped answering; listening again",

@@ -161,3 +161,60 @@ Test(follow, a_dead_session_prints_its_screen_and_ends, .init = setup, .fini = t
     cr_expect(text && strstr(text, "exiting with 4"), "%s", text ? text : "");
     free(text);
 }
+
+Test(follow, events_follow_shows_sessions_starting_and_ending, .init = setup, .fini = teardown)
+{
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/events.out", e.dir);
+    char *argv[] = {e.oj, "-C", e.dir, "events", "--follow", "--json", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, e.oj, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+
+    /* The subscription takes a moment: start sessions until one is seen. */
+    struct file_wait started = {out, "\"session.started\""};
+    int tries = 0;
+    char name[32];
+    do {
+        snprintf(name, sizeof name, "ev%d", tries);
+        start_agent(name);
+    } while (!wait_until(file_has, &started, 500) && ++tries < 20);
+    cr_assert_lt(tries, 20, "no session.started event arrived");
+    struct oj_out k = OJ(&e, "session", "kill", name);
+    cr_assert_eq(k.code, 0, "%s", k.err);
+    oj_out_free(&k);
+    struct file_wait ended = {out, "killed by the operator"};
+    cr_expect(wait_until(file_has, &ended, 10000), "no session.ended event");
+    char *text = read_file(out);
+    cr_expect(text && strstr(text, "\"kind\":\"session.ended\""), "%s", text ? text : "");
+    free(text);
+    kill(pid, SIGINT);
+    cr_expect_eq(wait_exit(pid, 5000), 0, "Ctrl-C leaves with exit 0");
+}
+
+Test(follow, a_half_open_connection_to_the_events_socket_does_not_stop_followers,
+     .init = setup, .fini = teardown, .timeout = 60)
+{
+    start_agent("steady");
+    /* Connect to the events socket and hang up before the handshake. */
+    char sock[PATH_MAX];
+    snprintf(sock, sizeof sock, "%s/.oj/events.sock", e.dir);
+    char *poke[] = {"/usr/bin/python3", "-c",
+                    "import socket,sys\n"
+                    "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(b'\\0SP\\0'); s.close()",
+                    sock, NULL};
+    cr_assert_eq(run_prog("/", 10000, NULL, 0, poke), 0);
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/follow.out", e.dir);
+    pid_t f = start_follower("steady", out);
+    struct file_wait ready = {out, "fake agent ready"};
+    cr_assert(wait_until(file_has, &ready, 10000));
+    send_line("steady", "are you there");
+    struct file_wait got = {out, "got: are you there"};
+    cr_expect(wait_until(file_has, &got, 20000), "live output stopped after a half-open connection");
+    kill(f, SIGINT);
+    cr_expect_eq(wait_exit(f, 5000), 0);
+}
