@@ -312,9 +312,10 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
         strcat(command, q);
         free(q);
     }
-    char id[16], log[PATH_MAX + 32];
+    char id[16], log[PATH_MAX + 32], status_path[PATH_MAX + 32];
     new_id(d, id, sizeof id);
     snprintf(log, sizeof log, "%s/%s.log", d->paths.session_log_dir, id);
+    snprintf(status_path, sizeof status_path, "%s/%s.status", d->paths.session_log_dir, id);
     int64_t now = oj_wall_ms();
     cJSON *record = oj_session_new(name, cwd, command, log, now);
     cJSON_AddNumberToObject(record, "idle_timeout_ms", (double)in->idle_timeout_ms);
@@ -335,7 +336,18 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
     snprintf(env_project, sizeof env_project, "OJ_PROJECT=%s", d->paths.root);
     char *env[] = {env_path, env_task, env_ws, "OTTER_PHASE=", env_id, env_project, NULL};
     char err[512];
-    if (oj_tmux_new(d->paths.tmux_sock_path, id, cwd, env, command, log, err, sizeof err) != 0) {
+    /* The command's exit status also goes to <id>.status: tmux does not always
+     * record a pane's status (a process that ends before it looks, a loaded
+     * server), and the status file is what the tick falls back on. */
+    char *qstatus = oj_shell_quote(status_path);
+    size_t wlen = strlen(command) + strlen(qstatus) + 96;
+    char *wrapped = malloc(wlen);
+    snprintf(wrapped, wlen, "%s; oj_status=$?; printf %%s \"$oj_status\" > %s; exit \"$oj_status\"",
+             command, qstatus);
+    free(qstatus);
+    int started = oj_tmux_new(d->paths.tmux_sock_path, id, cwd, env, wrapped, log, err, sizeof err);
+    free(wrapped);
+    if (started != 0) {
         LOG_ERROR("sessions: cannot start %s: %s", id, err);
         const cJSON *v = oj_state_get(state_of(d), "session", id);
         save(d, id, oj_session_dead(v, -1, err, oj_wall_ms()), NULL);
@@ -592,6 +604,20 @@ struct observe_ctx {
     cJSON *changes; /* {id: new value} */
 };
 
+/* The exit status the session's wrapper wrote, or -1. */
+static int status_file(struct oj_daemon *d, const char *id)
+{
+    char path[PATH_MAX + 96], buf[16] = "";
+    snprintf(path, sizeof path, "%s/%.64s.status", d->paths.session_log_dir, id);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return n > 0 && buf[0] >= '0' && buf[0] <= '9' ? atoi(buf) : -1;
+}
+
 static void observe(const char *id, const cJSON *v, void *arg)
 {
     struct observe_ctx *o = arg;
@@ -599,6 +625,16 @@ static void observe(const char *id, const cJSON *v, void *arg)
     for (int i = 0; i < o->npanes && !pane; i++)
         if (strcmp(o->panes[i].session, id) == 0)
             pane = &o->panes[i];
+    struct oj_tmux_pane filled;
+    if (pane && pane->dead && !pane->status_known && oj_session_active(v)) {
+        int st = status_file(o->d, id);
+        if (st >= 0) {
+            filled = *pane;
+            filled.status_known = true;
+            filled.exit_status = st;
+            pane = &filled;
+        }
+    }
     cJSON *n = oj_session_observe(v, pane, o->server_gone, o->now);
     if (n == NULL && pane && pane->dead && !pane->status_known &&
         ++live_of(o->d, id)->dead_unknown_ticks >= DEAD_UNKNOWN_TICKS)

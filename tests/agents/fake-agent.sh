@@ -8,9 +8,15 @@
 #   env         print the oj/otter environment it sees
 #   done        call `oj done` (finish the phase)
 # Ctrl-C makes it say so and carry on, like an agent cancelling its current step.
-trap 'echo "interrupted (Ctrl-C)"' INT
+got_int=0
+trap 'got_int=1; echo "interrupted (Ctrl-C)"' INT
 echo "fake agent ready (task=${OTTER_TASK-unset} phase=${OTTER_PHASE-unset})"
-while IFS= read -r line; do
+while :; do
+  if ! IFS= read -r line; then
+    # Ctrl-C interrupts the read: carry on. End of input: stop.
+    if [ "$got_int" = 1 ]; then got_int=0; continue; fi
+    exit 0
+  fi
   case "$line" in
     exit\ *) echo "exiting with ${line#exit }"; exit "${line#exit }" ;;
     burst\ *) i=1; while [ "$i" -le "${line#burst }" ]; do echo "line $i"; i=$((i + 1)); done ;;

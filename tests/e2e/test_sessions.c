@@ -378,6 +378,13 @@ Test(sessions, idle_detection_stuck_events_and_the_nudge_pause, .init = setup, .
     expect_state("talker", "running");
 }
 
+static void send_line_to(const char *id, const char *text)
+{
+    struct oj_out o = OJ(&e, "session", "send", id, text);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+}
+
 Test(sessions, interrupt_sends_ctrl_c, .init = setup, .fini = teardown)
 {
     const char *id = start_agent("busy");
@@ -387,6 +394,9 @@ Test(sessions, interrupt_sends_ctrl_c, .init = setup, .fini = teardown)
     cr_expect(strstr(o.out, "Ctrl-C") != NULL, "%s", o.out);
     expect_screen(id, "interrupted (Ctrl-C)");
     oj_out_free(&o);
+    /* The agent took it like an agent cancelling a step: still there. */
+    send_line_to(id, "still there?");
+    expect_screen(id, "got: still there?");
 }
 
 Test(sessions, a_session_gone_while_the_daemon_was_down_is_marked_dead, .init = setup,

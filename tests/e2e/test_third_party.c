@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "../lib/harness.h"
+#include <time.h>
+static double T(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec/1e9;}
+#define MARK(x) fprintf(stderr,"TIMING %s %.3f\n",x,T()-t0)
 
 static struct oj_env e;
 
@@ -30,9 +33,32 @@ static char *readme_client(void)
     return out;
 }
 
+/* Not in the README: the same calls with a method name oj.Control lacks;
+ * prints the reply's status name and whether the request id came back. */
+static char UNKNOWN_METHOD_PY[] =
+    "import ctypes, sys\n"
+    "import wire_pb2\n"
+    "nng = ctypes.CDLL('libnng.so.1')\n"
+    "class Socket(ctypes.Structure):\n"
+    "    _fields_ = [('id', ctypes.c_uint32)]\n"
+    "sock = Socket()\n"
+    "assert nng.nng_req0_open(ctypes.byref(sock)) == 0\n"
+    "nng.nng_socket_set_ms(sock, b'recv-timeout', 5000)\n"
+    "assert nng.nng_dial(sock, f'ipc://{sys.argv[1]}/.oj/daemon.sock'.encode(), None, 0) == 0\n"
+    "frame = wire_pb2.RequestFrame(method='NoSuchMethod', request_id=424242)\n"
+    "data = frame.SerializeToString()\n"
+    "assert nng.nng_send(sock, data, len(data), 0) == 0\n"
+    "buf, size = ctypes.c_void_p(), ctypes.c_size_t()\n"
+    "assert nng.nng_recv(sock, ctypes.byref(buf), ctypes.byref(size), 1) == 0\n"
+    "reply = wire_pb2.ReplyFrame.FromString(ctypes.string_at(buf, size.value))\n"
+    "nng.nng_free(buf, size)\n"
+    "print(wire_pb2.StatusCode.Name(reply.status), f'echo={int(reply.request_id == 424242)}',\n"
+    "      reply.message)\n";
+
 Test(third_party, python_status_from_readme, .init = setup, .fini = teardown, .timeout = 120)
 {
-    struct oj_out start = OJ(&e, "daemon", "start");
+    double t0=T();
+    struct oj_out start = OJ(&e, "daemon", "start");MARK("start");
     cr_assert_eq(start.code, 0, "%s", start.err);
     oj_out_free(&start);
 
@@ -53,17 +79,24 @@ Test(third_party, python_status_from_readme, .init = setup, .fini = teardown, .t
     char pypath[300];
     snprintf(pypath, sizeof pypath, "PYTHONPATH=%s", e.dir);
     char *py[] = {"env", pypath, "/usr/bin/python3", script, e.dir, NULL};
-    int rc = run_prog(NULL, 60000, out, sizeof out, py);
+    char *unknown[] = {"env", pypath, "/usr/bin/python3", "-c", UNKNOWN_METHOD_PY, e.dir, NULL};
+    MARK("protoc");int rc = run_prog(NULL, 60000, out, sizeof out, py);MARK("status");
     cr_assert_eq(rc, 0, "the README client failed (exit %d): %s", rc, out);
     char want[64];
-    snprintf(want, sizeof want, "daemon pid %d,", (int)env_daemon_pid(&e));
+    pid_t pid = env_daemon_pid(&e);
+    cr_assert_gt(pid, 0, "no daemon holds .oj/daemon.pid");
+    snprintf(want, sizeof want, "daemon pid %d,", (int)pid);
     cr_expect(strstr(out, want) != NULL, "want '%s' in: %s", want, out);
     cr_expect(strstr(out, "of 10") != NULL, "the session limit comes through: %s", out);
 
-    /* With the daemon down the same client says so and fails. */
+    /* A method oj.Control does not have: the frame is answered, not dropped,
+     * with UNKNOWN_METHOD and the request id echoed. */
+    cr_expect_eq(run_prog(NULL, 60000, out, sizeof out, unknown), 0, "%s", out);
+    cr_expect(strstr(out, "UNKNOWN_METHOD echo=1") != NULL, "%s", out);
+
+    MARK("unknown");
     struct oj_out stop = OJ(&e, "daemon", "stop");
-    oj_out_free(&stop);
-    rc = run_prog(NULL, 60000, out, sizeof out, py);
+    MARK("stop");{ if (T()-t0 > 2) { char lp[300]; snprintf(lp,sizeof lp,"%s/.oj/logs/daemon.log",e.dir); char *l=read_file(lp); fprintf(stderr,"LOG:\n%s\nSTOPOUT: %s | %s\n", l?l:"(none)", stop.out, stop.err); free(l);} }rc = run_prog(NULL, 60000, out, sizeof out, py);MARK("down");
     cr_expect_neq(rc, 0);
     cr_expect(strstr(out, "daemon not running") != NULL, "%s", out);
 }
