@@ -3,8 +3,11 @@
  *
  * Threads: the main thread waits for signals and runs start-up and shutdown;
  * nng's threads run the socket callbacks (server.c); one engine thread runs
- * every rpc handler in order (engine.c), so handlers never need locks around
- * daemon state; the watchdog thread checks the listener (watchdog.c). */
+ * every rpc handler in order, and the 1 s tick (engine.c), so handlers never
+ * need locks around daemon state; the store's sync thread fdatasyncs the WAL
+ * and releases the replies waiting for it (store.c); the log watcher
+ * publishes session output (watcher.c); the watchdog checks both listeners
+ * (watchdog.c). */
 #ifndef OJ_DAEMON_H
 #define OJ_DAEMON_H
 #include <pthread.h>
