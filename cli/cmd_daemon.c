@@ -255,7 +255,9 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
         oj_errorf("cannot ask daemon (pid %d) to stop; use `oj daemon stop --force`", (int)pid);
         return rc;
     }
-    oj_client_set_timeout(c, 5000);
+    /* Short: a stopping daemon may close its socket before the answer is
+     * out, and then its exit (the lock let go) is the answer we wait for. */
+    oj_client_set_timeout(c, 1000);
     Oj__DaemonStopRequest req = OJ__DAEMON_STOP_REQUEST__INIT;
     req.timeout_ms = timeout_ms;
     Oj__DaemonStopResponse *resp;
