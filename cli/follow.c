@@ -69,6 +69,20 @@ static int subscribe(nng_socket *sub, const char *url, const char *topic)
     return rv;
 }
 
+struct oj_follow_step oj_follow_plan(uint64_t printed, uint64_t offset, size_t len)
+{
+    struct oj_follow_step st = {0};
+    if (offset > printed) {
+        st.gap = true;
+        st.gap_from = printed;
+        st.gap_to = offset;
+        return st; /* after the fetch, printed == offset: nothing to skip */
+    }
+    uint64_t have = printed - offset; /* bytes of this chunk already printed */
+    st.skip = have >= len ? len : (size_t)have;
+    return st;
+}
+
 static bool session_dead(struct oj_client *c, const char *id)
 {
     Oj__SessionRef req = OJ__SESSION_REF__INIT;
@@ -165,13 +179,15 @@ int oj_follow(struct oj_ctx *ctx, struct oj_client *c, const char *query)
             continue;
         if (is_out && f->chunk) {
             const Oj__OutputChunk *ch = f->chunk;
-            uint64_t end = ch->offset + ch->data.len;
-            if (ch->offset > printed) /* a gap: fetch what was dropped */
-                printed = fetch(c, id, printed, ch->offset, &ok);
-            if (ok && end > printed && ch->offset <= printed) {
-                size_t from = (size_t)(printed - ch->offset);
-                fwrite(ch->data.data + from, 1, ch->data.len - from, stdout);
-                printed = end;
+            struct oj_follow_step step = oj_follow_plan(printed, ch->offset, ch->data.len);
+            if (step.gap) /* chunks were dropped: fetch them first */
+                printed = fetch(c, id, step.gap_from, step.gap_to, &ok);
+            if (ok && printed >= ch->offset) {
+                step = oj_follow_plan(printed, ch->offset, ch->data.len);
+                if (step.skip < ch->data.len) {
+                    fwrite(ch->data.data + step.skip, 1, ch->data.len - step.skip, stdout);
+                    printed = ch->offset + ch->data.len;
+                }
             }
             fflush(stdout);
         } else if (f->event && strcmp(f->event->kind, "session.ended") == 0 &&

@@ -8,7 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include "../lib/harness.h"
+#include "snapshot.h"
+#include "state.h"
 
 static struct oj_env e;
 static char agent[PATH_MAX];
@@ -233,6 +237,24 @@ Test(sessions, re_adopted_after_a_crash_and_a_stop, .init = setup, .fini = teard
 
     struct oj_out stop = OJ(&e, "daemon", "stop");
     cr_assert_eq(stop.code, 0);
+    /* The stop checkpointed the session: its output position is on disk. */
+    char snaps[PATH_MAX], newest[PATH_MAX + 300] = "";
+    snprintf(snaps, sizeof snaps, "%s/.oj/snapshots", e.dir);
+    DIR *dir = opendir(snaps);
+    cr_assert_not_null(dir);
+    struct dirent *de;
+    while ((de = readdir(dir)))
+        if (de->d_name[0] == '0' && (newest[0] == '\0' || strcmp(de->d_name, strrchr(newest, '/') + 1) > 0))
+            snprintf(newest, sizeof newest, "%s/%s", snaps, de->d_name);
+    closedir(dir);
+    struct oj_state *st = oj_state_new();
+    char err[256];
+    cr_assert_eq(oj_snapshot_load(newest, st, err, sizeof err), 0, "%s", err);
+    const cJSON *rec = oj_state_get(st, "session", id);
+    cr_assert_not_null(rec);
+    cr_expect_gt(oj_json_int(rec, "log_offset"), 0, "no output position checkpointed");
+    cr_expect_gt(oj_json_int(rec, "checkpoint_ms"), 0);
+    oj_state_free(st);
     struct oj_out b = OJ(&e, "daemon", "start");
     cr_assert_eq(b.code, 0);
     expect_state(id, "running");
