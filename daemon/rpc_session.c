@@ -529,46 +529,43 @@ static void reply_action(void *call, Oj__ActionResponse_Closure done, const char
     done(&out, call);
 }
 
+/* Types `text` (or Ctrl-C when NULL) into a live session and answers; the
+ * id of the session it reached, or NULL when the call failed (answered). */
+static const char *type_into(struct oj_daemon *d, const char *query, const char *text,
+                             const char *done_msg, Oj__ActionResponse_Closure done, void *call)
+{
+    const char *id = live(d, query, call);
+    char err[512];
+    int rc = id == NULL ? -1
+             : text      ? oj_tmux_send(d->paths.tmux_sock_path, id, text, err, sizeof err)
+                         : oj_tmux_interrupt(d->paths.tmux_sock_path, id, err, sizeof err);
+    if (id && rc != 0)
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+    if (rc != 0) {
+        done(NULL, call);
+        return NULL;
+    }
+    reply_action(call, done, id, done_msg);
+    return id;
+}
+
 static void rpc_session_send(Oj__Control_Service *svc, const Oj__SessionSendRequest *in,
                              Oj__ActionResponse_Closure done, void *call)
 {
-    struct oj_daemon *d = oj_daemon_of(svc);
-    const char *id = live(d, in->id, call);
-    char err[512];
-    if (id == NULL) {
-        done(NULL, call);
-        return;
-    }
-    int rc = in->interrupt
-                 ? oj_tmux_interrupt(d->paths.tmux_sock_path, id, err, sizeof err)
-                 : oj_tmux_send(d->paths.tmux_sock_path, id, in->text, err, sizeof err);
-    if (rc != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        done(NULL, call);
-        return;
-    }
-    reply_action(call, done, id, in->interrupt ? "sent Ctrl-C" : "sent");
+    type_into(oj_daemon_of(svc), in->id, in->interrupt ? NULL : in->text,
+              in->interrupt ? "sent Ctrl-C" : "sent", done, call);
 }
 
 static void rpc_session_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *in,
                               Oj__ActionResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    const char *id = live(d, in->id, call);
-    char err[512];
-    if (id == NULL) {
-        done(NULL, call);
-        return;
+    const char *id = type_into(d, in->id, in->message[0] ? in->message : DEFAULT_NUDGE, "nudged",
+                               done, call);
+    if (id) {
+        live_of(d, id)->last_nudge_ms = oj_wall_ms(); /* the reply is packed; id is still valid */
+        LOG_INFO("sessions: nudged %s", id);
     }
-    const char *msg = in->message[0] ? in->message : DEFAULT_NUDGE;
-    if (oj_tmux_send(d->paths.tmux_sock_path, id, msg, err, sizeof err) != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        done(NULL, call);
-        return;
-    }
-    live_of(d, id)->last_nudge_ms = oj_wall_ms();
-    LOG_INFO("sessions: nudged %s", id);
-    reply_action(call, done, id, "nudged");
 }
 
 static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
