@@ -14,7 +14,6 @@ PACKAGES=(
   libcriterion-dev libnanomsg5     # tests (Criterion links nanomsg; see Makefile)
   tmux git                         # sessions and workspaces
   python3                          # /usr/bin/python3 for the third-party client test
-  hyperfine                        # make bench: whole-command timings
 )
 if [ "${1:-}" = fuzz ]; then
   PACKAGES+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for make fuzz
