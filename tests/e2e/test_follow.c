@@ -16,23 +16,18 @@
 extern char **environ;
 
 static struct oj_env e;
-static char agent[PATH_MAX];
 
 static void setup(void)
 {
     env_setup(&e, true);
-    cr_assert_not_null(realpath("tests/agents/fake-agent.sh", agent));
-    struct oj_out a = OJ(&e, "daemon", "start");
-    cr_assert_eq(a.code, 0, "%s", a.err);
-    oj_out_free(&a);
+    cr_assert_eq(env_start_daemon(&e), 0);
 }
 static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in the daemon log"); }
 
 static void start_agent(const char *name)
 {
-    struct oj_out o = OJ(&e, "session", "start", "--name", name, "--", agent);
-    cr_assert_eq(o.code, 0, "%s", o.err);
-    oj_out_free(&o);
+    char id[32];
+    cr_assert_eq(env_start_agent(&e, name, id, sizeof id), 0);
 }
 
 /* Starts `oj session capture <name> --follow` with stdout to out_path. */

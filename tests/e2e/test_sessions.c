@@ -21,9 +21,7 @@ static void setup(void)
 {
     env_setup(&e, true);
     cr_assert_not_null(realpath("tests/agents/fake-agent.sh", agent));
-    struct oj_out a = OJ(&e, "daemon", "start");
-    cr_assert_eq(a.code, 0, "%s", a.err);
-    oj_out_free(&a);
+    cr_assert_eq(env_start_daemon(&e), 0);
 }
 static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in the daemon log"); }
 
@@ -31,13 +29,7 @@ static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in th
 static const char *start_agent(const char *name)
 {
     static char id[32];
-    struct oj_out o = OJ(&e, "session", "start", "--name", name, "--json", "--", agent);
-    cr_assert_eq(o.code, 0, "%s", o.err);
-    cJSON *j = cJSON_Parse(o.out);
-    cr_assert_not_null(j, "%s", o.out);
-    snprintf(id, sizeof id, "%s", cJSON_GetObjectItem(j, "id")->valuestring);
-    cJSON_Delete(j);
-    oj_out_free(&o);
+    cr_assert_eq(env_start_agent(&e, name, id, sizeof id), 0);
     return id;
 }
 

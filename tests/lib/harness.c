@@ -258,3 +258,29 @@ bool process_alive(pid_t pid)
     free(stat);
     return alive;
 }
+
+int env_start_daemon(const struct oj_env *e)
+{
+    struct oj_out o = OJ(e, "daemon", "start");
+    int code = o.code;
+    if (code != 0)
+        fprintf(stderr, "oj daemon start failed (%d): %s", code, o.err);
+    oj_out_free(&o);
+    return code;
+}
+
+int env_start_agent(const struct oj_env *e, const char *name, char *id, size_t idlen)
+{
+    char agent[PATH_MAX];
+    if (realpath("tests/agents/fake-agent.sh", agent) == NULL)
+        die("tests/agents/fake-agent.sh (tests run from the repository root)");
+    struct oj_out o = OJ(e, "session", "start", "--name", name, "--", agent);
+    int code = o.code;
+    if (code != 0)
+        fprintf(stderr, "oj session start failed (%d): %s", code, o.err);
+    /* "started session <id> (<name>)" */
+    else if (sscanf(o.out, "started session %31s", id) != 1 || idlen < 32)
+        code = -1;
+    oj_out_free(&o);
+    return code;
+}

@@ -31,6 +31,14 @@ void env_setup(struct oj_env *e, bool git);
  * the directory. Returns false (after printing it) if the log has a report. */
 bool env_teardown(struct oj_env *e);
 
+/* `oj daemon start` in the project; returns its exit status (stderr is
+ * printed on failure). */
+int env_start_daemon(const struct oj_env *e);
+
+/* Starts tests/agents/fake-agent.sh as session `name` and writes its id into
+ * id. Returns 0, or the failing exit status (stderr printed). */
+int env_start_agent(const struct oj_env *e, const char *name, char *id, size_t idlen);
+
 /* Runs `oj` with the NULL-terminated arguments in `cwd` (NULL = e->dir),
  * extra environment entries "K=V" in `envp` (may be NULL), 60 s limit. */
 struct oj_out oj_run_in(const struct oj_env *e, const char *cwd, char *const envp[], ...);
