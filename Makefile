@@ -68,7 +68,7 @@ $(BIN)/oj: $(BUILD)/obj/cli/oj.o $(BUILD)/liboj.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/unit: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/liboj.a
+$(BUILD)/tests/unit: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(TESTLIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/liboj.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
 

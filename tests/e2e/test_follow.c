@@ -30,10 +30,14 @@ static void start_agent(const char *name)
     cr_assert_eq(env_start_agent(&e, name, id, sizeof id), 0);
 }
 
-/* Starts `oj session capture <name> --follow` with stdout to out_path. */
-static pid_t start_follower(const char *name, const char *out_path)
+/* Starts `oj -C <dir> <args...>` in the background with stdout to out_path. */
+static pid_t spawn_oj(const char *out_path, char *const args[])
 {
-    char *argv[] = {e.oj, "-C", e.dir, "session", "capture", (char *)name, "--follow", NULL};
+    char *argv[16] = {e.oj, "-C", e.dir};
+    int n = 3;
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -42,6 +46,13 @@ static pid_t start_follower(const char *name, const char *out_path)
     cr_assert_eq(posix_spawn(&pid, e.oj, &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     return pid;
+}
+
+/* Starts `oj session capture <name> --follow` with stdout to out_path. */
+static pid_t start_follower(const char *name, const char *out_path)
+{
+    char *args[] = {"session", "capture", (char *)name, "--follow", NULL};
+    return spawn_oj(out_path, args);
 }
 
 struct file_wait {
@@ -161,13 +172,8 @@ Test(follow, events_follow_shows_sessions_starting_and_ending, .init = setup, .f
 {
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s/events.out", e.dir);
-    char *argv[] = {e.oj, "-C", e.dir, "events", "--follow", "--json", NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, e.oj, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
+    char *args[] = {"events", "--follow", "--json", NULL};
+    pid_t pid = spawn_oj(out, args);
 
     /* The subscription takes a moment: start sessions until one is seen. */
     struct file_wait started = {out, "\"session.started\""};

@@ -1,24 +1,19 @@
 /* Docs move with the code: every command in the CLI's table is documented in
- * docs/cli.md, and every rpc of oj.Control is named in docs or served. */
+ * docs/cli.md, and the README shows both quick-start commands. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/harness.h"
 #include "cmd.h"
 
+/* The file's text; tests run from the repository root. */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s missing (tests run from the repository root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    char *text = read_file(path);
+    cr_assert_not_null(text, "%s is missing (tests run from the repository root)", path);
+    return text;
 }
 
 Test(docs, cli_reference_covers_every_command)

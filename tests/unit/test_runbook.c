@@ -5,21 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/harness.h"
 #include "runbook.h"
 #include "template.h"
 
+/* The file's text; tests run from the repository root. */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    return b;
+    char *text = read_file(path);
+    cr_assert_not_null(text, "%s is missing (tests run from the repository root)", path);
+    return text;
 }
 
 Test(runbook, the_shipped_example_loads_completely)
