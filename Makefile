@@ -38,7 +38,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 
 .SECONDARY:
 .PHONY: all test tests check-gen gen clean bench demo deps fuzz
-all: $(BIN)/oj
+all: $(BIN)/oj $(BIN)/oj-fake-agent
 
 deps:
 	@scripts/install-deps.sh
@@ -68,6 +68,12 @@ $(BIN)/oj: $(BUILD)/obj/cli/oj.o $(BUILD)/liboj.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The scripted stand-in for a coding agent, next to oj so that sessions (whose
+# PATH starts with oj's own directory) and the example runbook find it.
+$(BIN)/oj-fake-agent: tests/agents/fake-agent.sh
+	@mkdir -p $(BIN)
+	install -m 0755 $< $@
+
 $(BUILD)/tests/unit: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(TESTLIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/liboj.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
@@ -84,7 +90,7 @@ $(BUILD)/bench/empty: tests/bench/empty_main.c.in
 	@mkdir -p $(dir $@)
 	$(CC) -x c -O2 -o $@ $<
 
-tests: $(BIN)/oj $(BUILD)/tests/unit $(BUILD)/tests/e2e
+tests: $(BIN)/oj $(BIN)/oj-fake-agent $(BUILD)/tests/unit $(BUILD)/tests/e2e
 
 # ---- the commands in the README ------------------------------------------------
 test: deps

@@ -52,6 +52,26 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
         const char *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         int k = find_opt(cmd, name, nlen);
+        if (k < 0 && nlen > 0 && find_opt(cmd, "*", 1) >= 0) {
+            if (out->nnamed == OJ_MAX_NAMED) {
+                snprintf(err, errlen, "too many --name value options for '%s' (at most %d)",
+                         label, OJ_MAX_NAMED);
+                return -1;
+            }
+            static char names[OJ_MAX_NAMED][128];
+            snprintf(names[out->nnamed], sizeof names[0], "%.*s", (int)(nlen < 127 ? nlen : 127),
+                     name);
+            const char *val = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+            if (val == NULL) {
+                snprintf(err, errlen, "option '--%s' of '%s' needs a value", names[out->nnamed],
+                         label);
+                return -1;
+            }
+            out->named[out->nnamed][0] = names[out->nnamed];
+            out->named[out->nnamed][1] = val;
+            out->nnamed++;
+            continue;
+        }
         if (k < 0) {
             snprintf(err, errlen, "unknown option '--%.*s' for '%s'; see `%s --help`", (int)nlen,
                      name, label, label);
@@ -111,7 +131,9 @@ void oj_cmd_print_help(const struct oj_cmd *cmd)
     for (int i = 0; cmd->opts && cmd->opts[i].name; i++) {
         char left[48];
         const struct oj_opt *o = &cmd->opts[i];
-        if (o->takes_value)
+        if (strcmp(o->name, "*") == 0)
+            snprintf(left, sizeof left, "--<%s> VALUE", o->value_name ? o->value_name : "name");
+        else if (o->takes_value)
             snprintf(left, sizeof left, "--%s %s", o->name, o->value_name ? o->value_name : "VALUE");
         else
             snprintf(left, sizeof left, "--%s", o->name);

@@ -11,6 +11,7 @@
 #include "paths.h"
 
 #define OJ_MAX_OPTS 16
+#define OJ_MAX_NAMED 32
 
 struct oj_opt {
     const char *name;       /* long name without "--" */
@@ -25,6 +26,10 @@ struct oj_args {
     char **pos;                      /* positional arguments (and everything after "--") */
     const char *value[OJ_MAX_OPTS];  /* by option index */
     bool set[OJ_MAX_OPTS];
+    /* `--<name> <value>` pairs for a command whose option table has the
+     * wildcard entry {"*", ...} (oj run: inputs by name) */
+    int nnamed;
+    const char *named[OJ_MAX_NAMED][2];
 };
 
 struct oj_ctx {

@@ -1,17 +1,102 @@
-/* cmd_pipeline.c — `oj run` and `oj pipeline …`. The daemon side arrives with
- * the pipelines work; until then these answer "not implemented yet" (exit 6)
- * through the real request path. */
+/* cmd_pipeline.c — `oj run` and `oj pipeline …`: start pipelines and watch
+ * or steer them (rpc_pipeline.c on the daemon side). */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "duration.h"
+
+/* stdout gets the id alone, so `id=$(oj run build ...)` works; the rest is
+ * for the reader. */
+static void human_run(const void *m)
+{
+    const Oj__RunResponse *r = m;
+    printf("%s\n", r->pipeline_id);
+    fprintf(stderr, "started pipeline %s in %s (branch %s)\n", r->pipeline_id, r->workspace,
+            r->branch);
+}
 
 static int exec_run(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__RunRequest req = OJ__RUN_REQUEST__INIT;
+    Oj__Input inputs[OJ_MAX_NAMED], *ptrs[OJ_MAX_NAMED];
     req.pipeline = a->pos[0];
     req.n_positional = (size_t)(a->npos - 1);
     req.positional = a->pos + 1;
-    OJ_CALL_AND_PRINT(ctx, oj__control__run, &req, a);
+    for (int i = 0; i < a->nnamed; i++) {
+        oj__input__init(&inputs[i]);
+        inputs[i].name = (char *)a->named[i][0];
+        inputs[i].value = (char *)a->named[i][1];
+        ptrs[i] = &inputs[i];
+    }
+    req.n_inputs = (size_t)a->nnamed;
+    req.inputs = ptrs;
+    WITH_CLIENT(ctx, c, (oj__control__run(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_run)));
+}
+
+static void human_list(const void *m)
+{
+    const Oj__PipelineListResponse *r = m;
+    if (r->n_pipelines == 0) {
+        printf("no pipelines\n");
+        return;
+    }
+    printf("%-9s %-16s %-14s %-10s %s\n", "ID", "PIPELINE", "PHASE", "STATE", "AGE");
+    for (size_t i = 0; i < r->n_pipelines; i++) {
+        const Oj__PipelineSummary *p = r->pipelines[i];
+        char age[32];
+        oj_duration_format(oj_wall_ms() - p->created_at_ms, age, sizeof age);
+        printf("%-9s %-16s %-14s %-10s %s\n", p->id, p->name, p->phase, p->state, age);
+    }
+}
+
+static void human_status(const void *m)
+{
+    const Oj__PipelineStatusResponse *r = m;
+    const Oj__PipelineSummary *p = r->pipeline;
+    printf("pipeline %s (%s)\n", p->id, p->name);
+    printf("  state:     %s\n", p->state);
+    printf("  phase:     %s\n", p->phase);
+    if (r->session_id[0]) {
+        char idle[32];
+        oj_duration_format(r->idle_ms, idle, sizeof idle);
+        printf("  session:   %s (idle %s)\n", r->session_id, idle);
+    }
+    printf("  step:      %s%s", r->step, r->attempt > 1 ? "" : "\n");
+    if (r->attempt > 1)
+        printf(" (attempt %d)\n", r->attempt);
+    if (r->waiting_for_lock[0])
+        printf("  waiting:   for lock %s\n", r->waiting_for_lock);
+    if (r->lock_held[0])
+        printf("  holds:     lock %s\n", r->lock_held);
+    if (r->last_error[0])
+        printf("  error:     %s\n", r->last_error);
+    printf("  workspace: %s\n", r->workspace);
+    printf("  branch:    %s\n", r->branch);
+    for (size_t i = 0; i < r->n_inputs; i++)
+        printf("  input:     %s = %s\n", r->inputs[i]->name, r->inputs[i]->value);
+    for (size_t i = 0; i < r->n_checkpoints; i++) {
+        char ago[32];
+        oj_duration_format(oj_wall_ms() - r->checkpoints[i]->time_ms, ago, sizeof ago);
+        printf("  checkpoint: %s ago (%s) %s\n", ago, r->checkpoints[i]->phase,
+               r->checkpoints[i]->message);
+    }
+    if (r->n_recovery) {
+        printf("  recovery steps:\n");
+        for (size_t i = 0; i < r->n_recovery; i++) {
+            char ago[32];
+            oj_duration_format(oj_wall_ms() - r->recovery[i]->time_ms, ago, sizeof ago);
+            printf("    %-8s %s ago  %s\n", r->recovery[i]->action, ago, r->recovery[i]->detail);
+        }
+    }
+}
+
+static void human_action(const void *m)
+{
+    const Oj__ActionResponse *r = m;
+    printf("%s: %s\n", r->id, r->message);
 }
 
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
@@ -23,21 +108,24 @@ static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__PipelineListRequest req = OJ__PIPELINE_LIST_REQUEST__INIT;
     req.active_only = oj_args_has(a, "active");
     req.include_archived = oj_args_has(a, "all");
-    OJ_CALL_AND_PRINT(ctx, oj__control__pipeline_list, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__pipeline_list(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_list)));
 }
 
 static int exec_status(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__PipelineRef req = OJ__PIPELINE_REF__INIT;
     req.id = a->pos[0];
-    OJ_CALL_AND_PRINT(ctx, oj__control__pipeline_status, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__pipeline_status(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_status)));
 }
 
 static int exec_show(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__PipelineRef req = OJ__PIPELINE_REF__INIT;
     req.id = a->pos[0];
-    OJ_CALL_AND_PRINT(ctx, oj__control__pipeline_show, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__pipeline_show(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_status)));
 }
 
 static int exec_nudge(struct oj_ctx *ctx, const struct oj_args *a)
@@ -45,7 +133,8 @@ static int exec_nudge(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__NudgeRequest req = OJ__NUDGE_REQUEST__INIT;
     req.id = a->pos[0];
     req.message = a->npos > 1 ? a->pos[1] : "";
-    OJ_CALL_AND_PRINT(ctx, oj__control__pipeline_nudge, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__pipeline_nudge(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_action)));
 }
 
 typedef void (*ref_action_stub)(ProtobufCService *, const Oj__PipelineRef *,
@@ -55,7 +144,8 @@ static int ref_action(struct oj_ctx *ctx, const struct oj_args *a, ref_action_st
 {
     Oj__PipelineRef req = OJ__PIPELINE_REF__INIT;
     req.id = a->pos[0];
-    OJ_CALL_AND_PRINT(ctx, stub, &req, a);
+    WITH_CLIENT(ctx, c, (stub(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_action)));
 }
 
 static int exec_restart(struct oj_ctx *ctx, const struct oj_args *a)
@@ -72,6 +162,11 @@ static int exec_cancel(struct oj_ctx *ctx, const struct oj_args *a)
 }
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
+static const struct oj_opt run_opts[] = {
+    {"*", true, "input", "an input by name, instead of by position"},
+    OJ_OPT_JSON,
+    {0},
+};
 static const struct oj_opt list_opts[] = {
     {"active", false, NULL, "only pipelines that are not finished"},
     {"all", false, NULL, "include archived pipelines"},
@@ -80,8 +175,11 @@ static const struct oj_opt list_opts[] = {
 };
 
 const struct oj_cmd oj_cmd_run = {
-    NULL, "run", "<pipeline> [inputs...]", "Start a pipeline from a runbook; prints its id",
-    "Inputs are given in the order the runbook declares them.", json_only, 1, -1, exec_run,
+    NULL, "run", "<pipeline> [inputs...] [--<input> VALUE...]",
+    "Start a pipeline from a runbook; prints its id",
+    "Inputs are given in the order the runbook declares them, or by name (--name VALUE).\n"
+    "Pipelines are defined in .oj/runbooks/*.json (docs/runbooks.md).",
+    run_opts, 1, -1, exec_run,
 };
 const struct oj_cmd oj_cmd_pipeline_list = {
     "pipeline", "list", "[--active|--all] [--json]", "List pipelines", NULL, list_opts, 0, 0,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "duration.h"
 
 static void print_status(const Oj__StatusResponse *s, bool verbose, bool resources)
@@ -15,6 +16,18 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
     if (s->queued_sessions)
         printf(" (%u waiting for a slot)", s->queued_sessions);
     printf("\n");
+    for (size_t i = 0; i < s->n_waiting; i++) {
+        const Oj__PipelineWait *w = s->waiting[i];
+        char since[32];
+        oj_duration_format(oj_wall_ms() - w->since_ms, since, sizeof since);
+        if (w->lock[0])
+            printf("  waiting:  pipeline %s (phase %s) for lock %s, held by %s, for %s\n",
+                   w->pipeline_id, w->phase, w->lock, w->holder[0] ? w->holder : "nobody now",
+                   since);
+        else
+            printf("  waiting:  pipeline %s (phase %s) for a session slot, for %s\n",
+                   w->pipeline_id, w->phase, since);
+    }
     if (resources || verbose) {
         oj_fmt_bytes(s->rss_bytes, buf, sizeof buf);
         printf("memory:     %s RSS\n", buf);

@@ -1,11 +1,43 @@
-/* cmd_workspace.c — `oj workspace …`. The daemon side arrives with the
- * pipelines work; until then these answer "not implemented yet" (exit 6). */
+/* cmd_workspace.c — `oj workspace …`: the git worktrees pipelines work in
+ * (rpc_workspace.c on the daemon side). */
+#include <stdio.h>
+
 #include "cli.h"
+
+static void print_table(Oj__WorkspaceInfo **w, size_t n, const char *none)
+{
+    if (n == 0) {
+        printf("%s\n", none);
+        return;
+    }
+    printf("%-24s %-28s %-9s %-10s %s\n", "NAME", "BRANCH", "PIPELINE", "STATE", "PATH");
+    for (size_t i = 0; i < n; i++)
+        printf("%-24s %-28s %-9s %-10s %s\n", w[i]->name, w[i]->branch,
+               w[i]->pipeline_id[0] ? w[i]->pipeline_id : "-", w[i]->state, w[i]->path);
+}
+
+static void human_list(const void *m)
+{
+    const Oj__WorkspaceListResponse *r = m;
+    print_table(r->workspaces, r->n_workspaces, "no workspaces");
+}
+
+static bool dry_run;
+
+static void human_cleanup(const void *m)
+{
+    const Oj__WorkspaceCleanupResponse *r = m;
+    if (r->n_removed)
+        printf("%s %zu stale workspace(s):\n", dry_run ? "would remove" : "removed",
+               r->n_removed);
+    print_table(r->removed, r->n_removed, "no stale workspaces");
+}
 
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__WorkspaceListRequest req = OJ__WORKSPACE_LIST_REQUEST__INIT;
-    OJ_CALL_AND_PRINT(ctx, oj__control__workspace_list, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__workspace_list(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_list)));
 }
 
 static int exec_cleanup(struct oj_ctx *ctx, const struct oj_args *a)
@@ -18,7 +50,9 @@ static int exec_cleanup(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__WorkspaceCleanupRequest req = OJ__WORKSPACE_CLEANUP_REQUEST__INIT;
     req.stale = true;
     req.dry_run = oj_args_has(a, "dry-run");
-    OJ_CALL_AND_PRINT(ctx, oj__control__workspace_cleanup, &req, a);
+    dry_run = req.dry_run;
+    WITH_CLIENT(ctx, c, (oj__control__workspace_cleanup(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, human_cleanup)));
 }
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};

@@ -20,6 +20,7 @@
 #include "hmap.h"
 #include "oj.pb-c.h"
 #include "paths.h"
+#include "runbook.h"
 
 struct oj_server;
 struct oj_call;
@@ -40,6 +41,9 @@ struct oj_daemon {
     struct oj_hmap lock_heartbeats;
     /* session id -> struct oj_session_live* (rpc_session.c) */
     struct oj_hmap session_live;
+    /* pipeline id -> (void *)1 while its shell step runs here (rpc_pipeline.c);
+     * a shell step in the state with no entry here was cut off by a crash */
+    struct oj_hmap pipeline_shells;
 
     /* engine: one thread, one queue of calls */
     pthread_t engine_thread;
@@ -61,6 +65,18 @@ struct oj_daemon {
 
     /* set by DaemonStop; the main thread acts on it */
     _Atomic int64_t stop_timeout_ms;
+    /* a graceful stop began: no new oj run, no new phase starts (pipelines
+     * finish their bookkeeping and carry on after the next start) */
+    atomic_bool draining;
+    /* shell steps and job commands running on their own threads (runner.c) */
+    atomic_int runners_active;
+
+    /* runbooks (.oj/runbooks/ *.json), reloaded when a file there changes;
+     * engine thread only (rpc_pipeline.c) */
+    struct oj_runbooks *runbooks;
+    int64_t runbooks_mtime_ns;
+    char runbooks_error[1024]; /* why the last reload failed, "" when it did not */
+    bool relocked;             /* pipelines took back their locks after a start */
 };
 
 static inline struct oj_daemon *oj_daemon_of(Oj__Control_Service *svc)
@@ -85,6 +101,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o);
 /* ---- parts (engine.c, watchdog.c, rpc_*.c) -------------------------------- */
 int oj_engine_start(struct oj_daemon *d);
 void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink */
+/* Runs job(d, arg) on the engine thread, after what is queued (any thread). */
+void oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg);
 void oj_engine_stop(struct oj_daemon *d);
 
 int oj_watcher_start(struct oj_daemon *d);
@@ -98,6 +116,9 @@ void oj_rpc_register_daemon(Oj__Control_Service *svc);
 void oj_rpc_register_lock(Oj__Control_Service *svc);
 void oj_rpc_register_maintenance(Oj__Control_Service *svc);
 void oj_rpc_register_session(Oj__Control_Service *svc);
+void oj_rpc_register_pipeline(Oj__Control_Service *svc);
+void oj_rpc_register_workspace(Oj__Control_Service *svc);
+void oj_rpc_register_cron(Oj__Control_Service *svc);
 
 /* Sessions (rpc_session.c), engine thread: how many are not dead; reconcile
  * the records with tmux (the 1 s tick); record every live session's output
@@ -106,6 +127,66 @@ unsigned oj_sessions_active(struct oj_daemon *d);
 void oj_sessions_tick(struct oj_daemon *d);
 void oj_sessions_checkpoint(struct oj_daemon *d);
 void oj_sessions_forget(struct oj_daemon *d); /* frees the in-memory liveness */
+
+/* Starting a session for a pipeline's agent phase (rpc_session.c): env holds
+ * extra "NAME=value" entries (NULL-terminated). Writes the new id; returns 0,
+ * or -1 with err (the session is then recorded dead, or never recorded). */
+struct oj_spawn {
+    const char *name, *cwd, *command; /* command: a shell command line */
+    char *const *env;
+    int64_t idle_timeout_ms;
+    const char *pipeline_id, *phase;
+};
+int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, size_t idlen,
+                     char *err, size_t errlen);
+/* Kills a live session and records it dead with `reason` (no-op when dead). */
+void oj_session_end(struct oj_daemon *d, const char *id, const char *reason);
+/* Types text into a live session and counts it as a nudge. 0 or -1 + err. */
+int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge, char *err,
+                    size_t errlen);
+int64_t oj_session_last_output_ms(struct oj_daemon *d, const char *id);
+
+/* Pipelines (rpc_pipeline.c), engine thread: the tick drives every active
+ * pipeline; the session hooks come from the sessions tick. */
+void oj_pipelines_tick(struct oj_daemon *d);
+void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
+void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
+unsigned oj_pipelines_active(struct oj_daemon *d);
+unsigned oj_pipelines_queued(struct oj_daemon *d); /* agent phases waiting for a slot */
+/* Pipelines waiting for a lock or a session slot (malloc'd array; strings
+ * point into the state, valid until the next change). */
+size_t oj_pipelines_waiting(struct oj_daemon *d, Oj__PipelineWait **out);
+/* Graceful stop, main thread after the engine stopped: locks held by
+ * pipelines are released and remembered, to be taken back at the next start. */
+void oj_pipelines_release_locks(struct oj_daemon *d);
+/* Starts a pipeline (oj run, scheduled jobs). Writes its id; 0, or -1 with a
+ * status code (wire StatusCode) and err. */
+int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *positional,
+                      size_t npos, char *const *names, char *const *values, size_t nnamed,
+                      char *id, size_t idlen, int *code, char *err, size_t errlen);
+/* The runbooks, reloaded when .oj/runbooks changed; NULL with d->runbooks_error. */
+const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d);
+
+/* Scheduled jobs (rpc_cron.c): the tick starts those that are due. */
+void oj_cron_tick(struct oj_daemon *d);
+
+/* Runner (runner.c): runs `sh -c command` in cwd on its own thread, with a
+ * time limit; its output goes to log_path (appended). Then posts
+ * finished(d, arg, exit_status, timed_out, tail) to the engine, where tail is
+ * the output's last line (freed after the call). */
+typedef void (*oj_runner_done)(struct oj_daemon *d, void *arg, int exit_status, bool timed_out,
+                               const char *tail);
+int oj_runner_start(struct oj_daemon *d, const char *command, const char *cwd, char *const *env,
+                    int64_t timeout_ms, const char *log_path, oj_runner_done finished, void *arg);
+/* Waits until no runner is left or the monotonic deadline; how many remain. */
+int oj_runners_wait(struct oj_daemon *d, int64_t deadline_mono_ms);
+
+/* Locks held by the daemon itself for pipelines (rpc_lock.c), same rules as
+ * LockAcquire/LockRelease. take returns 1 when held now, 0 when busy (holder
+ * named in who), -1 on a journaling error. */
+int oj_lock_take(struct oj_daemon *d, const char *name, const char *holder, char *who,
+                 size_t wholen, char *err, size_t errlen);
+void oj_lock_drop(struct oj_daemon *d, const char *name, const char *holder);
 
 /* Heartbeat bookkeeping for locks (rpc_lock.c). */
 int64_t oj_lock_heartbeat(struct oj_daemon *d, const char *name, int64_t fallback_ms);

@@ -135,6 +135,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         goto fail_log;
     oj_hmap_init(&d->lock_heartbeats);
     oj_hmap_init(&d->session_live);
+    oj_hmap_init(&d->pipeline_shells);
 
     if (oj_engine_start(d) != 0) {
         snprintf(err, sizeof err, "cannot start the engine thread");
@@ -189,23 +190,43 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     }
 
     /* Graceful stop. */
+    /* 1. stop accepting new work: no new requests but Ping, Status and
+     * DaemonStop; no new oj run or phase start from the engine */
     int64_t deadline = oj_mono_ms() + timeout_ms;
+    atomic_store(&d->draining, true);
     oj_server_set_draining(d->server);
     unsigned left = oj_server_wait_idle(d->server, deadline);
     if (left > 0)
         LOG_WARN("daemon: %u requests still running after %lld ms; stopping anyway", left,
                  (long long)timeout_ms);
+    /* 2. wait for running shell steps; the engine still records their ends */
+    int running = oj_runners_wait(d, deadline);
+    if (running > 0)
+        LOG_WARN("daemon: %d shell step(s) still running after %lld ms; they are cut off and "
+                 "handled as after a crash at the next start",
+                 running, (long long)timeout_ms);
+    else
+        LOG_INFO("daemon: no shell steps running");
     oj_watchdog_stop(d);
     oj_watcher_stop(d);
     oj_engine_stop(d);
     /* The engine is gone, so this thread may touch the state now. */
+    /* 3. checkpoint all sessions (they keep running in tmux) */
     oj_sessions_checkpoint(d);
+    /* 4. release all locks; their pipelines take them back at the next start */
+    oj_pipelines_release_locks(d);
+    /* 5. sync the WAL (and snapshot) as the store closes */
     /* Replies still waiting for a sync go out before the socket closes. */
     oj_store_close(d->store, true);
     oj_server_stop(d->server);
     oj_pub_stop(d->publisher);
     oj_lock_forget(d);
     oj_sessions_forget(d);
+    oj_hmap_free(&d->pipeline_shells);
+    if (d->runbooks) {
+        oj_runbooks_free(d->runbooks);
+        free(d->runbooks);
+    }
     LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
     oj_log_close();
     close(lock_fd); /* releases the single-instance lock */
@@ -225,6 +246,11 @@ fail_store:
     oj_store_close(d->store, false);
     oj_lock_forget(d);
     oj_sessions_forget(d);
+    oj_hmap_free(&d->pipeline_shells);
+    if (d->runbooks) {
+        oj_runbooks_free(d->runbooks);
+        free(d->runbooks);
+    }
 fail_log:
     LOG_ERROR("daemon: %s", err);
     oj_log_close();

@@ -18,8 +18,12 @@
 #include "version.h"
 #include "wire.pb-c.h"
 
+/* A queued item: a call from a client, or a job posted by another thread
+ * (a finished shell step) that must run where the state lives. */
 struct oj_call_node {
     struct oj_call *call;
+    void (*job)(struct oj_daemon *d, void *arg);
+    void *job_arg;
     struct oj_call_node *next;
 };
 
@@ -67,6 +71,8 @@ static void *engine_main(void *arg)
         if (oj_mono_ms() >= next_tick && !d->engine_stopping) {
             pthread_mutex_unlock(&d->engine_mu);
             oj_sessions_tick(d);
+            oj_pipelines_tick(d);
+            oj_cron_tick(d);
             next_tick = oj_mono_ms() + TICK_MS;
             pthread_mutex_lock(&d->engine_mu);
             continue;
@@ -78,7 +84,10 @@ static void *engine_main(void *arg)
         if (d->queue_head == NULL)
             d->queue_tail = NULL;
         pthread_mutex_unlock(&d->engine_mu);
-        run_call(d, n->call);
+        if (n->job)
+            n->job(d, n->job_arg);
+        else
+            run_call(d, n->call);
         free(n);
         pthread_mutex_lock(&d->engine_mu);
     }
@@ -86,10 +95,30 @@ static void *engine_main(void *arg)
     return NULL;
 }
 
+void oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg)
+{
+    struct oj_call_node *n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        LOG_ERROR("engine: out of memory; a finished job is lost");
+        return;
+    }
+    n->job = job;
+    n->job_arg = arg;
+    /* Accepted even while stopping: oj_engine_stop runs what is queued. */
+    pthread_mutex_lock(&d->engine_mu);
+    if (d->queue_tail)
+        d->queue_tail->next = n;
+    else
+        d->queue_head = n;
+    d->queue_tail = n;
+    pthread_cond_signal(&d->engine_cv);
+    pthread_mutex_unlock(&d->engine_mu);
+}
+
 void oj_engine_submit(struct oj_call *call, void *arg)
 {
     struct oj_daemon *d = arg;
-    struct oj_call_node *n = malloc(sizeof *n);
+    struct oj_call_node *n = calloc(1, sizeof *n);
     if (n == NULL) {
         oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
         oj_call_complete(NULL, call);
@@ -121,6 +150,9 @@ int oj_engine_start(struct oj_daemon *d)
     oj_rpc_register_lock(&d->svc);
     oj_rpc_register_maintenance(&d->svc);
     oj_rpc_register_session(&d->svc);
+    oj_rpc_register_pipeline(&d->svc);
+    oj_rpc_register_workspace(&d->svc);
+    oj_rpc_register_cron(&d->svc);
     pthread_mutex_init(&d->engine_mu, NULL);
     pthread_cond_init(&d->engine_cv, NULL);
     return pthread_create(&d->engine_thread, NULL, engine_main, d);

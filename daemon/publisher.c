@@ -114,6 +114,12 @@ void oj_pub_chunk(struct oj_publisher *p, const char *session_id, uint64_t seq, 
 void oj_pub_event(struct oj_publisher *p, const char *kind, const char *session_id,
                   const char *pipeline_id, const char *message)
 {
+    oj_pub_phase_event(p, kind, session_id, pipeline_id, "", message);
+}
+
+void oj_pub_phase_event(struct oj_publisher *p, const char *kind, const char *session_id,
+                        const char *pipeline_id, const char *phase, const char *message)
+{
     if (p == NULL)
         return;
     Oj__Event e = OJ__EVENT__INIT;
@@ -122,7 +128,7 @@ void oj_pub_event(struct oj_publisher *p, const char *kind, const char *session_
     e.kind = (char *)kind;
     e.session_id = (char *)(session_id ? session_id : "");
     e.pipeline_id = (char *)(pipeline_id ? pipeline_id : "");
-    e.phase = "";
+    e.phase = (char *)(phase ? phase : "");
     e.message = (char *)(message ? message : "");
     Oj__PubFrame f = OJ__PUB_FRAME__INIT;
     f.event = &e;

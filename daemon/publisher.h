@@ -20,6 +20,9 @@ void oj_pub_chunk(struct oj_publisher *p, const char *session_id, uint64_t seq, 
 /* An event; its daemon-wide seq is assigned here. */
 void oj_pub_event(struct oj_publisher *p, const char *kind, const char *session_id,
                   const char *pipeline_id, const char *message);
+/* The same, about a pipeline's phase. */
+void oj_pub_phase_event(struct oj_publisher *p, const char *kind, const char *session_id,
+                        const char *pipeline_id, const char *phase, const char *message);
 /* A heartbeat on topic "hb/": the watchdog's check that a new subscriber
  * really gets messages (see watchdog.c). */
 void oj_pub_heartbeat(struct oj_publisher *p, uint64_t nonce);

@@ -1,5 +1,6 @@
 /* rpc_daemon.c — handlers for the daemon itself: Status and DaemonStop.
  * (Ping is answered by the server without reaching the engine.) */
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -24,10 +25,10 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
     out.pid = (int32_t)d->pid;
     out.started_at_ms = d->started_at_ms;
     out.uptime_ms = oj_mono_ms() - d->started_mono_ms;
-    out.active_pipelines = 0; /* pipelines arrive with the pipelines work */
+    out.active_pipelines = oj_pipelines_active(d);
     out.active_sessions = oj_sessions_active(d);
     out.max_sessions = d->cfg.max_sessions;
-    out.queued_sessions = 0;
+    out.queued_sessions = oj_pipelines_queued(d);
     out.draining = atomic_load(&d->stop_timeout_ms) != 0;
     out.newest_snapshot_age_ms = -1;
     if (in->verbose || in->resources) {
@@ -51,7 +52,17 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
         out.requests_in_flight = st.in_flight > 0 ? st.in_flight - 1 : 0; /* not this one */
         out.listener_restarts = st.listener_restarts;
     }
+    Oj__PipelineWait *waits = NULL;
+    out.n_waiting = oj_pipelines_waiting(d, &waits);
+    Oj__PipelineWait **wp = calloc(out.n_waiting + 1, sizeof *wp);
+    for (size_t i = 0; wp && i < out.n_waiting; i++)
+        wp[i] = &waits[i];
+    out.waiting = wp;
+    if (wp == NULL)
+        out.n_waiting = 0;
     done(&out, call);
+    free(wp);
+    free(waits);
 }
 
 static void rpc_daemon_stop(Oj__Control_Service *svc, const Oj__DaemonStopRequest *in,

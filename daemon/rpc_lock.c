@@ -286,6 +286,53 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
     done(&out, call);
 }
 
+/* Pipelines hold locks through the daemon: no process of their own (pid 0,
+ * so never "holder gone"), a heartbeat every tick, and this timeout so a lock
+ * whose pipeline stopped heartbeating is stale. */
+#define PIPELINE_LOCK_TIMEOUT_MS 60000
+
+int oj_lock_take(struct oj_daemon *d, const char *name, const char *holder, char *who,
+                 size_t wholen, char *err, size_t errlen)
+{
+    int64_t now = oj_wall_ms();
+    struct oj_lock cur;
+    bool held = load(d, name, &cur);
+    Oj__LockInfo info = OJ__LOCK_INFO__INIT;
+    if (held)
+        describe(d, name, &cur, &info, now);
+    enum oj_acquire_verdict v = oj_lock_acquire_verdict(held ? &cur : NULL, info.stale, holder);
+    if (v == OJ_ACQUIRE_BUSY) {
+        snprintf(who, wholen, "%s", cur.holder);
+        return 0;
+    }
+    if (v != OJ_ACQUIRE_RENEWED) {
+        struct oj_lock next = {0};
+        snprintf(next.holder, sizeof next.holder, "%s", holder);
+        gethostname(next.host, sizeof next.host - 1);
+        next.timeout_ms = PIPELINE_LOCK_TIMEOUT_MS;
+        next.since_ms = now;
+        if (oj_store_commit(d->store, oj_op_put("lock", name, oj_lock_to_json(&next)), err,
+                            errlen) == 0)
+            return -1;
+        if (v == OJ_ACQUIRE_TAKE_OVER)
+            LOG_INFO("lock: %s taken over by %s from stale holder %s", name, holder, cur.holder);
+    }
+    oj_lock_set_heartbeat(d, name, now);
+    return 1;
+}
+
+void oj_lock_drop(struct oj_daemon *d, const char *name, const char *holder)
+{
+    struct oj_lock cur;
+    if (!load(d, name, &cur) || oj_lock_release_verdict(&cur, holder, false) != OJ_RELEASE_OK)
+        return; /* not ours (any more): an operator may have forced it away */
+    char err[512];
+    if (oj_store_commit(d->store, oj_op_del("lock", name), err, sizeof err) == 0)
+        LOG_ERROR("lock: cannot release %s for %s: %s", name, holder, err);
+    else
+        clear_heartbeat(d, name);
+}
+
 void oj_rpc_register_lock(Oj__Control_Service *svc)
 {
     svc->lock_list = rpc_lock_list;

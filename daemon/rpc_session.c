@@ -312,62 +312,82 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
         strcat(command, q);
         free(q);
     }
-    char id[16], log[PATH_MAX + 32], status_path[PATH_MAX + 32];
-    new_id(d, id, sizeof id);
-    snprintf(log, sizeof log, "%s/%s.log", d->paths.session_log_dir, id);
-    snprintf(status_path, sizeof status_path, "%s/%s.status", d->paths.session_log_dir, id);
-    int64_t now = oj_wall_ms();
-    cJSON *record = oj_session_new(name, cwd, command, log, now);
-    cJSON_AddNumberToObject(record, "idle_timeout_ms", (double)in->idle_timeout_ms);
-    if (!save(d, id, record, call)) {
-        free(command);
+    char id[16], err[512];
+    struct oj_spawn sp = {.name = name, .cwd = cwd, .command = command,
+                          .idle_timeout_ms = in->idle_timeout_ms};
+    int rc = oj_session_spawn(d, &sp, id, sizeof id, err, sizeof err);
+    free(command);
+    if (rc != 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "cannot start the session: %s", err);
         done(NULL, call);
         return;
     }
+    Oj__SessionInfo out;
+    describe(id, oj_state_get(state_of(d), "session", id), &out, oj_wall_ms());
+    done(&out, call);
+}
 
-    char bindir[PATH_MAX], env_path[PATH_MAX + 4200], env_task[128], env_ws[PATH_MAX + 32],
-        env_id[64], env_project[PATH_MAX + 32];
+int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, size_t idlen,
+                     char *err, size_t errlen)
+{
+    char log[PATH_MAX + 32], status_path[PATH_MAX + 32];
+    new_id(d, id, idlen);
+    snprintf(log, sizeof log, "%s/%s.log", d->paths.session_log_dir, id);
+    snprintf(status_path, sizeof status_path, "%s/%s.status", d->paths.session_log_dir, id);
+    int64_t now = oj_wall_ms();
+    cJSON *record = oj_session_new(sp->name, sp->cwd, sp->command, log, now);
+    cJSON_AddNumberToObject(record, "idle_timeout_ms", (double)sp->idle_timeout_ms);
+    if (sp->pipeline_id) {
+        cJSON_ReplaceItemInObjectCaseSensitive(record, "pipeline_id",
+                                               cJSON_CreateString(sp->pipeline_id));
+        cJSON_ReplaceItemInObjectCaseSensitive(record, "phase", cJSON_CreateString(sp->phase));
+    }
+    if (oj_store_commit(d->store, oj_op_put("session", id, record), err, errlen) == 0)
+        return -1;
+
+    char bindir[PATH_MAX], env_path[PATH_MAX + 4200], env_task[300], env_ws[PATH_MAX + 32],
+        env_phase[128], env_id[64], env_project[PATH_MAX + 32];
     bin_dir(bindir, sizeof bindir);
     const char *path = getenv("PATH");
     snprintf(env_path, sizeof env_path, "PATH=%s:%s", bindir, path ? path : "/usr/bin:/bin");
-    snprintf(env_task, sizeof env_task, "OTTER_TASK=%s", name);
-    snprintf(env_ws, sizeof env_ws, "OTTER_WORKSPACE=%s", cwd);
+    snprintf(env_task, sizeof env_task, "OTTER_TASK=%s",
+             sp->pipeline_id ? sp->pipeline_id : sp->name);
+    snprintf(env_ws, sizeof env_ws, "OTTER_WORKSPACE=%s", sp->cwd);
+    snprintf(env_phase, sizeof env_phase, "OTTER_PHASE=%s", sp->phase ? sp->phase : "");
     snprintf(env_id, sizeof env_id, "OJ_SESSION_ID=%s", id);
     snprintf(env_project, sizeof env_project, "OJ_PROJECT=%s", d->paths.root);
-    char *env[] = {env_path, env_task, env_ws, "OTTER_PHASE=", env_id, env_project, NULL};
-    char err[512];
+    char *env[32] = {env_path, env_task, env_ws, env_phase, env_id, env_project};
+    int n = 6;
+    for (int i = 0; sp->env && sp->env[i] && n < 31; i++)
+        env[n++] = sp->env[i];
+    env[n] = NULL;
     /* The command's exit status also goes to <id>.status: tmux does not always
      * record a pane's status (a process that ends before it looks, a loaded
      * server), and the status file is what the tick falls back on. */
     char *qstatus = oj_shell_quote(status_path);
-    size_t wlen = strlen(command) + strlen(qstatus) + 96;
+    size_t wlen = strlen(sp->command) + strlen(qstatus) + 96;
     char *wrapped = malloc(wlen);
     snprintf(wrapped, wlen, "%s; oj_status=$?; printf %%s \"$oj_status\" > %s; exit \"$oj_status\"",
-             command, qstatus);
+             sp->command, qstatus);
     free(qstatus);
-    int started = oj_tmux_new(d->paths.tmux_sock_path, id, cwd, env, wrapped, log, err, sizeof err);
+    int started = oj_tmux_new(d->paths.tmux_sock_path, id, sp->cwd, env, wrapped, log, err, errlen);
     free(wrapped);
     if (started != 0) {
         LOG_ERROR("sessions: cannot start %s: %s", id, err);
         const cJSON *v = oj_state_get(state_of(d), "session", id);
         save(d, id, oj_session_dead(v, -1, err, oj_wall_ms()), NULL);
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "cannot start the session: %s", err);
-        free(command);
-        done(NULL, call);
-        return;
+        return -1;
     }
-    free(command);
     cJSON *running = cJSON_Duplicate(oj_state_get(state_of(d), "session", id), 1);
     cJSON_ReplaceItemInObjectCaseSensitive(running, "state", cJSON_CreateString("running"));
-    if (!save(d, id, running, call)) {
-        done(NULL, call);
-        return;
+    if (!save(d, id, running, NULL)) {
+        snprintf(err, errlen, "cannot record session %s", id);
+        return -1;
     }
-    LOG_INFO("sessions: started %s (%s) in %s", id, name, cwd);
-    oj_pub_event(d->publisher, "session.started", id, "", name);
-    Oj__SessionInfo out;
-    describe(id, oj_state_get(state_of(d), "session", id), &out, oj_wall_ms());
-    done(&out, call);
+    LOG_INFO("sessions: started %s (%s) in %s", id, sp->name, sp->cwd);
+    oj_pub_event(d->publisher, "session.started", id, sp->pipeline_id ? sp->pipeline_id : "",
+                 sp->name);
+    return 0;
 }
 
 struct list_ctx {
@@ -586,8 +606,46 @@ static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
         return;
     }
     LOG_INFO("sessions: killed %s", id);
-    oj_pub_event(d->publisher, "session.ended", id, "", "killed by the operator");
+    v = oj_state_get(state_of(d), "session", id);
+    oj_pub_event(d->publisher, "session.ended", id, str(v, "pipeline_id"), "killed by the operator");
     reply_action(call, done, id, "killed");
+    if (str(v, "pipeline_id")[0])
+        oj_pipeline_session_ended(d, str(v, "pipeline_id"), id);
+}
+
+void oj_session_end(struct oj_daemon *d, const char *id, const char *reason)
+{
+    const cJSON *v = oj_state_get(state_of(d), "session", id);
+    if (v == NULL || !oj_session_active(v))
+        return;
+    char err[512];
+    if (oj_tmux_kill(d->paths.tmux_sock_path, id, err, sizeof err) != 0)
+        LOG_WARN("sessions: kill %s: %s (recording it dead anyway)", id, err);
+    if (save(d, id, oj_session_dead(v, -1, reason, oj_wall_ms()), NULL)) {
+        v = oj_state_get(state_of(d), "session", id);
+        oj_pub_event(d->publisher, "session.ended", id, str(v, "pipeline_id"), reason);
+    }
+}
+
+int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge, char *err,
+                    size_t errlen)
+{
+    const cJSON *v = oj_state_get(state_of(d), "session", id);
+    if (v == NULL || !oj_session_active(v)) {
+        snprintf(err, errlen, "session %s is not running", id);
+        return -1;
+    }
+    if (oj_tmux_send(d->paths.tmux_sock_path, id, text, err, errlen) != 0)
+        return -1;
+    if (nudge)
+        live_of(d, id)->last_nudge_ms = oj_wall_ms();
+    return 0;
+}
+
+int64_t oj_session_last_output_ms(struct oj_daemon *d, const char *id)
+{
+    const cJSON *v = oj_state_get(state_of(d), "session", id);
+    return v ? last_output_ms(v) : 0;
 }
 
 /* ---- the tick: what tmux says about every live session ---------------------- */
@@ -599,6 +657,7 @@ struct observe_ctx {
     bool server_gone;
     int64_t now;
     cJSON *changes; /* {id: new value} */
+    cJSON *stuck;   /* [[session id, pipeline id]] for pipelines to act on */
 };
 
 /* The exit status the session's wrapper wrote, or -1. */
@@ -655,6 +714,12 @@ static void observe(const char *id, const cJSON *v, void *arg)
         snprintf(msg, sizeof msg, "quiet for %s (idle timeout %s)", quiet, limit);
         LOG_INFO("sessions: %s is stuck: %s", id, msg);
         oj_pub_event(o->d->publisher, "session.stuck", id, str(v, "pipeline_id"), msg);
+        if (str(v, "pipeline_id")[0]) {
+            cJSON *pair = cJSON_CreateArray();
+            cJSON_AddItemToArray(pair, cJSON_CreateString(id));
+            cJSON_AddItemToArray(pair, cJSON_CreateString(str(v, "pipeline_id")));
+            cJSON_AddItemToArray(o->stuck, pair);
+        }
     }
 }
 
@@ -662,12 +727,14 @@ void oj_sessions_tick(struct oj_daemon *d)
 {
     if (oj_sessions_active(d) == 0)
         return;
-    struct observe_ctx o = {.d = d, .now = oj_wall_ms(), .changes = cJSON_CreateObject()};
+    struct observe_ctx o = {.d = d, .now = oj_wall_ms(), .changes = cJSON_CreateObject(),
+                            .stuck = cJSON_CreateArray()};
     char err[512];
     o.npanes = oj_tmux_list(d->paths.tmux_sock_path, &o.panes, err, sizeof err);
     if (o.npanes == -1) {
         LOG_WARN("sessions: %s", err);
         cJSON_Delete(o.changes);
+        cJSON_Delete(o.stuck);
         return;
     }
     o.server_gone = o.npanes == -2;
@@ -677,11 +744,19 @@ void oj_sessions_tick(struct oj_daemon *d)
     for (cJSON *c = o.changes->child; c; c = c->next) {
         LOG_INFO("sessions: %s is now %s%s%s", c->string, str(c, "state"),
                  str(c, "reason")[0] ? ": " : "", str(c, "reason"));
-        if (save(d, c->string, cJSON_Duplicate(c, 1), NULL) && !oj_session_active(c))
+        if (save(d, c->string, cJSON_Duplicate(c, 1), NULL) && !oj_session_active(c)) {
             oj_pub_event(d->publisher, "session.ended", c->string, str(c, "pipeline_id"),
                          str(c, "reason"));
+            if (str(c, "pipeline_id")[0])
+                oj_pipeline_session_ended(d, str(c, "pipeline_id"), c->string);
+        }
     }
     cJSON_Delete(o.changes);
+    /* After the loop: acting on a stuck agent changes the state. */
+    for (cJSON *p = o.stuck->child; p; p = p->next)
+        oj_pipeline_session_stuck(d, cJSON_GetArrayItem(p, 1)->valuestring,
+                                  cJSON_GetArrayItem(p, 0)->valuestring);
+    cJSON_Delete(o.stuck);
     free(o.panes);
 }
 

@@ -10,8 +10,8 @@
 #include "duration.h"
 #include "template.h"
 
-const char *const oj_template_builtins[] = {"pipeline", "id",     "workspace", "branch",
-                                            "phase",    "prompt_file_path", NULL};
+const char *const oj_template_builtins[] = {"pipeline", "id",    "workspace",        "branch",
+                                            "phase",    "project", "prompt_file_path", NULL};
 
 struct ctx {
     const char *file;
@@ -305,8 +305,11 @@ static int parse_pipeline(struct ctx *c, const cJSON *o, struct oj_pipeline_def 
         const struct oj_phase_def *d = &p->phases[i];
         char w2[240];
         snprintf(w2, sizeof w2, "%.200s[%d]", where, i);
-        if (d->next && strcmp(d->next, "done") != 0 && !oj_pipeline_phase(p, d->next))
-            return fail(c, w2, "\"next\": no phase \"%s\" (or write \"done\")", d->next);
+        /* "fail" as next: a clean-up phase after a failure still ends failed */
+        if (d->next && strcmp(d->next, "done") != 0 && strcmp(d->next, "fail") != 0 &&
+            !oj_pipeline_phase(p, d->next))
+            return fail(c, w2, "\"next\": no phase \"%s\" (or write \"done\" or \"fail\")",
+                        d->next);
         if (d->on_fail && strcmp(d->on_fail, "fail") != 0 && !oj_pipeline_phase(p, d->on_fail))
             return fail(c, w2, "\"on_fail\": no phase \"%s\" (or write \"fail\")", d->on_fail);
     }

@@ -187,6 +187,51 @@ void   oj__status_response__free_unpacked
   assert(message->base.descriptor == &oj__status_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__pipeline_wait__init
+                     (Oj__PipelineWait         *message)
+{
+  static const Oj__PipelineWait init_value = OJ__PIPELINE_WAIT__INIT;
+  *message = init_value;
+}
+size_t oj__pipeline_wait__get_packed_size
+                     (const Oj__PipelineWait *message)
+{
+  assert(message->base.descriptor == &oj__pipeline_wait__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__pipeline_wait__pack
+                     (const Oj__PipelineWait *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__pipeline_wait__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__pipeline_wait__pack_to_buffer
+                     (const Oj__PipelineWait *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__pipeline_wait__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__PipelineWait *
+       oj__pipeline_wait__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__PipelineWait *)
+     protobuf_c_message_unpack (&oj__pipeline_wait__descriptor,
+                                allocator, len, data);
+}
+void   oj__pipeline_wait__free_unpacked
+                     (Oj__PipelineWait *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__pipeline_wait__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__daemon_stop_request__init
                      (Oj__DaemonStopRequest         *message)
 {
@@ -680,6 +725,51 @@ void   oj__pipeline_status_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &oj__pipeline_status_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__checkpoint__init
+                     (Oj__Checkpoint         *message)
+{
+  static const Oj__Checkpoint init_value = OJ__CHECKPOINT__INIT;
+  *message = init_value;
+}
+size_t oj__checkpoint__get_packed_size
+                     (const Oj__Checkpoint *message)
+{
+  assert(message->base.descriptor == &oj__checkpoint__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__checkpoint__pack
+                     (const Oj__Checkpoint *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__checkpoint__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__checkpoint__pack_to_buffer
+                     (const Oj__Checkpoint *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__checkpoint__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__Checkpoint *
+       oj__checkpoint__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__Checkpoint *)
+     protobuf_c_message_unpack (&oj__checkpoint__descriptor,
+                                allocator, len, data);
+}
+void   oj__checkpoint__free_unpacked
+                     (Oj__Checkpoint *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__checkpoint__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   oj__nudge_request__init
@@ -2467,7 +2557,7 @@ const ProtobufCMessageDescriptor oj__status_request__descriptor =
   (ProtobufCMessageInit) oj__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[23] =
+static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[24] =
 {
   {
     "version",
@@ -2745,6 +2835,18 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[23]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "waiting",
+    24,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__StatusResponse, n_waiting),
+    offsetof(Oj__StatusResponse, waiting),
+    &oj__pipeline_wait__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__status_response__field_indices_by_name[] = {
   4,   /* field[4] = active_pipelines */
@@ -2768,13 +2870,14 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   10,   /* field[10] = state_dir */
   3,   /* field[3] = uptime_ms */
   0,   /* field[0] = version */
+  23,   /* field[23] = waiting */
   19,   /* field[19] = wal_bytes */
   20,   /* field[20] = wal_records_since_snapshot */
 };
 static const ProtobufCIntRange oj__status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 23 }
+  { 0, 24 }
 };
 const ProtobufCMessageDescriptor oj__status_response__descriptor =
 {
@@ -2784,11 +2887,101 @@ const ProtobufCMessageDescriptor oj__status_response__descriptor =
   "Oj__StatusResponse",
   "oj",
   sizeof(Oj__StatusResponse),
-  23,
+  24,
   oj__status_response__field_descriptors,
   oj__status_response__field_indices_by_name,
   1,  oj__status_response__number_ranges,
   (ProtobufCMessageInit) oj__status_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__pipeline_wait__field_descriptors[5] =
+{
+  {
+    "pipeline_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineWait, pipeline_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineWait, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lock",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineWait, lock),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "holder",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineWait, holder),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "since_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineWait, since_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__pipeline_wait__field_indices_by_name[] = {
+  3,   /* field[3] = holder */
+  2,   /* field[2] = lock */
+  1,   /* field[1] = phase */
+  0,   /* field[0] = pipeline_id */
+  4,   /* field[4] = since_ms */
+};
+static const ProtobufCIntRange oj__pipeline_wait__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor oj__pipeline_wait__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.PipelineWait",
+  "PipelineWait",
+  "Oj__PipelineWait",
+  "oj",
+  sizeof(Oj__PipelineWait),
+  5,
+  oj__pipeline_wait__field_descriptors,
+  oj__pipeline_wait__field_indices_by_name,
+  1,  oj__pipeline_wait__number_ranges,
+  (ProtobufCMessageInit) oj__pipeline_wait__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__daemon_stop_request__field_descriptors[1] =
@@ -3353,7 +3546,7 @@ const ProtobufCMessageDescriptor oj__recovery_step__descriptor =
   (ProtobufCMessageInit) oj__recovery_step__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descriptors[9] =
+static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descriptors[13] =
 {
   {
     "pipeline",
@@ -3463,22 +3656,74 @@ static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "step",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, step),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attempt",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, attempt),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "checkpoints",
+    12,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__PipelineStatusResponse, n_checkpoints),
+    offsetof(Oj__PipelineStatusResponse, checkpoints),
+    &oj__checkpoint__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lock_held",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, lock_held),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__pipeline_status_response__field_indices_by_name[] = {
+  10,   /* field[10] = attempt */
   7,   /* field[7] = branch */
+  11,   /* field[11] = checkpoints */
   2,   /* field[2] = idle_ms */
   8,   /* field[8] = inputs */
   4,   /* field[4] = last_error */
+  12,   /* field[12] = lock_held */
   0,   /* field[0] = pipeline */
   5,   /* field[5] = recovery */
   1,   /* field[1] = session_id */
+  9,   /* field[9] = step */
   3,   /* field[3] = waiting_for_lock */
   6,   /* field[6] = workspace */
 };
 static const ProtobufCIntRange oj__pipeline_status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor =
 {
@@ -3488,11 +3733,75 @@ const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor =
   "Oj__PipelineStatusResponse",
   "oj",
   sizeof(Oj__PipelineStatusResponse),
-  9,
+  13,
   oj__pipeline_status_response__field_descriptors,
   oj__pipeline_status_response__field_indices_by_name,
   1,  oj__pipeline_status_response__number_ranges,
   (ProtobufCMessageInit) oj__pipeline_status_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__checkpoint__field_descriptors[3] =
+{
+  {
+    "time_ms",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__Checkpoint, time_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__Checkpoint, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__Checkpoint, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__checkpoint__field_indices_by_name[] = {
+  2,   /* field[2] = message */
+  1,   /* field[1] = phase */
+  0,   /* field[0] = time_ms */
+};
+static const ProtobufCIntRange oj__checkpoint__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor oj__checkpoint__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.Checkpoint",
+  "Checkpoint",
+  "Oj__Checkpoint",
+  "oj",
+  sizeof(Oj__Checkpoint),
+  3,
+  oj__checkpoint__field_descriptors,
+  oj__checkpoint__field_indices_by_name,
+  1,  oj__checkpoint__number_ranges,
+  (ProtobufCMessageInit) oj__checkpoint__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__nudge_request__field_descriptors[2] =

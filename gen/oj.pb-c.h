@@ -19,6 +19,7 @@ typedef struct Oj__PingRequest Oj__PingRequest;
 typedef struct Oj__PingResponse Oj__PingResponse;
 typedef struct Oj__StatusRequest Oj__StatusRequest;
 typedef struct Oj__StatusResponse Oj__StatusResponse;
+typedef struct Oj__PipelineWait Oj__PipelineWait;
 typedef struct Oj__DaemonStopRequest Oj__DaemonStopRequest;
 typedef struct Oj__DaemonStopResponse Oj__DaemonStopResponse;
 typedef struct Oj__Input Oj__Input;
@@ -30,6 +31,7 @@ typedef struct Oj__PipelineListResponse Oj__PipelineListResponse;
 typedef struct Oj__PipelineRef Oj__PipelineRef;
 typedef struct Oj__RecoveryStep Oj__RecoveryStep;
 typedef struct Oj__PipelineStatusResponse Oj__PipelineStatusResponse;
+typedef struct Oj__Checkpoint Oj__Checkpoint;
 typedef struct Oj__NudgeRequest Oj__NudgeRequest;
 typedef struct Oj__ActionResponse Oj__ActionResponse;
 typedef struct Oj__DoneRequest Oj__DoneRequest;
@@ -158,10 +160,35 @@ struct  Oj__StatusResponse
    * -1 when there is no snapshot
    */
   int64_t newest_snapshot_age_ms;
+  /*
+   * pipelines whose phase waits: for a lock (lock set) or a session slot
+   */
+  size_t n_waiting;
+  Oj__PipelineWait **waiting;
 };
 #define OJ__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL }
+
+
+struct  Oj__PipelineWait
+{
+  ProtobufCMessage base;
+  char *pipeline_id;
+  char *phase;
+  /*
+   * the lock it waits for; empty = waits for a session slot
+   */
+  char *lock;
+  /*
+   * who holds that lock now
+   */
+  char *holder;
+  int64_t since_ms;
+};
+#define OJ__PIPELINE_WAIT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_wait__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Oj__DaemonStopRequest
@@ -323,12 +350,41 @@ struct  Oj__PipelineStatusResponse
   Oj__RecoveryStep **recovery;
   char *workspace;
   char *branch;
+  /*
+   * pipeline show only
+   */
   size_t n_inputs;
   Oj__Input **inputs;
+  /*
+   * pending, lock, queued, shell, agent, over
+   */
+  char *step;
+  /*
+   * times the current phase has started
+   */
+  int32_t attempt;
+  /*
+   * pipeline show only: what the agents recorded
+   */
+  size_t n_checkpoints;
+  Oj__Checkpoint **checkpoints;
+  char *lock_held;
 };
 #define OJ__PIPELINE_STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_status_response__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Oj__Checkpoint
+{
+  ProtobufCMessage base;
+  int64_t time_ms;
+  char *phase;
+  char *message;
+};
+#define OJ__CHECKPOINT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__checkpoint__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__NudgeRequest
@@ -954,6 +1010,25 @@ Oj__StatusResponse *
 void   oj__status_response__free_unpacked
                      (Oj__StatusResponse *message,
                       ProtobufCAllocator *allocator);
+/* Oj__PipelineWait methods */
+void   oj__pipeline_wait__init
+                     (Oj__PipelineWait         *message);
+size_t oj__pipeline_wait__get_packed_size
+                     (const Oj__PipelineWait   *message);
+size_t oj__pipeline_wait__pack
+                     (const Oj__PipelineWait   *message,
+                      uint8_t             *out);
+size_t oj__pipeline_wait__pack_to_buffer
+                     (const Oj__PipelineWait   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__PipelineWait *
+       oj__pipeline_wait__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__pipeline_wait__free_unpacked
+                     (Oj__PipelineWait *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__DaemonStopRequest methods */
 void   oj__daemon_stop_request__init
                      (Oj__DaemonStopRequest         *message);
@@ -1162,6 +1237,25 @@ Oj__PipelineStatusResponse *
                       const uint8_t       *data);
 void   oj__pipeline_status_response__free_unpacked
                      (Oj__PipelineStatusResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__Checkpoint methods */
+void   oj__checkpoint__init
+                     (Oj__Checkpoint         *message);
+size_t oj__checkpoint__get_packed_size
+                     (const Oj__Checkpoint   *message);
+size_t oj__checkpoint__pack
+                     (const Oj__Checkpoint   *message,
+                      uint8_t             *out);
+size_t oj__checkpoint__pack_to_buffer
+                     (const Oj__Checkpoint   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__Checkpoint *
+       oj__checkpoint__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__checkpoint__free_unpacked
+                     (Oj__Checkpoint *message,
                       ProtobufCAllocator *allocator);
 /* Oj__NudgeRequest methods */
 void   oj__nudge_request__init
@@ -1880,6 +1974,9 @@ typedef void (*Oj__StatusRequest_Closure)
 typedef void (*Oj__StatusResponse_Closure)
                  (const Oj__StatusResponse *message,
                   void *closure_data);
+typedef void (*Oj__PipelineWait_Closure)
+                 (const Oj__PipelineWait *message,
+                  void *closure_data);
 typedef void (*Oj__DaemonStopRequest_Closure)
                  (const Oj__DaemonStopRequest *message,
                   void *closure_data);
@@ -1912,6 +2009,9 @@ typedef void (*Oj__RecoveryStep_Closure)
                   void *closure_data);
 typedef void (*Oj__PipelineStatusResponse_Closure)
                  (const Oj__PipelineStatusResponse *message,
+                  void *closure_data);
+typedef void (*Oj__Checkpoint_Closure)
+                 (const Oj__Checkpoint *message,
                   void *closure_data);
 typedef void (*Oj__NudgeRequest_Closure)
                  (const Oj__NudgeRequest *message,
@@ -2343,6 +2443,7 @@ extern const ProtobufCMessageDescriptor oj__ping_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__ping_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__status_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__status_response__descriptor;
+extern const ProtobufCMessageDescriptor oj__pipeline_wait__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_stop_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_stop_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__input__descriptor;
@@ -2354,6 +2455,7 @@ extern const ProtobufCMessageDescriptor oj__pipeline_list_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_ref__descriptor;
 extern const ProtobufCMessageDescriptor oj__recovery_step__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor;
+extern const ProtobufCMessageDescriptor oj__checkpoint__descriptor;
 extern const ProtobufCMessageDescriptor oj__nudge_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__action_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__done_request__descriptor;

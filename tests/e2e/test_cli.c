@@ -1,5 +1,4 @@
-/* The CLI frame: help, version, usage errors, exit codes, --json, and the
- * operations a later version implements answering "not implemented yet". */
+/* The CLI frame: help, version, usage errors, exit codes, --json. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -134,24 +133,3 @@ Test(cli, status_human_forms, .init = setup, .fini = teardown)
     oj_out_free(&o);
 }
 
-Test(cli, later_operations_say_not_implemented, .init = setup, .fini = teardown)
-{
-    start_daemon();
-    const char *cases[][4] = {
-        {"pipeline", "list", "--active", NULL}, {"pipeline", "status", "p1"},
-        {"workspace", "list", NULL},            {"workspace", "cleanup", "--stale"},
-        {"cron", "list", NULL},                 {"run", "build", "auth"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct oj_out o =
-            oj_run_in(&e, NULL, NULL, cases[i][0], cases[i][1], cases[i][2], (char *)NULL);
-        cr_expect_eq(o.code, 6, "%s %s: exit %d %s", cases[i][0], cases[i][1], o.code, o.err);
-        cr_expect(strstr(o.err, "not implemented yet") != NULL, "%s", o.err);
-        expect_one_line_error(&o);
-        oj_out_free(&o);
-    }
-    /* And the daemon is still fine. */
-    struct oj_out s = OJ(&e, "status");
-    cr_expect_eq(s.code, 0);
-    oj_out_free(&s);
-}

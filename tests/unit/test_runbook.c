@@ -28,11 +28,11 @@ Test(runbook, the_shipped_example_loads_completely)
     cr_assert_not_null(p);
     cr_expect_eq(p->n_inputs, 2);
     cr_expect_eq(p->n_phases, 3);
-    cr_expect_str_eq(p->phases[0].run, "echo preparing {name} on branch {branch} in {workspace}");
+    cr_expect_str_eq(p->phases[0].run, "echo preparing {name} on branch {branch} && git log --oneline -1");
     cr_expect_null(p->phases[0].agent_command);
     const struct oj_phase_def *impl = oj_pipeline_phase(p, "implement");
     cr_assert_not_null(impl);
-    cr_expect_str_eq(impl->agent_command, "fake-agent.sh");
+    cr_expect_str_eq(impl->agent_command, "oj-fake-agent --work");
     cr_expect_eq(impl->idle_timeout_ms, 120000);
     cr_expect_eq(impl->timeout_ms, 30 * 60000);
     cr_assert_eq(impl->n_on_stuck, 3);

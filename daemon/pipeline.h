@@ -1,0 +1,75 @@
+/* pipeline.h — the rules of pipelines, as pure functions: which phase comes
+ * next, what a stuck agent gets, how inputs bind. No clock, no I/O: the shell
+ * that runs shell steps, sessions and locks and journals the outcome is
+ * rpc_pipeline.c.
+ *
+ * A pipeline entity ("pipeline"/<id>) holds:
+ *   name, inputs {name: value}, workspace, branch, created_at_ms, updated_at_ms
+ *   state    running | waiting | escalated | done | failed | cancelled
+ *            ("waiting" = its phase waits for a lock or a session slot)
+ *   phase    the current phase's name
+ *   step     what the phase is doing: pending (about to start), lock (waiting
+ *            for phase.lock), queued (waiting for a session slot), shell,
+ *            agent, over (the pipeline finished)
+ *   attempt  how many times this phase has been started (a restart adds one)
+ *   session_id, lock_held, waiting_for_lock, waiting_since_ms,
+ *   phase_started_ms, last_error, restarts, stuck_index, last_step_ms,
+ *   recovery [{time_ms, action, detail}], checkpoints [{time_ms, phase, message}],
+ *   relock   a lock released at a graceful stop, taken back first at start
+ */
+#ifndef OJ_PIPELINE_H
+#define OJ_PIPELINE_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runbook.h"
+
+/* Not finished: running, waiting or escalated. */
+bool oj_pipeline_active(const cJSON *v);
+
+/* Where a phase leads: the next phase's name, "done" or "fail". */
+const char *oj_pipeline_after(const struct oj_pipeline_def *def, const char *phase, bool ok);
+
+/* Binds `oj run` inputs to the pipeline's declared inputs: positional values
+ * in declared order, then name=value pairs (names[i], values[i]). Every input
+ * must be given exactly once. Returns {name: value} or NULL with err. */
+cJSON *oj_pipeline_bind_inputs(const struct oj_pipeline_def *def, char *const *positional,
+                               size_t npos, char *const *names, char *const *values,
+                               size_t nnamed, char *err, size_t errlen);
+
+/* A new record, at the first phase, step pending. Takes ownership of inputs. */
+cJSON *oj_pipeline_new(const struct oj_pipeline_def *def, cJSON *inputs, const char *workspace,
+                       const char *branch, int64_t now);
+
+/* Copy of v entering `phase` (step pending, fresh attempt counters). */
+cJSON *oj_pipeline_enter(const cJSON *v, const char *phase, int64_t now);
+
+/* A copy of v to change, with updated_at_ms = now. */
+cJSON *oj_pipeline_copy(const cJSON *v, int64_t now);
+
+/* Set (replace or add) a string or number member of o. */
+void oj_json_set_str(cJSON *o, const char *key, const char *value);
+void oj_json_set_num(cJSON *o, const char *key, double value);
+const char *oj_json_str(const cJSON *o, const char *key); /* "" when absent */
+
+/* Appends a recovery step (time, action, detail) to v in place. */
+void oj_pipeline_record_step(cJSON *v, int64_t now, const char *action, const char *detail);
+
+/* What a stuck agent gets. The chain is the phase's on_stuck; `index` is the
+ * step reached so far and `restarts` how many restarts this phase has had.
+ * Output after the last step (later than `grace` after it: a restarted
+ * agent's start-up banner does not count) resets the chain to its start.
+ * restart:N stays on its step until N restarts are used, then moves on; a
+ * chain that runs out escalates. */
+struct oj_stuck_decision {
+    enum oj_stuck_action action;
+    int next_index; /* the index to store after acting */
+};
+struct oj_stuck_decision oj_pipeline_stuck_decide(const struct oj_phase_def *ph, int index,
+                                                  int restarts, int64_t last_output_ms,
+                                                  int64_t last_step_ms, int64_t grace_ms);
+
+const char *oj_stuck_action_name(enum oj_stuck_action a);
+#endif
