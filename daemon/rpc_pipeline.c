@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,8 +303,18 @@ static void phase_over(struct oj_daemon *d, const char *id, bool ok, const char 
     oj_json_set_str(entered, "state", "running");
     if (!save(d, id, entered))
         return;
-    event(d, ok ? "pipeline.phase_done" : "pipeline.phase_failed", id, ok ? msg : why);
+    oj_pub_phase_event(d->publisher, ok ? "pipeline.phase_done" : "pipeline.phase_failed", "", id,
+                       phase, ok ? msg : why);
+    event(d, "pipeline.phase", id, next);
     drive(d, id);
+}
+
+/* Where a running shell step's process group id is kept: a crash leaves
+ * the step running without its daemon, and the next start kills it before
+ * running the step again. */
+static void pgid_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/pipelines/%s.pgid", d->paths.log_dir, id);
 }
 
 struct shell_job {
@@ -317,6 +328,9 @@ static void shell_finished(struct oj_daemon *d, void *arg, int status, bool time
 {
     struct shell_job *j = arg;
     oj_hmap_del(&d->pipeline_shells, j->id);
+    char pg[PATH_MAX + 64];
+    pgid_path(d, j->id, pg, sizeof pg);
+    unlink(pg);
     const cJSON *v = get(d, j->id);
     /* Still the step it was started for? (A cancel, or a restart, moved on.) */
     if (v && oj_pipeline_active(v) && strcmp(oj_json_str(v, "step"), "shell") == 0 &&
@@ -353,15 +367,40 @@ static void pipeline_env(struct oj_daemon *d, const char *id, const cJSON *v, ch
     env[4] = NULL;
 }
 
+static void kill_cut_off_step(struct oj_daemon *d, const char *id)
+{
+    char path[PATH_MAX + 64], buf[32] = "";
+    pgid_path(d, id, path, sizeof path);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    long pgid = strtol(buf, NULL, 10);
+    if (pgid > 1 && kill(-(pid_t)pgid, SIGKILL) == 0)
+        LOG_INFO("pipeline %s: killed what was left of the cut-off step (process group %ld)", id,
+                 pgid);
+    unlink(path);
+}
+
 static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phase_def *ph,
                        char *err, size_t errlen)
 {
     const cJSON *v = get(d, id);
     struct tvars t;
     tvars_init(&t, d, id, v);
-    char *cmd = NULL;
-    if (oj_template_expand(ph->run, lookup, &t, 1, &cmd, err, errlen) != 0)
+    char *body = NULL;
+    if (oj_template_expand(ph->run, lookup, &t, 1, &body, err, errlen) != 0)
         return -1;
+    /* sh records its pid (= its process group, see subprocess.h) first */
+    char pg[PATH_MAX + 64];
+    pgid_path(d, id, pg, sizeof pg);
+    char *qpg = oj_shell_quote(pg);
+    size_t clen = strlen(body) + strlen(qpg) + 32;
+    char *cmd = malloc(clen);
+    snprintf(cmd, clen, "echo $$ > %s; %s", qpg, body);
+    free(qpg);
     struct shell_job *j = calloc(1, sizeof *j);
     snprintf(j->id, sizeof j->id, "%s", id);
     snprintf(j->phase, sizeof j->phase, "%s", ph->name);
@@ -374,6 +413,7 @@ static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phas
     /* Journal first: a crash after this finds the step "cut off" and reruns it. */
     if (!save(d, id, n)) {
         free(cmd);
+        free(body);
         free(j);
         snprintf(err, errlen, "cannot record the step");
         return -1;
@@ -389,10 +429,12 @@ static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phas
         oj_hmap_del(&d->pipeline_shells, id);
         free(j);
         free(cmd);
+        free(body);
         snprintf(err, errlen, "cannot start a thread for the shell step");
         return -1;
     }
-    LOG_INFO("pipeline %s: phase %s: running `%s`", id, ph->name, cmd);
+    LOG_INFO("pipeline %s: phase %s: running `%s`", id, ph->name, body);
+    free(body);
     free(cmd);
     return 0;
 }
@@ -509,7 +551,8 @@ static void drive(struct oj_daemon *d, const char *id_in)
     if (v == NULL || (strcmp(oj_json_str(v, "state"), "running") != 0 &&
                       strcmp(oj_json_str(v, "state"), "waiting") != 0))
         return;
-    const char *step = oj_json_str(v, "step");
+    char step[16]; /* a copy: v goes stale at the first save below */
+    snprintf(step, sizeof step, "%s", oj_json_str(v, "step"));
     if (strcmp(step, "pending") != 0 && strcmp(step, "lock") != 0 && strcmp(step, "queued") != 0)
         return;
     if (atomic_load(&d->draining))
@@ -649,6 +692,7 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
     }
     LOG_INFO("pipeline %s: started %s in %s", id, def->name, ws);
     event(d, "pipeline.started", id, def->name);
+    event(d, "pipeline.phase", id, oj_json_str(get(d, id), "phase"));
     drive(d, id);
     return 0;
 }
@@ -778,15 +822,17 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
         /* In the state, but not running here: a crash cut it off. */
         const struct oj_pipeline_def *def = def_of(d, v);
         const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
+        kill_cut_off_step(d, id);
         if (ph && ph->rerun_after_crash) {
             cJSON *n = oj_pipeline_copy(v, now);
             oj_json_set_str(n, "step", "pending");
             oj_pipeline_record_step(n, now, "rerun", "the shell step was cut off by a daemon crash");
-            if (save(d, id, n)) {
-                LOG_INFO("pipeline %s: phase %s was cut off by a crash; running it again", id,
-                         oj_json_str(v, "phase"));
+            LOG_INFO("pipeline %s: phase %s was cut off by a crash; running it again", id,
+                     ph->name);
+            if (save(d, id, n)) /* v is stale from here on */
                 event(d, "pipeline.rerun", id, "shell step cut off by a crash; running it again");
-            }
+            drive(d, id);
+            return;
         } else {
             phase_over(d, id, false, "the shell step was cut off by a daemon crash", true);
             return;
@@ -795,7 +841,8 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
     if (strcmp(step, "agent") == 0) {
         const struct oj_pipeline_def *def = def_of(d, v);
         const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
-        int64_t started = oj_json_int(v, "step_started_ms");
+        /* overall: restarts by the recovery chain do not reset it */
+        int64_t started = oj_json_int(v, "phase_started_ms");
         if (ph && ph->timeout_ms > 0 && started > 0 && now - started > ph->timeout_ms &&
             strcmp(oj_json_str(v, "state"), "escalated") != 0) {
             char why[128], limit[32];
