@@ -164,8 +164,11 @@ void oj_pipelines_release_locks(struct oj_daemon *d);
 int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *positional,
                       size_t npos, char *const *names, char *const *values, size_t nnamed,
                       char *id, size_t idlen, int *code, char *err, size_t errlen);
-/* The runbooks, reloaded when .oj/runbooks changed; NULL with d->runbooks_error. */
+/* The runbooks as last loaded (NULL when none ever loaded; see
+ * d->runbooks_error). refresh reloads them when .oj/runbooks changed; it is
+ * called only where no definition is held (tick start, request start). */
 const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d);
+void oj_runbooks_refresh(struct oj_daemon *d);
 
 /* Scheduled jobs (rpc_cron.c): the tick starts those that are due. */
 void oj_cron_tick(struct oj_daemon *d);

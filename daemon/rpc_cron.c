@@ -165,12 +165,12 @@ void oj_cron_tick(struct oj_daemon *d)
             continue;
         if (run_job(d, j, err, sizeof err) != 0)
             LOG_WARN("cron %s: %s", j->name, err);
-        rb = oj_runbooks_current(d); /* a pipeline start may have reloaded them */
     }
 }
 
 static const struct oj_job_def *find(struct oj_daemon *d, const char *name, void *call)
 {
+    oj_runbooks_refresh(d);
     const struct oj_runbooks *rb = oj_runbooks_current(d);
     for (int i = 0; rb && i < rb->n_jobs; i++)
         if (strcmp(rb->jobs[i].name, name) == 0)
@@ -185,6 +185,7 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__CronListRequest *in,
 {
     (void)in;
     struct oj_daemon *d = oj_daemon_of(svc);
+    oj_runbooks_refresh(d);
     const struct oj_runbooks *rb = oj_runbooks_current(d);
     size_t n = rb ? (size_t)rb->n_jobs : 0;
     Oj__CronInfo *infos = calloc(n + 1, sizeof *infos);

@@ -86,26 +86,28 @@ static int64_t runbooks_stamp(const char *dir)
     return newest + count;
 }
 
-const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d)
+/* Reloads only here, at the start of a tick or a request: definitions
+ * handed out by oj_runbooks_current stay valid until the next refresh. */
+void oj_runbooks_refresh(struct oj_daemon *d)
 {
     char dir[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/runbooks", d->paths.state_dir);
     int64_t stamp = runbooks_stamp(dir);
-    if (d->runbooks && stamp == d->runbooks_mtime_ns)
-        return d->runbooks;
-    if (d->runbooks == NULL && d->runbooks_error[0] && stamp == d->runbooks_mtime_ns)
-        return NULL;
+    if (stamp == d->runbooks_mtime_ns && (d->runbooks || d->runbooks_error[0]))
+        return;
     struct oj_runbooks *rb = calloc(1, sizeof *rb);
     char err[1024];
     d->runbooks_mtime_ns = stamp;
+    if (rb == NULL)
+        snprintf(err, sizeof err, "out of memory");
     if (rb == NULL || oj_runbooks_load(dir, rb, err, sizeof err) != 0) {
         if (rb)
             oj_runbooks_free(rb);
         free(rb);
-        snprintf(d->runbooks_error, sizeof d->runbooks_error, "%s", rb ? err : "out of memory");
+        snprintf(d->runbooks_error, sizeof d->runbooks_error, "%s", err);
         LOG_WARN("runbooks: %s", d->runbooks_error);
         /* Keep running pipelines on the definitions they started with. */
-        return d->runbooks;
+        return;
     }
     if (d->runbooks) {
         oj_runbooks_free(d->runbooks);
@@ -115,7 +117,13 @@ const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d)
     d->runbooks_error[0] = '\0';
     LOG_INFO("runbooks: loaded %d pipeline(s), %d job(s) from %s", rb->n_pipelines, rb->n_jobs,
              dir);
-    return rb;
+}
+
+const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d)
+{
+    if (d->runbooks == NULL && d->runbooks_error[0] == '\0')
+        oj_runbooks_refresh(d); /* the first use */
+    return d->runbooks;
 }
 
 static const struct oj_pipeline_def *def_of(struct oj_daemon *d, const cJSON *v)
@@ -701,6 +709,7 @@ static void rpc_run(Oj__Control_Service *svc, const Oj__RunRequest *in, Oj__RunR
                     void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
+    oj_runbooks_refresh(d); /* an edited runbook counts at once */
     if (in->pipeline[0] == '\0') {
         oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
                      "which pipeline? oj run <pipeline> [inputs...]");
@@ -862,6 +871,7 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
 
 void oj_pipelines_tick(struct oj_daemon *d)
 {
+    oj_runbooks_refresh(d);
     struct ids c = active_ids(d);
     if (!d->relocked) { /* first thing after a start */
         d->relocked = true;

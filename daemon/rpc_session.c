@@ -363,13 +363,19 @@ int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, s
     env[n] = NULL;
     /* The command's exit status also goes to <id>.status: tmux does not always
      * record a pane's status (a process that ends before it looks, a loaded
-     * server), and the status file is what the tick falls back on. */
+     * server), and the status file is what the tick falls back on.
+     * PATH is set again in the command itself: tmux gives a new pane the PATH
+     * of the tmux client that created it (ours), over new-session -e. */
     char *qstatus = oj_shell_quote(status_path);
-    size_t wlen = strlen(sp->command) + strlen(qstatus) + 96;
+    char *qpath = oj_shell_quote(env_path + 5);
+    size_t wlen = strlen(sp->command) + strlen(qstatus) + strlen(qpath) + 128;
     char *wrapped = malloc(wlen);
-    snprintf(wrapped, wlen, "%s; oj_status=$?; printf %%s \"$oj_status\" > %s; exit \"$oj_status\"",
-             sp->command, qstatus);
+    snprintf(wrapped, wlen,
+             "PATH=%s; export PATH; %s; oj_status=$?; printf %%s \"$oj_status\" > %s; exit "
+             "\"$oj_status\"",
+             qpath, sp->command, qstatus);
     free(qstatus);
+    free(qpath);
     int started = oj_tmux_new(d->paths.tmux_sock_path, id, sp->cwd, env, wrapped, log, err, errlen);
     free(wrapped);
     if (started != 0) {
