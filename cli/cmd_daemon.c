@@ -296,7 +296,7 @@ static const struct oj_opt start_opts[] = {
     {0},
 };
 static const struct oj_opt stop_opts[] = {
-    {"timeout", true, "DUR", "how long to let in-flight work finish (default 10s)"},
+    {"timeout", true, "DUR", "how long to let requests and shell steps finish (default 10s)"},
     {"force", false, NULL, "kill the daemon at once (SIGKILL); agents in tmux keep running"},
     {0},
 };
@@ -318,8 +318,11 @@ const struct oj_cmd oj_cmd_daemon_start = {
 };
 const struct oj_cmd oj_cmd_daemon_stop = {
     "daemon", "stop", "[--timeout DUR] [--force]", "Stop the daemon (graceful unless --force)",
-    "Graceful: the daemon stops accepting new work, lets in-flight requests finish within\n"
-    "--timeout, syncs its state and exits; this command returns when it is gone.\n"
+    "Graceful, in five steps: 1. stop accepting new work (requests and new pipeline\n"
+    "phases); 2. wait for in-flight requests and running shell steps, within --timeout;\n"
+    "3. checkpoint all sessions (agents keep running in tmux); 4. release all locks\n"
+    "(pipelines that held one take it back first thing at the next start); 5. sync the\n"
+    "WAL. This command returns when the daemon is gone.\n"
     "--force kills it at once; nothing acknowledged is lost, agents keep running in tmux.",
     stop_opts, 0, 0, exec_stop,
 };
