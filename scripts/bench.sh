@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# bench.sh — prints the benchmark report (`make bench`): what one Status call
-# through the generated stubs costs against a bare nng req/rep echo, and what
-# `oj status` costs against an empty C program. See tests/bench/bench_main.c.
+# bench.sh — prints the benchmark report (`make bench`): the request path
+# (a Status call against a bare nng echo, `oj status` against an empty
+# program), the store (durable changes, start-up replay), sessions (follow
+# latency, idle CPU) and pipelines (`oj run` to the agent's first line against
+# bare tmux, daemon CPU and memory with 10 pipelines). OJ_BENCH_ONLY=a,b picks
+# sections. See tests/bench/bench_main.c.
 # Expects `make all build/plain/bench/oj-bench build/plain/bench/empty` done.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,4 +12,11 @@ bool bench_store_report(void);
  * prints it), p50 and p99; the daemon's CPU with 10 idle sessions over
  * OJ_BENCH_IDLE_SECONDS (default 60). Prints its section; false on failure. */
 bool bench_sessions_report(void);
+
+/* `oj run` until the agent's first line and its answer to the prompt, p50/p95/
+ * max, against bare tmux starting the same agent; the daemon's CPU and RSS
+ * with 10 pipelines whose agents sit idle over OJ_BENCH_PIPELINE_SECONDS
+ * (default 15), against 10 plain sessions of the same agent. Prints its
+ * section; false on failure. */
+bool bench_pipelines_report(void);
 #endif

@@ -12,6 +12,8 @@
  *      running an empty C program (process creation, exec and exit alone).
  *
  * Usage: OJ_BIN=bin/oj oj-bench [EMPTY_PROGRAM]   (else $OJ_BENCH_EMPTY)
+ * OJ_BENCH_ONLY=<section,...> runs only those sections of rpc (the two figures
+ * above), store, sessions, pipelines; EMPTY_PROGRAM is needed only for rpc.
  * A real daemon runs in a scratch directory for the duration. */
 #include <errno.h>
 #include <fcntl.h>
@@ -252,7 +254,33 @@ static void row(const char *name, const char *unit, struct stats s)
            unit, s.p99, unit);
 }
 
-int main(int argc, char **argv)
+/* Whether OJ_BENCH_ONLY (a comma-separated list; unset: everything) names it. */
+static bool selected(const char *section)
+{
+    const char *only = getenv("OJ_BENCH_ONLY");
+    if (only == NULL || *only == '\0')
+        return true;
+    size_t n = strlen(section);
+    for (const char *p = only; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, section, n) == 0)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
+/* The report's first line; a blank line after it when the rpc section follows. */
+static void report_header(bool blank)
+{
+    char date[64];
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
+    printf("oj benchmark report (%s, %ld cores)\n%s", date, sysconf(_SC_NPROCESSORS_ONLN),
+           blank ? "\n" : "");
+}
+
+static bool rpc_report(int argc, char **argv)
 {
     const char *empty_arg = argc > 1 ? argv[1] : getenv("OJ_BENCH_EMPTY");
     if (empty_arg == NULL || *empty_arg == '\0')
@@ -287,10 +315,7 @@ int main(int argc, char **argv)
     live_env = NULL;
     bool clean = env_teardown(&e);
 
-    char date[64];
-    time_t now = time(NULL);
-    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
-    printf("oj benchmark report (%s, %ld cores)\n\n", date, sysconf(_SC_NPROCESSORS_ONLN));
+    report_header(true);
     printf("Status round trip: generated stubs + daemon vs bare nng req/rep echo\n");
     printf("  ipc://, %d round trips each (alternating blocks of %d) after %d warm-up;\n"
            "  request frame %zu B, reply frame %zu B\n",
@@ -305,9 +330,24 @@ int main(int argc, char **argv)
     printf("\n");
     printf("ratio: status-stub/bare-nng = %.2fx\n", stub.mean / bare.mean);
     printf("ratio: oj-status/empty-program = %.2fx\n", st_oj.mean / st_empty.mean);
+    return clean;
+}
+
+int main(int argc, char **argv)
+{
+    bool ok = true;
+    if (selected("rpc"))
+        ok = rpc_report(argc, argv);
+    else
+        report_header(false);
     fflush(stdout);
-    bool store_ok = bench_store_report();
+    if (selected("store"))
+        ok = bench_store_report() && ok;
     fflush(stdout);
-    bool sessions_ok = bench_sessions_report();
-    return clean && store_ok && sessions_ok ? 0 : 1;
+    if (selected("sessions"))
+        ok = bench_sessions_report() && ok;
+    fflush(stdout);
+    if (selected("pipelines"))
+        ok = bench_pipelines_report() && ok;
+    return ok ? 0 : 1;
 }
