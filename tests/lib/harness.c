@@ -284,3 +284,112 @@ int env_start_agent(const struct oj_env *e, const char *name, char *id, size_t i
     oj_out_free(&o);
     return code;
 }
+
+int env_write_runbook(const struct oj_env *e, const char *name, const char *json)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 300], tmp[PATH_MAX + 300];
+    snprintf(dir, sizeof dir, "%s/.oj", e->dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    snprintf(dir, sizeof dir, "%s/.oj/runbooks", e->dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s.json", dir, name);
+    snprintf(tmp, sizeof tmp, "%s/.%s.json.tmp", dir, name);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    bool ok = fputs(json, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0)
+        return -1;
+    /* The daemon reloads when the newest mtime in the folder changes; file
+     * times tick coarsely (a few ms), so make each write's time later than
+     * the one before. */
+    static struct timespec last;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    struct timespec t = st.st_mtim;
+    if (t.tv_sec < last.tv_sec || (t.tv_sec == last.tv_sec && t.tv_nsec <= last.tv_nsec)) {
+        t = last;
+        t.tv_nsec += 1000000;
+        if (t.tv_nsec >= 1000000000) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000;
+        }
+        struct timespec times[2] = {t, t};
+        if (utimensat(AT_FDCWD, path, times, 0) != 0)
+            return -1;
+    }
+    last = t;
+    return 0;
+}
+
+bool env_crash_daemon(const struct oj_env *e)
+{
+    pid_t pid = env_daemon_pid(e);
+    if (pid <= 0)
+        return false;
+    kill(pid, SIGKILL);
+    int64_t deadline = oj_mono_ms() + 10000;
+    while (env_daemon_pid(e) > 0) {
+        if (oj_mono_ms() >= deadline)
+            return false;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+pid_t oj_spawn_bg(const struct oj_env *e, const char *out_path, char *const envp[],
+                  char *const args[])
+{
+    char *argv[64] = {(char *)e->oj, "-C", (char *)e->dir};
+    int n = 3;
+    for (int i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char *env[512];
+    int k = 0;
+    for (char **p = environ; *p && k < 400; p++)
+        env[k++] = *p;
+    for (int i = 0; envp && envp[i] && k < 510; i++)
+        env[k++] = envp[i];
+    env[k] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path ? out_path : "/dev/null",
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], &fa, &attr, argv, env) != 0)
+        die("spawn oj");
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return pid;
+}
+
+int child_wait_exit(pid_t pid, int timeout_ms)
+{
+    int64_t deadline = oj_mono_ms() + timeout_ms;
+    for (;;) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (oj_mono_ms() >= deadline)
+            break;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}

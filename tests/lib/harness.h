@@ -59,4 +59,25 @@ pid_t env_daemon_pid(const struct oj_env *e);
 bool process_alive(pid_t pid);
 /* Reads a whole file (NULL if missing); caller frees. */
 char *read_file(const char *path);
+
+/* ---- pipelines ---- */
+
+/* Writes `json` as <project>/.oj/runbooks/<name>.json (creating the folders),
+ * atomically (a temporary file renamed over it), and makes sure the daemon's
+ * reload check sees a change even when two writes land within one tick of the
+ * file system's clock. Returns 0, or -1 with errno set. */
+int env_write_runbook(const struct oj_env *e, const char *name, const char *json);
+
+/* SIGKILLs the project's daemon and waits (10 s at most) until its pid lock
+ * is free. False if no daemon ran or it did not go away. */
+bool env_crash_daemon(const struct oj_env *e);
+
+/* Starts `oj -C <project> args...` (args NULL-terminated) in the background,
+ * stdout to out_path (NULL: /dev/null), stderr to /dev/null, extra
+ * environment entries in envp (may be NULL). Returns its pid. */
+pid_t oj_spawn_bg(const struct oj_env *e, const char *out_path, char *const envp[],
+                  char *const args[]);
+/* Waits up to timeout_ms for a child started by oj_spawn_bg; returns its exit
+ * status (128+sig when killed), or -1 after killing it at the deadline. */
+int child_wait_exit(pid_t pid, int timeout_ms);
 #endif
