@@ -174,13 +174,20 @@ void oj_runbooks_refresh(struct oj_daemon *d);
 void oj_cron_tick(struct oj_daemon *d);
 
 /* Runner (runner.c): runs `sh -c command` in cwd on its own thread, with a
- * time limit; its output goes to log_path (appended). Then posts
- * finished(d, arg, exit_status, timed_out, tail) to the engine, where tail is
- * the output's last line (freed after the call). */
+ * time limit (0 = none); its output goes to log_path (appended, after a
+ * "$ command" line). With pgid_file, sh first writes its pid there (its
+ * process group: a crash leaves the step running without its daemon, and the
+ * next start kills the group). Then posts finished(d, arg, exit_status,
+ * timed_out, tail) to the engine, where tail is the output's last line. */
+struct oj_run_spec {
+    const char *command, *cwd, *log_path, *pgid_file;
+    char *const *env; /* NAME=value entries put over the daemon's environment */
+    int64_t timeout_ms;
+};
 typedef void (*oj_runner_done)(struct oj_daemon *d, void *arg, int exit_status, bool timed_out,
                                const char *tail);
-int oj_runner_start(struct oj_daemon *d, const char *command, const char *cwd, char *const *env,
-                    int64_t timeout_ms, const char *log_path, oj_runner_done finished, void *arg);
+int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runner_done finished,
+                    void *arg);
 /* Waits until no runner is left or the monotonic deadline; how many remain. */
 int oj_runners_wait(struct oj_daemon *d, int64_t deadline_mono_ms);
 

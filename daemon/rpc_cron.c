@@ -134,8 +134,12 @@ static int run_job(struct oj_daemon *d, const struct oj_job_def *j, char *err, s
     char *name = strdup(j->name);
     bool oom = false;
     oj_hmap_put(&d->pipeline_shells, key, (void *)1, &oom);
-    if (oj_runner_start(d, j->run, d->paths.root, env, JOB_TIMEOUT_MS, logp, job_finished, name) !=
-        0) {
+    struct oj_run_spec spec = {.command = j->run,
+                               .cwd = d->paths.root,
+                               .log_path = logp,
+                               .env = env,
+                               .timeout_ms = JOB_TIMEOUT_MS};
+    if (oj_runner_start(d, &spec, job_finished, name) != 0) {
         oj_hmap_del(&d->pipeline_shells, key);
         free(name);
         snprintf(err, errlen, "cannot start a thread for the job");

@@ -398,17 +398,9 @@ static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phas
     const cJSON *v = get(d, id);
     struct tvars t;
     tvars_init(&t, d, id, v);
-    char *body = NULL;
-    if (oj_template_expand(ph->run, lookup, &t, 1, &body, err, errlen) != 0)
+    char *cmd = NULL;
+    if (oj_template_expand(ph->run, lookup, &t, 1, &cmd, err, errlen) != 0)
         return -1;
-    /* sh records its pid (= its process group, see subprocess.h) first */
-    char pg[PATH_MAX + 64];
-    pgid_path(d, id, pg, sizeof pg);
-    char *qpg = oj_shell_quote(pg);
-    size_t clen = strlen(body) + strlen(qpg) + 32;
-    char *cmd = malloc(clen);
-    snprintf(cmd, clen, "echo $$ > %s; %s", qpg, body);
-    free(qpg);
     struct shell_job *j = calloc(1, sizeof *j);
     snprintf(j->id, sizeof j->id, "%s", id);
     snprintf(j->phase, sizeof j->phase, "%s", ph->name);
@@ -421,28 +413,31 @@ static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phas
     /* Journal first: a crash after this finds the step "cut off" and reruns it. */
     if (!save(d, id, n)) {
         free(cmd);
-        free(body);
         free(j);
         snprintf(err, errlen, "cannot record the step");
         return -1;
     }
-    char logp[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
+    char logp[PATH_MAX + 64], pg[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
     log_path(d, id, logp, sizeof logp);
+    pgid_path(d, id, pg, sizeof pg);
     v = get(d, id);
     pipeline_env(d, id, v, bufs, env);
     bool oom = false;
     oj_hmap_put(&d->pipeline_shells, id, (void *)1, &oom);
-    if (oj_runner_start(d, cmd, oj_json_str(v, "workspace"), env, ph->timeout_ms, logp,
-                        shell_finished, j) != 0) {
+    struct oj_run_spec spec = {.command = cmd,
+                               .cwd = oj_json_str(v, "workspace"),
+                               .log_path = logp,
+                               .pgid_file = pg,
+                               .env = env,
+                               .timeout_ms = ph->timeout_ms};
+    if (oj_runner_start(d, &spec, shell_finished, j) != 0) {
         oj_hmap_del(&d->pipeline_shells, id);
         free(j);
         free(cmd);
-        free(body);
         snprintf(err, errlen, "cannot start a thread for the shell step");
         return -1;
     }
-    LOG_INFO("pipeline %s: phase %s: running `%s`", id, ph->name, body);
-    free(body);
+    LOG_INFO("pipeline %s: phase %s: running `%s`", id, ph->name, cmd);
     free(cmd);
     return 0;
 }
@@ -938,8 +933,12 @@ static void escalate(struct oj_daemon *d, const char *id, const char *why)
         log_path(d, id, logp, sizeof logp);
         pipeline_env(d, id, v, bufs, env);
         char *pid = strdup(id);
-        if (oj_runner_start(d, cmd, d->paths.root, env, NOTIFY_TIMEOUT_MS, logp, notify_finished,
-                            pid) != 0)
+        struct oj_run_spec spec = {.command = cmd,
+                                   .cwd = d->paths.root,
+                                   .log_path = logp,
+                                   .env = env,
+                                   .timeout_ms = NOTIFY_TIMEOUT_MS};
+        if (oj_runner_start(d, &spec, notify_finished, pid) != 0)
             free(pid);
         free(cmd);
     }

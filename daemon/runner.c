@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "subprocess.h"
+#include "tmux.h" /* oj_shell_quote */
 
 extern char **environ;
 
@@ -20,7 +21,7 @@ extern char **environ;
 
 struct run {
     struct oj_daemon *d;
-    char *command, *cwd, *log_path;
+    char *command, *shown, *cwd, *log_path; /* shown: command without the pgid prefix */
     char **env;
     int64_t timeout_ms;
     oj_runner_done finished;
@@ -34,6 +35,7 @@ struct run {
 static void free_run(struct run *r)
 {
     free(r->command);
+    free(r->shown);
     free(r->cwd);
     free(r->log_path);
     for (char **e = r->env; e && *e; e++)
@@ -82,7 +84,7 @@ static void *run_main(void *arg)
         if (r->log_path) {
             int fd = open(r->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
             if (fd >= 0) {
-                dprintf(fd, "$ %s\n", r->command);
+                dprintf(fd, "$ %s\n", r->shown);
                 if (write(fd, out, res.out_len) < 0) { /* best effort: the log is for reading */
                 }
                 dprintf(fd, "[exit %d%s after %lld ms]\n", res.exit_status,
@@ -98,17 +100,29 @@ static void *run_main(void *arg)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-int oj_runner_start(struct oj_daemon *d, const char *command, const char *cwd, char *const *env,
-                    int64_t timeout_ms, const char *log_path, oj_runner_done finished, void *arg)
+int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runner_done finished,
+                    void *arg)
 {
     struct run *r = calloc(1, sizeof *r);
     if (r == NULL)
         return -1;
+    char *const *env = spec->env;
+    const char *command = spec->command;
     r->d = d;
-    r->command = strdup(command);
-    r->cwd = dup_or_null(cwd);
-    r->log_path = dup_or_null(log_path);
-    r->timeout_ms = timeout_ms;
+    r->shown = strdup(command);
+    if (spec->pgid_file) {
+        char *q = oj_shell_quote(spec->pgid_file);
+        size_t len = strlen(q) + strlen(command) + 16;
+        r->command = malloc(len);
+        if (r->command)
+            snprintf(r->command, len, "echo $$ > %s; %s", q, command);
+        free(q);
+    } else {
+        r->command = strdup(command);
+    }
+    r->cwd = dup_or_null(spec->cwd);
+    r->log_path = dup_or_null(spec->log_path);
+    r->timeout_ms = spec->timeout_ms;
     r->finished = finished;
     r->arg = arg;
     /* The daemon's environment, with `env`'s entries put over it. */
