@@ -95,6 +95,17 @@ static void *engine_main(void *arg)
     return NULL;
 }
 
+/* Appends n to the queue and wakes the engine; engine_mu held. */
+static void enqueue_locked(struct oj_daemon *d, struct oj_call_node *n)
+{
+    if (d->queue_tail)
+        d->queue_tail->next = n;
+    else
+        d->queue_head = n;
+    d->queue_tail = n;
+    pthread_cond_signal(&d->engine_cv);
+}
+
 void oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg)
 {
     struct oj_call_node *n = calloc(1, sizeof *n);
@@ -106,12 +117,7 @@ void oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *)
     n->job_arg = arg;
     /* Accepted even while stopping: oj_engine_stop runs what is queued. */
     pthread_mutex_lock(&d->engine_mu);
-    if (d->queue_tail)
-        d->queue_tail->next = n;
-    else
-        d->queue_head = n;
-    d->queue_tail = n;
-    pthread_cond_signal(&d->engine_cv);
+    enqueue_locked(d, n);
     pthread_mutex_unlock(&d->engine_mu);
 }
 
@@ -134,12 +140,7 @@ void oj_engine_submit(struct oj_call *call, void *arg)
         oj_call_complete(NULL, call);
         return;
     }
-    if (d->queue_tail)
-        d->queue_tail->next = n;
-    else
-        d->queue_head = n;
-    d->queue_tail = n;
-    pthread_cond_signal(&d->engine_cv);
+    enqueue_locked(d, n);
     pthread_mutex_unlock(&d->engine_mu);
 }
 

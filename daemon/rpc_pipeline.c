@@ -1042,7 +1042,6 @@ struct wait_ctx {
     struct oj_daemon *d;
     Oj__PipelineWait *w;
     size_t n, cap;
-    cJSON *holders; /* keeps holder strings alive */
 };
 
 static void collect_wait(const char *id, const cJSON *v, void *arg)
