@@ -1,0 +1,145 @@
+/* Scheduled jobs end to end: jobs from a runbook run on their interval,
+ * `oj cron run` starts one at once (a command or a pipeline), disable stops
+ * the schedule and survives a restart, and bad names are refused. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/harness.h"
+
+static struct oj_env e;
+
+static void setup(void) { env_setup(&e, true); }
+static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in the daemon log"); }
+
+static const char *const JOBS =
+    "{\"pipelines\":{\"note\":{\"inputs\":[\"what\"],\"phases\":["
+    "{\"name\":\"write\",\"run\":\"echo {what} >> {project}/notes.txt\"}]}},"
+    " \"jobs\":{"
+    "  \"tick\":{\"every\":\"1s\",\"run\":\"echo tick >> ticks.txt\"},"
+    "  \"off\":{\"every\":\"1s\",\"run\":\"echo off >> off.txt\",\"enabled\":false},"
+    "  \"hourly\":{\"every\":\"1h\",\"pipeline\":\"note\",\"inputs\":{\"what\":\"from-cron\"}}}}";
+
+static char *file_in(const char *name)
+{
+    static char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", e.dir, name);
+    return path;
+}
+
+static int lines_in(const char *name)
+{
+    char *text = read_file(file_in(name));
+    int n = 0;
+    for (char *p = text; p && *p; p++)
+        n += *p == '\n';
+    free(text);
+    return n;
+}
+
+static bool ticked_twice(void *arg)
+{
+    (void)arg;
+    return lines_in("ticks.txt") >= 2;
+}
+
+static int settled; /* lines in ticks.txt when the schedule was switched off */
+
+static bool ticked_again(void *arg)
+{
+    (void)arg;
+    return lines_in("ticks.txt") > settled;
+}
+
+static bool note_written(void *arg)
+{
+    (void)arg;
+    char *text = read_file(file_in("notes.txt"));
+    bool ok = text && strstr(text, "from-cron");
+    free(text);
+    return ok;
+}
+
+Test(cron, jobs_run_on_their_interval_and_can_be_disabled, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(env_write_runbook(&e, "jobs", JOBS), 0, "%s", strerror(errno));
+    cr_assert_eq(env_start_daemon(&e), 0);
+
+    struct oj_out o = OJ(&e, "cron", "list");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "tick") && strstr(o.out, "echo tick >> ticks.txt"), "%s", o.out);
+    cr_expect(strstr(o.out, "pipeline note") != NULL, "a pipeline job names it: %s", o.out);
+    cr_expect(strstr(o.out, "off ") && strstr(strstr(o.out, "off "), " no "),
+              "the runbook's enabled:false shows: %s", o.out);
+    oj_out_free(&o);
+
+    /* Runs by itself, every second. */
+    cr_assert(wait_until(ticked_twice, NULL, 10000), "the 1s job did not run twice");
+    cr_expect_eq(lines_in("off.txt"), 0, "a job disabled in its runbook never runs by itself");
+
+    o = OJ(&e, "cron", "disable", "tick");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "disabled") != NULL, "%s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "cron", "list", "--json");
+    cr_expect(strstr(o.out, "\"enabled\":\tfalse") != NULL, "%s", o.out);
+    oj_out_free(&o);
+
+    /* The operator's choice survives a restart. */
+    o = OJ(&e, "daemon", "stop");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    settled = lines_in("ticks.txt");
+    cr_assert_eq(env_start_daemon(&e), 0);
+    o = OJ(&e, "cron", "list");
+    char *row = strstr(o.out, "tick ");
+    cr_expect(row && strstr(row, " no "), "still disabled after a restart: %s", o.out);
+    oj_out_free(&o);
+    /* Three intervals pass without a run (the wait must run out). */
+    cr_expect_not(wait_until(ticked_again, NULL, 3000), "a disabled job ran: %d lines, was %d",
+                  lines_in("ticks.txt"), settled);
+    o = OJ(&e, "cron", "run", "tick");
+    cr_expect_eq(o.code, 0, "a disabled job still runs on demand: %s", o.err);
+    oj_out_free(&o);
+    cr_expect(wait_until(ticked_again, NULL, 5000), "oj cron run ran it");
+
+    o = OJ(&e, "cron", "enable", "tick");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    settled = lines_in("ticks.txt");
+    cr_expect(wait_until(ticked_again, NULL, 10000), "enabled again, it runs by itself");
+}
+
+Test(cron, run_starts_a_pipeline_job_at_once, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(env_write_runbook(&e, "jobs", JOBS), 0, "%s", strerror(errno));
+    cr_assert_eq(env_start_daemon(&e), 0);
+    struct oj_out o = OJ(&e, "cron", "run", "hourly");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "started pipeline p") != NULL, "%s", o.out);
+    oj_out_free(&o);
+    cr_expect(wait_until(note_written, NULL, 10000),
+              "the job's pipeline ran its step with the job's inputs");
+    o = OJ(&e, "pipeline", "list");
+    cr_expect(strstr(o.out, "note") != NULL, "%s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "cron", "list", "--json");
+    cr_expect(strstr(o.out, "last_run_ms") != NULL, "%s", o.out);
+    oj_out_free(&o);
+}
+
+Test(cron, unknown_jobs_are_named, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(env_write_runbook(&e, "jobs", JOBS), 0, "%s", strerror(errno));
+    cr_assert_eq(env_start_daemon(&e), 0);
+    const char *verbs[] = {"run", "enable", "disable"};
+    for (int i = 0; i < 3; i++) {
+        struct oj_out o = OJ(&e, "cron", verbs[i], "nightly");
+        cr_expect_eq(o.code, 4, "cron %s: exit %d", verbs[i], o.code);
+        cr_expect(strstr(o.err, "no scheduled job 'nightly'") && strstr(o.err, "oj cron list"),
+                  "%s", o.err);
+        oj_out_free(&o);
+    }
+}
