@@ -1120,3 +1120,90 @@ Test(pipelines, hostile_input_values_are_only_text, .init = setup, .fini = teard
     cr_expect_str_eq(w ? w : "(missing)", want);
     free(w);
 }
+
+/* The operator's levers on a running pipeline: nudge (the agent reads the
+ * message), restart (a new session for the same phase), cancel (the agent is
+ * ended, the lock let go), and the list filters. */
+Test(pipelines, the_operator_nudges_restarts_and_cancels, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    runbook("ops", "{'pipelines':{'ops':{'inputs':[],'phases':["
+                   "{'name':'talk','lock':'merge-lock','agent':{'command':'oj-fake-agent',"
+                   "'prompt':'hello agent','idle_timeout':'10m'}}]}}}");
+    char id[16];
+    run_ok(id, "ops", NULL, NULL);
+    struct agent_wait w = {id, ""};
+    if (!wait_until(agent_running, &w, 10000)) {
+        dump(id);
+        cr_assert_fail("the agent never started");
+    }
+    char first[16];
+    snprintf(first, sizeof first, "%s", w.sid);
+    expect_file_has(path_in(".oj/logs/sessions/%s.log", first), "got: hello agent", 10000);
+
+    struct oj_out o = OJ(&e, "pipeline", "nudge", id, "please report progress");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "nudged session") != NULL, "%s", o.out);
+    oj_out_free(&o);
+    expect_file_has(path_in(".oj/logs/sessions/%s.log", first), "got: please report progress",
+                    10000);
+
+    o = OJ(&e, "pipeline", "restart", id);
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "restarted phase talk") != NULL, "%s", o.out);
+    oj_out_free(&o);
+    struct agent_wait w2 = {id, ""};
+    cr_assert(wait_until(agent_running, &w2, 10000));
+    cr_expect_str_neq(w2.sid, first, "a restart starts a new session");
+    expect_file_has(path_in(".oj/logs/sessions/%s.log", w2.sid), "got: hello agent", 10000);
+    cJSON *st = status_json(id, false);
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(st, "recovery");
+    int n = cJSON_GetArraySize(steps);
+    cr_expect(n >= 2, "nudge and restart are recorded");
+    cr_expect_str_eq(jstr(cJSON_GetArrayItem(steps, n - 2), "action"), "nudge");
+    cr_expect_str_eq(jstr(cJSON_GetArrayItem(steps, n - 1), "action"), "restart");
+    cr_expect(strstr(jstr(cJSON_GetArrayItem(steps, n - 1), "detail"), "operator") != NULL);
+    cr_expect_str_eq(jstr(st, "lock_held"), "merge-lock");
+    cJSON_Delete(st);
+
+    o = OJ(&e, "pipeline", "list", "--active");
+    cr_expect(strstr(o.out, id) != NULL, "%s", o.out);
+    oj_out_free(&o);
+
+    o = OJ(&e, "pipeline", "cancel", id);
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    expect_state(id, "cancelled", 5000);
+    o = OJ(&e, "lock", "status", "merge-lock");
+    cr_expect(strstr(o.out, "free") || strstr(o.out, "not held"), "cancel lets the lock go: %s",
+              o.out);
+    oj_out_free(&o);
+    cJSON *mine = sessions_of(id);
+    const cJSON *s;
+    cJSON_ArrayForEach(s, mine) cr_expect_str_eq(jstr(s, "state"), "dead", "%s", jstr(s, "id"));
+    cJSON_Delete(mine);
+
+    o = OJ(&e, "pipeline", "list", "--active");
+    cr_expect(strstr(o.out, id) == NULL, "a cancelled pipeline is not active: %s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "nudge", id);
+    cr_expect_eq(o.code, 5, "nothing to nudge in a cancelled pipeline: %s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "cancel", id);
+    cr_expect_eq(o.code, 5, "%s", o.err);
+    oj_out_free(&o);
+
+    /* Archived, it is listed only with --all. */
+    o = OJ(&e, "maintenance", "archive", "--older-than", "0s");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "list");
+    cr_expect(strstr(o.out, id) == NULL, "%s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "list", "--all");
+    cr_expect(strstr(o.out, id) && strstr(o.out, "archived"), "%s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "status", "pzzzzzz");
+    cr_expect_eq(o.code, 4, "%s", o.err);
+    oj_out_free(&o);
+}
