@@ -41,6 +41,8 @@ void oj_print_fields(const ProtobufCMessage *m);
 /* For commands with no custom output: checks the last call's status, prints
  * its reply as JSON (--json) or fields, frees it, returns the exit code. */
 int oj_print_call(struct oj_client *c, const struct oj_args *a);
+/* The human form of an ActionResponse: "<id>: <message>". */
+void oj_print_action(const void *reply);
 /* The same with a command's own human form for the reply. */
 int oj_print_reply(struct oj_client *c, const struct oj_args *a, void (*human)(const void *reply));
 

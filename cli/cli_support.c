@@ -209,3 +209,9 @@ void oj_fmt_bytes(unsigned long long n, char *buf, size_t len)
     else
         snprintf(buf, len, "%.2f GiB", n / (1024.0 * 1024 * 1024));
 }
+
+void oj_print_action(const void *reply)
+{
+    const Oj__ActionResponse *r = reply;
+    printf("%s: %s\n", r->id, r->message);
+}

@@ -1,6 +1,7 @@
 /* cmd_agent.c — what an agent calls from inside its session: `oj done` and
  * `oj checkpoint`. The session's environment (OTTER_TASK, OTTER_PHASE,
  * OJ_SESSION_ID) says which pipeline and phase the call is about. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -22,7 +23,8 @@ static int exec_done(struct oj_ctx *ctx, const struct oj_args *a)
         oj_errorf("OTTER_TASK is not set: `oj done` is for agents inside an oj session");
         return OJ_EXIT_USAGE;
     }
-    OJ_CALL_AND_PRINT(ctx, oj__control__done, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__done(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 static int exec_checkpoint(struct oj_ctx *ctx, const struct oj_args *a)
@@ -36,7 +38,8 @@ static int exec_checkpoint(struct oj_ctx *ctx, const struct oj_args *a)
         oj_errorf("OTTER_TASK is not set: `oj checkpoint` is for agents inside an oj session");
         return OJ_EXIT_USAGE;
     }
-    OJ_CALL_AND_PRINT(ctx, oj__control__checkpoint, &req, a);
+    WITH_CLIENT(ctx, c, (oj__control__checkpoint(oj_client_service(c), &req, NULL, NULL),
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 static const struct oj_opt done_opts[] = {

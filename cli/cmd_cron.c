@@ -31,12 +31,6 @@ static void human_list(const void *m)
     }
 }
 
-static void human_action(const void *m)
-{
-    const Oj__ActionResponse *r = m;
-    printf("%s: %s\n", r->id, r->message);
-}
-
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__CronListRequest req = OJ__CRON_LIST_REQUEST__INIT;
@@ -49,7 +43,7 @@ static int exec_run(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__CronRef req = OJ__CRON_REF__INIT;
     req.name = a->pos[0];
     WITH_CLIENT(ctx, c, (oj__control__cron_run(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_action)));
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 static int set_enabled(struct oj_ctx *ctx, const struct oj_args *a, bool on)
@@ -58,7 +52,7 @@ static int set_enabled(struct oj_ctx *ctx, const struct oj_args *a, bool on)
     req.name = a->pos[0];
     req.enabled = on;
     WITH_CLIENT(ctx, c, (oj__control__cron_set_enabled(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_action)));
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 static int exec_enable(struct oj_ctx *ctx, const struct oj_args *a)

@@ -93,12 +93,6 @@ static void human_status(const void *m)
     }
 }
 
-static void human_action(const void *m)
-{
-    const Oj__ActionResponse *r = m;
-    printf("%s: %s\n", r->id, r->message);
-}
-
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
 {
     if (oj_args_has(a, "active") && oj_args_has(a, "all")) {
@@ -134,7 +128,7 @@ static int exec_nudge(struct oj_ctx *ctx, const struct oj_args *a)
     req.id = a->pos[0];
     req.message = a->npos > 1 ? a->pos[1] : "";
     WITH_CLIENT(ctx, c, (oj__control__pipeline_nudge(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_action)));
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 typedef void (*ref_action_stub)(ProtobufCService *, const Oj__PipelineRef *,
@@ -145,7 +139,7 @@ static int ref_action(struct oj_ctx *ctx, const struct oj_args *a, ref_action_st
     Oj__PipelineRef req = OJ__PIPELINE_REF__INIT;
     req.id = a->pos[0];
     WITH_CLIENT(ctx, c, (stub(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_action)));
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 static int exec_restart(struct oj_ctx *ctx, const struct oj_args *a)

@@ -15,7 +15,7 @@ static void human_list(const void *m)
         printf("no sessions\n");
         return;
     }
-    printf("%-9s %-16s %-10s %-10s %-24s %-9s %s\n", "ID", "NAME", "PIPELINE", "PHASE", "STATE",
+    printf("%-9s %-20s %-9s %-10s %-24s %-9s %s\n", "ID", "NAME", "PIPELINE", "PHASE", "STATE",
            "IDLE", "AGE");
     for (size_t i = 0; i < r->n_sessions; i++) {
         const Oj__SessionInfo *s = r->sessions[i];
@@ -26,7 +26,7 @@ static void human_list(const void *m)
             snprintf(state, sizeof state, "%s (%.40s)", s->state, s->reason);
         else
             snprintf(state, sizeof state, "%s", s->state);
-        printf("%-9s %-16s %-10s %-10s %-24s %-9s %s\n", s->id, s->name,
+        printf("%-9s %-20s %-9s %-10s %-24s %-9s %s\n", s->id, s->name,
                s->pipeline_id[0] ? s->pipeline_id : "-", s->phase[0] ? s->phase : "-", state,
                idle, age);
     }
@@ -57,12 +57,6 @@ static void human_capture(const void *m)
 {
     const Oj__SessionCaptureResponse *r = m;
     fputs(r->text, stdout);
-}
-
-static void human_action(const void *m)
-{
-    const Oj__ActionResponse *r = m;
-    printf("%s: %s\n", r->id, r->message);
 }
 
 static void human_started(const void *m)
@@ -123,7 +117,7 @@ static int exec_send(struct oj_ctx *ctx, const struct oj_args *a)
     req.text = a->npos > 1 ? a->pos[1] : "";
     req.interrupt = interrupt;
     WITH_CLIENT(ctx, c, (oj__control__session_send(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_action)));
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 static int exec_nudge(struct oj_ctx *ctx, const struct oj_args *a)
@@ -132,7 +126,7 @@ static int exec_nudge(struct oj_ctx *ctx, const struct oj_args *a)
     req.id = a->pos[0];
     req.message = a->npos > 1 ? a->pos[1] : "";
     WITH_CLIENT(ctx, c, (oj__control__session_nudge(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_action)));
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 static int exec_kill(struct oj_ctx *ctx, const struct oj_args *a)
@@ -140,7 +134,7 @@ static int exec_kill(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__SessionRef req = OJ__SESSION_REF__INIT;
     req.id = a->pos[0];
     WITH_CLIENT(ctx, c, (oj__control__session_kill(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_action)));
+                         oj_print_reply(c, a, oj_print_action)));
 }
 
 static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)

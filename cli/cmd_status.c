@@ -16,6 +16,8 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
     if (s->queued_sessions)
         printf(" (%u waiting for a slot)", s->queued_sessions);
     printf("\n");
+    if (s->runbook_error[0])
+        printf("runbooks:   NOT LOADED: %s\n", s->runbook_error);
     for (size_t i = 0; i < s->n_waiting; i++) {
         const Oj__PipelineWait *w = s->waiting[i];
         char since[32];

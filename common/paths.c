@@ -145,3 +145,12 @@ int oj_paths_prepare(const struct oj_paths *p, char *err, size_t errlen)
     }
     return 0;
 }
+
+void oj_self_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+}

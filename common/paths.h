@@ -45,6 +45,11 @@ int oj_find_project(const char *start, char *root, size_t len);
  * the fallback socket path would be too long (errno = ENAMETOOLONG). */
 int oj_paths_init(struct oj_paths *p, const char *root);
 
+/* The directory holding the running oj binary ("" if unknown): the daemon
+ * puts it first on PATH for everything it runs, so agents, shell steps and
+ * jobs find `oj` (and the bundled oj-fake-agent) without an install. */
+void oj_self_dir(char *buf, size_t len);
+
 /* FNV-1a 64 of the root path, the key of the fallback socket names. */
 uint64_t oj_path_hash(const char *s);
 

@@ -137,6 +137,8 @@ cJSON *oj_pipeline_enter(const cJSON *v, const char *phase, int64_t now)
     oj_json_set_num(n, "stuck_index", 0);
     oj_json_set_num(n, "last_step_ms", 0);
     oj_json_set_num(n, "phase_started_ms", (double)now);
+    oj_json_set_num(n, "run_started_ms", 0); /* set when the phase first runs */
+    oj_json_set_num(n, "waiting_since_ms", 0);
     return n;
 }
 

@@ -10,10 +10,12 @@
  *   phase    the current phase's name
  *   step     what the phase is doing: pending (about to start), lock (waiting
  *            for phase.lock), queued (waiting for a session slot), shell,
- *            agent, over (the pipeline finished)
+ *            agent, decide (ended while no runbook loads: decide_ok and
+ *            decide_why wait for one), over (the pipeline finished)
  *   attempt  how many times this phase has been started (a restart adds one)
  *   session_id, lock_held, waiting_for_lock, waiting_since_ms,
- *   phase_started_ms, last_error, restarts, stuck_index, last_step_ms,
+ *   phase_started_ms (entered), run_started_ms (first ran; the overall
+ *   timeout counts from it), last_error, restarts, stuck_index, last_step_ms,
  *   recovery [{time_ms, action, detail}], checkpoints [{time_ms, phase, message}],
  *   relock   a lock released at a graceful stop, taken back first at start
  */

@@ -52,6 +52,8 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
         out.requests_in_flight = st.in_flight > 0 ? st.in_flight - 1 : 0; /* not this one */
         out.listener_restarts = st.listener_restarts;
     }
+    oj_runbooks_refresh(d);
+    out.runbook_error = d->runbooks_error;
     Oj__PipelineWait *waits = NULL;
     out.n_waiting = oj_pipelines_waiting(d, &waits);
     Oj__PipelineWait **wp = calloc(out.n_waiting + 1, sizeof *wp);

@@ -252,6 +252,43 @@ static void finish(struct oj_daemon *d, const char *id, const char *state, const
     event(d, kind, id, why && why[0] ? why : state);
 }
 
+/* The pipeline that has waited longest for `lock`, into id (false: none). */
+struct waiter_ctx {
+    const char *lock, *except;
+    char id[16];
+    int64_t since;
+};
+
+static void find_waiter(const char *id, const cJSON *v, void *arg)
+{
+    struct waiter_ctx *w = arg;
+    if (!oj_pipeline_active(v) || strcmp(oj_json_str(v, "step"), "lock") != 0 ||
+        strcmp(oj_json_str(v, "waiting_for_lock"), w->lock) != 0 ||
+        (w->except && strcmp(id, w->except) == 0))
+        return;
+    int64_t since = oj_json_int(v, "waiting_since_ms");
+    if (w->id[0] == '\0' || since < w->since || (since == w->since && strcmp(id, w->id) < 0)) {
+        snprintf(w->id, sizeof w->id, "%s", id);
+        w->since = since;
+    }
+}
+
+static bool oldest_waiter(struct oj_daemon *d, const char *lock, const char *except, char id[16])
+{
+    struct waiter_ctx w = {.lock = lock, .except = except};
+    oj_state_each(state_of(d), "pipeline", find_waiter, &w);
+    memcpy(id, w.id, 16);
+    return w.id[0] != '\0';
+}
+
+static void wake_waiter(struct oj_daemon *d, void *arg)
+{
+    char id[16];
+    if (oldest_waiter(d, arg, NULL, id))
+        drive(d, id);
+    free(arg);
+}
+
 /* Lets go of what the current phase holds: its lock now, its session after
  * a short grace (the agent may be waiting for its `oj done` answer). */
 static void let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_session_now)
@@ -260,6 +297,8 @@ static void let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_sessi
     if (lock[0]) {
         oj_lock_drop(d, lock, id);
         LOG_INFO("pipeline %s: released %s", id, lock);
+        /* the next waiter goes at once, not at the next tick */
+        oj_engine_post(d, wake_waiter, strdup(lock));
         oj_json_set_str(n, "lock_held", "");
     }
     const char *sid = oj_json_str(n, "session_id");
@@ -283,9 +322,23 @@ static void phase_over(struct oj_daemon *d, const char *id, bool ok, const char 
     const cJSON *v = get(d, id);
     if (v == NULL || !oj_pipeline_active(v))
         return;
-    const struct oj_pipeline_def *def = def_of(d, v);
     char phase[80];
     snprintf(phase, sizeof phase, "%s", oj_json_str(v, "phase"));
+    if (oj_runbooks_current(d) == NULL) {
+        /* No definitions to say what comes next: keep the outcome and decide
+         * when the runbooks load (the tick retries). */
+        cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
+        let_go(d, id, n, end_session_now);
+        oj_json_set_str(n, "step", "decide");
+        oj_json_set_str(n, "decide_why", ok ? "" : why);
+        cJSON_DeleteItemFromObjectCaseSensitive(n, "decide_ok");
+        cJSON_AddBoolToObject(n, "decide_ok", ok);
+        if (save(d, id, n))
+            LOG_WARN("pipeline %s: phase %s ended but no runbook loads (%s); waiting for a fix",
+                     id, phase, d->runbooks_error);
+        return;
+    }
+    const struct oj_pipeline_def *def = def_of(d, v);
     const char *next = def ? oj_pipeline_after(def, phase, ok) : "fail";
     int64_t now = oj_wall_ms();
     cJSON *n = oj_pipeline_copy(v, now);
@@ -335,15 +388,16 @@ static void shell_finished(struct oj_daemon *d, void *arg, int status, bool time
                            const char *tail)
 {
     struct shell_job *j = arg;
-    oj_hmap_del(&d->pipeline_shells, j->id);
-    char pg[PATH_MAX + 64];
-    pgid_path(d, j->id, pg, sizeof pg);
-    unlink(pg);
     const cJSON *v = get(d, j->id);
-    /* Still the step it was started for? (A cancel, or a restart, moved on.) */
+    /* Still the step it was started for? (A cancel, or a restart, moved on;
+     * then the record and the pgid file belong to what came after.) */
     if (v && oj_pipeline_active(v) && strcmp(oj_json_str(v, "step"), "shell") == 0 &&
         strcmp(oj_json_str(v, "phase"), j->phase) == 0 &&
         oj_json_int(v, "attempt") == j->attempt) {
+        oj_hmap_del(&d->pipeline_shells, j->id);
+        char pg[PATH_MAX + 64];
+        pgid_path(d, j->id, pg, sizeof pg);
+        unlink(pg);
         char why[700];
         if (timed_out)
             snprintf(why, sizeof why, "timed out (the shell step was killed)");
@@ -375,7 +429,7 @@ static void pipeline_env(struct oj_daemon *d, const char *id, const cJSON *v, ch
     env[4] = NULL;
 }
 
-static void kill_cut_off_step(struct oj_daemon *d, const char *id)
+static void kill_shell_step(struct oj_daemon *d, const char *id)
 {
     char path[PATH_MAX + 64], buf[32] = "";
     pgid_path(d, id, path, sizeof path);
@@ -387,8 +441,7 @@ static void kill_cut_off_step(struct oj_daemon *d, const char *id)
     buf[n] = '\0';
     long pgid = strtol(buf, NULL, 10);
     if (pgid > 1 && kill(-(pid_t)pgid, SIGKILL) == 0)
-        LOG_INFO("pipeline %s: killed what was left of the cut-off step (process group %ld)", id,
-                 pgid);
+        LOG_INFO("pipeline %s: killed the shell step's processes (process group %ld)", id, pgid);
     unlink(path);
 }
 
@@ -486,10 +539,43 @@ static int write_prompt(struct tvars *t, const struct oj_phase_def *ph, char **p
     return 0;
 }
 
+/* A live session of this pipeline's phase that the record does not name: a
+ * crash came between starting it and recording it. */
+struct orphan_ctx {
+    const char *pipeline, *phase, *releasing;
+    char sid[16];
+};
+
+static void find_orphan(const char *sid, const cJSON *s, void *arg)
+{
+    struct orphan_ctx *o = arg;
+    if (oj_session_active(s) && strcmp(oj_json_str(s, "pipeline_id"), o->pipeline) == 0 &&
+        strcmp(oj_json_str(s, "phase"), o->phase) == 0 && strcmp(sid, o->releasing) != 0)
+        snprintf(o->sid, sizeof o->sid, "%s", sid);
+}
+
 static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phase_def *ph,
                        char *err, size_t errlen)
 {
     const cJSON *v = get(d, id);
+    struct orphan_ctx orphan = {.pipeline = id,
+                                .phase = ph->name,
+                                .releasing = oj_json_str(v, "release_session")};
+    oj_state_each(state_of(d), "session", find_orphan, &orphan);
+    if (orphan.sid[0]) {
+        cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
+        oj_json_set_str(n, "step", "agent");
+        oj_json_set_str(n, "state", "running");
+        oj_json_set_str(n, "session_id", orphan.sid);
+        if (oj_json_int(v, "run_started_ms") == 0)
+            oj_json_set_num(n, "run_started_ms", (double)oj_wall_ms());
+        if (!save(d, id, n)) {
+            snprintf(err, errlen, "cannot record the agent");
+            return -1;
+        }
+        LOG_INFO("pipeline %s: phase %s: adopted its running agent %s", id, ph->name, orphan.sid);
+        return 0;
+    }
     struct tvars t;
     tvars_init(&t, d, id, v);
     char *cmd = NULL, *prompt = NULL;
@@ -526,6 +612,9 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
     oj_json_set_str(n, "step", "agent");
     oj_json_set_str(n, "state", "running");
     oj_json_set_str(n, "session_id", sid);
+    oj_json_set_num(n, "waiting_since_ms", 0);
+    if (oj_json_int(v, "run_started_ms") == 0)
+        oj_json_set_num(n, "run_started_ms", (double)oj_wall_ms());
     oj_json_set_num(n, "attempt", (double)(oj_json_int(v, "attempt") + 1));
     oj_json_set_num(n, "step_started_ms", (double)oj_wall_ms());
     save(d, id, n);
@@ -560,20 +649,33 @@ static void drive(struct oj_daemon *d, const char *id_in)
         return;
     if (atomic_load(&d->draining))
         return; /* no new work while stopping; the next start carries on */
+    if (oj_runbooks_current(d) == NULL)
+        return; /* none loaded (an error, shown by oj status): wait for a fix */
     const struct oj_pipeline_def *def = def_of(d, v);
     const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
     if (ph == NULL) {
         char why[300];
-        snprintf(why, sizeof why, "the runbooks no longer define %s%s%s",
-                 def ? "phase " : "pipeline ", def ? oj_json_str(v, "phase") : oj_json_str(v, "name"),
-                 d->runbooks_error[0] ? " (a runbook does not load; see oj status)" : "");
+        snprintf(why, sizeof why, "the runbooks no longer define %s%s", def ? "phase " : "pipeline ",
+                 def ? oj_json_str(v, "phase") : oj_json_str(v, "name"));
         finish(d, id, "failed", why);
         return;
     }
     int64_t now = oj_wall_ms();
     if (ph->lock && strcmp(oj_json_str(v, "lock_held"), ph->lock) != 0) {
-        char who[256] = "", err[512];
-        int got = oj_lock_take(d, ph->lock, id, who, sizeof who, err, sizeof err);
+        char who[256] = "", err[512], ahead[16];
+        /* First come, first served: a free lock still goes to whoever has
+         * waited for it longest. */
+        int got = oldest_waiter(d, ph->lock, id, ahead) &&
+                          (strcmp(step, "lock") != 0 ||
+                           oj_json_int(get(d, ahead), "waiting_since_ms") <
+                               oj_json_int(v, "waiting_since_ms"))
+                      ? 0
+                      : oj_lock_take(d, ph->lock, id, who, sizeof who, err, sizeof err);
+        if (got == 0 && who[0] == '\0') {
+            const cJSON *l = oj_state_get(state_of(d), "lock", ph->lock);
+            snprintf(who, sizeof who, "%.80s; %s waits longer", l ? oj_json_str(l, "holder") : "nobody",
+                     ahead);
+        }
         if (got < 0)
             return;
         if (got == 0) {
@@ -595,6 +697,7 @@ static void drive(struct oj_daemon *d, const char *id_in)
         cJSON *n = oj_pipeline_copy(v, now);
         oj_json_set_str(n, "lock_held", ph->lock);
         oj_json_set_str(n, "waiting_for_lock", "");
+        oj_json_set_num(n, "waiting_since_ms", 0);
         oj_json_set_str(n, "state", "running");
         if (!save(d, id, n))
             return;
@@ -613,6 +716,7 @@ static void drive(struct oj_daemon *d, const char *id_in)
                 cJSON *n = oj_pipeline_copy(v, now);
                 oj_json_set_str(n, "step", "queued");
                 oj_json_set_str(n, "state", "waiting");
+                oj_json_set_num(n, "waiting_since_ms", (double)now);
                 if (save(d, id, n))
                     event(d, "pipeline.queued", id, "waiting for a free session slot");
             }
@@ -819,14 +923,40 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
     if (!oj_pipeline_active(v))
         return;
     const char *lock = oj_json_str(v, "lock_held");
-    if (lock[0])
-        oj_lock_set_heartbeat(d, lock, now);
+    if (lock[0]) {
+        const cJSON *l = oj_state_get(state_of(d), "lock", lock);
+        if (l && strcmp(oj_json_str(l, "holder"), id) == 0) {
+            oj_lock_set_heartbeat(d, lock, now);
+        } else {
+            /* Force-released by an operator: ours no more, whoever has it now. */
+            char why[300];
+            snprintf(why, sizeof why, "lost %.80s: released by an operator%s%.80s", lock,
+                     l ? "; now held by " : "", l ? oj_json_str(l, "holder") : "");
+            cJSON *n = oj_pipeline_copy(v, now);
+            oj_json_set_str(n, "lock_held", "");
+            oj_pipeline_record_step(n, now, "lock", why);
+            LOG_WARN("pipeline %s: %s", id, why);
+            if (!save(d, id, n))
+                return;
+            event(d, "pipeline.lock_lost", id, why);
+            v = get(d, id);
+        }
+    }
+    if (strcmp(oj_json_str(v, "step"), "decide") == 0) {
+        if (oj_runbooks_current(d)) {
+            char why[700];
+            snprintf(why, sizeof why, "%s", oj_json_str(v, "decide_why"));
+            phase_over(d, id, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "decide_ok")), why,
+                       true);
+        }
+        return;
+    }
     const char *step = oj_json_str(v, "step");
     if (strcmp(step, "shell") == 0 && oj_hmap_get(&d->pipeline_shells, id) == NULL) {
         /* In the state, but not running here: a crash cut it off. */
         const struct oj_pipeline_def *def = def_of(d, v);
         const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
-        kill_cut_off_step(d, id);
+        kill_shell_step(d, id); /* what is left of it */
         if (ph && ph->rerun_after_crash) {
             cJSON *n = oj_pipeline_copy(v, now);
             oj_json_set_str(n, "step", "pending");
@@ -845,8 +975,9 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
     if (strcmp(step, "agent") == 0) {
         const struct oj_pipeline_def *def = def_of(d, v);
         const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
-        /* overall: restarts by the recovery chain do not reset it */
-        int64_t started = oj_json_int(v, "phase_started_ms");
+        /* overall: from the phase's first start (a wait for a lock or a slot
+         * does not count; restarts by the recovery chain do not reset it) */
+        int64_t started = oj_json_int(v, "run_started_ms");
         if (ph && ph->timeout_ms > 0 && started > 0 && now - started > ph->timeout_ms &&
             strcmp(oj_json_str(v, "state"), "escalated") != 0) {
             char why[128], limit[32];
@@ -1381,6 +1512,9 @@ static void rerun_phase(struct oj_daemon *d, const char *id, const char *action,
     let_go(d, id, n, true);
     cJSON *e = oj_pipeline_enter(n, oj_json_str(v, "phase"), now);
     cJSON_Delete(n);
+    /* attempts only grow within a phase: a late result of the old run must
+     * never pass for the new one's */
+    oj_json_set_num(e, "attempt", (double)oj_json_int(v, "attempt"));
     oj_json_set_str(e, "state", "running");
     oj_pipeline_record_step(e, now, action, detail);
     oj_json_set_num(e, "last_step_ms", (double)now);
@@ -1415,11 +1549,8 @@ static void rpc_restart(Oj__Control_Service *svc, const Oj__PipelineRef *in,
         return;
     }
     if (shell_running(d, id, v)) {
-        snprintf(msg, sizeof msg, "phase %s is a shell step that is still running; wait for it "
-                                  "(its timeout bounds it) or cancel the pipeline",
-                 oj_json_str(v, "phase"));
-        refuse(call, done, OJ__STATUS_CODE__CONFLICT, msg);
-        return;
+        kill_shell_step(d, id); /* its late result is ignored: the attempt moves on */
+        oj_hmap_del(&d->pipeline_shells, id);
     }
     char phase[80];
     snprintf(phase, sizeof phase, "%s", oj_json_str(v, "phase"));
@@ -1488,6 +1619,10 @@ static void rpc_cancel(Oj__Control_Service *svc, const Oj__PipelineRef *in,
         snprintf(msg, sizeof msg, "pipeline %s is already %s", id, oj_json_str(v, "state"));
         refuse(call, done, OJ__STATUS_CODE__CONFLICT, msg);
         return;
+    }
+    if (shell_running(d, id, v)) {
+        kill_shell_step(d, id); /* before the lock goes: nothing of it runs unlocked */
+        oj_hmap_del(&d->pipeline_shells, id);
     }
     cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
     let_go(d, id, n, true);

@@ -240,15 +240,6 @@ static void new_id(struct oj_daemon *d, char *id, size_t len)
     }
 }
 
-static void bin_dir(char *buf, size_t len)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-    buf[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (slash)
-        *slash = '\0';
-}
-
 static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRequest *in,
                               Oj__SessionInfo_Closure done, void *call)
 {
@@ -347,7 +338,7 @@ int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, s
 
     char bindir[PATH_MAX], env_path[PATH_MAX + 4200], env_task[300], env_ws[PATH_MAX + 32],
         env_phase[128], env_id[64], env_project[PATH_MAX + 32];
-    bin_dir(bindir, sizeof bindir);
+    oj_self_dir(bindir, sizeof bindir);
     const char *path = getenv("PATH");
     snprintf(env_path, sizeof env_path, "PATH=%s:%s", bindir, path ? path : "/usr/bin:/bin");
     snprintf(env_task, sizeof env_task, "OTTER_TASK=%s",

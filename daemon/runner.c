@@ -3,6 +3,7 @@
  * oj_run_env (its own process group, killed at the time limit); its output
  * is appended to a log; the result goes back to the engine as a posted job. */
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "paths.h"
 #include "subprocess.h"
 #include "tmux.h" /* oj_shell_quote */
 
@@ -131,7 +133,7 @@ int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runn
         n_extra++;
     while (environ[n_base])
         n_base++;
-    r->env = calloc(n_base + n_extra + 1, sizeof *r->env);
+    r->env = calloc(n_base + n_extra + 2, sizeof *r->env);
     size_t k = 0;
     for (size_t i = 0; r->env && i < n_base; i++) {
         const char *eq = strchr(environ[i], '=');
@@ -144,6 +146,26 @@ int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runn
     }
     for (size_t j = 0; r->env && j < n_extra; j++)
         r->env[k++] = strdup(env[j]);
+    /* oj's own directory first on PATH, as for sessions: `oj done`, `oj
+     * workspace cleanup` and the bundled oj-fake-agent work in any step. */
+    char self[PATH_MAX];
+    oj_self_dir(self, sizeof self);
+    const char *path = getenv("PATH");
+    size_t plen = strlen(self) + (path ? strlen(path) : 16) + 8;
+    char *pe = malloc(plen);
+    bool replaced = false;
+    if (pe)
+        snprintf(pe, plen, "PATH=%s:%s", self, path ? path : "/usr/bin:/bin");
+    for (size_t i = 0; pe && r->env && i < k && !replaced; i++)
+        if (strncmp(r->env[i], "PATH=", 5) == 0) {
+            free(r->env[i]);
+            r->env[i] = pe;
+            replaced = true;
+        }
+    if (pe && !replaced && r->env)
+        r->env[k++] = pe;
+    else if (!replaced)
+        free(pe);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -2557,7 +2557,7 @@ const ProtobufCMessageDescriptor oj__status_request__descriptor =
   (ProtobufCMessageInit) oj__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[24] =
+static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[25] =
 {
   {
     "version",
@@ -2847,6 +2847,18 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[24]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "runbook_error",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, runbook_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__status_response__field_indices_by_name[] = {
   4,   /* field[4] = active_pipelines */
@@ -2864,6 +2876,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   16,   /* field[16] = requests_in_flight */
   15,   /* field[15] = requests_served */
   18,   /* field[18] = rss_bytes */
+  24,   /* field[24] = runbook_error */
   21,   /* field[21] = snapshot_count */
   11,   /* field[11] = socket_path */
   2,   /* field[2] = started_at_ms */
@@ -2877,7 +2890,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 24 }
+  { 0, 25 }
 };
 const ProtobufCMessageDescriptor oj__status_response__descriptor =
 {
@@ -2887,7 +2900,7 @@ const ProtobufCMessageDescriptor oj__status_response__descriptor =
   "Oj__StatusResponse",
   "oj",
   sizeof(Oj__StatusResponse),
-  24,
+  25,
   oj__status_response__field_descriptors,
   oj__status_response__field_indices_by_name,
   1,  oj__status_response__number_ranges,

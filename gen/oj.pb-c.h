@@ -165,10 +165,15 @@ struct  Oj__StatusResponse
    */
   size_t n_waiting;
   Oj__PipelineWait **waiting;
+  /*
+   * why .oj/runbooks/ does not load (empty when it does); oj run refuses
+   * meanwhile, and pipelines that need a definition wait for a fix
+   */
+  char *runbook_error;
 };
 #define OJ__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__PipelineWait
@@ -288,7 +293,7 @@ struct  Oj__PipelineSummary
   char *name;
   char *phase;
   /*
-   * pending, running, waiting, done, failed, escalated, cancelled
+   * running, waiting, escalated, done, failed, cancelled (archived: --all)
    */
   char *state;
   int64_t created_at_ms;

@@ -891,7 +891,7 @@ Test(pipelines, a_crash_during_a_shell_step_reruns_it_or_fails_it, .init = setup
     const char *ids[] = {rr, ff};
     for (int i = 0; i < 2; i++) {
         char want[128];
-        snprintf(want, sizeof want, "pipeline %s: killed what was left of the cut-off step",
+        snprintf(want, sizeof want, "pipeline %s: killed the shell step's processes",
                  ids[i]);
         cr_expect(dlog && strstr(dlog, want), "no '%s' in the daemon log:\n%s", want,
                   tail_of(dlog, 3000));
@@ -1206,4 +1206,88 @@ Test(pipelines, the_operator_nudges_restarts_and_cancels, .init = setup, .fini =
     o = OJ(&e, "pipeline", "status", "pzzzzzz");
     cr_expect_eq(o.code, 4, "%s", o.err);
     oj_out_free(&o);
+}
+
+/* Cancel in the middle of a shell step under a lock: the step's processes
+ * die with it, so nothing of it runs after the lock is gone. */
+Test(pipelines, cancel_kills_a_running_shell_step_before_the_lock_goes, .init = setup,
+     .fini = teardown)
+{
+    start_daemon();
+    runbook("slow", "{'pipelines':{'slow':{'inputs':[],'phases':[{'name':'merge',"
+                    "'lock':'merge-lock','run':'echo started >> {project}/slow-{id}.txt; "
+                    "sleep 3; echo finished >> {project}/slow-{id}.txt'}]}}}");
+    char id[16];
+    run_ok(id, "slow", NULL, NULL);
+    expect_file_has(path_in("slow-%s.txt", id), "started", 10000);
+    struct oj_out o = OJ(&e, "pipeline", "cancel", id);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    expect_state(id, "cancelled", 5000);
+    o = OJ(&e, "lock", "status", "merge-lock");
+    cr_expect(strstr(o.out, "held") == NULL || strstr(o.out, "not held"), "%s", o.out);
+    oj_out_free(&o);
+    /* The step would have finished 3 s after it started; it never does. */
+    struct file_wait w = {path_in("slow-%s.txt", id), "finished"};
+    cr_expect_not(wait_until(file_has, &w, 4000), "the cancelled step ran on");
+}
+
+/* Shell steps find oj (and the bundled fake agent) on PATH like agents do. */
+Test(pipelines, shell_steps_find_oj_on_path, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    runbook("which", "{'pipelines':{'which':{'inputs':[],'phases':[{'name':'look',"
+                     "'run':'command -v oj > {project}/which.txt && oj --version >> "
+                     "{project}/which.txt'}]}}}");
+    char id[16];
+    run_ok(id, "which", NULL, NULL);
+    expect_state(id, "done", 10000);
+    char *text = read_file(path_in("which.txt%s", ""));
+    cr_assert_not_null(text);
+    cr_expect(strncmp(text, e.oj, strlen(e.oj)) == 0, "the daemon's own oj first: %s (want %s)",
+              text, e.oj);
+    free(text);
+}
+
+static bool status_says(void *arg)
+{
+    struct oj_out o = OJ(&e, "status");
+    bool yes = o.code == 0 && strstr(o.out, (const char *)arg) != NULL;
+    oj_out_free(&o);
+    return yes;
+}
+
+/* A daemon that starts while a runbook is broken keeps its pipelines (they
+ * wait, the error is in oj status) and carries on once it is fixed. */
+Test(pipelines, a_broken_runbook_makes_pipelines_wait_not_fail, .init = setup, .fini = teardown)
+{
+    static const char *good =
+        "{'pipelines':{'two':{'inputs':[],'phases':["
+        "{'name':'talk','agent':{'command':'oj-fake-agent','prompt':'hi','idle_timeout':'10m'}},"
+        "{'name':'after','run':'echo after >> {project}/after-{id}.txt'}]}}}";
+    start_daemon();
+    runbook("two", good);
+    char id[16], sid[16];
+    run_ok(id, "two", NULL, NULL);
+    expect_agent(id, sid);
+    struct oj_out o = OJ(&e, "daemon", "stop");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    cr_assert_eq(env_write_runbook(&e, "two", "{\"pipelines\": {"), 0);
+    start_daemon();
+    cr_expect(wait_until(status_says, "runbooks:   NOT LOADED: ", 5000),
+              "oj status shows the runbook error");
+    /* The agent finishes while no definition loads: the pipeline waits. */
+    o = OJ(&e, "session", "send", sid, "done");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    expect_file_has(session_log(sid), "oj done ok", 10000);
+    cJSON *st = status_json(id, false);
+    cr_expect_str_eq(pstate(st), "running", "not failed for want of a runbook");
+    cr_expect_str_eq(jstr(st, "step"), "decide");
+    cJSON_Delete(st);
+    runbook("two", good);
+    expect_state(id, "done", 10000);
+    cr_expect(exists(path_in("after-%s.txt", id)), "the next phase ran after the fix");
+    cr_expect(!status_says("NOT LOADED"));
 }
