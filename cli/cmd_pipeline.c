@@ -69,6 +69,8 @@ static void human_status(const void *m)
         printf(" (attempt %d)\n", r->attempt);
     if (r->waiting_for_lock[0])
         printf("  waiting:   for lock %s\n", r->waiting_for_lock);
+    else if (strcmp(r->step, "queued") == 0)
+        printf("  waiting:   for a session slot (OJ_MAX_SESSIONS)\n");
     if (r->lock_held[0])
         printf("  holds:     lock %s\n", r->lock_held);
     if (r->last_error[0])
