@@ -51,6 +51,7 @@ struct oj_daemon {
     pthread_cond_t engine_cv;
     struct oj_call_node *queue_head, *queue_tail;
     bool engine_stopping;
+    bool engine_gone; /* the engine thread ended: posted jobs are refused */
 
     /* watchdog */
     pthread_t watchdog_thread;
@@ -101,8 +102,10 @@ int oj_daemon_run(const struct oj_daemon_opts *o);
 /* ---- parts (engine.c, watchdog.c, rpc_*.c) -------------------------------- */
 int oj_engine_start(struct oj_daemon *d);
 void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink */
-/* Runs job(d, arg) on the engine thread, after what is queued (any thread). */
-void oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg);
+/* Runs job(d, arg) on the engine thread, after what is queued (any thread).
+ * False when the engine has already ended (a runner outliving a stop's
+ * timeout): the job will never run and the caller keeps arg. */
+bool oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg);
 void oj_engine_stop(struct oj_daemon *d);
 
 int oj_watcher_start(struct oj_daemon *d);
@@ -186,6 +189,8 @@ struct oj_run_spec {
 };
 typedef void (*oj_runner_done)(struct oj_daemon *d, void *arg, int exit_status, bool timed_out,
                                const char *tail);
+/* arg must come from malloc: when the result can never be delivered (the
+ * engine ended first), the runner frees it. */
 int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runner_done finished,
                     void *arg);
 /* Waits until no runner is left or the monotonic deadline; how many remain. */

@@ -230,7 +230,10 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
     oj_log_close();
     close(lock_fd); /* releases the single-instance lock */
-    free(d);
+    /* A shell step that outlived the timeout still has its runner thread,
+     * which will look at d once more (and find the engine gone): d stays. */
+    if (atomic_load(&d->runners_active) == 0)
+        free(d);
     return 0;
 
     /* Start-up failures unwind in reverse order. The lock goes before the

@@ -91,6 +91,7 @@ static void *engine_main(void *arg)
         free(n);
         pthread_mutex_lock(&d->engine_mu);
     }
+    d->engine_gone = true; /* under the mutex: no post slips in after this */
     pthread_mutex_unlock(&d->engine_mu);
     return NULL;
 }
@@ -106,19 +107,25 @@ static void enqueue_locked(struct oj_daemon *d, struct oj_call_node *n)
     pthread_cond_signal(&d->engine_cv);
 }
 
-void oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg)
+bool oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg)
 {
     struct oj_call_node *n = calloc(1, sizeof *n);
     if (n == NULL) {
         LOG_ERROR("engine: out of memory; a finished job is lost");
-        return;
+        return false;
     }
     n->job = job;
     n->job_arg = arg;
-    /* Accepted even while stopping: oj_engine_stop runs what is queued. */
+    /* Accepted while stopping (oj_engine_stop runs what is queued), refused
+     * once the thread is gone. */
     pthread_mutex_lock(&d->engine_mu);
-    enqueue_locked(d, n);
+    bool gone = d->engine_gone;
+    if (!gone)
+        enqueue_locked(d, n);
     pthread_mutex_unlock(&d->engine_mu);
+    if (gone)
+        free(n);
+    return !gone;
 }
 
 void oj_engine_submit(struct oj_call *call, void *arg)
@@ -167,6 +174,6 @@ void oj_engine_stop(struct oj_daemon *d)
     pthread_cond_signal(&d->engine_cv);
     pthread_mutex_unlock(&d->engine_mu);
     pthread_join(d->engine_thread, NULL);
-    pthread_cond_destroy(&d->engine_cv);
-    pthread_mutex_destroy(&d->engine_mu);
+    /* The mutex and condition stay: a runner that outlived the stop's
+     * timeout still takes the mutex to find the engine gone. */
 }

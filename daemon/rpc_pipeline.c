@@ -298,7 +298,9 @@ static void let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_sessi
         oj_lock_drop(d, lock, id);
         LOG_INFO("pipeline %s: released %s", id, lock);
         /* the next waiter goes at once, not at the next tick */
-        oj_engine_post(d, wake_waiter, strdup(lock));
+        char *name = strdup(lock);
+        if (name && !oj_engine_post(d, wake_waiter, name))
+            free(name);
         oj_json_set_str(n, "lock_held", "");
     }
     const char *sid = oj_json_str(n, "session_id");

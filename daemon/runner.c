@@ -96,7 +96,14 @@ static void *run_main(void *arg)
         }
     }
     free(out);
-    oj_engine_post(r->d, deliver, r);
+    struct oj_daemon *d = r->d;
+    if (!oj_engine_post(d, deliver, r)) {
+        /* The daemon stopped without us (past its --timeout); the next start
+         * treats the step as cut off. */
+        free(r->arg);
+        free_run(r);
+        atomic_fetch_sub(&d->runners_active, 1);
+    }
     return NULL;
 }
 

@@ -1291,3 +1291,32 @@ Test(pipelines, a_broken_runbook_makes_pipelines_wait_not_fail, .init = setup, .
     cr_expect(exists(path_in("after-%s.txt", id)), "the next phase ran after the fix");
     cr_expect(!status_says("NOT LOADED"));
 }
+
+/* A graceful stop whose --timeout ends before a shell step does: the daemon
+ * goes anyway (cleanly: the sanitizer build checks), and the next start
+ * kills what is left of the step and runs it again. */
+Test(pipelines, a_stop_that_times_out_leaves_the_step_to_the_next_start, .init = setup,
+     .fini = teardown)
+{
+    start_daemon();
+    runbook("long", "{'pipelines':{'long':{'inputs':[],'phases':[{'name':'step',"
+                    "'run':'echo start >> {project}/long-{id}.txt; sleep 4; "
+                    "echo ran >> {project}/long-{id}.txt'}]}}}");
+    char id[16];
+    run_ok(id, "long", NULL, NULL);
+    expect_file_has(path_in("long-%s.txt", id), "start", 10000);
+    struct oj_out o = OJ(&e, "daemon", "stop", "--timeout", "1s");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cr_expect(o.secs < 3.5, "the stop waited %.1f s, past its 1 s timeout", o.secs);
+    oj_out_free(&o);
+    char *dlog = read_file(path_in(".oj/logs/daemon.log%s", ""));
+    cr_expect(dlog && strstr(dlog, "shell step(s) still running after"), "%s",
+              tail_of(dlog, 2000));
+    free(dlog);
+    start_daemon();
+    expect_state(id, "done", 15000);
+    char *text = read_file(path_in("long-%s.txt", id));
+    cr_expect_eq(count_of(text, "start"), 2, "started twice: %s", text);
+    cr_expect_eq(count_of(text, "ran"), 1, "finished once (the first run was killed): %s", text);
+    free(text);
+}
