@@ -28,6 +28,8 @@ static void human_list(const void *m)
         oj_duration_format(in > 0 ? in : 0, next, sizeof next);
         printf("%-20s %-8s %-8s %-10s %-10s %s\n", j->name, every, j->enabled ? "yes" : "no",
                last, j->enabled ? next : "-", j->target);
+        if (j->last_result[0])
+            printf("%-20s last: %s\n", "", j->last_result);
     }
 }
 

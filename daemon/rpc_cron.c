@@ -6,7 +6,8 @@
  * A job is due `every` after its last run (or after the daemon first saw it).
  * A command job runs like a shell step (runner.c) in the project root, its
  * output in .oj/logs/cron/<name>.log, never twice at once; a pipeline job
- * starts that pipeline with the job's inputs. */
+ * starts that pipeline with the job's inputs, and skips its turn while the
+ * pipeline it started last is still active (last_pipeline). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,15 @@ static void job_finished(struct oj_daemon *d, void *arg, int status, bool timed_
 }
 
 /* Runs job j now. 0, or -1 with err. */
+/* The pipeline a pipeline job started last, when it is still active (a new
+ * one would pile up behind it); NULL otherwise. */
+static const char *still_active(struct oj_daemon *d, const struct oj_job_def *j)
+{
+    const char *last = oj_json_str(record(d, j->name), "last_pipeline");
+    const cJSON *p = last[0] ? oj_state_get(oj_store_state(d->store), "pipeline", last) : NULL;
+    return p && oj_pipeline_active(p) ? last : NULL;
+}
+
 static int run_job(struct oj_daemon *d, const struct oj_job_def *j, char *err, size_t errlen)
 {
     int64_t now = oj_wall_ms();
@@ -93,6 +103,12 @@ static int run_job(struct oj_daemon *d, const struct oj_job_def *j, char *err, s
         return -1;
     }
     char result[300] = "running";
+    const char *busy = j->pipeline ? still_active(d, j) : NULL;
+    if (busy) {
+        snprintf(err, errlen, "job %s's last pipeline %s is still active; it starts no other",
+                 j->name, busy);
+        return -1;
+    }
     if (j->pipeline) {
         size_t n = (size_t)cJSON_GetArraySize(j->inputs);
         char **names = calloc(n + 1, sizeof *names), **values = calloc(n + 1, sizeof *values);
@@ -114,6 +130,8 @@ static int run_job(struct oj_daemon *d, const struct oj_job_def *j, char *err, s
         cJSON *v = copy_or_new(d, j->name, now);
         oj_json_set_num(v, "last_run_ms", (double)now);
         oj_json_set_str(v, "last_result", rc ? err : result);
+        if (rc == 0)
+            oj_json_set_str(v, "last_pipeline", id);
         put(d, j->name, v);
         LOG_INFO("cron %s: %s", j->name, rc ? err : result);
         return rc;
@@ -167,6 +185,17 @@ void oj_cron_tick(struct oj_daemon *d)
         running_key(j->name, key, sizeof key);
         if (!enabled(j, rec) || now < next_run(j, rec) || oj_hmap_get(&d->pipeline_shells, key))
             continue;
+        const char *busy = j->pipeline ? still_active(d, j) : NULL;
+        if (busy) { /* skip this turn; the next comes an interval later */
+            char why[200];
+            snprintf(why, sizeof why, "skipped: pipeline %s still active", busy);
+            cJSON *v = copy_or_new(d, j->name, now);
+            oj_json_set_num(v, "last_run_ms", (double)now);
+            oj_json_set_str(v, "last_result", why);
+            LOG_INFO("cron %s: %s", j->name, why);
+            put(d, j->name, v);
+            continue;
+        }
         if (run_job(d, j, err, sizeof err) != 0)
             LOG_WARN("cron %s: %s", j->name, err);
     }
@@ -207,6 +236,7 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__CronListRequest *in,
         snprintf(targets[i], sizeof targets[i], "%s%.280s", j->pipeline ? "pipeline " : "",
                  j->pipeline ? j->pipeline : j->run);
         infos[i].target = targets[i];
+        infos[i].last_result = (char *)oj_json_str(rec, "last_result");
         ptrs[i] = &infos[i];
     }
     Oj__CronListResponse out = OJ__CRON_LIST_RESPONSE__INIT;

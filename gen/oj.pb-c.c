@@ -5829,7 +5829,7 @@ const ProtobufCMessageDescriptor oj__cron_list_request__descriptor =
   (ProtobufCMessageInit) oj__cron_list_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__cron_info__field_descriptors[6] =
+static const ProtobufCFieldDescriptor oj__cron_info__field_descriptors[7] =
 {
   {
     "name",
@@ -5903,10 +5903,23 @@ static const ProtobufCFieldDescriptor oj__cron_info__field_descriptors[6] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "last_result",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__CronInfo, last_result),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__cron_info__field_indices_by_name[] = {
   2,   /* field[2] = enabled */
   1,   /* field[1] = interval_ms */
+  6,   /* field[6] = last_result */
   3,   /* field[3] = last_run_ms */
   0,   /* field[0] = name */
   4,   /* field[4] = next_run_ms */
@@ -5915,7 +5928,7 @@ static const unsigned oj__cron_info__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__cron_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor oj__cron_info__descriptor =
 {
@@ -5925,7 +5938,7 @@ const ProtobufCMessageDescriptor oj__cron_info__descriptor =
   "Oj__CronInfo",
   "oj",
   sizeof(Oj__CronInfo),
-  6,
+  7,
   oj__cron_info__field_descriptors,
   oj__cron_info__field_indices_by_name,
   1,  oj__cron_info__number_ranges,

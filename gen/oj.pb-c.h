@@ -901,10 +901,14 @@ struct  Oj__CronInfo
    * command or pipeline it starts
    */
   char *target;
+  /*
+   * ok / failed: <last line> / started pipeline <id> / skipped: ...
+   */
+  char *last_result;
 };
 #define OJ__CRON_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__cron_info__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__CronListResponse

@@ -143,3 +143,35 @@ Test(cron, unknown_jobs_are_named, .init = setup, .fini = teardown)
         oj_out_free(&o);
     }
 }
+
+static bool skipped(void *arg)
+{
+    (void)arg;
+    struct oj_out o = OJ(&e, "cron", "list");
+    bool yes = o.code == 0 && strstr(o.out, "last: skipped: pipeline p") != NULL;
+    oj_out_free(&o);
+    return yes;
+}
+
+/* A pipeline job does not pile up pipelines behind one that is still active. */
+Test(cron, a_pipeline_job_waits_for_its_last_pipeline, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(env_write_runbook(&e, "jobs",
+                                   "{\"pipelines\":{\"quiet\":{\"inputs\":[],\"phases\":["
+                                   "{\"name\":\"wait\",\"agent\":{\"command\":\"oj-fake-agent "
+                                   "--mute\",\"idle_timeout\":\"1h\"}}]}},"
+                                   "\"jobs\":{\"often\":{\"every\":\"1s\",\"pipeline\":\"quiet\"}}}"),
+                 0, "%s", strerror(errno));
+    cr_assert_eq(env_start_daemon(&e), 0);
+    cr_assert(wait_until(skipped, NULL, 15000), "the job never skipped a turn");
+    struct oj_out o = OJ(&e, "pipeline", "list", "--json");
+    int n = 0;
+    for (const char *p = o.out; (p = strstr(p, "\"name\":\t\"quiet\"")) != NULL; p++)
+        n++;
+    cr_expect_eq(n, 1, "one pipeline, not one per second: %s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "cron", "run", "often");
+    cr_expect_eq(o.code, 5, "a manual run is refused too: %s", o.err);
+    cr_expect(strstr(o.err, "still active") != NULL, "%s", o.err);
+    oj_out_free(&o);
+}
