@@ -2,6 +2,7 @@
  * in its private tmux server and watches. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "follow.h"
@@ -15,8 +16,19 @@ static void human_list(const void *m)
         printf("no sessions\n");
         return;
     }
-    printf("%-9s %-20s %-9s %-10s %-24s %-9s %s\n", "ID", "NAME", "PIPELINE", "PHASE", "STATE",
-           "IDLE", "AGE");
+    /* columns as wide as their longest value, so long names keep the table aligned */
+    int wname = 4, wphase = 5, wstate = 5;
+    for (size_t i = 0; i < r->n_sessions; i++) {
+        const Oj__SessionInfo *s = r->sessions[i];
+        int n = (int)strlen(s->name), p = (int)strlen(s->phase),
+            st = (int)strlen(s->state) + (s->reason[0] ? (int)strlen(s->reason) + 3 : 0);
+        wname = n > wname ? n : wname;
+        wphase = p > wphase ? p : wphase;
+        wstate = st > wstate ? st : wstate;
+    }
+    wstate = wstate > 48 ? 48 : wstate;
+    printf("%-9s %-*s %-9s %-*s %-*s %-9s %s\n", "ID", wname, "NAME", "PIPELINE", wphase, "PHASE",
+           wstate, "STATE", "IDLE", "AGE");
     for (size_t i = 0; i < r->n_sessions; i++) {
         const Oj__SessionInfo *s = r->sessions[i];
         char idle[32], age[32], state[64];
@@ -26,9 +38,9 @@ static void human_list(const void *m)
             snprintf(state, sizeof state, "%s (%.40s)", s->state, s->reason);
         else
             snprintf(state, sizeof state, "%s", s->state);
-        printf("%-9s %-20s %-9s %-10s %-24s %-9s %s\n", s->id, s->name,
-               s->pipeline_id[0] ? s->pipeline_id : "-", s->phase[0] ? s->phase : "-", state,
-               idle, age);
+        printf("%-9s %-*s %-9s %-*s %-*s %-9s %s\n", s->id, wname, s->name,
+               s->pipeline_id[0] ? s->pipeline_id : "-", wphase, s->phase[0] ? s->phase : "-",
+               wstate, state, idle, age);
     }
 }
 
