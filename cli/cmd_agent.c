@@ -3,13 +3,74 @@
  * OJ_SESSION_ID) says which pipeline and phase the call is about. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
+#include "duration.h"
 
 static char *env_or_empty(const char *name)
 {
     char *v = getenv(name);
     return v ? v : "";
+}
+
+/* How long an agent's report waits for a daemon that is stopping or not
+ * running: an operator's restart (or a crash and restart) must not lose an
+ * agent's `oj done`. A refused request never ran, so sending it again is safe. */
+#define AGENT_WAIT_DEFAULT_MS 60000
+
+static int64_t agent_wait_ms(void)
+{
+    const char *t = getenv("OJ_AGENT_WAIT");
+    int64_t ms;
+    if (t && *t && oj_duration_parse(t, &ms) == 0 && ms >= 0)
+        return ms;
+    return AGENT_WAIT_DEFAULT_MS;
+}
+
+typedef void (*agent_send)(struct oj_client *c, const void *req);
+
+static void send_done(struct oj_client *c, const void *req)
+{
+    oj__control__done(oj_client_service(c), req, NULL, NULL);
+}
+
+static void send_checkpoint(struct oj_client *c, const void *req)
+{
+    oj__control__checkpoint(oj_client_service(c), req, NULL, NULL);
+}
+
+static int report(struct oj_ctx *ctx, const struct oj_args *a, agent_send send, const void *req)
+{
+    int rc = oj_ctx_project(ctx);
+    if (rc != 0)
+        return rc;
+    int64_t deadline = oj_mono_ms() + agent_wait_ms();
+    bool told = false;
+    for (;;) {
+        struct oj_client *c;
+        if (oj_client_open(&c, ctx->paths.sock_path, OJ_DEFAULT_CALL_TIMEOUT_MS) == 0) {
+            send(c, req);
+            int st = oj_client_status(c);
+            bool again = st == OJ__STATUS_CODE__SHUTTING_DOWN || st == OJ_RPC_UNREACHABLE;
+            if (!again || oj_mono_ms() >= deadline) {
+                rc = oj_print_reply(c, a, oj_print_action);
+                oj_client_close(c);
+                return rc;
+            }
+            oj_client_close(c);
+        } else if (oj_mono_ms() >= deadline) {
+            WITH_CLIENT(ctx, c2, (send(c2, req), oj_print_reply(c2, a, oj_print_action)));
+        }
+        if (!told) {
+            fprintf(stderr, "oj: the daemon is stopping or not running; trying again for up to "
+                            "%llds (OJ_AGENT_WAIT)\n",
+                    (long long)(agent_wait_ms() / 1000));
+            told = true;
+        }
+        usleep(200 * 1000);
+    }
 }
 
 static int exec_done(struct oj_ctx *ctx, const struct oj_args *a)
@@ -23,8 +84,7 @@ static int exec_done(struct oj_ctx *ctx, const struct oj_args *a)
         oj_errorf("OTTER_TASK is not set: `oj done` is for agents inside an oj session");
         return OJ_EXIT_USAGE;
     }
-    WITH_CLIENT(ctx, c, (oj__control__done(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, oj_print_action)));
+    return report(ctx, a, send_done, &req);
 }
 
 static int exec_checkpoint(struct oj_ctx *ctx, const struct oj_args *a)
@@ -38,8 +98,7 @@ static int exec_checkpoint(struct oj_ctx *ctx, const struct oj_args *a)
         oj_errorf("OTTER_TASK is not set: `oj checkpoint` is for agents inside an oj session");
         return OJ_EXIT_USAGE;
     }
-    WITH_CLIENT(ctx, c, (oj__control__checkpoint(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, oj_print_action)));
+    return report(ctx, a, send_checkpoint, &req);
 }
 
 static const struct oj_opt done_opts[] = {
@@ -51,11 +110,13 @@ static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 
 const struct oj_cmd oj_cmd_done = {
     NULL, "done", "[--error WHY]", "Agent: finish the current phase (or fail it with --error)",
-    "Run inside an oj session; uses OTTER_TASK, OTTER_PHASE and OJ_SESSION_ID.", done_opts, 0, 0,
-    exec_done,
+    "Run inside an oj session; uses OTTER_TASK, OTTER_PHASE and OJ_SESSION_ID. While the\n"
+    "daemon is stopping or not running it tries again for up to OJ_AGENT_WAIT (60s).",
+    done_opts, 0, 0, exec_done,
 };
 const struct oj_cmd oj_cmd_checkpoint = {
     NULL, "checkpoint", "<message>", "Agent: record progress on the current phase",
-    "Run inside an oj session; uses OTTER_TASK, OTTER_PHASE and OJ_SESSION_ID.", json_only, 1, 1,
-    exec_checkpoint,
+    "Run inside an oj session; uses OTTER_TASK, OTTER_PHASE and OJ_SESSION_ID. While the\n"
+    "daemon is stopping or not running it tries again for up to OJ_AGENT_WAIT (60s).",
+    json_only, 1, 1, exec_checkpoint,
 };

@@ -1320,3 +1320,37 @@ Test(pipelines, a_stop_that_times_out_leaves_the_step_to_the_next_start, .init =
     cr_expect_eq(count_of(text, "ran"), 1, "finished once (the first run was killed): %s", text);
     free(text);
 }
+
+/* An agent that says `oj done` while the daemon is down is not lost: the
+ * command waits for the daemon to come back (OJ_AGENT_WAIT) and the phase
+ * ends then. The agent is reached through tmux itself, as nothing of oj runs. */
+Test(pipelines, an_agents_done_waits_for_a_daemon_restart, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    runbook("wait", "{'pipelines':{'wait':{'inputs':[],'phases':["
+                    "{'name':'talk','agent':{'command':'oj-fake-agent','prompt':'hi',"
+                    "'idle_timeout':'10m'}},"
+                    "{'name':'after','run':'echo after >> {project}/after-{id}.txt'}]}}}");
+    char id[16], sid[16];
+    run_ok(id, "wait", NULL, NULL);
+    expect_agent(id, sid);
+    expect_file_has(session_log(sid), "got: hi", 10000);
+    struct oj_out o = OJ(&e, "daemon", "stop");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    char sock[PATH_MAX + 32], target[32];
+    snprintf(sock, sizeof sock, "%s/.oj/tmux.sock", e.dir);
+    snprintf(target, sizeof target, "=%s:", sid);
+    cr_assert_eq(run_prog(e.dir, 5000, NULL, 0,
+                          (char *[]){"tmux", "-S", sock, "send-keys", "-t", target, "-l", "done",
+                                     NULL}),
+                 0);
+    cr_assert_eq(run_prog(e.dir, 5000, NULL, 0,
+                          (char *[]){"tmux", "-S", sock, "send-keys", "-t", target, "Enter", NULL}),
+                 0);
+    expect_file_has(session_log(sid), "trying again", 10000);
+    start_daemon();
+    expect_file_has(session_log(sid), "oj done ok", 15000);
+    expect_state(id, "done", 15000);
+    cr_expect(exists(path_in("after-%s.txt", id)));
+}
