@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "clock.h"
 #include "subprocess.h"
 
 extern char **environ;
@@ -51,9 +53,22 @@ static int run(const char *sock, char *const args[], char *out, size_t outlen, c
         outlen = sizeof buf;
     }
     struct oj_proc_result r;
-    if (oj_run_env(argv, "/", clean_env(), OJ_TMUX_TIMEOUT_MS, out, outlen, 1, &r) != 0) {
-        snprintf(err, errlen, "cannot run tmux (is it installed?)");
-        return -1;
+    /* A server whose last session was just killed exits, but first waits for
+     * its other clients (the tick's list-panes, a capture) to go; a command
+     * that connects in that moment is dropped with "server exited
+     * unexpectedly" and ran nothing. Once the old server is gone, the command
+     * starts a new one (or finds none), so try again, within the time limit. */
+    int64_t give_up = oj_mono_ms() + OJ_TMUX_TIMEOUT_MS;
+    for (;;) {
+        if (oj_run_env(argv, "/", clean_env(), OJ_TMUX_TIMEOUT_MS, out, outlen, 1, &r) != 0) {
+            snprintf(err, errlen, "cannot run tmux (is it installed?)");
+            return -1;
+        }
+        if (r.timed_out || r.exit_status == 0 || oj_mono_ms() >= give_up ||
+            (strstr(out, "server exited unexpectedly") == NULL && strstr(out, "lost server") == NULL))
+            break;
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
     }
     if (r.timed_out) {
         snprintf(err, errlen, "tmux %s did not finish within %d ms", args[0],

@@ -1153,7 +1153,10 @@ Test(pipelines, the_operator_nudges_restarts_and_cancels, .init = setup, .fini =
     cr_expect(strstr(o.out, "restarted phase talk") != NULL, "%s", o.out);
     oj_out_free(&o);
     struct agent_wait w2 = {id, ""};
-    cr_assert(wait_until(agent_running, &w2, 10000));
+    if (!wait_until(agent_running, &w2, 10000)) {
+        dump(id);
+        cr_assert_fail("the restarted phase never started its agent");
+    }
     cr_expect_str_neq(w2.sid, first, "a restart starts a new session");
     expect_file_has(path_in(".oj/logs/sessions/%s.log", w2.sid), "got: hello agent", 10000);
     cJSON *st = status_json(id, false);
