@@ -186,7 +186,7 @@ struct  Oj__PipelineWait
    */
   char *lock;
   /*
-   * who holds that lock now
+   * who holds that lock now; empty = nobody at this moment
    */
   char *holder;
   int64_t since_ms;
@@ -333,7 +333,7 @@ struct  Oj__RecoveryStep
   ProtobufCMessage base;
   int64_t time_ms;
   /*
-   * nudge, restart, escalate
+   * nudge, restart, escalate, rerun, resume, lock (an operator took its lock)
    */
   char *action;
   char *detail;
@@ -361,11 +361,11 @@ struct  Oj__PipelineStatusResponse
   size_t n_inputs;
   Oj__Input **inputs;
   /*
-   * pending, lock, queued, shell, agent, over
+   * pending, lock, queued, shell, agent, decide, over
    */
   char *step;
   /*
-   * times the current phase has started
+   * times the current phase's step has started (only grows)
    */
   int32_t attempt;
   /*
