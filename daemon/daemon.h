@@ -148,12 +148,18 @@ void oj_session_end(struct oj_daemon *d, const char *id, const char *reason);
 int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge, char *err,
                     size_t errlen);
 int64_t oj_session_last_output_ms(struct oj_daemon *d, const char *id);
+/* A new quiet spell from now: session.stuck is raised again once it has been
+ * quiet for its idle timeout from now (a resumed pipeline's agent). */
+void oj_session_rearm(struct oj_daemon *d, const char *id);
 
 /* Pipelines (rpc_pipeline.c), engine thread: the tick drives every active
  * pipeline; the session hooks come from the sessions tick. */
 void oj_pipelines_tick(struct oj_daemon *d);
 void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
 void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
+/* `lock` was just released: the pipeline waiting longest for it takes it
+ * (soon after, on the engine thread), not at the next tick. */
+void oj_pipelines_lock_freed(struct oj_daemon *d, const char *lock);
 unsigned oj_pipelines_active(struct oj_daemon *d);
 unsigned oj_pipelines_queued(struct oj_daemon *d); /* agent phases waiting for a slot */
 /* Pipelines waiting for a lock or a session slot (malloc'd array; strings

@@ -275,6 +275,7 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
         return;
     }
     clear_heartbeat(d, in->name);
+    oj_pipelines_lock_freed(d, in->name);
     bool forced = strcmp(cur.holder, in->holder) != 0;
     snprintf(msg, sizeof msg, "%s %s (held by %s)", forced ? "force-released" : "released",
              in->name, cur.holder);

@@ -241,6 +241,7 @@ static void finish(struct oj_daemon *d, const char *id, const char *state, const
     oj_json_set_str(n, "state", state);
     oj_json_set_str(n, "step", "over");
     oj_json_set_str(n, "waiting_for_lock", "");
+    oj_json_set_num(n, "waiting_since_ms", 0);
     oj_json_set_num(n, "finished_at_ms", (double)oj_wall_ms());
     if (why && why[0])
         oj_json_set_str(n, "last_error", why);
@@ -289,6 +290,14 @@ static void wake_waiter(struct oj_daemon *d, void *arg)
     free(arg);
 }
 
+void oj_pipelines_lock_freed(struct oj_daemon *d, const char *lock)
+{
+    /* a posted job: the caller finishes what it is doing first */
+    char *name = strdup(lock);
+    if (name && !oj_engine_post(d, wake_waiter, name))
+        free(name);
+}
+
 /* Lets go of what the current phase holds: its lock now, its session after
  * a short grace (the agent may be waiting for its `oj done` answer). */
 static void let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_session_now)
@@ -297,10 +306,7 @@ static void let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_sessi
     if (lock[0]) {
         oj_lock_drop(d, lock, id);
         LOG_INFO("pipeline %s: released %s", id, lock);
-        /* the next waiter goes at once, not at the next tick */
-        char *name = strdup(lock);
-        if (name && !oj_engine_post(d, wake_waiter, name))
-            free(name);
+        oj_pipelines_lock_freed(d, lock); /* the next waiter goes at once */
         oj_json_set_str(n, "lock_held", "");
     }
     const char *sid = oj_json_str(n, "session_id");
@@ -332,6 +338,8 @@ static void phase_over(struct oj_daemon *d, const char *id, bool ok, const char 
         cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
         let_go(d, id, n, end_session_now);
         oj_json_set_str(n, "step", "decide");
+        oj_json_set_str(n, "state", "running"); /* also after an escalation: the phase is over */
+        oj_json_set_str(n, "session_id", "");
         oj_json_set_str(n, "decide_why", ok ? "" : why);
         cJSON_DeleteItemFromObjectCaseSensitive(n, "decide_ok");
         cJSON_AddBoolToObject(n, "decide_ok", ok);
@@ -569,8 +577,12 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
         oj_json_set_str(n, "step", "agent");
         oj_json_set_str(n, "state", "running");
         oj_json_set_str(n, "session_id", orphan.sid);
+        oj_json_set_num(n, "waiting_since_ms", 0);
         if (oj_json_int(v, "run_started_ms") == 0)
             oj_json_set_num(n, "run_started_ms", (double)oj_wall_ms());
+        /* it is this phase's agent start that the crash kept from being recorded */
+        oj_json_set_num(n, "attempt", (double)(oj_json_int(v, "attempt") + 1));
+        oj_json_set_num(n, "step_started_ms", (double)oj_wall_ms());
         if (!save(d, id, n)) {
             snprintf(err, errlen, "cannot record the agent");
             return -1;
@@ -956,9 +968,11 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
     const char *step = oj_json_str(v, "step");
     if (strcmp(step, "shell") == 0 && oj_hmap_get(&d->pipeline_shells, id) == NULL) {
         /* In the state, but not running here: a crash cut it off. */
+        kill_shell_step(d, id); /* what is left of it */
+        if (oj_runbooks_current(d) == NULL)
+            return; /* its after_crash is unknown until a runbook loads: wait */
         const struct oj_pipeline_def *def = def_of(d, v);
         const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
-        kill_shell_step(d, id); /* what is left of it */
         if (ph && ph->rerun_after_crash) {
             cJSON *n = oj_pipeline_copy(v, now);
             oj_json_set_str(n, "step", "pending");
@@ -1596,9 +1610,14 @@ static void rpc_resume(Oj__Control_Service *svc, const Oj__PipelineRef *in,
         oj_json_set_str(n, "state", "running");
         oj_json_set_num(n, "stuck_index", 0);
         oj_json_set_num(n, "last_step_ms", (double)now);
+        /* The phase's timeout was not checked while a human decided; it
+         * counts anew, or a long escalation would fail the phase at once. */
+        oj_json_set_num(n, "run_started_ms", (double)now);
         oj_pipeline_record_step(n, now, "resume", "by the operator; the agent keeps running");
-        if (save(d, id, n))
+        if (save(d, id, n)) {
+            oj_session_rearm(d, oj_json_str(get(d, id), "session_id"));
             event(d, "pipeline.resumed", id, "the agent keeps running");
+        }
         snprintf(msg, sizeof msg, "resumed phase %s; its agent keeps running", phase);
     } else {
         rerun_phase(d, id, "resume", "by the operator; the phase starts again");
@@ -1680,7 +1699,10 @@ static void rpc_done(Oj__Control_Service *svc, const Oj__DoneRequest *in,
     bool ok = in->error[0] == '\0';
     phase_over(d, id, ok, in->error, false);
     const cJSON *v = get(d, id);
-    if (ok)
+    if (strcmp(oj_json_str(v, "step"), "decide") == 0)
+        snprintf(msg, sizeof msg, "phase %s %s; no runbook loads (see oj status), so pipeline %s "
+                 "goes on once one does", phase, ok ? "done" : "failed", id);
+    else if (ok)
         snprintf(msg, sizeof msg, "phase %s done; pipeline %s is now %s%s%s", phase, id,
                  oj_json_str(v, "state"), oj_pipeline_active(v) ? " in phase " : "",
                  oj_pipeline_active(v) ? oj_json_str(v, "phase") : "");

@@ -37,6 +37,7 @@ static const struct oj_state *state_of(struct oj_daemon *d) { return oj_store_st
 struct oj_session_live {
     int64_t last_nudge_ms;
     int64_t last_stuck_ms; /* when session.stuck was last raised */
+    int64_t quiet_from_ms;  /* idle counts from here at the earliest (oj_session_rearm) */
     int dead_unknown_ticks; /* ticks its pane has been dead without a status */
 };
 
@@ -639,6 +640,13 @@ int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool 
     return 0;
 }
 
+void oj_session_rearm(struct oj_daemon *d, const char *id)
+{
+    struct oj_session_live *l = live_of(d, id);
+    l->quiet_from_ms = oj_wall_ms();
+    l->last_stuck_ms = 0;
+}
+
 int64_t oj_session_last_output_ms(struct oj_daemon *d, const char *id)
 {
     const cJSON *v = oj_state_get(state_of(d), "session", id);
@@ -702,7 +710,8 @@ static void observe(const char *id, const cJSON *v, void *arg)
         return;
     struct oj_session_live *l = live_of(o->d, id);
     int64_t last = last_output_ms(v);
-    if (oj_session_stuck_now(o->now, last, timeout, l->last_nudge_ms, o->d->cfg.nudge_pause_ms,
+    int64_t from = last > l->quiet_from_ms ? last : l->quiet_from_ms;
+    if (oj_session_stuck_now(o->now, from, timeout, l->last_nudge_ms, o->d->cfg.nudge_pause_ms,
                              l->last_stuck_ms)) {
         l->last_stuck_ms = o->now;
         char quiet[32], limit[32], msg[128];

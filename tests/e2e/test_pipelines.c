@@ -538,6 +538,12 @@ Test(pipelines, two_pipelines_take_turns_for_merge_lock, .init = setup, .fini = 
     struct oj_out rel = OJ(&e, "lock", "release", "merge-lock", "--holder", "operator");
     cr_assert_eq(rel.code, 0, "%s", rel.err);
     oj_out_free(&rel);
+    /* The longest waiter has it at once (its turn comes before the next
+     * request), not only at the next tick. */
+    struct oj_out held = OJ(&e, "lock", "status", "merge-lock", "--json");
+    cr_expect(strstr(held.out, first) != NULL, "merge-lock went to %s at once: %s", first,
+              held.out);
+    oj_out_free(&held);
     /* One merges (slowly) under the lock while the other waits for it. */
     struct contention c = {.a = a, .b = b};
     if (!wait_until(one_waits_for_the_other, &c, 10000)) {
@@ -658,6 +664,88 @@ Test(pipelines, a_stuck_agent_is_nudged_restarted_then_escalated, .init = setup,
     struct oj_out again = OJ(&e, "pipeline", "resume", id);
     cr_expect_eq(again.code, 5, "a running pipeline cannot be resumed: %s", again.err);
     oj_out_free(&again);
+}
+
+struct quiet_wait {
+    const char *id;
+    int64_t ms;
+};
+
+/* The pipeline's agent has been quiet longer than w->ms. */
+static bool quiet_for(void *arg)
+{
+    struct quiet_wait *w = arg;
+    cJSON *j = status_json(w->id, false);
+    const cJSON *idle = cJSON_GetObjectItemCaseSensitive(j, "idle_ms");
+    int64_t ms = cJSON_IsString(idle)   ? atoll(idle->valuestring)
+                 : cJSON_IsNumber(idle) ? (int64_t)idle->valuedouble
+                                        : 0;
+    cJSON_Delete(j);
+    return ms > w->ms;
+}
+
+static int recovery_count(const char *id)
+{
+    cJSON *j = status_json(id, false);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "recovery"));
+    cJSON_Delete(j);
+    return n;
+}
+
+struct count_wait {
+    const char *id;
+    int above;
+};
+
+static bool more_recovery(void *arg)
+{
+    struct count_wait *w = arg;
+    return recovery_count(w->id) > w->above;
+}
+
+/* The phase's timeout is not checked while a human decides; a resume whose
+ * agent keeps running starts it anew rather than failing the phase at the
+ * next tick because the escalation lasted longer than the timeout. The
+ * resumed agent gets the whole stuck chain again, its idle timeout counted
+ * from the resume. */
+Test(pipelines, a_resume_after_a_long_escalation_gives_the_agent_its_timeout_again,
+     .init = setup, .fini = teardown)
+{
+    runbook("slow", "{'pipelines':{'slow':{'inputs':[],'phases':[{'name':'think','timeout':'4s',"
+                    "'agent':{'command':'oj-fake-agent --mute','idle_timeout':'1s',"
+                    "'on_stuck':['nudge','escalate']}}]}}}");
+    start_daemon();
+    char id[16], sid[16];
+    run_ok(id, "slow", NULL, NULL);
+    expect_agent(id, sid);
+    expect_state(id, "escalated", 20000);
+    struct quiet_wait q = {id, 5000};
+    cr_assert(wait_until(quiet_for, &q, 20000), "the agent never went past its 4 s timeout");
+    int before = recovery_count(id);
+    struct oj_out o = OJ(&e, "pipeline", "resume", id);
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "its agent keeps running") != NULL, "%s", o.out);
+    oj_out_free(&o);
+    /* The chain starts again (a nudge 1 s later): ticks have run meanwhile. */
+    struct count_wait c = {id, before + 1};
+    if (!wait_until(more_recovery, &c, 10000)) {
+        dump(id);
+        cr_assert_fail("no recovery step after the resume");
+    }
+    cJSON *j = status_json(id, false);
+    cr_expect_str_neq(pstate(j), "failed", "failed at once after the resume: %s",
+                      jstr(j, "last_error"));
+    cr_expect_str_eq(jstr(j, "session_id"), sid, "the same agent carries on");
+    cJSON_Delete(j);
+    /* The agent stays quiet: the whole chain runs again, to a new escalation. */
+    expect_state(id, "escalated", 15000);
+    j = status_json(id, false);
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(j, "recovery");
+    int n = cJSON_GetArraySize(rec);
+    cr_expect_str_eq(jstr(cJSON_GetArrayItem(rec, n - 3), "action"), "resume");
+    cr_expect_str_eq(jstr(cJSON_GetArrayItem(rec, n - 2), "action"), "nudge");
+    cr_expect_str_eq(jstr(cJSON_GetArrayItem(rec, n - 1), "action"), "escalate");
+    cJSON_Delete(j);
 }
 
 /* ---- 4. oj done --error ---------------------------------------------------------------- */
@@ -1285,10 +1373,18 @@ Test(pipelines, a_broken_runbook_makes_pipelines_wait_not_fail, .init = setup, .
     cr_expect_eq(o.code, 0, "%s", o.err);
     oj_out_free(&o);
     expect_file_has(session_log(sid), "oj done ok", 10000);
+    char *slog = read_file(session_log(sid));
+    cr_expect(slog && strstr(slog, "goes on once one does"), "oj done says why it waits: %s",
+              tail_of(slog, 1000));
+    free(slog);
     cJSON *st = status_json(id, false);
     cr_expect_str_eq(pstate(st), "running", "not failed for want of a runbook");
     cr_expect_str_eq(jstr(st, "step"), "decide");
+    cr_expect_str_eq(jstr(st, "session_id"), "", "the ended phase names no agent");
     cJSON_Delete(st);
+    o = OJ(&e, "pipeline", "nudge", id);
+    cr_expect_eq(o.code, 5, "no agent to nudge in step decide: %s", o.err);
+    oj_out_free(&o);
     runbook("two", good);
     expect_state(id, "done", 10000);
     cr_expect(exists(path_in("after-%s.txt", id)), "the next phase ran after the fix");
@@ -1321,6 +1417,40 @@ Test(pipelines, a_stop_that_times_out_leaves_the_step_to_the_next_start, .init =
     char *text = read_file(path_in("long-%s.txt", id));
     cr_expect_eq(count_of(text, "start"), 2, "started twice: %s", text);
     cr_expect_eq(count_of(text, "ran"), 1, "finished once (the first run was killed): %s", text);
+    free(text);
+}
+
+/* A shell step cut off while the runbooks are broken: the next start kills what
+ * is left of it but cannot read its after_crash, so the pipeline waits (not
+ * failed) and the step runs again once the runbook is fixed. */
+Test(pipelines, a_cut_off_step_waits_for_a_broken_runbook_to_be_fixed, .init = setup,
+     .fini = teardown)
+{
+    static const char *good = "{'pipelines':{'long':{'inputs':[],'phases':[{'name':'step',"
+                              "'run':'echo start >> {project}/long-{id}.txt; sleep 3; "
+                              "echo ran >> {project}/long-{id}.txt'}]}}}";
+    start_daemon();
+    runbook("long", good);
+    char id[16];
+    run_ok(id, "long", NULL, NULL);
+    expect_file_has(path_in("long-%s.txt", id), "start", 10000);
+    struct oj_out o = OJ(&e, "daemon", "stop", "--timeout", "1s");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    cr_assert_eq(env_write_runbook(&e, "long", "{\"pipelines\": {"), 0);
+    start_daemon();
+    expect_file_has(path_in(".oj/logs/daemon.log%s", ""), "killed the shell step's processes",
+                    10000);
+    cr_expect(wait_until(status_says, "runbooks:   NOT LOADED: ", 5000));
+    cJSON *st = status_json(id, false);
+    cr_expect_str_eq(pstate(st), "running", "not failed for want of a runbook");
+    cr_expect_str_eq(jstr(st, "step"), "shell");
+    cJSON_Delete(st);
+    runbook("long", good);
+    expect_state(id, "done", 15000);
+    char *text = read_file(path_in("long-%s.txt", id));
+    cr_expect_eq(count_of(text, "start"), 2, "run again after the fix: %s", text);
+    cr_expect_eq(count_of(text, "ran"), 1, "the cut-off run was killed: %s", text);
     free(text);
 }
 
