@@ -111,7 +111,8 @@ static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 const struct oj_cmd oj_cmd_done = {
     NULL, "done", "[--error WHY]", "Agent: finish the current phase (or fail it with --error)",
     "Run inside an oj session; uses OTTER_TASK, OTTER_PHASE and OJ_SESSION_ID. While the\n"
-    "daemon is stopping or not running it tries again for up to OJ_AGENT_WAIT (60s).",
+    "daemon is stopping or not running it tries again for up to OJ_AGENT_WAIT (60s).\n"
+    "Run again by the same session, it prints the first answer + \"(already recorded)\".",
     done_opts, 0, 0, exec_done,
 };
 const struct oj_cmd oj_cmd_checkpoint = {

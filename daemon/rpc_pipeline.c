@@ -1690,6 +1690,16 @@ static void rpc_done(Oj__Control_Service *svc, const Oj__DoneRequest *in,
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     char id[16], msg[800];
+    /* The same agent saying the same again (`oj done` retried after a daemon
+     * crash that came before the answer, or simply run twice) gets the first
+     * answer: its phase did end. */
+    const cJSON *prev = in->session_id[0] ? get(d, in->task) : NULL; /* OTTER_TASK: a full id */
+    if (prev && strcmp(oj_json_str(prev, "done_session"), in->session_id) == 0 &&
+        strcmp(oj_json_str(prev, "done_error"), in->error) == 0) {
+        snprintf(msg, sizeof msg, "%.700s (already recorded)", oj_json_str(prev, "done_reply"));
+        reply_action(call, done, in->task, msg);
+        return;
+    }
     if (!agent_call(d, in->task, in->phase, in->session_id, id, sizeof id, call)) {
         done(NULL, call);
         return;
@@ -1709,6 +1719,13 @@ static void rpc_done(Oj__Control_Service *svc, const Oj__DoneRequest *in,
     else
         snprintf(msg, sizeof msg, "phase %s failed: %.500s; pipeline %s is now %s", phase, in->error,
                  id, oj_json_str(v, "state"));
+    if (in->session_id[0]) { /* for a repeat of this request (above) */
+        cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
+        oj_json_set_str(n, "done_session", in->session_id);
+        oj_json_set_str(n, "done_error", in->error);
+        oj_json_set_str(n, "done_reply", msg);
+        save(d, id, n);
+    }
     reply_action(call, done, id, msg);
 }
 

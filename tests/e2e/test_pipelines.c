@@ -924,6 +924,21 @@ Test(pipelines, a_crash_during_an_agent_phase_re_adopts_the_agent, .init = setup
     char *after = read_file(path_in("after.txt%s", ""));
     cr_expect_str_eq(after ? after : "(missing)", "after bob\n");
     free(after);
+
+    /* The agent's `oj done` again (as after a crash that ate the answer): the
+     * first answer, not an error; another session's is refused. */
+    setenv("OTTER_TASK", id, 1);
+    setenv("OTTER_PHASE", "chat", 1);
+    setenv("OJ_SESSION_ID", sid, 1);
+    struct oj_out again = OJ(&e, "done");
+    cr_expect_eq(again.code, 0, "%s", again.err);
+    cr_expect(strstr(again.out, "phase chat done") && strstr(again.out, "already recorded"), "%s",
+              again.out);
+    oj_out_free(&again);
+    setenv("OJ_SESSION_ID", "s000000", 1);
+    again = OJ(&e, "done");
+    cr_expect_eq(again.code, 5, "not that pipeline's agent: %s", again.err);
+    oj_out_free(&again);
 }
 
 Test(pipelines, a_crash_during_a_shell_step_reruns_it_or_fails_it, .init = setup,
