@@ -41,7 +41,7 @@ struct oj_daemon {
     struct oj_hmap lock_heartbeats;
     /* session id -> struct oj_session_live* (rpc_session.c) */
     struct oj_hmap session_live;
-    /* pipeline id -> (void *)1 while its shell step runs here (rpc_pipeline.c);
+    /* pipeline id -> (void *)1 while its shell step runs here (pipeline_drive.c);
      * a shell step in the state with no entry here was cut off by a crash */
     struct oj_hmap pipeline_shells;
 
@@ -73,7 +73,7 @@ struct oj_daemon {
     atomic_int runners_active;
 
     /* runbooks (.oj/runbooks/ *.json), reloaded when a file there changes;
-     * engine thread only (rpc_pipeline.c) */
+     * engine thread only (pipeline_runbooks.c) */
     struct oj_runbooks *runbooks;
     int64_t runbooks_mtime_ns;
     char runbooks_error[1024]; /* why the last reload failed, "" when it did not */
@@ -152,7 +152,7 @@ int64_t oj_session_last_output_ms(struct oj_daemon *d, const char *id);
  * quiet for its idle timeout from now (a resumed pipeline's agent). */
 void oj_session_rearm(struct oj_daemon *d, const char *id);
 
-/* Pipelines (rpc_pipeline.c), engine thread: the tick drives every active
+/* Pipelines (pipeline_*.c), engine thread: the tick drives every active
  * pipeline; the session hooks come from the sessions tick. */
 void oj_pipelines_tick(struct oj_daemon *d);
 void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id, const char *session_id);

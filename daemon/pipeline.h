@@ -1,7 +1,7 @@
 /* pipeline.h — the rules of pipelines, as pure functions: which phase comes
  * next, what a stuck agent gets, how inputs bind. No clock, no I/O: the shell
  * that runs shell steps, sessions and locks and journals the outcome is
- * rpc_pipeline.c.
+ * pipeline_*.c (see pipeline_engine.h).
  *
  * A pipeline entity ("pipeline"/<id>) holds:
  *   name, inputs {name: value}, workspace, branch, created_at_ms, updated_at_ms

@@ -1,0 +1,561 @@
+/* pipeline_drive.c — moving a pipeline on: its phase's lock (first come,
+ * first served), shell steps on runner threads, agents in sessions, and where
+ * a phase goes when it ends. Runs on the engine thread and never waits: a
+ * step's end arrives as a posted job, an rpc or a tick. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clock.h"
+#include "pipeline_engine.h"
+#include "sessions.h"
+#include "template.h"
+
+/* ---- templates ------------------------------------------------------------------ */
+
+const char *oj_pl_lookup(const char *key, void *arg)
+{
+    struct tvars *t = arg;
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t->v,
+                                                                                      "inputs"),
+                                                       key);
+    if (cJSON_IsString(in))
+        return in->valuestring;
+    if (strcmp(key, "pipeline") == 0)
+        return oj_json_str(t->v, "name");
+    if (strcmp(key, "id") == 0)
+        return t->id;
+    if (strcmp(key, "workspace") == 0 || strcmp(key, "branch") == 0 ||
+        strcmp(key, "phase") == 0)
+        return oj_json_str(t->v, key);
+    if (strcmp(key, "project") == 0)
+        return t->d->paths.root;
+    if (strcmp(key, "prompt_file_path") == 0)
+        return t->prompt_file;
+    return NULL;
+}
+
+void oj_pl_tvars_init(struct tvars *t, struct oj_daemon *d, const char *id, const cJSON *v)
+{
+    t->d = d;
+    t->id = id;
+    t->v = v;
+    snprintf(t->prompt_file, sizeof t->prompt_file, "%s/prompts/%s-%.64s.txt", d->paths.state_dir,
+             id, oj_json_str(v, "phase"));
+}
+
+/* ---- driving a pipeline ---------------------------------------------------------- */
+
+/* Ends the pipeline: done, failed or cancelled. */
+void oj_pl_finish(struct oj_daemon *d, const char *id, const char *state, const char *why)
+{
+    cJSON *n = oj_pipeline_copy(get(d, id), oj_wall_ms());
+    oj_json_set_str(n, "state", state);
+    oj_json_set_str(n, "step", "over");
+    oj_json_set_str(n, "waiting_for_lock", "");
+    oj_json_set_num(n, "waiting_since_ms", 0);
+    oj_json_set_num(n, "finished_at_ms", (double)oj_wall_ms());
+    if (why && why[0])
+        oj_json_set_str(n, "last_error", why);
+    if (!save(d, id, n))
+        return;
+    LOG_INFO("pipeline %s: %s%s%s", id, state, why && why[0] ? ": " : "", why ? why : "");
+    char kind[64];
+    snprintf(kind, sizeof kind, "pipeline.%s", state);
+    event(d, kind, id, why && why[0] ? why : state);
+}
+
+/* The pipeline that has waited longest for `lock`, into id (false: none). */
+struct waiter_ctx {
+    const char *lock, *except;
+    char id[16];
+    int64_t since;
+};
+
+static void find_waiter(const char *id, const cJSON *v, void *arg)
+{
+    struct waiter_ctx *w = arg;
+    if (!oj_pipeline_active(v) || strcmp(oj_json_str(v, "step"), "lock") != 0 ||
+        strcmp(oj_json_str(v, "waiting_for_lock"), w->lock) != 0 ||
+        (w->except && strcmp(id, w->except) == 0))
+        return;
+    int64_t since = oj_json_int(v, "waiting_since_ms");
+    if (w->id[0] == '\0' || since < w->since || (since == w->since && strcmp(id, w->id) < 0)) {
+        snprintf(w->id, sizeof w->id, "%s", id);
+        w->since = since;
+    }
+}
+
+static bool oldest_waiter(struct oj_daemon *d, const char *lock, const char *except, char id[16])
+{
+    struct waiter_ctx w = {.lock = lock, .except = except};
+    oj_state_each(state_of(d), "pipeline", find_waiter, &w);
+    memcpy(id, w.id, 16);
+    return w.id[0] != '\0';
+}
+
+static void wake_waiter(struct oj_daemon *d, void *arg)
+{
+    char id[16];
+    if (oldest_waiter(d, arg, NULL, id))
+        oj_pl_drive(d, id);
+    free(arg);
+}
+
+void oj_pipelines_lock_freed(struct oj_daemon *d, const char *lock)
+{
+    /* a posted job: the caller finishes what it is doing first */
+    char *name = strdup(lock);
+    if (name && !oj_engine_post(d, wake_waiter, name))
+        free(name);
+}
+
+/* Lets go of what the current phase holds: its lock now, its session after
+ * a short grace (the agent may be waiting for its `oj done` answer). */
+void oj_pl_let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_session_now)
+{
+    const char *lock = oj_json_str(n, "lock_held");
+    if (lock[0]) {
+        oj_lock_drop(d, lock, id);
+        LOG_INFO("pipeline %s: released %s", id, lock);
+        oj_pipelines_lock_freed(d, lock); /* the next waiter goes at once */
+        oj_json_set_str(n, "lock_held", "");
+    }
+    const char *sid = oj_json_str(n, "session_id");
+    if (sid[0]) {
+        if (end_session_now)
+            oj_session_end(d, sid, "its pipeline phase ended");
+        else {
+            const char *earlier = oj_json_str(n, "release_session");
+            if (earlier[0] && strcmp(earlier, sid) != 0)
+                oj_session_end(d, earlier, "its pipeline phase ended");
+            oj_json_set_str(n, "release_session", sid);
+            oj_json_set_num(n, "release_at_ms", (double)(oj_wall_ms() + SESSION_END_GRACE_MS));
+        }
+    }
+}
+
+/* The current phase ended, ok or not: move to what the runbook says. */
+void oj_pl_phase_over(struct oj_daemon *d, const char *id, bool ok, const char *why,
+                       bool end_session_now)
+{
+    const cJSON *v = get(d, id);
+    if (v == NULL || !oj_pipeline_active(v))
+        return;
+    char phase[80];
+    snprintf(phase, sizeof phase, "%s", oj_json_str(v, "phase"));
+    if (oj_runbooks_current(d) == NULL) {
+        /* No definitions to say what comes next: keep the outcome and decide
+         * when the runbooks load (the tick retries). */
+        cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
+        oj_pl_let_go(d, id, n, end_session_now);
+        oj_json_set_str(n, "step", "decide");
+        oj_json_set_str(n, "state", "running"); /* also after an escalation: the phase is over */
+        oj_json_set_str(n, "session_id", "");
+        oj_json_set_str(n, "decide_why", ok ? "" : why);
+        cJSON_DeleteItemFromObjectCaseSensitive(n, "decide_ok");
+        cJSON_AddBoolToObject(n, "decide_ok", ok);
+        if (save(d, id, n))
+            LOG_WARN("pipeline %s: phase %s ended but no runbook loads (%s); waiting for a fix",
+                     id, phase, d->runbooks_error);
+        return;
+    }
+    const struct oj_pipeline_def *def = oj_pl_def_of(d, v);
+    const char *next = def ? oj_pipeline_after(def, phase, ok) : "fail";
+    int64_t now = oj_wall_ms();
+    cJSON *n = oj_pipeline_copy(v, now);
+    oj_pl_let_go(d, id, n, end_session_now);
+    if (!ok) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "phase %s failed: %s", phase, why);
+        oj_json_set_str(n, "last_error", msg);
+    }
+    char msg[300];
+    snprintf(msg, sizeof msg, "phase %s %s", phase, ok ? "done" : "failed");
+    LOG_INFO("pipeline %s: %s%s%s", id, msg, ok ? "" : ": ", ok ? "" : why);
+    if (strcmp(next, "done") == 0 || strcmp(next, "fail") == 0) {
+        oj_json_set_str(n, "session_id", "");
+        if (!save(d, id, n))
+            return;
+        event(d, ok ? "pipeline.phase_done" : "pipeline.phase_failed", id, ok ? msg : why);
+        oj_pl_finish(d, id, strcmp(next, "done") == 0 ? "done" : "failed", ok ? "" : NULL);
+        return;
+    }
+    cJSON *entered = oj_pipeline_enter(n, next, now);
+    cJSON_Delete(n);
+    oj_json_set_str(entered, "state", "running");
+    if (!save(d, id, entered))
+        return;
+    oj_pub_phase_event(d->publisher, ok ? "pipeline.phase_done" : "pipeline.phase_failed", "", id,
+                       phase, ok ? msg : why);
+    event(d, "pipeline.phase", id, next);
+    oj_pl_drive(d, id);
+}
+
+/* Where a running shell step's process group id is kept: a crash leaves
+ * the step running without its daemon, and the next start kills it before
+ * running the step again. */
+static void pgid_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/pipelines/%s.pgid", d->paths.log_dir, id);
+}
+
+struct shell_job {
+    char id[16];
+    char phase[80];
+    int attempt;
+};
+
+static void shell_finished(struct oj_daemon *d, void *arg, int status, bool timed_out,
+                           const char *tail)
+{
+    struct shell_job *j = arg;
+    const cJSON *v = get(d, j->id);
+    /* Still the step it was started for? (A cancel, or a restart, moved on;
+     * then the record and the pgid file belong to what came after.) */
+    if (v && oj_pipeline_active(v) && strcmp(oj_json_str(v, "step"), "shell") == 0 &&
+        strcmp(oj_json_str(v, "phase"), j->phase) == 0 &&
+        oj_json_int(v, "attempt") == j->attempt) {
+        oj_hmap_del(&d->pipeline_shells, j->id);
+        char pg[PATH_MAX + 64];
+        pgid_path(d, j->id, pg, sizeof pg);
+        unlink(pg);
+        char why[700];
+        if (timed_out)
+            snprintf(why, sizeof why, "timed out (the shell step was killed)");
+        else
+            snprintf(why, sizeof why, "exit status %d%s%s", status, tail[0] ? ": " : "", tail);
+        oj_pl_phase_over(d, j->id, status == 0 && !timed_out, why, true);
+    } else {
+        LOG_INFO("pipeline %s: a superseded shell step of phase %s ended (status %d)", j->id,
+                 j->phase, status);
+    }
+    free(j);
+}
+
+void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/pipelines/%s.log", d->paths.log_dir, id);
+}
+
+/* Environment for everything a pipeline runs: who it is and where. */
+void oj_pl_env(struct oj_daemon *d, const char *id, const cJSON *v, char bufs[4][PATH_MAX + 64],
+                         char *env[5])
+{
+    snprintf(bufs[0], sizeof bufs[0], "OTTER_TASK=%s", id);
+    snprintf(bufs[1], sizeof bufs[1], "OTTER_WORKSPACE=%s", oj_json_str(v, "workspace"));
+    snprintf(bufs[2], sizeof bufs[2], "OTTER_PHASE=%s", oj_json_str(v, "phase"));
+    snprintf(bufs[3], sizeof bufs[3], "OJ_PROJECT=%s", d->paths.root);
+    for (int i = 0; i < 4; i++)
+        env[i] = bufs[i];
+    env[4] = NULL;
+}
+
+void oj_pl_kill_shell_step(struct oj_daemon *d, const char *id)
+{
+    char path[PATH_MAX + 64], buf[32] = "";
+    pgid_path(d, id, path, sizeof path);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    long pgid = strtol(buf, NULL, 10);
+    if (pgid > 1 && kill(-(pid_t)pgid, SIGKILL) == 0)
+        LOG_INFO("pipeline %s: killed the shell step's processes (process group %ld)", id, pgid);
+    unlink(path);
+}
+
+static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phase_def *ph,
+                       char *err, size_t errlen)
+{
+    const cJSON *v = get(d, id);
+    struct tvars t;
+    oj_pl_tvars_init(&t, d, id, v);
+    char *cmd = NULL;
+    if (oj_template_expand(ph->run, oj_pl_lookup, &t, 1, &cmd, err, errlen) != 0)
+        return -1;
+    struct shell_job *j = calloc(1, sizeof *j);
+    snprintf(j->id, sizeof j->id, "%s", id);
+    snprintf(j->phase, sizeof j->phase, "%s", ph->name);
+    j->attempt = (int)oj_json_int(v, "attempt") + 1;
+    cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
+    oj_json_set_str(n, "step", "shell");
+    oj_json_set_str(n, "state", "running");
+    oj_json_set_num(n, "attempt", j->attempt);
+    oj_json_set_num(n, "step_started_ms", (double)oj_wall_ms());
+    /* Journal first: a crash after this finds the step "cut off" and reruns it. */
+    if (!save(d, id, n)) {
+        free(cmd);
+        free(j);
+        snprintf(err, errlen, "cannot record the step");
+        return -1;
+    }
+    char logp[PATH_MAX + 64], pg[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
+    oj_pl_log_path(d, id, logp, sizeof logp);
+    pgid_path(d, id, pg, sizeof pg);
+    v = get(d, id);
+    oj_pl_env(d, id, v, bufs, env);
+    bool oom = false;
+    oj_hmap_put(&d->pipeline_shells, id, (void *)1, &oom);
+    struct oj_run_spec spec = {.command = cmd,
+                               .cwd = oj_json_str(v, "workspace"),
+                               .log_path = logp,
+                               .pgid_file = pg,
+                               .env = env,
+                               .timeout_ms = ph->timeout_ms};
+    if (oj_runner_start(d, &spec, shell_finished, j) != 0) {
+        oj_hmap_del(&d->pipeline_shells, id);
+        free(j);
+        free(cmd);
+        snprintf(err, errlen, "cannot start a thread for the shell step");
+        return -1;
+    }
+    LOG_INFO("pipeline %s: phase %s: running `%s`", id, ph->name, cmd);
+    free(cmd);
+    return 0;
+}
+
+/* Writes the agent's prompt to its prompt file; the text in *prompt. */
+static int write_prompt(struct tvars *t, const struct oj_phase_def *ph, char **prompt, char *err,
+                        size_t errlen)
+{
+    *prompt = NULL;
+    char *tmpl = NULL;
+    if (ph->prompt)
+        tmpl = strdup(ph->prompt);
+    else if (ph->prompt_file) {
+        char *path = NULL;
+        if (oj_template_expand(ph->prompt_file, oj_pl_lookup, t, 0, &path, err, errlen) != 0)
+            return -1;
+        char full[PATH_MAX * 2];
+        snprintf(full, sizeof full, "%s%s%s", path[0] == '/' ? "" : oj_json_str(t->v, "workspace"),
+                 path[0] == '/' ? "" : "/", path);
+        free(path);
+        FILE *f = fopen(full, "re");
+        if (f == NULL) {
+            snprintf(err, errlen, "prompt_file %.1000s: %s", full, strerror(errno));
+            return -1;
+        }
+        size_t cap = 1 << 16, len = fread(tmpl = malloc(cap + 1), 1, cap, f);
+        fclose(f);
+        tmpl[len] = '\0';
+    } else
+        return 0;
+    int rc = oj_template_expand(tmpl, oj_pl_lookup, t, 0, prompt, err, errlen);
+    free(tmpl);
+    if (rc != 0)
+        return -1;
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/prompts", t->d->paths.state_dir);
+    mkdir(dir, 0700);
+    FILE *f = fopen(t->prompt_file, "we");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot write %.700s: %s", t->prompt_file, strerror(errno));
+        return -1;
+    }
+    fputs(*prompt, f);
+    fputc('\n', f);
+    fclose(f);
+    return 0;
+}
+
+/* A live session of this pipeline's phase that the record does not name: a
+ * crash came between starting it and recording it. */
+struct orphan_ctx {
+    const char *pipeline, *phase, *releasing;
+    char sid[16];
+};
+
+static void find_orphan(const char *sid, const cJSON *s, void *arg)
+{
+    struct orphan_ctx *o = arg;
+    if (oj_session_active(s) && strcmp(oj_json_str(s, "pipeline_id"), o->pipeline) == 0 &&
+        strcmp(oj_json_str(s, "phase"), o->phase) == 0 && strcmp(sid, o->releasing) != 0)
+        snprintf(o->sid, sizeof o->sid, "%s", sid);
+}
+
+static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phase_def *ph,
+                       char *err, size_t errlen)
+{
+    const cJSON *v = get(d, id);
+    struct orphan_ctx orphan = {.pipeline = id,
+                                .phase = ph->name,
+                                .releasing = oj_json_str(v, "release_session")};
+    oj_state_each(state_of(d), "session", find_orphan, &orphan);
+    if (orphan.sid[0]) {
+        cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
+        oj_json_set_str(n, "step", "agent");
+        oj_json_set_str(n, "state", "running");
+        oj_json_set_str(n, "session_id", orphan.sid);
+        oj_json_set_num(n, "waiting_since_ms", 0);
+        if (oj_json_int(v, "run_started_ms") == 0)
+            oj_json_set_num(n, "run_started_ms", (double)oj_wall_ms());
+        /* it is this phase's agent start that the crash kept from being recorded */
+        oj_json_set_num(n, "attempt", (double)(oj_json_int(v, "attempt") + 1));
+        oj_json_set_num(n, "step_started_ms", (double)oj_wall_ms());
+        if (!save(d, id, n)) {
+            snprintf(err, errlen, "cannot record the agent");
+            return -1;
+        }
+        LOG_INFO("pipeline %s: phase %s: adopted its running agent %s", id, ph->name, orphan.sid);
+        return 0;
+    }
+    struct tvars t;
+    oj_pl_tvars_init(&t, d, id, v);
+    char *cmd = NULL, *prompt = NULL;
+    if (oj_template_expand(ph->agent_command, oj_pl_lookup, &t, 1, &cmd, err, errlen) != 0)
+        return -1;
+    if (write_prompt(&t, ph, &prompt, err, errlen) != 0) {
+        free(cmd);
+        return -1;
+    }
+    char name[80], sid[16], env_prompt[PATH_MAX + 240];
+    snprintf(name, sizeof name, "%.40s-%.30s", id, ph->name);
+    snprintf(env_prompt, sizeof env_prompt, "OTTER_PROMPT_FILE=%s", prompt ? t.prompt_file : "");
+    char *env[] = {env_prompt, NULL};
+    char phase[80];
+    snprintf(phase, sizeof phase, "%s", ph->name);
+    struct oj_spawn sp = {.name = name,
+                          .cwd = oj_json_str(v, "workspace"),
+                          .command = cmd,
+                          .env = env,
+                          .idle_timeout_ms = ph->idle_timeout_ms,
+                          .pipeline_id = id,
+                          .phase = phase};
+    char cwd[PATH_MAX];
+    snprintf(cwd, sizeof cwd, "%s", sp.cwd);
+    sp.cwd = cwd;
+    int rc = oj_session_spawn(d, &sp, sid, sizeof sid, err, errlen);
+    free(cmd);
+    if (rc != 0) {
+        free(prompt);
+        return -1;
+    }
+    v = get(d, id);
+    cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
+    oj_json_set_str(n, "step", "agent");
+    oj_json_set_str(n, "state", "running");
+    oj_json_set_str(n, "session_id", sid);
+    oj_json_set_num(n, "waiting_since_ms", 0);
+    if (oj_json_int(v, "run_started_ms") == 0)
+        oj_json_set_num(n, "run_started_ms", (double)oj_wall_ms());
+    oj_json_set_num(n, "attempt", (double)(oj_json_int(v, "attempt") + 1));
+    oj_json_set_num(n, "step_started_ms", (double)oj_wall_ms());
+    save(d, id, n);
+    if (prompt) {
+        /* The agent reads its task from its terminal, like a person typing it;
+         * one line, so it arrives as one message. */
+        for (char *p = prompt; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+        char terr[256];
+        if (oj_session_type(d, sid, prompt, false, terr, sizeof terr) != 0)
+            LOG_WARN("pipeline %s: cannot type the prompt into %s: %s", id, sid, terr);
+        free(prompt);
+    }
+    LOG_INFO("pipeline %s: phase %s: agent session %s", id, ph->name, sid);
+    event(d, "pipeline.agent", id, sid);
+    return 0;
+}
+
+/* Moves the pipeline `id` as far as it can go now. */
+void oj_pl_drive(struct oj_daemon *d, const char *id_in)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%s", id_in);
+    const cJSON *v = get(d, id);
+    if (v == NULL || (strcmp(oj_json_str(v, "state"), "running") != 0 &&
+                      strcmp(oj_json_str(v, "state"), "waiting") != 0))
+        return;
+    char step[16]; /* a copy: v goes stale at the first save below */
+    snprintf(step, sizeof step, "%s", oj_json_str(v, "step"));
+    if (strcmp(step, "pending") != 0 && strcmp(step, "lock") != 0 && strcmp(step, "queued") != 0)
+        return;
+    if (atomic_load(&d->draining))
+        return; /* no new work while stopping; the next start carries on */
+    if (oj_runbooks_current(d) == NULL)
+        return; /* none loaded (an error, shown by oj status): wait for a fix */
+    const struct oj_pipeline_def *def = oj_pl_def_of(d, v);
+    const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
+    if (ph == NULL) {
+        char why[300];
+        snprintf(why, sizeof why, "the runbooks no longer define %s%s", def ? "phase " : "pipeline ",
+                 def ? oj_json_str(v, "phase") : oj_json_str(v, "name"));
+        oj_pl_finish(d, id, "failed", why);
+        return;
+    }
+    int64_t now = oj_wall_ms();
+    if (ph->lock && strcmp(oj_json_str(v, "lock_held"), ph->lock) != 0) {
+        char who[256] = "", err[512], ahead[16];
+        /* First come, first served: a free lock still goes to whoever has
+         * waited for it longest. */
+        int got = oldest_waiter(d, ph->lock, id, ahead) &&
+                          (strcmp(step, "lock") != 0 ||
+                           oj_json_int(get(d, ahead), "waiting_since_ms") <
+                               oj_json_int(v, "waiting_since_ms"))
+                      ? 0
+                      : oj_lock_take(d, ph->lock, id, who, sizeof who, err, sizeof err);
+        if (got == 0 && who[0] == '\0') {
+            const cJSON *l = oj_state_get(state_of(d), "lock", ph->lock);
+            snprintf(who, sizeof who, "%.80s; %s waits longer", l ? oj_json_str(l, "holder") : "nobody",
+                     ahead);
+        }
+        if (got < 0)
+            return;
+        if (got == 0) {
+            if (strcmp(step, "lock") != 0) {
+                cJSON *n = oj_pipeline_copy(v, now);
+                oj_json_set_str(n, "step", "lock");
+                oj_json_set_str(n, "state", "waiting");
+                oj_json_set_str(n, "waiting_for_lock", ph->lock);
+                oj_json_set_num(n, "waiting_since_ms", (double)now);
+                if (save(d, id, n)) {
+                    char msg[400];
+                    snprintf(msg, sizeof msg, "waiting for %s (held by %s)", ph->lock, who);
+                    LOG_INFO("pipeline %s: %s", id, msg);
+                    event(d, "pipeline.waiting", id, msg);
+                }
+            }
+            return;
+        }
+        cJSON *n = oj_pipeline_copy(v, now);
+        oj_json_set_str(n, "lock_held", ph->lock);
+        oj_json_set_str(n, "waiting_for_lock", "");
+        oj_json_set_num(n, "waiting_since_ms", 0);
+        oj_json_set_str(n, "state", "running");
+        if (!save(d, id, n))
+            return;
+        LOG_INFO("pipeline %s: holds %s", id, ph->lock);
+        event(d, "pipeline.lock", id, ph->lock);
+        v = get(d, id);
+    }
+    char err[1024] = "";
+    int rc;
+    if (ph->run) {
+        rc = start_shell(d, id, ph, err, sizeof err);
+    } else {
+        unsigned active = oj_sessions_active(d);
+        if (active >= d->cfg.max_sessions) {
+            if (strcmp(step, "queued") != 0) {
+                cJSON *n = oj_pipeline_copy(v, now);
+                oj_json_set_str(n, "step", "queued");
+                oj_json_set_str(n, "state", "waiting");
+                oj_json_set_num(n, "waiting_since_ms", (double)now);
+                if (save(d, id, n))
+                    event(d, "pipeline.queued", id, "waiting for a free session slot");
+            }
+            return;
+        }
+        rc = start_agent(d, id, ph, err, sizeof err);
+    }
+    if (rc != 0) {
+        char why[1200];
+        snprintf(why, sizeof why, "cannot start: %s", err);
+        oj_pl_phase_over(d, id, false, why, true);
+    }
+}

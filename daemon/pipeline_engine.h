@@ -1,0 +1,99 @@
+/* pipeline_engine.h — what the files that run pipelines share (engine
+ * thread only): the state accessors, the template variables of a pipeline,
+ * and the moves that more than one of them makes. The pure rules are in
+ * pipeline.h; the entry points for the rest of the daemon in daemon.h.
+ *
+ *   pipeline_runbooks.c  loading .oj/runbooks, a pipeline's definition
+ *   pipeline_start.c     oj run: a new pipeline and its worktree
+ *   pipeline_drive.c     moving a pipeline on: locks, shell steps, agents, phase ends
+ *   pipeline_tick.c      the once-a-second pass, crash leftovers, lock hand-back
+ *   pipeline_stuck.c     stuck recovery: nudge, restart, escalate + notify
+ *   pipeline_counts.c    what oj status counts: active, queued, waiting
+ *   rpc_pipeline.c       the pipeline commands (oj run, pipeline *, done, checkpoint) */
+#ifndef OJ_PIPELINE_ENGINE_H
+#define OJ_PIPELINE_ENGINE_H
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdbool.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "pipeline.h"
+#include "publisher.h"
+#include "server.h"
+#include "store.h"
+
+#define STUCK_NUDGE                                                                        \
+    "You have been quiet for a while. Carry on with the task; when it is finished, run: oj " \
+    "done (or oj done --error \"why\" if you cannot finish it)"
+#define SESSION_END_GRACE_MS 2000 /* let an agent's `oj done` print its answer */
+#define MAX_CHECKPOINTS 20
+#define NOTIFY_TIMEOUT_MS 60000
+
+static inline const struct oj_state *state_of(struct oj_daemon *d)
+{
+    return oj_store_state(d->store);
+}
+
+static inline const cJSON *get(struct oj_daemon *d, const char *id)
+{
+    return oj_state_get(state_of(d), "pipeline", id);
+}
+
+/* Journals the pipeline's new value (takes it). Every pointer from get() is
+ * stale afterwards. */
+static inline bool save(struct oj_daemon *d, const char *id, cJSON *value)
+{
+    char err[512];
+    if (oj_store_commit(d->store, oj_op_put("pipeline", id, value), err, sizeof err) == 0) {
+        LOG_ERROR("pipeline %s: cannot record a change: %s", id, err);
+        return false;
+    }
+    return true;
+}
+
+/* Publishes a pipeline.* event naming its phase and agent session. */
+static inline void event(struct oj_daemon *d, const char *kind, const char *id, const char *msg)
+{
+    const cJSON *v = get(d, id);
+    oj_pub_phase_event(d->publisher, kind, v ? oj_json_str(v, "session_id") : "", id,
+                       v ? oj_json_str(v, "phase") : "", msg);
+}
+
+/* pipeline_runbooks.c: the definition of the pipeline v (NULL: none loaded,
+ * or it is gone from the runbooks). */
+const struct oj_pipeline_def *oj_pl_def_of(struct oj_daemon *d, const cJSON *v);
+
+/* Template variables of one pipeline, for oj_template_expand: its inputs,
+ * then the builtins ({id}, {workspace}, {branch}, {project}, ...). */
+struct tvars {
+    struct oj_daemon *d;
+    const char *id;
+    const cJSON *v;
+    char prompt_file[PATH_MAX + 200];
+};
+void oj_pl_tvars_init(struct tvars *t, struct oj_daemon *d, const char *id, const cJSON *v);
+const char *oj_pl_lookup(const char *key, void *arg);
+
+/* pipeline_drive.c */
+/* Moves the pipeline as far as it can go now (starts its phase's step, or
+ * records the wait for a lock or a session slot). */
+void oj_pl_drive(struct oj_daemon *d, const char *id);
+/* The current phase ended, ok or not: lets go of its lock and agent (at once,
+ * or after a grace for an agent that said `oj done`) and goes where the
+ * runbook says. */
+void oj_pl_phase_over(struct oj_daemon *d, const char *id, bool ok, const char *why,
+                      bool end_session_now);
+/* Ends the pipeline: state done, failed or cancelled. */
+void oj_pl_finish(struct oj_daemon *d, const char *id, const char *state, const char *why);
+/* Releases the lock recorded in n (waking the next waiter) and ends or
+ * schedules the end of its agent session; n is the pipeline's new value. */
+void oj_pl_let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_session_now);
+/* Kills what runs of the pipeline's shell step (its process group file). */
+void oj_pl_kill_shell_step(struct oj_daemon *d, const char *id);
+/* .oj/logs/pipelines/<id>.log */
+void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len);
+/* OTTER_TASK, OTTER_WORKSPACE, OTTER_PHASE, OJ_PROJECT for a shell command. */
+void oj_pl_env(struct oj_daemon *d, const char *id, const cJSON *v, char bufs[4][PATH_MAX + 64],
+               char *env[5]);
+#endif
