@@ -63,7 +63,8 @@ int oj_paths_init(struct oj_paths *p, const char *root)
         join(p->sock_path, p->state_dir, "daemon.sock") ||
         join(p->events_sock_path, p->state_dir, "events.sock") ||
         join(p->tmux_sock_path, p->state_dir, "tmux.sock") ||
-        join(p->session_log_dir, p->log_dir, "sessions")) {
+        join(p->session_log_dir, p->log_dir, "sessions") ||
+        join(p->worktree_lock, p->state_dir, "worktree.lock")) {
         errno = ENAMETOOLONG;
         return -1;
     }

@@ -33,6 +33,7 @@ struct oj_paths {
     char events_sock_path[PATH_MAX];
     char tmux_sock_path[PATH_MAX]; /* the daemon's private tmux server */
     char session_log_dir[PATH_MAX]; /* .oj/logs/sessions: one raw output log per session */
+    char worktree_lock[PATH_MAX];   /* .oj/worktree.lock: one git worktree command at a time */
     bool sock_fallback;
 };
 

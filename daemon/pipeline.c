@@ -115,6 +115,7 @@ cJSON *oj_pipeline_new(const struct oj_pipeline_def *def, cJSON *inputs, const c
     cJSON_AddStringToObject(o, "last_error", "");
     cJSON *n = oj_pipeline_enter(o, def->n_phases ? def->phases[0].name : "", now);
     cJSON_Delete(o);
+    oj_json_set_str(n, "step", "workspace"); /* its worktree first, off the engine thread */
     return n;
 }
 

@@ -8,7 +8,8 @@
  *   state    running | waiting | escalated | done | failed | cancelled
  *            ("waiting" = its phase waits for a lock or a session slot)
  *   phase    the current phase's name
- *   step     what the phase is doing: pending (about to start), lock (waiting
+ *   step     what the phase is doing: workspace (a new pipeline's worktree is
+ *            being made), pending (about to start), lock (waiting
  *            for phase.lock), queued (waiting for a session slot), shell,
  *            agent, decide (ended while no runbook loads: decide_ok and
  *            decide_why wait for one), over (the pipeline finished)
@@ -41,7 +42,8 @@ cJSON *oj_pipeline_bind_inputs(const struct oj_pipeline_def *def, char *const *p
                                size_t npos, char *const *names, char *const *values,
                                size_t nnamed, char *err, size_t errlen);
 
-/* A new record, at the first phase, step pending. Takes ownership of inputs. */
+/* A new record, at the first phase, step workspace (its worktree is being
+ * made). Takes ownership of inputs. */
 cJSON *oj_pipeline_new(const struct oj_pipeline_def *def, cJSON *inputs, const char *workspace,
                        const char *branch, int64_t now);
 

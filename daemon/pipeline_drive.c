@@ -198,7 +198,7 @@ void oj_pl_phase_over(struct oj_daemon *d, const char *id, bool ok, const char *
 /* Where a running shell step's process group id is kept: a crash leaves
  * the step running without its daemon, and the next start kills it before
  * running the step again. */
-static void pgid_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
+void oj_pl_pgid_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/pipelines/%s.pgid", d->paths.log_dir, id);
 }
@@ -221,7 +221,7 @@ static void shell_finished(struct oj_daemon *d, void *arg, int status, bool time
         oj_json_int(v, "attempt") == j->attempt) {
         oj_hmap_del(&d->pipeline_shells, j->id);
         char pg[PATH_MAX + 64];
-        pgid_path(d, j->id, pg, sizeof pg);
+        oj_pl_pgid_path(d, j->id, pg, sizeof pg);
         unlink(pg);
         char why[700];
         if (timed_out)
@@ -257,7 +257,7 @@ void oj_pl_env(struct oj_daemon *d, const char *id, const cJSON *v, char bufs[4]
 void oj_pl_kill_shell_step(struct oj_daemon *d, const char *id)
 {
     char path[PATH_MAX + 64], buf[32] = "";
-    pgid_path(d, id, path, sizeof path);
+    oj_pl_pgid_path(d, id, path, sizeof path);
     FILE *f = fopen(path, "re");
     if (f == NULL)
         return;
@@ -297,7 +297,7 @@ static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phas
     }
     char logp[PATH_MAX + 64], pg[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
     oj_pl_log_path(d, id, logp, sizeof logp);
-    pgid_path(d, id, pg, sizeof pg);
+    oj_pl_pgid_path(d, id, pg, sizeof pg);
     v = get(d, id);
     oj_pl_env(d, id, v, bufs, env);
     bool oom = false;
@@ -474,6 +474,14 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
         return;
     char step[16]; /* a copy: v goes stale at the first save below */
     snprintf(step, sizeof step, "%s", oj_json_str(v, "step"));
+    if (strcmp(step, "workspace") == 0) {
+        /* not yet made, or its making was cut off by a crash or a stop */
+        if (!atomic_load(&d->draining) && oj_hmap_get(&d->pipeline_shells, id) == NULL) {
+            oj_pl_kill_shell_step(d, id); /* what is left of a cut-off try */
+            oj_pl_make_workspace(d, id);
+        }
+        return;
+    }
     if (strcmp(step, "pending") != 0 && strcmp(step, "lock") != 0 && strcmp(step, "queued") != 0)
         return;
     if (atomic_load(&d->draining))

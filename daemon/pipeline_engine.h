@@ -5,6 +5,7 @@
  *
  *   pipeline_runbooks.c  loading .oj/runbooks, a pipeline's definition
  *   pipeline_start.c     oj run: a new pipeline and its worktree
+ *   pipeline_workspace.c making a new pipeline's worktree, off the engine thread
  *   pipeline_drive.c     moving a pipeline on: locks, shell steps, agents, phase ends
  *   pipeline_tick.c      the once-a-second pass, crash leftovers, lock hand-back
  *   pipeline_stuck.c     stuck recovery: nudge, restart, escalate + notify
@@ -91,9 +92,15 @@ void oj_pl_finish(struct oj_daemon *d, const char *id, const char *state, const 
 void oj_pl_let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_session_now);
 /* Kills what runs of the pipeline's shell step (its process group file). */
 void oj_pl_kill_shell_step(struct oj_daemon *d, const char *id);
+/* .oj/logs/pipelines/<id>.pgid: the process group of what runs for it */
+void oj_pl_pgid_path(struct oj_daemon *d, const char *id, char *buf, size_t len);
 /* .oj/logs/pipelines/<id>.log */
 void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len);
 /* OTTER_TASK, OTTER_WORKSPACE, OTTER_PHASE, OJ_PROJECT for a shell command. */
 void oj_pl_env(struct oj_daemon *d, const char *id, const cJSON *v, char bufs[4][PATH_MAX + 64],
                char *env[5]);
+
+/* pipeline_workspace.c: starts making the pipeline's worktree on a runner
+ * thread (it is in step workspace); when done, its first phase is driven. */
+void oj_pl_make_workspace(struct oj_daemon *d, const char *id);
 #endif

@@ -1,5 +1,6 @@
 /* pipeline_start.c — a new pipeline (oj run, scheduled jobs): its inputs
- * bound, its worktree made, both journaled in one batch, then driven. */
+ * bound, it and its workspace journaled in one batch, then driven (which
+ * makes the worktree first, see pipeline_drive.c). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -68,7 +69,10 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
     mkdir(dir, 0700);
     snprintf(dir, sizeof dir, "%s/pipelines", d->paths.log_dir);
     mkdir(dir, 0700);
-    if (oj_worktree_add(d->paths.root, ws, branch, err, errlen) != 0) {
+    /* The worktree itself is made on a runner thread (step workspace): a
+     * big checkout must not hold up the daemon. Whether it can be made at
+     * all is quick to ask, and `oj run` says so at once. */
+    if (oj_worktree_check(d->paths.root, err, errlen) != 0) {
         cJSON_Delete(inputs);
         *code = OJ__STATUS_CODE__CONFLICT;
         return -1;
@@ -84,8 +88,6 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
     cJSON_AddNumberToObject(w, "created_at_ms", (double)now);
     cJSON_AddItemToArray(ops, oj_op_put("workspace", ws_name, w));
     if (oj_store_commit(d->store, oj_op_batch(ops), err, errlen) == 0) {
-        char why[512];
-        oj_worktree_remove(d->paths.root, ws, branch, why, sizeof why);
         *code = OJ__STATUS_CODE__INTERNAL;
         return -1;
     }

@@ -380,9 +380,11 @@ static void rerun_phase(struct oj_daemon *d, const char *id, const char *action,
     oj_pl_drive(d, id);
 }
 
+/* A shell step or the making of its worktree runs for the pipeline. */
 static bool shell_running(struct oj_daemon *d, const char *id, const cJSON *v)
 {
-    return strcmp(oj_json_str(v, "step"), "shell") == 0 &&
+    return (strcmp(oj_json_str(v, "step"), "shell") == 0 ||
+            strcmp(oj_json_str(v, "step"), "workspace") == 0) &&
            oj_hmap_get(&d->pipeline_shells, id) != NULL;
 }
 
@@ -399,6 +401,12 @@ static void rpc_restart(Oj__Control_Service *svc, const Oj__PipelineRef *in,
     if (!oj_pipeline_active(v)) {
         snprintf(msg, sizeof msg, "pipeline %s is %s; `oj pipeline resume %s` runs a failed one "
                                   "again", id, oj_json_str(v, "state"), id);
+        refuse(call, done, OJ__STATUS_CODE__CONFLICT, msg);
+        return;
+    }
+    if (strcmp(oj_json_str(v, "step"), "workspace") == 0) {
+        snprintf(msg, sizeof msg, "pipeline %s is still making its workspace (its first phase "
+                                  "has not started); nothing to restart yet", id);
         refuse(call, done, OJ__STATUS_CODE__CONFLICT, msg);
         return;
     }

@@ -79,7 +79,8 @@ static void gather(struct oj_daemon *d, struct ws_list *l)
     oj_state_each(oj_store_state(d->store), "workspace", from_state, l);
     char under[PATH_MAX + 16], err[512];
     snprintf(under, sizeof under, "%s/workspaces", d->paths.state_dir);
-    if (oj_worktree_each(d->paths.root, under, from_git, l, err, sizeof err) < 0)
+    if (oj_worktree_each(d->paths.root, d->paths.worktree_lock, under, from_git, l, err,
+                         sizeof err) < 0)
         LOG_DEBUG("workspaces: git worktree list: %s", err);
     qsort(l->w, l->n, sizeof *l->w, by_name);
 }
@@ -178,7 +179,8 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
             continue;
         if (!in->dry_run) {
             char err[1024];
-            if (oj_worktree_remove(d->paths.root, w->path, w->branch, err, sizeof err) != 0) {
+            if (oj_worktree_remove(d->paths.root, d->paths.worktree_lock, w->path, w->branch, err,
+                                   sizeof err) != 0) {
                 LOG_WARN("workspaces: cannot remove %s: %s", w->path, err);
                 continue;
             }

@@ -1,12 +1,19 @@
 /* worktree.c — git worktrees for pipeline workspaces (see worktree.h). */
 #include "worktree.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "subprocess.h"
+#include "tmux.h" /* oj_shell_quote */
 
 /* Runs git with argv in root; 0 when it exits 0, else -1 with its last
  * output line in err. */
@@ -38,8 +45,7 @@ static int git(const char *root, char *const argv[], char *out, size_t outlen, c
     return 0;
 }
 
-int oj_worktree_add(const char *root, const char *path, const char *branch, char *err,
-                    size_t errlen)
+int oj_worktree_check(const char *root, char *err, size_t errlen)
 {
     char why[1024];
     char *check[] = {"git", "rev-parse", "--verify", "--quiet", "HEAD^{commit}", NULL};
@@ -50,30 +56,84 @@ int oj_worktree_add(const char *root, const char *path, const char *branch, char
                  root);
         return -1;
     }
-    char *argv[] = {"git", "worktree", "add", "--quiet", "-b", (char *)branch, (char *)path,
-                    "HEAD", NULL};
-    if (git(root, argv, NULL, 0, why, sizeof why) != 0) {
-        snprintf(err, errlen, "git worktree add %s failed: %s", path, why);
-        return -1;
-    }
     return 0;
 }
 
-int oj_worktree_remove(const char *root, const char *path, const char *branch, char *err,
-                       size_t errlen)
+/* The worktree lock, waited for up to OJ_WORKTREE_LOCK_WAIT_MS: its fd, or
+ * -1 with err. */
+static int take_lock(const char *lock, char *err, size_t errlen)
+{
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", lock, strerror(errno));
+        return -1;
+    }
+    int64_t give_up = oj_mono_ms() + OJ_WORKTREE_LOCK_WAIT_MS;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(err, errlen, "cannot lock %s: %s", lock, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (oj_mono_ms() >= give_up) {
+            snprintf(err, errlen, "git is busy making a pipeline's worktree (%s is held for "
+                                  "more than %d s); try again when it is done",
+                     lock, OJ_WORKTREE_LOCK_WAIT_MS / 1000);
+            close(fd);
+            return -1;
+        }
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    return fd;
+}
+
+char *oj_worktree_add_command(const char *path, const char *branch, const char *lock)
+{
+    char *qp = oj_shell_quote(path), *qb = oj_shell_quote(branch), *ql = oj_shell_quote(lock);
+    char *cmd = NULL;
+    if (qp && qb && ql &&
+        asprintf(&cmd,
+                 "p=%s; b=%s; l=%s\n"
+                 /* made before a crash cut this off: nothing to do */
+                 "if [ -e \"$p/.git\" ]; then exit 0; fi\n"
+                 "rm -rf \"$p\" || exit 1\n"
+                 /* the branch made by the try that was cut off; -f: git may
+                  * still list that try's worktree (never `git worktree prune`
+                  * here: it races with another pipeline's add) */
+                 "if git rev-parse --verify --quiet \"refs/heads/$b\" >/dev/null; then\n"
+                 "  exec flock \"$l\" git worktree add --quiet -f \"$p\" \"$b\"\n"
+                 "fi\n"
+                 "exec flock \"$l\" git worktree add --quiet -b \"$b\" \"$p\" HEAD\n",
+                 qp, qb, ql) < 0)
+        cmd = NULL;
+    free(qp);
+    free(qb);
+    free(ql);
+    return cmd;
+}
+
+int oj_worktree_remove(const char *root, const char *lock, const char *path, const char *branch,
+                       char *err, size_t errlen)
 {
     char why[1024];
     struct stat st;
+    int fd = take_lock(lock, err, errlen);
+    if (fd < 0)
+        return -1;
+    char *argv[] = {"git", "worktree", "remove", "--force", "--force", (char *)path, NULL};
     if (stat(path, &st) == 0) {
-        char *argv[] = {"git", "worktree", "remove", "--force", "--force", (char *)path, NULL};
         if (git(root, argv, NULL, 0, why, sizeof why) != 0) {
             snprintf(err, errlen, "git worktree remove %s failed: %s", path, why);
+            close(fd);
             return -1;
         }
     } else {
-        char *prune[] = {"git", "worktree", "prune", NULL};
-        git(root, prune, NULL, 0, why, sizeof why);
+        /* gone already: drop git's record of it (only its own, not `git
+         * worktree prune`); nothing to drop is fine */
+        git(root, argv, NULL, 0, why, sizeof why);
     }
+    close(fd);
     if (branch && branch[0]) {
         char *del[] = {"git", "branch", "-d", "--quiet", (char *)branch, NULL};
         git(root, del, NULL, 0, why, sizeof why); /* unmerged: the work stays on its branch */
@@ -81,7 +141,7 @@ int oj_worktree_remove(const char *root, const char *path, const char *branch, c
     return 0;
 }
 
-int oj_worktree_each(const char *root, const char *under,
+int oj_worktree_each(const char *root, const char *lock, const char *under,
                      void (*fn)(const char *path, const char *branch, void *arg), void *arg,
                      char *err, size_t errlen)
 {
@@ -91,8 +151,15 @@ int oj_worktree_each(const char *root, const char *under,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    int fd = take_lock(lock, err, errlen);
+    if (fd < 0) {
+        free(out);
+        return -1;
+    }
     char *argv[] = {"git", "worktree", "list", "--porcelain", NULL};
-    if (git(root, argv, out, cap, err, errlen) != 0) {
+    int rc = git(root, argv, out, cap, err, errlen);
+    close(fd);
+    if (rc != 0) {
         free(out);
         return -1;
     }

@@ -361,7 +361,7 @@ struct  Oj__PipelineStatusResponse
   size_t n_inputs;
   Oj__Input **inputs;
   /*
-   * pending, lock, queued, shell, agent, decide, over
+   * workspace, pending, lock, queued, shell, agent, decide, over
    */
   char *step;
   /*

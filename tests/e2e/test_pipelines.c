@@ -1180,6 +1180,121 @@ Test(pipelines, bad_runbooks_and_bad_inputs_are_refused_with_where_and_why, .ini
     free(plog);
 }
 
+/* ---- making the workspace ---------------------------------------------------------------- */
+
+/* A post-checkout hook that holds `git worktree add` until the test creates
+ * the file `go` in the project: a checkout as slow as the test wants. */
+static void slow_checkout(void)
+{
+    char *hook = path_in(".git/hooks/post-checkout%s", "");
+    FILE *f = fopen(hook, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "#!/bin/sh\necho $$ >> '%s/hook-started'\n"
+               "while [ ! -e '%s/go' ]; do sleep 0.05; done\n",
+            e.dir, e.dir);
+    fclose(f);
+    cr_assert_eq(chmod(hook, 0755), 0);
+}
+
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fclose(f);
+}
+
+static bool process_gone(void *arg)
+{
+    return kill(*(int *)arg, 0) != 0;
+}
+
+static bool step_is(const char *id, const char *step)
+{
+    cJSON *j = status_json(id, false);
+    bool yes = j && strcmp(jstr(j, "step"), step) == 0;
+    cJSON_Delete(j);
+    return yes;
+}
+
+static const char *quick_runbook = "{'pipelines':{'quick':{'inputs':[],'phases':[{'name':'step',"
+                                   "'run':'echo made > {project}/ran-{id}.txt'}]}}}";
+
+/* The worktree is made off the engine thread: while git checks out (held
+ * here by a hook that never ends by itself) the daemon answers, the pipeline
+ * shows step workspace, and its first phase starts once git is done. */
+Test(pipelines, a_slow_checkout_does_not_hold_up_the_daemon, .init = setup, .fini = teardown)
+{
+    slow_checkout();
+    start_daemon();
+    runbook("quick", quick_runbook);
+    char id[16];
+    run_ok(id, "quick", NULL, NULL);
+    expect_file_has(path_in("hook-started%s", ""), "\n", 10000); /* its pid written */
+    /* git is stuck in its hook; the daemon still answers at once */
+    struct oj_out o = OJ(&e, "status");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    cr_expect(step_is(id, "workspace"), "the pipeline waits for its worktree");
+    o = OJ(&e, "pipeline", "restart", id);
+    cr_expect_eq(o.code, 5, "nothing to restart while the worktree is made: %s", o.err);
+    oj_out_free(&o);
+    touch(path_in("go%s", ""));
+    expect_state(id, "done", 15000);
+    cr_expect(exists(path_in("ran-%s.txt", id)), "the first phase ran in the new worktree");
+}
+
+/* A crash while git makes the worktree: the next start kills what is left of
+ * that git and carries on with the worktree (kept when git had made it). */
+Test(pipelines, a_crash_while_the_worktree_is_made_is_carried_on_from, .init = setup,
+     .fini = teardown)
+{
+    slow_checkout();
+    start_daemon();
+    runbook("quick", quick_runbook);
+    char id[16];
+    run_ok(id, "quick", NULL, NULL);
+    expect_file_has(path_in("hook-started%s", ""), "\n", 10000); /* its pid written */
+    char *pids = read_file(path_in("hook-started%s", ""));
+    int hook_pid = pids ? atoi(pids) : 0;
+    free(pids);
+    cr_assert(hook_pid > 1);
+    cr_assert(env_crash_daemon(&e), "the daemon did not die");
+    cr_expect_eq(kill(hook_pid, 0), 0, "git's hook outlives the daemon (its own process group)");
+    start_daemon();
+    expect_state(id, "done", 15000);
+    cr_expect(exists(path_in("ran-%s.txt", id)));
+    cr_expect(wait_until(process_gone, &hook_pid, 5000),
+              "the cut-off git was killed, not left waiting");
+    cr_expect(!exists(path_in("go%s", "")));
+}
+
+/* Cancelled while git works: git is killed, the pipeline is cancelled, and
+ * its half-made workspace is stale for cleanup. */
+Test(pipelines, a_cancel_while_the_worktree_is_made_kills_git, .init = setup, .fini = teardown)
+{
+    slow_checkout();
+    start_daemon();
+    runbook("quick", quick_runbook);
+    char id[16];
+    run_ok(id, "quick", NULL, NULL);
+    expect_file_has(path_in("hook-started%s", ""), "\n", 10000); /* its pid written */
+    char *pids = read_file(path_in("hook-started%s", ""));
+    int hook_pid = pids ? atoi(pids) : 0;
+    free(pids);
+    struct oj_out o = OJ(&e, "pipeline", "cancel", id);
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    expect_state(id, "cancelled", 5000);
+    cr_expect(hook_pid > 1 && wait_until(process_gone, &hook_pid, 5000),
+              "git (its hook %d) was killed", hook_pid);
+    o = OJ(&e, "workspace", "cleanup", "--stale");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, id) != NULL, "the cancelled pipeline's workspace is stale: %s",
+              o.out);
+    oj_out_free(&o);
+    cr_expect(!exists(path_in("ran-%s.txt", id)), "no phase ran");
+}
+
 /* ---- 9. hostile input ---------------------------------------------------------------------------- */
 
 Test(pipelines, hostile_input_values_are_only_text, .init = setup, .fini = teardown,

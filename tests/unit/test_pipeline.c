@@ -86,10 +86,11 @@ Test(pipeline, a_new_pipeline_starts_at_its_first_phase)
     cJSON *v = oj_pipeline_new(p, cJSON_CreateObject(), "/ws", "oj/b", 1000);
     cr_expect_str_eq(oj_json_str(v, "state"), "running");
     cr_expect_str_eq(oj_json_str(v, "phase"), "prepare");
-    cr_expect_str_eq(oj_json_str(v, "step"), "pending");
+    cr_expect_str_eq(oj_json_str(v, "step"), "workspace", "its worktree comes first");
     cr_expect(oj_pipeline_active(v));
     cJSON *n = oj_pipeline_enter(v, "merge", 2000);
     cr_expect_str_eq(oj_json_str(n, "phase"), "merge");
+    cr_expect_str_eq(oj_json_str(n, "step"), "pending");
     cr_expect_eq(oj_json_int(n, "phase_started_ms"), 2000);
     cr_expect_eq(oj_json_int(n, "restarts"), 0);
     oj_json_set_str(n, "state", "done");
