@@ -133,11 +133,12 @@ int oj_worktree_remove(const char *root, const char *lock, const char *path, con
          * worktree prune`); nothing to drop is fine */
         git(root, argv, NULL, 0, why, sizeof why);
     }
-    close(fd);
     if (branch && branch[0]) {
+        /* under the lock too: it reads every worktree's HEAD */
         char *del[] = {"git", "branch", "-d", "--quiet", (char *)branch, NULL};
         git(root, del, NULL, 0, why, sizeof why); /* unmerged: the work stays on its branch */
     }
+    close(fd);
     return 0;
 }
 
