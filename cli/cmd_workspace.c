@@ -33,6 +33,26 @@ static void human_cleanup(const void *m)
     print_table(r->removed, r->n_removed, "no stale workspaces");
 }
 
+/* Prints the reply; exit 1 when some stale workspace could not be removed
+ * (each named on stderr with why). */
+static int print_cleanup(struct oj_client *c, const struct oj_args *a)
+{
+    if (oj_client_status(c) != OJ__STATUS_CODE__OK)
+        return oj_call_failed(c);
+    ProtobufCMessage *m = oj_client_take_reply(c);
+    const Oj__WorkspaceCleanupResponse *r = (const Oj__WorkspaceCleanupResponse *)m;
+    if (oj_args_has(a, "json"))
+        oj_print_json(m);
+    else
+        human_cleanup(r);
+    for (size_t i = 0; i < r->n_not_removed; i++)
+        oj_errorf("could not remove %s (%s): %s", r->not_removed[i]->workspace->name,
+                  r->not_removed[i]->workspace->path, r->not_removed[i]->reason);
+    int rc = r->n_not_removed ? OJ_EXIT_FAILURE : OJ_EXIT_OK;
+    oj_client_free_reply(m);
+    return rc;
+}
+
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
 {
     Oj__WorkspaceListRequest req = OJ__WORKSPACE_LIST_REQUEST__INIT;
@@ -52,7 +72,7 @@ static int exec_cleanup(struct oj_ctx *ctx, const struct oj_args *a)
     req.dry_run = oj_args_has(a, "dry-run");
     dry_run = req.dry_run;
     WITH_CLIENT(ctx, c, (oj__control__workspace_cleanup(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_cleanup)));
+                         print_cleanup(c, a)));
 }
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};

@@ -137,6 +137,9 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__WorkspaceListRequest *i
 struct cleanup_call {
     Oj__WorkspaceCleanupResponse_Closure done;
     void *call;
+    const struct ws *left; /* stale ones it could not remove, with why */
+    char (*why)[1024];
+    size_t nleft;
 };
 
 static void send_cleanup(Oj__WorkspaceInfo **ptrs, size_t n, void *arg)
@@ -145,7 +148,24 @@ static void send_cleanup(Oj__WorkspaceInfo **ptrs, size_t n, void *arg)
     Oj__WorkspaceCleanupResponse out = OJ__WORKSPACE_CLEANUP_RESPONSE__INIT;
     out.removed = ptrs;
     out.n_removed = n;
+    Oj__WorkspaceInfo *infos = calloc(c->nleft + 1, sizeof *infos);
+    Oj__WorkspaceNotRemoved *nr = calloc(c->nleft + 1, sizeof *nr);
+    Oj__WorkspaceNotRemoved **nrp = calloc(c->nleft + 1, sizeof *nrp);
+    if (infos && nr && nrp) {
+        for (size_t i = 0; i < c->nleft; i++) {
+            info(&c->left[i], &infos[i]);
+            oj__workspace_not_removed__init(&nr[i]);
+            nr[i].workspace = &infos[i];
+            nr[i].reason = c->why[i];
+            nrp[i] = &nr[i];
+        }
+        out.not_removed = nrp;
+        out.n_not_removed = c->nleft;
+    }
     c->done(&out, c->call);
+    free(infos);
+    free(nr);
+    free(nrp);
 }
 
 /* Stale: its pipeline is finished (done, failed, cancelled), archived or
@@ -172,7 +192,18 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
     struct ws_list l = {0};
     gather(d, &l);
     struct ws *removed = calloc(l.n + 1, sizeof *removed);
-    size_t nr = 0;
+    struct ws *left = calloc(l.n + 1, sizeof *left);
+    char(*why)[1024] = calloc(l.n + 1, sizeof *why);
+    size_t nr = 0, nleft = 0;
+    if (removed == NULL || left == NULL || why == NULL) {
+        free(removed);
+        free(left);
+        free(why);
+        free(l.w);
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "out of memory");
+        done(NULL, call);
+        return;
+    }
     for (size_t i = 0; i < l.n; i++) {
         struct ws *w = &l.w[i];
         if (!stale(d, w))
@@ -182,6 +213,8 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
             if (oj_worktree_remove(d->paths.root, d->paths.worktree_lock, w->path, w->branch, err,
                                    sizeof err) != 0) {
                 LOG_WARN("workspaces: cannot remove %s: %s", w->path, err);
+                left[nleft] = *w;
+                snprintf(why[nleft++], sizeof *why, "%s", err);
                 continue;
             }
             if (w->known && oj_store_commit(d->store, oj_op_del("workspace", w->name), err,
@@ -194,9 +227,11 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
         }
         removed[nr++] = *w;
     }
-    struct cleanup_call c = {done, call};
+    struct cleanup_call c = {done, call, left, why, nleft};
     reply(removed, nr, send_cleanup, &c);
     free(removed);
+    free(left);
+    free(why);
     free(l.w);
 }
 

@@ -1582,6 +1582,51 @@ void   oj__workspace_cleanup_response__free_unpacked
   assert(message->base.descriptor == &oj__workspace_cleanup_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__workspace_not_removed__init
+                     (Oj__WorkspaceNotRemoved         *message)
+{
+  static const Oj__WorkspaceNotRemoved init_value = OJ__WORKSPACE_NOT_REMOVED__INIT;
+  *message = init_value;
+}
+size_t oj__workspace_not_removed__get_packed_size
+                     (const Oj__WorkspaceNotRemoved *message)
+{
+  assert(message->base.descriptor == &oj__workspace_not_removed__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__workspace_not_removed__pack
+                     (const Oj__WorkspaceNotRemoved *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__workspace_not_removed__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__workspace_not_removed__pack_to_buffer
+                     (const Oj__WorkspaceNotRemoved *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__workspace_not_removed__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__WorkspaceNotRemoved *
+       oj__workspace_not_removed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__WorkspaceNotRemoved *)
+     protobuf_c_message_unpack (&oj__workspace_not_removed__descriptor,
+                                allocator, len, data);
+}
+void   oj__workspace_not_removed__free_unpacked
+                     (Oj__WorkspaceNotRemoved *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__workspace_not_removed__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__lock_list_request__init
                      (Oj__LockListRequest         *message)
 {
@@ -4969,7 +5014,7 @@ const ProtobufCMessageDescriptor oj__workspace_cleanup_request__descriptor =
   (ProtobufCMessageInit) oj__workspace_cleanup_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__workspace_cleanup_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor oj__workspace_cleanup_response__field_descriptors[2] =
 {
   {
     "removed",
@@ -4983,14 +5028,27 @@ static const ProtobufCFieldDescriptor oj__workspace_cleanup_response__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "not_removed",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__WorkspaceCleanupResponse, n_not_removed),
+    offsetof(Oj__WorkspaceCleanupResponse, not_removed),
+    &oj__workspace_not_removed__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__workspace_cleanup_response__field_indices_by_name[] = {
+  1,   /* field[1] = not_removed */
   0,   /* field[0] = removed */
 };
 static const ProtobufCIntRange oj__workspace_cleanup_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor oj__workspace_cleanup_response__descriptor =
 {
@@ -5000,11 +5058,62 @@ const ProtobufCMessageDescriptor oj__workspace_cleanup_response__descriptor =
   "Oj__WorkspaceCleanupResponse",
   "oj",
   sizeof(Oj__WorkspaceCleanupResponse),
-  1,
+  2,
   oj__workspace_cleanup_response__field_descriptors,
   oj__workspace_cleanup_response__field_indices_by_name,
   1,  oj__workspace_cleanup_response__number_ranges,
   (ProtobufCMessageInit) oj__workspace_cleanup_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__workspace_not_removed__field_descriptors[2] =
+{
+  {
+    "workspace",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceNotRemoved, workspace),
+    &oj__workspace_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceNotRemoved, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__workspace_not_removed__field_indices_by_name[] = {
+  1,   /* field[1] = reason */
+  0,   /* field[0] = workspace */
+};
+static const ProtobufCIntRange oj__workspace_not_removed__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor oj__workspace_not_removed__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.WorkspaceNotRemoved",
+  "WorkspaceNotRemoved",
+  "Oj__WorkspaceNotRemoved",
+  "oj",
+  sizeof(Oj__WorkspaceNotRemoved),
+  2,
+  oj__workspace_not_removed__field_descriptors,
+  oj__workspace_not_removed__field_indices_by_name,
+  1,  oj__workspace_not_removed__number_ranges,
+  (ProtobufCMessageInit) oj__workspace_not_removed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__lock_list_request__field_descriptors[1] =

@@ -50,6 +50,7 @@ typedef struct Oj__WorkspaceInfo Oj__WorkspaceInfo;
 typedef struct Oj__WorkspaceListResponse Oj__WorkspaceListResponse;
 typedef struct Oj__WorkspaceCleanupRequest Oj__WorkspaceCleanupRequest;
 typedef struct Oj__WorkspaceCleanupResponse Oj__WorkspaceCleanupResponse;
+typedef struct Oj__WorkspaceNotRemoved Oj__WorkspaceNotRemoved;
 typedef struct Oj__LockListRequest Oj__LockListRequest;
 typedef struct Oj__LockRef Oj__LockRef;
 typedef struct Oj__LockInfo Oj__LockInfo;
@@ -678,10 +679,29 @@ struct  Oj__WorkspaceCleanupResponse
    */
   size_t n_removed;
   Oj__WorkspaceInfo **removed;
+  /*
+   * stale, but removing it failed this time
+   */
+  size_t n_not_removed;
+  Oj__WorkspaceNotRemoved **not_removed;
 };
 #define OJ__WORKSPACE_CLEANUP_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__workspace_cleanup_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
+
+
+struct  Oj__WorkspaceNotRemoved
+{
+  ProtobufCMessage base;
+  Oj__WorkspaceInfo *workspace;
+  /*
+   * git's complaint, or that git is busy making another worktree
+   */
+  char *reason;
+};
+#define OJ__WORKSPACE_NOT_REMOVED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__workspace_not_removed__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__LockListRequest
@@ -1608,6 +1628,25 @@ Oj__WorkspaceCleanupResponse *
 void   oj__workspace_cleanup_response__free_unpacked
                      (Oj__WorkspaceCleanupResponse *message,
                       ProtobufCAllocator *allocator);
+/* Oj__WorkspaceNotRemoved methods */
+void   oj__workspace_not_removed__init
+                     (Oj__WorkspaceNotRemoved         *message);
+size_t oj__workspace_not_removed__get_packed_size
+                     (const Oj__WorkspaceNotRemoved   *message);
+size_t oj__workspace_not_removed__pack
+                     (const Oj__WorkspaceNotRemoved   *message,
+                      uint8_t             *out);
+size_t oj__workspace_not_removed__pack_to_buffer
+                     (const Oj__WorkspaceNotRemoved   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__WorkspaceNotRemoved *
+       oj__workspace_not_removed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__workspace_not_removed__free_unpacked
+                     (Oj__WorkspaceNotRemoved *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__LockListRequest methods */
 void   oj__lock_list_request__init
                      (Oj__LockListRequest         *message);
@@ -2076,6 +2115,9 @@ typedef void (*Oj__WorkspaceCleanupRequest_Closure)
 typedef void (*Oj__WorkspaceCleanupResponse_Closure)
                  (const Oj__WorkspaceCleanupResponse *message,
                   void *closure_data);
+typedef void (*Oj__WorkspaceNotRemoved_Closure)
+                 (const Oj__WorkspaceNotRemoved *message,
+                  void *closure_data);
 typedef void (*Oj__LockListRequest_Closure)
                  (const Oj__LockListRequest *message,
                   void *closure_data);
@@ -2483,6 +2525,7 @@ extern const ProtobufCMessageDescriptor oj__workspace_info__descriptor;
 extern const ProtobufCMessageDescriptor oj__workspace_list_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__workspace_cleanup_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__workspace_cleanup_response__descriptor;
+extern const ProtobufCMessageDescriptor oj__workspace_not_removed__descriptor;
 extern const ProtobufCMessageDescriptor oj__lock_list_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__lock_ref__descriptor;
 extern const ProtobufCMessageDescriptor oj__lock_info__descriptor;

@@ -1295,6 +1295,34 @@ Test(pipelines, a_cancel_while_the_worktree_is_made_kills_git, .init = setup, .f
     cr_expect(!exists(path_in("ran-%s.txt", id)), "no phase ran");
 }
 
+/* A stale workspace git refuses to remove is named with git's reason (exit
+ * 1), and the others are removed all the same. */
+Test(pipelines, cleanup_names_what_it_could_not_remove, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    runbook("quick", quick_runbook);
+    char broken[16], fine[16];
+    run_ok(broken, "quick", NULL, NULL);
+    run_ok(fine, "quick", NULL, NULL);
+    expect_state(broken, "done", 10000);
+    expect_state(fine, "done", 10000);
+    cJSON *j = status_json(broken, false);
+    char dotgit[PATH_MAX + 16];
+    snprintf(dotgit, sizeof dotgit, "%s/.git", jstr(j, "workspace"));
+    cJSON_Delete(j);
+    FILE *f = fopen(dotgit, "w");
+    cr_assert_not_null(f);
+    fputs("gitdir: /nonexistent\n", f);
+    fclose(f);
+    struct oj_out o = OJ(&e, "workspace", "cleanup", "--stale");
+    cr_expect_eq(o.code, 1, "a workspace was left: exit 1 (%d)", o.code);
+    cr_expect(strstr(o.err, "could not remove quick-") && strstr(o.err, broken) &&
+                  strstr(o.err, "validation failed"),
+              "names it and git's reason: %s", o.err);
+    cr_expect(strstr(o.out, fine) != NULL, "the other was removed: %s", o.out);
+    oj_out_free(&o);
+}
+
 /* ---- 9. hostile input ---------------------------------------------------------------------------- */
 
 Test(pipelines, hostile_input_values_are_only_text, .init = setup, .fini = teardown,
