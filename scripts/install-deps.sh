@@ -13,6 +13,7 @@ PACKAGES=(
   libcjson-dev                     # JSON for the WAL, snapshots, runbooks, --json output
   libcriterion-dev libnanomsg5     # tests (Criterion links nanomsg; see Makefile)
   tmux git                         # sessions and workspaces
+  util-linux                       # flock(1): one git worktree command at a time (Essential; listed to say so)
   python3                          # /usr/bin/python3 for the third-party client test
 )
 if [ "${1:-}" = fuzz ]; then
