@@ -77,7 +77,8 @@ static int exec_cleanup(struct oj_ctx *ctx, const struct oj_args *a)
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt cleanup_opts[] = {
-    {"stale", false, NULL, "remove worktrees of finished, cancelled, archived or vanished pipelines"},
+    {"stale", false, NULL,
+     "remove worktrees of finished, cancelled, archived or vanished pipelines"},
     {"dry-run", false, NULL, "only list what would be removed"},
     OJ_OPT_JSON,
     {0},

@@ -140,7 +140,7 @@ void oj_pl_let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_sessio
 
 /* The current phase ended, ok or not: move to what the runbook says. */
 void oj_pl_phase_over(struct oj_daemon *d, const char *id, bool ok, const char *why,
-                       bool end_session_now)
+                      bool end_session_now)
 {
     const cJSON *v = get(d, id);
     if (v == NULL || !oj_pipeline_active(v))
@@ -243,7 +243,7 @@ void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
 
 /* Environment for everything a pipeline runs: who it is and where. */
 void oj_pl_env(struct oj_daemon *d, const char *id, const cJSON *v, char bufs[4][PATH_MAX + 64],
-                         char *env[5])
+               char *env[5])
 {
     snprintf(bufs[0], sizeof bufs[0], "OTTER_TASK=%s", id);
     snprintf(bufs[1], sizeof bufs[1], "OTTER_WORKSPACE=%s", oj_json_str(v, "workspace"));
@@ -492,7 +492,8 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
     const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
     if (ph == NULL) {
         char why[300];
-        snprintf(why, sizeof why, "the runbooks no longer define %s%s", def ? "phase " : "pipeline ",
+        snprintf(why, sizeof why, "the runbooks no longer define %s%s",
+                 def ? "phase " : "pipeline ",
                  def ? oj_json_str(v, "phase") : oj_json_str(v, "name"));
         oj_pl_finish(d, id, "failed", why);
         return;
@@ -510,8 +511,8 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
                       : oj_lock_take(d, ph->lock, id, who, sizeof who, err, sizeof err);
         if (got == 0 && who[0] == '\0') {
             const cJSON *l = oj_state_get(state_of(d), "lock", ph->lock);
-            snprintf(who, sizeof who, "%.80s; %s waits longer", l ? oj_json_str(l, "holder") : "nobody",
-                     ahead);
+            snprintf(who, sizeof who, "%.80s; %s waits longer",
+                     l ? oj_json_str(l, "holder") : "nobody", ahead);
         }
         if (got < 0)
             return;

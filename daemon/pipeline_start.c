@@ -51,8 +51,8 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
         }
         *code = OJ__STATUS_CODE__NOT_FOUND;
         snprintf(err, errlen, "no pipeline '%s' in %s/runbooks (%s%s)", pipeline,
-                 d->paths.state_dir, names_list[0] ? "defined: " : "none defined; see docs/runbooks.md",
-                 names_list);
+                 d->paths.state_dir,
+                 names_list[0] ? "defined: " : "none defined; see docs/runbooks.md", names_list);
         return -1;
     }
     cJSON *inputs = oj_pipeline_bind_inputs(def, positional, npos, names, values, nnamed, err,

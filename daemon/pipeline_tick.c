@@ -117,8 +117,8 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
         if (oj_runbooks_current(d)) {
             char why[700];
             snprintf(why, sizeof why, "%s", oj_json_str(v, "decide_why"));
-            oj_pl_phase_over(d, id, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "decide_ok")), why,
-                       true);
+            bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "decide_ok"));
+            oj_pl_phase_over(d, id, ok, why, true);
         }
         return;
     }
@@ -129,11 +129,13 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
         if (oj_runbooks_current(d) == NULL)
             return; /* its after_crash is unknown until a runbook loads: wait */
         const struct oj_pipeline_def *def = oj_pl_def_of(d, v);
-        const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
+        const struct oj_phase_def *ph =
+            def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
         if (ph && ph->rerun_after_crash) {
             cJSON *n = oj_pipeline_copy(v, now);
             oj_json_set_str(n, "step", "pending");
-            oj_pipeline_record_step(n, now, "rerun", "the shell step was cut off by a daemon crash");
+            oj_pipeline_record_step(n, now, "rerun",
+                                    "the shell step was cut off by a daemon crash");
             LOG_INFO("pipeline %s: phase %s was cut off by a crash; running it again", id,
                      ph->name);
             if (save(d, id, n)) /* v is stale from here on */
@@ -147,7 +149,8 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
     }
     if (strcmp(step, "agent") == 0) {
         const struct oj_pipeline_def *def = oj_pl_def_of(d, v);
-        const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
+        const struct oj_phase_def *ph =
+            def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
         /* overall: from the phase's first start (a wait for a lock or a slot
          * does not count; restarts by the recovery chain do not reset it) */
         int64_t started = oj_json_int(v, "run_started_ms");

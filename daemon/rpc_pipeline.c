@@ -55,8 +55,8 @@ static bool resolve(struct oj_daemon *d, const char *query, char *id, size_t len
     return true;
 }
 
-static void rpc_run(Oj__Control_Service *svc, const Oj__RunRequest *in, Oj__RunResponse_Closure done,
-                    void *call)
+static void rpc_run(Oj__Control_Service *svc, const Oj__RunRequest *in,
+                    Oj__RunResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     oj_runbooks_refresh(d); /* an edited runbook counts at once */
@@ -375,7 +375,8 @@ static void rerun_phase(struct oj_daemon *d, const char *id, const char *action,
     if (!save(d, id, e))
         return;
     char kind[64];
-    snprintf(kind, sizeof kind, "pipeline.%s", strcmp(action, "restart") == 0 ? "restarted" : "resumed");
+    snprintf(kind, sizeof kind, "pipeline.%s",
+             strcmp(action, "restart") == 0 ? "restarted" : "resumed");
     event(d, kind, id, detail);
     oj_pl_drive(d, id);
 }
@@ -434,8 +435,8 @@ static void rpc_resume(Oj__Control_Service *svc, const Oj__PipelineRef *in,
     const char *state = oj_json_str(v, "state");
     struct stat st;
     if (strcmp(state, "escalated") != 0 && strcmp(state, "failed") != 0) {
-        snprintf(msg, sizeof msg, "pipeline %s is %s; resume is for an escalated or failed pipeline",
-                 id, state);
+        snprintf(msg, sizeof msg,
+                 "pipeline %s is %s; resume is for an escalated or failed pipeline", id, state);
         refuse(call, done, OJ__STATUS_CODE__CONFLICT, msg);
         return;
     }
@@ -563,8 +564,8 @@ static void rpc_done(Oj__Control_Service *svc, const Oj__DoneRequest *in,
                  oj_json_str(v, "state"), oj_pipeline_active(v) ? " in phase " : "",
                  oj_pipeline_active(v) ? oj_json_str(v, "phase") : "");
     else
-        snprintf(msg, sizeof msg, "phase %s failed: %.500s; pipeline %s is now %s", phase, in->error,
-                 id, oj_json_str(v, "state"));
+        snprintf(msg, sizeof msg, "phase %s failed: %.500s; pipeline %s is now %s", phase,
+                 in->error, id, oj_json_str(v, "state"));
     if (in->session_id[0]) { /* for a repeat of this request (above) */
         cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
         oj_json_set_str(n, "done_session", in->session_id);
