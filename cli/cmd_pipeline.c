@@ -71,6 +71,8 @@ static void human_status(const void *m)
         printf("  waiting:   for lock %s\n", r->waiting_for_lock);
     else if (strcmp(r->step, "queued") == 0)
         printf("  waiting:   for a session slot (OJ_MAX_SESSIONS)\n");
+    else if (strcmp(r->step, "workspace") == 0)
+        printf("  waiting:   for git to make its worktree (see its log in .oj/logs/pipelines)\n");
     if (r->lock_held[0])
         printf("  holds:     lock %s\n", r->lock_held);
     if (r->last_error[0])

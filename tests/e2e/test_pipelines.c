@@ -1235,6 +1235,9 @@ Test(pipelines, a_slow_checkout_does_not_hold_up_the_daemon, .init = setup, .fin
     cr_expect_eq(o.code, 0, "%s", o.err);
     oj_out_free(&o);
     cr_expect(step_is(id, "workspace"), "the pipeline waits for its worktree");
+    o = OJ(&e, "pipeline", "status", id);
+    cr_expect(strstr(o.out, "waiting:   for git to make its worktree") != NULL, "%s", o.out);
+    oj_out_free(&o);
     o = OJ(&e, "pipeline", "restart", id);
     cr_expect_eq(o.code, 5, "nothing to restart while the worktree is made: %s", o.err);
     oj_out_free(&o);
