@@ -73,16 +73,22 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct ws *)a)->name, ((const struct ws *)b)->name);
 }
 
-static void gather(struct oj_daemon *d, struct ws_list *l)
+/* The workspaces the daemon knows and those only git knows. False when git
+ * could not be asked because the worktree lock stayed busy (busy says why). */
+static bool gather(struct oj_daemon *d, struct ws_list *l, char *busy, size_t busylen)
 {
     l->d = d;
     oj_state_each(oj_store_state(d->store), "workspace", from_state, l);
     char under[PATH_MAX + 16], err[512];
     snprintf(under, sizeof under, "%s/workspaces", d->paths.state_dir);
-    if (oj_worktree_each(d->paths.root, d->paths.worktree_lock, under, from_git, l, err,
-                         sizeof err) < 0)
+    int rc = oj_worktree_each(d->paths.root, d->paths.worktree_lock, under, from_git, l, err,
+                              sizeof err);
+    if (rc < 0)
         LOG_DEBUG("workspaces: git worktree list: %s", err);
+    if (rc == -2)
+        snprintf(busy, busylen, "%s", err);
     qsort(l->w, l->n, sizeof *l->w, by_name);
+    return rc != -2;
 }
 
 static void info(const struct ws *w, Oj__WorkspaceInfo *i)
@@ -128,7 +134,8 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__WorkspaceListRequest *i
 {
     (void)in;
     struct ws_list l = {0};
-    gather(oj_daemon_of(svc), &l);
+    char busy[1024];
+    gather(oj_daemon_of(svc), &l, busy, sizeof busy);
     struct list_call c = {done, call};
     reply(l.w, l.n, send_list, &c);
     free(l.w);
@@ -190,7 +197,11 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
         return;
     }
     struct ws_list l = {0};
-    gather(d, &l);
+    /* While a long checkout holds the worktree lock, each git call would wait
+     * for it on the engine thread: once it is found busy, the rest are left
+     * (and named) rather than each waited for. */
+    char busy[1024] = "";
+    gather(d, &l, busy, sizeof busy);
     struct ws *removed = calloc(l.n + 1, sizeof *removed);
     struct ws *left = calloc(l.n + 1, sizeof *left);
     char(*why)[1024] = calloc(l.n + 1, sizeof *why);
@@ -210,8 +221,14 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
             continue;
         if (!in->dry_run) {
             char err[1024];
-            if (oj_worktree_remove(d->paths.root, d->paths.worktree_lock, w->path, w->branch, err,
-                                   sizeof err) != 0) {
+            int rc = busy[0] ? -2
+                             : oj_worktree_remove(d->paths.root, d->paths.worktree_lock, w->path,
+                                                  w->branch, err, sizeof err);
+            if (rc == -2 && busy[0])
+                snprintf(err, sizeof err, "%s", busy);
+            else if (rc == -2)
+                snprintf(busy, sizeof busy, "%s", err);
+            if (rc != 0) {
                 LOG_WARN("workspaces: cannot remove %s: %s", w->path, err);
                 left[nleft] = *w;
                 snprintf(why[nleft++], sizeof *why, "%s", err);

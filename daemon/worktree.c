@@ -60,7 +60,7 @@ int oj_worktree_check(const char *root, char *err, size_t errlen)
 }
 
 /* The worktree lock, waited for up to OJ_WORKTREE_LOCK_WAIT_MS: its fd, or
- * -1 with err. */
+ * -1 with err (-2: still held by someone else). */
 static int take_lock(const char *lock, char *err, size_t errlen)
 {
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -80,7 +80,7 @@ static int take_lock(const char *lock, char *err, size_t errlen)
                                   "more than %d s); try again when it is done",
                      lock, OJ_WORKTREE_LOCK_WAIT_MS / 1000);
             close(fd);
-            return -1;
+            return -2;
         }
         struct timespec pause = {0, 20 * 1000 * 1000};
         nanosleep(&pause, NULL);
@@ -120,7 +120,7 @@ int oj_worktree_remove(const char *root, const char *lock, const char *path, con
     struct stat st;
     int fd = take_lock(lock, err, errlen);
     if (fd < 0)
-        return -1;
+        return fd;
     char *argv[] = {"git", "worktree", "remove", "--force", "--force", (char *)path, NULL};
     if (stat(path, &st) == 0) {
         if (git(root, argv, NULL, 0, why, sizeof why) != 0) {
@@ -155,7 +155,7 @@ int oj_worktree_each(const char *root, const char *lock, const char *under,
     int fd = take_lock(lock, err, errlen);
     if (fd < 0) {
         free(out);
-        return -1;
+        return fd;
     }
     char *argv[] = {"git", "worktree", "list", "--porcelain", NULL};
     int rc = git(root, argv, out, cap, err, errlen);

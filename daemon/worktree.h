@@ -30,13 +30,14 @@ char *oj_worktree_add_command(const char *path, const char *branch, const char *
 #define OJ_WORKTREE_LOCK_WAIT_MS 5000
 
 /* Removes the worktree (even with changes in it; a path already gone is
- * pruned) and deletes its branch when that branch is merged (`git branch -d`;
- * unmerged work stays on its branch). 0, or -1 with err. */
+ * dropped from git's list) and deletes its branch when that branch is merged
+ * (`git branch -d`; unmerged work stays on its branch). 0, or -1 with err;
+ * -2 when the worktree lock stayed busy (err says so). */
 int oj_worktree_remove(const char *root, const char *lock, const char *path, const char *branch,
                        char *err, size_t errlen);
 
 /* Calls fn for every worktree of the project below `under` (git's list).
- * Returns how many, or -1 with err. */
+ * Returns how many, or -1 with err (-2: the worktree lock stayed busy). */
 int oj_worktree_each(const char *root, const char *lock, const char *under,
                      void (*fn)(const char *path, const char *branch, void *arg), void *arg,
                      char *err, size_t errlen);

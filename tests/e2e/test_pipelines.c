@@ -1246,6 +1246,35 @@ Test(pipelines, a_slow_checkout_does_not_hold_up_the_daemon, .init = setup, .fin
     cr_expect(exists(path_in("ran-%s.txt", id)), "the first phase ran in the new worktree");
 }
 
+/* A cleanup while a long checkout holds the worktree lock does not wait for
+ * it workspace by workspace: it names what it left (exit 1), and a later
+ * cleanup removes it. */
+Test(pipelines, a_cleanup_during_a_long_checkout_leaves_and_names, .init = setup,
+     .fini = teardown)
+{
+    slow_checkout();
+    touch(path_in("go%s", ""));
+    start_daemon();
+    runbook("quick", quick_runbook);
+    char done_one[16], slow[16];
+    run_ok(done_one, "quick", NULL, NULL);
+    expect_state(done_one, "done", 10000);
+    cr_assert_eq(unlink(path_in("go%s", "")), 0);
+    cr_assert_eq(unlink(path_in("hook-started%s", "")), 0);
+    run_ok(slow, "quick", NULL, NULL);
+    expect_file_has(path_in("hook-started%s", ""), "\n", 10000);
+    struct oj_out o = OJ(&e, "workspace", "cleanup", "--stale");
+    cr_expect_eq(o.code, 1, "%s%s", o.out, o.err);
+    cr_expect(strstr(o.err, done_one) && strstr(o.err, "git is busy"), "%s", o.err);
+    oj_out_free(&o);
+    touch(path_in("go%s", ""));
+    expect_state(slow, "done", 15000);
+    o = OJ(&e, "workspace", "cleanup", "--stale");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, done_one) && strstr(o.out, slow), "both removed now: %s", o.out);
+    oj_out_free(&o);
+}
+
 /* A crash while git makes the worktree: the next start kills what is left of
  * that git and carries on with the worktree (kept when git had made it). */
 Test(pipelines, a_crash_while_the_worktree_is_made_is_carried_on_from, .init = setup,
