@@ -13,7 +13,7 @@
 
 struct match_ctx {
     const char *query;
-    const char *exact, *prefix;
+    const char *exact, *prefix[8]; /* the first 8 ids the prefix matches */
     int nprefix;
 };
 
@@ -24,7 +24,8 @@ static void match(const char *id, const cJSON *v, void *arg)
     if (strcmp(id, m->query) == 0)
         m->exact = id;
     else if (strncmp(id, m->query, strlen(m->query)) == 0) {
-        m->prefix = id;
+        if (m->nprefix < 8)
+            m->prefix[m->nprefix] = id;
         m->nprefix++;
     }
 }
@@ -40,10 +41,16 @@ static bool resolve(struct oj_daemon *d, const char *query, char *id, size_t len
     }
     struct match_ctx m = {.query = query};
     oj_state_each(state_of(d), "pipeline", match, &m);
-    const char *found = m.exact ? m.exact : m.nprefix == 1 ? m.prefix : NULL;
+    const char *found = m.exact ? m.exact : m.nprefix == 1 ? m.prefix[0] : NULL;
     if (found == NULL && m.nprefix > 1) {
+        char list[128] = "";
+        for (int i = 0; i < m.nprefix && i < 8; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, m.prefix[i], sizeof list - strlen(list) - 1);
+        }
         oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "'%s' matches %d pipelines; give more of the id", query, m.nprefix);
+                     "'%s' matches %d pipelines (%s%s); give more of the id", query, m.nprefix,
+                     list, m.nprefix > 8 ? ", ..." : "");
         return false;
     }
     if (found == NULL) {

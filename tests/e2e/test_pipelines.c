@@ -1338,6 +1338,13 @@ Test(pipelines, cleanup_names_what_it_could_not_remove, .init = setup, .fini = t
     run_ok(fine, "quick", NULL, NULL);
     expect_state(broken, "done", 10000);
     expect_state(fine, "done", 10000);
+    /* (and "p", every pipeline's prefix, is ambiguous: the candidates are listed) */
+    struct oj_out amb = OJ(&e, "pipeline", "status", "p");
+    cr_expect_eq(amb.code, 2, "%s", amb.err);
+    cr_expect(strstr(amb.err, "matches 2 pipelines") && strstr(amb.err, broken) &&
+                  strstr(amb.err, fine),
+              "%s", amb.err);
+    oj_out_free(&amb);
     cJSON *j = status_json(broken, false);
     char dotgit[PATH_MAX + 16];
     snprintf(dotgit, sizeof dotgit, "%s/.git", jstr(j, "workspace"));
