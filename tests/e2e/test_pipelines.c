@@ -1219,17 +1219,29 @@ static bool step_is(const char *id, const char *step)
 static const char *quick_runbook = "{'pipelines':{'quick':{'inputs':[],'phases':[{'name':'step',"
                                    "'run':'echo made > {project}/ran-{id}.txt'}]}}}";
 
+/* A daemon and a pipeline whose `git worktree add` is held by the hook;
+ * returns the hook's pid. */
+static int start_held_checkout(char id[16])
+{
+    slow_checkout();
+    start_daemon();
+    runbook("quick", quick_runbook);
+    run_ok(id, "quick", NULL, NULL);
+    expect_file_has(path_in("hook-started%s", ""), "\n", 10000); /* its pid written */
+    char *pids = read_file(path_in("hook-started%s", ""));
+    int pid = pids ? atoi(pids) : 0;
+    free(pids);
+    cr_assert(pid > 1, "no pid from the hook");
+    return pid;
+}
+
 /* The worktree is made off the engine thread: while git checks out (held
  * here by a hook that never ends by itself) the daemon answers, the pipeline
  * shows step workspace, and its first phase starts once git is done. */
 Test(pipelines, a_slow_checkout_does_not_hold_up_the_daemon, .init = setup, .fini = teardown)
 {
-    slow_checkout();
-    start_daemon();
-    runbook("quick", quick_runbook);
     char id[16];
-    run_ok(id, "quick", NULL, NULL);
-    expect_file_has(path_in("hook-started%s", ""), "\n", 10000); /* its pid written */
+    start_held_checkout(id);
     /* git is stuck in its hook; the daemon still answers at once */
     struct oj_out o = OJ(&e, "status");
     cr_expect_eq(o.code, 0, "%s", o.err);
@@ -1280,16 +1292,8 @@ Test(pipelines, a_cleanup_during_a_long_checkout_leaves_and_names, .init = setup
 Test(pipelines, a_crash_while_the_worktree_is_made_is_carried_on_from, .init = setup,
      .fini = teardown)
 {
-    slow_checkout();
-    start_daemon();
-    runbook("quick", quick_runbook);
     char id[16];
-    run_ok(id, "quick", NULL, NULL);
-    expect_file_has(path_in("hook-started%s", ""), "\n", 10000); /* its pid written */
-    char *pids = read_file(path_in("hook-started%s", ""));
-    int hook_pid = pids ? atoi(pids) : 0;
-    free(pids);
-    cr_assert(hook_pid > 1);
+    int hook_pid = start_held_checkout(id);
     cr_assert(env_crash_daemon(&e), "the daemon did not die");
     cr_expect_eq(kill(hook_pid, 0), 0, "git's hook outlives the daemon (its own process group)");
     start_daemon();
@@ -1304,20 +1308,13 @@ Test(pipelines, a_crash_while_the_worktree_is_made_is_carried_on_from, .init = s
  * its half-made workspace is stale for cleanup. */
 Test(pipelines, a_cancel_while_the_worktree_is_made_kills_git, .init = setup, .fini = teardown)
 {
-    slow_checkout();
-    start_daemon();
-    runbook("quick", quick_runbook);
     char id[16];
-    run_ok(id, "quick", NULL, NULL);
-    expect_file_has(path_in("hook-started%s", ""), "\n", 10000); /* its pid written */
-    char *pids = read_file(path_in("hook-started%s", ""));
-    int hook_pid = pids ? atoi(pids) : 0;
-    free(pids);
+    int hook_pid = start_held_checkout(id);
     struct oj_out o = OJ(&e, "pipeline", "cancel", id);
     cr_expect_eq(o.code, 0, "%s", o.err);
     oj_out_free(&o);
     expect_state(id, "cancelled", 5000);
-    cr_expect(hook_pid > 1 && wait_until(process_gone, &hook_pid, 5000),
+    cr_expect(wait_until(process_gone, &hook_pid, 5000),
               "git (its hook %d) was killed", hook_pid);
     o = OJ(&e, "workspace", "cleanup", "--stale");
     cr_expect_eq(o.code, 0, "%s", o.err);
