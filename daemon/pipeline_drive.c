@@ -475,10 +475,11 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
     char step[16]; /* a copy: v goes stale at the first save below */
     snprintf(step, sizeof step, "%s", oj_json_str(v, "step"));
     if (strcmp(step, "workspace") == 0) {
-        /* not yet made, or its making was cut off by a crash or a stop */
+        /* oj run starts the first try itself: here it was cut off by a
+         * crash or a stop (or could not start) */
         if (!atomic_load(&d->draining) && oj_hmap_get(&d->pipeline_shells, id) == NULL) {
-            oj_pl_kill_shell_step(d, id); /* what is left of a cut-off try */
-            oj_pl_make_workspace(d, id);
+            oj_pl_kill_shell_step(d, id); /* what is left of it */
+            oj_pl_make_workspace(d, id, true);
         }
         return;
     }

@@ -101,6 +101,7 @@ void oj_pl_env(struct oj_daemon *d, const char *id, const cJSON *v, char bufs[4]
                char *env[5]);
 
 /* pipeline_workspace.c: starts making the pipeline's worktree on a runner
- * thread (it is in step workspace); when done, its first phase is driven. */
-void oj_pl_make_workspace(struct oj_daemon *d, const char *id);
+ * thread (it is in step workspace); when done, its first phase is driven.
+ * again: an earlier try may have left something (oj run's own try: false). */
+void oj_pl_make_workspace(struct oj_daemon *d, const char *id, bool again);
 #endif

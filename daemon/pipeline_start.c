@@ -94,6 +94,6 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
     LOG_INFO("pipeline %s: started %s in %s", id, def->name, ws);
     event(d, "pipeline.started", id, def->name);
     event(d, "pipeline.phase", id, oj_json_str(get(d, id), "phase"));
-    oj_pl_drive(d, id);
+    oj_pl_make_workspace(d, id, false); /* then drive() takes it from there */
     return 0;
 }

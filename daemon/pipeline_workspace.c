@@ -48,11 +48,11 @@ static void workspace_made(struct oj_daemon *d, void *arg, int status, bool time
     free(id);
 }
 
-void oj_pl_make_workspace(struct oj_daemon *d, const char *id)
+void oj_pl_make_workspace(struct oj_daemon *d, const char *id, bool again)
 {
     const cJSON *v = get(d, id);
     char *cmd = oj_worktree_add_command(oj_json_str(v, "workspace"), oj_json_str(v, "branch"),
-                                        d->paths.worktree_lock);
+                                        d->paths.worktree_lock, again);
     char *arg = strdup(id);
     char logp[PATH_MAX + 64], pg[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
     oj_pl_log_path(d, id, logp, sizeof logp);

@@ -88,11 +88,15 @@ static int take_lock(const char *lock, char *err, size_t errlen)
     return fd;
 }
 
-char *oj_worktree_add_command(const char *path, const char *branch, const char *lock)
+char *oj_worktree_add_command(const char *path, const char *branch, const char *lock,
+                              bool again)
 {
     char *qp = oj_shell_quote(path), *qb = oj_shell_quote(branch), *ql = oj_shell_quote(lock);
     char *cmd = NULL;
-    if (qp && qb && ql &&
+    if (qp && qb && ql && !again &&
+        asprintf(&cmd, "exec flock %s git worktree add --quiet -b %s %s HEAD", ql, qb, qp) < 0)
+        cmd = NULL;
+    if (qp && qb && ql && again &&
         asprintf(&cmd,
                  "p=%s; b=%s; l=%s\n"
                  /* made before a crash cut this off: nothing to do */

@@ -7,6 +7,7 @@
  * them), so each holds the lock file `lock` (flock; .oj/worktree.lock). */
 #ifndef OJ_WORKTREE_H
 #define OJ_WORKTREE_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #define OJ_GIT_TIMEOUT_MS 30000
@@ -20,10 +21,12 @@ int oj_worktree_check(const char *root, char *err, size_t errlen);
 #define OJ_WORKTREE_ADD_TIMEOUT_MS 600000
 
 /* The sh command (malloc'd) that makes the worktree at `path` on the new
- * branch `branch` from HEAD, run in the project root. Safe to run again when
- * a crash cut it off: a worktree already made is kept, a half-made one is
- * made again, a branch already created is reused. */
-char *oj_worktree_add_command(const char *path, const char *branch, const char *lock);
+ * branch `branch` from HEAD, run in the project root. With `again` (a try
+ * before was cut off by a crash or a stop) it first looks at what that try
+ * left: a worktree already made is kept, a half-made one is made again, a
+ * branch already created is reused. */
+char *oj_worktree_add_command(const char *path, const char *branch, const char *lock,
+                              bool again);
 
 /* How long the engine waits for the lock before it gives up on a remove or
  * a list (a big checkout holds it for longer). */

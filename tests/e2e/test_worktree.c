@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../lib/harness.h"
 #include "tmux.h"
@@ -28,9 +29,9 @@ static void setup(void)
 static void teardown(void) { env_teardown(&e); }
 
 /* Runs the command as the daemon does: sh -c in the project root. */
-static int make_it(char *out, size_t outlen)
+static int make_it(bool again, char *out, size_t outlen)
 {
-    char *cmd = oj_worktree_add_command(ws, "oj/build-p123456", lock);
+    char *cmd = oj_worktree_add_command(ws, "oj/build-p123456", lock, again);
     cr_assert_not_null(cmd);
     char *argv[] = {"sh", "-c", cmd, NULL};
     int rc = run_prog(e.dir, 30000, out, outlen, argv);
@@ -57,7 +58,7 @@ Test(worktree, the_command_makes_a_worktree_and_is_safe_to_run_again, .init = se
      .fini = teardown)
 {
     char out[4096];
-    cr_assert_eq(make_it(out, sizeof out), 0, "%s", out);
+    cr_assert_eq(make_it(false, out, sizeof out), 0, "%s", out);
     cr_expect(is_worktree() && on_branch(), "a worktree on its own branch");
 
     /* Run again (the crash came after git finished): kept as it is. */
@@ -67,7 +68,7 @@ Test(worktree, the_command_makes_a_worktree_and_is_safe_to_run_again, .init = se
     cr_assert_not_null(f);
     fputs("keep me\n", f);
     fclose(f);
-    cr_expect_eq(make_it(out, sizeof out), 0, "%s", out);
+    cr_expect_eq(make_it(true, out, sizeof out), 0, "%s", out);
     struct stat st;
     cr_expect_eq(stat(mark, &st), 0, "a made worktree is left alone");
 
@@ -76,7 +77,7 @@ Test(worktree, the_command_makes_a_worktree_and_is_safe_to_run_again, .init = se
     char cmd[sizeof ws + 32];
     snprintf(cmd, sizeof cmd, "rm -f '%s/.git'", ws);
     cr_assert_eq(system(cmd), 0);
-    cr_expect_eq(make_it(out, sizeof out), 0, "%s", out);
+    cr_expect_eq(make_it(true, out, sizeof out), 0, "%s", out);
     cr_expect(is_worktree() && on_branch(), "made again, on the same branch");
 }
 
@@ -84,8 +85,14 @@ Test(worktree, a_path_with_quotes_and_spaces_is_only_a_path, .init = setup, .fin
 {
     snprintf(ws, sizeof ws, "%s/.oj/workspaces/it's a \"dir\" $(touch HACKED)", e.dir);
     char out[4096];
-    cr_assert_eq(make_it(out, sizeof out), 0, "%s", out);
+    cr_assert_eq(make_it(false, out, sizeof out), 0, "%s", out);
     cr_expect(is_worktree());
+    /* and the longer command for a try after a crash, on a half-made one */
+    char dotgit[sizeof ws + 8];
+    snprintf(dotgit, sizeof dotgit, "%s/.git", ws);
+    cr_assert_eq(unlink(dotgit), 0);
+    cr_assert_eq(make_it(true, out, sizeof out), 0, "%s", out);
+    cr_expect(is_worktree() && on_branch());
     char hacked[PATH_MAX + 16];
     snprintf(hacked, sizeof hacked, "%s/HACKED", e.dir);
     struct stat st;
@@ -101,7 +108,7 @@ Test(worktree, several_made_at_once_all_succeed, .init = setup, .fini = teardown
         char path[PATH_MAX + 64], branch[32];
         snprintf(path, sizeof path, "%s/.oj/workspaces/w%d", e.dir, i);
         snprintf(branch, sizeof branch, "oj/w%d", i);
-        char *cmd = oj_worktree_add_command(path, branch, lock);
+        char *cmd = oj_worktree_add_command(path, branch, lock, false);
         char *dir = oj_shell_quote(e.dir);
         char *line = NULL;
         cr_assert(asprintf(&line, "cd %s && { %s\n} 2>&1", dir, cmd) > 0);
