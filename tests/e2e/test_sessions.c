@@ -55,6 +55,19 @@ static void expect_screen(const char *id, const char *text)
     }
 }
 
+struct logged {
+    const char *path, *text;
+};
+
+static bool log_has(void *arg)
+{
+    struct logged *w = arg;
+    char *text = read_file(w->path);
+    bool yes = text && strstr(text, w->text) != NULL;
+    free(text);
+    return yes;
+}
+
 struct state_wait {
     const char *id, *state;
 };
@@ -152,6 +165,9 @@ Test(sessions, environment_and_output_log, .init = setup, .fini = teardown)
     expect_screen(id, "line 2000");
     char log[PATH_MAX];
     snprintf(log, sizeof log, "%s/.oj/logs/sessions/%s.log", e.dir, id);
+    /* the log follows the screen through tmux's pipe, a moment behind */
+    struct logged last = {log, "line 2000\r\n"};
+    cr_expect(wait_until(log_has, &last, 10000), "the last line never reached the log");
     char *text = read_file(log);
     cr_assert_not_null(text, "no log %s", log);
     cr_expect(strstr(text, "fake agent ready") != NULL, "the first line is in the log");
@@ -315,10 +331,14 @@ Test(sessions, hostile_arguments_are_just_text, .init = setup, .fini = teardown)
     char want[620], log[PATH_MAX];
     snprintf(want, sizeof want, "[%s]", evil);
     snprintf(log, sizeof log, "%s/.oj/logs/sessions/%s.log", e.dir, id);
-    char *text = read_file(log);
-    cr_assert_not_null(text);
-    cr_expect(strstr(text, want) != NULL, "printed literally: %s", text);
-    free(text);
+    /* The pane's output reaches the log through tmux's pipe a moment after
+     * tmux reports the pane dead. */
+    struct logged w = {log, want};
+    if (!wait_until(log_has, &w, 5000)) {
+        char *text = read_file(log);
+        cr_expect_fail("printed literally: %s", text ? text : "(no log)");
+        free(text);
+    }
     cr_expect_neq(access(marker, F_OK), 0, "an argument was run as shell code");
     oj_out_free(&o);
 }
