@@ -90,5 +90,7 @@ const struct oj_cmd oj_cmd_workspace_list = {
 };
 const struct oj_cmd oj_cmd_workspace_cleanup = {
     "workspace", "cleanup", "--stale [--dry-run]", "Remove worktrees no active pipeline uses",
-    NULL, cleanup_opts, 0, 0, exec_cleanup,
+    "A stale workspace git will not remove yet is named on stderr with the reason; then the\n"
+    "exit status is 1.",
+    cleanup_opts, 0, 0, exec_cleanup,
 };
