@@ -115,11 +115,25 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
     char pipe_cmd[4400];
     snprintf(pipe_cmd, sizeof pipe_cmd, "exec cat >> %s", qlog ? qlog : "/dev/null");
     free(qlog);
-    /* One command sequence: tmux runs it before it reads the new pane's
-     * output, so the output pipe is in place before the first byte (checked
-     * by the sessions tests). remain-on-exit is set globally, first: set on
-     * the new session after its creation it comes too late for a command
-     * that ends at once, and tmux then records no exit status. */
+    /* One command sequence. The pane's output pipe must be in place before
+     * the command's first byte, and tmux may read a new pane's output before
+     * the pipe-pane that follows new-session (about 1 start in 200 lost a
+     * fast command's output), so the command first waits on a tmux channel
+     * that the sequence signals once the pipe is there (a signal sent before
+     * the wait is kept). remain-on-exit is set globally, first: set on the
+     * new session after its creation it comes too late for a command that
+     * ends at once, and tmux then records no exit status. */
+    char channel[96];
+    snprintf(channel, sizeof channel, "oj-start-%.80s", name);
+    char *qsock = oj_shell_quote(sock);
+    char *gated = NULL;
+    if (qsock == NULL ||
+        asprintf(&gated, "tmux -S %s wait-for %s; %s", qsock, channel, command) < 0) {
+        free(qsock);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(qsock);
     char *args[80];
     int n = 0;
     args[n++] = "set-option";
@@ -141,7 +155,7 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
         args[n++] = "-e";
         args[n++] = env[i];
     }
-    args[n++] = (char *)command;
+    args[n++] = gated;
     char pane[80];
     exact(pane, sizeof pane, name, true);
     args[n++] = ";";
@@ -150,8 +164,20 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
     args[n++] = "-t";
     args[n++] = pane;
     args[n++] = pipe_cmd;
+    args[n++] = ";";
+    args[n++] = "wait-for";
+    args[n++] = "-S";
+    args[n++] = channel;
     args[n] = NULL;
-    return run(sock, args, NULL, 0, err, errlen) == 0 ? 0 : -1;
+    int rc = run(sock, args, NULL, 0, err, errlen);
+    free(gated);
+    if (rc != 0) {
+        /* a pane left waiting for a signal that never came */
+        char ignored[256];
+        oj_tmux_kill(sock, name, ignored, sizeof ignored);
+        return -1;
+    }
+    return 0;
 }
 
 int oj_tmux_list(const char *sock, struct oj_tmux_pane **out, char *err, size_t errlen)
