@@ -117,10 +117,11 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
     free(qlog);
     /* One command sequence. The pane's output pipe must be in place before
      * the command's first byte, and tmux may read a new pane's output before
-     * the pipe-pane that follows new-session (about 1 start in 200 lost a
-     * fast command's output), so the command first waits on a tmux channel
-     * that the sequence signals once the pipe is there (a signal sent before
-     * the wait is kept). remain-on-exit is set globally, first: set on the
+     * the pipe-pane that follows new-session (under load about 1 start in
+     * 1000 lost a fast command's output), so the command first waits on a
+     * tmux channel that the sequence signals once the pipe is there (a signal
+     * sent before the wait is kept; `tmux` is on the pane's PATH, as it is on
+     * the daemon's). remain-on-exit is set globally, first: set on the
      * new session after its creation it comes too late for a command that
      * ends at once, and tmux then records no exit status. */
     char channel[96];
