@@ -1,6 +1,6 @@
 /* pipeline_start.c — a new pipeline (oj run, scheduled jobs): its inputs
- * bound, it and its workspace journaled in one batch, then driven (which
- * makes the worktree first, see pipeline_drive.c). */
+ * bound, it and its workspace journaled in one batch, then its worktree
+ * started on a runner thread (pipeline_workspace.c), whose result drives it. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>

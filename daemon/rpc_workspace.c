@@ -73,9 +73,10 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct ws *)a)->name, ((const struct ws *)b)->name);
 }
 
-/* The workspaces the daemon knows and those only git knows. False when git
- * could not be asked because the worktree lock stayed busy (busy says why). */
-static bool gather(struct oj_daemon *d, struct ws_list *l, char *busy, size_t busylen)
+/* The workspaces the daemon knows and those only git knows. When git could
+ * not be asked because the worktree lock stayed busy, busy says why (else
+ * it is left as it was). */
+static void gather(struct oj_daemon *d, struct ws_list *l, char *busy, size_t busylen)
 {
     l->d = d;
     oj_state_each(oj_store_state(d->store), "workspace", from_state, l);
@@ -88,7 +89,6 @@ static bool gather(struct oj_daemon *d, struct ws_list *l, char *busy, size_t bu
     if (rc == -2)
         snprintf(busy, busylen, "%s", err);
     qsort(l->w, l->n, sizeof *l->w, by_name);
-    return rc != -2;
 }
 
 static void info(const struct ws *w, Oj__WorkspaceInfo *i)
@@ -134,7 +134,7 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__WorkspaceListRequest *i
 {
     (void)in;
     struct ws_list l = {0};
-    char busy[1024];
+    char busy[1024] = ""; /* list shows what the daemon knows either way */
     gather(oj_daemon_of(svc), &l, busy, sizeof busy);
     struct list_call c = {done, call};
     reply(l.w, l.n, send_list, &c);
@@ -221,12 +221,11 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
             continue;
         if (!in->dry_run) {
             char err[1024];
-            int rc = busy[0] ? -2
-                             : oj_worktree_remove(d->paths.root, d->paths.worktree_lock, w->path,
-                                                  w->branch, err, sizeof err);
-            if (rc == -2 && busy[0])
+            int rc = -2;
+            if (busy[0])
                 snprintf(err, sizeof err, "%s", busy);
-            else if (rc == -2)
+            else if ((rc = oj_worktree_remove(d->paths.root, d->paths.worktree_lock, w->path,
+                                              w->branch, err, sizeof err)) == -2)
                 snprintf(busy, sizeof busy, "%s", err);
             if (rc != 0) {
                 LOG_WARN("workspaces: cannot remove %s: %s", w->path, err);

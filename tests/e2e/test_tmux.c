@@ -98,8 +98,10 @@ static bool all_logged(void *arg)
 }
 
 /* A command that prints and ends at once: its output is in its log every
- * time. tmux may read a new pane's first output before the pipe-pane that
- * follows new-session; without the start gate about 1 start in 200 lost it. */
+ * time. tmux pipes only what it reads after the pipe-pane that follows
+ * new-session; a full-suite stress run once lost such a command's output
+ * (rare: about 1 start in 1000 by hand under CPU load), hence the start gate
+ * in oj_tmux_new. */
 Test(tmux, a_fast_commands_output_always_reaches_its_log, .init = setup, .fini = teardown,
      .timeout = 120)
 {
