@@ -291,7 +291,7 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
 
 static const struct oj_opt start_opts[] = {
     {"foreground", false, NULL, "stay attached: log to stderr too, stop with Ctrl-C (for systemd)"},
-    {"recover", false, NULL, "start from a corrupt WAL: keep the bad part aside, truncate, replay"},
+    {"recover", false, NULL, "accept the losses a start refused: keep copies, start from what is good"},
     {"rebuild-state", false, NULL, "ignore snapshots and replay the whole WAL"},
     {0},
 };
@@ -307,11 +307,13 @@ const struct oj_cmd oj_cmd_daemon_start = {
     "Creates .oj/ at the git top level (or here, outside git) when no .oj/ exists above the\n"
     "current directory, then starts the daemon in the background and returns once it answers.\n"
     "Prints the pid. When a daemon already runs, says so and changes nothing (exit 0).\n"
-    "Start-up loads the newest snapshot that verifies and replays the WAL after it; a torn\n"
-    "final record is cut off (with a note). When the WAL is corrupt in the middle the start is\n"
-    "refused with the line and the command to run: --recover saves the bad part beside the\n"
-    "WAL as wal.jsonl.corrupt-<time>, truncates to the last good record and reports what it\n"
-    "dropped. --rebuild-state ignores snapshots and replays the whole WAL.\n"
+    "Start-up loads the newest snapshot that verifies and replays the WAL after it, and never\n"
+    "goes back past a sequence number it can see was used. An unfinished last record is cut\n"
+    "off (its bytes kept, with a note). Other damage or a gap refuses the start, changing\n"
+    "nothing, with the missing seq ranges and where they were: --recover then starts from the\n"
+    "newest good snapshot plus the records before the first gap, keeps the WAL as\n"
+    "wal.jsonl.corrupt-<time> and unusable snapshots as <id>.json.unusable, and reports each\n"
+    "range it lost. --rebuild-state ignores snapshots and replays the whole WAL.\n"
     "Environment: OJ_LOG_LEVEL (error|warn|info|debug, default info), OJ_MAX_SESSIONS\n"
     "(default 10), OJ_SNAPSHOT_EVERY (10000), OJ_SNAPSHOT_KEEP (5), OJ_COMPACT_SIZE (100MB).",
     start_opts, 0, 0, exec_start,

@@ -25,11 +25,110 @@ static void human_snapshot(const void *m)
     printf("%s\n", r->snapshot_id);
 }
 
+/* "seqs 31..60 (30 changes: lock 6 -> 3)" or "nothing". */
+static void describe_drop(const Oj__RestoreSnapshotResponse *r, char *buf, size_t len)
+{
+    if (r->dropped_count == 0)
+        snprintf(buf, len, "no change made after it");
+    else
+        snprintf(buf, len, "the %llu change(s) made after it, seq %llu..%llu%s%s%s",
+                 (unsigned long long)r->dropped_count, (unsigned long long)r->dropped_from,
+                 (unsigned long long)r->dropped_to, r->entity_counts[0] ? " (" : "",
+                 r->entity_counts, r->entity_counts[0] ? ")" : "");
+}
+
 static void human_restore(const void *m)
 {
     const Oj__RestoreSnapshotResponse *r = m;
-    printf("restored snapshot %s (now seq %llu); the replaced WAL is kept as %s\n", r->snapshot_id,
-           (unsigned long long)r->sequence, r->wal_backup);
+    char drop[700];
+    describe_drop(r, drop, sizeof drop);
+    printf("restored snapshot %s (taken at seq %llu) as seq %llu; the live state no longer has "
+           "%s; the replaced WAL is kept as %s\n",
+           r->snapshot_id, (unsigned long long)r->snapshot_sequence,
+           (unsigned long long)r->sequence, drop, r->wal_backup);
+}
+
+/* On a terminal, a restore that drops changes says which and asks first. */
+static bool confirm_restore(const Oj__RestoreSnapshotResponse *dry)
+{
+    if (dry->dropped_count == 0)
+        return true;
+    char drop[700], answer[16] = "";
+    describe_drop(dry, drop, sizeof drop);
+    fprintf(stderr,
+            "Restoring snapshot %s (taken at seq %llu) drops %s from the live state (the WAL "
+            "keeps them in a copy). Restore? [y/N] ",
+            dry->snapshot_id, (unsigned long long)dry->snapshot_sequence, drop);
+    fflush(stderr);
+    if (fgets(answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y')) {
+        fprintf(stderr, "\n");
+        oj_errorf("nothing restored (pass --yes to restore without asking)");
+        return false;
+    }
+    return true;
+}
+
+static void restore_out(const struct oj_restore_result *r, Oj__RestoreSnapshotResponse *out)
+{
+    out->snapshot_id = (char *)r->restored.id;
+    out->wal_backup = (char *)r->wal_backup;
+    out->sequence = r->written.seq;
+    out->snapshot_sequence = r->snapshot_seq;
+    out->dropped_from = r->dropped_from;
+    out->dropped_to = r->dropped_to;
+    out->dropped_count = r->dropped_count;
+    out->entity_counts = (char *)r->counts;
+}
+
+/* Restores on disk under the daemon's lock (held by the caller). */
+static int restore_offline(struct oj_ctx *ctx, const struct oj_args *a, const char *id, bool ask)
+{
+    struct oj_restore_result r;
+    char err[1024];
+    Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
+    if (ask) {
+        int rc = oj_store_restore_offline(ctx->paths.state_dir, id, true, &r, err, sizeof err);
+        if (rc != 0) {
+            oj_errorf("%s", err);
+            return rc == -2 ? OJ_EXIT_NOT_FOUND : OJ_EXIT_FAILURE;
+        }
+        restore_out(&r, &out);
+        if (!confirm_restore(&out))
+            return OJ_EXIT_FAILURE;
+    }
+    int rc = oj_store_restore_offline(ctx->paths.state_dir, id, false, &r, err, sizeof err);
+    if (rc != 0) {
+        oj_errorf("%s", err);
+        return rc == -2 ? OJ_EXIT_NOT_FOUND : OJ_EXIT_FAILURE;
+    }
+    restore_out(&r, &out);
+    if (oj_args_has(a, "json")) {
+        oj_print_json(&out.base);
+    } else {
+        human_restore(&out);
+        printf("(the daemon is not running: restored on disk; start it with `oj daemon "
+               "start`)\n");
+    }
+    return OJ_EXIT_OK;
+}
+
+static int restore_online(struct oj_client *c, const struct oj_args *a,
+                          Oj__RestoreSnapshotRequest *req, bool ask)
+{
+    if (ask) {
+        req->dry_run = true;
+        oj__control__maintenance_restore_snapshot(oj_client_service(c), req, NULL, NULL);
+        if (oj_client_status(c) != OJ__STATUS_CODE__OK)
+            return oj_call_failed(c);
+        Oj__RestoreSnapshotResponse *dry = (void *)oj_client_take_reply(c);
+        bool go = confirm_restore(dry);
+        oj_client_free_reply(dry);
+        if (!go)
+            return OJ_EXIT_FAILURE;
+        req->dry_run = false;
+    }
+    oj__control__maintenance_restore_snapshot(oj_client_service(c), req, NULL, NULL);
+    return oj_print_reply(c, a, human_restore);
 }
 
 static void human_archive(const void *m)
@@ -75,42 +174,24 @@ static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
         idbuf[n - 5] = '\0'; /* accept the file name too */
     req.id = idbuf;
 
+    /* Ask on a terminal, unless told not to; scripts and --json never wait. */
+    bool ask = !oj_args_has(a, "yes") && !oj_args_has(a, "json") && isatty(STDIN_FILENO);
+
     /* With no daemon running, restore right here under its single-instance
-     * lock: that is also the way out when a corrupt WAL keeps it from starting. */
+     * lock: that is also the way out when a damaged WAL keeps it from starting. */
     int rc = oj_ctx_project(ctx);
     if (rc != 0)
         return rc;
     if (oj_pidlock_holder(ctx->paths.pid_path) == 0) {
         int fd = oj_pidlock_acquire(ctx->paths.pid_path, NULL);
         if (fd >= 0) {
-            struct oj_restore_result r;
-            char err[1024];
-            rc = oj_store_restore_offline(ctx->paths.state_dir, latest ? NULL : idbuf, &r, err,
-                                          sizeof err);
+            rc = restore_offline(ctx, a, latest ? NULL : idbuf, ask);
             close(fd);
-            if (rc != 0) {
-                oj_errorf("%s", err);
-                return rc == -2 ? OJ_EXIT_NOT_FOUND : OJ_EXIT_FAILURE;
-            }
-            Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
-            out.snapshot_id = r.restored.id;
-            out.wal_backup = r.wal_backup;
-            out.sequence = r.written.seq;
-            if (oj_args_has(a, "json")) {
-                oj_print_json(&out.base);
-            } else {
-                human_restore(&out);
-                printf("(the daemon is not running: restored on disk; start it with `oj daemon "
-                       "start`)\n");
-            }
-            return OJ_EXIT_OK;
+            return rc;
         }
         /* A daemon started meanwhile: ask it. */
     }
-    WITH_CLIENT(ctx, c,
-                (oj__control__maintenance_restore_snapshot(oj_client_service(c), &req, NULL,
-                                                           NULL),
-                 oj_print_reply(c, a, human_restore)));
+    WITH_CLIENT(ctx, c, restore_online(c, a, &req, ask));
 }
 
 static int exec_archive(struct oj_ctx *ctx, const struct oj_args *a)
@@ -132,6 +213,7 @@ static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt restore_opts[] = {
     {"latest", false, NULL, "restore the newest snapshot"},
     {"id", true, "ID", "restore this snapshot (file name in .oj/snapshots/, .json optional)"},
+    {"yes", false, NULL, "do not ask first (on a terminal, a restore that drops changes asks)"},
     OJ_OPT_JSON,
     {0},
 };
@@ -154,13 +236,15 @@ const struct oj_cmd oj_cmd_maintenance_snapshot = {
     json_only, 0, 0, exec_snapshot,
 };
 const struct oj_cmd oj_cmd_maintenance_restore_snapshot = {
-    "maintenance", "restore-snapshot", "--latest | --id <snapshot-id>",
+    "maintenance", "restore-snapshot", "--latest | --id <snapshot-id> [--yes]",
     "Restore the state of a snapshot (the replaced WAL is kept)",
     "With the daemon running it restores online, atomically with respect to every other\n"
     "request; no stop needed. With no daemon running it restores on disk under the daemon's\n"
-    "lock, which also works when a corrupt WAL keeps the daemon from starting. Either way the\n"
+    "lock, which also works when a damaged WAL keeps the daemon from starting. Either way the\n"
     "current WAL is kept as .oj/wal.jsonl.pre-restore-<time> and the restored state gets a new\n"
-    "sequence number, written as a new snapshot, so nothing is lost for good.",
+    "sequence number, written as a new snapshot, so nothing is lost for good.\n"
+    "It says which changes leave the live state (the seqs after the snapshot, and entity\n"
+    "counts before and after); on a terminal it asks first unless --yes is given.",
     restore_opts, 0, 0, exec_restore,
 };
 const struct oj_cmd oj_cmd_maintenance_archive = {

@@ -16,12 +16,14 @@ static void build(void)
     }
 }
 
-uint32_t oj_crc32(const void *data, size_t len)
+uint32_t oj_crc32_update(uint32_t crc, const void *data, size_t len)
 {
     pthread_once(&once, build);
     const uint8_t *p = data;
-    uint32_t c = 0xFFFFFFFFu;
+    uint32_t c = crc ^ 0xFFFFFFFFu;
     for (size_t i = 0; i < len; i++)
         c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
 }
+
+uint32_t oj_crc32(const void *data, size_t len) { return oj_crc32_update(0, data, len); }

@@ -7,4 +7,7 @@
 #include <stdint.h>
 
 uint32_t oj_crc32(const void *data, size_t len);
+/* Continues a CRC over more bytes, like zlib's crc32(crc, buf, len):
+ * oj_crc32_update(oj_crc32(a), b) == oj_crc32(a followed by b). */
+uint32_t oj_crc32_update(uint32_t crc, const void *data, size_t len);
 #endif

@@ -36,7 +36,7 @@ static void tell(int fd, const char *fmt, const char *detail, long n)
 {
     if (fd < 0)
         return;
-    char buf[1024];
+    char buf[PATH_MAX + 1024]; /* a recovery report names files and seq ranges */
     int len = detail ? snprintf(buf, sizeof buf, fmt, detail) : snprintf(buf, sizeof buf, fmt, n);
     if (len > 0 && write(fd, buf, (size_t)len) < 0) {
         /* the starter went away; nothing to tell */

@@ -73,20 +73,28 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
     }
     struct oj_restore_result r;
     char err[512];
-    int rc = oj_store_restore(d->store, in->latest ? NULL : in->id, &r, err, sizeof err);
+    int rc = oj_store_restore(d->store, in->latest ? NULL : in->id, in->dry_run, &r, err,
+                              sizeof err);
     if (rc != 0) {
         oj_call_fail(call, rc == -2 ? OJ__STATUS_CODE__NOT_FOUND : OJ__STATUS_CODE__INTERNAL, "%s",
                      err);
         done(NULL, call);
         return;
     }
-    /* Liveness belongs to the state that was replaced. */
-    oj_lock_forget(d);
-    oj_hmap_init(&d->lock_heartbeats);
+    if (!in->dry_run) {
+        /* Liveness belongs to the state that was replaced. */
+        oj_lock_forget(d);
+        oj_hmap_init(&d->lock_heartbeats);
+    }
     Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
     out.snapshot_id = r.restored.id;
     out.wal_backup = r.wal_backup;
-    out.sequence = r.written.seq;
+    out.sequence = in->dry_run ? 0 : r.written.seq;
+    out.snapshot_sequence = r.snapshot_seq;
+    out.dropped_from = r.dropped_from;
+    out.dropped_to = r.dropped_to;
+    out.dropped_count = r.dropped_count;
+    out.entity_counts = r.counts;
     done(&out, call);
 }
 

@@ -8,17 +8,23 @@
 ** 00000000000000001234-20261128T153012Z.json. The name without ".json" is the
 ** snapshot id that `oj maintenance restore-snapshot --id` takes.
 **
-** Content: one JSON object on one line, members in exactly this order:
+** Content (version 2): one JSON object on one line, members in exactly this
+** order:
 **
-**   {"format":"oj-snapshot","version":1,"seq":1234,"time":1795880280362,
-**    "crc":"89abcdef","state":{"lock":{"merge-lock":{...}},"pipeline":{...}}}
+**   {"format":"oj-snapshot","version":2,"seq":1234,"time":1795880280362,
+**    "state":{"lock":{"merge-lock":{...}},"pipeline":{...}},"crc":"89abcdef"}
 **
-**   seq    every WAL record up to and including this seq is reflected here
+**   seq    every WAL record up to and including this seq is reflected here;
+**          it must equal the seq in the file name
 **   time   when it was taken, Unix milliseconds
-**   crc    CRC-32 (zlib's) of the exact bytes of the "state" value, from just
-**          after `,"state":` to just before the final '}', as 8 hex digits
 **   state  every entity: {"<kind>":{"<id>":<value>,...},...}; the value is what
 **          the WAL's last put of that entity wrote
+**   crc    CRC-32 (zlib's) of every byte before `,"crc":"` — the whole
+**          snapshot but its own checksum — as 8 hex digits; the file ends in
+**          `,"crc":"xxxxxxxx"}` and a newline
+**
+** Version 1 (before 2026-12) had "crc" before "state" and checksummed only
+** the state's bytes; it is still read.
 **
 ** A snapshot is written to a temp file, fsync'd, renamed into place and the
 ** directory fsync'd, so a crash leaves either the old set or the new one. At
@@ -42,6 +48,8 @@
 #include "fsutil.h"
 
 #define STATE_KEY ",\"state\":"
+#define CRC_KEY ",\"crc\":\""
+#define CRC_TAIL_LEN (sizeof CRC_KEY - 1 + 8 + 2) /* `,"crc":"xxxxxxxx"}` */
 
 int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now_ms,
                       struct oj_snapshot_info *info, char *err, size_t errlen)
@@ -69,19 +77,21 @@ int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now
     info->seq = seq;
     info->time_ms = (int64_t)secs * 1000;
 
-    char head[256];
+    char head[256], tail[32];
     int hlen = snprintf(head, sizeof head,
-                        "{\"format\":\"oj-snapshot\",\"version\":1,\"seq\":%" PRIu64
-                        ",\"time\":%" PRId64 ",\"crc\":\"%08x\"" STATE_KEY,
-                        seq, now_ms, oj_crc32(body, blen));
+                        "{\"format\":\"oj-snapshot\",\"version\":2,\"seq\":%" PRIu64
+                        ",\"time\":%" PRId64 STATE_KEY,
+                        seq, now_ms);
+    uint32_t crc = oj_crc32_update(oj_crc32(head, (size_t)hlen), body, blen);
+    int tlen = snprintf(tail, sizeof tail, CRC_KEY "%08x\"}\n", crc);
     char final[4200];
     snprintf(final, sizeof final, "%s/%s.json", dir, info->id);
-    struct iovec iov[] = {{head, (size_t)hlen}, {body, blen}, {(void *)"}\n", 2}};
+    struct iovec iov[] = {{head, (size_t)hlen}, {body, blen}, {tail, (size_t)tlen}};
     int rc = oj_write_atomic(final, iov, 3, err, errlen);
     cJSON_free(body);
     if (rc != 0)
         return -1;
-    info->bytes = (uint64_t)hlen + blen + 2;
+    info->bytes = (uint64_t)hlen + blen + (uint64_t)tlen;
     return 0;
 }
 
@@ -153,6 +163,20 @@ int oj_snapshot_list(const char *dir, struct oj_snapshot_info **out, char *err, 
     return n;
 }
 
+static bool hex8(const char *p, uint32_t *v)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < 8; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return false;
+        x = x << 4 | (uint32_t)d;
+    }
+    *v = x;
+    return true;
+}
+
 int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char *err,
                       size_t errlen)
 {
@@ -162,18 +186,33 @@ int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char
         snprintf(err, errlen, "not a JSON object");
         return -1;
     }
-    const char *body = NULL;
-    size_t klen = sizeof STATE_KEY - 1;
-    for (size_t i = 0; i + klen <= len && i < 300; i++)
-        if (memcmp(data + i, STATE_KEY, klen) == 0) {
-            body = data + i + klen;
-            break;
+    /* Version 2: the checksum is the last member and covers all before it.
+     * Version 1: it covers the bytes of "state", the last member. */
+    uint32_t want = 0, got = 0;
+    bool v2 = len > CRC_TAIL_LEN &&
+              memcmp(data + len - CRC_TAIL_LEN, CRC_KEY, sizeof CRC_KEY - 1) == 0 &&
+              data[len - 2] == '"' && hex8(data + len - 10, &want);
+    if (v2) {
+        got = oj_crc32(data, len - CRC_TAIL_LEN);
+        if (want != got) { /* damage, whatever else it broke */
+            snprintf(err, errlen, "checksum mismatch (file says %08x, its bytes give %08x)",
+                     want, got);
+            return -1;
         }
-    if (body == NULL) {
-        snprintf(err, errlen, "no \"state\" member where the format puts it");
-        return -1;
+    } else {
+        const char *body = NULL;
+        size_t klen = sizeof STATE_KEY - 1;
+        for (size_t i = 0; i + klen <= len && i < 300; i++)
+            if (memcmp(data + i, STATE_KEY, klen) == 0) {
+                body = data + i + klen;
+                break;
+            }
+        if (body == NULL) {
+            snprintf(err, errlen, "no checksum where the format puts it");
+            return -1;
+        }
+        got = oj_crc32(body, (size_t)(data + len - 1 - body));
     }
-    size_t blen = (size_t)(data + len - 1 - body);
     cJSON *j = cJSON_ParseWithLength(data, len);
     if (j == NULL) {
         snprintf(err, errlen, "not valid JSON");
@@ -186,17 +225,15 @@ int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char
     int rc = -1;
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "oj-snapshot") != 0 ||
         !cJSON_IsNumber(seq) || seq->valuedouble < 0 || seq->valuedouble > 4503599627370496.0 ||
-        !cJSON_IsString(crc) || !cJSON_IsObject(st)) {
+        !cJSON_IsString(crc) || strlen(crc->valuestring) != 8 || !cJSON_IsObject(st)) {
         snprintf(err, errlen, "missing or malformed format, seq, crc or state");
+    } else if (!v2 && !hex8(crc->valuestring, &want)) {
+        snprintf(err, errlen, "malformed crc \"%s\"", crc->valuestring);
+    } else if (want != got) {
+        snprintf(err, errlen, "checksum mismatch (file says %08x, its bytes give %08x)", want,
+                 got);
     } else {
-        char *end;
-        unsigned long want = strtoul(crc->valuestring, &end, 16);
-        uint32_t got = oj_crc32(body, blen);
-        if (*end != '\0' || strlen(crc->valuestring) != 8 || (uint32_t)want != got)
-            snprintf(err, errlen, "checksum mismatch (file says %s, state bytes give %08x)",
-                     crc->valuestring, got);
-        else
-            rc = oj_state_load_json(state, st, (uint64_t)seq->valuedouble, err, errlen);
+        rc = oj_state_load_json(state, st, (uint64_t)seq->valuedouble, err, errlen);
     }
     cJSON_Delete(j);
     return rc;
@@ -225,6 +262,15 @@ int oj_snapshot_load(const char *path, struct oj_state *state, char *err, size_t
     }
     int rc = oj_snapshot_parse(buf, n, state, err, errlen);
     free(buf);
+    /* The name says which records the snapshot stands for; a file renamed or
+     * copied under another seq must not stand in for them. */
+    const char *base = strrchr(path, '/');
+    struct oj_snapshot_info info;
+    if (rc == 0 && parse_name(base ? base + 1 : path, &info) && info.seq != oj_state_seq(state)) {
+        snprintf(err, errlen, "its content is at seq %llu but its name says seq %llu",
+                 (unsigned long long)oj_state_seq(state), (unsigned long long)info.seq);
+        rc = -1;
+    }
     return rc;
 }
 

@@ -133,6 +133,14 @@ int oj_state_check(const cJSON *op, char *err, size_t errlen)
     }
     if (strcmp(type, "mark") == 0)
         return 0;
+    if (strcmp(type, "base") == 0) {
+        const cJSON *sq = cJSON_GetObjectItemCaseSensitive(op, "snapshot_seq");
+        if (str_field(op, "snapshot") == NULL || !cJSON_IsNumber(sq) || sq->valuedouble < 0) {
+            snprintf(err, errlen, "base operation needs \"snapshot\" and \"snapshot_seq\"");
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(type, "batch") == 0) {
         const cJSON *ops = cJSON_GetObjectItemCaseSensitive(op, "ops"), *o;
         if (!cJSON_IsArray(ops)) {
@@ -142,8 +150,8 @@ int oj_state_check(const cJSON *op, char *err, size_t errlen)
         cJSON_ArrayForEach(o, ops)
         {
             const char *t = str_field(o, "type");
-            if (t && strcmp(t, "batch") == 0) {
-                snprintf(err, errlen, "batches do not nest");
+            if (t && (strcmp(t, "batch") == 0 || strcmp(t, "base") == 0)) {
+                snprintf(err, errlen, "a batch holds no %s operation", t);
                 return -1;
             }
             if (oj_state_check(o, err, errlen) != 0)
@@ -176,7 +184,9 @@ int oj_state_apply(struct oj_state *s, uint64_t seq, const cJSON *op, char *err,
         snprintf(err, errlen, "operation has no \"type\"");
         return -1;
     }
-    if (strcmp(type, "mark") == 0) {
+    if (strcmp(type, "mark") == 0 || strcmp(type, "base") == 0) {
+        if (strcmp(type, "base") == 0 && oj_state_check(op, err, errlen) != 0)
+            return -1;
         s->seq = seq;
         return 0;
     }
@@ -301,6 +311,15 @@ cJSON *oj_op_batch(cJSON *ops)
     cJSON *op = cJSON_CreateObject();
     cJSON_AddStringToObject(op, "type", "batch");
     cJSON_AddItemToObject(op, "ops", ops);
+    return op;
+}
+
+cJSON *oj_op_base(const char *snapshot_id, uint64_t snapshot_seq)
+{
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "type", "base");
+    cJSON_AddStringToObject(op, "snapshot", snapshot_id);
+    cJSON_AddNumberToObject(op, "snapshot_seq", (double)snapshot_seq);
     return op;
 }
 

@@ -7,6 +7,8 @@
  *   {"type":"put","kind":"lock","id":"merge-lock","value":{...}}   create or replace
  *   {"type":"del","kind":"lock","id":"merge-lock"}                 remove
  *   {"type":"mark","note":"..."}                                   no state change
+ *   {"type":"base","snapshot":"<id>","snapshot_seq":N}             no state change; the
+ *                      first record of a WAL that rests on that snapshot (wal.c)
  *   {"type":"batch","ops":[op,...]}                                several, all or none
  *
  * Applying operations is pure bookkeeping: no I/O, no clock, so replaying the
@@ -60,5 +62,6 @@ int64_t oj_json_int(const cJSON *o, const char *key);
 cJSON *oj_op_put(const char *kind, const char *id, cJSON *value);
 cJSON *oj_op_del(const char *kind, const char *id);
 cJSON *oj_op_mark(const char *note);
+cJSON *oj_op_base(const char *snapshot_id, uint64_t snapshot_seq);
 cJSON *oj_op_batch(cJSON *ops); /* takes ownership of the array */
 #endif

@@ -9,10 +9,15 @@
  *    same way when unsynced changes are pending, so nobody ever sees state
  *    that a crash could take back.
  *  - Start-up (oj_store_open) rebuilds exactly the acknowledged state: newest
- *    verifying snapshot, then the WAL records after it. A torn final record is
- *    cut off; a bad record followed by good ones stops the start with the
- *    exact command to run (--recover).
- *  - Sequence numbers are never reused, across compaction and restore.
+ *    verifying snapshot, then the gap-free chain of WAL records after it. It
+ *    never goes back past the highest seq it can see was used: damage or a
+ *    gap stops the start with what is missing and the exact command
+ *    (--recover) that accepts the loss; only a torn final record (a write
+ *    that never finished) is cut off, and its bytes are kept. The rules are
+ *    recovery.h's; docs/storage.md has them as a table.
+ *  - Sequence numbers are never reused, across compaction, restore and
+ *    --recover: a compacted or restored WAL starts with a base record naming
+ *    the snapshot it rests on.
  *  - An fdatasync failure ends the daemon (after logging why): the kernel may
  *    have dropped the data, so nothing may be acknowledged after it.
  *
@@ -31,7 +36,7 @@ struct oj_store;
 
 struct oj_store_opts {
     const char *state_dir;   /* .oj */
-    bool recover;            /* --recover: keep the bad part aside and truncate */
+    bool recover;            /* --recover: accept the losses start-up would refuse */
     bool rebuild;            /* --rebuild-state: ignore snapshots, replay the whole WAL */
     uint64_t snapshot_every; /* automatic snapshot after this many records; 0 = never */
     unsigned snapshot_keep;  /* snapshots kept after a new one (at least 1) */
@@ -77,19 +82,27 @@ struct oj_compact_result {
 struct oj_restore_result {
     struct oj_snapshot_info restored; /* the snapshot whose state is now live */
     struct oj_snapshot_info written;  /* the new snapshot recording it at a fresh seq */
-    char wal_backup[4300];
+    char wal_backup[4400];
+    /* What the live state loses: seqs dropped_from..dropped_to (dropped_count
+     * of them, 0 = none), the changes made after the snapshot. */
+    uint64_t snapshot_seq, dropped_from, dropped_to, dropped_count;
+    char counts[512]; /* "lock 6 -> 3, pipeline 2 -> 2" (online only) */
 };
 
 int oj_store_snapshot(struct oj_store *s, struct oj_snapshot_info *info, char *err, size_t errlen);
+/* Snapshot, then a new WAL holding only the base record that names it. */
 int oj_store_compact(struct oj_store *s, struct oj_compact_result *r, char *err, size_t errlen);
-/* id NULL = newest. Returns 0, -1 + err, or -2 when no such snapshot exists. */
-int oj_store_restore(struct oj_store *s, const char *id, struct oj_restore_result *r, char *err,
-                     size_t errlen);
+/* id NULL = newest. With dry_run, only fills in what would be dropped.
+ * Returns 0, -1 + err (the store unchanged), or -2 when no such snapshot
+ * exists. */
+int oj_store_restore(struct oj_store *s, const char *id, bool dry_run,
+                     struct oj_restore_result *r, char *err, size_t errlen);
 
 /* The same restore with no daemon running (the caller holds the daemon's
- * single-instance lock): works even when the WAL is corrupt, and numbers the
- * restored state past every seq found in the WAL or the snapshots. */
-int oj_store_restore_offline(const char *state_dir, const char *id, struct oj_restore_result *r,
-                             char *err, size_t errlen);
+ * single-instance lock): works even when the WAL is damaged, and numbers the
+ * restored state past every seq the WAL, its damage or the snapshots may
+ * have used. */
+int oj_store_restore_offline(const char *state_dir, const char *id, bool dry_run,
+                             struct oj_restore_result *r, char *err, size_t errlen);
 void oj_store_stats(struct oj_store *s, struct oj_store_stats *st);
 #endif

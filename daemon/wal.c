@@ -1,39 +1,49 @@
 /*
 ** wal.c — the write-ahead log: .oj/wal.jsonl
 **
-** FORMAT
+** FORMAT (version 2, written since 2026-12)
 **
 ** One record per line, UTF-8 JSON, each line ending in "\n":
 **
-**   {"seq":17,"time":1795880280362,"crc":"1a2b3c4d","op":{"type":"put",...}}
+**   {"seq":17,"time":1795880280362,"op":{"type":"put",...},"crc":"1a2b3c4d"}
 **
 **   seq   Sequence number. 1 for the first change ever made in the project, then
-**         +1 per record. Never reused: compaction and restore carry the count on
-**         (a snapshot records the seq it covers). Always below 2^52, so every
-**         JSON reader holds it exactly.
+**         +1 per record. Never reused: compaction, restore and --recover carry
+**         the count on. Always below 2^52, so every JSON reader holds it exactly.
 **   time  Wall-clock time of the change, Unix milliseconds.
-**   crc   CRC-32 (zlib's crc32, see crc32.h) of the exact bytes of the "op"
-**         value as they appear in this line, from its opening '{' to its
-**         matching '}', written as 8 lowercase hex digits.
-**   op    The operation, an object with "type" put, del or mark (state.h).
+**   op    The operation, an object with "type" put, del, mark, batch or base
+**         (state.h).
+**   crc   CRC-32 (zlib's crc32, see crc32.h) of every byte of the line before
+**         `,"crc":"` — the whole record but its own checksum — as 8 lowercase
+**         hex digits. It is the line's last member, so the line always ends in
+**         the 18 bytes `,"crc":"xxxxxxxx"}`.
 **
-** The writer emits the four members in exactly this order without spaces, so
-** the op's bytes run from just after `,"op":` to just before the line's final
-** '}'. A reader finds them the same way and checks the CRC against those raw
-** bytes, never against a re-serialization (which could differ in number or
-** escape formatting).
+** The writer emits the members in exactly this order without spaces. A reader
+** checks the CRC against the raw bytes, never against a re-serialization
+** (which could differ in number or escape formatting), then parses the JSON.
 **
-** A record is valid when its line is complete ("\n"-terminated), parses as
-** JSON with these members, its CRC matches, and its seq is exactly one more
-** than the previous record's.
+** A base record, {"type":"base","snapshot":"<id>","snapshot_seq":N}, is the
+** first record of every WAL that compaction, restore or --recover started: it
+** names the snapshot the log rests on (whose records it no longer has), and
+** its seq is N + 1. It changes no entity. It is the high-water mark that
+** survives compaction: start-up can tell a missing or damaged snapshot from a
+** log that never had those records.
 **
-** INTEGRITY ON LOAD (store.c acts on what oj_wal_scan reports)
+** Version 1 lines (before 2026-12) put "crc" third and checksummed only the
+** op: {"seq":17,"time":…,"crc":"1a2b3c4d","op":{…}}. They are still read;
+** everything new is written as version 2.
 **
-**   - A bad final part with no valid record after it is a torn write (the
-**     process died mid-append): it is cut off, with a warning in the log.
-**   - A bad line followed by a valid record is corruption: start-up stops and
-**     names the line and the last good seq; `oj daemon start --recover` saves
-**     the bad part beside the log and truncates to the last good record.
+** A record is valid when its line parses as JSON with these members and its
+** CRC matches. Valid records follow each other with seq +1.
+**
+** INTEGRITY ON LOAD: oj_wal_scan() reads the whole file and reports it as
+** segments: runs of consecutive valid records, damaged lines, and a torn
+** tail. Only an unterminated final line that is the start of the next record
+** (no zero or control bytes, `{"seq":` and the expected number) is torn: an
+** append the process never finished and never acknowledged. A complete line
+** with a bad checksum, zeroed bytes or anything else is damage. A valid final
+** record that lacks only its "\n" is kept (store.c adds the newline).
+** recovery.c decides what start-up does with that; store.c does it.
 **
 ** WRITING
 **
@@ -57,6 +67,10 @@
 #include "crc32.h"
 
 #define OP_KEY ",\"op\":"
+#define CRC_KEY ",\"crc\":\""
+/* `,"crc":"` + 8 hex digits + `"}` */
+#define CRC_TAIL_LEN (sizeof CRC_KEY - 1 + 8 + 2)
+#define MAX_EXACT 4503599627370496.0 /* 2^52 */
 
 char *oj_wal_format(uint64_t seq, int64_t time_ms, const cJSON *op, size_t *len)
 {
@@ -64,29 +78,63 @@ char *oj_wal_format(uint64_t seq, int64_t time_ms, const cJSON *op, size_t *len)
     if (body == NULL)
         return NULL;
     size_t blen = strlen(body);
-    char head[128];
-    int hlen = snprintf(head, sizeof head, "{\"seq\":%" PRIu64 ",\"time\":%" PRId64
-                        ",\"crc\":\"%08x\"" OP_KEY,
-                        seq, time_ms, oj_crc32(body, blen));
-    char *line = malloc((size_t)hlen + blen + 3);
+    char head[96];
+    int hlen = snprintf(head, sizeof head, "{\"seq\":%" PRIu64 ",\"time\":%" PRId64 OP_KEY, seq,
+                        time_ms);
+    size_t n = (size_t)hlen + blen;
+    char *line = malloc(n + CRC_TAIL_LEN + 2);
     if (line) {
         memcpy(line, head, (size_t)hlen);
         memcpy(line + hlen, body, blen);
-        memcpy(line + (size_t)hlen + blen, "}\n", 3);
-        *len = (size_t)hlen + blen + 2;
+        n += (size_t)snprintf(line + n, CRC_TAIL_LEN + 2, CRC_KEY "%08x\"}\n",
+                              oj_crc32(line, n));
+        *len = n;
     }
     cJSON_free(body);
     return line;
 }
 
-/* memmem for the op key within the first bytes of the line. */
-static const char *find_op(const char *line, size_t len)
+/* The op's bytes in a version-1 line: from just after the first `,"op":`
+ * (which follows "crc") to just before the final '}'. */
+static const char *find_v1_op(const char *line, size_t len)
 {
-    size_t klen = sizeof OP_KEY - 1;
-    for (size_t i = 0; i + klen <= len && i < 200; i++)
-        if (memcmp(line + i, OP_KEY, klen) == 0)
+    size_t klen = sizeof OP_KEY - 1, ck = sizeof CRC_KEY - 1;
+    bool crc_seen = false;
+    for (size_t i = 0; i + klen <= len && i < 200; i++) {
+        if (i + ck <= len && memcmp(line + i, CRC_KEY, ck) == 0)
+            crc_seen = true;
+        if (crc_seen && memcmp(line + i, OP_KEY, klen) == 0)
             return line + i + klen;
+    }
     return NULL;
+}
+
+static bool hex8(const char *p, uint32_t *v)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < 8; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return false;
+        x = x << 4 | (uint32_t)d;
+    }
+    *v = x;
+    return true;
+}
+
+/* Fills rec->base* when op is a base record. */
+static void read_base(const cJSON *op, struct oj_wal_record *rec)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(op, "type");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(op, "snapshot");
+    const cJSON *sq = cJSON_GetObjectItemCaseSensitive(op, "snapshot_seq");
+    if (!cJSON_IsString(t) || strcmp(t->valuestring, "base") != 0 || !cJSON_IsString(id) ||
+        !cJSON_IsNumber(sq) || sq->valuedouble < 0 || sq->valuedouble > MAX_EXACT)
+        return;
+    rec->base = true;
+    rec->base_snapshot_seq = (uint64_t)sq->valuedouble;
+    snprintf(rec->base_snapshot, sizeof rec->base_snapshot, "%s", id->valuestring);
 }
 
 int oj_wal_parse_line(const char *line, size_t len, bool want_op, struct oj_wal_record *rec,
@@ -97,61 +145,151 @@ int oj_wal_parse_line(const char *line, size_t len, bool want_op, struct oj_wal_
         snprintf(err, errlen, "not a JSON object");
         return -1;
     }
-    const char *op = find_op(line, len);
-    if (op == NULL) {
-        snprintf(err, errlen, "no \"op\" member where the format puts it");
-        return -1;
+    /* Version 2: the checksum is the last member and covers all before it. */
+    uint32_t want = 0, got;
+    bool v2 = len > CRC_TAIL_LEN &&
+              memcmp(line + len - CRC_TAIL_LEN, CRC_KEY, sizeof CRC_KEY - 1) == 0 &&
+              line[len - 2] == '"' && hex8(line + len - 10, &want);
+    if (v2) {
+        got = oj_crc32(line, len - CRC_TAIL_LEN);
+        if (want != got) { /* damage, whatever else it broke */
+            snprintf(err, errlen, "checksum mismatch (record says %08x, bytes give %08x)", want,
+                     got);
+            return -1;
+        }
+    } else {
+        const char *op = find_v1_op(line, len);
+        if (op == NULL) {
+            snprintf(err, errlen, "no checksum where the format puts it");
+            return -1;
+        }
+        got = oj_crc32(op, (size_t)(line + len - 1 - op));
     }
-    size_t oplen = (size_t)(line + len - 1 - op);
-    const cJSON *item;
     cJSON *j = cJSON_ParseWithLength(line, len);
     if (j == NULL) {
         snprintf(err, errlen, "not valid JSON");
         return -1;
     }
-    item = cJSON_GetObjectItemCaseSensitive(j, "seq");
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, "seq");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "time");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "crc");
     cJSON *o = cJSON_GetObjectItemCaseSensitive(j, "op");
-    if (!cJSON_IsNumber(item) || item->valuedouble < 1 || item->valuedouble > 4503599627370496.0 ||
-        !cJSON_IsNumber(t) || t->valuedouble > 4503599627370496.0 ||
-        t->valuedouble < -4503599627370496.0 || !cJSON_IsString(c) || strlen(c->valuestring) != 8 ||
-        !cJSON_IsObject(o)) {
+    if (!cJSON_IsNumber(item) || item->valuedouble < 1 || item->valuedouble > MAX_EXACT ||
+        item->valuedouble != (double)(uint64_t)item->valuedouble || !cJSON_IsNumber(t) ||
+        t->valuedouble > MAX_EXACT || t->valuedouble < -MAX_EXACT || !cJSON_IsString(c) ||
+        strlen(c->valuestring) != 8 || !cJSON_IsObject(o)) {
         snprintf(err, errlen, "missing or malformed seq, time, crc or op");
         cJSON_Delete(j);
         return -1;
     }
-    char *end;
-    unsigned long want = strtoul(c->valuestring, &end, 16);
-    uint32_t got = oj_crc32(op, oplen);
-    if (*end != '\0' || (uint32_t)want != got) {
-        snprintf(err, errlen, "checksum mismatch (record says %s, bytes give %08x)",
-                 c->valuestring, got);
+    if (!v2 && !hex8(c->valuestring, &want)) {
+        snprintf(err, errlen, "malformed crc \"%.8s\"", c->valuestring);
+        cJSON_Delete(j);
+        return -1;
+    }
+    if (want != got) {
+        snprintf(err, errlen, "checksum mismatch (record says %08x, bytes give %08x)", want, got);
         cJSON_Delete(j);
         return -1;
     }
     rec->seq = (uint64_t)item->valuedouble;
     rec->time_ms = (int64_t)t->valuedouble;
+    rec->legacy = !v2;
+    read_base(o, rec);
     if (want_op)
         rec->op = cJSON_DetachItemViaPointer(j, o);
     cJSON_Delete(j);
     return 0;
 }
 
-/* Reads the seq number a line claims, cheaply, for lines before after_seq. */
-static bool quick_seq(const char *line, size_t len, uint64_t *seq)
+/* Reads the seq number a line claims, cheaply. Returns false when the line
+ * does not start like a record; *complete says whether the digits ended
+ * before the line did. */
+static bool quick_seq(const char *line, size_t len, uint64_t *seq, bool *complete)
 {
     static const char pre[] = "{\"seq\":";
-    if (len < sizeof pre || memcmp(line, pre, sizeof pre - 1) != 0)
+    size_t plen = sizeof pre - 1;
+    if (memcmp(line, pre, len < plen ? len : plen) != 0)
         return false;
     uint64_t v = 0;
-    size_t i = sizeof pre - 1;
-    if (i >= len || line[i] < '0' || line[i] > '9')
-        return false;
-    for (; i < len && line[i] >= '0' && line[i] <= '9'; i++)
+    size_t i = plen;
+    for (; i < len && line[i] >= '0' && line[i] <= '9' && v < (1ull << 53); i++)
         v = v * 10 + (uint64_t)(line[i] - '0');
     *seq = v;
+    *complete = i < len && i > plen;
     return true;
+}
+
+/* Is this unterminated final line the start of the record after `last`, cut
+ * short by a write that never finished? Anything else (zeroed or control
+ * bytes, another seq, not a record at all) is damage. */
+static bool torn_prefix(const char *line, size_t len, uint64_t last)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            return false;
+    uint64_t seq;
+    bool complete;
+    if (!quick_seq(line, len, &seq, &complete))
+        return false;
+    /* A whole JSON object is no proper prefix of a line: a complete record
+     * that fails its checksum. */
+    cJSON *j = cJSON_ParseWithLength(line, len);
+    if (j) {
+        cJSON_Delete(j);
+        return false;
+    }
+    return !complete || last == 0 || seq == last + 1;
+}
+
+struct scanner {
+    struct oj_wal_scan *out;
+    size_t cap;
+};
+
+#define MAX_SEGS 4096 /* a file of scattered garbage must not take unbounded memory */
+
+static int add_seg(struct scanner *sc, enum oj_wal_seg_kind kind, off_t start, off_t end,
+                   size_t lineno, uint64_t seq, const char *why)
+{
+    struct oj_wal_scan *o = sc->out;
+    struct oj_wal_seg *last = o->nsegs ? &o->segs[o->nsegs - 1] : NULL;
+    /* Past the cap, one last damage segment covers the rest of the file: the
+     * byte range stays exact, only the detail is lost. */
+    bool extend = last && (o->nsegs >= MAX_SEGS ||
+                           (last->kind == kind &&
+                            (kind != OJ_WAL_RUN || seq == last->last_seq + 1)));
+    if (extend) {
+        last->end = end;
+        last->last_line = lineno;
+        if (kind == OJ_WAL_RUN && last->kind == OJ_WAL_RUN)
+            last->last_seq = seq;
+        return 0;
+    }
+    if (o->nsegs == sc->cap) {
+        size_t ncap = sc->cap ? sc->cap * 2 : 4;
+        struct oj_wal_seg *g = realloc(o->segs, ncap * sizeof *g);
+        if (g == NULL)
+            return -1;
+        o->segs = g;
+        sc->cap = ncap;
+    }
+    struct oj_wal_seg *s = &o->segs[o->nsegs++];
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->start = start;
+    s->end = end;
+    s->first_line = s->last_line = lineno;
+    s->first_seq = s->last_seq = seq;
+    snprintf(s->why, sizeof s->why, "%s", why ? why : "");
+    if (o->nsegs == MAX_SEGS) {
+        s->kind = OJ_WAL_DAMAGE;
+        s->first_seq = s->last_seq = 0;
+        snprintf(s->why, sizeof s->why, "from here on too many damaged stretches to list");
+    }
+    if (s->kind == OJ_WAL_DAMAGE)
+        o->damaged_segs++;
+    return 0;
 }
 
 int oj_wal_scan(const char *path, uint64_t after_seq,
@@ -172,6 +310,12 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
         close(fd);
         return -1;
     }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file (%s); move it away", path,
+                 S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+        close(fd);
+        return -1;
+    }
     out->file_size = st.st_size;
     if (st.st_size == 0) {
         close(fd);
@@ -185,70 +329,76 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
     }
     madvise((void *)data, (size_t)st.st_size, MADV_SEQUENTIAL);
 
+    struct scanner sc = {.out = out};
     int rc = 0;
-    size_t size = (size_t)st.st_size, pos = 0, lineno = 0;
-    uint64_t prev = 0;
+    size_t size = (size_t)st.st_size, pos = 0;
     char why[200];
-    while (pos < size) {
+    while (pos < size && rc == 0) {
         const char *line = data + pos;
         const char *nl = memchr(line, '\n', size - pos);
         size_t len = nl ? (size_t)(nl - line) : size - pos;
-        lineno++;
-        struct oj_wal_record rec;
-        bool ok;
+        size_t next = nl ? pos + len + 1 : size;
+        size_t lineno = ++out->lines;
         uint64_t claimed;
-        bool skip = prev != 0 && quick_seq(line, len, &claimed) && claimed <= after_seq;
-        if (nl == NULL) {
-            snprintf(why, sizeof why, "incomplete line (no newline)");
+        bool complete;
+        /* Records the caller does not need are verified without keeping the op. */
+        bool want = fn && !(quick_seq(line, len, &claimed, &complete) && complete &&
+                            claimed <= after_seq);
+        struct oj_wal_record rec;
+        bool ok = oj_wal_parse_line(line, len, want, &rec, why, sizeof why) == 0;
+        if (ok && out->records > 0 && rec.seq <= out->last_seq) {
+            snprintf(why, sizeof why, "seq %llu comes after seq %llu",
+                     (unsigned long long)rec.seq, (unsigned long long)out->last_seq);
+            cJSON_Delete(rec.op);
             ok = false;
-        } else {
-            ok = oj_wal_parse_line(line, len, !skip, &rec, why, sizeof why) == 0;
-            if (ok && prev != 0 && rec.seq != prev + 1) {
-                snprintf(why, sizeof why, "sequence jumps from %llu to %llu",
-                         (unsigned long long)prev, (unsigned long long)rec.seq);
-                cJSON_Delete(rec.op);
-                ok = false;
-            }
         }
         if (!ok) {
-            out->bad_line = lineno;
-            snprintf(out->bad_reason, sizeof out->bad_reason, "%s", why);
-            /* Torn or corrupt? Look for any valid record after this line. */
-            size_t p2 = nl ? (size_t)(nl - data) + 1 : size;
-            while (p2 < size) {
-                const char *l2 = data + p2;
-                const char *n2 = memchr(l2, '\n', size - p2);
-                size_t len2 = n2 ? (size_t)(n2 - l2) : size - p2;
-                struct oj_wal_record r2;
-                if (n2 && oj_wal_parse_line(l2, len2, false, &r2, why, sizeof why) == 0) {
-                    out->valid_after_bad++;
-                    if (r2.seq > out->max_seq_seen)
-                        out->max_seq_seen = r2.seq;
-                }
-                p2 = n2 ? (size_t)(n2 - data) + 1 : size;
-            }
-            out->torn = out->valid_after_bad == 0;
-            break;
+            enum oj_wal_seg_kind k = nl == NULL && torn_prefix(line, len, out->last_seq)
+                                         ? OJ_WAL_TORN
+                                         : OJ_WAL_DAMAGE;
+            if (nl == NULL && k == OJ_WAL_DAMAGE)
+                snprintf(why + strlen(why), sizeof why - strlen(why), "%s",
+                         memchr(line, '\0', len) ? " (zeroed bytes, no final newline)"
+                                                 : " (no final newline)");
+            if (add_seg(&sc, k, (off_t)pos, (off_t)next, lineno, 0, why) != 0)
+                goto oom;
+            pos = next;
+            continue;
         }
-        if (out->records == 0)
+        if (nl == NULL)
+            out->missing_newline = true;
+        if (out->records == 0) {
             out->first_seq = rec.seq;
-        out->records++;
-        out->last_seq = prev = rec.seq;
-        if (rec.seq > out->max_seq_seen)
-            out->max_seq_seen = rec.seq;
-        pos += len + 1;
-        out->good_end = (off_t)pos;
-        if (!skip && rec.seq > after_seq && fn) {
-            int r = fn(&rec, arg);
-            cJSON_Delete(rec.op);
-            if (r != 0) {
-                rc = -2;
-                break;
+            if (rec.base) {
+                out->base = rec;
+                out->base.op = NULL;
             }
-        } else {
-            cJSON_Delete(rec.op);
         }
+        out->records++;
+        out->last_seq = rec.seq;
+        if (rec.seq > out->max_seq)
+            out->max_seq = rec.seq;
+        if (add_seg(&sc, OJ_WAL_RUN, (off_t)pos, (off_t)next, lineno, rec.seq, NULL) != 0) {
+            cJSON_Delete(rec.op);
+            goto oom;
+        }
+        if (fn && rec.seq > after_seq && fn(&rec, arg) != 0)
+            rc = -2;
+        cJSON_Delete(rec.op);
+        pos = next;
     }
     munmap((void *)data, size);
     return rc;
+oom:
+    munmap((void *)data, size);
+    oj_wal_scan_free(out);
+    snprintf(err, errlen, "out of memory scanning %s", path);
+    return -1;
+}
+
+void oj_wal_scan_free(struct oj_wal_scan *scan)
+{
+    free(scan->segs);
+    scan->segs = NULL;
+    scan->nsegs = 0;
 }

@@ -1,5 +1,8 @@
 /* wal.h — the write-ahead log file, .oj/wal.jsonl. The format is specified at
- * the top of wal.c; docs/storage.md repeats it for outside tools. */
+ * the top of wal.c; docs/storage.md repeats it for outside tools.
+ *
+ * This file only reads and formats lines and reports what a file holds; what
+ * start-up does about damage is decided in recovery.c and done in store.c. */
 #ifndef OJ_WAL_H
 #define OJ_WAL_H
 #include <cjson/cJSON.h>
@@ -8,10 +11,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define OJ_WAL_SNAPSHOT_ID_MAX 64
+
 struct oj_wal_record {
     uint64_t seq;
     int64_t time_ms;
-    cJSON *op; /* owned by the record; NULL when the caller did not ask for it */
+    cJSON *op;   /* owned by the record; NULL when the caller did not ask for it */
+    bool legacy; /* a version-1 line, whose checksum covers only the op */
+    /* A base record (op type "base", the first record of a compacted or
+     * restored WAL): the snapshot the WAL rests on. */
+    bool base;
+    uint64_t base_snapshot_seq;
+    char base_snapshot[OJ_WAL_SNAPSHOT_ID_MAX];
 };
 
 /* Formats one record as its line (ending in "\n"). Returns a malloc'd buffer
@@ -24,25 +35,45 @@ char *oj_wal_format(uint64_t seq, int64_t time_ms, const cJSON *op, size_t *len)
 int oj_wal_parse_line(const char *line, size_t len, bool want_op, struct oj_wal_record *rec,
                       char *err, size_t errlen);
 
-/* What a scan of the whole file found. */
-struct oj_wal_scan {
-    uint64_t first_seq, last_seq; /* of the valid prefix; 0 when it is empty */
-    size_t records;               /* valid records in the prefix */
-    off_t good_end;               /* byte offset just after the valid prefix */
-    off_t file_size;
-    size_t bad_line;              /* 1-based line number of the first bad line; 0 = none */
-    char bad_reason[256];
-    bool torn;                    /* the bad part is a torn tail: no valid record follows */
-    size_t valid_after_bad;       /* valid-looking records after the bad line (corruption) */
-    uint64_t max_seq_seen;        /* highest seq of any valid-looking record, even past a bad line */
+/* A stretch of the file as the scan found it. */
+enum oj_wal_seg_kind {
+    OJ_WAL_RUN,    /* valid records with consecutive seqs first_seq..last_seq */
+    OJ_WAL_DAMAGE, /* lines that are not valid records (bad checksum, garbage,
+                      zeroed bytes, a seq out of order, a bad unterminated tail) */
+    OJ_WAL_TORN,   /* the unterminated start of a record at the very end: a
+                      write cut short, never acknowledged */
 };
 
-/* Reads `path` and calls fn for each record of the valid prefix whose seq is
- * greater than after_seq, in order, with the op parsed (fn may keep it by
- * setting rec->op to NULL). A missing file is an empty log. fn returning
- * non-zero stops the scan (returned as -2). Returns 0, or -1 with err when the
- * file cannot be read. */
+struct oj_wal_seg {
+    enum oj_wal_seg_kind kind;
+    off_t start, end;             /* bytes [start, end) */
+    size_t first_line, last_line; /* 1-based */
+    uint64_t first_seq, last_seq; /* RUN only */
+    char why[160];                /* DAMAGE, TORN: what is wrong with its first line */
+};
+
+/* What a scan of the whole file found. Segments cover the file in order. */
+struct oj_wal_scan {
+    off_t file_size;
+    size_t lines;
+    size_t records;                /* valid records */
+    uint64_t first_seq, last_seq;  /* of the first and last valid record; 0 if none */
+    uint64_t max_seq;              /* highest seq of any valid record */
+    bool missing_newline;          /* the final record is valid but lacks its "\n" */
+    struct oj_wal_record base;     /* .base set when the first valid record is a base record */
+    struct oj_wal_seg *segs;       /* malloc'd; oj_wal_scan_free */
+    size_t nsegs;
+    size_t damaged_segs;           /* DAMAGE segments */
+};
+
+/* Reads `path` whole. Calls fn, in file order, for every valid record whose
+ * seq is greater than after_seq, with the op parsed (fn may keep it by setting
+ * rec->op to NULL), wherever it lies: fn decides what to apply. A missing file
+ * is an empty log. fn returning non-zero stops the scan (returned as -2; the
+ * scan is then incomplete). Returns 0, or -1 with err when the file cannot be
+ * read (then *out needs no freeing). */
 int oj_wal_scan(const char *path, uint64_t after_seq,
                 int (*fn)(struct oj_wal_record *rec, void *arg), void *arg,
                 struct oj_wal_scan *out, char *err, size_t errlen);
+void oj_wal_scan_free(struct oj_wal_scan *scan);
 #endif

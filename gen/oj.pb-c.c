@@ -5716,7 +5716,7 @@ const ProtobufCMessageDescriptor oj__snapshot_response__descriptor =
   (ProtobufCMessageInit) oj__snapshot_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__restore_snapshot_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor oj__restore_snapshot_request__field_descriptors[3] =
 {
   {
     "latest",
@@ -5742,15 +5742,28 @@ static const ProtobufCFieldDescriptor oj__restore_snapshot_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dry_run",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__RestoreSnapshotRequest, dry_run),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__restore_snapshot_request__field_indices_by_name[] = {
+  2,   /* field[2] = dry_run */
   1,   /* field[1] = id */
   0,   /* field[0] = latest */
 };
 static const ProtobufCIntRange oj__restore_snapshot_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor oj__restore_snapshot_request__descriptor =
 {
@@ -5760,14 +5773,14 @@ const ProtobufCMessageDescriptor oj__restore_snapshot_request__descriptor =
   "Oj__RestoreSnapshotRequest",
   "oj",
   sizeof(Oj__RestoreSnapshotRequest),
-  2,
+  3,
   oj__restore_snapshot_request__field_descriptors,
   oj__restore_snapshot_request__field_indices_by_name,
   1,  oj__restore_snapshot_request__number_ranges,
   (ProtobufCMessageInit) oj__restore_snapshot_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__restore_snapshot_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor oj__restore_snapshot_response__field_descriptors[8] =
 {
   {
     "snapshot_id",
@@ -5805,16 +5818,81 @@ static const ProtobufCFieldDescriptor oj__restore_snapshot_response__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dropped_from",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__RestoreSnapshotResponse, dropped_from),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dropped_to",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__RestoreSnapshotResponse, dropped_to),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dropped_count",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__RestoreSnapshotResponse, dropped_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entity_counts",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__RestoreSnapshotResponse, entity_counts),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "snapshot_sequence",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__RestoreSnapshotResponse, snapshot_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__restore_snapshot_response__field_indices_by_name[] = {
+  5,   /* field[5] = dropped_count */
+  3,   /* field[3] = dropped_from */
+  4,   /* field[4] = dropped_to */
+  6,   /* field[6] = entity_counts */
   2,   /* field[2] = sequence */
   0,   /* field[0] = snapshot_id */
+  7,   /* field[7] = snapshot_sequence */
   1,   /* field[1] = wal_backup */
 };
 static const ProtobufCIntRange oj__restore_snapshot_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor oj__restore_snapshot_response__descriptor =
 {
@@ -5824,7 +5902,7 @@ const ProtobufCMessageDescriptor oj__restore_snapshot_response__descriptor =
   "Oj__RestoreSnapshotResponse",
   "oj",
   sizeof(Oj__RestoreSnapshotResponse),
-  3,
+  8,
   oj__restore_snapshot_response__field_descriptors,
   oj__restore_snapshot_response__field_indices_by_name,
   1,  oj__restore_snapshot_response__number_ranges,

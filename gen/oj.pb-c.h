@@ -858,10 +858,15 @@ struct  Oj__RestoreSnapshotRequest
   ProtobufCMessage base;
   protobuf_c_boolean latest;
   char *id;
+  /*
+   * Only say what the restore would do (the response's dropped_* and
+   * entity_counts); change nothing. `oj` asks this first on a terminal.
+   */
+  protobuf_c_boolean dry_run;
 };
 #define OJ__RESTORE_SNAPSHOT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__restore_snapshot_request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Oj__RestoreSnapshotResponse
@@ -869,14 +874,33 @@ struct  Oj__RestoreSnapshotResponse
   ProtobufCMessage base;
   char *snapshot_id;
   /*
-   * where the replaced WAL was kept
+   * where the replaced WAL was kept ("" on a dry run)
    */
   char *wal_backup;
+  /*
+   * the restored state's new seq (0 on a dry run)
+   */
   uint64_t sequence;
+  /*
+   * The changes the live state loses: seqs dropped_from..dropped_to, made
+   * after the snapshot (they stay in wal_backup). dropped_count 0: none.
+   */
+  uint64_t dropped_from;
+  uint64_t dropped_to;
+  uint64_t dropped_count;
+  /*
+   * Entities per kind now and after the restore, e.g. "lock 6 -> 3,
+   * pipeline 2 -> 2" ("" when the daemon was not running to count them).
+   */
+  char *entity_counts;
+  /*
+   * the seq the restored snapshot was taken at
+   */
+  uint64_t snapshot_sequence;
 };
 #define OJ__RESTORE_SNAPSHOT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__restore_snapshot_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Oj__ArchiveRequest

@@ -11,92 +11,7 @@
 #include "store.h"
 #include "wal.h"
 
-static char dir[64], wal[128], snaps[128];
-static char notes[4096];
-
-static void on_note(const char *text, void *arg)
-{
-    (void)arg;
-    strncat(notes, text, sizeof notes - strlen(notes) - 2);
-    strcat(notes, "\n");
-}
-
-static void mk(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/ojw.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(wal, sizeof wal, "%s/wal.jsonl", dir);
-    snprintf(snaps, sizeof snaps, "%s/snapshots", dir);
-    notes[0] = '\0';
-}
-
-static void rm(void)
-{
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static int open_store(struct oj_store **s, bool recover, char *err)
-{
-    struct oj_store_opts o = {.state_dir = dir, .recover = recover, .snapshot_keep = 5,
-                              .note = on_note};
-    return oj_store_open(s, &o, err, 1024);
-}
-
-static struct oj_store *must_open(void)
-{
-    struct oj_store *s;
-    char err[1024];
-    cr_assert_eq(open_store(&s, false, err), 0, "open failed: %s", err);
-    return s;
-}
-
-static uint64_t put(struct oj_store *s, const char *kind, const char *id, int n)
-{
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddNumberToObject(v, "n", n);
-    char err[512];
-    uint64_t seq = oj_store_commit(s, oj_op_put(kind, id, v), err, sizeof err);
-    cr_assert_neq(seq, 0, "%s", err);
-    return seq;
-}
-
-static cJSON *dump(struct oj_store *s) { return oj_state_to_json(oj_store_state(s)); }
-
-static off_t file_size(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 ? st.st_size : -1;
-}
-
-static void append(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "a");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Flips one bit in the op of record `n` (1-based line). */
-static void flip_in_line(int n)
-{
-    FILE *f = fopen(wal, "r+");
-    cr_assert_not_null(f);
-    char line[4096];
-    long off = 0;
-    for (int i = 1; i < n; i++) {
-        cr_assert_not_null(fgets(line, sizeof line, f));
-        off = ftell(f);
-    }
-    cr_assert_not_null(fgets(line, sizeof line, f));
-    long at = off + (long)(strstr(line, "\"n\":") - line) + 4;
-    fseek(f, at, SEEK_SET);
-    int c = fgetc(f);
-    fseek(f, at, SEEK_SET);
-    fputc(c ^ 0x01, f);
-    fclose(f);
-}
+#include "store_fixture.h"
 
 Test(store, restart_rebuilds_exactly_the_acknowledged_state, .init = mk, .fini = rm)
 {
@@ -148,8 +63,13 @@ Test(store, a_torn_tail_is_cut_off_with_a_warning, .init = mk, .fini = rm)
     append(wal, "{\"seq\":4,\"time\":17958802803,\"crc\":\"12345678\",\"op\":{\"type\":\"pu");
 
     s = must_open();
-    cr_expect(strstr(notes, "torn") && strstr(notes, "line 4"), "notes: %s", notes);
+    cr_expect(strstr(notes, "never finished") && strstr(notes, "after seq 3") &&
+                  strstr(notes, "wal.jsonl.torn-"),
+              "notes: %s", notes);
     cr_expect_eq(file_size(wal), good, "the torn part is gone from the file");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "grep -q '\"op\":{\"type\":\"pu$' %s/wal.jsonl.torn-*", dir);
+    cr_expect_eq(system(cmd), 0, "the torn bytes are kept beside the WAL");
     cJSON *after = dump(s);
     cr_expect(cJSON_Compare(before, after, 1));
     cr_expect_eq(put(s, "lock", "z", 9), 4);
@@ -165,15 +85,22 @@ Test(store, a_torn_tail_is_cut_off_with_a_warning, .init = mk, .fini = rm)
     oj_store_close(s, false);
 }
 
-Test(store, garbage_appended_is_a_torn_tail, .init = mk, .fini = rm)
+Test(store, garbage_appended_is_damage_not_a_torn_write, .init = mk, .fini = rm)
 {
     struct oj_store *s = must_open();
     put(s, "lock", "a", 1);
     oj_store_close(s, false);
+    off_t size = file_size(wal);
     append(wal, "garbage\n\x01\x02 more garbage\n");
-    s = must_open();
-    cr_expect(strstr(notes, "torn") != NULL, "notes: %s", notes);
+    char err[1024];
+    cr_assert_eq(open_store(&s, false, err), -1, "complete lines of garbage are no torn write");
+    cr_expect(strstr(err, "any seq from 2 on") && strstr(err, "lines 2-3") &&
+                  strstr(err, "oj daemon start --recover"),
+              "%s", err);
+    cr_expect_eq(file_size(wal), size + 24, "refusing changes nothing");
+    cr_assert_eq(open_store(&s, true, err), 0, "--recover: %s", err);
     cr_expect_eq(oj_state_total(oj_store_state(s)), 1);
+    cr_expect_gt(put(s, "lock", "b", 2), 2, "a seq the garbage may have held is never reused");
     oj_store_close(s, false);
 }
 
@@ -188,33 +115,30 @@ Test(store, a_flipped_bit_in_the_middle_refuses_to_start, .init = mk, .fini = rm
 
     char err[1024];
     cr_assert_eq(open_store(&s, false, err), -1, "a corrupt WAL must not load");
-    cr_expect(strstr(err, "line 2") && strstr(err, "after seq 1") &&
-                  strstr(err, "oj daemon start --recover") && strstr(err, "checksum"),
+    cr_expect(strstr(err, "seq 2 (damaged WAL line 2: checksum") &&
+                  strstr(err, "seq 3..5 (intact records on WAL lines 3-5, after the gap)") &&
+                  strstr(err, "oj daemon start --recover"),
               "%s", err);
     cr_expect_eq(file_size(wal), size, "refusing changes nothing");
 
     cr_assert_eq(open_store(&s, true, err), 0, "--recover: %s", err);
-    cr_expect(strstr(notes, "recovered") && strstr(notes, "3 valid-looking"), "notes: %s", notes);
-    cr_expect_eq(oj_state_seq(oj_store_state(s)), 1);
+    cr_expect(strstr(notes, "recovered") && strstr(notes, "seq 3..5"), "notes: %s", notes);
     cr_expect_not_null(oj_state_get(oj_store_state(s), "lock", "b"));
     cr_expect_null(oj_state_get(oj_store_state(s), "lock", "c"));
-    cr_expect_eq(put(s, "lock", "new", 1), 2, "numbering continues after the last good record");
+    cr_expect_gt(put(s, "lock", "new", 1), 5, "numbering continues past every seq used");
     oj_store_close(s, false);
 
-    /* The bad part is kept beside the WAL. */
+    /* The whole damaged WAL is kept beside the new one. */
     char cmd[256];
-    snprintf(cmd, sizeof cmd, "grep -c seq %s/wal.jsonl.corrupt-* | grep -qx 4", dir);
-    cr_expect_eq(system(cmd), 0, "the saved part holds the 4 dropped lines");
-}
+    snprintf(cmd, sizeof cmd, "grep -c seq %s/wal.jsonl.corrupt-* | grep -qx 5", dir);
+    cr_expect_eq(system(cmd), 0, "the kept copy holds all 5 lines");
 
-static void write_snapshot_file(const char *name, const char *content)
-{
-    char path[256];
-    mkdir(snaps, 0700);
-    snprintf(path, sizeof path, "%s/%s", snaps, name);
-    FILE *f = fopen(path, "w");
-    fputs(content, f);
-    fclose(f);
+    /* And the recovery sticks: the next start is clean. */
+    notes[0] = '\0';
+    s = must_open();
+    cr_expect_str_eq(notes, "");
+    cr_expect_not_null(oj_state_get(oj_store_state(s), "lock", "new"));
+    oj_store_close(s, false);
 }
 
 Test(store, a_corrupt_newest_snapshot_falls_back_to_an_older_one, .init = mk, .fini = rm)
@@ -234,7 +158,7 @@ Test(store, a_corrupt_newest_snapshot_falls_back_to_an_older_one, .init = mk, .f
                         "\"crc\":\"00000000\",\"state\":{}}\n");
     s = must_open();
     cr_expect(strstr(notes, "00000000000000000003-20991231T235959Z is unusable") &&
-                  strstr(notes, "older"),
+                  strstr(notes, "started from snapshot"),
               "notes: %s", notes);
     cJSON *after = dump(s);
     cr_expect(cJSON_Compare(before, after, 1), "older snapshot + WAL = the same state");
@@ -252,17 +176,17 @@ Test(store, sequence_numbers_survive_compaction, .init = mk, .fini = rm)
     char err[512];
     cr_assert_eq(oj_store_compact(s, &r, err, sizeof err), 0, "%s", err);
     cr_expect_gt(r.wal_bytes_before, 0);
-    cr_expect_eq(r.wal_bytes_after, 0);
-    cr_expect_eq(file_size(wal), 0);
+    cr_expect_lt(r.wal_bytes_after, 200, "only the base record is left");
+    cr_expect_eq(file_size(wal), (off_t)r.wal_bytes_after);
     cr_expect_eq(r.snapshot.seq, 50);
-    cr_expect_eq(put(s, "lock", "after", 1), 51);
+    cr_expect_eq(put(s, "lock", "after", 1), 52, "seq 51 is the base record naming the snapshot");
     cJSON *before = dump(s);
     oj_store_close(s, false);
 
     s = must_open();
     cJSON *after = dump(s);
     cr_expect(cJSON_Compare(before, after, 1));
-    cr_expect_eq(put(s, "lock", "again", 1), 52, "never reused");
+    cr_expect_eq(put(s, "lock", "again", 1), 53, "never reused");
     cJSON_Delete(before);
     cJSON_Delete(after);
     oj_store_close(s, false);
@@ -282,13 +206,17 @@ Test(store, restore_round_trip_keeps_the_old_wal_and_never_reuses_seqs, .init = 
     cr_assert_neq(oj_store_commit(s, oj_op_del("lock", "a"), e2, sizeof e2), 0);
 
     struct oj_restore_result r;
-    cr_assert_eq(oj_store_restore(s, snap.id, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(oj_store_restore(s, snap.id, false, &r, err, sizeof err), 0, "%s", err);
     cJSON *restored = dump(s);
     cr_expect(cJSON_Compare(at_snapshot, restored, 1), "state is the snapshot's");
     cr_expect_eq(r.written.seq, 5, "the restore is seq 5, after the 4 records before it");
-    cr_expect_eq(put(s, "lock", "d", 4), 6);
+    cr_expect_eq(r.dropped_from, 3, "the two changes after the snapshot leave the live state");
+    cr_expect_eq(r.dropped_to, 4);
+    cr_expect_eq(r.dropped_count, 2);
+    cr_expect_str_eq(r.counts, "lock 2 -> 2");
+    cr_expect_eq(put(s, "lock", "d", 4), 7, "seq 6 is the new WAL's base record");
     /* The replaced WAL is kept with its 4 records. */
-    char cmd[4400];
+    char cmd[4500];
     snprintf(cmd, sizeof cmd, "test $(wc -l < %s) -eq 4", r.wal_backup);
     cr_expect_eq(system(cmd), 0, "backup %s", r.wal_backup);
     cJSON *before = dump(s);
@@ -297,8 +225,9 @@ Test(store, restore_round_trip_keeps_the_old_wal_and_never_reuses_seqs, .init = 
     s = must_open();
     cJSON *after = dump(s);
     cr_expect(cJSON_Compare(before, after, 1), "the restore survives a restart");
-    cr_expect_eq(put(s, "lock", "e", 5), 7);
-    cr_expect_eq(oj_store_restore(s, "00000000000000000099-20200101T000000Z", &r, err, sizeof err),
+    cr_expect_eq(put(s, "lock", "e", 5), 8);
+    cr_expect_eq(oj_store_restore(s, "00000000000000000099-20200101T000000Z", false, &r, err,
+                                  sizeof err),
                  -2, "an unknown id is not found");
     cJSON_Delete(at_snapshot);
     cJSON_Delete(restored);
@@ -394,11 +323,13 @@ Test(store, automatic_compaction_past_the_size_limit, .init = mk, .fini = rm)
     cr_expect_geq(st.snapshot_count, 1, "compaction leaves a snapshot");
     cr_expect_gt(peak, 1000);
     cJSON *before = dump(s);
+    uint64_t seq = oj_state_seq(oj_store_state(s));
+    cr_expect_gt(seq, 60, "each compaction adds its base record");
     oj_store_close(s, false);
     cr_assert_eq(oj_store_open(&s, &o, err, sizeof err), 0, "%s", err);
     cJSON *after = dump(s);
     cr_expect(cJSON_Compare(before, after, 1));
-    cr_expect_eq(oj_state_seq(oj_store_state(s)), 60);
+    cr_expect_eq(oj_state_seq(oj_store_state(s)), seq);
     cJSON_Delete(before);
     cJSON_Delete(after);
     oj_store_close(s, false);

@@ -1,5 +1,6 @@
 /* WAL records: the exact line format and its checksum. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "crc32.h"
@@ -19,7 +20,11 @@ Test(wal, format_then_parse)
     char *line = oj_wal_format(42, 1795880280362, op, &len);
     cr_assert_not_null(line);
     cr_expect_eq(line[len - 1], '\n');
-    cr_expect(strncmp(line, "{\"seq\":42,\"time\":1795880280362,\"crc\":\"", 38) == 0, "%s", line);
+    cr_expect(strncmp(line, "{\"seq\":42,\"time\":1795880280362,\"op\":{", 37) == 0, "%s", line);
+    /* The checksum is the last member and covers every byte before it. */
+    char want[32];
+    snprintf(want, sizeof want, ",\"crc\":\"%08x\"}\n", oj_crc32(line, len - 19));
+    cr_expect_str_eq(line + len - 19, want);
     struct oj_wal_record rec;
     char err[256];
     cr_assert_eq(oj_wal_parse_line(line, len - 1, true, &rec, err, sizeof err), 0, "%s", err);
@@ -31,28 +36,47 @@ Test(wal, format_then_parse)
     cJSON_Delete(op);
 }
 
-Test(wal, any_flipped_byte_in_the_op_is_caught)
+Test(wal, any_flipped_bit_anywhere_in_the_record_is_caught)
 {
+    /* seq, time, op and the checksum itself: the CRC covers the whole record. */
     cJSON *op = oj_op_put("lock", "x", cJSON_Parse("{\"holder\":\"abc\",\"n\":12345}"));
     size_t len;
-    char *line = oj_wal_format(1, 1, op, &len);
-    const char *opstart = strstr(line, ",\"op\":") + 6;
+    char *line = oj_wal_format(17, 1795880280362, op, &len);
     int caught = 0, total = 0;
-    for (char *p = (char *)opstart; p < line + len - 2; p++) {
-        char saved = *p;
-        *p ^= 0x01;
-        struct oj_wal_record rec;
-        char err[256];
-        total++;
-        if (oj_wal_parse_line(line, len - 1, true, &rec, err, sizeof err) != 0)
-            caught++;
-        else
-            cJSON_Delete(rec.op);
-        *p = saved;
+    for (char *p = line; p < line + len - 1; p++) {
+        for (int bit = 0; bit < 8; bit++) {
+            char saved = *p;
+            *p ^= (char)(1 << bit);
+            struct oj_wal_record rec;
+            char err[256];
+            total++;
+            if (oj_wal_parse_line(line, len - 1, true, &rec, err, sizeof err) != 0)
+                caught++;
+            else
+                cJSON_Delete(rec.op);
+            *p = saved;
+        }
     }
     cr_expect_eq(caught, total, "%d of %d single-bit flips went unnoticed", total - caught, total);
     free(line);
     cJSON_Delete(op);
+}
+
+Test(wal, version_1_lines_are_still_read)
+{
+    /* Written before the checksum covered the whole record. */
+    const char *body = "{\"type\":\"mark\",\"note\":\"x\"}";
+    char line[256];
+    snprintf(line, sizeof line, "{\"seq\":3,\"time\":1795880280362,\"crc\":\"%08x\",\"op\":%s}",
+             oj_crc32(body, strlen(body)), body);
+    struct oj_wal_record rec;
+    char err[256];
+    cr_assert_eq(oj_wal_parse_line(line, strlen(line), true, &rec, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(rec.seq, 3);
+    cr_expect(rec.legacy);
+    cJSON_Delete(rec.op);
+    line[strlen(line) - 4] ^= 1; /* in the op */
+    cr_expect_eq(oj_wal_parse_line(line, strlen(line), true, &rec, err, sizeof err), -1);
 }
 
 Test(wal, rejects_malformed_lines)
