@@ -73,6 +73,8 @@ static void human_status(const void *m)
         printf("  waiting:   for a session slot (OJ_MAX_SESSIONS)\n");
     else if (strcmp(r->step, "workspace") == 0)
         printf("  waiting:   for git to make its worktree (see its log in .oj/logs/pipelines)\n");
+    else if (strcmp(r->step, "pause") == 0)
+        printf("  waiting:   a pause between two passes of a loop (the phase's pause)\n");
     if (r->lock_held[0])
         printf("  holds:     lock %s\n", r->lock_held);
     if (r->last_error[0])

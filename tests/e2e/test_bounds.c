@@ -1,0 +1,142 @@
+/* Bounds and honest messages, end to end: loops in runbooks pause between
+ * passes, the daemon log stays bounded and reopens on SIGHUP, user text
+ * cannot forge output, and failures say what really went wrong. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/harness.h"
+
+static struct oj_env e;
+
+static void setup(void) { env_setup(&e, true); }
+static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in the daemon log"); }
+
+static void start_daemon(char *const envp[])
+{
+    struct oj_out o = oj_run_in(&e, NULL, envp, "daemon", "start", (char *)NULL);
+    cr_assert_eq(o.code, 0, "oj daemon start (%d): %s", o.code, o.err);
+    oj_out_free(&o);
+}
+
+/* Writes .oj/runbooks/<name>.json; the text uses ' for " to stay readable. */
+static void runbook(const char *name, const char *text)
+{
+    char *json = strdup(text);
+    for (char *p = json; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    cr_assert_eq(env_write_runbook(&e, name, json), 0, "cannot write runbook %s: %s", name,
+                 strerror(errno));
+    free(json);
+}
+
+static void project_path(char *buf, size_t len, const char *rel)
+{
+    snprintf(buf, len, "%s/%s", e.dir, rel);
+}
+
+/* `oj run` printed the id alone on stdout; copies it. */
+static void run_ok(char id[16], const char *pipeline)
+{
+    struct oj_out o = OJ(&e, "run", pipeline);
+    cr_assert_eq(o.code, 0, "oj run %s (%d): %s", pipeline, o.code, o.err);
+    cr_assert(sscanf(o.out, "%15s", id) == 1, "%s", o.out);
+    oj_out_free(&o);
+}
+
+/* ---- loops pause between passes ------------------------------------------------- */
+
+struct lines_ctx {
+    const char *path;
+    int want;
+};
+
+static int count_lines(const char *path)
+{
+    char *t = read_file(path);
+    int n = 0;
+    for (const char *p = t; p && *p; p++)
+        n += *p == '\n';
+    free(t);
+    return n;
+}
+
+static bool has_lines(void *arg)
+{
+    struct lines_ctx *c = arg;
+    return count_lines(c->path) >= c->want;
+}
+
+/* The pass start times (ms, one per line) written by a looping step. */
+static int read_times(const char *path, long long *t, int max)
+{
+    char *text = read_file(path);
+    int n = 0;
+    for (char *p = text, *end; p && *p && n < max; p = end + 1) {
+        long long v = strtoll(p, &end, 10);
+        if (end == p || *end != '\n')
+            break; /* the end, or a line still being written */
+        t[n++] = v;
+    }
+    free(text);
+    return n;
+}
+
+static bool in_pause(void *id)
+{
+    struct oj_out o = OJ(&e, "pipeline", "status", (char *)id);
+    bool yes = strstr(o.out, "step:      pause") && strstr(o.out, "a pause between two passes");
+    oj_out_free(&o);
+    return yes;
+}
+
+Test(bounds, a_phase_that_loops_back_pauses_between_passes, .init = setup, .fini = teardown)
+{
+    /* `self` loops into itself with the default pause (1 s); `ping` and `pong`
+     * loop through each other, back into `ping`, whose pause is 2 s. */
+    runbook("loops", "{'pipelines': {"
+                     " 'self': {'phases': [{'name': 'again',"
+                     "   'run': 'echo $(($(date +%s%N) / 1000000)) >> {project}/self.txt',"
+                     "   'next': 'again'}]},"
+                     " 'cycle': {'phases': ["
+                     "  {'name': 'ping', 'pause': '2s',"
+                     "   'run': 'echo $(($(date +%s%N) / 1000000)) >> {project}/cycle.txt'},"
+                     "  {'name': 'pong', 'run': 'true', 'next': 'ping'}]}}}");
+    start_daemon(NULL);
+    char self_id[16], cycle_id[16], self_txt[PATH_MAX], cycle_txt[PATH_MAX];
+    run_ok(self_id, "self");
+    run_ok(cycle_id, "cycle");
+    project_path(self_txt, sizeof self_txt, "self.txt");
+    project_path(cycle_txt, sizeof cycle_txt, "cycle.txt");
+    struct lines_ctx s = {self_txt, 4}, c = {cycle_txt, 3};
+    cr_assert(wait_until(has_lines, &s, 30000), "the self loop ran %d passes",
+              count_lines(self_txt));
+    cr_assert(wait_until(has_lines, &c, 30000), "the cycle ran %d passes", count_lines(cycle_txt));
+
+    /* Between two passes: at least the pause (without it: ~40 passes a second). */
+    long long t[64];
+    int n = read_times(self_txt, t, 64);
+    for (int i = 1; i < n; i++)
+        cr_expect_geq(t[i] - t[i - 1], 1000, "self: passes %d and %d only %lld ms apart", i,
+                      i + 1, t[i] - t[i - 1]);
+    n = read_times(cycle_txt, t, 64);
+    for (int i = 1; i < n; i++)
+        cr_expect_geq(t[i] - t[i - 1], 2000, "cycle: passes %d and %d only %lld ms apart", i,
+                      i + 1, t[i] - t[i - 1]);
+
+    /* Between passes the pipeline says it pauses; a cancel ends the loop. */
+    cr_expect(wait_until(in_pause, self_id, 10000), "oj pipeline status never showed the pause");
+    struct oj_out o = OJ(&e, "pipeline", "cancel", self_id);
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "cancel", cycle_id);
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+}
