@@ -125,7 +125,8 @@ static void queue_send(struct oj_server *s, struct slot *sl, const void *data, s
         slot_release(s, sl);
         return;
     }
-    memcpy(nng_msg_body(m), data, len);
+    if (len) /* an empty ReplyFrame packs to 0 bytes, and its body may be NULL */
+        memcpy(nng_msg_body(m), data, len);
     sl->phase = SLOT_SEND;
     s->sending++;
     io->send = sl;
