@@ -313,7 +313,9 @@ const struct oj_cmd oj_cmd_daemon_start = {
     "WAL as wal.jsonl.corrupt-<time>, truncates to the last good record and reports what it\n"
     "dropped. --rebuild-state ignores snapshots and replays the whole WAL.\n"
     "Environment: OJ_LOG_LEVEL (error|warn|info|debug, default info), OJ_MAX_SESSIONS\n"
-    "(default 10), OJ_SNAPSHOT_EVERY (10000), OJ_SNAPSHOT_KEEP (5), OJ_COMPACT_SIZE (100MB).",
+    "(default 10), OJ_SNAPSHOT_EVERY (10000), OJ_SNAPSHOT_KEEP (5), OJ_COMPACT_SIZE (100MB),\n"
+    "OJ_LOG_MAX_SIZE (10MB: daemon.log rotates to daemon.log.1 ...), OJ_LOG_KEEP (5).\n"
+    "SIGHUP makes the daemon reopen .oj/logs/daemon.log (for an external logrotate).",
     start_opts, 0, 0, exec_start,
 };
 const struct oj_cmd oj_cmd_daemon_stop = {

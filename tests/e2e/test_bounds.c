@@ -4,6 +4,8 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "../lib/harness.h"
+#include "rpc_client.h"
 
 static struct oj_env e;
 
@@ -138,5 +141,103 @@ Test(bounds, a_phase_that_loops_back_pauses_between_passes, .init = setup, .fini
     oj_out_free(&o);
     o = OJ(&e, "pipeline", "cancel", cycle_id);
     cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+}
+
+/* ---- the daemon log is bounded -------------------------------------------------- */
+
+static long file_size(const char *rel)
+{
+    char p[PATH_MAX];
+    project_path(p, sizeof p, rel);
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* How often `what` occurs in daemon.log and its rotated files. */
+static int count_in_logs(const char *what)
+{
+    const char *names[] = {".oj/logs/daemon.log", ".oj/logs/daemon.log.1",
+                           ".oj/logs/daemon.log.2", ".oj/logs/daemon.log.moved"};
+    int n = 0;
+    for (int i = 0; i < 4; i++) {
+        char p[PATH_MAX];
+        project_path(p, sizeof p, names[i]);
+        char *t = read_file(p);
+        for (const char *q = t; q && (q = strstr(q, what)); q++)
+            n++;
+        free(t);
+    }
+    return n;
+}
+
+static bool log_reopened(void *arg)
+{
+    (void)arg;
+    char p[PATH_MAX];
+    project_path(p, sizeof p, ".oj/logs/daemon.log");
+    char *t = read_file(p);
+    bool yes = t && strstr(t, "SIGHUP: reopened");
+    free(t);
+    return yes;
+}
+
+Test(bounds, the_daemon_log_rotates_reopens_on_sighup_and_limits_repeats, .init = setup,
+     .fini = teardown)
+{
+    char *env[] = {"OJ_LOG_LEVEL=debug", "OJ_LOG_MAX_SIZE=8KiB", "OJ_LOG_KEEP=2", NULL};
+    start_daemon(env);
+    char sock[PATH_MAX];
+    project_path(sock, sizeof sock, ".oj/daemon.sock");
+
+    /* 300 requests, one debug line each (~22 KB in all): rotated at 8 KiB, 2 kept. */
+    struct oj_client *c;
+    cr_assert_eq(oj_client_open(&c, sock, 10000), 0);
+    for (int i = 0; i < 300; i++) {
+        Oj__StatusRequest req = OJ__STATUS_REQUEST__INIT;
+        Oj__StatusResponse *resp = NULL;
+        cr_assert_eq(OJ_RPC(c, oj__control__status, &req, &resp), OJ__STATUS_CODE__OK);
+        oj_client_free_reply(resp);
+    }
+    oj_client_close(c);
+    const char *files[] = {".oj/logs/daemon.log", ".oj/logs/daemon.log.1",
+                           ".oj/logs/daemon.log.2"};
+    for (int i = 0; i < 3; i++) {
+        long n = file_size(files[i]);
+        cr_expect_gt(n, 0, "%s is missing (daemon.log: %ld bytes)", files[i], file_size(files[0]));
+        cr_expect_leq(n, 8192, "%s is %ld bytes, over OJ_LOG_MAX_SIZE=8KiB", files[i], n);
+    }
+    cr_expect_eq(file_size(".oj/logs/daemon.log.3"), -1, "OJ_LOG_KEEP=2 keeps two old files");
+
+    /* 200 garbage frames: each is answered, but the log says so at most 10 times. */
+    nng_socket raw;
+    cr_assert_eq(nng_req0_open(&raw), 0);
+    nng_socket_set_ms(raw, NNG_OPT_RECVTIMEO, 10000);
+    char url[PATH_MAX + 8];
+    snprintf(url, sizeof url, "ipc://%s", sock);
+    cr_assert_eq(nng_dial(raw, url, NULL, 0), 0);
+    for (int i = 0; i < 200; i++) {
+        char junk[] = "\xff\xfe not a RequestFrame";
+        cr_assert_eq(nng_send(raw, junk, sizeof junk, 0), 0);
+        char *buf;
+        size_t len;
+        cr_assert_eq(nng_recv(raw, &buf, &len, NNG_FLAG_ALLOC), 0, "frame %d got no answer", i);
+        nng_free(buf, len);
+    }
+    nng_close(raw);
+    int lines = count_in_logs("undecodable request frame");
+    cr_expect_leq(lines, 10, "200 garbage frames logged %d warnings", lines);
+    cr_expect_geq(lines, 1, "the first garbage frames are still logged");
+    cr_expect_eq(count_in_logs("suppressed and counted"), 1, "the log says it holds the rest back");
+
+    /* logrotate's way: move the file, send SIGHUP, and the daemon writes a new one. */
+    char live[PATH_MAX], moved[PATH_MAX];
+    project_path(live, sizeof live, ".oj/logs/daemon.log");
+    project_path(moved, sizeof moved, ".oj/logs/daemon.log.moved");
+    cr_assert_eq(rename(live, moved), 0);
+    cr_assert_eq(kill(env_daemon_pid(&e), SIGHUP), 0);
+    cr_expect(wait_until(log_reopened, NULL, 10000), "no new daemon.log after SIGHUP");
+    struct oj_out o = OJ(&e, "status");
+    cr_expect_eq(o.code, 0, "the daemon keeps serving after SIGHUP: %s", o.err);
     oj_out_free(&o);
 }
