@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "cmd.h"
+#include "escape.h"
 #include "exit_codes.h"
 #include "rpc_client.h"
 
@@ -15,7 +16,8 @@
 
 int oj_main(int argc, char **argv);
 
-/* "oj: <message>" on stderr, one line. */
+/* "oj: <message>" on stderr, one line: control characters in the message
+ * (user text echoed by it) are escaped (escape.h). */
 void oj_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Finds the project (nearest .oj/ from -C DIR or the current directory) and

@@ -13,12 +13,12 @@
 
 void oj_errorf(const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("oj: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "oj: %s\n", oj_esc(msg));
 }
 
 int oj_ctx_project(struct oj_ctx *ctx)
@@ -131,25 +131,26 @@ static void print_json_fields(const cJSON *obj, int indent)
 {
     for (const cJSON *it = obj->child; it; it = it->next) {
         if (cJSON_IsObject(it)) {
-            printf("%*s%s:\n", indent, "", it->string);
+            printf("%*s%s:\n", indent, "", oj_esc(it->string));
             print_json_fields(it, indent + 2);
         } else if (cJSON_IsArray(it)) {
-            printf("%*s%s: %d item(s)\n", indent, "", it->string, cJSON_GetArraySize(it));
+            printf("%*s%s: %d item(s)\n", indent, "", oj_esc(it->string),
+                   cJSON_GetArraySize(it));
             for (const cJSON *e = it->child; e; e = e->next) {
                 if (cJSON_IsObject(e)) {
                     printf("%*s-\n", indent + 2, "");
                     print_json_fields(e, indent + 4);
                 } else {
                     char *s = cJSON_PrintUnformatted(e);
-                    printf("%*s- %s\n", indent + 2, "", s ? s : "?");
+                    printf("%*s- %s\n", indent + 2, "", s ? oj_esc(s) : "?");
                     free(s);
                 }
             }
         } else if (cJSON_IsString(it)) {
-            printf("%*s%s: %s\n", indent, "", it->string, it->valuestring);
+            printf("%*s%s: %s\n", indent, "", oj_esc(it->string), oj_esc(it->valuestring));
         } else {
             char *s = cJSON_PrintUnformatted(it);
-            printf("%*s%s: %s\n", indent, "", it->string, s ? s : "?");
+            printf("%*s%s: %s\n", indent, "", oj_esc(it->string), s ? oj_esc(s) : "?");
             free(s);
         }
     }
@@ -213,5 +214,5 @@ void oj_fmt_bytes(unsigned long long n, char *buf, size_t len)
 void oj_print_action(const void *reply)
 {
     const Oj__ActionResponse *r = reply;
-    printf("%s: %s\n", r->id, r->message);
+    printf("%s: %s\n", oj_esc(r->id), oj_esc(r->message));
 }

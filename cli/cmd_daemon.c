@@ -63,8 +63,10 @@ static void show_log_tail(const char *log_path)
         if (strstr(line, " ERROR ") || strstr(line, "ERROR:") || strstr(line, "Sanitizer"))
             snprintf(last[n++ % 3], sizeof last[0], "%s", line);
     fclose(f);
-    for (int i = n > 3 ? n - 3 : 0; i < n; i++)
-        fprintf(stderr, "  %s", last[i % 3]);
+    for (int i = n > 3 ? n - 3 : 0; i < n; i++) {
+        last[i % 3][strcspn(last[i % 3], "\n")] = '\0';
+        fprintf(stderr, "  %s\n", oj_esc(last[i % 3]));
+    }
 }
 
 static int start_background(const char *root, const struct oj_paths *paths, bool recover,
@@ -142,12 +144,12 @@ static int start_background(const char *root, const struct oj_paths *paths, bool
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         long pid;
         if (strncmp(line, "NOTE ", 5) == 0) {
-            printf("note: %s\n", line + 5);
+            printf("note: %s\n", oj_esc(line + 5));
         } else if (sscanf(line, "READY %ld", &pid) == 1) {
-            printf("daemon started (pid %ld) in %s\n", pid, root);
+            printf("daemon started (pid %ld) in %s\n", pid, oj_esc(root));
             rc = OJ_EXIT_OK;
         } else if (sscanf(line, "ALREADY %ld", &pid) == 1) {
-            printf("daemon already running (pid %ld) in %s\n", pid, root);
+            printf("daemon already running (pid %ld) in %s\n", pid, oj_esc(root));
             rc = OJ_EXIT_OK;
         } else if (strncmp(line, "ERROR ", 6) == 0) {
             oj_errorf("daemon failed to start: %s", line + 6);
@@ -188,7 +190,7 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
     }
     pid_t holder = oj_pidlock_holder(paths.pid_path);
     if (holder > 0) {
-        printf("daemon already running (pid %d) in %s\n", (int)holder, root);
+        printf("daemon already running (pid %d) in %s\n", (int)holder, oj_esc(root));
         return OJ_EXIT_OK;
     }
     bool recover = oj_args_has(a, "recover"), rebuild = oj_args_has(a, "rebuild-state");
@@ -227,7 +229,7 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
         return rc;
     pid_t pid = oj_pidlock_holder(ctx->paths.pid_path);
     if (pid <= 0) {
-        printf("daemon is not running in %s (nothing to stop)\n", ctx->paths.root);
+        printf("daemon is not running in %s (nothing to stop)\n", oj_esc(ctx->paths.root));
         return OJ_EXIT_OK;
     }
 

@@ -16,20 +16,20 @@ static void human_compact(const void *m)
     oj_fmt_bytes(r->wal_bytes_before, before, sizeof before);
     oj_fmt_bytes(r->wal_bytes_after, after, sizeof after);
     printf("compacted: WAL %s -> %s; snapshot %s; %u old snapshot(s) removed\n", before, after,
-           r->snapshot_id, r->snapshots_removed);
+           oj_esc(r->snapshot_id), r->snapshots_removed);
 }
 
 static void human_snapshot(const void *m)
 {
     const Oj__SnapshotResponse *r = m;
-    printf("%s\n", r->snapshot_id);
+    printf("%s\n", oj_esc(r->snapshot_id));
 }
 
 static void human_restore(const void *m)
 {
     const Oj__RestoreSnapshotResponse *r = m;
-    printf("restored snapshot %s (now seq %llu); the replaced WAL is kept as %s\n", r->snapshot_id,
-           (unsigned long long)r->sequence, r->wal_backup);
+    printf("restored snapshot %s (now seq %llu); the replaced WAL is kept as %s\n",
+           oj_esc(r->snapshot_id), (unsigned long long)r->sequence, oj_esc(r->wal_backup));
 }
 
 static void human_archive(const void *m)
@@ -38,7 +38,7 @@ static void human_archive(const void *m)
     if (r->archived == 0)
         printf("archived 0 pipelines (none finished before the cut-off)\n");
     else
-        printf("archived %u pipeline(s) to %s\n", r->archived, r->archive_path);
+        printf("archived %u pipeline(s) to %s\n", r->archived, oj_esc(r->archive_path));
 }
 
 static int exec_compact(struct oj_ctx *ctx, const struct oj_args *a)

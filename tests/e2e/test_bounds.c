@@ -241,3 +241,78 @@ Test(bounds, the_daemon_log_rotates_reopens_on_sighup_and_limits_repeats, .init 
     cr_expect_eq(o.code, 0, "the daemon keeps serving after SIGHUP: %s", o.err);
     oj_out_free(&o);
 }
+
+/* ---- user text cannot forge output ---------------------------------------------- */
+
+static int line_count(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static bool pipeline_failed(void *id)
+{
+    struct oj_out o = OJ(&e, "pipeline", "status", (char *)id, "--json");
+    bool yes = strstr(o.out, "\"failed\"") != NULL;
+    oj_out_free(&o);
+    return yes;
+}
+
+Test(bounds, user_text_is_escaped_in_tables_and_exact_in_json, .init = setup, .fini = teardown)
+{
+    start_daemon(NULL);
+    const char *holder = "x\nforged-lock              root                 2020-01-01 00:00:00 "
+                         "1s         held\x1b[2J\x1b[31m";
+    struct oj_out o = OJ(&e, "lock", "acquire", "forged", "--holder", holder);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+
+    o = OJ(&e, "lock", "list");
+    cr_expect_eq(line_count(o.out), 2, "a header and one row, no forged one:\n%s", o.out);
+    cr_expect(strchr(o.out, '\x1b') == NULL, "no terminal escape reaches the terminal");
+    cr_expect(strstr(o.out, "x\\nforged-lock") && strstr(o.out, "held\\e[2J\\e[31m"), "%s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "lock", "status", "forged");
+    cr_expect(strchr(o.out, '\x1b') == NULL && strstr(o.out, "holder:     x\\nforged-lock"), "%s",
+              o.out);
+    oj_out_free(&o);
+    /* The error naming the holder stays one line. */
+    o = OJ(&e, "lock", "release", "forged", "--holder", "someone-else");
+    cr_expect_eq(o.code, 5, "%s", o.err);
+    cr_expect_eq(line_count(o.err), 1, "%s", o.err);
+    cr_expect(strchr(o.err, '\x1b') == NULL && strstr(o.err, "x\\nforged-lock"), "%s", o.err);
+    oj_out_free(&o);
+    /* --json stays exact. */
+    o = OJ(&e, "lock", "list", "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    const cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "locks"), 0);
+    cr_expect_str_eq(cJSON_GetObjectItem(l, "holder")->valuestring, holder);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+
+    /* A pipeline input and a last error (the failing step's last line of output). */
+    runbook("echo", "{'pipelines': {'echo': {'inputs': ['what'], 'phases': [{'name': 'say',"
+                    " 'run': 'printf \\\"out\\\\033[31m\\\\n\\\"; exit 3'}]}}}");
+    const char *input = "line1\nline2\x1b[31m";
+    o = OJ(&e, "run", "echo", input);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    char id[16];
+    cr_assert_eq(sscanf(o.out, "%15s", id), 1);
+    oj_out_free(&o);
+    cr_assert(wait_until(pipeline_failed, id, 30000), "pipeline %s did not fail", id);
+    o = OJ(&e, "pipeline", "show", id);
+    cr_expect(strchr(o.out, '\x1b') == NULL, "%s", o.out);
+    cr_expect(strstr(o.out, "input:     what = line1\\nline2\\e[31m"), "%s", o.out);
+    cr_expect(strstr(o.out, "exit status 3: out\\e[31m"), "%s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "show", id, "--json");
+    j = cJSON_Parse(o.out);
+    const cJSON *in = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "inputs"), 0);
+    cr_expect_str_eq(cJSON_GetObjectItem(in, "value")->valuestring, input);
+    cr_expect(strstr(cJSON_GetObjectItem(j, "last_error")->valuestring, "out\x1b[31m"), "%s",
+              o.out);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+}
