@@ -189,6 +189,10 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
         return OJ_EXIT_FAILURE;
     }
     pid_t holder = oj_pidlock_holder(paths.pid_path);
+    if (oj_reach_classify(holder, errno, false) == OJ_REACH_DENIED) {
+        struct oj_ctx owner = {.paths = paths, .have_paths = true};
+        return oj_permission_denied(&owner, "start a daemon");
+    }
     if (holder > 0) {
         printf("daemon already running (pid %d) in %s\n", (int)holder, oj_esc(root));
         return OJ_EXIT_OK;
@@ -228,6 +232,8 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
     if (rc != 0)
         return rc;
     pid_t pid = oj_pidlock_holder(ctx->paths.pid_path);
+    if (oj_reach_classify(pid, errno, false) == OJ_REACH_DENIED)
+        return oj_permission_denied(ctx, "stop the daemon");
     if (pid <= 0) {
         printf("daemon is not running in %s (nothing to stop)\n", oj_esc(ctx->paths.root));
         return OJ_EXIT_OK;
@@ -235,6 +241,8 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
 
     if (oj_args_has(a, "force")) {
         if (kill(pid, SIGKILL) != 0 && errno != ESRCH) {
+            if (errno == EPERM)
+                return oj_permission_denied(ctx, "kill the daemon");
             oj_errorf("cannot kill daemon (pid %d): %s", (int)pid, strerror(errno));
             return OJ_EXIT_FAILURE;
         }

@@ -89,6 +89,7 @@ static const struct oj_opt status_opts[] = {
 
 const struct oj_cmd oj_cmd_status = {
     NULL, "status", "[--verbose] [--resources] [--json]", "Show the daemon's health",
-    "Exit status 0 when the daemon answers, 3 when no daemon runs for this project.",
+    "Exit status 0 when the daemon answers, 3 when no daemon runs for this project, 9 when\n"
+    "the project's .oj/ (and its daemon) belongs to another user.",
     status_opts, 0, 0, exec_status,
 };

@@ -172,6 +172,14 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
         close(fd);
         return -1;
     }
+    if (!S_ISREG(st.st_mode)) {
+        /* mmap would say "No such device" */
+        snprintf(err, errlen,
+                 "%s is %s, not the WAL file; move it away (mv %s %s.aside) and start again",
+                 path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file", path, path);
+        close(fd);
+        return -1;
+    }
     out->file_size = st.st_size;
     if (st.st_size == 0) {
         close(fd);

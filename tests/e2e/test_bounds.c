@@ -4,6 +4,8 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <signal.h>
@@ -314,5 +316,117 @@ Test(bounds, user_text_is_escaped_in_tables_and_exact_in_json, .init = setup, .f
     cr_expect(strstr(cJSON_GetObjectItem(j, "last_error")->valuestring, "out\x1b[31m"), "%s",
               o.out);
     cJSON_Delete(j);
+    oj_out_free(&o);
+}
+
+/* ---- failures say what really went wrong ---------------------------------------- */
+
+Test(bounds, a_command_too_long_to_run_says_so, .init = setup, .fini = teardown)
+{
+    start_daemon(NULL);
+    /* Two arguments of 100 KB: each fits the CLI's own argv, but the command
+     * they make (one argument for tmux, or for sh -c) is past the kernel's
+     * 128 KiB limit for one string. */
+    static char big[100 * 1000];
+    memset(big, 'x', sizeof big - 1);
+    struct oj_out o = OJ(&e, "session", "start", "--name", "big", "--", "echo", big, big);
+    cr_expect_eq(o.code, 1, "%s", o.err);
+    cr_expect(strstr(o.err, "too long") && strstr(o.err, "E2BIG"), "%s", o.err);
+    cr_expect(strstr(o.err, "is it installed") == NULL, "tmux is installed: %s", o.err);
+    oj_out_free(&o);
+
+    runbook("twice", "{'pipelines': {'twice': {'inputs': ['t'], 'phases': [{'name': 'say',"
+                     " 'run': 'echo {t} {t}'}]}}}");
+    o = OJ(&e, "run", "twice", big);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    char id[16];
+    cr_assert_eq(sscanf(o.out, "%15s", id), 1);
+    oj_out_free(&o);
+    cr_assert(wait_until(pipeline_failed, id, 30000), "pipeline %s did not fail", id);
+    o = OJ(&e, "pipeline", "status", id);
+    cr_expect(strstr(o.out, "could not run sh in") && strstr(o.out, "too long") &&
+                  strstr(o.out, "E2BIG"),
+              "%s", o.out);
+    oj_out_free(&o);
+}
+
+Test(bounds, a_wal_that_is_a_directory_is_named_as_one, .init = setup, .fini = teardown)
+{
+    start_daemon(NULL);
+    struct oj_out o = OJ(&e, "daemon", "stop");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    char wal[PATH_MAX], aside[PATH_MAX + 8];
+    project_path(wal, sizeof wal, ".oj/wal.jsonl");
+    snprintf(aside, sizeof aside, "%s.aside", wal);
+    cr_assert(unlink(wal) == 0 || errno == ENOENT);
+    cr_assert_eq(mkdir(wal, 0700), 0);
+    o = OJ(&e, "daemon", "start");
+    cr_expect_eq(o.code, 1);
+    cr_expect(strstr(o.err, "wal.jsonl is a directory, not the WAL file") && strstr(o.err, "mv "),
+              "%s", o.err);
+    cr_expect(strstr(o.err, "No such device") == NULL, "%s", o.err);
+    oj_out_free(&o);
+    /* Doing what it says works. */
+    cr_assert_eq(rename(wal, aside), 0);
+    o = OJ(&e, "daemon", "start");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+}
+
+/* Runs oj as user nobody (uid/gid 65534) with the arguments; stderr into err. */
+static int oj_as_nobody(char *err, size_t errlen, const char *a1, const char *a2, const char *a3)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(p[1], 2);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        close(p[0]);
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(120);
+        char *argv[] = {e.oj, "-C", e.dir, (char *)a1, (char *)a2, (char *)a3, NULL};
+        execv(e.oj, argv);
+        _exit(121);
+    }
+    close(p[1]);
+    size_t used = 0;
+    ssize_t r;
+    while (used + 1 < errlen && (r = read(p[0], err + used, errlen - 1 - used)) > 0)
+        used += (size_t)r;
+    err[used] = '\0';
+    close(p[0]);
+    return child_wait_exit(pid, 30000);
+}
+
+Test(bounds, another_user_is_told_permission_denied_not_that_no_daemon_runs, .init = setup,
+     .fini = teardown)
+{
+    if (getuid() != 0)
+        cr_skip_test("needs root, to run oj as another user");
+    /* The project is open to all; its .oj/ is the daemon owner's alone (0700). */
+    cr_assert_eq(chmod(e.dir, 0755), 0);
+    start_daemon(NULL);
+    pid_t daemon = env_daemon_pid(&e);
+    const char *cmds[][3] = {{"status", NULL, NULL},
+                             {"lock", "list", NULL},
+                             {"daemon", "stop", NULL},
+                             {"daemon", "stop", "--force"},
+                             {"daemon", "start", NULL}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char err[1024];
+        int code = oj_as_nobody(err, sizeof err, cmds[i][0], cmds[i][1], cmds[i][2]);
+        cr_expect_eq(code, 9, "oj %s %s %s as nobody: exit %d: %s", cmds[i][0],
+                     cmds[i][1] ? cmds[i][1] : "", cmds[i][2] ? cmds[i][2] : "", code, err);
+        cr_expect(strstr(err, "permission denied") && strstr(err, "belongs to root"), "%s", err);
+        cr_expect(strstr(err, "not running") == NULL && strstr(err, "nothing to stop") == NULL,
+                  "%s", err);
+    }
+    cr_expect_eq(env_daemon_pid(&e), daemon, "the daemon still runs");
+    struct oj_out o = OJ(&e, "status");
+    cr_expect_eq(o.code, 0, "its owner still reaches it: %s", o.err);
     oj_out_free(&o);
 }
