@@ -430,3 +430,42 @@ Test(bounds, another_user_is_told_permission_denied_not_that_no_daemon_runs, .in
     cr_expect_eq(o.code, 0, "its owner still reaches it: %s", o.err);
     oj_out_free(&o);
 }
+
+struct text_wait {
+    const char *id, *want;
+};
+
+static bool status_has(void *arg)
+{
+    struct text_wait *w = arg;
+    struct oj_out o = OJ(&e, "pipeline", "status", w->id);
+    bool yes = strstr(o.out, w->want) != NULL;
+    oj_out_free(&o);
+    return yes;
+}
+
+Test(bounds, a_failing_notify_command_shows_in_the_recovery_steps_and_the_log, .init = setup,
+     .fini = teardown)
+{
+    /* The old example's mistake: parentheses around a quoted value. */
+    runbook("alarm", "{'pipelines': {'alarm': {'phases': [{'name': 'wait', 'agent': {"
+                     " 'command': 'oj-fake-agent --mute', 'idle_timeout': '1s',"
+                     " 'on_stuck': ['escalate']}}],"
+                     " 'notify': 'echo pipeline {id} ({pipeline}) needs a human'}}}");
+    start_daemon(NULL);
+    char id[16];
+    run_ok(id, "alarm");
+    struct text_wait w = {id, "the notify command failed: exit status 2: "};
+    cr_expect(wait_until(status_has, &w, 30000), "no failed notify in the recovery steps");
+    struct oj_out o = OJ(&e, "pipeline", "status", id);
+    cr_expect(strstr(o.out, "state:     escalated") && strstr(o.out, "notify ") &&
+                  strstr(o.out, "Syntax error"),
+              "%s", o.out);
+    oj_out_free(&o);
+    char want[128];
+    snprintf(want, sizeof want, "pipeline %s: the notify command failed (status 2", id);
+    cr_expect_eq(count_in_logs(want), 1, "the daemon log names the pipeline and the status");
+    o = OJ(&e, "pipeline", "cancel", id);
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+}

@@ -10,6 +10,7 @@
 
 #include "../lib/harness.h"
 #include "runbook.h"
+#include "subprocess.h"
 #include "template.h"
 
 /* The file's text; tests run from the repository root. */
@@ -45,6 +46,53 @@ Test(runbook, the_shipped_example_loads_completely)
     cr_expect_eq(rb.n_jobs, 2);
     cr_expect_eq(rb.jobs[0].every_ms, 86400000);
     cr_expect_str_eq(rb.jobs[0].pipeline, "build");
+    oj_runbooks_free(&rb);
+}
+
+/* Any placeholder's value: text a shell would trip over if it were not quoted. */
+static const char *awkward(const char *key, void *arg)
+{
+    (void)key;
+    (void)arg;
+    return "it's (a) \"test\"; $HOME";
+}
+
+/* `sh -n`: the command parses as shell. */
+static void expect_valid_sh(const char *where, const char *tmpl)
+{
+    char *cmd = NULL, err[256], out[1024];
+    cr_assert_eq(oj_template_expand(tmpl, awkward, NULL, 1, &cmd, err, sizeof err), 0, "%s: %s",
+                 where, err);
+    char *argv[] = {"sh", "-n", "-c", cmd, NULL};
+    struct oj_proc_result r;
+    cr_assert_eq(oj_run(argv, "/", 5000, out, sizeof out, 1, &r), 0);
+    cr_expect_eq(r.exit_status, 0, "%s expands to a shell syntax error: %s\n%s", where, cmd, out);
+    free(cmd);
+}
+
+Test(runbook, every_command_of_the_shipped_example_is_valid_shell)
+{
+    struct oj_runbooks rb = {0};
+    char err[512];
+    char *text = slurp("docs/examples/runbook.json");
+    cr_assert_eq(oj_runbook_parse("runbook.json", text, &rb, err, sizeof err), 0, "%s", err);
+    free(text);
+    int notifies = 0;
+    for (int i = 0; i < rb.n_pipelines; i++) {
+        const struct oj_pipeline_def *p = &rb.pipelines[i];
+        for (int k = 0; k < p->n_phases; k++) {
+            const struct oj_phase_def *ph = &p->phases[k];
+            expect_valid_sh(ph->name, ph->run ? ph->run : ph->agent_command);
+        }
+        if (p->notify) {
+            expect_valid_sh("notify", p->notify);
+            notifies++;
+        }
+    }
+    for (int i = 0; i < rb.n_jobs; i++)
+        if (rb.jobs[i].run)
+            expect_valid_sh(rb.jobs[i].name, rb.jobs[i].run);
+    cr_expect_gt(notifies, 0, "the example shows a notify command");
     oj_runbooks_free(&rb);
 }
 
