@@ -219,8 +219,8 @@ run git branch --list
 note "the merged branches went with their worktrees"
 
 section "11. An agent that goes quiet: escalation and notify"
-note "pipeline review: its agent (oj-fake-agent --mute) never says a word; after its idle_timeout (3s)"
-note "the on_stuck chain [\"escalate\"] hands it to a human and runs the pipeline's notify command"
+note "pipeline review: its agent (oj-fake-agent --mute) never says a word; after its"
+note "idle_timeout (3s) its on_stuck chain [\"escalate\"] hands it to a human and runs notify"
 step oj run review auth
 id3=$(oj run review auth) || die "oj run review auth failed"
 echo "$id3"

@@ -18,7 +18,8 @@ Test(escape, plain_text_and_utf8_stay_as_they_are)
 {
     expect("", "");
     expect("alice@host:4242 merge-lock", "alice@host:4242 merge-lock");
-    expect("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80", "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80");
+    const char *utf8 = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80";
+    expect(utf8, utf8);
     expect("C:\\path\\n", "C:\\path\\n"); /* a backslash is only text */
 }
 

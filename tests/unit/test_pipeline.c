@@ -55,7 +55,8 @@ Test(pipeline, only_a_loop_back_waits_and_for_the_pause_of_the_phase_it_enters)
     cr_expect_eq(oj_pipeline_loop_pause(p, "a", "b"), 0, "forward: at once");
     cr_expect_eq(oj_pipeline_loop_pause(p, "a", "c"), 0, "a jump forward: at once");
     cr_expect_eq(oj_pipeline_loop_pause(p, "b", "b"), 1000, "itself: the default pause");
-    cr_expect_eq(oj_pipeline_loop_pause(p, "b", "a"), 30000, "back: the pause of the phase entered");
+    cr_expect_eq(oj_pipeline_loop_pause(p, "b", "a"), 30000,
+                 "back: the pause of the phase entered");
     cr_expect_eq(oj_pipeline_loop_pause(p, "c", "a"), 30000);
     oj_runbooks_free(&loop);
 }

@@ -177,9 +177,11 @@ static int parse_phase_with(const char *extra, struct oj_runbooks *rb, char *err
 
 Test(runbook, lock_names_follow_the_rule_of_oj_lock)
 {
+    char too_long[100] = ",\"lock\":\"";
+    memset(too_long + strlen(too_long), 'a', 65); /* one past the 64 of oj lock */
+    strcat(too_long, "\"}");
     const char *bad[] = {",\"lock\":\"../../etc\"}", ",\"lock\":\"a b\"}",
-                         ",\"lock\":\"x\\u001b[2J\"}",
-                         ",\"lock\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"};
+                         ",\"lock\":\"x\\u001b[2J\"}", too_long};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct oj_runbooks rb = {0};
         char err[512] = "";
@@ -244,7 +246,8 @@ Test(runbook, a_runbook_over_1_MiB_is_refused_naming_the_file_and_the_limit)
     oj_runbooks_free(&rb);
     unlink(path);
     cr_assert_eq(mkfifo(path, 0600), 0, "%s", strerror(errno));
-    cr_expect_eq(oj_runbooks_load(dir, &rb, err, sizeof err), -1, "a FIFO is refused, not waited on");
+    cr_expect_eq(oj_runbooks_load(dir, &rb, err, sizeof err), -1,
+                 "a FIFO is refused, not waited on");
     cr_expect(strstr(err, "not a regular file") != NULL, "%s", err);
     unlink(path);
     rmdir(dir);
