@@ -5,8 +5,10 @@
 #define OJ_CLI_H
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "cmd.h"
+#include "escape.h"
 #include "exit_codes.h"
 #include "rpc_client.h"
 
@@ -15,7 +17,8 @@
 
 int oj_main(int argc, char **argv);
 
-/* "oj: <message>" on stderr, one line. */
+/* "oj: <message>" on stderr, one line: control characters in the message
+ * (user text echoed by it) are escaped (escape.h). */
 void oj_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Finds the project (nearest .oj/ from -C DIR or the current directory) and
@@ -23,9 +26,20 @@ void oj_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int oj_ctx_project(struct oj_ctx *ctx);
 
 /* oj_ctx_project() and a connection to its daemon. On failure prints why
- * ("not running", "not answering") and returns OJ_EXIT_DAEMON_DOWN or
- * OJ_EXIT_FAILURE. */
+ * ("not running", "not answering", "permission denied") and returns
+ * OJ_EXIT_DAEMON_DOWN, OJ_EXIT_FAILURE or OJ_EXIT_PERMISSION. */
 int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out);
+
+/* Why the daemon cannot be reached, from what the caller saw: the holder of
+ * .oj/daemon.pid (oj_pidlock_holder: > 0 a pid, 0 none, -1 could not tell,
+ * with holder_errno) and whether dialing its socket was refused for lack of
+ * permission. Pure. */
+enum oj_reach { OJ_REACH_DOWN, OJ_REACH_NOT_ACCEPTING, OJ_REACH_DENIED };
+enum oj_reach oj_reach_classify(pid_t holder, int holder_errno, bool dial_denied);
+
+/* Prints "permission denied: ..." naming the owner of the project's .oj/
+ * and returns OJ_EXIT_PERMISSION. */
+int oj_permission_denied(const struct oj_ctx *ctx, const char *doing);
 
 /* Prints the failure of the last call on `c` and returns its exit code. */
 int oj_call_failed(struct oj_client *c);

@@ -1,9 +1,12 @@
 /* cli_support.c — see cli.h. */
 #include <errno.h>
+#include <nng/nng.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -13,12 +16,12 @@
 
 void oj_errorf(const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("oj: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "oj: %s\n", oj_esc(msg));
 }
 
 int oj_ctx_project(struct oj_ctx *ctx)
@@ -58,6 +61,30 @@ static int call_timeout_ms(void)
     return OJ_DEFAULT_CALL_TIMEOUT_MS;
 }
 
+enum oj_reach oj_reach_classify(pid_t holder, int holder_errno, bool dial_denied)
+{
+    if (dial_denied || (holder < 0 && (holder_errno == EACCES || holder_errno == EPERM)))
+        return OJ_REACH_DENIED;
+    return holder > 0 ? OJ_REACH_NOT_ACCEPTING : OJ_REACH_DOWN;
+}
+
+int oj_permission_denied(const struct oj_ctx *ctx, const char *doing)
+{
+    struct stat st;
+    char owner[64] = "another user";
+    if (stat(ctx->paths.state_dir, &st) == 0) {
+        const struct passwd *pw = getpwuid(st.st_uid);
+        if (pw)
+            snprintf(owner, sizeof owner, "%s (uid %d)", pw->pw_name, (int)st.st_uid);
+        else
+            snprintf(owner, sizeof owner, "uid %d", (int)st.st_uid);
+    }
+    oj_errorf("permission denied: cannot %s: %s belongs to %s and only its owner can reach its "
+              "daemon; run oj as that user",
+              doing, ctx->paths.state_dir, owner);
+    return OJ_EXIT_PERMISSION;
+}
+
 int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out)
 {
     int rc = oj_ctx_project(ctx);
@@ -67,10 +94,16 @@ int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out)
     if (rv == 0)
         return 0;
     pid_t holder = oj_pidlock_holder(ctx->paths.pid_path);
-    if (holder > 0) {
+    int holder_errno = errno;
+    switch (oj_reach_classify(holder, holder_errno, rv == NNG_EPERM)) {
+    case OJ_REACH_DENIED:
+        return oj_permission_denied(ctx, "reach the daemon");
+    case OJ_REACH_NOT_ACCEPTING:
         oj_errorf("daemon (pid %d) is running but not accepting connections on %s; see %s",
                   (int)holder, ctx->paths.sock_path, ctx->paths.log_path);
         return OJ_EXIT_FAILURE;
+    case OJ_REACH_DOWN:
+        break;
     }
     oj_errorf("daemon is not running in %s; start it with `oj daemon start`", ctx->paths.root);
     return OJ_EXIT_DAEMON_DOWN;
@@ -131,25 +164,26 @@ static void print_json_fields(const cJSON *obj, int indent)
 {
     for (const cJSON *it = obj->child; it; it = it->next) {
         if (cJSON_IsObject(it)) {
-            printf("%*s%s:\n", indent, "", it->string);
+            printf("%*s%s:\n", indent, "", oj_esc(it->string));
             print_json_fields(it, indent + 2);
         } else if (cJSON_IsArray(it)) {
-            printf("%*s%s: %d item(s)\n", indent, "", it->string, cJSON_GetArraySize(it));
+            printf("%*s%s: %d item(s)\n", indent, "", oj_esc(it->string),
+                   cJSON_GetArraySize(it));
             for (const cJSON *e = it->child; e; e = e->next) {
                 if (cJSON_IsObject(e)) {
                     printf("%*s-\n", indent + 2, "");
                     print_json_fields(e, indent + 4);
                 } else {
                     char *s = cJSON_PrintUnformatted(e);
-                    printf("%*s- %s\n", indent + 2, "", s ? s : "?");
+                    printf("%*s- %s\n", indent + 2, "", s ? oj_esc(s) : "?");
                     free(s);
                 }
             }
         } else if (cJSON_IsString(it)) {
-            printf("%*s%s: %s\n", indent, "", it->string, it->valuestring);
+            printf("%*s%s: %s\n", indent, "", oj_esc(it->string), oj_esc(it->valuestring));
         } else {
             char *s = cJSON_PrintUnformatted(it);
-            printf("%*s%s: %s\n", indent, "", it->string, s ? s : "?");
+            printf("%*s%s: %s\n", indent, "", oj_esc(it->string), s ? oj_esc(s) : "?");
             free(s);
         }
     }
@@ -213,5 +247,5 @@ void oj_fmt_bytes(unsigned long long n, char *buf, size_t len)
 void oj_print_action(const void *reply)
 {
     const Oj__ActionResponse *r = reply;
-    printf("%s: %s\n", r->id, r->message);
+    printf("%s: %s\n", oj_esc(r->id), oj_esc(r->message));
 }

@@ -26,10 +26,10 @@ static void human_list(const void *m)
         }
         int64_t in = j->next_run_ms - oj_wall_ms();
         oj_duration_format(in > 0 ? in : 0, next, sizeof next);
-        printf("%-20s %-8s %-8s %-10s %-10s %s\n", j->name, every, j->enabled ? "yes" : "no",
-               last, j->enabled ? next : "-", j->target);
+        printf("%-20s %-8s %-8s %-10s %-10s %s\n", oj_esc(j->name), every,
+               j->enabled ? "yes" : "no", last, j->enabled ? next : "-", oj_esc(j->target));
         if (j->last_result[0])
-            printf("%-20s last: %s\n", "", j->last_result);
+            printf("%-20s last: %s\n", "", oj_esc(j->last_result));
     }
 }
 

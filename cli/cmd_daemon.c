@@ -63,8 +63,10 @@ static void show_log_tail(const char *log_path)
         if (strstr(line, " ERROR ") || strstr(line, "ERROR:") || strstr(line, "Sanitizer"))
             snprintf(last[n++ % 3], sizeof last[0], "%s", line);
     fclose(f);
-    for (int i = n > 3 ? n - 3 : 0; i < n; i++)
-        fprintf(stderr, "  %s", last[i % 3]);
+    for (int i = n > 3 ? n - 3 : 0; i < n; i++) {
+        last[i % 3][strcspn(last[i % 3], "\n")] = '\0';
+        fprintf(stderr, "  %s\n", oj_esc(last[i % 3]));
+    }
 }
 
 static int start_background(const char *root, const struct oj_paths *paths, bool recover,
@@ -142,12 +144,12 @@ static int start_background(const char *root, const struct oj_paths *paths, bool
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         long pid;
         if (strncmp(line, "NOTE ", 5) == 0) {
-            printf("note: %s\n", line + 5);
+            printf("note: %s\n", oj_esc(line + 5));
         } else if (sscanf(line, "READY %ld", &pid) == 1) {
-            printf("daemon started (pid %ld) in %s\n", pid, root);
+            printf("daemon started (pid %ld) in %s\n", pid, oj_esc(root));
             rc = OJ_EXIT_OK;
         } else if (sscanf(line, "ALREADY %ld", &pid) == 1) {
-            printf("daemon already running (pid %ld) in %s\n", pid, root);
+            printf("daemon already running (pid %ld) in %s\n", pid, oj_esc(root));
             rc = OJ_EXIT_OK;
         } else if (strncmp(line, "ERROR ", 6) == 0) {
             oj_errorf("daemon failed to start: %s", line + 6);
@@ -187,8 +189,12 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
         return OJ_EXIT_FAILURE;
     }
     pid_t holder = oj_pidlock_holder(paths.pid_path);
+    if (oj_reach_classify(holder, errno, false) == OJ_REACH_DENIED) {
+        struct oj_ctx owner = {.paths = paths, .have_paths = true};
+        return oj_permission_denied(&owner, "start a daemon");
+    }
     if (holder > 0) {
-        printf("daemon already running (pid %d) in %s\n", (int)holder, root);
+        printf("daemon already running (pid %d) in %s\n", (int)holder, oj_esc(root));
         return OJ_EXIT_OK;
     }
     bool recover = oj_args_has(a, "recover"), rebuild = oj_args_has(a, "rebuild-state");
@@ -226,13 +232,17 @@ static int exec_stop(struct oj_ctx *ctx, const struct oj_args *a)
     if (rc != 0)
         return rc;
     pid_t pid = oj_pidlock_holder(ctx->paths.pid_path);
+    if (oj_reach_classify(pid, errno, false) == OJ_REACH_DENIED)
+        return oj_permission_denied(ctx, "stop the daemon");
     if (pid <= 0) {
-        printf("daemon is not running in %s (nothing to stop)\n", ctx->paths.root);
+        printf("daemon is not running in %s (nothing to stop)\n", oj_esc(ctx->paths.root));
         return OJ_EXIT_OK;
     }
 
     if (oj_args_has(a, "force")) {
         if (kill(pid, SIGKILL) != 0 && errno != ESRCH) {
+            if (errno == EPERM)
+                return oj_permission_denied(ctx, "kill the daemon");
             oj_errorf("cannot kill daemon (pid %d): %s", (int)pid, strerror(errno));
             return OJ_EXIT_FAILURE;
         }
@@ -315,7 +325,9 @@ const struct oj_cmd oj_cmd_daemon_start = {
     "wal.jsonl.corrupt-<time> and unusable snapshots as <id>.json.unusable, and reports each\n"
     "range it lost. --rebuild-state ignores snapshots and replays the whole WAL.\n"
     "Environment: OJ_LOG_LEVEL (error|warn|info|debug, default info), OJ_MAX_SESSIONS\n"
-    "(default 10), OJ_SNAPSHOT_EVERY (10000), OJ_SNAPSHOT_KEEP (5), OJ_COMPACT_SIZE (100MB).",
+    "(default 10), OJ_SNAPSHOT_EVERY (10000), OJ_SNAPSHOT_KEEP (5), OJ_COMPACT_SIZE (100MB),\n"
+    "OJ_LOG_MAX_SIZE (10MB: daemon.log rotates to daemon.log.1 ...), OJ_LOG_KEEP (5).\n"
+    "SIGHUP makes the daemon reopen .oj/logs/daemon.log (for an external logrotate).",
     start_opts, 0, 0, exec_start,
 };
 const struct oj_cmd oj_cmd_daemon_stop = {

@@ -34,10 +34,11 @@ static void print_event(const Oj__Event *ev, bool json)
         char when[32];
         localtime_r(&t, &tm);
         strftime(when, sizeof when, "%H:%M:%S", &tm);
-        printf("%s %-18s %s%s%s%s\n", when, ev->kind, ev->session_id[0] ? "session " : "",
-               ev->session_id, ev->pipeline_id[0] ? " pipeline " : "", ev->pipeline_id);
+        printf("%s %-18s %s%s%s%s\n", when, oj_esc(ev->kind), ev->session_id[0] ? "session " : "",
+               oj_esc(ev->session_id), ev->pipeline_id[0] ? " pipeline " : "",
+               oj_esc(ev->pipeline_id));
         if (ev->message[0])
-            printf("         %s\n", ev->message);
+            printf("         %s\n", oj_esc(ev->message));
     }
     fflush(stdout);
 }

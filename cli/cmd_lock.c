@@ -41,16 +41,16 @@ static void fmt_time(int64_t ms, char *buf, size_t len)
 static void print_lock(const Oj__LockInfo *l)
 {
     if (!l->held) {
-        printf("%s: free\n", l->name);
+        printf("%s: free\n", oj_esc(l->name));
         return;
     }
     char since[32], ago[32], timeout[32];
     fmt_time(l->since_ms, since, sizeof since);
     oj_duration_format(oj_wall_ms() - l->heartbeat_ms, ago, sizeof ago);
-    printf("%s: held%s\n", l->name, l->stale ? " (STALE)" : "");
-    printf("  holder:     %s\n", l->holder);
+    printf("%s: held%s\n", oj_esc(l->name), l->stale ? " (STALE)" : "");
+    printf("  holder:     %s\n", oj_esc(l->holder));
     if (l->holder_pid)
-        printf("  process:    %d on %s\n", l->holder_pid, l->host);
+        printf("  process:    %d on %s\n", l->holder_pid, oj_esc(l->host));
     printf("  since:      %s\n", since);
     printf("  heartbeat:  %s ago\n", ago);
     if (l->timeout_ms) {
@@ -60,7 +60,7 @@ static void print_lock(const Oj__LockInfo *l)
     if (l->stale)
         printf("  stale:      yes; `oj lock release %s --force` frees it, or a new acquire takes "
                "it over\n",
-               l->name);
+               oj_esc(l->name));
 }
 
 static void human_table(const Oj__LockListResponse *r)
@@ -71,7 +71,7 @@ static void human_table(const Oj__LockListResponse *r)
         char since[32], ago[32];
         fmt_time(l->since_ms, since, sizeof since);
         oj_duration_format(oj_wall_ms() - l->heartbeat_ms, ago, sizeof ago);
-        printf("%-24s %-36s %-19s %-10s %s\n", l->name, l->holder, since, ago,
+        printf("%-24s %-36s %-19s %-10s %s\n", oj_esc(l->name), oj_esc(l->holder), since, ago,
                l->stale ? "stale" : "held");
     }
 }
@@ -101,13 +101,13 @@ static void human_status(const void *m) { print_lock(m); }
 static void human_acquire(const void *m)
 {
     const Oj__LockInfo *l = m;
-    printf("%s %s as %s\n", l->note, l->name, l->holder);
+    printf("%s %s as %s\n", oj_esc(l->note), oj_esc(l->name), oj_esc(l->holder));
 }
 
 static void human_action(const void *m)
 {
     const Oj__ActionResponse *r = m;
-    printf("%s\n", r->message);
+    printf("%s\n", oj_esc(r->message));
 }
 
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)

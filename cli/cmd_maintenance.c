@@ -16,13 +16,13 @@ static void human_compact(const void *m)
     oj_fmt_bytes(r->wal_bytes_before, before, sizeof before);
     oj_fmt_bytes(r->wal_bytes_after, after, sizeof after);
     printf("compacted: WAL %s -> %s; snapshot %s; %u old snapshot(s) removed\n", before, after,
-           r->snapshot_id, r->snapshots_removed);
+           oj_esc(r->snapshot_id), r->snapshots_removed);
 }
 
 static void human_snapshot(const void *m)
 {
     const Oj__SnapshotResponse *r = m;
-    printf("%s\n", r->snapshot_id);
+    printf("%s\n", oj_esc(r->snapshot_id));
 }
 
 /* "seqs 31..60 (30 changes: lock 6 -> 3)" or "nothing". */
@@ -44,8 +44,8 @@ static void human_restore(const void *m)
     describe_drop(r, drop, sizeof drop);
     printf("restored snapshot %s (taken at seq %llu) as seq %llu; the live state no longer has "
            "%s; the replaced WAL is kept as %s\n",
-           r->snapshot_id, (unsigned long long)r->snapshot_sequence,
-           (unsigned long long)r->sequence, drop, r->wal_backup);
+           oj_esc(r->snapshot_id), (unsigned long long)r->snapshot_sequence,
+           (unsigned long long)r->sequence, drop, oj_esc(r->wal_backup));
 }
 
 /* On a terminal, a restore that drops changes says which and asks first. */
@@ -58,7 +58,7 @@ static bool confirm_restore(const Oj__RestoreSnapshotResponse *dry)
     fprintf(stderr,
             "Restoring snapshot %s (taken at seq %llu) drops %s from the live state (the WAL "
             "keeps them in a copy). Restore? [y/N] ",
-            dry->snapshot_id, (unsigned long long)dry->snapshot_sequence, drop);
+            oj_esc(dry->snapshot_id), (unsigned long long)dry->snapshot_sequence, drop);
     fflush(stderr);
     if (fgets(answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y')) {
         fprintf(stderr, "\n");
@@ -137,7 +137,7 @@ static void human_archive(const void *m)
     if (r->archived == 0)
         printf("archived 0 pipelines (none finished before the cut-off)\n");
     else
-        printf("archived %u pipeline(s) to %s\n", r->archived, r->archive_path);
+        printf("archived %u pipeline(s) to %s\n", r->archived, oj_esc(r->archive_path));
 }
 
 static int exec_compact(struct oj_ctx *ctx, const struct oj_args *a)

@@ -12,9 +12,9 @@
 static void human_run(const void *m)
 {
     const Oj__RunResponse *r = m;
-    printf("%s\n", r->pipeline_id);
-    fprintf(stderr, "started pipeline %s in %s (branch %s)\n", r->pipeline_id, r->workspace,
-            r->branch);
+    printf("%s\n", oj_esc(r->pipeline_id));
+    fprintf(stderr, "started pipeline %s in %s (branch %s)\n", oj_esc(r->pipeline_id),
+            oj_esc(r->workspace), oj_esc(r->branch));
 }
 
 static int exec_run(struct oj_ctx *ctx, const struct oj_args *a)
@@ -48,7 +48,8 @@ static void human_list(const void *m)
         const Oj__PipelineSummary *p = r->pipelines[i];
         char age[32];
         oj_duration_format(oj_wall_ms() - p->created_at_ms, age, sizeof age);
-        printf("%-9s %-16s %-14s %-10s %s\n", p->id, p->name, p->phase, p->state, age);
+        printf("%-9s %-16s %-14s %-10s %s\n", oj_esc(p->id), oj_esc(p->name), oj_esc(p->phase),
+               oj_esc(p->state), age);
     }
 }
 
@@ -56,43 +57,46 @@ static void human_status(const void *m)
 {
     const Oj__PipelineStatusResponse *r = m;
     const Oj__PipelineSummary *p = r->pipeline;
-    printf("pipeline %s (%s)\n", p->id, p->name);
-    printf("  state:     %s\n", p->state);
-    printf("  phase:     %s\n", p->phase);
+    printf("pipeline %s (%s)\n", oj_esc(p->id), oj_esc(p->name));
+    printf("  state:     %s\n", oj_esc(p->state));
+    printf("  phase:     %s\n", oj_esc(p->phase));
     if (r->session_id[0]) {
         char idle[32];
         oj_duration_format(r->idle_ms, idle, sizeof idle);
-        printf("  session:   %s (idle %s)\n", r->session_id, idle);
+        printf("  session:   %s (idle %s)\n", oj_esc(r->session_id), idle);
     }
-    printf("  step:      %s%s", r->step, r->attempt > 1 ? "" : "\n");
+    printf("  step:      %s%s", oj_esc(r->step), r->attempt > 1 ? "" : "\n");
     if (r->attempt > 1)
         printf(" (attempt %d)\n", r->attempt);
     if (r->waiting_for_lock[0])
-        printf("  waiting:   for lock %s\n", r->waiting_for_lock);
+        printf("  waiting:   for lock %s\n", oj_esc(r->waiting_for_lock));
     else if (strcmp(r->step, "queued") == 0)
         printf("  waiting:   for a session slot (OJ_MAX_SESSIONS)\n");
     else if (strcmp(r->step, "workspace") == 0)
         printf("  waiting:   for git to make its worktree (see its log in .oj/logs/pipelines)\n");
+    else if (strcmp(r->step, "pause") == 0)
+        printf("  waiting:   a pause between two passes of a loop (the phase's pause)\n");
     if (r->lock_held[0])
-        printf("  holds:     lock %s\n", r->lock_held);
+        printf("  holds:     lock %s\n", oj_esc(r->lock_held));
     if (r->last_error[0])
-        printf("  error:     %s\n", r->last_error);
-    printf("  workspace: %s\n", r->workspace);
-    printf("  branch:    %s\n", r->branch);
+        printf("  error:     %s\n", oj_esc(r->last_error));
+    printf("  workspace: %s\n", oj_esc(r->workspace));
+    printf("  branch:    %s\n", oj_esc(r->branch));
     for (size_t i = 0; i < r->n_inputs; i++)
-        printf("  input:     %s = %s\n", r->inputs[i]->name, r->inputs[i]->value);
+        printf("  input:     %s = %s\n", oj_esc(r->inputs[i]->name), oj_esc(r->inputs[i]->value));
     for (size_t i = 0; i < r->n_checkpoints; i++) {
         char ago[32];
         oj_duration_format(oj_wall_ms() - r->checkpoints[i]->time_ms, ago, sizeof ago);
-        printf("  checkpoint: %s ago (%s) %s\n", ago, r->checkpoints[i]->phase,
-               r->checkpoints[i]->message);
+        printf("  checkpoint: %s ago (%s) %s\n", ago, oj_esc(r->checkpoints[i]->phase),
+               oj_esc(r->checkpoints[i]->message));
     }
     if (r->n_recovery) {
         printf("  recovery steps:\n");
         for (size_t i = 0; i < r->n_recovery; i++) {
             char ago[32];
             oj_duration_format(oj_wall_ms() - r->recovery[i]->time_ms, ago, sizeof ago);
-            printf("    %-8s %s ago  %s\n", r->recovery[i]->action, ago, r->recovery[i]->detail);
+            printf("    %-8s %s ago  %s\n", oj_esc(r->recovery[i]->action), ago,
+                   oj_esc(r->recovery[i]->detail));
         }
     }
 }

@@ -20,8 +20,9 @@ static void human_list(const void *m)
     int wname = 4, wphase = 5, wstate = 5;
     for (size_t i = 0; i < r->n_sessions; i++) {
         const Oj__SessionInfo *s = r->sessions[i];
-        int n = (int)strlen(s->name), p = (int)strlen(s->phase),
-            st = (int)strlen(s->state) + (s->reason[0] ? (int)strlen(s->reason) + 3 : 0);
+        int n = (int)strlen(oj_esc(s->name)), p = (int)strlen(oj_esc(s->phase)),
+            st = (int)strlen(oj_esc(s->state)) +
+                 (s->reason[0] ? (int)strlen(oj_esc(s->reason)) + 3 : 0);
         wname = n > wname ? n : wname;
         wphase = p > wphase ? p : wphase;
         wstate = st > wstate ? st : wstate;
@@ -35,12 +36,12 @@ static void human_list(const void *m)
         oj_duration_format(s->idle_ms, idle, sizeof idle);
         oj_duration_format(oj_wall_ms() - s->started_at_ms, age, sizeof age);
         if (s->reason[0])
-            snprintf(state, sizeof state, "%s (%.40s)", s->state, s->reason);
+            snprintf(state, sizeof state, "%s (%.40s)", oj_esc(s->state), oj_esc(s->reason));
         else
-            snprintf(state, sizeof state, "%s", s->state);
-        printf("%-9s %-*s %-9s %-*s %-*s %-9s %s\n", s->id, wname, s->name,
-               s->pipeline_id[0] ? s->pipeline_id : "-", wphase, s->phase[0] ? s->phase : "-",
-               wstate, state, idle, age);
+            snprintf(state, sizeof state, "%s", oj_esc(s->state));
+        printf("%-9s %-*s %-9s %-*s %-*s %-9s %s\n", oj_esc(s->id), wname, oj_esc(s->name),
+               s->pipeline_id[0] ? oj_esc(s->pipeline_id) : "-", wphase,
+               s->phase[0] ? oj_esc(s->phase) : "-", wstate, state, idle, age);
     }
 }
 
@@ -50,10 +51,10 @@ static void human_show(const void *m)
     char idle[32], age[32];
     oj_duration_format(s->idle_ms, idle, sizeof idle);
     oj_duration_format(oj_wall_ms() - s->started_at_ms, age, sizeof age);
-    printf("session %s (%s)\n", s->id, s->name);
-    printf("  state:     %s%s%s\n", s->state, s->reason[0] ? ": " : "", s->reason);
-    printf("  command:   %s\n", s->command);
-    printf("  cwd:       %s\n", s->cwd);
+    printf("session %s (%s)\n", oj_esc(s->id), oj_esc(s->name));
+    printf("  state:     %s%s%s\n", oj_esc(s->state), s->reason[0] ? ": " : "", oj_esc(s->reason));
+    printf("  command:   %s\n", oj_esc(s->command));
+    printf("  cwd:       %s\n", oj_esc(s->cwd));
     printf("  age:       %s\n", age);
     printf("  idle:      %s (time since its last output)\n", idle);
     if (s->idle_timeout_ms) {
@@ -62,7 +63,7 @@ static void human_show(const void *m)
         printf("  timeout:   %s (quiet longer = idle, and a session.stuck event)\n", t);
     }
     if (s->pipeline_id[0])
-        printf("  pipeline:  %s, phase %s\n", s->pipeline_id, s->phase);
+        printf("  pipeline:  %s, phase %s\n", oj_esc(s->pipeline_id), oj_esc(s->phase));
 }
 
 static void human_capture(const void *m)
@@ -74,7 +75,7 @@ static void human_capture(const void *m)
 static void human_started(const void *m)
 {
     const Oj__SessionInfo *s = m;
-    printf("started session %s (%s)\n", s->id, s->name);
+    printf("started session %s (%s)\n", oj_esc(s->id), oj_esc(s->name));
 }
 
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)

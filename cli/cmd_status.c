@@ -9,7 +9,7 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
 {
     char up[32], buf[32];
     oj_duration_format(s->uptime_ms, up, sizeof up);
-    printf("oj %s: daemon running (pid %d, up %s)%s\n", s->version, s->pid, up,
+    printf("oj %s: daemon running (pid %d, up %s)%s\n", oj_esc(s->version), s->pid, up,
            s->draining ? " - stopping" : "");
     printf("pipelines:  %u active\n", s->active_pipelines);
     printf("sessions:   %u active / %u max", s->active_sessions, s->max_sessions);
@@ -17,18 +17,18 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
         printf(" (%u waiting for a slot)", s->queued_sessions);
     printf("\n");
     if (s->runbook_error[0])
-        printf("runbooks:   NOT LOADED: %s\n", s->runbook_error);
+        printf("runbooks:   NOT LOADED: %s\n", oj_esc(s->runbook_error));
     for (size_t i = 0; i < s->n_waiting; i++) {
         const Oj__PipelineWait *w = s->waiting[i];
         char since[32];
         oj_duration_format(oj_wall_ms() - w->since_ms, since, sizeof since);
         if (w->lock[0])
             printf("  waiting:  pipeline %s (phase %s) for lock %s, held by %s, for %s\n",
-                   w->pipeline_id, w->phase, w->lock, w->holder[0] ? w->holder : "nobody now",
-                   since);
+                   oj_esc(w->pipeline_id), oj_esc(w->phase), oj_esc(w->lock),
+                   w->holder[0] ? oj_esc(w->holder) : "nobody now", since);
         else
             printf("  waiting:  pipeline %s (phase %s) for a session slot, for %s\n",
-                   w->pipeline_id, w->phase, since);
+                   oj_esc(w->pipeline_id), oj_esc(w->phase), since);
     }
     if (resources || verbose) {
         oj_fmt_bytes(s->rss_bytes, buf, sizeof buf);
@@ -44,11 +44,11 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
         }
     }
     if (verbose) {
-        printf("project:    %s\n", s->project_root);
-        printf("state dir:  %s\n", s->state_dir);
-        printf("socket:     %s\n", s->socket_path);
-        printf("events:     %s\n", s->events_socket_path);
-        printf("log:        %s (level %s)\n", s->log_path, s->log_level);
+        printf("project:    %s\n", oj_esc(s->project_root));
+        printf("state dir:  %s\n", oj_esc(s->state_dir));
+        printf("socket:     %s\n", oj_esc(s->socket_path));
+        printf("events:     %s\n", oj_esc(s->events_socket_path));
+        printf("log:        %s (level %s)\n", oj_esc(s->log_path), oj_esc(s->log_level));
         printf("requests:   %llu served, %u in flight\n", (unsigned long long)s->requests_served,
                s->requests_in_flight);
         printf("listener:   %u restart(s) by the watchdog\n", s->listener_restarts);
@@ -89,6 +89,7 @@ static const struct oj_opt status_opts[] = {
 
 const struct oj_cmd oj_cmd_status = {
     NULL, "status", "[--verbose] [--resources] [--json]", "Show the daemon's health",
-    "Exit status 0 when the daemon answers, 3 when no daemon runs for this project.",
+    "Exit status 0 when the daemon answers, 3 when no daemon runs for this project, 9 when\n"
+    "the project's .oj/ (and its daemon) belongs to another user.",
     status_opts, 0, 0, exec_status,
 };

@@ -13,5 +13,6 @@ enum oj_exit {
     OJ_EXIT_NOT_IMPLEMENTED = 6, /* the daemon does not implement this operation yet */
     OJ_EXIT_TIMEOUT = 7,         /* the daemon did not answer, or the operation timed out */
     OJ_EXIT_SHUTTING_DOWN = 8,   /* the daemon is stopping and refuses new work */
+    OJ_EXIT_PERMISSION = 9,      /* the project's .oj/ or its daemon belongs to another user */
 };
 #endif

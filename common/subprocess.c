@@ -14,6 +14,24 @@
 
 extern char **environ;
 
+const char *oj_spawn_why(int errnum)
+{
+    switch (errnum) {
+    case E2BIG:
+        return "its arguments and environment are too long for the system (E2BIG); pass less "
+               "text";
+    case ENOENT:
+        return "not found (is it installed and on PATH?) or its working directory is missing";
+    case EACCES:
+        return "permission denied (EACCES)";
+    case ENOMEM:
+    case EAGAIN:
+        return "out of memory or processes (the system is overloaded)";
+    default:
+        return strerror(errnum);
+    }
+}
+
 int oj_run(char *const argv[], const char *cwd, int timeout_ms, char *out, size_t outlen,
            int merge_stderr, struct oj_proc_result *res)
 {

@@ -21,6 +21,12 @@ struct oj_proc_result {
 int oj_run(char *const argv[], const char *cwd, int timeout_ms, char *out, size_t outlen,
            int merge_stderr, struct oj_proc_result *res);
 
+/* Why a program could not be started, from the errno oj_run() left, for the
+ * end of "cannot run tmux: ...": E2BIG says its arguments were too long (not
+ * that it is missing), ENOENT that it is not installed or its directory is
+ * gone, anything else strerror's words. Pure. */
+const char *oj_spawn_why(int errnum);
+
 /* oj_run() with an explicit environment (NULL = this process's). */
 int oj_run_env(char *const argv[], const char *cwd, char *const envp[], int timeout_ms, char *out,
                size_t outlen, int merge_stderr, struct oj_proc_result *res);

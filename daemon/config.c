@@ -56,6 +56,8 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
     cfg->snapshot_keep = OJ_DEFAULT_SNAPSHOT_KEEP;
     cfg->compact_bytes = OJ_DEFAULT_COMPACT_BYTES;
     cfg->nudge_pause_ms = OJ_DEFAULT_NUDGE_PAUSE_MS;
+    cfg->log_max_bytes = OJ_DEFAULT_LOG_MAX_BYTES;
+    cfg->log_keep = OJ_DEFAULT_LOG_KEEP;
 
     if (oj_log_level_parse(log_level, &cfg->log_level) != 0) {
         snprintf(err, errlen, "OJ_LOG_LEVEL must be error, warn, info or debug (got '%s')",
@@ -114,6 +116,23 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
                  env->compact_size);
         return -1;
     }
+    if (env->log_max_size && *env->log_max_size &&
+        (oj_size_parse(env->log_max_size, &cfg->log_max_bytes) != 0 ||
+         (cfg->log_max_bytes > 0 && cfg->log_max_bytes < 4096))) {
+        snprintf(err, errlen,
+                 "OJ_LOG_MAX_SIZE must be a size of at least 4KB like 10MB, or 0 for never "
+                 "(got '%s')",
+                 env->log_max_size);
+        return -1;
+    }
+    if (env->log_keep && *env->log_keep) {
+        if (parse_count(env->log_keep, 0, 100, &n) != 0) {
+            snprintf(err, errlen, "OJ_LOG_KEEP must be a whole number from 0 to 100 (got '%s')",
+                     env->log_keep);
+            return -1;
+        }
+        cfg->log_keep = (unsigned)n;
+    }
     return 0;
 }
 
@@ -127,6 +146,8 @@ int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen)
         .snapshot_keep = getenv("OJ_SNAPSHOT_KEEP"),
         .compact_size = getenv("OJ_COMPACT_SIZE"),
         .nudge_pause = getenv("OJ_NUDGE_PAUSE"),
+        .log_max_size = getenv("OJ_LOG_MAX_SIZE"),
+        .log_keep = getenv("OJ_LOG_KEEP"),
     };
     return oj_config_parse(cfg, &env, err, errlen);
 }

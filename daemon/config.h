@@ -14,6 +14,8 @@
 #define OJ_DEFAULT_SNAPSHOT_EVERY 10000
 #define OJ_DEFAULT_SNAPSHOT_KEEP 5
 #define OJ_DEFAULT_COMPACT_BYTES (100ULL * 1000 * 1000)
+#define OJ_DEFAULT_LOG_MAX_BYTES (10ULL * 1000 * 1000)
+#define OJ_DEFAULT_LOG_KEEP 5
 
 struct oj_config {
     enum oj_log_level log_level; /* OJ_LOG_LEVEL */
@@ -23,12 +25,14 @@ struct oj_config {
     unsigned snapshot_keep;      /* OJ_SNAPSHOT_KEEP: snapshots kept */
     uint64_t compact_bytes;      /* OJ_COMPACT_SIZE: automatic compaction past this WAL size */
     int64_t nudge_pause_ms;      /* OJ_NUDGE_PAUSE: no stuck events this soon after a nudge */
+    uint64_t log_max_bytes;      /* OJ_LOG_MAX_SIZE: daemon.log rotates past this (0 = never) */
+    unsigned log_keep;           /* OJ_LOG_KEEP: rotated logs kept (daemon.log.1 ...) */
 };
 
 /* The raw values of the variables (NULL = unset). */
 struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
-        *compact_size, *nudge_pause;
+        *compact_size, *nudge_pause, *log_max_size, *log_keep;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and

@@ -11,7 +11,8 @@
  *     state is whole;
  *  4. tell whoever started us that we answer (ready pipe);
  *  5. wait for SIGTERM/SIGINT (graceful, default timeout) or SIGUSR1 (sent
- *     by the DaemonStop handler, with the requested timeout);
+ *     by the DaemonStop handler, with the requested timeout); SIGHUP reopens
+ *     the log (for an external logrotate);
  *  6. drain: refuse new work, let in-flight calls finish within the timeout,
  *     stop the engine, sync the WAL and take a snapshot, close the socket,
  *     remove the socket file. The pid lock goes with the process. */
@@ -111,6 +112,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         snprintf(err, sizeof err, "cannot open log %s: %s", d->paths.log_path, strerror(errno));
         goto fail_lock;
     }
+    oj_log_set_rotation(d->cfg.log_max_bytes, d->cfg.log_keep);
     d->started_at_ms = oj_wall_ms();
     d->started_mono_ms = oj_mono_ms();
     LOG_INFO("daemon: oj %s starting (pid %d) in %s, log level %s, max sessions %u", OJ_VERSION,
@@ -118,8 +120,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     if (d->paths.sock_fallback)
         LOG_INFO("daemon: project path too long for a socket in .oj/; using %s", d->paths.sock_path);
 
-    if (!o->foreground && oj_log_fd() >= 0)
-        dup2(oj_log_fd(), STDERR_FILENO); /* crash and sanitizer reports land in the log */
+    if (!o->foreground)
+        oj_log_capture_stderr(); /* crash and sanitizer reports land in the log */
 
     struct oj_store_opts sto = {
         .state_dir = d->paths.state_dir,
@@ -171,7 +173,12 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         siginfo_t si;
         int sig = sigwaitinfo(&stop_set, &si);
         if (sig == SIGHUP) {
-            LOG_INFO("daemon: SIGHUP ignored (use `oj daemon stop`)");
+            /* An external logrotate moved daemon.log away: write to a new one. */
+            if (oj_log_reopen() != 0)
+                LOG_WARN("daemon: SIGHUP: cannot reopen %s: %s; still writing to the old file",
+                         d->paths.log_path, strerror(errno));
+            else
+                LOG_INFO("daemon: SIGHUP: reopened %s", d->paths.log_path);
             continue;
         }
         if (sig == SIGUSR1) {

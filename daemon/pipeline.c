@@ -53,6 +53,23 @@ const char *oj_pipeline_after(const struct oj_pipeline_def *def, const char *pha
     return "fail"; /* the phase vanished from the runbook */
 }
 
+static int phase_index(const struct oj_pipeline_def *def, const char *name)
+{
+    for (int i = 0; i < def->n_phases; i++)
+        if (strcmp(def->phases[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int64_t oj_pipeline_loop_pause(const struct oj_pipeline_def *def, const char *from,
+                               const char *to)
+{
+    int f = phase_index(def, from), t = phase_index(def, to);
+    if (t < 0 || (f >= 0 && t > f))
+        return 0;
+    return def->phases[t].pause_ms > 0 ? def->phases[t].pause_ms : OJ_LOOP_PAUSE_MS;
+}
+
 static int input_index(const struct oj_pipeline_def *def, const char *name)
 {
     for (int i = 0; i < def->n_inputs; i++)

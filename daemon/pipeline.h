@@ -12,7 +12,8 @@
  *            being made), pending (about to start), lock (waiting
  *            for phase.lock), queued (waiting for a session slot), shell,
  *            agent, decide (ended while no runbook loads: decide_ok and
- *            decide_why wait for one), over (the pipeline finished)
+ *            decide_why wait for one), pause (a loop came back to this
+ *            phase: it starts at pause_until_ms), over (the pipeline finished)
  *   attempt  how many times this phase has been started (a restart adds one)
  *   session_id, lock_held, waiting_for_lock, waiting_since_ms,
  *   phase_started_ms (entered), run_started_ms (first ran; the overall
@@ -34,6 +35,13 @@ bool oj_pipeline_active(const cJSON *v);
 
 /* Where a phase leads: the next phase's name, "done" or "fail". */
 const char *oj_pipeline_after(const struct oj_pipeline_def *def, const char *phase, bool ok);
+
+/* How long to wait before entering phase `to` after phase `from`: 0 when `to`
+ * comes later in the runbook, else (a loop back: to itself or to an earlier
+ * phase) the pause of `to`. Every loop has such a step back, so no loop runs
+ * more often than its pause allows. */
+int64_t oj_pipeline_loop_pause(const struct oj_pipeline_def *def, const char *from,
+                               const char *to);
 
 /* Binds `oj run` inputs to the pipeline's declared inputs: positional values
  * in declared order, then name=value pairs (names[i], values[i]). Every input

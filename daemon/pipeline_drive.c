@@ -187,8 +187,18 @@ void oj_pl_phase_over(struct oj_daemon *d, const char *id, bool ok, const char *
     cJSON *entered = oj_pipeline_enter(n, next, now);
     cJSON_Delete(n);
     oj_json_set_str(entered, "state", "running");
+    /* A loop back (to this phase or an earlier one) waits before its next
+     * pass, so a phase whose `next` is itself cannot spin. */
+    int64_t pause = oj_pipeline_loop_pause(def, phase, next);
+    if (pause > 0) {
+        oj_json_set_str(entered, "step", "pause");
+        oj_json_set_num(entered, "pause_until_ms", (double)(now + pause));
+    }
     if (!save(d, id, entered))
         return;
+    if (pause > 0)
+        LOG_INFO("pipeline %s: phase %s loops back to %s; it starts in %lld ms", id, phase, next,
+                 (long long)pause);
     oj_pub_phase_event(d->publisher, ok ? "pipeline.phase_done" : "pipeline.phase_failed", "", id,
                        phase, ok ? msg : why);
     event(d, "pipeline.phase", id, next);
@@ -482,6 +492,12 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
             oj_pl_make_workspace(d, id, true);
         }
         return;
+    }
+    if (strcmp(step, "pause") == 0) {
+        /* between two passes of a loop: the tick comes back when it is over */
+        if (oj_wall_ms() < oj_json_int(v, "pause_until_ms"))
+            return;
+        snprintf(step, sizeof step, "pending");
     }
     if (strcmp(step, "pending") != 0 && strcmp(step, "lock") != 0 && strcmp(step, "queued") != 0)
         return;

@@ -9,15 +9,30 @@
 #include "pipeline_engine.h"
 #include "template.h"
 
+/* The notify command ended. Its output is in the pipeline's log; a failure
+ * also goes to the daemon log and to the recovery steps, so a broken notify
+ * shows where the escalation does (oj pipeline status), not only in a log. */
 static void notify_finished(struct oj_daemon *d, void *arg, int status, bool timed_out,
                             const char *tail)
 {
-    (void)d;
-    if (status != 0 || timed_out)
-        LOG_WARN("pipeline %s: the notify command failed (status %d%s): %s", (char *)arg, status,
+    const char *id = arg;
+    const cJSON *v = get(d, id);
+    if (status != 0 || timed_out) {
+        LOG_WARN("pipeline %s: the notify command failed (status %d%s): %s", id, status,
                  timed_out ? ", timed out" : "", tail);
-    else
-        LOG_INFO("pipeline %s: notify command ran", (char *)arg);
+        if (v) {
+            char detail[400];
+            snprintf(detail, sizeof detail, "the notify command failed: %s %d%s%.300s",
+                     timed_out ? "timed out, status" : "exit status", status,
+                     tail[0] ? ": " : "", tail);
+            int64_t now = oj_wall_ms();
+            cJSON *n = oj_pipeline_copy(v, now);
+            oj_pipeline_record_step(n, now, "notify", detail);
+            save(d, id, n);
+        }
+    } else {
+        LOG_INFO("pipeline %s: notify command ran", id);
+    }
     free(arg);
 }
 

@@ -102,7 +102,8 @@ int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, const void *data,
         copy = malloc(len ? len : 1);
         if (copy == NULL)
             return -1;
-        memcpy(copy, data, len);
+        if (len) /* data may be NULL for an empty reply */
+            memcpy(copy, data, len);
     } else {
         len = 0;
     }

@@ -157,7 +157,8 @@ static void rpc_lock_list(Oj__Control_Service *svc, const Oj__LockListRequest *i
     Oj__LockListResponse out = OJ__LOCK_LIST_RESPONSE__INIT;
     if (c.locks && c.infos && c.ptrs && c.names) {
         oj_state_each(oj_store_state(d->store), "lock", collect, &c);
-        qsort(c.ptrs, c.n, sizeof *c.ptrs, by_name);
+        if (c.n > 1)
+            qsort(c.ptrs, c.n, sizeof *c.ptrs, by_name);
         out.n_locks = c.n;
         out.locks = c.ptrs;
         done(&out, call);

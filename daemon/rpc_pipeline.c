@@ -199,7 +199,8 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in
     l.p = calloc(l.n + 1, sizeof *l.p);
     for (size_t i = 0; i < l.n; i++)
         l.p[i] = &l.s[i];
-    qsort(l.p, l.n, sizeof *l.p, by_created);
+    if (l.p && l.n > 1)
+        qsort(l.p, l.n, sizeof *l.p, by_created);
     Oj__PipelineListResponse out = OJ__PIPELINE_LIST_RESPONSE__INIT;
     out.n_pipelines = l.n;
     out.pipelines = l.p;

@@ -423,7 +423,8 @@ static void rpc_session_list(Oj__Control_Service *svc, const Oj__SessionListRequ
         done(NULL, call);
     } else {
         oj_state_each(state_of(d), "session", collect, &c);
-        qsort(c.ptrs, c.n, sizeof *c.ptrs, by_start);
+        if (c.n > 1)
+            qsort(c.ptrs, c.n, sizeof *c.ptrs, by_start);
         Oj__SessionListResponse out = OJ__SESSION_LIST_RESPONSE__INIT;
         out.n_sessions = c.n;
         out.sessions = c.ptrs;

@@ -88,7 +88,8 @@ static void gather(struct oj_daemon *d, struct ws_list *l, char *busy, size_t bu
         LOG_DEBUG("workspaces: git worktree list: %s", err);
     if (rc == -2)
         snprintf(busy, busylen, "%s", err);
-    qsort(l->w, l->n, sizeof *l->w, by_name);
+    if (l->n > 1) /* l->w is NULL when there are none, and qsort's array may not be */
+        qsort(l->w, l->n, sizeof *l->w, by_name);
 }
 
 static void info(const struct ws *w, Oj__WorkspaceInfo *i)

@@ -2,12 +2,17 @@
 #include "runbook.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "duration.h"
+#include "locks.h"
 #include "template.h"
 
 const char *const oj_template_builtins[] = {"pipeline", "id",    "workspace",        "branch",
@@ -172,8 +177,8 @@ static void free_pipeline(struct oj_pipeline_def *p)
 static int parse_phase(struct ctx *c, const char *place, const cJSON *o, struct oj_phase_def *ph,
                        const struct oj_pipeline_def *p)
 {
-    static const char *const allowed[] = {"name",  "run",  "agent",   "timeout",
-                                          "lock",  "next", "on_fail", "after_crash", NULL};
+    static const char *const allowed[] = {"name", "run",     "agent",       "timeout", "lock",
+                                          "next", "on_fail", "after_crash", "pause",   NULL};
     static const char *const agent_allowed[] = {"command",  "prompt",   "prompt_file",
                                                 "idle_timeout", "on_stuck", NULL};
     if (!cJSON_IsObject(o))
@@ -234,6 +239,21 @@ static int parse_phase(struct ctx *c, const char *place, const cJSON *o, struct 
     if (duration(c, place, o, "timeout", &ph->timeout_ms) != 0)
         return -1;
     ph->lock = dup_or_null(o, "lock");
+    /* The rule of `oj lock`: a lock a pipeline holds is one an operator can
+     * name, look at and free. */
+    const char *bad_lock = ph->lock ? oj_lock_name_problem(ph->lock) : NULL;
+    if (bad_lock) {
+        snprintf(where, sizeof where, "%.200s.lock", place);
+        return fail(c, where, "\"%.80s\": %s", ph->lock, bad_lock);
+    }
+    if (duration(c, place, o, "pause", &ph->pause_ms) != 0)
+        return -1;
+    if (cJSON_GetObjectItemCaseSensitive(o, "pause") && ph->pause_ms < OJ_LOOP_PAUSE_MS) {
+        snprintf(where, sizeof where, "%.200s.pause", place);
+        return fail(c, where, "at least \"1s\": a loop back into a phase waits between passes");
+    }
+    if (ph->pause_ms == 0)
+        ph->pause_ms = OJ_LOOP_PAUSE_MS;
     ph->next = dup_or_null(o, "next");
     ph->on_fail = dup_or_null(o, "on_fail");
     ph->rerun_after_crash = true;
@@ -451,6 +471,53 @@ out:
     return rc;
 }
 
+/* The text of one runbook file, at most OJ_RUNBOOK_MAX_BYTES. Opened without
+ * blocking, so a FIFO named *.json cannot hang the reader. */
+static int read_runbook(const char *path, char **text, char *err, size_t errlen)
+{
+    *text = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file; a runbook is a JSON file", path);
+        close(fd);
+        return -1;
+    }
+    if (st.st_size > OJ_RUNBOOK_MAX_BYTES) {
+        snprintf(err, errlen,
+                 "%s: %lld bytes, over the 1 MiB limit for one runbook; split it into several "
+                 "files in .oj/runbooks/",
+                 path, (long long)st.st_size);
+        close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    char *buf = malloc(size + 1);
+    while (buf && got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (buf == NULL || got != size) {
+        free(buf);
+        snprintf(err, errlen, "%s: cannot read (it changed while being read?)", path);
+        return -1;
+    }
+    buf[size] = '\0';
+    *text = buf;
+    return 0;
+}
+
 int oj_runbooks_load(const char *dir, struct oj_runbooks *rb, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
@@ -482,26 +549,10 @@ int oj_runbooks_load(const char *dir, struct oj_runbooks *rb, char *err, size_t 
     for (int i = 0; i < n && rc == 0; i++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        FILE *f = fopen(path, "re");
-        if (f == NULL) {
-            snprintf(err, errlen, "%s: cannot read", path);
-            rc = -1;
-            break;
-        }
-        fseek(f, 0, SEEK_END);
-        long size = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        char *text = malloc((size_t)size + 1);
-        size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
-        fclose(f);
-        if (text == NULL || got != (size_t)size) {
-            free(text);
-            snprintf(err, errlen, "%s: cannot read", path);
-            rc = -1;
-            break;
-        }
-        text[size] = '\0';
-        rc = oj_runbook_parse(path, text, rb, err, errlen);
+        char *text = NULL;
+        rc = read_runbook(path, &text, err, errlen);
+        if (rc == 0)
+            rc = oj_runbook_parse(path, text, rb, err, errlen);
         free(text);
     }
     for (int i = 0; i < n; i++)

@@ -18,6 +18,14 @@ struct oj_stuck_step {
 
 #define OJ_MAX_STUCK_STEPS 8
 
+/* A runbook file larger than this is refused unread (a runaway generator
+ * must not stall the daemon parsing it). */
+#define OJ_RUNBOOK_MAX_BYTES (1024 * 1024)
+
+/* The pause before a phase starts again when a `next` or `on_fail` loops back
+ * to it: the default, and the least a runbook may ask for. */
+#define OJ_LOOP_PAUSE_MS 1000
+
 struct oj_phase_def {
     char *name;
     char *run;            /* shell step; NULL for an agent phase */
@@ -32,6 +40,7 @@ struct oj_phase_def {
     char *next;           /* phase name, or "done" (default: the following phase, or done) */
     char *on_fail;        /* phase name, or "fail" (default) */
     bool rerun_after_crash; /* shell step cut off by a crash: run again (default) or fail */
+    int64_t pause_ms;     /* a loop back into this phase waits this long first (>= 1 s) */
 };
 
 struct oj_pipeline_def {
@@ -67,7 +76,8 @@ struct oj_runbooks {
 int oj_runbook_parse(const char *file, const char *text, struct oj_runbooks *rb, char *err,
                      size_t errlen);
 
-/* Loads every *.json in dir (a missing dir is no runbooks). */
+/* Loads every *.json in dir (a missing dir is no runbooks). A file over
+ * OJ_RUNBOOK_MAX_BYTES, or one that is not a regular file, is an error. */
 int oj_runbooks_load(const char *dir, struct oj_runbooks *rb, char *err, size_t errlen);
 
 void oj_runbooks_free(struct oj_runbooks *rb);

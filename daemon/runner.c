@@ -2,6 +2,7 @@
  * the engine never waits for one. The command runs as `sh -c` through
  * oj_run_env (its own process group, killed at the time limit); its output
  * is appended to a log; the result goes back to the engine as a posted job. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -78,7 +79,8 @@ static void *run_main(void *arg)
     if (out == NULL ||
         oj_run_env(argv, r->cwd, r->env, timeout, out, OUTPUT_MAX, 1, &res) != 0) {
         r->exit_status = 127;
-        snprintf(r->tail, sizeof r->tail, "could not run sh in %s", r->cwd);
+        snprintf(r->tail, sizeof r->tail, "could not run sh in %.200s: %s", r->cwd,
+                 out == NULL ? "out of memory" : oj_spawn_why(errno));
     } else {
         r->exit_status = res.exit_status;
         r->timed_out = res.timed_out;

@@ -125,7 +125,8 @@ static void queue_send(struct oj_server *s, struct slot *sl, const void *data, s
         slot_release(s, sl);
         return;
     }
-    memcpy(nng_msg_body(m), data, len);
+    if (len) /* an empty ReplyFrame packs to 0 bytes, and its body may be NULL */
+        memcpy(nng_msg_body(m), data, len);
     sl->phase = SLOT_SEND;
     s->sending++;
     io->send = sl;
@@ -235,7 +236,7 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
     Oj__RequestFrame *rq = oj__request_frame__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
     nng_msg_free(msg);
     if (rq == NULL) {
-        LOG_WARN("server: dropped an undecodable request frame");
+        LOG_WARN_LIMITED("server: dropped an undecodable request frame");
         reply_now(s, sl, 0, OJ__STATUS_CODE__BAD_FRAME,
                   "request is not an oj.RequestFrame; see proto/wire.proto", NULL);
         return;

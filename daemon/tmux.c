@@ -1,6 +1,7 @@
 /* tmux.c — see tmux.h. */
 #include "tmux.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static int run(const char *sock, char *const args[], char *out, size_t outlen, c
     int64_t give_up = oj_mono_ms() + OJ_TMUX_TIMEOUT_MS;
     for (;;) {
         if (oj_run_env(argv, "/", clean_env(), OJ_TMUX_TIMEOUT_MS, out, outlen, 1, &r) != 0) {
-            snprintf(err, errlen, "cannot run tmux (is it installed?)");
+            snprintf(err, errlen, "cannot run tmux: %s", oj_spawn_why(errno));
             return -1;
         }
         if (r.timed_out || r.exit_status == 0 || oj_mono_ms() >= give_up ||

@@ -311,8 +311,10 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a regular file (%s); move it away", path,
-                 S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+        /* mmap would say "No such device" */
+        snprintf(err, errlen,
+                 "%s is %s, not the WAL file; move it away (mv %s %s.aside) and start again",
+                 path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file", path, path);
         close(fd);
         return -1;
     }

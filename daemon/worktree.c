@@ -27,7 +27,7 @@ static int git(const char *root, char *const argv[], char *out, size_t outlen, c
     }
     struct oj_proc_result res;
     if (oj_run(argv, root, OJ_GIT_TIMEOUT_MS, out, outlen, 1, &res) != 0) {
-        snprintf(err, errlen, "cannot run git: install it (scripts/install-deps.sh)");
+        snprintf(err, errlen, "cannot run git %s: %s", argv[1], oj_spawn_why(errno));
         return -1;
     }
     if (res.timed_out) {

@@ -5,7 +5,8 @@
 # the daemon's private tmux server (its output shown live), then the merge into main under
 # merge-lock, which someone else holds at first, so both pipelines wait for it in line.
 # Then the results (status, pipeline list and details, workspaces, git history), the stale
-# workspaces cleaned up, an agent that outlives a daemon restart, and a clean stop.
+# workspaces cleaned up, a `review` pipeline whose agent goes quiet and escalates (its
+# notify command runs), an agent that outlives a daemon restart, and a clean stop.
 #
 # Run through `make demo`, which builds bin/oj and bin/oj-fake-agent first. Takes about
 # 10 s. Every wait is a poll with a deadline; any failed step stops the demo with a message
@@ -217,7 +218,22 @@ run oj workspace list
 run git branch --list
 note "the merged branches went with their worktrees"
 
-section "11. Agents outlive the daemon"
+section "11. An agent that goes quiet: escalation and notify"
+note "pipeline review: its agent (oj-fake-agent --mute) never says a word; after its"
+note "idle_timeout (3s) its on_stuck chain [\"escalate\"] hands it to a human and runs notify"
+step oj run review auth
+id3=$(oj run review auth) || die "oj run review auth failed"
+echo "$id3"
+escalated() { [ "$(oj pipeline status "$id3" --json | field state)" = escalated ]; }
+wait_for "pipeline $id3 to escalate" 20 escalated
+notified() { grep -q "needs a human" ".oj/logs/pipelines/$id3.log"; }
+wait_for "the notify command of pipeline $id3" 10 notified
+run oj pipeline status "$id3"
+show ".oj/logs/pipelines/$id3.log"
+note "the notify command's output, above; a failing notify would show in the recovery steps"
+run oj pipeline cancel "$id3"
+
+section "12. Agents outlive the daemon"
 run oj session start --name helper -- oj-fake-agent
 wait_for "the helper agent to start" 10 screen_has helper "fake agent ready"
 run oj session send helper "are you there?"
@@ -233,7 +249,7 @@ wait_for "the helper agent to answer after the restart" 10 screen_has helper "go
 run oj session capture helper --tail 2
 run oj session kill helper
 
-section "12. Stop"
+section "13. Stop"
 run oj daemon stop
 step oj status "#" exit 3: not running
 rc=0
@@ -244,4 +260,5 @@ echo "(exit $rc)"
 printf '\n%sdemo finished in %d s%s: two pipelines ran a shell step, an agent and a merge under\n' \
   "$B" $((SECONDS - t_start)) "$R"
 echo "merge-lock in their own worktrees, both merges landed on main, the stale workspaces were"
-echo "cleaned up, and an agent outlived a daemon restart."
+echo "cleaned up, a quiet agent escalated and its notify command ran, and an agent outlived a"
+echo "daemon restart."

@@ -387,22 +387,6 @@ Test(matrix, deleted_snapshot_under_a_compacted_wal_refuses, .init = setup, .fin
     check_start(REFUSES, "which the WAL rests on");
 }
 
-Test(matrix, a_wal_that_is_a_directory_is_named, .init = setup, .fini = teardown)
-{
-    begin();
-    acquire_n("a", 1);
-    force_stop();
-    char wal[PATH_MAX], moved[PATH_MAX + 8];
-    state_path(wal, sizeof wal, "wal.jsonl");
-    snprintf(moved, sizeof moved, "%s.moved", wal);
-    cr_assert_eq(rename(wal, moved), 0);
-    cr_assert_eq(mkdir(wal, 0700), 0);
-    struct oj_out o = OJ(&e, "daemon", "start");
-    cr_expect_eq(o.code, 1);
-    cr_expect(strstr(o.err, "is not a regular file (a directory)"), "%s", o.err);
-    oj_out_free(&o);
-}
-
 /* ---- kill -9 during maintenance ---------------------------------------------- */
 
 struct worker {

@@ -16,6 +16,8 @@ Test(config, defaults_when_unset)
     cr_expect_eq(c.snapshot_every, 10000);
     cr_expect_eq(c.snapshot_keep, 5);
     cr_expect_eq(c.compact_bytes, 100000000);
+    cr_expect_eq(c.log_max_bytes, 10000000);
+    cr_expect_eq(c.log_keep, 5);
 }
 
 Test(config, sizes)
@@ -36,7 +38,7 @@ Test(config, reads_each_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s"}, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_DEBUG);
     cr_expect_eq(c.max_sessions, 3);
     cr_expect_eq(c.watchdog_ms, 2000);
@@ -44,6 +46,8 @@ Test(config, reads_each_variable)
     cr_expect_eq(c.snapshot_keep, 2);
     cr_expect_eq(c.compact_bytes, 1024 * 1024);
     cr_expect_eq(c.nudge_pause_ms, 5000);
+    cr_expect_eq(c.log_max_bytes, 64 * 1024);
+    cr_expect_eq(c.log_keep, 7);
     cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "warn", .max_sessions = ""}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_WARN);
     cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "error"}, err, sizeof err), 0);
@@ -72,4 +76,11 @@ Test(config, bad_values_name_the_variable)
     cr_expect(strstr(err, "OJ_COMPACT_SIZE") != NULL, "%s", err);
     cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.nudge_pause = "soon"}, err, sizeof err), -1);
     cr_expect(strstr(err, "OJ_NUDGE_PAUSE") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.log_max_size = "100"}, err, sizeof err), -1,
+                 "a cap under 4KB would rotate at every entry");
+    cr_expect(strstr(err, "OJ_LOG_MAX_SIZE") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.log_keep = "101"}, err, sizeof err), -1);
+    cr_expect(strstr(err, "OJ_LOG_KEEP") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.log_max_size = "0", .log_keep = "0"}, err, sizeof err), 0,
+                 "0 = never rotate; 0 kept = start afresh");
 }

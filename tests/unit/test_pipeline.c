@@ -42,6 +42,25 @@ Test(pipeline, phases_follow_order_next_and_on_fail)
                      "a phase gone from the runbook cannot go on");
 }
 
+Test(pipeline, only_a_loop_back_waits_and_for_the_pause_of_the_phase_it_enters)
+{
+    struct oj_runbooks loop = {0};
+    char err[512];
+    const char *text = "{\"pipelines\":{\"poll\":{\"phases\":["
+                       "{\"name\":\"a\",\"run\":\"x\",\"pause\":\"30s\"},"
+                       "{\"name\":\"b\",\"run\":\"x\",\"next\":\"b\",\"on_fail\":\"a\"},"
+                       "{\"name\":\"c\",\"run\":\"x\"}]}}}";
+    cr_assert_eq(oj_runbook_parse("poll.json", text, &loop, err, sizeof err), 0, "%s", err);
+    const struct oj_pipeline_def *p = &loop.pipelines[0];
+    cr_expect_eq(oj_pipeline_loop_pause(p, "a", "b"), 0, "forward: at once");
+    cr_expect_eq(oj_pipeline_loop_pause(p, "a", "c"), 0, "a jump forward: at once");
+    cr_expect_eq(oj_pipeline_loop_pause(p, "b", "b"), 1000, "itself: the default pause");
+    cr_expect_eq(oj_pipeline_loop_pause(p, "b", "a"), 30000,
+                 "back: the pause of the phase entered");
+    cr_expect_eq(oj_pipeline_loop_pause(p, "c", "a"), 30000);
+    oj_runbooks_free(&loop);
+}
+
 Test(pipeline, inputs_bind_by_position_and_by_name)
 {
     const struct oj_pipeline_def *p = oj_runbooks_pipeline(&rb, "build");

@@ -1,12 +1,16 @@
 /* Runbooks: the shipped example loads; every mistake is named with its file,
  * its place and what is wrong; templates keep hostile input as text. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../lib/harness.h"
 #include "runbook.h"
+#include "subprocess.h"
 #include "template.h"
 
 /* The file's text; tests run from the repository root. */
@@ -42,6 +46,53 @@ Test(runbook, the_shipped_example_loads_completely)
     cr_expect_eq(rb.n_jobs, 2);
     cr_expect_eq(rb.jobs[0].every_ms, 86400000);
     cr_expect_str_eq(rb.jobs[0].pipeline, "build");
+    oj_runbooks_free(&rb);
+}
+
+/* Any placeholder's value: text a shell would trip over if it were not quoted. */
+static const char *awkward(const char *key, void *arg)
+{
+    (void)key;
+    (void)arg;
+    return "it's (a) \"test\"; $HOME";
+}
+
+/* `sh -n`: the command parses as shell. */
+static void expect_valid_sh(const char *where, const char *tmpl)
+{
+    char *cmd = NULL, err[256], out[1024];
+    cr_assert_eq(oj_template_expand(tmpl, awkward, NULL, 1, &cmd, err, sizeof err), 0, "%s: %s",
+                 where, err);
+    char *argv[] = {"sh", "-n", "-c", cmd, NULL};
+    struct oj_proc_result r;
+    cr_assert_eq(oj_run(argv, "/", 5000, out, sizeof out, 1, &r), 0);
+    cr_expect_eq(r.exit_status, 0, "%s expands to a shell syntax error: %s\n%s", where, cmd, out);
+    free(cmd);
+}
+
+Test(runbook, every_command_of_the_shipped_example_is_valid_shell)
+{
+    struct oj_runbooks rb = {0};
+    char err[512];
+    char *text = slurp("docs/examples/runbook.json");
+    cr_assert_eq(oj_runbook_parse("runbook.json", text, &rb, err, sizeof err), 0, "%s", err);
+    free(text);
+    int notifies = 0;
+    for (int i = 0; i < rb.n_pipelines; i++) {
+        const struct oj_pipeline_def *p = &rb.pipelines[i];
+        for (int k = 0; k < p->n_phases; k++) {
+            const struct oj_phase_def *ph = &p->phases[k];
+            expect_valid_sh(ph->name, ph->run ? ph->run : ph->agent_command);
+        }
+        if (p->notify) {
+            expect_valid_sh("notify", p->notify);
+            notifies++;
+        }
+    }
+    for (int i = 0; i < rb.n_jobs; i++)
+        if (rb.jobs[i].run)
+            expect_valid_sh(rb.jobs[i].name, rb.jobs[i].run);
+    cr_expect_gt(notifies, 0, "the example shows a notify command");
     oj_runbooks_free(&rb);
 }
 
@@ -112,6 +163,94 @@ Test(runbook, a_pipeline_defined_twice_names_both_files)
     cr_expect(strstr(err, "two.json: pipelines.p") && strstr(err, "also defined in one.json"),
               "%s", err);
     oj_runbooks_free(&rb);
+}
+
+/* A pipeline "p" with one shell phase "a" that has `extra` as further members. */
+static int parse_phase_with(const char *extra, struct oj_runbooks *rb, char *err, size_t len)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"pipelines\":{\"p\":{\"phases\":[{\"name\":\"a\",\"run\":\"x\"%s]}}}",
+             extra);
+    return oj_runbook_parse("r.json", text, rb, err, len);
+}
+
+Test(runbook, lock_names_follow_the_rule_of_oj_lock)
+{
+    char too_long[100] = ",\"lock\":\"";
+    memset(too_long + strlen(too_long), 'a', 65); /* one past the 64 of oj lock */
+    strcat(too_long, "\"}");
+    const char *bad[] = {",\"lock\":\"../../etc\"}", ",\"lock\":\"a b\"}",
+                         ",\"lock\":\"x\\u001b[2J\"}", too_long};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct oj_runbooks rb = {0};
+        char err[512] = "";
+        cr_expect_eq(parse_phase_with(bad[i], &rb, err, sizeof err), -1, "accepted: %s", bad[i]);
+        cr_expect(strstr(err, "r.json: pipelines.p.phases[0].lock: ") != NULL, "%s", err);
+        cr_expect(strstr(err, "lock names") != NULL, "says the rule: %s", err);
+        oj_runbooks_free(&rb);
+    }
+    struct oj_runbooks rb = {0};
+    char err[512] = "";
+    cr_expect_eq(parse_phase_with(",\"lock\":\"merge-lock.v2_x\"}", &rb, err, sizeof err), 0,
+                 "%s", err);
+    oj_runbooks_free(&rb);
+}
+
+Test(runbook, a_loop_pause_defaults_to_1s_and_is_at_least_1s)
+{
+    struct oj_runbooks rb = {0};
+    char err[512] = "";
+    cr_assert_eq(parse_phase_with("}", &rb, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(rb.pipelines[0].phases[0].pause_ms, 1000);
+    oj_runbooks_free(&rb);
+    cr_assert_eq(parse_phase_with(",\"pause\":\"30s\"}", &rb, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(rb.pipelines[0].phases[0].pause_ms, 30000);
+    oj_runbooks_free(&rb);
+    const char *bad[] = {",\"pause\":\"500ms\"}", ",\"pause\":\"0s\"}", ",\"pause\":5}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_expect_eq(parse_phase_with(bad[i], &rb, err, sizeof err), -1, "accepted: %s", bad[i]);
+        cr_expect(strstr(err, "pipelines.p.phases[0].pause") != NULL, "%s", err);
+        oj_runbooks_free(&rb);
+    }
+}
+
+/* A runbook file of `size` bytes: a valid runbook padded with spaces. */
+static void write_padded(const char *path, size_t size)
+{
+    const char *text = "{\"jobs\":{\"j\":{\"every\":\"1h\",\"run\":\"true\"}}}";
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    for (size_t i = strlen(text); i < size; i++)
+        fputc(' ', f);
+    fclose(f);
+}
+
+Test(runbook, a_runbook_over_1_MiB_is_refused_naming_the_file_and_the_limit)
+{
+    char dir[] = "/tmp/ojrb.XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/big.json", dir);
+    struct oj_runbooks rb = {0};
+    char err[512] = "";
+    write_padded(path, OJ_RUNBOOK_MAX_BYTES);
+    cr_expect_eq(oj_runbooks_load(dir, &rb, err, sizeof err), 0, "exactly 1 MiB loads: %s", err);
+    cr_expect_eq(rb.n_jobs, 1);
+    oj_runbooks_free(&rb);
+    write_padded(path, OJ_RUNBOOK_MAX_BYTES + 1);
+    cr_expect_eq(oj_runbooks_load(dir, &rb, err, sizeof err), -1, "1 MiB + 1 byte must be refused");
+    cr_expect(strstr(err, path) && strstr(err, "1 MiB") && strstr(err, "1048577 bytes"), "%s",
+              err);
+    cr_expect_eq(rb.n_jobs, 0);
+    oj_runbooks_free(&rb);
+    unlink(path);
+    cr_assert_eq(mkfifo(path, 0600), 0, "%s", strerror(errno));
+    cr_expect_eq(oj_runbooks_load(dir, &rb, err, sizeof err), -1,
+                 "a FIFO is refused, not waited on");
+    cr_expect(strstr(err, "not a regular file") != NULL, "%s", err);
+    unlink(path);
+    rmdir(dir);
 }
 
 static const char *vals(const char *key, void *arg)

@@ -1,5 +1,6 @@
 /* Every subprocess oj runs has a time limit. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 
 #include "clock.h"
@@ -47,4 +48,21 @@ Test(subprocess, a_missing_program_is_an_error)
     int rv = oj_run(argv, NULL, 1000, NULL, 0, 0, &r);
     /* posix_spawnp reports exec failure either as -1 or as exit 127. */
     cr_expect(rv == -1 || r.exit_status == 127, "rv %d status %d", rv, r.exit_status);
+}
+
+Test(subprocess, a_too_long_argument_is_reported_as_such_not_as_a_missing_program)
+{
+    /* One argument past the kernel's 128 KiB limit for a single string. */
+    static char big[200 * 1024];
+    memset(big, 'x', sizeof big - 1);
+    char *argv[] = {"echo", big, NULL};
+    struct oj_proc_result r;
+    errno = 0;
+    cr_assert_eq(oj_run(argv, NULL, 5000, NULL, 0, 0, &r), -1);
+    cr_expect_eq(errno, E2BIG);
+    const char *why = oj_spawn_why(errno);
+    cr_expect(strstr(why, "too long") && strstr(why, "E2BIG"), "%s", why);
+    cr_expect(strstr(why, "installed") == NULL, "%s", why);
+    cr_expect(strstr(oj_spawn_why(ENOENT), "installed") != NULL);
+    cr_expect_str_eq(oj_spawn_why(EIO), strerror(EIO));
 }
