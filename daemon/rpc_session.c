@@ -39,9 +39,11 @@ struct oj_session_live {
     int64_t last_stuck_ms; /* when session.stuck was last raised */
     int64_t quiet_from_ms;  /* idle counts from here at the earliest (oj_session_rearm) */
     int dead_unknown_ticks; /* ticks its pane has been dead without a status */
+    bool log_looked;        /* a tick has looked at its log (for the reaper) */
+    uint64_t log_size;      /* its log's size then */
+    int log_stable_ticks;   /* ticks in a row since, the log has kept that size */
+    bool reap_failed;       /* removing its pane failed once (said once in the log) */
 };
-
-#define DEAD_UNKNOWN_TICKS 10 /* a loaded tmux can take seconds to reap */
 
 static struct oj_session_live *live_of(struct oj_daemon *d, const char *id)
 {
@@ -679,36 +681,41 @@ static int status_file(struct oj_daemon *d, const char *id)
     return n > 0 && buf[0] >= '0' && buf[0] <= '9' ? atoi(buf) : -1;
 }
 
+static const struct oj_tmux_pane *pane_of(const struct observe_ctx *o, const char *id)
+{
+    for (int i = 0; i < o->npanes; i++)
+        if (strcmp(o->panes[i].session, id) == 0)
+            return &o->panes[i];
+    return NULL;
+}
+
 static void observe(const char *id, const cJSON *v, void *arg)
 {
     struct observe_ctx *o = arg;
-    const struct oj_tmux_pane *pane = NULL;
-    for (int i = 0; i < o->npanes && !pane; i++)
-        if (strcmp(o->panes[i].session, id) == 0)
-            pane = &o->panes[i];
-    struct oj_tmux_pane filled;
-    if (pane && pane->dead && !pane->status_known && oj_session_active(v)) {
-        int st = status_file(o->d, id);
-        if (st >= 0) {
-            filled = *pane;
-            filled.status_known = true;
-            filled.exit_status = st;
-            pane = &filled;
-        }
+    if (!oj_session_active(v))
+        return; /* dead is final (oj_session_observe); its pane is the reaper's */
+    struct oj_session_live *l = live_of(o->d, id);
+    const struct oj_tmux_pane *pane = pane_of(o, id);
+    struct oj_session_seen seen = {.pane = pane, .server_gone = o->server_gone,
+                                   .status_file = -1};
+    if (o->server_gone || pane == NULL || pane->dead)
+        seen.status_file = status_file(o->d, id);
+    l->dead_unknown_ticks = pane && pane->dead && !pane->status_known ? l->dead_unknown_ticks + 1
+                                                                      : 0;
+    seen.dead_unknown_ticks = l->dead_unknown_ticks;
+    cJSON *n = oj_session_observe(v, &seen, o->now);
+    if (n && cJSON_Compare(n, v, true)) {
+        cJSON_Delete(n); /* nothing new: nothing to write */
+        n = NULL;
     }
-    cJSON *n = oj_session_observe(v, pane, o->server_gone, o->now);
-    if (n == NULL && pane && pane->dead && !pane->status_known &&
-        ++live_of(o->d, id)->dead_unknown_ticks >= DEAD_UNKNOWN_TICKS)
-        n = oj_session_dead(v, -1, "exited (tmux recorded no status)", o->now);
     if (n) {
         cJSON_AddItemToObject(o->changes, id, n);
         return;
     }
     /* Still alive: quiet past its idle timeout? */
     int64_t timeout = oj_json_int(v, "idle_timeout_ms");
-    if (timeout <= 0 || !oj_session_active(v))
+    if (timeout <= 0)
         return;
-    struct oj_session_live *l = live_of(o->d, id);
     int64_t last = last_output_ms(v);
     int64_t from = last > l->quiet_from_ms ? last : l->quiet_from_ms;
     if (oj_session_stuck_now(o->now, from, timeout, l->last_nudge_ms, o->d->cfg.nudge_pause_ms,
