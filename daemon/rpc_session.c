@@ -839,7 +839,10 @@ static int reap(struct observe_ctx *o)
             left++;
             continue;
         }
-        if (behind)
+        if (!p->dead)
+            LOG_WARN("sessions: removed %s's pane, still running though its record says dead "
+                     "(a kill that failed)", p->session);
+        else if (behind)
             LOG_WARN("sessions: removed %s's pane; the log watcher had not published all of its "
                      "log (the log file has it all)", p->session);
         else
