@@ -134,10 +134,11 @@ static int restore_online(struct oj_client *c, const struct oj_args *a,
 static void human_archive(const void *m)
 {
     const Oj__ArchiveResponse *r = m;
-    if (r->archived == 0)
-        printf("archived 0 pipelines (none finished before the cut-off)\n");
+    if (r->archived == 0 && r->sessions_archived == 0)
+        printf("archived 0 pipelines and 0 sessions (none ended before the cut-off)\n");
     else
-        printf("archived %u pipeline(s) to %s\n", r->archived, oj_esc(r->archive_path));
+        printf("archived %u pipeline(s) and %u session(s) to %s\n", r->archived,
+               r->sessions_archived, oj_esc(r->archive_path));
 }
 
 static int exec_compact(struct oj_ctx *ctx, const struct oj_args *a)
@@ -218,7 +219,8 @@ static const struct oj_opt restore_opts[] = {
     {0},
 };
 static const struct oj_opt archive_opts[] = {
-    {"older-than", true, "DUR", "archive finished pipelines older than this (s, m, h, d)"},
+    {"older-than", true, "DUR",
+     "archive finished pipelines and ended sessions older than this (s, m, h, d)"},
     OJ_OPT_JSON,
     {0},
 };
@@ -248,8 +250,11 @@ const struct oj_cmd oj_cmd_maintenance_restore_snapshot = {
     restore_opts, 0, 0, exec_restore,
 };
 const struct oj_cmd oj_cmd_maintenance_archive = {
-    "maintenance", "archive", "--older-than DUR", "Move old finished pipelines to .oj/archive/",
-    "Finished means done, failed or cancelled. Writes them as readable JSON to\n"
-    ".oj/archive/pipelines-<time>-<seq>.json, then removes them from the live state.",
+    "maintenance", "archive", "--older-than DUR",
+    "Move old finished pipelines and ended sessions to .oj/archive/",
+    "Finished means done, failed or cancelled; ended means dead (a session a pipeline that\n"
+    "stays still names is kept). Writes them as readable JSON to\n"
+    ".oj/archive/archive-<time>-<seq>.json, then removes them from the live state. A\n"
+    "session's log file stays in .oj/logs/sessions/.",
     archive_opts, 0, 0, exec_archive,
 };

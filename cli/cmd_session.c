@@ -167,7 +167,7 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt capture_opts[] = {
-    {"tail", true, "N", "the last N lines as the screen shows them"},
+    {"tail", true, "N", "the last N lines of the screen (of an ended session: of its log)"},
     {"follow", false, NULL, "print the screen, then new output live until the session ends"},
     OJ_OPT_JSON,
     {0},
@@ -206,7 +206,10 @@ const struct oj_cmd oj_cmd_session_nudge = {
     exec_nudge,
 };
 const struct oj_cmd oj_cmd_session_kill = {
-    "session", "kill", "<id>", "Kill a session", NULL, json_only, 1, 1, exec_kill,
+    "session", "kill", "<id>", "Kill a session",
+    "A session that is already dead is not an error: what is left of it in tmux is removed,\n"
+    "it prints '<id>: already dead (<reason>)' and exits 0; its record keeps its status.",
+    json_only, 1, 1, exec_kill,
 };
 const struct oj_cmd oj_cmd_session_start = {
     "session", "start", "[--name N] [--cwd DIR] [--idle-timeout DUR] -- <command...>",

@@ -41,6 +41,9 @@ struct oj_daemon {
     struct oj_hmap lock_heartbeats;
     /* session id -> struct oj_session_live* (rpc_session.c) */
     struct oj_hmap session_live;
+    /* no dead session's pane is left in tmux, as far as the last tick saw
+     * (false at start and whenever a session is recorded dead) */
+    bool sessions_reaped;
     /* pipeline id -> (void *)1 while its shell step runs here (pipeline_drive.c);
      * a shell step in the state with no entry here was cut off by a crash */
     struct oj_hmap pipeline_shells;
@@ -63,6 +66,7 @@ struct oj_daemon {
     struct oj_publisher *publisher;
     pthread_t watch_thread;
     int watch_fd, watch_stop[2];
+    struct oj_hmap watch_tracks; /* session id -> how far its log is published (watcher.c) */
 
     /* set by DaemonStop; the main thread acts on it */
     _Atomic int64_t stop_timeout_ms;
@@ -110,6 +114,12 @@ void oj_engine_stop(struct oj_daemon *d);
 
 int oj_watcher_start(struct oj_daemon *d);
 void oj_watcher_stop(struct oj_daemon *d);
+/* Any thread: how many bytes of the session's log the watcher has published
+ * (or skipped: a log present at start is followed from its end); -1 when it
+ * has not seen the log. */
+int64_t oj_watcher_published(struct oj_daemon *d, const char *id);
+/* Any thread: stop tracking a session whose record is gone (archived). */
+void oj_watcher_forget(struct oj_daemon *d, const char *id);
 
 int oj_watchdog_start(struct oj_daemon *d);
 void oj_watchdog_stop(struct oj_daemon *d);
@@ -148,6 +158,8 @@ void oj_session_end(struct oj_daemon *d, const char *id, const char *reason);
 int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge, char *err,
                     size_t errlen);
 int64_t oj_session_last_output_ms(struct oj_daemon *d, const char *id);
+/* Drops what is kept in memory for a session whose record is gone (archived). */
+void oj_session_forget(struct oj_daemon *d, const char *id);
 /* A new quiet spell from now: session.stuck is raised again once it has been
  * quiet for its idle timeout from now (a resumed pipeline's agent). */
 void oj_session_rearm(struct oj_daemon *d, const char *id);

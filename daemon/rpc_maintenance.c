@@ -15,7 +15,9 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "pipeline.h"
 #include "server.h"
+#include "sessions.h"
 #include "store.h"
 
 static void rpc_snapshot(Oj__Control_Service *svc, const Oj__SnapshotRequest *in,
@@ -122,7 +124,9 @@ static int64_t last_change(const cJSON *p)
 
 struct pick {
     int64_t cutoff;
-    cJSON *chosen; /* {"<id>": value} */
+    cJSON *chosen;            /* {"<id>": value}: pipelines */
+    cJSON *sessions;          /* {"<id>": value}: ended sessions */
+    struct oj_hmap referenced; /* session ids a pipeline that stays names */
 };
 
 static void pick_old(const char *id, const cJSON *value, void *arg)
@@ -131,6 +135,29 @@ static void pick_old(const char *id, const cJSON *value, void *arg)
     int64_t t = last_change(value);
     if (finished(value) && t > 0 && t < p->cutoff)
         cJSON_AddItemToObject(p->chosen, id, cJSON_Duplicate(value, 1));
+}
+
+/* A pipeline that stays in the live state keeps the sessions it names (its
+ * agent, the one it is about to end, the one whose `oj done` it recorded). */
+static void note_references(const char *id, const cJSON *value, void *arg)
+{
+    struct pick *p = arg;
+    if (cJSON_GetObjectItemCaseSensitive(p->chosen, id))
+        return; /* archived with it */
+    const char *keys[] = {"session_id", "release_session", "done_session"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *sid = oj_json_str(value, keys[i]);
+        bool oom;
+        if (sid[0])
+            oj_hmap_put(&p->referenced, sid, (void *)1, &oom);
+    }
+}
+
+static void pick_sessions(const char *id, const cJSON *value, void *arg)
+{
+    struct pick *p = arg;
+    if (oj_session_archivable(value, p->cutoff, oj_hmap_get(&p->referenced, id) != NULL))
+        cJSON_AddItemToObject(p->sessions, id, cJSON_Duplicate(value, 1));
 }
 
 /* Writes `doc` as readable JSON to dir/name atomically. */
@@ -163,50 +190,61 @@ static void rpc_archive(Oj__Control_Service *svc, const Oj__ArchiveRequest *in,
         return;
     }
     int64_t now = oj_wall_ms();
-    struct pick p = {.cutoff = now - in->older_than_ms, .chosen = cJSON_CreateObject()};
-    oj_state_each(oj_store_state(d->store), "pipeline", pick_old, &p);
-    int n = cJSON_GetArraySize(p.chosen);
+    struct pick p = {.cutoff = now - in->older_than_ms, .chosen = cJSON_CreateObject(),
+                     .sessions = cJSON_CreateObject()};
+    oj_hmap_init(&p.referenced);
+    const struct oj_state *state = oj_store_state(d->store);
+    oj_state_each(state, "pipeline", pick_old, &p);
+    oj_state_each(state, "pipeline", note_references, &p);
+    oj_state_each(state, "session", pick_sessions, &p);
+    oj_hmap_free(&p.referenced);
+    int n = cJSON_GetArraySize(p.chosen), ns = cJSON_GetArraySize(p.sessions);
     Oj__ArchiveResponse out = OJ__ARCHIVE_RESPONSE__INIT;
     char path[4500] = "", err[600];
-    if (n > 0) {
+    if (n + ns > 0) {
         /* The file first, then the journal: a crash in between leaves the
-         * pipelines live and a spare copy in the archive, never neither. */
+         * pipelines and sessions live and a spare copy in the archive, never
+         * neither. */
         char dir[4200], name[64], stamp[32];
         time_t secs = (time_t)(now / 1000);
         struct tm tm;
         gmtime_r(&secs, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
         snprintf(dir, sizeof dir, "%s/archive", d->paths.state_dir);
-        snprintf(name, sizeof name, "pipelines-%s-%llu.json", stamp,
-                 (unsigned long long)oj_state_seq(oj_store_state(d->store)) + 1);
+        snprintf(name, sizeof name, "archive-%s-%llu.json", stamp,
+                 (unsigned long long)oj_state_seq(state) + 1);
         cJSON *doc = cJSON_CreateObject();
         cJSON_AddNumberToObject(doc, "archived_at_ms", (double)now);
         cJSON_AddNumberToObject(doc, "older_than_ms", (double)in->older_than_ms);
         cJSON_AddItemReferenceToObject(doc, "pipelines", p.chosen);
+        cJSON_AddItemReferenceToObject(doc, "sessions", p.sessions);
         int rc = write_archive(dir, name, doc, path, sizeof path, err, sizeof err);
         cJSON_Delete(doc);
-        if (rc != 0) {
-            cJSON_Delete(p.chosen);
-            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-            done(NULL, call);
-            return;
-        }
-        cJSON *ops = cJSON_CreateArray();
-        for (const cJSON *e = p.chosen->child; e; e = e->next)
+        cJSON *ops = rc == 0 ? cJSON_CreateArray() : NULL;
+        for (const cJSON *e = ops ? p.chosen->child : NULL; e; e = e->next)
             cJSON_AddItemToArray(ops, oj_op_del("pipeline", e->string));
+        for (const cJSON *e = ops ? p.sessions->child : NULL; e; e = e->next)
+            cJSON_AddItemToArray(ops, oj_op_del("session", e->string));
         char mark[4600];
-        snprintf(mark, sizeof mark, "archived %d pipeline(s) to %s", n, path);
-        cJSON_AddItemToArray(ops, oj_op_mark(mark));
-        if (oj_store_commit(d->store, oj_op_batch(ops), err, sizeof err) == 0) {
+        snprintf(mark, sizeof mark, "archived %d pipeline(s) and %d session(s) to %s", n, ns,
+                 path);
+        if (ops)
+            cJSON_AddItemToArray(ops, oj_op_mark(mark));
+        if (rc != 0 || oj_store_commit(d->store, oj_op_batch(ops), err, sizeof err) == 0) {
             cJSON_Delete(p.chosen);
+            cJSON_Delete(p.sessions);
             oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
             done(NULL, call);
             return;
         }
+        for (const cJSON *e = p.sessions->child; e; e = e->next)
+            oj_session_forget(d, e->string);
         LOG_INFO("maintenance: %s", mark);
     }
     cJSON_Delete(p.chosen);
+    cJSON_Delete(p.sessions);
     out.archived = (uint32_t)n;
+    out.sessions_archived = (uint32_t)ns;
     out.archive_path = path;
     done(&out, call);
 }

@@ -148,7 +148,8 @@ static void collect_archived(struct oj_daemon *d, struct list_ctx *l, cJSON *kee
         return;
     struct dirent *e;
     while ((e = readdir(dh)) != NULL) {
-        if (strncmp(e->d_name, "pipelines-", 10) != 0)
+        /* archive-*: pipelines and sessions; pipelines-*: older archives */
+        if (strncmp(e->d_name, "archive-", 8) != 0 && strncmp(e->d_name, "pipelines-", 10) != 0)
             continue;
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%.255s", dir, e->d_name);

@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "duration.h"
 #include "log.h"
+#include "log_text.h"
 #include "publisher.h"
 #include "server.h"
 #include "sessions.h"
@@ -39,9 +40,11 @@ struct oj_session_live {
     int64_t last_stuck_ms; /* when session.stuck was last raised */
     int64_t quiet_from_ms;  /* idle counts from here at the earliest (oj_session_rearm) */
     int dead_unknown_ticks; /* ticks its pane has been dead without a status */
+    bool log_looked;        /* a tick has looked at its log (for the reaper) */
+    uint64_t log_size;      /* its log's size then */
+    int log_stable_ticks;   /* ticks in a row since, the log has kept that size */
+    bool reap_failed;       /* removing its pane failed once (said once in the log) */
 };
-
-#define DEAD_UNKNOWN_TICKS 10 /* a loaded tmux can take seconds to reap */
 
 static struct oj_session_live *live_of(struct oj_daemon *d, const char *id)
 {
@@ -208,6 +211,8 @@ static void describe(const char *id, const cJSON *v, Oj__SessionInfo *info, int6
 static bool save(struct oj_daemon *d, const char *id, cJSON *value, void *call)
 {
     char err[512];
+    if (!oj_session_active(value))
+        d->sessions_reaped = false; /* the tick looks for its pane (rpc_session.c reap) */
     if (oj_store_commit(d->store, oj_op_put("session", id, value), err, sizeof err) == 0) {
         if (call)
             oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
@@ -229,6 +234,8 @@ static bool good_name(const char *s)
     return true;
 }
 
+/* A fresh id: no record has it, and no log or status file of an archived
+ * session (whose files stay) or of a record a restore rolled back. */
 static void new_id(struct oj_daemon *d, char *id, size_t len)
 {
     for (;;) {
@@ -236,7 +243,11 @@ static void new_id(struct oj_daemon *d, char *id, size_t len)
         if (getrandom(&r, sizeof r, 0) != sizeof r)
             r = (uint32_t)oj_mono_ns();
         snprintf(id, len, "s%06x", r & 0xffffff);
-        if (oj_state_get(state_of(d), "session", id) == NULL)
+        char log[PATH_MAX + 32], status[PATH_MAX + 32];
+        snprintf(log, sizeof log, "%s/%s.log", d->paths.session_log_dir, id);
+        snprintf(status, sizeof status, "%s/%s.status", d->paths.session_log_dir, id);
+        if (oj_state_get(state_of(d), "session", id) == NULL && access(log, F_OK) != 0 &&
+            access(status, F_OK) != 0)
             return;
     }
 }
@@ -482,6 +493,40 @@ static int read_range(const cJSON *v, uint64_t from, uint64_t to, Oj__SessionCap
     return 0;
 }
 
+#define LOG_TEXT_READ_MAX (1u << 20)
+
+/* An ended session's last lines from its log (its pane is gone once its
+ * output is in the log): the log's last MiB at most, as text (log_text.h).
+ * malloc'd, or NULL with err. */
+static char *log_tail_text(const cJSON *v, uint64_t size, unsigned lines, char *err,
+                           size_t errlen)
+{
+    uint64_t from = size > LOG_TEXT_READ_MAX ? size - LOG_TEXT_READ_MAX : 0;
+    char *raw = malloc(size - from + 1);
+    if (raw == NULL) {
+        snprintf(err, errlen, "daemon out of memory");
+        return NULL;
+    }
+    ssize_t n = 0; /* no log at all: a session that never started has no output */
+    int fd = open(str(v, "log"), O_RDONLY | O_CLOEXEC), e = errno;
+    if (fd >= 0) {
+        n = pread(fd, raw, size - from, (off_t)from);
+        e = errno;
+        close(fd);
+    }
+    if (n < 0 || (fd < 0 && e != ENOENT)) {
+        snprintf(err, errlen, "cannot read %s, the output of the ended session: %s",
+                 str(v, "log"), strerror(e));
+        free(raw);
+        return NULL;
+    }
+    char *text = oj_log_text(raw, (size_t)n, lines, from > 0);
+    free(raw);
+    if (text == NULL)
+        snprintf(err, errlen, "daemon out of memory");
+    return text;
+}
+
 static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptureRequest *in,
                                 Oj__SessionCaptureResponse_Closure done, void *call)
 {
@@ -509,13 +554,10 @@ static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptu
     /* The log size first: whatever the screen shows is at or before it. */
     out.log_offset = log_size(v);
     if (oj_tmux_capture(d->paths.tmux_sock_path, id, in->tail_lines, &text, err, sizeof err) !=
-        0) {
-        if (oj_session_active(v))
-            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        else
-            oj_call_fail(call, OJ__STATUS_CODE__NOT_FOUND,
-                         "session %s is dead (%s) and its screen is gone; its output is in %s", id,
-                         str(v, "reason"), str(v, "log"));
+            0 &&
+        (oj_session_active(v) || (text = log_tail_text(v, out.log_offset, in->tail_lines,
+                                                       err, sizeof err)) == NULL)) {
+        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
         done(NULL, call);
         return;
     }
@@ -591,15 +633,28 @@ static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
                              Oj__ActionResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    const char *id = live(d, in->id, call);
+    const char *id = resolve(d, in->id, call);
     char err[512];
     if (id == NULL) {
         done(NULL, call);
         return;
     }
+    const cJSON *v = oj_state_get(state_of(d), "session", id);
+    if (!oj_session_active(v)) {
+        /* Not an error: what the operator wants is already so. What may be
+         * left is its pane, which the tick would remove soon anyway. Its
+         * record (status, reason) stays as it is. */
+        bool removed = oj_tmux_kill(d->paths.tmux_sock_path, id, err, sizeof err) == 0;
+        if (removed)
+            LOG_INFO("sessions: removed %s's ended pane (oj session kill)", id);
+        char msg[400];
+        snprintf(msg, sizeof msg, "already dead (%.300s)%s", str(v, "reason"),
+                 removed ? "; removed its pane" : "");
+        reply_action(call, done, id, msg);
+        return;
+    }
     if (oj_tmux_kill(d->paths.tmux_sock_path, id, err, sizeof err) != 0)
         LOG_WARN("sessions: kill %s: %s (recording it dead anyway)", id, err);
-    const cJSON *v = oj_state_get(state_of(d), "session", id);
     if (!save(d, id, oj_session_dead(v, -1, "killed by the operator", oj_wall_ms()), call)) {
         done(NULL, call);
         return;
@@ -641,6 +696,12 @@ int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool 
     return 0;
 }
 
+void oj_session_forget(struct oj_daemon *d, const char *id)
+{
+    free(oj_hmap_del(&d->session_live, id));
+    oj_watcher_forget(d, id);
+}
+
 void oj_session_rearm(struct oj_daemon *d, const char *id)
 {
     struct oj_session_live *l = live_of(d, id);
@@ -680,36 +741,41 @@ static int status_file(struct oj_daemon *d, const char *id)
     return n > 0 && buf[0] >= '0' && buf[0] <= '9' ? atoi(buf) : -1;
 }
 
+static const struct oj_tmux_pane *pane_of(const struct observe_ctx *o, const char *id)
+{
+    for (int i = 0; i < o->npanes; i++)
+        if (strcmp(o->panes[i].session, id) == 0)
+            return &o->panes[i];
+    return NULL;
+}
+
 static void observe(const char *id, const cJSON *v, void *arg)
 {
     struct observe_ctx *o = arg;
-    const struct oj_tmux_pane *pane = NULL;
-    for (int i = 0; i < o->npanes && !pane; i++)
-        if (strcmp(o->panes[i].session, id) == 0)
-            pane = &o->panes[i];
-    struct oj_tmux_pane filled;
-    if (pane && pane->dead && !pane->status_known && oj_session_active(v)) {
-        int st = status_file(o->d, id);
-        if (st >= 0) {
-            filled = *pane;
-            filled.status_known = true;
-            filled.exit_status = st;
-            pane = &filled;
-        }
+    if (!oj_session_active(v))
+        return; /* dead is final (oj_session_observe); its pane is the reaper's */
+    struct oj_session_live *l = live_of(o->d, id);
+    const struct oj_tmux_pane *pane = pane_of(o, id);
+    struct oj_session_seen seen = {.pane = pane, .server_gone = o->server_gone,
+                                   .status_file = -1};
+    if (o->server_gone || pane == NULL || pane->dead)
+        seen.status_file = status_file(o->d, id);
+    l->dead_unknown_ticks = pane && pane->dead && !pane->status_known ? l->dead_unknown_ticks + 1
+                                                                      : 0;
+    seen.dead_unknown_ticks = l->dead_unknown_ticks;
+    cJSON *n = oj_session_observe(v, &seen, o->now);
+    if (n && cJSON_Compare(n, v, true)) {
+        cJSON_Delete(n); /* nothing new: nothing to write */
+        n = NULL;
     }
-    cJSON *n = oj_session_observe(v, pane, o->server_gone, o->now);
-    if (n == NULL && pane && pane->dead && !pane->status_known &&
-        ++live_of(o->d, id)->dead_unknown_ticks >= DEAD_UNKNOWN_TICKS)
-        n = oj_session_dead(v, -1, "exited (tmux recorded no status)", o->now);
     if (n) {
         cJSON_AddItemToObject(o->changes, id, n);
         return;
     }
     /* Still alive: quiet past its idle timeout? */
     int64_t timeout = oj_json_int(v, "idle_timeout_ms");
-    if (timeout <= 0 || !oj_session_active(v))
+    if (timeout <= 0)
         return;
-    struct oj_session_live *l = live_of(o->d, id);
     int64_t last = last_output_ms(v);
     int64_t from = last > l->quiet_from_ms ? last : l->quiet_from_ms;
     if (oj_session_stuck_now(o->now, from, timeout, l->last_nudge_ms, o->d->cfg.nudge_pause_ms,
@@ -730,9 +796,67 @@ static void observe(const char *id, const cJSON *v, void *arg)
     }
 }
 
+/* Whether the session's log is drained (oj_session_log_drained); counts the
+ * ticks it kept its size. *behind: drained only by giving up on the watcher. */
+static bool drained(struct oj_daemon *d, const char *id, struct oj_session_live *l, bool *behind)
+{
+    char path[PATH_MAX + 96];
+    snprintf(path, sizeof path, "%s/%.64s.log", d->paths.session_log_dir, id);
+    struct stat st;
+    uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    l->log_stable_ticks = l->log_looked && size == l->log_size ? l->log_stable_ticks + 1 : 0;
+    l->log_looked = true;
+    l->log_size = size;
+    int64_t published = oj_watcher_published(d, id);
+    *behind = !oj_session_log_drained(size, published, 1);
+    return oj_session_log_drained(size, published, l->log_stable_ticks);
+}
+
+/* Removes what is left in tmux of sessions whose end is recorded (and of
+ * dead panes no record names): the pane, and with it its pipe-pane `cat`.
+ * Runs on the records as they were before this tick's changes, so a session
+ * recorded dead now goes at a later tick, after its last output reached the
+ * log. Returns how many such panes are left for later ticks. */
+static int reap(struct observe_ctx *o)
+{
+    int left = 0;
+    for (int i = 0; i < o->npanes; i++) {
+        const struct oj_tmux_pane *p = &o->panes[i];
+        const cJSON *v = oj_state_get(state_of(o->d), "session", p->session);
+        if (!oj_session_reap_now(v, p, true))
+            continue; /* it lives: nothing to reap */
+        struct oj_session_live *l = live_of(o->d, p->session);
+        bool behind = false;
+        if (!oj_session_reap_now(v, p, drained(o->d, p->session, l, &behind))) {
+            left++;
+            continue;
+        }
+        char err[512];
+        if (oj_tmux_kill(o->d->paths.tmux_sock_path, p->session, err, sizeof err) != 0) {
+            if (!l->reap_failed) /* tried again every tick, said once */
+                LOG_WARN("sessions: cannot remove %s's pane (will try again): %s", p->session,
+                         err);
+            l->reap_failed = true;
+            left++;
+            continue;
+        }
+        if (!p->dead)
+            LOG_WARN("sessions: removed %s's pane, still running though its record says dead "
+                     "(a kill that failed)", p->session);
+        else if (behind)
+            LOG_WARN("sessions: removed %s's pane; the log watcher had not published all of its "
+                     "log (the log file has it all)", p->session);
+        else
+            LOG_INFO("sessions: removed %s's %s pane and its output pipe", p->session,
+                     v ? "ended" : "unrecorded dead");
+        free(oj_hmap_del(&o->d->session_live, p->session));
+    }
+    return left;
+}
+
 void oj_sessions_tick(struct oj_daemon *d)
 {
-    if (oj_sessions_active(d) == 0)
+    if (oj_sessions_active(d) == 0 && d->sessions_reaped)
         return;
     struct observe_ctx o = {.d = d, .now = oj_wall_ms(), .changes = cJSON_CreateObject(),
                             .stuck = cJSON_CreateArray()};
@@ -744,10 +868,11 @@ void oj_sessions_tick(struct oj_daemon *d)
         cJSON_Delete(o.stuck);
         return;
     }
-    o.server_gone = o.npanes == -2;
+    o.server_gone = o.npanes == -2; /* no server: nothing lives in tmux, and nothing is left */
     if (o.npanes < 0)
         o.npanes = 0;
     oj_state_each(state_of(d), "session", observe, &o);
+    d->sessions_reaped = reap(&o) == 0;
     for (cJSON *c = o.changes->child; c; c = c->next) {
         LOG_INFO("sessions: %s is now %s%s%s", c->string, str(c, "state"),
                  str(c, "reason")[0] ? ": " : "", str(c, "reason"));

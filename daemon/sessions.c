@@ -34,31 +34,70 @@ cJSON *oj_session_dead(const cJSON *v, int exit_status, const char *reason, int6
     return n;
 }
 
-cJSON *oj_session_observe(const cJSON *v, const struct oj_tmux_pane *pane, bool server_gone,
-                          int64_t now_ms)
+/* "exited with status N" or "killed by signal N" (a status of 128+N). */
+static cJSON *ended(const cJSON *v, int status, int64_t now_ms)
+{
+    char why[64];
+    if (status > 128)
+        snprintf(why, sizeof why, "killed by signal %d", status - 128);
+    else
+        snprintf(why, sizeof why, "exited with status %d", status);
+    return oj_session_dead(v, status, why, now_ms);
+}
+
+cJSON *oj_session_observe(const cJSON *v, const struct oj_session_seen *seen, int64_t now_ms)
 {
     if (!oj_session_active(v))
-        return NULL; /* dead stays dead: a late observation never revives it */
-    if (server_gone)
-        return oj_session_dead(v, -1, "the tmux server is gone", now_ms);
-    if (pane == NULL)
-        return oj_session_dead(v, -1, "vanished from tmux", now_ms);
-    if (pane->dead && pane->status_known) {
-        char why[64];
-        if (pane->exit_status > 128)
-            snprintf(why, sizeof why, "killed by signal %d", pane->exit_status - 128);
-        else
-            snprintf(why, sizeof why, "exited with status %d", pane->exit_status);
-        return oj_session_dead(v, pane->exit_status, why, now_ms);
-    }
-    if (pane->dead) /* tmux may record the status a moment later (see the caller) */
-        return NULL;
-    if (strcmp(str(v, "state"), "running") != 0) {
+        return NULL; /* dead is final: no observation changes it again */
+    const struct oj_tmux_pane *pane = seen->server_gone ? NULL : seen->pane;
+    if (pane && !pane->dead) {
+        if (strcmp(str(v, "state"), "running") == 0)
+            return NULL;
         cJSON *n = cJSON_Duplicate(v, 1);
         set_str(n, "state", "running");
         return n;
     }
-    return NULL;
+    /* Its pane is dead or gone. */
+    if (seen->status_file >= 0)
+        return ended(v, seen->status_file, now_ms);
+    if (pane && pane->status_known)
+        return ended(v, pane->exit_status, now_ms);
+    if (seen->server_gone)
+        return oj_session_dead(v, -1, "the tmux server is gone", now_ms);
+    if (pane == NULL)
+        return oj_session_dead(v, -1, "vanished from tmux", now_ms);
+    if (seen->dead_unknown_ticks >= OJ_SESSION_DEAD_UNKNOWN_TICKS)
+        return oj_session_dead(v, -1, "exited (tmux recorded no status)", now_ms);
+    return NULL; /* tmux may record the status a moment later */
+}
+
+bool oj_session_reap_now(const cJSON *v, const struct oj_tmux_pane *pane, bool log_drained)
+{
+    if (pane == NULL || (v && oj_session_active(v)) || (v == NULL && !pane->dead))
+        return false; /* nothing there, or it lives */
+    if (v && !pane->dead)
+        return true; /* recorded dead but running: a kill that failed, finished now */
+    return log_drained;
+}
+
+bool oj_session_log_drained(uint64_t size, int64_t published, int stable_ticks)
+{
+    if (stable_ticks >= OJ_SESSION_DRAIN_GIVE_UP_TICKS)
+        return true;
+    return stable_ticks >= 1 && (size == 0 || (published >= 0 && (uint64_t)published >= size));
+}
+
+bool oj_session_archivable(const cJSON *v, int64_t cutoff_ms, bool referenced)
+{
+    if (oj_session_active(v) || referenced)
+        return false;
+    const cJSON *end = cJSON_GetObjectItemCaseSensitive(v, "ended_at_ms");
+    double t = cJSON_IsNumber(end) ? end->valuedouble : 0;
+    if (t <= 0) { /* a record from before ended_at_ms: its start is the best bound */
+        const cJSON *start = cJSON_GetObjectItemCaseSensitive(v, "started_at_ms");
+        t = cJSON_IsNumber(start) ? start->valuedouble : 0;
+    }
+    return (int64_t)t < cutoff_ms;
 }
 
 cJSON *oj_session_new(const char *name, const char *cwd, const char *command, const char *log,

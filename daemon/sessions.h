@@ -17,14 +17,57 @@
 
 bool oj_session_active(const cJSON *v);
 
-/* The record after comparing it with tmux: `pane` is the session's pane
- * (NULL when tmux has none), `server_gone` when no tmux server runs at all.
- * Returns the new value (caller owns) when the record must change, else NULL.
- * A dead pane whose status tmux has not recorded changes nothing: the status
- * often follows a moment later. (A process that ended before remain-on-exit
- * took effect never gets one; the caller gives up after a few ticks.) */
-cJSON *oj_session_observe(const cJSON *v, const struct oj_tmux_pane *pane, bool server_gone,
-                          int64_t now_ms);
+/* What one tick saw of a session. */
+struct oj_session_seen {
+    const struct oj_tmux_pane *pane; /* its pane, NULL when tmux has none */
+    bool server_gone;                /* no tmux server runs at all */
+    int status_file;                 /* the status its wrapper wrote to <id>.status, -1: none */
+    int dead_unknown_ticks;          /* ticks in a row (this one included) its pane has been
+                                        dead with no status known */
+};
+
+/* Ticks a pane may be dead without a status before the session is recorded
+ * dead anyway ("exited (tmux recorded no status)"): a loaded tmux can take
+ * seconds to reap. */
+#define OJ_SESSION_DEAD_UNKNOWN_TICKS 10
+
+/* The record after comparing it with what the tick saw. Returns the new
+ * value (caller owns) when the record must change, else NULL.
+ *
+ * dead is final: a dead record never changes by observation, whatever tmux
+ * or the status file say later (a late, a missing or a contradicting status
+ * would otherwise overwrite the real one, every tick).
+ * For a live record whose pane is dead or gone (or whose server is gone),
+ * the status file wins: it is the command's own status, written by the
+ * wrapper just before it exits; then tmux's status; then, for a pane gone or
+ * a server gone, -1 with the reason; a dead pane without any status changes
+ * nothing until OJ_SESSION_DEAD_UNKNOWN_TICKS have passed (the status often
+ * follows a moment later). A live pane makes a starting record running. */
+cJSON *oj_session_observe(const cJSON *v, const struct oj_session_seen *seen, int64_t now_ms);
+
+/* Whether the tick removes a pane from tmux (and with it the pane's output
+ * pipe, the pipe-pane `cat`). v is the pane's session record, NULL when none
+ * names it. A dead pane goes once its session's end is recorded (a dead
+ * record: the status is safe in the state) and its log is drained (see
+ * below); a live pane of a dead record at once (a kill that failed). A pane
+ * no record names goes once it is dead and drained; a live one is left alone
+ * (an agent whose record a restore rolled back is still someone's work). */
+bool oj_session_reap_now(const cJSON *v, const struct oj_tmux_pane *pane, bool log_drained);
+
+/* Ticks a dead session's log may stay the same size with the log watcher
+ * behind (it missed inotify events) before the pane is removed anyway. */
+#define OJ_SESSION_DRAIN_GIVE_UP_TICKS 30
+
+/* Whether a session's log is drained: the log watcher has published all of
+ * it (`published`: bytes it sent or skipped, -1 when it never saw the log)
+ * and the log kept its size since the last tick (stable_ticks: ticks in a
+ * row it has had this size, 0 when it just changed); or it kept its size for
+ * OJ_SESSION_DRAIN_GIVE_UP_TICKS whatever the watcher says. */
+bool oj_session_log_drained(uint64_t size, int64_t published, int stable_ticks);
+
+/* Whether `oj maintenance archive` takes the session: ended (dead) before
+ * cutoff_ms and not referenced by a pipeline that stays in the live state. */
+bool oj_session_archivable(const cJSON *v, int64_t cutoff_ms, bool referenced);
 
 /* Whether the tick raises a session.stuck event now. Times are wall ms (0 =
  * never). A session is idle when it has been quiet for idle_timeout; the

@@ -20,7 +20,9 @@ struct oj_tmux_pane {
 
 /* Starts session `name` running the shell command `command` in `cwd`, with
  * the "K=V" entries of env set, remain-on-exit on, and its raw output piped
- * (appended) to log_path. Returns 0 or -1 with err. */
+ * (appended) to log_path. Returns 0 or -1 with err. (A dead pane stays until
+ * oj_tmux_kill; the server exits by itself once no session is left: tmux's
+ * exit-empty default, which -f /dev/null keeps from any config.) */
 int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const env[],
                 const char *command, const char *log_path, char *err, size_t errlen);
 

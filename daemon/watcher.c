@@ -28,22 +28,55 @@ struct track {
     uint64_t offset, seq;
 };
 
-static struct track *track_for(struct oj_hmap *m, const char *id, uint64_t start)
+/* Guards d->watch_tracks: the watcher changes it, the engine reads it
+ * (oj_watcher_published) and drops entries (oj_watcher_forget), so the
+ * watcher works on a copy of a track and writes it back. A static
+ * initializer: it works before the watcher starts and after it stops. */
+static pthread_mutex_t tracks_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The session's track, made at `start` when it has none. False when out of memory. */
+static bool track_get(struct oj_hmap *m, const char *id, uint64_t start, struct track *out)
 {
+    pthread_mutex_lock(&tracks_mu);
     struct track *t = oj_hmap_get(m, id);
-    if (t)
-        return t;
-    t = calloc(1, sizeof *t);
-    if (t == NULL)
-        return NULL;
-    t->offset = start;
-    bool oom;
-    oj_hmap_put(m, id, t, &oom);
-    if (oom) {
-        free(t);
-        return NULL;
+    if (t == NULL && (t = calloc(1, sizeof *t)) != NULL) {
+        t->offset = start;
+        bool oom;
+        oj_hmap_put(m, id, t, &oom);
+        if (oom) {
+            free(t);
+            t = NULL;
+        }
     }
-    return t;
+    if (t)
+        *out = *t;
+    pthread_mutex_unlock(&tracks_mu);
+    return t != NULL;
+}
+
+static void track_put(struct oj_hmap *m, const char *id, const struct track *in)
+{
+    pthread_mutex_lock(&tracks_mu);
+    struct track *t = oj_hmap_get(m, id);
+    if (t) /* else forgotten meanwhile */
+        *t = *in;
+    pthread_mutex_unlock(&tracks_mu);
+}
+
+int64_t oj_watcher_published(struct oj_daemon *d, const char *id)
+{
+    pthread_mutex_lock(&tracks_mu);
+    const struct track *t = oj_hmap_get(&d->watch_tracks, id);
+    int64_t published = t ? (int64_t)t->offset : -1;
+    pthread_mutex_unlock(&tracks_mu);
+    return published;
+}
+
+void oj_watcher_forget(struct oj_daemon *d, const char *id)
+{
+    pthread_mutex_lock(&tracks_mu);
+    free(oj_hmap_del(&d->watch_tracks, id));
+    pthread_mutex_unlock(&tracks_mu);
 }
 
 /* "<id>.log" -> id; false for anything else. */
@@ -59,6 +92,7 @@ static bool id_of(const char *name, char *id, size_t len)
 
 static void drain(struct oj_daemon *d, const char *id, struct track *t)
 {
+    uint64_t from = t->offset;
     char path[PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/%.64s.log", d->paths.session_log_dir, id);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -74,13 +108,14 @@ static void drain(struct oj_daemon *d, const char *id, struct track *t)
         t->offset += (uint64_t)n;
     }
     close(fd);
+    if (t->offset != from)
+        track_put(&d->watch_tracks, id, t);
 }
 
 static void *watcher_main(void *arg)
 {
     struct oj_daemon *d = arg;
-    struct oj_hmap tracks;
-    oj_hmap_init(&tracks);
+    struct oj_hmap *tracks = &d->watch_tracks;
 
     /* Existing logs: follow from their current end. */
     DIR *dir = opendir(d->paths.session_log_dir);
@@ -89,8 +124,9 @@ static void *watcher_main(void *arg)
         char id[64], path[PATH_MAX + 300];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", d->paths.session_log_dir, de->d_name);
+        struct track t;
         if (id_of(de->d_name, id, sizeof id) && stat(path, &st) == 0)
-            track_for(&tracks, id, (uint64_t)st.st_size);
+            track_get(tracks, id, (uint64_t)st.st_size, &t);
     }
     if (dir)
         closedir(dir);
@@ -113,16 +149,18 @@ static void *watcher_main(void *arg)
             if (ev->len == 0 || !id_of(ev->name, id, sizeof id))
                 continue;
             /* Created while we run: follow from byte 0. */
-            struct track *t = track_for(&tracks, id, 0);
-            if (t)
-                drain(d, id, t);
+            struct track t;
+            if (track_get(tracks, id, 0, &t))
+                drain(d, id, &t);
         }
     }
+    pthread_mutex_lock(&tracks_mu);
     const char *k;
     void *v;
-    for (size_t it = 0; oj_hmap_next(&tracks, &it, &k, &v);)
+    for (size_t it = 0; oj_hmap_next(tracks, &it, &k, &v);)
         free(v);
-    oj_hmap_free(&tracks);
+    oj_hmap_free(tracks);
+    pthread_mutex_unlock(&tracks_mu);
     return NULL;
 }
 

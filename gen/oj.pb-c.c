@@ -5947,7 +5947,7 @@ const ProtobufCMessageDescriptor oj__archive_request__descriptor =
   (ProtobufCMessageInit) oj__archive_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__archive_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor oj__archive_response__field_descriptors[3] =
 {
   {
     "archived",
@@ -5973,15 +5973,28 @@ static const ProtobufCFieldDescriptor oj__archive_response__field_descriptors[2]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sessions_archived",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__ArchiveResponse, sessions_archived),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__archive_response__field_indices_by_name[] = {
   1,   /* field[1] = archive_path */
   0,   /* field[0] = archived */
+  2,   /* field[2] = sessions_archived */
 };
 static const ProtobufCIntRange oj__archive_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor oj__archive_response__descriptor =
 {
@@ -5991,7 +6004,7 @@ const ProtobufCMessageDescriptor oj__archive_response__descriptor =
   "Oj__ArchiveResponse",
   "oj",
   sizeof(Oj__ArchiveResponse),
-  2,
+  3,
   oj__archive_response__field_descriptors,
   oj__archive_response__field_indices_by_name,
   1,  oj__archive_response__number_ranges,

@@ -906,6 +906,9 @@ struct  Oj__RestoreSnapshotResponse
 struct  Oj__ArchiveRequest
 {
   ProtobufCMessage base;
+  /*
+   * finished pipelines and ended sessions older than this
+   */
   int64_t older_than_ms;
 };
 #define OJ__ARCHIVE_REQUEST__INIT \
@@ -916,12 +919,22 @@ struct  Oj__ArchiveRequest
 struct  Oj__ArchiveResponse
 {
   ProtobufCMessage base;
+  /*
+   * pipelines
+   */
   uint32_t archived;
+  /*
+   * "" when nothing was archived
+   */
   char *archive_path;
+  /*
+   * ended sessions (in the same file)
+   */
+  uint32_t sessions_archived;
 };
 #define OJ__ARCHIVE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__archive_response__descriptor) \
-    , 0, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Oj__CronListRequest

@@ -157,7 +157,7 @@ Test(storage, archive_moves_old_finished_pipelines, .init = setup, .fini = teard
 
     struct oj_out a = OJ(&e, "maintenance", "archive", "--older-than", "30d");
     cr_assert_eq(a.code, 0, "%s", a.err);
-    cr_expect(strstr(a.out, "archived 2 pipeline(s) to") != NULL, "%s", a.out);
+    cr_expect(strstr(a.out, "archived 2 pipeline(s) and 0 session(s) to") != NULL, "%s", a.out);
     struct oj_out again = OJ(&e, "maintenance", "archive", "--older-than", "30d");
     cr_expect(strstr(again.out, "archived 0") != NULL, "nothing left to archive: %s", again.out);
 
@@ -169,7 +169,7 @@ Test(storage, archive_moves_old_finished_pipelines, .init = setup, .fini = teard
     struct dirent *de;
     char found[PATH_MAX + 300] = "";
     while ((de = readdir(d)))
-        if (strncmp(de->d_name, "pipelines-", 10) == 0)
+        if (strncmp(de->d_name, "archive-", 8) == 0)
             snprintf(found, sizeof found, "%s/%s", adir, de->d_name);
     closedir(d);
     char *text = read_file(found);
