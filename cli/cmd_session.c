@@ -1,8 +1,10 @@
 /* cmd_session.c — `oj session …`: agents (any command) that the daemon runs
  * in its private tmux server and watches. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "follow.h"
@@ -158,6 +160,23 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
     req.idle_timeout_ms = idle;
     req.name = (char *)(oj_args_get(a, "name") ? oj_args_get(a, "name") : "");
     req.cwd = (char *)(oj_args_get(a, "cwd") ? oj_args_get(a, "cwd") : "");
+    /* The daemon runs in /: a relative --cwd is relative to here (or to -C's
+     * DIR, as git's -C has it). */
+    char here[PATH_MAX], cwd[3 * PATH_MAX + 4];
+    if (req.cwd[0] && req.cwd[0] != '/') {
+        if (getcwd(here, sizeof here) == NULL) {
+            oj_errorf("--cwd %s: cannot tell the current directory; give an absolute path",
+                      req.cwd);
+            return OJ_EXIT_USAGE;
+        }
+        if (ctx->dir && ctx->dir[0] == '/')
+            snprintf(cwd, sizeof cwd, "%s/%s", ctx->dir, req.cwd);
+        else if (ctx->dir)
+            snprintf(cwd, sizeof cwd, "%s/%s/%s", here, ctx->dir, req.cwd);
+        else
+            snprintf(cwd, sizeof cwd, "%s/%s", here, req.cwd);
+        req.cwd = cwd;
+    }
     req.n_argv = (size_t)a->npos;
     req.argv = a->pos;
     WITH_CLIENT(ctx, c, (oj__control__session_start(oj_client_service(c), &req, NULL, NULL),

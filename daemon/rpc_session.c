@@ -371,9 +371,14 @@ int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, s
     int started = oj_tmux_new(d->paths.tmux_sock_path, id, sp->cwd, env, wrapped, log, err, errlen);
     free(wrapped);
     if (started != 0) {
+        /* The caller reports the failure; a session that never ran leaves no
+         * record, log or status file behind (daemon.log keeps the why). */
         LOG_ERROR("sessions: cannot start %s: %s", id, err);
-        const cJSON *v = oj_state_get(state_of(d), "session", id);
-        save(d, id, oj_session_dead(v, -1, err, oj_wall_ms()), NULL);
+        char derr[256];
+        if (oj_store_commit(d->store, oj_op_del("session", id), derr, sizeof derr) == 0)
+            LOG_ERROR("sessions: cannot drop the record of %s: %s", id, derr);
+        unlink(log);
+        unlink(status_path);
         return -1;
     }
     cJSON *running = cJSON_Duplicate(oj_state_get(state_of(d), "session", id), 1);
