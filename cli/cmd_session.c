@@ -196,7 +196,7 @@ static const struct oj_opt send_opts[] = {
     {0},
 };
 static const struct oj_opt start_opts[] = {
-    {"name", true, "NAME", "a name to find the session by"},
+    {"name", true, "NAME", "a name to find the session by (not shaped like an id)"},
     {"cwd", true, "DIR", "working directory (default: the project root)"},
     {"idle-timeout", true, "DUR", "quiet this long = idle: raise a session.stuck event"},
     OJ_OPT_JSON,
@@ -229,5 +229,8 @@ const struct oj_cmd oj_cmd_session_kill = {
 const struct oj_cmd oj_cmd_session_start = {
     "session", "start", "[--name N] [--cwd DIR] [--idle-timeout DUR] -- <command...>",
     "Start a standalone session",
-    NULL, start_opts, 1, -1, exec_start,
+    "A name is letters, digits, '.', '_' and '-' (at most 64), and not shaped like an id:\n"
+    "'s' or 'p' followed only by 0-9 and a-f (s5, sad, p1a2b3c) is refused. A relative\n"
+    "--cwd is taken from the current directory.",
+    start_opts, 1, -1, exec_start,
 };
