@@ -130,6 +130,7 @@ static int exec_send(struct oj_ctx *ctx, const struct oj_args *a)
     req.id = a->pos[0];
     req.text = a->npos > 1 ? a->pos[1] : "";
     req.interrupt = interrupt;
+    req.allow_control = oj_args_has(a, "allow-control");
     WITH_CLIENT(ctx, c, (oj__control__session_send(oj_client_service(c), &req, NULL, NULL),
                          oj_print_reply(c, a, oj_print_action)));
 }
@@ -192,6 +193,7 @@ static const struct oj_opt capture_opts[] = {
 };
 static const struct oj_opt send_opts[] = {
     {"interrupt", false, NULL, "send Ctrl-C instead of text"},
+    {"allow-control", false, NULL, "type control bytes (ESC, CR, Tab...) as keys"},
     OJ_OPT_JSON,
     {0},
 };
@@ -216,8 +218,11 @@ const struct oj_cmd oj_cmd_session_capture = {
     NULL, capture_opts, 1, 1, exec_capture,
 };
 const struct oj_cmd oj_cmd_session_send = {
-    "session", "send", "<id> <text> | <id> --interrupt", "Type text (then Enter) into a session",
-    NULL, send_opts, 1, 2, exec_send,
+    "session", "send", "<id> <text> [--allow-control] | <id> --interrupt",
+    "Type text (then Enter) into a session",
+    "The text is typed literally. Text holding control bytes (below 0x20, or 0x7f) is\n"
+    "refused unless --allow-control is given.",
+    send_opts, 1, 2, exec_send,
 };
 const struct oj_cmd oj_cmd_session_nudge = {
     "session", "nudge", "<id> [message]", "Nudge a session's agent", NULL, json_only, 1, 2,

@@ -321,6 +321,15 @@ static void rpc_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *in,
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     char id[16], sid[16], msg[600], err[256];
+    long at = oj_text_control_at(in->message);
+    if (at >= 0) {
+        snprintf(msg, sizeof msg,
+                 "the nudge message holds a control byte (0x%02x at byte %ld); send keys with "
+                 "`oj session send --allow-control` instead",
+                 (unsigned char)in->message[at], at + 1);
+        refuse(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT, msg);
+        return;
+    }
     if (!resolve(d, in->id, id, sizeof id, call)) {
         done(NULL, call);
         return;

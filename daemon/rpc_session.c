@@ -565,6 +565,15 @@ static const char *type_into(struct oj_daemon *d, const char *query, const char 
 static void rpc_session_send(Oj__Control_Service *svc, const Oj__SessionSendRequest *in,
                              Oj__ActionResponse_Closure done, void *call)
 {
+    long at = in->interrupt || in->allow_control ? -1 : oj_text_control_at(in->text);
+    if (at >= 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "the text holds a control byte (0x%02x at byte %ld), which a terminal takes "
+                     "as a key; to send it as typed, add --allow-control",
+                     (unsigned char)in->text[at], at + 1);
+        done(NULL, call);
+        return;
+    }
     type_into(oj_daemon_of(svc), in->id, in->interrupt ? NULL : in->text,
               in->interrupt ? "sent Ctrl-C" : "sent", done, call);
 }
@@ -573,6 +582,15 @@ static void rpc_session_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *
                               Oj__ActionResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
+    long at = oj_text_control_at(in->message);
+    if (at >= 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "the nudge message holds a control byte (0x%02x at byte %ld); send keys "
+                     "with `oj session send --allow-control` instead",
+                     (unsigned char)in->message[at], at + 1);
+        done(NULL, call);
+        return;
+    }
     const char *id = type_into(d, in->id, in->message[0] ? in->message : DEFAULT_NUDGE, "nudged",
                                done, call);
     if (id) {

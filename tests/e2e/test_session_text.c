@@ -1,7 +1,7 @@
 /* Names, paths and text are data, never tmux syntax: directories and project
  * roots holding tmux format syntax ("#(...)", "#{...}", "#S"), strftime's
- * '%', a final ';', spaces and quotes; text typed into a session. The real
- * daemon, its private tmux server. */
+ * '%', a final ';', spaces and quotes; text typed into a session; control
+ * bytes only on request. The real daemon, its private tmux server. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -204,4 +204,43 @@ Test(session_text, a_failed_start_leaves_no_record, .timeout = 60)
     oj_out_free(&o);
     oj_out_free(&l);
     cr_expect(env_teardown(&e));
+}
+
+/* Control bytes are keys, not text: refused unless asked for by name. */
+Test(session_text, control_bytes_need_allow_control, .init = setup, .fini = teardown)
+{
+    struct oj_out o = OJ(&e, "session", "start", "--json", "--", agent);
+    char id[32];
+    id_of(&o, id, sizeof id);
+    expect_output(&e, id, "fake agent ready");
+    const char *bad[] = {"red \x1b[31m", "two\rlines", "tab\there", "del\x7f", NULL};
+    for (int i = 0; bad[i]; i++) {
+        struct oj_out s = OJ(&e, "session", "send", id, bad[i]);
+        cr_expect_eq(s.code, 2, "[%s] refused as a usage error: %s", bad[i], s.err);
+        cr_expect(strstr(s.err, "--allow-control") != NULL && strchr(s.err, '\n') ==
+                      strrchr(s.err, '\n'),
+                  "one line naming the flag: %s", s.err);
+        oj_out_free(&s);
+        struct oj_out n = OJ(&e, "session", "nudge", id, bad[i]);
+        cr_expect_eq(n.code, 2, "a nudge with [%s] is refused: %s", bad[i], n.err);
+        oj_out_free(&n);
+    }
+    /* nothing of them was typed */
+    struct oj_out ok = OJ(&e, "session", "send", id, "plain after");
+    cr_expect_eq(ok.code, 0, "%s", ok.err);
+    oj_out_free(&ok);
+    expect_output(&e, id, "got: plain after\r\n");
+    char log[PATH_MAX + 64];
+    snprintf(log, sizeof log, "%s/.oj/logs/sessions/%s.log", e.dir, id);
+    char *text = read_file(log);
+    cr_expect(text && strstr(text, "31m") == NULL && strstr(text, "lines") == NULL,
+              "refused text was typed: %s", text);
+    free(text);
+
+    /* With the flag they are typed: a CR ends the line early, like Enter. */
+    struct oj_out s = OJ(&e, "session", "send", "--allow-control", id, "first\rsecond");
+    cr_expect_eq(s.code, 0, "%s", s.err);
+    oj_out_free(&s);
+    expect_output(&e, id, "got: first\r\n");
+    expect_output(&e, id, "got: second\r\n");
 }
