@@ -111,17 +111,26 @@ Test(session_text, a_cwd_holding_tmux_syntax_is_just_that_directory, .init = set
     cr_expect_neq(access(marker, F_OK), 0, "a directory's #(...) ran as a command");
 }
 
+static struct oj_env in; /* the project, inside the scratch directory e */
+
+/* The project inside first: its daemon and tmux server live under it. */
+static void teardown_inner(void)
+{
+    cr_expect(env_teardown(&in), "sanitizer report in the daemon log");
+    teardown();
+}
+
 /* A project whose root path is tmux syntax: sessions start there (the default
  * cwd), see it in OJ_PROJECT, and their output reaches the log under it
  * (pipe-pane's command is a format passed through strftime first). */
-Test(session_text, a_project_root_holding_tmux_syntax, .timeout = 60)
+Test(session_text, a_project_root_holding_tmux_syntax, .timeout = 60, .fini = teardown_inner)
 {
-    struct oj_env outer;
-    env_setup(&outer, false);
+    env_setup(&e, false);
+    struct oj_env outer = e;
+    in = outer;
     char marker[PATH_MAX], job[PATH_MAX * 4 + 64];
     snprintf(marker, sizeof marker, "%s/ran", outer.dir);
     touch_job(job, sizeof job, marker);
-    struct oj_env in = outer;
     int n = snprintf(in.dir, sizeof in.dir, "%s/r%s#{host}#S%%Y;", outer.dir, job);
     cr_assert(n > 0 && (size_t)n < sizeof in.dir);
     cr_assert_eq(mkdir(in.dir, 0755), 0);
@@ -140,8 +149,6 @@ Test(session_text, a_project_root_holding_tmux_syntax, .timeout = 60)
     oj_out_free(&l);
     cr_expect_neq(access(marker, F_OK), 0, "the root's #(...) ran as a command");
 
-    cr_expect(env_teardown(&in), "sanitizer report in the daemon log");
-    cr_expect(env_teardown(&outer));
 }
 
 /* Text is typed as it is: a final ';' (tmux's command separator) and a final
@@ -169,7 +176,7 @@ Test(session_text, send_types_a_final_semicolon, .init = setup, .fini = teardown
 
 /* A session whose start fails leaves nothing behind: no dead record, no log.
  * (A tmux that refuses everything stands in for any failure.) */
-Test(session_text, a_failed_start_leaves_no_record, .timeout = 60)
+Test(session_text, a_failed_start_leaves_no_record, .timeout = 60, .fini = teardown)
 {
     env_setup(&e, false);
     char bin[PATH_MAX], tmux[PATH_MAX + 16], path_env[PATH_MAX * 2];
@@ -203,7 +210,6 @@ Test(session_text, a_failed_start_leaves_no_record, .timeout = 60)
     cr_expect_neq(system(cmd), 0, "a failed start left files in %s", logs);
     oj_out_free(&o);
     oj_out_free(&l);
-    cr_expect(env_teardown(&e));
 }
 
 /* Control bytes are keys, not text: refused unless asked for by name. */
