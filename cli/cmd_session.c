@@ -1,8 +1,10 @@
 /* cmd_session.c — `oj session …`: agents (any command) that the daemon runs
  * in its private tmux server and watches. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "follow.h"
@@ -129,6 +131,7 @@ static int exec_send(struct oj_ctx *ctx, const struct oj_args *a)
     req.id = a->pos[0];
     req.text = a->npos > 1 ? a->pos[1] : "";
     req.interrupt = interrupt;
+    req.allow_control = oj_args_has(a, "allow-control");
     WITH_CLIENT(ctx, c, (oj__control__session_send(oj_client_service(c), &req, NULL, NULL),
                          oj_print_reply(c, a, oj_print_action)));
 }
@@ -159,6 +162,23 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
     req.idle_timeout_ms = idle;
     req.name = (char *)(oj_args_get(a, "name") ? oj_args_get(a, "name") : "");
     req.cwd = (char *)(oj_args_get(a, "cwd") ? oj_args_get(a, "cwd") : "");
+    /* The daemon runs in /: a relative --cwd is relative to here (or to -C's
+     * DIR, as git's -C has it). */
+    char here[PATH_MAX], cwd[3 * PATH_MAX + 4];
+    if (req.cwd[0] && req.cwd[0] != '/') {
+        if (getcwd(here, sizeof here) == NULL) {
+            oj_errorf("--cwd %s: cannot tell the current directory; give an absolute path",
+                      req.cwd);
+            return OJ_EXIT_USAGE;
+        }
+        if (ctx->dir && ctx->dir[0] == '/')
+            snprintf(cwd, sizeof cwd, "%s/%s", ctx->dir, req.cwd);
+        else if (ctx->dir)
+            snprintf(cwd, sizeof cwd, "%s/%s/%s", here, ctx->dir, req.cwd);
+        else
+            snprintf(cwd, sizeof cwd, "%s/%s", here, req.cwd);
+        req.cwd = cwd;
+    }
     req.n_argv = (size_t)a->npos;
     req.argv = a->pos;
     WITH_CLIENT(ctx, c, (oj__control__session_start(oj_client_service(c), &req, NULL, NULL),
@@ -174,11 +194,12 @@ static const struct oj_opt capture_opts[] = {
 };
 static const struct oj_opt send_opts[] = {
     {"interrupt", false, NULL, "send Ctrl-C instead of text"},
+    {"allow-control", false, NULL, "type control bytes (ESC, CR, Tab...) as keys"},
     OJ_OPT_JSON,
     {0},
 };
 static const struct oj_opt start_opts[] = {
-    {"name", true, "NAME", "a name to find the session by"},
+    {"name", true, "NAME", "a name to find the session by (not shaped like an id)"},
     {"cwd", true, "DIR", "working directory (default: the project root)"},
     {"idle-timeout", true, "DUR", "quiet this long = idle: raise a session.stuck event"},
     OJ_OPT_JSON,
@@ -198,8 +219,11 @@ const struct oj_cmd oj_cmd_session_capture = {
     NULL, capture_opts, 1, 1, exec_capture,
 };
 const struct oj_cmd oj_cmd_session_send = {
-    "session", "send", "<id> <text> | <id> --interrupt", "Type text (then Enter) into a session",
-    NULL, send_opts, 1, 2, exec_send,
+    "session", "send", "<id> <text> [--allow-control] | <id> --interrupt",
+    "Type text (then Enter) into a session",
+    "The text is typed literally. Text holding control bytes (below 0x20, or 0x7f) is\n"
+    "refused unless --allow-control is given.",
+    send_opts, 1, 2, exec_send,
 };
 const struct oj_cmd oj_cmd_session_nudge = {
     "session", "nudge", "<id> [message]", "Nudge a session's agent", NULL, json_only, 1, 2,
@@ -214,5 +238,8 @@ const struct oj_cmd oj_cmd_session_kill = {
 const struct oj_cmd oj_cmd_session_start = {
     "session", "start", "[--name N] [--cwd DIR] [--idle-timeout DUR] -- <command...>",
     "Start a standalone session",
-    NULL, start_opts, 1, -1, exec_start,
+    "A name is letters, digits, '.', '_' and '-' (at most 64), and not shaped like an id:\n"
+    "'s' or 'p' followed only by 0-9 and a-f (s5, sad, p1a2b3c) is refused. A relative\n"
+    "--cwd is taken from the current directory.",
+    start_opts, 1, -1, exec_start,
 };

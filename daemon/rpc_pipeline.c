@@ -9,29 +9,17 @@
 
 #include "clock.h"
 #include "pipeline_engine.h"
+#include "resolve.h"
 #include "sessions.h"
-
-struct match_ctx {
-    const char *query;
-    const char *exact, *prefix[8]; /* the first 8 ids the prefix matches */
-    int nprefix;
-};
 
 static void match(const char *id, const cJSON *v, void *arg)
 {
     (void)v;
-    struct match_ctx *m = arg;
-    if (strcmp(id, m->query) == 0)
-        m->exact = id;
-    else if (strncmp(id, m->query, strlen(m->query)) == 0) {
-        if (m->nprefix < 8)
-            m->prefix[m->nprefix] = id;
-        m->nprefix++;
-    }
+    oj_resolve_offer(arg, id, NULL, 0); /* pipelines have no names of their own */
 }
 
-/* The pipeline id a user meant (exact or unique prefix), copied into id; or
- * false with the call failed. */
+/* The pipeline id a user meant (exact or unique prefix, resolve.h), copied
+ * into id; or false with the call failed. */
 static bool resolve(struct oj_daemon *d, const char *query, char *id, size_t len, void *call)
 {
     if (query == NULL || query[0] == '\0') {
@@ -39,21 +27,19 @@ static bool resolve(struct oj_daemon *d, const char *query, char *id, size_t len
                      "which pipeline? give its id (see `oj pipeline list`)");
         return false;
     }
-    struct match_ctx m = {.query = query};
+    struct oj_resolve m = {.query = query};
     oj_state_each(state_of(d), "pipeline", match, &m);
-    const char *found = m.exact ? m.exact : m.nprefix == 1 ? m.prefix[0] : NULL;
-    if (found == NULL && m.nprefix > 1) {
-        char list[128] = "";
-        for (int i = 0; i < m.nprefix && i < 8; i++) {
-            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, m.prefix[i], sizeof list - strlen(list) - 1);
-        }
+    const char *found;
+    enum oj_resolved r = oj_resolve_pick(&m, &found);
+    if (r == OJ_RESOLVE_AMBIGUOUS) {
+        char list[128];
+        oj_resolve_candidates(&m, list, sizeof list);
         oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "'%s' matches %d pipelines (%s%s); give more of the id", query, m.nprefix,
-                     list, m.nprefix > 8 ? ", ..." : "");
+                     "'%s' matches %d pipelines (%s); give more of the id", query, m.nprefix,
+                     list);
         return false;
     }
-    if (found == NULL) {
+    if (r == OJ_RESOLVE_NONE) {
         oj_call_fail(call, OJ__STATUS_CODE__NOT_FOUND,
                      "no pipeline '%s'; list them with `oj pipeline list --all`", query);
         return false;
@@ -337,6 +323,15 @@ static void rpc_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *in,
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     char id[16], sid[16], msg[600], err[256];
+    long at = oj_text_control_at(in->message);
+    if (at >= 0) {
+        snprintf(msg, sizeof msg,
+                 "the nudge message holds a control byte (0x%02x at byte %ld); send keys with "
+                 "`oj session send --allow-control` instead",
+                 (unsigned char)in->message[at], at + 1);
+        refuse(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT, msg);
+        return;
+    }
     if (!resolve(d, in->id, id, sizeof id, call)) {
         done(NULL, call);
         return;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "log_text.h"
 #include "publisher.h"
+#include "resolve.h"
 #include "server.h"
 #include "sessions.h"
 #include "store.h"
@@ -93,61 +94,37 @@ unsigned oj_sessions_active(struct oj_daemon *d)
     return c.active;
 }
 
-struct match_ctx {
-    const char *query;
-    const char *exact;      /* id equal to the query */
-    const char *by_name;    /* newest session with that name */
-    int64_t by_name_started;
-    const char *prefix[8];  /* ids starting with the query */
-    int nprefix;
-};
-
 static void match(const char *id, const cJSON *v, void *arg)
 {
-    struct match_ctx *m = arg;
-    if (strcmp(id, m->query) == 0)
-        m->exact = id;
-    else if (strncmp(id, m->query, strlen(m->query)) == 0) {
-        if (m->nprefix < 8)
-            m->prefix[m->nprefix] = id;
-        m->nprefix++;
-    }
-    if (strcmp(str(v, "name"), m->query) == 0) {
-        int64_t started = oj_json_int(v, "started_at_ms");
-        if (m->by_name == NULL || started > m->by_name_started) {
-            m->by_name = id;
-            m->by_name_started = started;
-        }
-    }
+    oj_resolve_offer(arg, id, str(v, "name"), oj_json_int(v, "started_at_ms"));
 }
 
-/* The session id a user meant: an exact id, a unique id prefix, or a name
- * (the newest session of that name). NULL with the call failed otherwise. */
+/* The session id a user meant: its name (the newest session of that name),
+ * its id or a unique prefix of it (resolve.h). NULL with the call failed
+ * otherwise. */
 static const char *resolve(struct oj_daemon *d, const char *query, void *call)
 {
     if (query == NULL || query[0] == '\0') {
         oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, "which session? give its id or name");
         return NULL;
     }
-    struct match_ctx m = {.query = query};
+    struct oj_resolve m = {.query = query};
     oj_state_each(state_of(d), "session", match, &m);
-    if (m.exact)
-        return m.exact;
-    if (m.nprefix == 1)
-        return m.prefix[0];
-    if (m.nprefix > 1) {
-        char list[256] = "";
-        for (int i = 0; i < m.nprefix && i < 8; i++) {
-            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, m.prefix[i], sizeof list - strlen(list) - 1);
-        }
+    const char *id;
+    switch (oj_resolve_pick(&m, &id)) {
+    case OJ_RESOLVE_FOUND:
+        return id;
+    case OJ_RESOLVE_AMBIGUOUS: {
+        char list[256];
+        oj_resolve_candidates(&m, list, sizeof list);
         oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "'%s' matches %d sessions (%s%s); give more of the id", query, m.nprefix,
-                     list, m.nprefix > 8 ? ", ..." : "");
+                     "'%s' matches %d sessions (%s); give more of the id", query, m.nprefix,
+                     list);
         return NULL;
     }
-    if (m.by_name)
-        return m.by_name;
+    case OJ_RESOLVE_NONE:
+        break;
+    }
     oj_call_fail(call, OJ__STATUS_CODE__NOT_FOUND,
                  "no session '%s'; list them with `oj session list`", query);
     return NULL;
@@ -280,10 +257,23 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
         for (char *p = name; *p; p++)
             if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
                 *p = '-';
+        if (oj_name_looks_like_id(name)) { /* `-- sed`: a name, never an id prefix */
+            char base[80];
+            snprintf(base, sizeof base, "%s", name);
+            snprintf(name, sizeof name, "%.60s-cmd", base);
+        }
     }
     if (!good_name(name)) {
         oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
                      "session names use only letters, digits, '.', '_' and '-' (at most 64)");
+        done(NULL, call);
+        return;
+    }
+    if (oj_name_looks_like_id(name)) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "session name '%s' looks like an id (" OJ_NAME_ID_SHAPE_RULE
+                     "); add another letter or a '-', e.g. '%s-agent'",
+                     name, name);
         done(NULL, call);
         return;
     }
@@ -382,9 +372,14 @@ int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, s
     int started = oj_tmux_new(d->paths.tmux_sock_path, id, sp->cwd, env, wrapped, log, err, errlen);
     free(wrapped);
     if (started != 0) {
+        /* The caller reports the failure; a session that never ran leaves no
+         * record, log or status file behind (daemon.log keeps the why). */
         LOG_ERROR("sessions: cannot start %s: %s", id, err);
-        const cJSON *v = oj_state_get(state_of(d), "session", id);
-        save(d, id, oj_session_dead(v, -1, err, oj_wall_ms()), NULL);
+        char derr[256];
+        if (oj_store_commit(d->store, oj_op_del("session", id), derr, sizeof derr) == 0)
+            LOG_ERROR("sessions: cannot drop the record of %s: %s", id, derr);
+        unlink(log);
+        unlink(status_path);
         return -1;
     }
     cJSON *running = cJSON_Duplicate(oj_state_get(state_of(d), "session", id), 1);
@@ -613,6 +608,15 @@ static const char *type_into(struct oj_daemon *d, const char *query, const char 
 static void rpc_session_send(Oj__Control_Service *svc, const Oj__SessionSendRequest *in,
                              Oj__ActionResponse_Closure done, void *call)
 {
+    long at = in->interrupt || in->allow_control ? -1 : oj_text_control_at(in->text);
+    if (at >= 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "the text holds a control byte (0x%02x at byte %ld), which a terminal takes "
+                     "as a key; to send it as typed, add --allow-control",
+                     (unsigned char)in->text[at], at + 1);
+        done(NULL, call);
+        return;
+    }
     type_into(oj_daemon_of(svc), in->id, in->interrupt ? NULL : in->text,
               in->interrupt ? "sent Ctrl-C" : "sent", done, call);
 }
@@ -621,6 +625,15 @@ static void rpc_session_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *
                               Oj__ActionResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
+    long at = oj_text_control_at(in->message);
+    if (at >= 0) {
+        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                     "the nudge message holds a control byte (0x%02x at byte %ld); send keys "
+                     "with `oj session send --allow-control` instead",
+                     (unsigned char)in->message[at], at + 1);
+        done(NULL, call);
+        return;
+    }
     const char *id = type_into(d, in->id, in->message[0] ? in->message : DEFAULT_NUDGE, "nudged",
                                done, call);
     if (id) {

@@ -129,3 +129,11 @@ bool oj_session_stuck_now(int64_t now, int64_t last_output, int64_t idle_timeout
         return false; /* already raised for this spell */
     return true;
 }
+
+long oj_text_control_at(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return p - text;
+    return -1;
+}

@@ -81,6 +81,11 @@ bool oj_session_stuck_now(int64_t now, int64_t last_output, int64_t idle_timeout
 cJSON *oj_session_new(const char *name, const char *cwd, const char *command, const char *log,
                       int64_t now_ms);
 
+/* The offset of the first control byte of text (below 0x20, or 0x7f: ESC,
+ * CR, LF, Ctrl-C...), or -1. Typed into a terminal these are keys, not text:
+ * `oj session send` types them only when asked (--allow-control). */
+long oj_text_control_at(const char *text);
+
 /* Copy of v with state dead, end time, exit status and reason. */
 cJSON *oj_session_dead(const cJSON *v, int exit_status, const char *reason, int64_t now_ms);
 #endif

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "subprocess.h"
+#include "tmux_arg.h"
 
 extern char **environ;
 
@@ -34,20 +35,65 @@ static void exact(char *buf, size_t len, const char *name, bool pane)
     snprintf(buf, len, "=%s%s", name, pane ? ":" : "");
 }
 
-/* Runs tmux -S sock -f /dev/null <args...>; output into out. */
-static int run(const char *sock, char *const args[], char *out, size_t outlen, char *err,
-               size_t errlen)
+/* One tmux command line (commands separated by ";"). Every word goes through
+ * oj_tmux_arg, so nothing a user or a path supplies is tmux syntax; only
+ * next_command's separators are. */
+struct cmdline {
+    char *argv[128];
+    bool owned[128];
+    int n;
+    bool broken;      /* out of memory or too many words */
+    const char *what; /* the name errors give it (default: its first word) */
+};
+
+static void push(struct cmdline *c, char *w, bool owned)
 {
-    char *argv[96];
+    if (w == NULL || c->n >= 127) {
+        c->broken = true;
+        if (owned)
+            free(w);
+        return;
+    }
+    c->owned[c->n] = owned;
+    c->argv[c->n++] = w;
+    c->argv[c->n] = NULL;
+}
+
+/* A word tmux reads the way `how` says. */
+static void word(struct cmdline *c, const char *s, enum oj_tmux_expands how)
+{
+    push(c, oj_tmux_arg(s, how), true);
+}
+
+static void next_command(struct cmdline *c) { push(c, ";", false); }
+
+static void cmdline_free(struct cmdline *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->owned[i])
+            free(c->argv[i]);
+    c->n = 0;
+}
+
+/* Runs tmux -S sock -f /dev/null <cmd>; output into out. */
+static int run_cmdline(const char *sock, const struct cmdline *cmd, char *out, size_t outlen,
+                       char *err, size_t errlen)
+{
+    if (cmd->broken) {
+        snprintf(err, errlen, "cannot build the tmux command (out of memory or too many words)");
+        return -1;
+    }
+    char *argv[136];
     int n = 0;
     argv[n++] = "tmux";
     argv[n++] = "-S";
     argv[n++] = (char *)sock;
     argv[n++] = "-f";
     argv[n++] = "/dev/null";
-    for (int i = 0; args[i] && n < 95; i++)
-        argv[n++] = args[i];
+    for (int i = 0; i < cmd->n; i++)
+        argv[n++] = cmd->argv[i];
     argv[n] = NULL;
+    const char *what = cmd->what ? cmd->what : cmd->argv[0];
     char buf[4096];
     if (out == NULL) {
         out = buf;
@@ -72,19 +118,34 @@ static int run(const char *sock, char *const args[], char *out, size_t outlen, c
         nanosleep(&pause, NULL);
     }
     if (r.timed_out) {
-        snprintf(err, errlen, "tmux %s did not finish within %d ms", args[0],
+        snprintf(err, errlen, "tmux %s did not finish within %d ms", what,
                  OJ_TMUX_TIMEOUT_MS);
         return -1;
     }
     if (r.exit_status != 0) {
         out[strcspn(out, "\n")] = '\0';
-        snprintf(err, errlen, "tmux %s failed: %.300s", args[0], out);
+        snprintf(err, errlen, "tmux %s failed: %.300s", what, out);
         return strstr(out, "no server running") || strstr(out, "No such file") ||
                        strstr(out, "error connecting")
                    ? -2
                    : -1;
     }
     return 0;
+}
+
+/* Runs one tmux command whose words tmux reads as words only: each is
+ * escaped, so a final ';' is data. A word tmux expands as a format needs
+ * word(..., OJ_TMUX_FORMAT) in a cmdline instead; the one exception is a -F
+ * template of oj's own, meant to be expanded. */
+static int run(const char *sock, char *const args[], char *out, size_t outlen, char *err,
+               size_t errlen)
+{
+    struct cmdline c = {0};
+    for (int i = 0; args[i]; i++)
+        word(&c, args[i], OJ_TMUX_WORD);
+    int rc = run_cmdline(sock, &c, out, outlen, err, errlen);
+    cmdline_free(&c);
+    return rc;
 }
 
 char *oj_shell_quote(const char *s)
@@ -127,51 +188,56 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
      * ends at once, and tmux then records no exit status. */
     char channel[96];
     snprintf(channel, sizeof channel, "oj-start-%.80s", name);
+    /* the pane's shell hands the channel to a tmux that parses it as a word */
+    char *tchannel = oj_tmux_arg(channel, OJ_TMUX_WORD);
+    char *qchannel = tchannel ? oj_shell_quote(tchannel) : NULL;
     char *qsock = oj_shell_quote(sock);
     char *gated = NULL;
-    if (qsock == NULL ||
-        asprintf(&gated, "tmux -S %s wait-for %s; %s", qsock, channel, command) < 0) {
-        free(qsock);
+    if (qsock == NULL || qchannel == NULL ||
+        asprintf(&gated, "tmux -S %s wait-for %s; %s", qsock, qchannel, command) < 0)
+        gated = NULL;
+    free(tchannel);
+    free(qchannel);
+    free(qsock);
+    if (gated == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    free(qsock);
-    char *args[80];
-    int n = 0;
-    args[n++] = "set-option";
-    args[n++] = "-g";
-    args[n++] = "remain-on-exit";
-    args[n++] = "on";
-    args[n++] = ";";
-    args[n++] = "new-session";
-    args[n++] = "-d";
-    args[n++] = "-s";
-    args[n++] = (char *)name;
-    args[n++] = "-x";
-    args[n++] = "200";
-    args[n++] = "-y";
-    args[n++] = "50";
-    args[n++] = "-c";
-    args[n++] = (char *)cwd;
-    for (int i = 0; env && env[i] && n < 60; i++) {
-        args[n++] = "-e";
-        args[n++] = env[i];
-    }
-    args[n++] = gated;
     char pane[80];
     exact(pane, sizeof pane, name, true);
-    args[n++] = ";";
-    args[n++] = "pipe-pane";
-    args[n++] = "-o";
-    args[n++] = "-t";
-    args[n++] = pane;
-    args[n++] = pipe_cmd;
-    args[n++] = ";";
-    args[n++] = "wait-for";
-    args[n++] = "-S";
-    args[n++] = channel;
-    args[n] = NULL;
-    int rc = run(sock, args, NULL, 0, err, errlen);
+    struct cmdline c = {.what = "new-session"};
+    word(&c, "set-option", OJ_TMUX_WORD);
+    word(&c, "-g", OJ_TMUX_WORD);
+    word(&c, "remain-on-exit", OJ_TMUX_FORMAT);
+    word(&c, "on", OJ_TMUX_WORD);
+    next_command(&c);
+    word(&c, "new-session", OJ_TMUX_WORD);
+    word(&c, "-d", OJ_TMUX_WORD);
+    word(&c, "-s", OJ_TMUX_WORD);
+    word(&c, name, OJ_TMUX_FORMAT);
+    word(&c, "-x", OJ_TMUX_WORD);
+    word(&c, "200", OJ_TMUX_FORMAT);
+    word(&c, "-y", OJ_TMUX_WORD);
+    word(&c, "50", OJ_TMUX_FORMAT);
+    word(&c, "-c", OJ_TMUX_WORD);
+    word(&c, cwd, OJ_TMUX_FORMAT);
+    for (int i = 0; env && env[i]; i++) {
+        word(&c, "-e", OJ_TMUX_WORD);
+        word(&c, env[i], OJ_TMUX_WORD);
+    }
+    word(&c, gated, OJ_TMUX_WORD);
+    next_command(&c);
+    word(&c, "pipe-pane", OJ_TMUX_WORD);
+    word(&c, "-o", OJ_TMUX_WORD);
+    word(&c, "-t", OJ_TMUX_WORD);
+    word(&c, pane, OJ_TMUX_WORD);
+    word(&c, pipe_cmd, OJ_TMUX_FORMAT_TIME);
+    next_command(&c);
+    word(&c, "wait-for", OJ_TMUX_WORD);
+    word(&c, "-S", OJ_TMUX_WORD);
+    word(&c, channel, OJ_TMUX_WORD);
+    int rc = run_cmdline(sock, &c, NULL, 0, err, errlen);
+    cmdline_free(&c);
     free(gated);
     if (rc != 0) {
         /* a pane left waiting for a signal that never came */
@@ -189,6 +255,7 @@ int oj_tmux_list(const char *sock, struct oj_tmux_pane **out, char *err, size_t 
     char *buf = malloc(cap_buf);
     if (buf == NULL)
         return -1;
+    /* the -F template is ours: the one format oj wants tmux to expand */
     char *args[] = {"list-panes", "-a", "-F",
                     "#{session_name}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}\t"
                     "#{pane_pid}",

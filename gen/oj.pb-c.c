@@ -4676,7 +4676,7 @@ const ProtobufCMessageDescriptor oj__output_chunk_ref__descriptor =
   (ProtobufCMessageInit) oj__output_chunk_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__session_send_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor oj__session_send_request__field_descriptors[4] =
 {
   {
     "id",
@@ -4714,8 +4714,21 @@ static const ProtobufCFieldDescriptor oj__session_send_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "allow_control",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionSendRequest, allow_control),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__session_send_request__field_indices_by_name[] = {
+  3,   /* field[3] = allow_control */
   0,   /* field[0] = id */
   2,   /* field[2] = interrupt */
   1,   /* field[1] = text */
@@ -4723,7 +4736,7 @@ static const unsigned oj__session_send_request__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__session_send_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor oj__session_send_request__descriptor =
 {
@@ -4733,7 +4746,7 @@ const ProtobufCMessageDescriptor oj__session_send_request__descriptor =
   "Oj__SessionSendRequest",
   "oj",
   sizeof(Oj__SessionSendRequest),
-  3,
+  4,
   oj__session_send_request__field_descriptors,
   oj__session_send_request__field_indices_by_name,
   1,  oj__session_send_request__number_ranges,

@@ -603,10 +603,15 @@ struct  Oj__SessionSendRequest
    * send Ctrl-C instead of text
    */
   protobuf_c_boolean interrupt;
+  /*
+   * text may hold control bytes (< 0x20, 0x7f: ESC, CR, ...); without this
+   * such text is refused (INVALID_ARGUMENT)
+   */
+  protobuf_c_boolean allow_control;
 };
 #define OJ__SESSION_SEND_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__session_send_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Oj__SessionStartRequest

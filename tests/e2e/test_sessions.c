@@ -9,10 +9,13 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include "../lib/harness.h"
+#include "clock.h"
 #include "snapshot.h"
 #include "state.h"
+#include "wal.h"
 
 static struct oj_env e;
 static char agent[PATH_MAX];
@@ -457,4 +460,99 @@ Test(sessions, a_session_gone_while_the_daemon_was_down_is_marked_dead, .init = 
     cJSON_Delete(j);
     oj_out_free(&stop);
     oj_out_free(&start);
+}
+
+/* A session's name can no longer be taken for an id: names shaped like ids
+ * (or id prefixes) are refused with the rule, and a name derived from the
+ * command is never one. */
+Test(sessions, names_shaped_like_ids_are_refused, .init = setup, .fini = teardown)
+{
+    const char *refused[] = {"s5", "s10", "p1a2b3c", "sad", "s", NULL};
+    for (int i = 0; refused[i]; i++) {
+        struct oj_out o = OJ(&e, "session", "start", "--name", refused[i], "--", "true");
+        cr_expect_eq(o.code, 2, "--name %s: %s", refused[i], o.err);
+        cr_expect(strstr(o.err, "looks like an id") && strstr(o.err, "0-9 and a-f"),
+                  "the error gives the rule: %s", o.err);
+        oj_out_free(&o);
+    }
+    struct oj_out l = OJ(&e, "session", "list", "--json");
+    cr_expect(l.code == 0 && strstr(l.out, "\"id\"") == NULL, "nothing started: %s", l.out);
+    oj_out_free(&l);
+    start_agent("s5-agent");
+    /* `-- sed` would be named "sed": an id prefix */
+    struct oj_out o = OJ(&e, "session", "start", "--json", "--", "sed", "q", "/dev/null");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "name")->valuestring, "sed-cmd");
+    cJSON_Delete(j);
+    oj_out_free(&o);
+}
+
+static void setup_no_daemon(void)
+{
+    env_setup(&e, true);
+    cr_assert_not_null(realpath("tests/agents/fake-agent.sh", agent));
+}
+
+static bool tmux_has(const char *sock, const char *id)
+{
+    char target[64];
+    snprintf(target, sizeof target, "=%s", id);
+    char *has[] = {"tmux", "-S", (char *)sock, "has-session", "-t", target, NULL};
+    return run_prog("/", 10000, NULL, 0, has) == 0;
+}
+
+/* Issue 9's sessions, named before names like ids were refused (a store of
+ * an older oj): `kill s5` killed the session *named s3*, whose id began s5,
+ * and `kill s3` was refused as ambiguous. An exact name comes first. */
+Test(sessions, an_exact_name_wins_over_an_id_prefix, .init = setup_no_daemon, .fini = teardown)
+{
+    const char *recs[][2] = {{"s5a0001", "s3"}, {"s3b0002", "s5"}, {"s3c0003", "s9"}};
+    char dir[PATH_MAX + 8], sock[PATH_MAX + 32], wal[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/.oj", e.dir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(sock, sizeof sock, "%s/tmux.sock", dir);
+    snprintf(wal, sizeof wal, "%s/wal.jsonl", dir);
+    FILE *f = fopen(wal, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 3; i++) {
+        /* live in the daemon's tmux, as the agents of a running project are */
+        char *start[] = {"tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s",
+                         (char *)recs[i][0], "sleep 300", NULL};
+        cr_assert_eq(run_prog(e.dir, 10000, NULL, 0, start), 0);
+        char json[PATH_MAX * 3];
+        snprintf(json, sizeof json,
+                 "{\"type\":\"put\",\"kind\":\"session\",\"id\":\"%s\",\"value\":{\"name\":"
+                 "\"%s\",\"cwd\":\"%s\",\"command\":\"sleep 300\",\"state\":\"running\","
+                 "\"started_at_ms\":%lld,\"log\":\"%s/%s.log\"}}",
+                 recs[i][0], recs[i][1], e.dir, (long long)oj_wall_ms(), dir, recs[i][0]);
+        cJSON *op = cJSON_Parse(json);
+        cr_assert_not_null(op, "%s", json);
+        size_t len;
+        char *line = oj_wal_format((uint64_t)i + 1, oj_wall_ms(), op, &len);
+        fwrite(line, 1, len, f);
+        free(line);
+        cJSON_Delete(op);
+    }
+    fclose(f);
+    cr_assert_eq(env_start_daemon(&e), 0);
+
+    cJSON *j = show("s3");
+    cr_assert_not_null(j, "`show s3` answers");
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, "s5a0001");
+    cJSON_Delete(j);
+    struct oj_out k = OJ(&e, "session", "kill", "s5");
+    cr_expect_eq(k.code, 0, "%s", k.err);
+    cr_expect(strstr(k.out, "s3b0002") != NULL, "killed the session named s5: %s", k.out);
+    cr_expect_not(tmux_has(sock, "s3b0002"), "the session named s5 is gone");
+    cr_expect(tmux_has(sock, "s5a0001"), "the session whose id begins s5 lives");
+    oj_out_free(&k);
+    /* ids and unique prefixes still work */
+    struct oj_out byid = OJ(&e, "session", "kill", "s5a");
+    cr_expect_eq(byid.code, 0, "%s", byid.err);
+    cr_expect_not(tmux_has(sock, "s5a0001"));
+    oj_out_free(&byid);
+    struct oj_out amb = OJ(&e, "session", "show", "s3");
+    cr_expect_eq(amb.code, 0, "s3 is still a name: %s", amb.err);
+    oj_out_free(&amb);
 }

@@ -10,6 +10,7 @@
 
 #include "../lib/harness.h"
 #include "tmux.h"
+#include "tmux_arg.h"
 
 static char dir[] = "/tmp/ojtmux.XXXXXX";
 static char sock[PATH_MAX], log_path[PATH_MAX];
@@ -122,4 +123,57 @@ Test(tmux, a_fast_commands_output_always_reaches_its_log, .init = setup, .fini =
     struct logs_wait w = {N, 0};
     cr_expect(wait_until(all_logged, &w, 20000), "%d of %d logs lack their output", w.missing,
               N);
+}
+
+/* Runs tmux on the test's server with the words given; its output in out. */
+static int tmux_words(char *out, size_t outlen, const char *w1, const char *w2, const char *w3,
+                      const char *w4, const char *w5, const char *w6)
+{
+    char *argv[] = {"tmux", "-S", sock, "-f", "/dev/null", (char *)w1, (char *)w2, (char *)w3,
+                    (char *)w4, (char *)w5, (char *)w6, NULL};
+    return run_prog("/", 5000, out, outlen, argv);
+}
+
+/* oj_tmux_arg against the real tmux: what it escapes, tmux reads back as the
+ * text itself, whether tmux takes the word as a word (set-buffer's data), as
+ * a format (list-panes -F) or as strftime-then-format (display-message). */
+Test(tmux, escaped_words_reach_tmux_as_the_text_itself, .init = setup, .fini = teardown)
+{
+    char err[512] = "";
+    cr_assert_eq(oj_tmux_new(sock, "t", dir, NULL, "sleep 30", log_path, err, sizeof err), 0,
+                 "%s", err);
+    char marker[PATH_MAX + 32], job[PATH_MAX + 64];
+    snprintf(marker, sizeof marker, "%s/ran", dir);
+    snprintf(job, sizeof job, "d#(touch %s)", marker);
+    const char *texts[] = {job,      "#{session_name}", "a#Sb",     "#",       "##",
+                           "end#",   "a#[b",            "a##[b",    "#,#}",    "x;",
+                           ";",      "a\\;",            "a\\",      "%Y %% %", "q'\"$(x) ;",
+                           "-dash", NULL};
+    const enum oj_tmux_expands hows[] = {OJ_TMUX_WORD, OJ_TMUX_FORMAT, OJ_TMUX_FORMAT_TIME};
+    for (int i = 0; texts[i]; i++) {
+        for (int h = 0; h < 3; h++) {
+            char *w = oj_tmux_arg(texts[i], hows[h]);
+            char out[1024] = "";
+            int rc;
+            if (hows[h] == OJ_TMUX_WORD) {
+                rc = tmux_words(NULL, 0, "set-buffer", "-b", "probe", "--", w, NULL);
+                cr_assert_eq(rc, 0, "set-buffer [%s] as [%s]", texts[i], w);
+                rc = tmux_words(out, sizeof out, "show-buffer", "-b", "probe", NULL, NULL, NULL);
+            } else if (hows[h] == OJ_TMUX_FORMAT) {
+                rc = tmux_words(out, sizeof out, "list-panes", "-t", "=t:", "-F", w, NULL);
+                out[strcspn(out, "\n")] = '\0';
+            } else {
+                rc = tmux_words(out, sizeof out, "display-message", "-p", "-t", "=t:", "--", w);
+                out[strcspn(out, "\n")] = '\0';
+            }
+            cr_expect_eq(rc, 0, "[%s] as [%s]: %s", texts[i], w, out);
+            cr_expect_str_eq(out, texts[i], "[%s] (how %d) sent as [%s] came back as [%s]",
+                             texts[i], h, w, out);
+            free(w);
+        }
+    }
+    /* a #(...) job that ran would have made its file by the time a new
+     * client has been served after it */
+    cr_assert_eq(tmux_words(NULL, 0, "list-sessions", NULL, NULL, NULL, NULL, NULL), 0);
+    cr_expect_neq(access(marker, F_OK), 0, "a #(...) in a word ran as a command");
 }

@@ -209,3 +209,15 @@ Test(sessions_rules, stuck_once_per_quiet_spell_and_never_right_after_a_nudge)
     /* No timeout: never stuck. */
     cr_expect_not(oj_session_stuck_now(99999, 0, 0, 0, PAUSE, 0));
 }
+
+Test(sessions_rules, control_bytes_are_found_where_they_are)
+{
+    cr_expect_eq(oj_text_control_at("plain text, UTF-8 é and ~"), -1);
+    cr_expect_eq(oj_text_control_at(""), -1);
+    cr_expect_eq(oj_text_control_at("\x1b[31m"), 0);
+    cr_expect_eq(oj_text_control_at("ab\rc"), 2);
+    cr_expect_eq(oj_text_control_at("tab\t"), 3);
+    cr_expect_eq(oj_text_control_at("del\x7f"), 3);
+    cr_expect_eq(oj_text_control_at("x\n"), 1);
+    cr_expect_eq(oj_text_control_at(" !~"), -1, "0x20 and 0x7e are text");
+}
