@@ -122,13 +122,13 @@ static const struct cmd on_full[] = {
     {5, {"pipeline", "resume", "{P}"}}, /* it is running */
     {2, {"run", "walk"}},               /* an input is missing */
     {0, {"session", "list"}},
-    {0, {"session", "show", "s1"}},
-    {0, {"session", "show", "s1", "--json"}},
-    {0, {"session", "capture", "s1"}},
-    {0, {"session", "capture", "s1", "--tail", "3"}},
-    {0, {"session", "send", "s1", "hello"}},
-    {0, {"session", "send", "s1", "--interrupt"}},
-    {0, {"session", "nudge", "s1"}},
+    {0, {"session", "show", "agent-1"}},
+    {0, {"session", "show", "agent-1", "--json"}},
+    {0, {"session", "capture", "agent-1"}},
+    {0, {"session", "capture", "agent-1", "--tail", "3"}},
+    {0, {"session", "send", "agent-1", "hello"}},
+    {0, {"session", "send", "agent-1", "--interrupt"}},
+    {0, {"session", "nudge", "agent-1"}},
     {0, {"workspace", "list"}},
     {0, {"workspace", "cleanup", "--stale", "--dry-run"}},
     {0, {"lock", "list"}},
@@ -150,8 +150,8 @@ static const struct cmd on_full[] = {
     {5, {"pipeline", "cancel", "{P}"}}, /* already finished */
     {0, {"maintenance", "archive", "--older-than", "1s"}},
     {0, {"lock", "release", "held-one", "--holder", "me"}},
-    {0, {"session", "kill", "s1"}},
-    {0, {"session", "capture", "s1", "--follow"}}, /* a dead session: the last screen */
+    {0, {"session", "kill", "agent-1"}},
+    {0, {"session", "capture", "agent-1", "--follow"}}, /* a dead session: the last screen */
     {0, {"workspace", "cleanup", "--stale"}},
 };
 
@@ -192,7 +192,7 @@ Test(every_command, runs_on_empty_and_full_state_without_harm, .init = setup, .f
                        " \"jobs\": {\"tick\": {\"every\": \"1h\", \"run\": \"true\"}}}";
     cr_assert_eq(env_write_runbook(&e, "walk", walk), 0);
     must(OJ(&e, "lock", "acquire", "held-one", "--holder", "me"), "oj lock acquire");
-    must(OJ(&e, "session", "start", "--name", "s1", "--", "oj-fake-agent"), "oj session start");
+    must(OJ(&e, "session", "start", "--name", "agent-1", "--", "oj-fake-agent"), "oj session start");
     struct oj_out r = OJ(&e, "run", "walk", "one");
     cr_assert_eq(r.code, 0, "oj run walk: %s", r.err);
     cr_assert_eq(sscanf(r.out, "%15s", pipeline_id), 1);
