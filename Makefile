@@ -106,7 +106,7 @@ bench: deps
 # ---- fuzzing (not part of make test): the WAL line parser and the snapshot loader ----
 FUZZ_SECONDS ?= 30
 FUZZ_LIB := daemon/wal.c daemon/snapshot.c daemon/state.c daemon/hmap.c daemon/log.c \
-            common/crc32.c common/fsutil.c
+            common/crc32.c common/fsutil.c common/fnv.c
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined -Igen -Icommon -Idaemon -pthread
 build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
