@@ -630,7 +630,7 @@ const ProtobufCMessageDescriptor oj__pub_frame__descriptor =
   (ProtobufCMessageInit) oj__pub_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue oj__status_code__enum_values_by_number[11] =
+static const ProtobufCEnumValue oj__status_code__enum_values_by_number[12] =
 {
   { "OK", "OJ__STATUS_CODE__OK", 0 },
   { "NOT_IMPLEMENTED", "OJ__STATUS_CODE__NOT_IMPLEMENTED", 1 },
@@ -643,11 +643,12 @@ static const ProtobufCEnumValue oj__status_code__enum_values_by_number[11] =
   { "INTERNAL", "OJ__STATUS_CODE__INTERNAL", 8 },
   { "TIMEOUT", "OJ__STATUS_CODE__TIMEOUT", 9 },
   { "TOO_LARGE", "OJ__STATUS_CODE__TOO_LARGE", 10 },
+  { "REQUEST_ID_REUSED", "OJ__STATUS_CODE__REQUEST_ID_REUSED", 11 },
 };
 static const ProtobufCIntRange oj__status_code__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex oj__status_code__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex oj__status_code__enum_values_by_name[12] =
 {
   { "BAD_FRAME", 6 },
   { "CONFLICT", 4 },
@@ -656,6 +657,7 @@ static const ProtobufCEnumValueIndex oj__status_code__enum_values_by_name[11] =
   { "NOT_FOUND", 3 },
   { "NOT_IMPLEMENTED", 1 },
   { "OK", 0 },
+  { "REQUEST_ID_REUSED", 11 },
   { "SHUTTING_DOWN", 7 },
   { "TIMEOUT", 9 },
   { "TOO_LARGE", 10 },
@@ -668,9 +670,9 @@ const ProtobufCEnumDescriptor oj__status_code__descriptor =
   "StatusCode",
   "Oj__StatusCode",
   "oj",
-  11,
+  12,
   oj__status_code__enum_values_by_number,
-  11,
+  12,
   oj__status_code__enum_values_by_name,
   1,
   oj__status_code__value_ranges,

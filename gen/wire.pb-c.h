@@ -68,7 +68,12 @@ typedef enum _Oj__StatusCode {
   /*
    * the request exceeds the daemon's message size cap
    */
-  OJ__STATUS_CODE__TOO_LARGE = 10
+  OJ__STATUS_CODE__TOO_LARGE = 10,
+  /*
+   * request_id is one the daemon remembers for a different request (another
+   * method or payload); this request did not run: send it with a new id
+   */
+  OJ__STATUS_CODE__REQUEST_ID_REUSED = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OJ__STATUS_CODE)
 } Oj__StatusCode;
 
@@ -83,8 +88,14 @@ struct  Oj__RequestFrame
   char *method;
   /*
    * Chosen by the client, unique per request (random 64-bit is fine). The
-   * daemon remembers recent ids: a request that arrives again with the same id
-   * (nng resends after a reconnect) is answered from memory, never run twice.
+   * daemon remembers the ids of recent requests that change something: the
+   * same request (same method and payload bytes) arriving again with the same
+   * id (nng resends after a reconnect) is answered from memory, never run
+   * twice; a different request with a remembered id gets REQUEST_ID_REUSED
+   * and does not run. 0 (the default when the field is not set) is never
+   * remembered: such a request always runs, so it gets no protection against
+   * running twice. Read-only rpcs (see docs/protocol.md) are not remembered
+   * either: running them again changes nothing.
    */
   uint64_t request_id;
   /*
