@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "oj.pb-c.h"
+#include "peer.h"
 #include "reply_cache.h"
 #include "request.h"
 #include "rpc_client.h" /* OJ_MAX_REQUEST_BYTES */
@@ -445,18 +446,6 @@ void oj_call_complete(const ProtobufCMessage *out, void *call)
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-/* Only our own user may talk to the daemon. */
-static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    (void)ev;
-    (void)arg;
-    uint64_t uid;
-    if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 && uid != (uint64_t)geteuid()) {
-        LOG_WARN("server: refused a connection from uid %llu", (unsigned long long)uid);
-        nng_pipe_close(p);
-    }
-}
-
 static int listen_on(struct oj_server *s, char *err, size_t errlen)
 {
     /* We hold the single-instance lock, so a file at our socket path is a
@@ -504,7 +493,7 @@ int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char
         return -1;
     }
     nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, OJ_MAX_REQUEST_BYTES);
-    nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, on_pipe_add, s);
+    oj_peer_only_own_user(s->sock, "server"); /* peer.h */
     if (listen_on(s, err, errlen) != 0) {
         nng_close(s->sock);
         oj_reply_cache_free(s->cache);
