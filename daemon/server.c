@@ -243,7 +243,7 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
      * the answer to a request it is not. */
     struct io io = {0};
     pthread_mutex_lock(&s->mu);
-    struct oj_call *running = rq.dedup ? find_in_flight(s, rq.id) : NULL;
+    struct oj_call *running = rq.id ? find_in_flight(s, rq.id) : NULL;
     const void *cached = NULL;
     size_t cached_len = 0;
     uint64_t cached_digest = 0;

@@ -295,6 +295,10 @@ Test(server, a_reused_id_cannot_take_over_a_running_call, .init = start, .fini =
     cr_expect_eq(other->status, OJ__STATUS_CODE__REQUEST_ID_REUSED, "got %s: %s",
                  oj_status_name(other->status), other->message);
     cr_expect(strstr(other->message, "running") != NULL, "%s", other->message);
+    Oj__ReplyFrame *ro = roundtrip(s2, "Status", 77, NULL, 0);
+    cr_expect_eq(ro->status, OJ__STATUS_CODE__REQUEST_ID_REUSED,
+                 "a read-only request with a remembered id is another request too");
+    oj__reply_frame__free_unpacked(ro, NULL);
 
     Oj__StatusResponse out = OJ__STATUS_RESPONSE__INIT;
     out.pid = 4242;
