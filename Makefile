@@ -103,20 +103,25 @@ bench: deps
 	@$(MAKE) --no-print-directory all build/plain/bench/oj-bench build/plain/bench/empty
 	@scripts/bench.sh
 
-# ---- fuzzing (not part of make test): the WAL line parser and the snapshot loader ----
+# ---- fuzzing (not part of make test): the WAL line parser, a whole WAL through the recovery
+# rules, the snapshot loader and the reading of requests (RequestFrame, every rpc's payload,
+# their stateless checks) ----
 FUZZ_SECONDS ?= 30
-FUZZ_LIB := daemon/wal.c daemon/snapshot.c daemon/state.c daemon/hmap.c daemon/log.c \
-            common/crc32.c common/fsutil.c
+FUZZ_TARGETS := wal_line wal_file snapshot request
+FUZZ_LIB := daemon/wal.c daemon/recovery.c daemon/snapshot.c daemon/state.c daemon/hmap.c \
+            daemon/log.c \
+            common/crc32.c common/fsutil.c common/fnv.c \
+            daemon/request.c daemon/locks.c common/utf8.c common/pb_utf8.c $(GEN_C)
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined -Igen -Icommon -Idaemon -pthread
 build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson -lprotobuf-c
 
 fuzz:
 	@scripts/install-deps.sh fuzz
-	@$(MAKE) --no-print-directory build/fuzz/wal_line build/fuzz/snapshot
-	@for t in wal_line snapshot; do \
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=build/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
 	  seeds=tests/fuzz/corpus/$${t%%_*}; mkdir -p build/fuzz/corpus-$$t; \
 	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fnv.h"
+
 int oj_find_project(const char *start, char *root, size_t len)
 {
     char dir[PATH_MAX];
@@ -34,15 +36,7 @@ int oj_find_project(const char *start, char *root, size_t len)
     }
 }
 
-uint64_t oj_path_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
+uint64_t oj_path_hash(const char *s) { return oj_fnv1a64_str(s); }
 
 static int join(char *out, const char *a, const char *b)
 {

@@ -51,7 +51,8 @@ int oj_paths_init(struct oj_paths *p, const char *root);
  * jobs find `oj` (and the bundled oj-fake-agent) without an install. */
 void oj_self_dir(char *buf, size_t len);
 
-/* FNV-1a 64 of the root path, the key of the fallback socket names. */
+/* FNV-1a 64 (fnv.h) of the root path, the key of the fallback socket names;
+ * docs/protocol.md gives the recipe for clients. */
 uint64_t oj_path_hash(const char *s);
 
 /* Creates <root>/.oj (0700), .oj/logs and .oj/.gitignore ("*", so git never

@@ -5,15 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
+#include "fnv.h"
+
+static uint64_t hash(const char *s) { return oj_fnv1a64_str(s); }
 
 void oj_hmap_init(struct oj_hmap *m) { memset(m, 0, sizeof *m); }
 

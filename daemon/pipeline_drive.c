@@ -13,6 +13,7 @@
 #include "pipeline_engine.h"
 #include "sessions.h"
 #include "template.h"
+#include "utf8.h"
 
 /* ---- templates ------------------------------------------------------------------ */
 
@@ -528,8 +529,10 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
                       : oj_lock_take(d, ph->lock, id, who, sizeof who, err, sizeof err);
         if (got == 0 && who[0] == '\0') {
             const cJSON *l = oj_state_get(state_of(d), "lock", ph->lock);
-            snprintf(who, sizeof who, "%.80s; %s waits longer",
-                     l ? oj_json_str(l, "holder") : "nobody", ahead);
+            char holder[81];
+            snprintf(who, sizeof who, "%s; %s waits longer",
+                     oj_utf8_show(holder, sizeof holder, l ? oj_json_str(l, "holder") : "nobody"),
+                     ahead);
         }
         if (got < 0)
             return;

@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "pipeline_engine.h"
 #include "sessions.h"
+#include "utf8.h"
 
 /* ---- the tick and the session hooks ------------------------------------------------- */
 
@@ -100,9 +101,10 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
             oj_lock_set_heartbeat(d, lock, now);
         } else {
             /* Force-released by an operator: ours no more, whoever has it now. */
-            char why[300];
-            snprintf(why, sizeof why, "lost %.80s: released by an operator%s%.80s", lock,
-                     l ? "; now held by " : "", l ? oj_json_str(l, "holder") : "");
+            char why[300], name[81], holder[81];
+            snprintf(why, sizeof why, "lost %s: released by an operator%s%s",
+                     oj_utf8_show(name, sizeof name, lock), l ? "; now held by " : "",
+                     oj_utf8_show(holder, sizeof holder, l ? oj_json_str(l, "holder") : ""));
             cJSON *n = oj_pipeline_copy(v, now);
             oj_json_set_str(n, "lock_held", "");
             oj_pipeline_record_step(n, now, "lock", why);

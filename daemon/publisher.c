@@ -11,6 +11,8 @@
 
 #include "clock.h"
 #include "log.h"
+#include "pb_utf8.h"
+#include "peer.h"
 #include "wire.pb-c.h"
 
 struct oj_publisher {
@@ -52,6 +54,7 @@ int oj_pub_start(struct oj_publisher **out, const char *sock_path, char *err, si
         return -1;
     }
     nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 8192);
+    oj_peer_only_own_user(p->sock, "events"); /* as the request socket: peer.h */
     if (listen_on(p, err, errlen) != 0) {
         nng_close(p->sock);
         free(p);
@@ -82,12 +85,25 @@ void oj_pub_stop(struct oj_publisher *p)
 
 static void publish(struct oj_publisher *p, const char *topic, const Oj__PubFrame *f)
 {
-    size_t tlen = strlen(topic), flen = oj__pub_frame__get_packed_size(f);
-    nng_msg *m;
-    if (nng_msg_alloc(&m, tlen + flen) != 0)
+    /* Strings go out valid UTF-8 (pb_utf8.h): an event's message can hold a
+     * user's text. The common case packs straight into the message. */
+    uint8_t *fixed = NULL;
+    size_t tlen = strlen(topic), flen = 0;
+    if (oj_pb_utf8_valid(&f->base, NULL))
+        flen = oj__pub_frame__get_packed_size(f);
+    else if ((fixed = oj_pb_pack_utf8(&f->base, &flen)) == NULL)
         return;
+    nng_msg *m;
+    if (nng_msg_alloc(&m, tlen + flen) != 0) {
+        free(fixed);
+        return;
+    }
     memcpy(nng_msg_body(m), topic, tlen);
-    oj__pub_frame__pack(f, (uint8_t *)nng_msg_body(m) + tlen);
+    if (fixed)
+        memcpy((uint8_t *)nng_msg_body(m) + tlen, fixed, flen);
+    else
+        oj__pub_frame__pack(f, (uint8_t *)nng_msg_body(m) + tlen);
+    free(fixed);
     if (nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0)
         nng_msg_free(m); /* PUB never blocks; a lost message is repaired by readers */
 }
@@ -137,12 +153,22 @@ void oj_pub_phase_event(struct oj_publisher *p, const char *kind, const char *se
 
 void oj_pub_heartbeat(struct oj_publisher *p, uint64_t nonce)
 {
-    char msg[40];
-    int n = snprintf(msg, sizeof msg, "hb/%016llx", (unsigned long long)nonce);
-    nng_msg *m;
-    if (nng_msg_alloc(&m, (size_t)n) != 0)
-        return;
-    memcpy(nng_msg_body(m), msg, (size_t)n);
-    if (nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0)
-        nng_msg_free(m);
+    Oj__Heartbeat hb = OJ__HEARTBEAT__INIT;
+    hb.nonce = nonce;
+    hb.time_ms = oj_wall_ms();
+    Oj__PubFrame f = OJ__PUB_FRAME__INIT;
+    f.heartbeat = &hb;
+    publish(p, OJ_PUB_HEARTBEAT_TOPIC, &f);
+}
+
+bool oj_pub_is_heartbeat(const void *msg, size_t len, uint64_t nonce)
+{
+    size_t tlen = strlen(OJ_PUB_HEARTBEAT_TOPIC);
+    if (len < tlen || memcmp(msg, OJ_PUB_HEARTBEAT_TOPIC, tlen) != 0)
+        return false;
+    Oj__PubFrame *f = oj__pub_frame__unpack(NULL, len - tlen, (const uint8_t *)msg + tlen);
+    bool yes = f && f->heartbeat && f->heartbeat->nonce == nonce;
+    if (f)
+        oj__pub_frame__free_unpacked(f, NULL);
+    return yes;
 }

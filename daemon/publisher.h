@@ -1,9 +1,12 @@
 /* publisher.h — the daemon's PUB socket (.oj/events.sock): live session
  * output and events, as described in proto/wire.proto (topic + PubFrame).
  * Any thread may publish; nng's PUB drops messages for a slow subscriber,
- * which the sequence numbers and byte offsets let it notice and repair. */
+ * which the sequence numbers and byte offsets let it notice and repair.
+ * Every string goes out valid UTF-8, and only the daemon's own user may
+ * subscribe (peer.h). */
 #ifndef OJ_PUBLISHER_H
 #define OJ_PUBLISHER_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,7 +26,10 @@ void oj_pub_event(struct oj_publisher *p, const char *kind, const char *session_
 /* The same, about a pipeline's phase. */
 void oj_pub_phase_event(struct oj_publisher *p, const char *kind, const char *session_id,
                         const char *pipeline_id, const char *phase, const char *message);
-/* A heartbeat on topic "hb/": the watchdog's check that a new subscriber
- * really gets messages (see watchdog.c). */
+/* A Heartbeat frame on topic "hb/": the watchdog's check that a new
+ * subscriber really gets messages (see watchdog.c). */
+#define OJ_PUB_HEARTBEAT_TOPIC "hb/"
 void oj_pub_heartbeat(struct oj_publisher *p, uint64_t nonce);
+/* True when the message body `msg` is the heartbeat with `nonce`. */
+bool oj_pub_is_heartbeat(const void *msg, size_t len, uint64_t nonce);
 #endif

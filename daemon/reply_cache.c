@@ -8,6 +8,7 @@
 
 struct entry {
     uint64_t id;
+    uint64_t digest;
     void *data;
     size_t len;
     bool used;
@@ -95,7 +96,8 @@ static void index_remove(struct oj_reply_cache *rc, uint64_t id)
     }
 }
 
-int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, const void *data, size_t len)
+int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, uint64_t digest, const void *data,
+                       size_t len)
 {
     void *copy = NULL;
     if (len <= OJ_REPLY_CACHE_MAX_BYTES) {
@@ -112,6 +114,7 @@ int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, const void *data,
     if (found) { /* same id again: replace the stored reply */
         struct entry *e = &rc->ring[rc->index[pos] - 1];
         free(e->data);
+        e->digest = digest;
         e->data = copy;
         e->len = len;
         return 0;
@@ -125,6 +128,7 @@ int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, const void *data,
     /* The eviction may have freed a better position on the probe path. */
     pos = probe(rc, id, &found);
     e->id = id;
+    e->digest = digest;
     e->data = copy;
     e->len = len;
     e->used = true;
@@ -148,14 +152,15 @@ int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, const void *data,
     return 0;
 }
 
-bool oj_reply_cache_get(const struct oj_reply_cache *rc, uint64_t id, const void **data,
-                        size_t *len)
+bool oj_reply_cache_get(const struct oj_reply_cache *rc, uint64_t id, uint64_t *digest,
+                        const void **data, size_t *len)
 {
     bool found;
     size_t pos = probe(rc, id, &found);
     if (!found)
         return false;
     const struct entry *e = &rc->ring[rc->index[pos] - 1];
+    *digest = e->digest;
     *data = e->data;
     *len = e->len;
     return true;

@@ -7,6 +7,10 @@
  * the encoded reply of each of the last `capacity` requests and answers a
  * repeated id from here without running anything.
  *
+ * Each entry also keeps the request's digest (request.h: method and payload),
+ * so that the server answers from here only a true repeat, and refuses a
+ * different request that reuses a remembered id.
+ *
  * Pure data structure: no locking (the server holds its mutex), no I/O.
  * Replies larger than OJ_REPLY_CACHE_MAX_BYTES are remembered as "done, reply
  * too large to keep": a repeat of such a request gets a CONFLICT answer rather
@@ -24,15 +28,18 @@ struct oj_reply_cache;
 struct oj_reply_cache *oj_reply_cache_new(size_t capacity);
 void oj_reply_cache_free(struct oj_reply_cache *rc);
 
-/* Remembers the reply bytes for `id` (copied), evicting the oldest entry when
- * full. Returns 0, or -1 when out of memory (the id is then not remembered). */
-int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, const void *data, size_t len);
+/* Remembers the reply bytes for `id` (copied) and the digest of the request
+ * they answer, evicting the oldest entry when full. Returns 0, or -1 when out
+ * of memory (the id is then not remembered). */
+int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, uint64_t digest, const void *data,
+                       size_t len);
 
-/* Looks `id` up. Returns false when unknown. When known, *data and *len point at
- * the stored copy (valid until the next put), or are NULL/0 when the reply was
- * too large to keep. */
-bool oj_reply_cache_get(const struct oj_reply_cache *rc, uint64_t id, const void **data,
-                        size_t *len);
+/* Looks `id` up. Returns false when unknown. When known, *digest is the digest
+ * of the request it answered, and *data and *len point at the stored copy
+ * (valid until the next put), or are NULL/0 when the reply was too large to
+ * keep. */
+bool oj_reply_cache_get(const struct oj_reply_cache *rc, uint64_t id, uint64_t *digest,
+                        const void **data, size_t *len);
 
 size_t oj_reply_cache_count(const struct oj_reply_cache *rc);
 #endif

@@ -11,6 +11,7 @@
 #include "pipeline_engine.h"
 #include "resolve.h"
 #include "sessions.h"
+#include "utf8.h"
 
 static void match(const char *id, const cJSON *v, void *arg)
 {
@@ -547,7 +548,9 @@ static void rpc_done(Oj__Control_Service *svc, const Oj__DoneRequest *in,
     const cJSON *prev = in->session_id[0] ? get(d, in->task) : NULL; /* OTTER_TASK: a full id */
     if (prev && strcmp(oj_json_str(prev, "done_session"), in->session_id) == 0 &&
         strcmp(oj_json_str(prev, "done_error"), in->error) == 0) {
-        snprintf(msg, sizeof msg, "%.700s (already recorded)", oj_json_str(prev, "done_reply"));
+        char first[701];
+        snprintf(msg, sizeof msg, "%s (already recorded)",
+                 oj_utf8_show(first, sizeof first, oj_json_str(prev, "done_reply")));
         reply_action(call, done, in->task, msg);
         return;
     }
@@ -567,9 +570,11 @@ static void rpc_done(Oj__Control_Service *svc, const Oj__DoneRequest *in,
         snprintf(msg, sizeof msg, "phase %s done; pipeline %s is now %s%s%s", phase, id,
                  oj_json_str(v, "state"), oj_pipeline_active(v) ? " in phase " : "",
                  oj_pipeline_active(v) ? oj_json_str(v, "phase") : "");
-    else
-        snprintf(msg, sizeof msg, "phase %s failed: %.500s; pipeline %s is now %s", phase,
-                 in->error, id, oj_json_str(v, "state"));
+    else {
+        char why[501];
+        snprintf(msg, sizeof msg, "phase %s failed: %s; pipeline %s is now %s", phase,
+                 oj_utf8_show(why, sizeof why, in->error), id, oj_json_str(v, "state"));
+    }
     if (in->session_id[0]) { /* for a repeat of this request (above) */
         cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
         oj_json_set_str(n, "done_session", in->session_id);

@@ -16,7 +16,9 @@
 #include "clock.h"
 #include "log.h"
 #include "oj.pb-c.h"
+#include "peer.h"
 #include "reply_cache.h"
+#include "request.h"
 #include "rpc_client.h" /* OJ_MAX_REQUEST_BYTES */
 #include "version.h"
 #include "wire.pb-c.h"
@@ -40,6 +42,8 @@ struct oj_call {
     struct oj_server *srv;
     struct slot *slot; /* where the reply goes; a repeated request moves it */
     uint64_t request_id;
+    uint64_t digest; /* what the request was (request.h), to tell a repeat from a reuse */
+    bool dedup;      /* remembered by id: repeats attach, the reply is cached */
     unsigned method_index;
     const ProtobufCMethodDescriptor *method;
     ProtobufCMessage *input;
@@ -173,40 +177,15 @@ static void run_io(struct oj_server *s, struct io *io)
     }
 }
 
-static size_t pack_reply(uint64_t id, int status, const char *message,
-                         const ProtobufCMessage *out, uint8_t **buf)
-{
-    Oj__ReplyFrame rf = OJ__REPLY_FRAME__INIT;
-    rf.status = (Oj__StatusCode)status;
-    rf.message = (char *)(message ? message : "");
-    rf.request_id = id;
-    uint8_t *payload = NULL;
-    if (out) {
-        size_t plen = protobuf_c_message_get_packed_size(out);
-        payload = malloc(plen ? plen : 1);
-        if (payload == NULL)
-            return 0;
-        protobuf_c_message_pack(out, payload);
-        rf.payload.data = payload;
-        rf.payload.len = plen;
-    }
-    size_t len = oj__reply_frame__get_packed_size(&rf);
-    *buf = malloc(len ? len : 1);
-    if (*buf)
-        oj__reply_frame__pack(&rf, *buf);
-    free(payload);
-    return *buf ? len : 0;
-}
-
 /* Answers directly (frame errors, Ping, refusals); nothing is cached. */
 static void reply_now(struct oj_server *s, struct slot *sl, uint64_t id, int status,
                       const char *message, const ProtobufCMessage *out)
 {
-    uint8_t *buf = NULL;
-    size_t len = pack_reply(id, status, message, out, &buf);
+    size_t len = 0;
+    uint8_t *buf = oj_reply_pack(id, status, message, out, &len);
     struct io io = {0};
     pthread_mutex_lock(&s->mu);
-    if (len)
+    if (buf)
         queue_send(s, sl, buf, len, &io);
     else
         slot_release(s, sl);
@@ -216,10 +195,11 @@ static void reply_now(struct oj_server *s, struct slot *sl, uint64_t id, int sta
     free(buf);
 }
 
+/* The running call that remembers `id`, if any. Caller holds mu. */
 static struct oj_call *find_in_flight(struct oj_server *s, uint64_t id)
 {
     for (struct oj_call *c = s->in_flight; c; c = c->next)
-        if (c->request_id == id)
+        if (c->dedup && c->request_id == id)
             return c;
     return NULL;
 }
@@ -230,48 +210,66 @@ static bool allowed_while_draining(const char *method)
            strcmp(method, "DaemonStop") == 0;
 }
 
+static void refuse_reused_id(struct oj_server *s, struct slot *sl, uint64_t id, bool running)
+{
+    char why[300];
+    snprintf(why, sizeof why,
+             "request id %llu belongs to another request the daemon %s (a different method "
+             "or payload); this one did not run: send it with a new request id",
+             (unsigned long long)id, running ? "is running" : "answered");
+    LOG_WARN_LIMITED("server: %s", why);
+    reply_now(s, sl, id, OJ__STATUS_CODE__REQUEST_ID_REUSED, why, NULL);
+}
+
 /* One request arrived on `sl` (which now belongs to it). */
 static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
 {
-    Oj__RequestFrame *rq = oj__request_frame__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+    struct oj_request rq;
+    char why[512];
+    int st = oj_request_read(s->service, nng_msg_body(msg), nng_msg_len(msg), &rq, why,
+                             sizeof why);
     nng_msg_free(msg);
-    if (rq == NULL) {
-        LOG_WARN_LIMITED("server: dropped an undecodable request frame");
-        reply_now(s, sl, 0, OJ__STATUS_CODE__BAD_FRAME,
-                  "request is not an oj.RequestFrame; see proto/wire.proto", NULL);
+    if (st != OJ__STATUS_CODE__OK) {
+        if (st == OJ__STATUS_CODE__BAD_FRAME && rq.method == NULL)
+            LOG_WARN_LIMITED("server: dropped an undecodable request frame");
+        reply_now(s, sl, rq.id, st, why, NULL);
+        oj_request_clear(&rq);
         return;
     }
-    const ProtobufCMethodDescriptor *m =
-        protobuf_c_service_descriptor_get_method_by_name(s->service, rq->method);
-    if (m == NULL) {
-        char why[256];
-        snprintf(why, sizeof why, "unknown method '%.80s'; see service oj.Control in proto/oj.proto",
-                 rq->method);
-        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__UNKNOWN_METHOD, why, NULL);
-        oj__request_frame__free_unpacked(rq, NULL);
-        return;
-    }
+    const ProtobufCMethodDescriptor *m = rq.method;
 
-    /* A repeated request: answer from memory or attach to the running call. */
+    /* A repeated request: answer from memory or attach to the running call.
+     * Only the same request (same digest) is a repeat: another one that
+     * reuses a remembered id is refused, so it can neither get nor take over
+     * the answer to a request it is not. */
     struct io io = {0};
     pthread_mutex_lock(&s->mu);
-    struct oj_call *running = find_in_flight(s, rq->request_id);
+    struct oj_call *running = rq.id ? find_in_flight(s, rq.id) : NULL;
+    const void *cached = NULL;
+    size_t cached_len = 0;
+    uint64_t cached_digest = 0;
+    bool known = running == NULL && rq.id != 0 &&
+                 oj_reply_cache_get(s->cache, rq.id, &cached_digest, &cached, &cached_len);
+    if ((running && running->digest != rq.digest) || (known && cached_digest != rq.digest)) {
+        pthread_mutex_unlock(&s->mu);
+        refuse_reused_id(s, sl, rq.id, running != NULL);
+        oj_request_clear(&rq);
+        return;
+    }
     if (running) {
         LOG_DEBUG("server: request %llu repeated while running; reply moves to the new context",
-                  (unsigned long long)rq->request_id);
+                  (unsigned long long)rq.id);
         slot_release(s, running->slot);
         running->slot = sl;
         top_up(s, &io);
         pthread_mutex_unlock(&s->mu);
         run_io(s, &io);
-        oj__request_frame__free_unpacked(rq, NULL);
+        oj_request_clear(&rq);
         return;
     }
-    const void *cached;
-    size_t cached_len;
-    if (oj_reply_cache_get(s->cache, rq->request_id, &cached, &cached_len)) {
+    if (known) {
         LOG_DEBUG("server: request %llu repeated; answered from the reply cache",
-                  (unsigned long long)rq->request_id);
+                  (unsigned long long)rq.id);
         if (cached) {
             queue_send(s, sl, cached, cached_len, &io);
             top_up(s, &io);
@@ -279,32 +277,22 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
             run_io(s, &io);
         } else {
             pthread_mutex_unlock(&s->mu);
-            reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__CONFLICT,
+            reply_now(s, sl, rq.id, OJ__STATUS_CODE__CONFLICT,
                       "this request id already ran and its reply is gone; send a new request",
                       NULL);
         }
-        oj__request_frame__free_unpacked(rq, NULL);
+        oj_request_clear(&rq);
         return;
     }
     bool draining = s->draining;
     pthread_mutex_unlock(&s->mu);
 
     if (draining && !allowed_while_draining(m->name)) {
-        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__SHUTTING_DOWN,
+        reply_now(s, sl, rq.id, OJ__STATUS_CODE__SHUTTING_DOWN,
                   "the daemon is stopping and accepts no new work; start it again with `oj "
                   "daemon start`",
                   NULL);
-        oj__request_frame__free_unpacked(rq, NULL);
-        return;
-    }
-
-    ProtobufCMessage *input =
-        protobuf_c_message_unpack(m->input, NULL, rq->payload.len, rq->payload.data);
-    if (input == NULL) {
-        char why[256];
-        snprintf(why, sizeof why, "payload of %s is not a valid %s", m->name, m->input->name);
-        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__BAD_FRAME, why, NULL);
-        oj__request_frame__free_unpacked(rq, NULL);
+        oj_request_clear(&rq);
         return;
     }
 
@@ -313,27 +301,26 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
         Oj__PingResponse pr = OJ__PING_RESPONSE__INIT;
         pr.pid = (int32_t)getpid();
         pr.version = (char *)OJ_VERSION;
-        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__OK, NULL, &pr.base);
-        protobuf_c_message_free_unpacked(input, NULL);
-        oj__request_frame__free_unpacked(rq, NULL);
+        reply_now(s, sl, rq.id, OJ__STATUS_CODE__OK, NULL, &pr.base);
+        oj_request_clear(&rq);
         return;
     }
 
     struct oj_call *c = calloc(1, sizeof *c);
     if (c == NULL) {
-        reply_now(s, sl, rq->request_id, OJ__STATUS_CODE__INTERNAL, "daemon out of memory", NULL);
-        protobuf_c_message_free_unpacked(input, NULL);
-        oj__request_frame__free_unpacked(rq, NULL);
+        reply_now(s, sl, rq.id, OJ__STATUS_CODE__INTERNAL, "daemon out of memory", NULL);
+        oj_request_clear(&rq);
         return;
     }
     c->srv = s;
     c->slot = sl;
-    c->request_id = rq->request_id;
+    c->request_id = rq.id;
+    c->digest = rq.digest;
+    c->dedup = rq.dedup;
     c->method = m;
-    c->method_index = (unsigned)(m - s->service->methods);
-    c->input = input;
+    c->method_index = rq.method_index;
+    c->input = rq.input; /* the call owns the decoded request now */
     c->status = OJ__STATUS_CODE__OK;
-    oj__request_frame__free_unpacked(rq, NULL);
 
     pthread_mutex_lock(&s->mu);
     sl->phase = SLOT_HELD;
@@ -378,7 +365,7 @@ static void slot_cb(void *arg)
         top_up(s, &io);
         pthread_mutex_unlock(&s->mu);
         if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
-            LOG_WARN("server: receive failed: %s", nng_strerror(rv));
+            LOG_WARN_LIMITED("server: receive failed: %s", nng_strerror(rv));
         run_io(s, &io);
         return;
     }
@@ -415,7 +402,9 @@ void oj_call_pack(const ProtobufCMessage *out, struct oj_call *c)
         LOG_DEBUG("server: %s failed: %s: %s", c->method->name, oj_status_name(c->status),
                   c->message);
     }
-    c->reply_len = pack_reply(c->request_id, c->status, c->message, out, &c->reply);
+    c->reply = oj_reply_pack(c->request_id, c->status, c->message, out, &c->reply_len);
+    if (c->reply == NULL)
+        c->reply_len = 0;
 }
 
 void oj_call_send(void *arg)
@@ -433,7 +422,8 @@ void oj_call_send(void *arg)
     s->n_in_flight--;
     s->served++;
     if (c->reply_len) {
-        if (oj_reply_cache_put(s->cache, c->request_id, c->reply, c->reply_len) != 0)
+        if (c->dedup &&
+            oj_reply_cache_put(s->cache, c->request_id, c->digest, c->reply, c->reply_len) != 0)
             LOG_WARN("server: reply cache out of memory; request %llu not remembered",
                      (unsigned long long)c->request_id);
         queue_send(s, c->slot, c->reply, c->reply_len, &io);
@@ -456,18 +446,6 @@ void oj_call_complete(const ProtobufCMessage *out, void *call)
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
-
-/* Only our own user may talk to the daemon. */
-static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    (void)ev;
-    (void)arg;
-    uint64_t uid;
-    if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 && uid != (uint64_t)geteuid()) {
-        LOG_WARN("server: refused a connection from uid %llu", (unsigned long long)uid);
-        nng_pipe_close(p);
-    }
-}
 
 static int listen_on(struct oj_server *s, char *err, size_t errlen)
 {
@@ -516,7 +494,7 @@ int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char
         return -1;
     }
     nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, OJ_MAX_REQUEST_BYTES);
-    nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, on_pipe_add, s);
+    oj_peer_only_own_user(s->sock, "server"); /* peer.h */
     if (listen_on(s, err, errlen) != 0) {
         nng_close(s->sock);
         oj_reply_cache_free(s->cache);

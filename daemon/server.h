@@ -8,10 +8,16 @@
  * there are always `min_receivers` contexts waiting for the next request, and
  * a context whose call is still running simply stays with that call.
  *
+ * Each request is read by request.h (frame, method, payload, stateless
+ * checks) before anything else, and every reply is encoded by it (valid
+ * UTF-8 throughout).
+ *
  * Guarantees:
- *  - a request id seen before is never run again: a repeat of a finished call
- *    gets the stored reply (reply_cache.h), a repeat of a running call takes
- *    over its reply slot;
+ *  - a request that changes something is never run twice for one id: a
+ *    repeat (same id, same method and payload) of a finished call gets the
+ *    stored reply (reply_cache.h), a repeat of a running call takes over its
+ *    reply slot; another request with a remembered id gets REQUEST_ID_REUSED
+ *    and does not run. Id 0 and read-only rpcs are never remembered;
  *  - requests larger than OJ_MAX_REQUEST_BYTES are refused by nng itself;
  *  - peers running as another user are disconnected;
  *  - while draining, only Ping, Status and DaemonStop are accepted; the rest

@@ -10,8 +10,9 @@
  * listens again. Clients cut off by that resend their request with the same
  * id, which the server answers without running it twice. Every 4th round it
  * checks the events socket the same way: a new subscriber must receive a
- * heartbeat; if not, that listener is re-opened too (followers' dialers then
- * reconnect and re-fetch what they missed). */
+ * heartbeat (a Heartbeat PubFrame on "hb/", see wire.proto); if not, that
+ * listener is re-opened too (followers' dialers then reconnect and re-fetch
+ * what they missed). */
 #include <errno.h>
 #include <limits.h>
 #include <nng/nng.h>
@@ -50,19 +51,18 @@ static bool events_deliver(struct oj_daemon *d)
     snprintf(url, sizeof url, "ipc://%s", d->paths.events_sock_path);
     if (nng_sub0_open(&sub) != 0)
         return true; /* cannot test: do not repair on a guess */
-    nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "hb/", 3);
+    nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, OJ_PUB_HEARTBEAT_TOPIC,
+                   strlen(OJ_PUB_HEARTBEAT_TOPIC));
     nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 100);
     bool got = false;
     if (nng_dial(sub, url, NULL, 0) == 0) {
         uint64_t nonce = (uint64_t)oj_mono_ns();
-        char want[40];
-        int n = snprintf(want, sizeof want, "hb/%016llx", (unsigned long long)nonce);
         /* The subscription needs a moment after the connection: keep beating. */
         for (int64_t end = oj_mono_ms() + 3000; !got && oj_mono_ms() < end;) {
             oj_pub_heartbeat(d->publisher, nonce);
             nng_msg *m;
             if (nng_recvmsg(sub, &m, 0) == 0) {
-                got = nng_msg_len(m) == (size_t)n && memcmp(nng_msg_body(m), want, (size_t)n) == 0;
+                got = oj_pub_is_heartbeat(nng_msg_body(m), nng_msg_len(m), nonce);
                 nng_msg_free(m);
             }
         }

@@ -187,6 +187,51 @@ void   oj__event__free_unpacked
   assert(message->base.descriptor == &oj__event__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__heartbeat__init
+                     (Oj__Heartbeat         *message)
+{
+  static const Oj__Heartbeat init_value = OJ__HEARTBEAT__INIT;
+  *message = init_value;
+}
+size_t oj__heartbeat__get_packed_size
+                     (const Oj__Heartbeat *message)
+{
+  assert(message->base.descriptor == &oj__heartbeat__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__heartbeat__pack
+                     (const Oj__Heartbeat *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__heartbeat__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__heartbeat__pack_to_buffer
+                     (const Oj__Heartbeat *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__heartbeat__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__Heartbeat *
+       oj__heartbeat__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__Heartbeat *)
+     protobuf_c_message_unpack (&oj__heartbeat__descriptor,
+                                allocator, len, data);
+}
+void   oj__heartbeat__free_unpacked
+                     (Oj__Heartbeat *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__heartbeat__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__pub_frame__init
                      (Oj__PubFrame         *message)
 {
@@ -579,7 +624,58 @@ const ProtobufCMessageDescriptor oj__event__descriptor =
   (ProtobufCMessageInit) oj__event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__pub_frame__field_descriptors[2] =
+static const ProtobufCFieldDescriptor oj__heartbeat__field_descriptors[2] =
+{
+  {
+    "nonce",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__Heartbeat, nonce),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__Heartbeat, time_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__heartbeat__field_indices_by_name[] = {
+  0,   /* field[0] = nonce */
+  1,   /* field[1] = time_ms */
+};
+static const ProtobufCIntRange oj__heartbeat__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor oj__heartbeat__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.Heartbeat",
+  "Heartbeat",
+  "Oj__Heartbeat",
+  "oj",
+  sizeof(Oj__Heartbeat),
+  2,
+  oj__heartbeat__field_descriptors,
+  oj__heartbeat__field_indices_by_name,
+  1,  oj__heartbeat__number_ranges,
+  (ProtobufCMessageInit) oj__heartbeat__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__pub_frame__field_descriptors[3] =
 {
   {
     "chunk",
@@ -605,15 +701,28 @@ static const ProtobufCFieldDescriptor oj__pub_frame__field_descriptors[2] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "heartbeat",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PubFrame, heartbeat),
+    &oj__heartbeat__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__pub_frame__field_indices_by_name[] = {
   0,   /* field[0] = chunk */
   1,   /* field[1] = event */
+  2,   /* field[2] = heartbeat */
 };
 static const ProtobufCIntRange oj__pub_frame__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor oj__pub_frame__descriptor =
 {
@@ -623,14 +732,14 @@ const ProtobufCMessageDescriptor oj__pub_frame__descriptor =
   "Oj__PubFrame",
   "oj",
   sizeof(Oj__PubFrame),
-  2,
+  3,
   oj__pub_frame__field_descriptors,
   oj__pub_frame__field_indices_by_name,
   1,  oj__pub_frame__number_ranges,
   (ProtobufCMessageInit) oj__pub_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue oj__status_code__enum_values_by_number[11] =
+static const ProtobufCEnumValue oj__status_code__enum_values_by_number[12] =
 {
   { "OK", "OJ__STATUS_CODE__OK", 0 },
   { "NOT_IMPLEMENTED", "OJ__STATUS_CODE__NOT_IMPLEMENTED", 1 },
@@ -643,11 +752,12 @@ static const ProtobufCEnumValue oj__status_code__enum_values_by_number[11] =
   { "INTERNAL", "OJ__STATUS_CODE__INTERNAL", 8 },
   { "TIMEOUT", "OJ__STATUS_CODE__TIMEOUT", 9 },
   { "TOO_LARGE", "OJ__STATUS_CODE__TOO_LARGE", 10 },
+  { "REQUEST_ID_REUSED", "OJ__STATUS_CODE__REQUEST_ID_REUSED", 11 },
 };
 static const ProtobufCIntRange oj__status_code__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex oj__status_code__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex oj__status_code__enum_values_by_name[12] =
 {
   { "BAD_FRAME", 6 },
   { "CONFLICT", 4 },
@@ -656,6 +766,7 @@ static const ProtobufCEnumValueIndex oj__status_code__enum_values_by_name[11] =
   { "NOT_FOUND", 3 },
   { "NOT_IMPLEMENTED", 1 },
   { "OK", 0 },
+  { "REQUEST_ID_REUSED", 11 },
   { "SHUTTING_DOWN", 7 },
   { "TIMEOUT", 9 },
   { "TOO_LARGE", 10 },
@@ -668,9 +779,9 @@ const ProtobufCEnumDescriptor oj__status_code__descriptor =
   "StatusCode",
   "Oj__StatusCode",
   "oj",
-  11,
+  12,
   oj__status_code__enum_values_by_number,
-  11,
+  12,
   oj__status_code__enum_values_by_name,
   1,
   oj__status_code__value_ranges,

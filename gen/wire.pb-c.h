@@ -19,6 +19,7 @@ typedef struct Oj__RequestFrame Oj__RequestFrame;
 typedef struct Oj__ReplyFrame Oj__ReplyFrame;
 typedef struct Oj__OutputChunk Oj__OutputChunk;
 typedef struct Oj__Event Oj__Event;
+typedef struct Oj__Heartbeat Oj__Heartbeat;
 typedef struct Oj__PubFrame Oj__PubFrame;
 
 
@@ -68,7 +69,12 @@ typedef enum _Oj__StatusCode {
   /*
    * the request exceeds the daemon's message size cap
    */
-  OJ__STATUS_CODE__TOO_LARGE = 10
+  OJ__STATUS_CODE__TOO_LARGE = 10,
+  /*
+   * request_id is one the daemon remembers for a different request (another
+   * method or payload); this request did not run: send it with a new id
+   */
+  OJ__STATUS_CODE__REQUEST_ID_REUSED = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OJ__STATUS_CODE)
 } Oj__StatusCode;
 
@@ -83,8 +89,14 @@ struct  Oj__RequestFrame
   char *method;
   /*
    * Chosen by the client, unique per request (random 64-bit is fine). The
-   * daemon remembers recent ids: a request that arrives again with the same id
-   * (nng resends after a reconnect) is answered from memory, never run twice.
+   * daemon remembers the ids of recent requests that change something: the
+   * same request (same method and payload bytes) arriving again with the same
+   * id (nng resends after a reconnect) is answered from memory, never run
+   * twice; a different request with a remembered id gets REQUEST_ID_REUSED
+   * and does not run. 0 (the default when the field is not set) is never
+   * remembered: such a request always runs, so it gets no protection against
+   * running twice. Read-only rpcs (see docs/protocol.md) are not remembered
+   * either: running them again changes nothing.
    */
   uint64_t request_id;
   /*
@@ -173,21 +185,50 @@ struct  Oj__Event
 
 
 /*
+ * The daemon's own check that its events socket delivers: its watchdog
+ * subscribes to "hb/" like a client, publishes heartbeats until one arrives,
+ * and re-opens the listener when none does (docs/protocol.md). Subscribers
+ * of "" (everything) see them too; a client may ignore them.
+ */
+struct  Oj__Heartbeat
+{
+  ProtobufCMessage base;
+  /*
+   * one value per check, so the watchdog knows its own
+   */
+  uint64_t nonce;
+  /*
+   * Unix time in milliseconds
+   */
+  int64_t time_ms;
+};
+#define OJ__HEARTBEAT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__heartbeat__descriptor) \
+    , 0, 0 }
+
+
+/*
  * What the PUB socket carries. The nng message is the topic (bytes, ending in
- * '/') followed directly by an encoded PubFrame. Topics:
- *   "out/<session-id>/"  OutputChunk for that session
- *   "ev/"                every Event
- * The trailing '/' keeps prefix matching exact ("out/s1/" never matches "out/s10/").
+ * '/') followed directly by an encoded PubFrame, exactly one of whose fields
+ * is set, according to the topic:
+ *   "out/<session-id>/"  chunk: an OutputChunk of that session
+ *   "ev/"                event: every Event
+ *   "hb/"                heartbeat: the watchdog's check, every 2 s or so
+ * The trailing '/' keeps prefix matching exact ("out/s1/" never matches
+ * "out/s10/"). The topic ends at its first '/' for "ev/" and "hb/", at its
+ * second for "out/<session-id>/" (session ids never contain '/'); the
+ * PubFrame starts right after it.
  */
 struct  Oj__PubFrame
 {
   ProtobufCMessage base;
   Oj__OutputChunk *chunk;
   Oj__Event *event;
+  Oj__Heartbeat *heartbeat;
 };
 #define OJ__PUB_FRAME__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__pub_frame__descriptor) \
-    , NULL, NULL }
+    , NULL, NULL, NULL }
 
 
 /* Oj__RequestFrame methods */
@@ -266,6 +307,25 @@ Oj__Event *
 void   oj__event__free_unpacked
                      (Oj__Event *message,
                       ProtobufCAllocator *allocator);
+/* Oj__Heartbeat methods */
+void   oj__heartbeat__init
+                     (Oj__Heartbeat         *message);
+size_t oj__heartbeat__get_packed_size
+                     (const Oj__Heartbeat   *message);
+size_t oj__heartbeat__pack
+                     (const Oj__Heartbeat   *message,
+                      uint8_t             *out);
+size_t oj__heartbeat__pack_to_buffer
+                     (const Oj__Heartbeat   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__Heartbeat *
+       oj__heartbeat__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__heartbeat__free_unpacked
+                     (Oj__Heartbeat *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__PubFrame methods */
 void   oj__pub_frame__init
                      (Oj__PubFrame         *message);
@@ -299,6 +359,9 @@ typedef void (*Oj__OutputChunk_Closure)
 typedef void (*Oj__Event_Closure)
                  (const Oj__Event *message,
                   void *closure_data);
+typedef void (*Oj__Heartbeat_Closure)
+                 (const Oj__Heartbeat *message,
+                  void *closure_data);
 typedef void (*Oj__PubFrame_Closure)
                  (const Oj__PubFrame *message,
                   void *closure_data);
@@ -313,6 +376,7 @@ extern const ProtobufCMessageDescriptor oj__request_frame__descriptor;
 extern const ProtobufCMessageDescriptor oj__reply_frame__descriptor;
 extern const ProtobufCMessageDescriptor oj__output_chunk__descriptor;
 extern const ProtobufCMessageDescriptor oj__event__descriptor;
+extern const ProtobufCMessageDescriptor oj__heartbeat__descriptor;
 extern const ProtobufCMessageDescriptor oj__pub_frame__descriptor;
 
 PROTOBUF_C__END_DECLS

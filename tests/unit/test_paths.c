@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/harness.h"
+#include "fnv.h"
 #include "paths.h"
 
 static char tmp[64];
@@ -125,4 +127,89 @@ Test(paths, prepare_refuses_a_file_where_a_dir_belongs, .init = mk, .fini = rm)
     fclose(f);
     cr_expect_eq(oj_paths_prepare(&p, err, sizeof err), -1);
     cr_expect(strstr(err, p.log_dir) != NULL, "error names the path: %s", err);
+}
+
+/* Published FNV-1a 64 test vectors (the FNV reference test suite). */
+Test(paths, fnv1a64_matches_the_published_test_vectors)
+{
+    cr_expect_eq(oj_fnv1a64("", 0), 0xcbf29ce484222325ULL);
+    cr_expect_eq(oj_fnv1a64_str(""), 0xcbf29ce484222325ULL);
+    cr_expect_eq(oj_fnv1a64_str("a"), 0xaf63dc4c8601ec8cULL);
+    cr_expect_eq(oj_fnv1a64_str("foobar"), 0x85944171f73967e8ULL);
+    cr_expect_eq(oj_fnv1a64("foobar", 6), 0x85944171f73967e8ULL);
+    cr_expect_eq(oj_fnv1a64_add(oj_fnv1a64("foo", 3), "bar", 3), 0x85944171f73967e8ULL,
+                 "hashing in pieces is hashing the whole");
+    cr_expect_eq(oj_path_hash("foobar"), 0x85944171f73967e8ULL);
+}
+
+/* The number that follows `key` in `text` (hex with 0x), or 0. */
+static unsigned long long number_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    cr_assert_not_null(p, "docs/protocol.md no longer says '%s'", key);
+    p = strstr(p + strlen(key), "0x");
+    cr_assert_not_null(p, "no hex number after '%s' in docs/protocol.md", key);
+    return strtoull(p, NULL, 16);
+}
+
+/* A client that knows only docs/protocol.md must find the socket: compute
+ * the fallback name with the constants and check values the doc gives. */
+Test(paths, fallback_socket_names_follow_the_documented_recipe)
+{
+    char *doc = read_file("docs/protocol.md");
+    cr_assert_not_null(doc, "tests run from the repository root");
+    unsigned long long basis = number_after(doc, "offset basis");
+    unsigned long long prime = number_after(doc, "XOR b) *");
+
+    /* The doc's check values, `"<input>"` → `<hex>`, hold for oj's hash. */
+    const char *p = strstr(doc, "Check values:");
+    cr_assert_not_null(p);
+    int n = 0;
+    while ((p = strstr(p, "`\"")) != NULL && n < 10) {
+        const char *in = p + 2, *q = strchr(in, '"');
+        cr_assert_not_null(q);
+        char input[32], hex[32];
+        snprintf(input, sizeof input, "%.*s", (int)(q - in), in);
+        const char *h = strstr(q, "→");
+        cr_assert(h && h - q < 8, "check value \"%s\" has no result", input);
+        h += strlen("→");
+        h += strspn(h, " \n");
+        cr_assert_eq(*h++, '`');
+        snprintf(hex, sizeof hex, "%.*s", (int)strcspn(h, "`"), h);
+        char got[32];
+        snprintf(got, sizeof got, "%016llx", (unsigned long long)oj_fnv1a64_str(input));
+        cr_expect_str_eq(got, hex, "the doc says \"%s\" -> %s", input, hex);
+        n++;
+        p = h;
+        if (strncmp(h + strlen(hex), "`.", 2) == 0)
+            break; /* the last one ends the sentence */
+    }
+    cr_expect_eq(n, 3, "the doc lists three check values");
+
+    /* The longest root that keeps its sockets in .oj/ is 91 bytes (the doc's number). */
+    cr_assert(strstr(doc, "longer than 91 bytes") != NULL);
+    char root[200];
+    memset(root, 'r', sizeof root);
+    root[0] = '/';
+    root[91] = '\0';
+    struct oj_paths paths;
+    cr_assert_eq(oj_paths_init(&paths, root), 0);
+    cr_expect_not(paths.sock_fallback, "a 91-byte root still fits");
+    memset(root, 'r', sizeof root);
+    root[0] = '/';
+    root[92] = '\0';
+    setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1);
+    cr_assert_eq(oj_paths_init(&paths, root), 0);
+    unsetenv("XDG_RUNTIME_DIR");
+    cr_expect(paths.sock_fallback, "a 92-byte root falls back");
+
+    uint64_t h = basis; /* the doc's recipe, byte by byte */
+    for (const char *c = root; *c; c++)
+        h = (h ^ (unsigned char)*c) * prime;
+    char want[128];
+    snprintf(want, sizeof want, "/run/user/4242/oj/%016llx.sock", (unsigned long long)h);
+    cr_expect_str_eq(paths.sock_path, want);
+    snprintf(want, sizeof want, "/run/user/4242/oj/%016llx.ev.sock", (unsigned long long)h);
+    cr_expect_str_eq(paths.events_sock_path, want);
+    free(doc);
 }

@@ -10,13 +10,14 @@ Test(reply_cache, remembers_and_returns_the_exact_bytes)
 {
     struct oj_reply_cache *rc = oj_reply_cache_new(4);
     cr_assert_not_null(rc);
-    cr_assert_eq(oj_reply_cache_put(rc, 7, "seven", 5), 0);
+    cr_assert_eq(oj_reply_cache_put(rc, 7, 107, "seven", 5), 0);
     const void *d;
     size_t len;
-    cr_assert(oj_reply_cache_get(rc, 7, &d, &len));
+    uint64_t dg;
+    cr_assert(oj_reply_cache_get(rc, 7, &dg, &d, &len));
     cr_expect_eq(len, 5);
     cr_expect_eq(memcmp(d, "seven", 5), 0);
-    cr_expect_not(oj_reply_cache_get(rc, 8, &d, &len));
+    cr_expect_not(oj_reply_cache_get(rc, 8, &dg, &d, &len));
     oj_reply_cache_free(rc);
 }
 
@@ -24,13 +25,14 @@ Test(reply_cache, evicts_oldest_first)
 {
     struct oj_reply_cache *rc = oj_reply_cache_new(3);
     for (uint64_t id = 1; id <= 5; id++)
-        cr_assert_eq(oj_reply_cache_put(rc, id, &id, sizeof id), 0);
+        cr_assert_eq(oj_reply_cache_put(rc, id, 100 + id, &id, sizeof id), 0);
     const void *d;
     size_t len;
-    cr_expect_not(oj_reply_cache_get(rc, 1, &d, &len));
-    cr_expect_not(oj_reply_cache_get(rc, 2, &d, &len));
+    uint64_t dg;
+    cr_expect_not(oj_reply_cache_get(rc, 1, &dg, &d, &len));
+    cr_expect_not(oj_reply_cache_get(rc, 2, &dg, &d, &len));
     for (uint64_t id = 3; id <= 5; id++) {
-        cr_assert(oj_reply_cache_get(rc, id, &d, &len), "id %llu", (unsigned long long)id);
+        cr_assert(oj_reply_cache_get(rc, id, &dg, &d, &len), "id %llu", (unsigned long long)id);
         cr_expect_eq(*(const uint64_t *)d, id);
     }
     cr_expect_eq(oj_reply_cache_count(rc), 3);
@@ -42,10 +44,11 @@ Test(reply_cache, oversized_replies_are_known_but_not_kept)
     struct oj_reply_cache *rc = oj_reply_cache_new(2);
     size_t big = OJ_REPLY_CACHE_MAX_BYTES + 1;
     char *buf = calloc(1, big);
-    cr_assert_eq(oj_reply_cache_put(rc, 9, buf, big), 0);
+    cr_assert_eq(oj_reply_cache_put(rc, 9, 109, buf, big), 0);
     const void *d = buf;
     size_t len = 1;
-    cr_assert(oj_reply_cache_get(rc, 9, &d, &len), "the id must still count as done");
+    uint64_t dg;
+    cr_assert(oj_reply_cache_get(rc, 9, &dg, &d, &len), "the id must still count as done");
     cr_expect_null(d);
     cr_expect_eq(len, 0);
     free(buf);
@@ -64,19 +67,39 @@ Test(reply_cache, matches_a_model_over_many_operations)
         uint64_t id = (uint64_t)(rand() % 500) * 0x9E3779B97F4A7C15ULL;
         const void *d;
         size_t len;
+        uint64_t dg;
         bool in_model = false;
         for (size_t k = 0; k < count; k++)
             in_model |= window[k] == id;
-        cr_assert_eq(oj_reply_cache_get(rc, id, &d, &len), in_model, "op %d", i);
+        cr_assert_eq(oj_reply_cache_get(rc, id, &dg, &d, &len), in_model, "op %d", i);
         if (!in_model) {
-            cr_assert_eq(oj_reply_cache_put(rc, id, &id, sizeof id), 0);
+            cr_assert_eq(oj_reply_cache_put(rc, id, 100 + id, &id, sizeof id), 0);
             window[next] = id;
             next = (next + 1) % CAP;
             if (count < CAP)
                 count++;
         } else {
             cr_assert_eq(*(const uint64_t *)d, id);
+            cr_assert_eq(dg, 100 + id, "the digest stays with its id");
         }
     }
+    oj_reply_cache_free(rc);
+}
+
+/* The cache tells a true repeat from another request that reuses an id: it
+ * keeps the digest of the request each reply answered. */
+Test(reply_cache, keeps_the_digest_of_the_request_beside_its_reply)
+{
+    struct oj_reply_cache *rc = oj_reply_cache_new(4);
+    cr_assert_eq(oj_reply_cache_put(rc, 7, 0xabcdef, "seven", 5), 0);
+    const void *d;
+    size_t len;
+    uint64_t dg = 0;
+    cr_assert(oj_reply_cache_get(rc, 7, &dg, &d, &len));
+    cr_expect_eq(dg, 0xabcdef);
+    cr_assert_eq(oj_reply_cache_put(rc, 7, 0x1234, "again", 5), 0);
+    cr_assert(oj_reply_cache_get(rc, 7, &dg, &d, &len));
+    cr_expect_eq(dg, 0x1234, "a replaced entry takes the new digest");
+    cr_expect_eq(memcmp(d, "again", 5), 0);
     oj_reply_cache_free(rc);
 }

@@ -94,8 +94,8 @@ static Oj__ReplyFrame *roundtrip(nng_socket s, const char *method, uint64_t id,
 Test(server, a_repeated_request_id_runs_once, .init = start, .fini = stop)
 {
     nng_socket s = raw_client();
-    Oj__ReplyFrame *a = roundtrip(s, "Status", 42, NULL, 0);
-    Oj__ReplyFrame *b = roundtrip(s, "Status", 42, NULL, 0);
+    Oj__ReplyFrame *a = roundtrip(s, "MaintenanceSnapshot", 42, NULL, 0);
+    Oj__ReplyFrame *b = roundtrip(s, "MaintenanceSnapshot", 42, NULL, 0);
     cr_expect_eq(atomic_load(&runs), 1, "the handler must run once for one id");
     cr_expect_eq(a->status, OJ__STATUS_CODE__OK);
     cr_expect_eq(b->status, OJ__STATUS_CODE__OK);
@@ -103,7 +103,7 @@ Test(server, a_repeated_request_id_runs_once, .init = start, .fini = stop)
     cr_expect_eq(a->payload.len, b->payload.len);
     cr_expect_eq(memcmp(a->payload.data, b->payload.data, a->payload.len), 0,
                  "the repeat gets the first reply");
-    Oj__ReplyFrame *c = roundtrip(s, "Status", 43, NULL, 0);
+    Oj__ReplyFrame *c = roundtrip(s, "MaintenanceSnapshot", 43, NULL, 0);
     cr_expect_eq(atomic_load(&runs), 2);
     oj__reply_frame__free_unpacked(a, NULL);
     oj__reply_frame__free_unpacked(b, NULL);
@@ -119,7 +119,7 @@ Test(server, a_repeat_of_a_running_call_gets_its_reply, .init = start, .fini = s
     nng_socket s1 = raw_client();
     hold_next = true;
     Oj__RequestFrame f = OJ__REQUEST_FRAME__INIT;
-    f.method = "Status";
+    f.method = "MaintenanceSnapshot";
     f.request_id = 77;
     uint8_t buf[64];
     size_t len = oj__request_frame__pack(&f, buf);
@@ -154,6 +154,169 @@ Test(server, a_repeat_of_a_running_call_gets_its_reply, .init = start, .fini = s
     cr_expect_eq(atomic_load(&runs), 1);
     oj__status_response__free_unpacked(sr, NULL);
     oj__reply_frame__free_unpacked(r, NULL);
+    nng_close(s2);
+}
+
+/* An encoded LockAcquireRequest for lock `name` (caller frees). */
+static uint8_t *acquire_payload(const char *name, size_t *len)
+{
+    Oj__LockAcquireRequest rq = OJ__LOCK_ACQUIRE_REQUEST__INIT;
+    rq.name = (char *)name;
+    rq.holder = "tester";
+    *len = oj__lock_acquire_request__get_packed_size(&rq);
+    uint8_t *buf = malloc(*len);
+    oj__lock_acquire_request__pack(&rq, buf);
+    return buf;
+}
+
+static uint8_t *release_payload(const char *name, size_t *len)
+{
+    Oj__LockReleaseRequest rq = OJ__LOCK_RELEASE_REQUEST__INIT;
+    rq.name = (char *)name;
+    rq.holder = "tester";
+    *len = oj__lock_release_request__get_packed_size(&rq);
+    uint8_t *buf = malloc(*len);
+    oj__lock_release_request__pack(&rq, buf);
+    return buf;
+}
+
+/* A request id names one request: another request (another payload, or
+ * another method) with an id the daemon remembers must neither run nor get
+ * the remembered answer, which would be the answer to something else. */
+Test(server, another_request_with_a_used_id_is_refused_not_answered_from_memory, .init = start,
+     .fini = stop)
+{
+    nng_socket s = raw_client();
+    size_t la, lb, lr;
+    uint8_t *a = acquire_payload("rid-a", &la), *b = acquire_payload("rid-b", &lb);
+    uint8_t *r = release_payload("rid-a", &lr);
+    Oj__ReplyFrame *first = roundtrip(s, "LockAcquire", 9, a, la);
+    cr_expect_eq(first->status, OJ__STATUS_CODE__OK);
+    cr_expect_eq(atomic_load(&runs), 1);
+
+    Oj__ReplyFrame *other = roundtrip(s, "LockAcquire", 9, b, lb);
+    cr_expect_eq(other->status, OJ__STATUS_CODE__REQUEST_ID_REUSED, "got %s: %s",
+                 oj_status_name(other->status), other->message);
+    cr_expect_eq(other->request_id, 9);
+    cr_expect_eq(other->payload.len, 0, "no payload: it is not the answer to this request");
+    cr_expect(strstr(other->message, "request id 9") && strstr(other->message, "new request id"),
+              "%s", other->message);
+
+    Oj__ReplyFrame *rel = roundtrip(s, "LockRelease", 9, r, lr);
+    cr_expect_eq(rel->status, OJ__STATUS_CODE__REQUEST_ID_REUSED,
+                 "a LockRelease must never get the LockAcquire's LockInfo");
+    cr_expect_eq(rel->payload.len, 0);
+    cr_expect_eq(atomic_load(&runs), 1, "neither of them ran");
+
+    Oj__ReplyFrame *again = roundtrip(s, "LockAcquire", 9, a, la); /* the true repeat */
+    cr_expect_eq(again->status, OJ__STATUS_CODE__OK);
+    cr_expect_eq(again->payload.len, first->payload.len);
+    cr_expect_eq(memcmp(again->payload.data, first->payload.data, first->payload.len), 0);
+    cr_expect_eq(atomic_load(&runs), 1, "a repeat is answered from memory");
+    oj__reply_frame__free_unpacked(first, NULL);
+    oj__reply_frame__free_unpacked(other, NULL);
+    oj__reply_frame__free_unpacked(rel, NULL);
+    oj__reply_frame__free_unpacked(again, NULL);
+    free(a);
+    free(b);
+    free(r);
+    nng_close(s);
+}
+
+/* Id 0 is what a client sends when it forgets the field (the proto3
+ * default): such requests are never de-duplicated, every one runs. */
+Test(server, request_id_0_is_never_deduplicated, .init = start, .fini = stop)
+{
+    nng_socket s = raw_client();
+    size_t la, lb;
+    uint8_t *a = acquire_payload("rid-a", &la), *b = acquire_payload("rid-b", &lb);
+    Oj__ReplyFrame *r1 = roundtrip(s, "LockAcquire", 0, a, la);
+    Oj__ReplyFrame *r2 = roundtrip(s, "LockAcquire", 0, b, lb);
+    Oj__ReplyFrame *r3 = roundtrip(s, "LockAcquire", 0, a, la);
+    cr_expect_eq(r1->status, OJ__STATUS_CODE__OK);
+    cr_expect_eq(r2->status, OJ__STATUS_CODE__OK, "%s", r2->message);
+    cr_expect_eq(r3->status, OJ__STATUS_CODE__OK, "%s", r3->message);
+    cr_expect_eq(atomic_load(&runs), 3, "each request with id 0 runs");
+    Oj__StatusResponse *p2 = oj__status_response__unpack(NULL, r2->payload.len, r2->payload.data);
+    cr_assert_not_null(p2);
+    cr_expect_eq(p2->pid, 2, "the second request got its own answer");
+    oj__status_response__free_unpacked(p2, NULL);
+    oj__reply_frame__free_unpacked(r1, NULL);
+    oj__reply_frame__free_unpacked(r2, NULL);
+    oj__reply_frame__free_unpacked(r3, NULL);
+    free(a);
+    free(b);
+    nng_close(s);
+}
+
+/* Read-only rpcs change nothing: the daemon keeps neither their ids nor their
+ * replies (a repeat simply runs again), so the cache holds what matters. */
+Test(server, read_only_requests_are_not_remembered, .init = start, .fini = stop)
+{
+    nng_socket s = raw_client();
+    Oj__ReplyFrame *a = roundtrip(s, "Status", 5, NULL, 0);
+    Oj__ReplyFrame *b = roundtrip(s, "Status", 5, NULL, 0);
+    cr_expect_eq(b->status, OJ__STATUS_CODE__OK);
+    cr_expect_eq(atomic_load(&runs), 2, "a read-only repeat runs again, fresh");
+    size_t la;
+    uint8_t *p = acquire_payload("rid-a", &la);
+    Oj__ReplyFrame *c = roundtrip(s, "LockAcquire", 5, p, la);
+    cr_expect_eq(c->status, OJ__STATUS_CODE__OK, "the id was never taken: %s", c->message);
+    cr_expect_eq(atomic_load(&runs), 3);
+    oj__reply_frame__free_unpacked(a, NULL);
+    oj__reply_frame__free_unpacked(b, NULL);
+    oj__reply_frame__free_unpacked(c, NULL);
+    free(p);
+    nng_close(s);
+}
+
+/* A client that reuses the id of another client's running request must not
+ * take that request's reply away from it. */
+Test(server, a_reused_id_cannot_take_over_a_running_call, .init = start, .fini = stop)
+{
+    size_t la, lb;
+    uint8_t *a = acquire_payload("rid-a", &la), *b = acquire_payload("rid-b", &lb);
+    nng_socket s1 = raw_client();
+    hold_next = true;
+    Oj__RequestFrame f = OJ__REQUEST_FRAME__INIT;
+    f.method = "LockAcquire";
+    f.request_id = 77;
+    f.payload.data = a;
+    f.payload.len = la;
+    uint8_t buf[128];
+    size_t len = oj__request_frame__pack(&f, buf);
+    cr_assert_eq(nng_send(s1, buf, len, 0), 0);
+    for (int i = 0; i < 500 && held == NULL; i++)
+        usleep(2000);
+    cr_assert_not_null(held, "the sink never got the call");
+
+    nng_socket s2 = raw_client();
+    Oj__ReplyFrame *other = roundtrip(s2, "LockAcquire", 77, b, lb);
+    cr_expect_eq(other->status, OJ__STATUS_CODE__REQUEST_ID_REUSED, "got %s: %s",
+                 oj_status_name(other->status), other->message);
+    cr_expect(strstr(other->message, "running") != NULL, "%s", other->message);
+    Oj__ReplyFrame *ro = roundtrip(s2, "Status", 77, NULL, 0);
+    cr_expect_eq(ro->status, OJ__STATUS_CODE__REQUEST_ID_REUSED,
+                 "a read-only request with a remembered id is another request too");
+    oj__reply_frame__free_unpacked(ro, NULL);
+
+    Oj__StatusResponse out = OJ__STATUS_RESPONSE__INIT;
+    out.pid = 4242;
+    oj_call_complete(&out.base, held);
+    held = NULL;
+    nng_msg *m;
+    cr_assert_eq(nng_recvmsg(s1, &m, 0), 0, "the first client lost its reply");
+    Oj__ReplyFrame *r = oj__reply_frame__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    nng_msg_free(m);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->status, OJ__STATUS_CODE__OK);
+    cr_expect_eq(r->request_id, 77);
+    cr_expect_eq(atomic_load(&runs), 1);
+    oj__reply_frame__free_unpacked(r, NULL);
+    oj__reply_frame__free_unpacked(other, NULL);
+    free(a);
+    free(b);
+    nng_close(s1);
     nng_close(s2);
 }
 

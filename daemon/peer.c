@@ -1,0 +1,32 @@
+/* peer.c — see peer.h. */
+#include "peer.h"
+
+#include <unistd.h>
+
+#include "log.h"
+
+bool oj_peer_refused(int get_rv, uint64_t peer_uid, uint64_t own_uid)
+{
+    return get_rv != 0 || peer_uid != own_uid;
+}
+
+static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void)ev;
+    uint64_t uid = 0;
+    int rv = nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid);
+    if (!oj_peer_refused(rv, uid, (uint64_t)geteuid()))
+        return;
+    if (rv != 0)
+        LOG_WARN_LIMITED("%s: refused a connection whose user is unknown: %s",
+                         (const char *)arg, nng_strerror(rv));
+    else
+        LOG_WARN_LIMITED("%s: refused a connection from uid %llu", (const char *)arg,
+                         (unsigned long long)uid);
+    nng_pipe_close(p);
+}
+
+int oj_peer_only_own_user(nng_socket sock, const char *what)
+{
+    return nng_pipe_notify(sock, NNG_PIPE_EV_ADD_PRE, on_pipe_add, (void *)what);
+}

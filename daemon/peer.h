@@ -1,0 +1,21 @@
+/* peer.h — only the daemon's own user may use its sockets.
+ *
+ * The sockets live in a 0700 directory and are 0600 themselves, but that is
+ * one mistake (a chmod, a shared fallback directory) away from letting anyone
+ * in: every connection is also checked by the peer's uid, which the kernel
+ * reports for a Unix socket (SO_PEERCRED; nng's NNG_OPT_IPC_PEER_UID). */
+#ifndef OJ_PEER_H
+#define OJ_PEER_H
+#include <nng/nng.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The rule: a peer is refused unless its uid is known (`get_rv`, nng's
+ * result when asked for it, is 0) and equal to ours. */
+bool oj_peer_refused(int get_rv, uint64_t peer_uid, uint64_t own_uid);
+
+/* Installs the check on `sock`: each new connection of another user is
+ * closed before it carries a message, and logged as refused by `what`
+ * (a static string: "server", "events"). */
+int oj_peer_only_own_user(nng_socket sock, const char *what);
+#endif
