@@ -18,11 +18,11 @@ static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
     if (!oj_peer_refused(rv, uid, (uint64_t)geteuid()))
         return;
     if (rv != 0)
-        LOG_WARN_LIMITED("%s: refused a connection whose user is unknown: %s",
-                         (const char *)arg, nng_strerror(rv));
+        LOG_WARN("%s: refused a connection whose user is unknown: %s", (const char *)arg,
+                 nng_strerror(rv));
     else
-        LOG_WARN_LIMITED("%s: refused a connection from uid %llu", (const char *)arg,
-                         (unsigned long long)uid);
+        LOG_WARN("%s: refused a connection from uid %llu", (const char *)arg,
+                 (unsigned long long)uid);
     nng_pipe_close(p);
 }
 
