@@ -192,13 +192,28 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
     char *tchannel = oj_tmux_arg(channel, OJ_TMUX_WORD);
     char *qchannel = tchannel ? oj_shell_quote(tchannel) : NULL;
     char *qsock = oj_shell_quote(sock);
+    /* And the last bytes: the kernel hands a pty's output to its reader
+     * through a deferred work queue, and tmux closes a pane whose process has
+     * exited once the pty shows nothing waiting; under load a fast command's
+     * whole output was still in flight then (about 1 start in 100 with the
+     * sanitizer suite running 3 at once). So after the command the pane
+     * writes an end mark, an OSC sequence terminals ignore, and stays until
+     * the mark is in the log: everything before it is too (2 s at most, in
+     * case the output pipe is gone). The command runs in a subshell so that
+     * its own `exit` ends only it. */
+    char *qlog_tail = oj_shell_quote(log_path);
     char *gated = NULL;
-    if (qsock == NULL || qchannel == NULL ||
-        asprintf(&gated, "tmux -S %s wait-for %s; %s", qsock, qchannel, command) < 0)
+    if (qsock == NULL || qchannel == NULL || qlog_tail == NULL ||
+        asprintf(&gated,
+                 "tmux -S %s wait-for %s; (%s); oj_st=$?; printf '\\033]7777;%s\\007'; "
+                 "oj_i=0; while [ $oj_i -lt 200 ] && ! tail -c 64 %s 2>/dev/null | "
+                 "grep -q %s; do sleep 0.01; oj_i=$((oj_i+1)); done; exit $oj_st",
+                 qsock, qchannel, command, OJ_TMUX_END_MARK, qlog_tail, OJ_TMUX_END_MARK) < 0)
         gated = NULL;
     free(tchannel);
     free(qchannel);
     free(qsock);
+    free(qlog_tail);
     if (gated == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
