@@ -358,14 +358,16 @@ int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, s
      * record a pane's status (a process that ends before it looks, a loaded
      * server), and the status file is what the tick falls back on.
      * PATH is set again in the command itself: tmux gives a new pane the PATH
-     * of the tmux client that created it (ours), over new-session -e. */
+     * of the tmux client that created it (ours), over new-session -e. The
+     * wrapper ends with the command's status without ending the shell, so
+     * that oj_tmux_new's wait for the last output runs. */
     char *qstatus = oj_shell_quote(status_path);
     char *qpath = oj_shell_quote(env_path + 5);
     size_t wlen = strlen(sp->command) + strlen(qstatus) + strlen(qpath) + 128;
     char *wrapped = malloc(wlen);
     snprintf(wrapped, wlen,
-             "PATH=%s; export PATH; %s; oj_status=$?; printf %%s \"$oj_status\" > %s; exit "
-             "\"$oj_status\"",
+             "PATH=%s; export PATH; %s\noj_status=$?; printf %%s \"$oj_status\" > %s; (exit "
+             "\"$oj_status\")",
              qpath, sp->command, qstatus);
     free(qstatus);
     free(qpath);

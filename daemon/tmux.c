@@ -2,6 +2,7 @@
 #include "tmux.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +15,24 @@
 extern char **environ;
 
 /* The daemon's environment without TMUX and TMUX_PANE. */
+static char *clean[1024];
+static pthread_once_t clean_once = PTHREAD_ONCE_INIT;
+
+static void build_clean_env(void)
+{
+    int n = 0;
+    for (char **e = environ; *e && n < 1023; e++)
+        if (strncmp(*e, "TMUX=", 5) != 0 && strncmp(*e, "TMUX_", 5) != 0)
+            clean[n++] = *e;
+    clean[n] = NULL;
+}
+
+/* The daemon's environment without TMUX*, built once (runner threads and the
+ * engine call tmux at the same time). */
 static char **clean_env(void)
 {
-    static char *env[1024];
-    static int built;
-    if (!built) {
-        int n = 0;
-        for (char **e = environ; *e && n < 1023; e++)
-            if (strncmp(*e, "TMUX=", 5) != 0 && strncmp(*e, "TMUX_", 5) != 0)
-                env[n++] = *e;
-        env[n] = NULL;
-        built = 1;
-    }
-    return env;
+    pthread_once(&clean_once, build_clean_env);
+    return clean;
 }
 
 /* tmux matches -t targets by prefix ("s1" finds "s10"); "=name" is exact. */
@@ -195,17 +201,20 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
     /* And the last bytes: the kernel hands a pty's output to its reader
      * through a deferred work queue, and tmux closes a pane whose process has
      * exited once the pty shows nothing waiting; under load a fast command's
-     * whole output was still in flight then (about 1 start in 100 with the
-     * sanitizer suite running 3 at once). So after the command the pane
-     * writes an end mark, an OSC sequence terminals ignore, and stays until
-     * the mark is in the log: everything before it is too (2 s at most, in
-     * case the output pipe is gone). The command runs in a subshell so that
-     * its own `exit` ends only it. */
+     * whole output was still in flight then (1 run in 18 of the fast-command
+     * test with three sanitizer suites at once). So after the command the
+     * pane writes an end mark, an OSC sequence terminals ignore, and stays
+     * until the mark is in the log: everything before it is too (2 s at
+     * most, in case the output pipe is gone). The command is not put in a
+     * subshell: one that execs (the pane's process becomes it) or is hung up
+     * on ends the pane as it always did, and one that ends the shell with
+     * `exit` skips the mark; a newline, not `;`, follows it, so a trailing
+     * comment or `&` in it stays its own. */
     char *qlog_tail = oj_shell_quote(log_path);
     char *gated = NULL;
     if (qsock == NULL || qchannel == NULL || qlog_tail == NULL ||
         asprintf(&gated,
-                 "tmux -S %s wait-for %s; (%s); oj_st=$?; printf '\\033]7777;%s\\007'; "
+                 "tmux -S %s wait-for %s; %s\noj_st=$?; printf '\\033]7777;%s\\007'; "
                  "oj_i=0; while [ $oj_i -lt 200 ] && ! tail -c 64 %s 2>/dev/null | "
                  "grep -q %s; do sleep 0.01; oj_i=$((oj_i+1)); done; exit $oj_st",
                  qsock, qchannel, command, OJ_TMUX_END_MARK, qlog_tail, OJ_TMUX_END_MARK) < 0)

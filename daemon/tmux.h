@@ -25,9 +25,10 @@ struct oj_tmux_pane {
 
 /* Starts session `name` running the shell command `command` in `cwd`, with
  * the "K=V" entries of env set, remain-on-exit on, and its raw output piped
- * (appended) to log_path. The command runs in a subshell; the pane ends with
- * its exit status once its last output is in the log (see oj_tmux_new in
- * tmux.c). Returns 0 or -1 with err. (A dead pane stays until
+ * (appended) to log_path. After the command the pane ends with its exit
+ * status once its last output is in the log (see oj_tmux_new in tmux.c); a
+ * command that ends the shell itself (`exit`, `exec`) skips that wait.
+ * Returns 0 or -1 with err. (A dead pane stays until
  * oj_tmux_kill; the server exits by itself once no session is left: tmux's
  * exit-empty default, which -f /dev/null keeps from any config.) */
 int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const env[],
