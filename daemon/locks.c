@@ -22,6 +22,16 @@ const char *oj_lock_name_problem(const char *name)
     return NULL;
 }
 
+const char *oj_lock_ref_problem(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0)
+        return "a lock needs a name";
+    if (n > 4096)
+        return "no lock has a name that long";
+    return NULL;
+}
+
 int oj_lock_from_json(const cJSON *v, struct oj_lock *l)
 {
     memset(l, 0, sizeof *l);

@@ -24,8 +24,14 @@ struct oj_lock {
     int64_t since_ms, timeout_ms;
 };
 
-/* NULL when the name is fine, else why it is not. */
+/* NULL when the name is fine for a new lock, else why it is not. */
 const char *oj_lock_name_problem(const char *name);
+/* The looser rule for naming a lock that may already exist (status, release):
+ * a lock taken under an older, laxer rule (a runbook could hold "../../etc")
+ * must stay visible and releasable by its exact name. Whether one exists is
+ * for the caller to check; a name that fails oj_lock_name_problem can only
+ * find an existing lock, never make one. */
+const char *oj_lock_ref_problem(const char *name);
 
 int oj_lock_from_json(const cJSON *v, struct oj_lock *l); /* 0, or -1 when malformed */
 cJSON *oj_lock_to_json(const struct oj_lock *l);

@@ -64,7 +64,7 @@ static const char *check_workspace_cleanup(const ProtobufCMessage *m, char *msg,
 static const char *check_lock_ref(const ProtobufCMessage *m, char *msg, size_t msglen)
 {
     (void)msg, (void)msglen;
-    return oj_lock_name_problem(((const Oj__LockRef *)m)->name);
+    return oj_lock_ref_problem(((const Oj__LockRef *)m)->name);
 }
 
 static const char *check_lock_acquire(const ProtobufCMessage *m, char *msg, size_t msglen)
@@ -83,7 +83,7 @@ static const char *check_lock_release(const ProtobufCMessage *m, char *msg, size
 {
     (void)msg, (void)msglen;
     const Oj__LockReleaseRequest *in = (const Oj__LockReleaseRequest *)m;
-    const char *bad = oj_lock_name_problem(in->name);
+    const char *bad = oj_lock_ref_problem(in->name);
     if (bad == NULL && !in->force && in->holder[0] == '\0')
         bad = "say who releases the lock (holder), or force it";
     return bad;

@@ -99,15 +99,15 @@ static void rpc_lock_status(Oj__Control_Service *svc, const Oj__LockRef *in,
                             Oj__LockInfo_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    const char *bad = oj_lock_name_problem(in->name);
+    struct oj_lock l;
+    bool held = oj_lock_ref_problem(in->name) == NULL && load(d, in->name, &l);
+    const char *bad = held ? NULL : oj_lock_name_problem(in->name);
     if (bad) {
         fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, bad);
         done(NULL, call);
         return;
     }
-    struct oj_lock l;
     Oj__LockInfo info = OJ__LOCK_INFO__INIT;
-    bool held = load(d, in->name, &l);
     describe(d, in->name, held ? &l : NULL, &info, oj_wall_ms());
     done(&info, call);
 }
@@ -241,7 +241,9 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
                              Oj__ActionResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    const char *bad = oj_lock_name_problem(in->name);
+    struct oj_lock cur;
+    bool held = oj_lock_ref_problem(in->name) == NULL && load(d, in->name, &cur);
+    const char *bad = held ? NULL : oj_lock_name_problem(in->name);
     if (bad == NULL && !in->force && in->holder[0] == '\0')
         bad = "say who releases the lock (holder), or force it";
     if (bad) {
@@ -249,8 +251,6 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
         done(NULL, call);
         return;
     }
-    struct oj_lock cur;
-    bool held = load(d, in->name, &cur);
     char msg[600];
     switch (oj_lock_release_verdict(held ? &cur : NULL, in->holder, in->force)) {
     case OJ_RELEASE_NOT_HELD:

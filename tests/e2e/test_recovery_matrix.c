@@ -21,6 +21,7 @@
 #include "../lib/harness.h"
 #include "paths.h"
 #include "rpc_client.h"
+#include "wal.h"
 
 static struct oj_env e;
 
@@ -592,4 +593,39 @@ Test(matrix, restore_latest_says_what_it_drops_and_asks_on_a_terminal, .init = s
     cr_expect(strstr(r.out, want) && strstr(r.out, "lock 5 -> 2"), "%s", r.out);
     cr_expect_not(has_lock("b3"));
     oj_out_free(&r);
+}
+
+/* A lock taken before lock names had rules (a runbook could hold "../../etc")
+ * stays visible and releasable by its exact name; a new one cannot be made. */
+Test(matrix, a_lock_with_an_old_style_name_can_still_be_freed, .init = setup, .fini = teardown)
+{
+    begin();
+    acquire_n("a", 1);
+    force_stop();
+    /* The record the old daemon wrote, appended as the next seq. */
+    char wal[PATH_MAX];
+    state_path(wal, sizeof wal, "wal.jsonl");
+    cJSON *op = cJSON_Parse("{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"../../etc\","
+                            "\"value\":{\"holder\":\"p1a2b3c\",\"host\":\"\","
+                            "\"holder_pid\":0,\"since_ms\":1,\"timeout_ms\":60000}}");
+    size_t len;
+    char *line = oj_wal_format(acked[0].seq + 1, 1, op, &len);
+    append_to_wal(line, len);
+    free(line);
+    cJSON_Delete(op);
+    struct oj_out o = OJ(&e, "daemon", "start");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+
+    struct oj_out st = OJ(&e, "lock", "status", "../../etc");
+    cr_expect_eq(st.code, 0, "%s", st.err);
+    cr_expect(strstr(st.out, "p1a2b3c"), "%s", st.out);
+    struct oj_out rel = OJ(&e, "lock", "release", "../../etc", "--force");
+    cr_expect_eq(rel.code, 0, "the operator must be able to free it: %s", rel.err);
+    cr_expect_not(has_lock("../../etc"));
+    struct oj_out again = OJ(&e, "lock", "acquire", "../../etc", "--holder", "x");
+    cr_expect_eq(again.code, 2, "no new lock gets such a name: %s", again.err);
+    oj_out_free(&st);
+    oj_out_free(&rel);
+    oj_out_free(&again);
 }
