@@ -222,3 +222,10 @@ const char *oj_stuck_action_name(enum oj_stuck_action a)
     }
     return "?";
 }
+
+void oj_pipeline_prompt_line(char *text)
+{
+    for (char *p = text; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}

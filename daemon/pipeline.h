@@ -84,4 +84,9 @@ struct oj_stuck_decision oj_pipeline_stuck_decide(const struct oj_phase_def *ph,
                                                   int64_t last_step_ms, int64_t grace_ms);
 
 const char *oj_stuck_action_name(enum oj_stuck_action a);
+
+/* An agent's prompt as it is typed into its terminal: one line of text. Every
+ * control byte (newlines, ESC, ^C, ^D, DEL) becomes a space, in place, so
+ * nothing from an input or a prompt file arrives as a key. */
+void oj_pipeline_prompt_line(char *text);
 #endif

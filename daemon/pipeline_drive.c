@@ -460,10 +460,10 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
     save(d, id, n);
     if (prompt) {
         /* The agent reads its task from its terminal, like a person typing it;
-         * one line, so it arrives as one message. */
-        for (char *p = prompt; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
+         * one line, so it arrives as one message, and text only: a control
+         * byte from an input or a prompt file (ESC, ^C, ^D) would be a key
+         * to the agent. The prompt file keeps the exact text. */
+        oj_pipeline_prompt_line(prompt);
         char terr[256];
         if (oj_session_type(d, sid, prompt, false, terr, sizeof terr) != 0)
             LOG_WARN("pipeline %s: cannot type the prompt into %s: %s", id, sid, terr);

@@ -182,3 +182,12 @@ Test(pipeline, output_resets_the_chain_but_not_the_restart_budget)
     cr_expect_eq(step(ph, &index, &restarts, 200000, 70000), OJ_STUCK_NUDGE);
     cr_expect_eq(step(ph, &index, &restarts, 200000, 300000), OJ_STUCK_ESCALATE);
 }
+
+Test(pipeline, a_prompt_is_typed_as_one_line_of_text_without_keys)
+{
+    /* An input holding ESC [ 2 J, ^C, ^D, a tab and DEL must not reach the
+     * agent as keys; ordinary and UTF-8 text stays as it is. */
+    char text[] = "fix \x1b[2Jthe\tbug\r\nnow\x03\x04\x7f caf\xc3\xa9";
+    oj_pipeline_prompt_line(text);
+    cr_expect_str_eq(text, "fix  [2Jthe bug  now    caf\xc3\xa9");
+}
