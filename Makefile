@@ -16,8 +16,13 @@ SANFLAGS :=
 OPT     := -O2
 endif
 
+# The daemon's layers, top to bottom (docs/architecture.md; `make check-layers` keeps
+# every include pointing down). Headers are included by name, so each is on the path.
+DAEMON_DIRS := daemon daemon/rpc daemon/engine daemon/rules daemon/runners daemon/wire \
+               daemon/store daemon/base
+INCLUDES := -Igen -Icommon $(DAEMON_DIRS:%=-I%) -Icli
 CFLAGS  := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) -pthread -MMD -MP \
-           -Igen -Icommon -Idaemon -Icli $(SANFLAGS) $(EXTRA_CFLAGS)
+           $(INCLUDES) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS)
 LIBS    := -lnng -lprotobuf-c -lcjson
 # Criterion 2.4.1 uses nanomsg internally and libnng exports the same nn_* names: load
@@ -28,7 +33,7 @@ PROTOS  := proto/wire.proto proto/oj.proto
 GEN_C   := gen/wire.pb-c.c gen/oj.pb-c.c
 GEN_H   := $(GEN_C:.c=.h)
 
-LIB_SRC := $(GEN_C) $(wildcard common/*.c) $(wildcard daemon/*.c) \
+LIB_SRC := $(GEN_C) $(wildcard common/*.c) $(foreach d,$(DAEMON_DIRS),$(wildcard $(d)/*.c)) \
            $(filter-out cli/oj.c,$(wildcard cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -37,7 +42,7 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
 .SECONDARY:
-.PHONY: all test tests check-gen gen clean bench demo deps fuzz
+.PHONY: all test tests check-gen check-layers gen clean bench demo deps fuzz
 all: $(BIN)/oj $(BIN)/oj-fake-agent
 
 deps:
@@ -54,6 +59,10 @@ check-gen:
 	if diff -r -q $$tmp gen >/dev/null; then rm -rf $$tmp; echo "gen/ is up to date with proto/"; \
 	else diff -r $$tmp gen | head -20; rm -rf $$tmp; \
 	  echo "gen/ is stale: run 'make gen' and commit gen/"; exit 1; fi
+
+# Every include and call in the daemon points down a layer (scripts/check-layers.py).
+check-layers: $(LIB_OBJ)
+	@/usr/bin/python3 scripts/check-layers.py --objects $(BUILD)/obj
 
 # ---- binaries ---------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c $(GEN_H)
@@ -95,6 +104,7 @@ tests: $(BIN)/oj $(BIN)/oj-fake-agent $(BUILD)/tests/unit $(BUILD)/tests/e2e
 # ---- the commands in the README ------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory check-gen
+	@$(MAKE) --no-print-directory check-layers
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory SAN=1 tests
 	@scripts/run-tests.sh build/plain:bin build/san:build/san/bin
@@ -108,12 +118,12 @@ bench: deps
 # their stateless checks) ----
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := wal_line wal_file snapshot request
-FUZZ_LIB := daemon/wal.c daemon/recovery.c daemon/snapshot.c daemon/state.c daemon/hmap.c \
-            daemon/log.c \
+FUZZ_LIB := daemon/store/wal.c daemon/store/recovery.c daemon/store/snapshot.c \
+            daemon/store/state.c daemon/base/hmap.c daemon/base/log.c daemon/base/json.c \
             common/crc32.c common/fsutil.c common/fnv.c \
-            daemon/request.c daemon/locks.c common/utf8.c common/pb_utf8.c $(GEN_C)
+            daemon/wire/request.c daemon/rules/locks.c common/utf8.c common/pb_utf8.c $(GEN_C)
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-               -fno-sanitize-recover=undefined -Igen -Icommon -Idaemon -pthread
+               -fno-sanitize-recover=undefined $(INCLUDES) -pthread
 build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p build/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson -lprotobuf-c

@@ -1,4 +1,4 @@
-/* libFuzzer target: reading a request (daemon/request.c), the path every
+/* libFuzzer target: reading a request (daemon/wire/request.c), the path every
  * request takes in the daemon before any handler runs — RequestFrame, the
  * method, the payload as that rpc's request message, the rpc's stateless
  * checks — must never crash, read out of bounds or leak on any bytes; and

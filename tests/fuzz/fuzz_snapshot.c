@@ -1,4 +1,4 @@
-/* libFuzzer target: the snapshot loader (daemon/snapshot.c) must never crash,
+/* libFuzzer target: the snapshot loader (daemon/store/snapshot.c) must never crash,
  * read out of bounds or leak on any file content; what it accepts must
  * serialize back to an equal state. */
 #include <stddef.h>

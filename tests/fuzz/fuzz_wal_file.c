@@ -1,5 +1,5 @@
-/* libFuzzer target: a whole WAL file through the scan (daemon/wal.c) and the
- * recovery rules (daemon/recovery.c), as start-up reads it. Never crash, read
+/* libFuzzer target: a whole WAL file through the scan (daemon/store/wal.c) and the
+ * recovery rules (daemon/store/recovery.c), as start-up reads it. Never crash, read
  * out of bounds or leak; and the answers must hold together: the segments
  * cover the file exactly, in order; runs go up in seq; the next seq a recovery
  * would use is past every seq the file shows; every lost range lies above the

@@ -1,4 +1,4 @@
-/* libFuzzer target: the WAL line parser (daemon/wal.c) must never crash,
+/* libFuzzer target: the WAL line parser (daemon/store/wal.c) must never crash,
  * read out of bounds or leak on any input, and whatever it accepts must be a
  * well-formed operation with a matching checksum that applies cleanly. */
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* What the daemon does with a request's bytes before a handler runs, and how
- * it encodes replies (daemon/request.c), with the UTF-8 rules under them
+ * it encodes replies (daemon/wire/request.c), with the UTF-8 rules under them
  * (common/utf8.c, common/pb_utf8.c): strict protobuf decoders (Python, Go,
  * Java) refuse a whole message whose `string` field is not UTF-8. */
 #include <criterion/criterion.h>

@@ -4,33 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "state.h"
+#include "json.h"
 
 #define MAX_RECOVERY_STEPS 50 /* older steps drop off; the log keeps them all */
-
-const char *oj_json_str(const cJSON *o, const char *key)
-{
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(s) ? s->valuestring : "";
-}
-
-void oj_json_set_str(cJSON *o, const char *key, const char *value)
-{
-    cJSON *n = cJSON_CreateString(value ? value : "");
-    if (cJSON_HasObjectItem(o, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(o, key, n);
-    else
-        cJSON_AddItemToObject(o, key, n);
-}
-
-void oj_json_set_num(cJSON *o, const char *key, double value)
-{
-    cJSON *n = cJSON_CreateNumber(value);
-    if (cJSON_HasObjectItem(o, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(o, key, n);
-    else
-        cJSON_AddItemToObject(o, key, n);
-}
 
 bool oj_pipeline_active(const cJSON *v)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tmux.h" /* oj_shell_quote */
+#include "shell.h" /* oj_shell_quote */
 
 struct buf {
     char *p;

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
+
 struct oj_state;
 
 struct oj_state *oj_state_new(void);
@@ -51,12 +53,6 @@ cJSON *oj_state_to_json(const struct oj_state *s);
 /* Replaces the contents of s with `json` (as made by oj_state_to_json) at seq. */
 int oj_state_load_json(struct oj_state *s, const cJSON *json, uint64_t seq, char *err,
                        size_t errlen);
-
-/* The integer member `key` of object o, clamped to +-2^53 (JSON numbers are
- * doubles; a value outside that range is not an integer we wrote); 0 when
- * absent or not a number. Converting an out-of-range double to an integer
- * type directly is undefined behaviour, so read numbers through this. */
-int64_t oj_json_int(const cJSON *o, const char *key);
 
 /* Operation builders (caller frees the result). put takes ownership of value. */
 cJSON *oj_op_put(const char *kind, const char *id, cJSON *value);

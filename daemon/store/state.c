@@ -274,19 +274,6 @@ int oj_state_load_json(struct oj_state *s, const cJSON *json, uint64_t seq, char
     return 0;
 }
 
-int64_t oj_json_int(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble)
-        return 0;
-    const double lim = 9007199254740992.0; /* 2^53 */
-    if (v->valuedouble >= lim)
-        return (int64_t)lim;
-    if (v->valuedouble <= -lim)
-        return -(int64_t)lim;
-    return (int64_t)v->valuedouble;
-}
-
 cJSON *oj_op_put(const char *kind, const char *id, cJSON *value)
 {
     cJSON *op = cJSON_CreateObject();

@@ -7,16 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "shell.h"
+#include "tmux_pane.h"
+
 #define OJ_TMUX_TIMEOUT_MS 5000
 
-struct oj_tmux_pane {
-    char session[64];
-    bool dead;
-    bool status_known; /* tmux recorded how it ended (it may not for a process that
-                          ended before remain-on-exit took effect) */
-    int exit_status;   /* when dead and known; 128+N for signal N */
-    int pid;
-};
 
 /* What a pane writes after its command ended, as the OSC sequence
  * ESC ] 7777 ; <mark> BEL (terminals ignore it): once it is in the log, all
@@ -49,6 +44,4 @@ int oj_tmux_send(const char *sock, const char *name, const char *text, char *err
 int oj_tmux_interrupt(const char *sock, const char *name, char *err, size_t errlen);
 int oj_tmux_kill(const char *sock, const char *name, char *err, size_t errlen);
 
-/* Single-quotes s for sh (a'b -> 'a'\''b'); malloc'd. */
-char *oj_shell_quote(const char *s);
 #endif

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
 #include "runbook.h"
 
 /* Not finished: running, waiting or escalated. */
@@ -62,9 +63,6 @@ cJSON *oj_pipeline_enter(const cJSON *v, const char *phase, int64_t now);
 cJSON *oj_pipeline_copy(const cJSON *v, int64_t now);
 
 /* Set (replace or add) a string or number member of o. */
-void oj_json_set_str(cJSON *o, const char *key, const char *value);
-void oj_json_set_num(cJSON *o, const char *key, double value);
-const char *oj_json_str(const cJSON *o, const char *key); /* "" when absent */
 
 /* Appends a recovery step (time, action, detail) to v in place. */
 void oj_pipeline_record_step(cJSON *v, int64_t now, const char *action, const char *detail);

@@ -1,7 +1,7 @@
 /* locks.c — see locks.h. */
 #include "locks.h"
 
-#include "state.h"
+#include "json.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -154,28 +154,6 @@ static int run(const char *sock, char *const args[], char *out, size_t outlen, c
     return rc;
 }
 
-char *oj_shell_quote(const char *s)
-{
-    size_t n = 2;
-    for (const char *p = s; *p; p++)
-        n += *p == '\'' ? 4 : 1;
-    char *q = malloc(n + 1), *o = q;
-    if (q == NULL)
-        return NULL;
-    *o++ = '\'';
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'') {
-            memcpy(o, "'\\''", 4);
-            o += 4;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o++ = '\'';
-    *o = '\0';
-    return q;
-}
-
 int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const env[],
                 const char *command, const char *log_path, char *err, size_t errlen)
 {

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tmux.h"
+#include "tmux_pane.h"
 
 bool oj_session_active(const cJSON *v);
 

@@ -13,7 +13,7 @@
 
 #include "clock.h"
 #include "subprocess.h"
-#include "tmux.h" /* oj_shell_quote */
+#include "shell.h" /* oj_shell_quote */
 
 /* Runs git with argv in root; 0 when it exits 0, else -1 with its last
  * output line in err. */
