@@ -118,7 +118,8 @@ bench: deps
 # their stateless checks) ----
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := wal_line wal_file snapshot request
-FUZZ_LIB := daemon/store/wal.c daemon/store/recovery.c daemon/store/snapshot.c \
+FUZZ_LIB := daemon/store/wal.c daemon/store/crc_tail.c daemon/store/recovery.c \
+            daemon/store/snapshot.c \
             daemon/store/state.c daemon/base/hmap.c daemon/base/log.c daemon/base/json.c \
             common/crc32.c common/fsutil.c common/fnv.c \
             daemon/wire/request.c daemon/rules/locks.c common/utf8.c common/pb_utf8.c $(GEN_C)

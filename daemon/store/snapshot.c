@@ -45,11 +45,10 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "crc_tail.h"
 #include "fsutil.h"
 
 #define STATE_KEY ",\"state\":"
-#define CRC_KEY ",\"crc\":\""
-#define CRC_TAIL_LEN (sizeof CRC_KEY - 1 + 8 + 2) /* `,"crc":"xxxxxxxx"}` */
 
 int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now_ms,
                       struct oj_snapshot_info *info, char *err, size_t errlen)
@@ -83,15 +82,15 @@ int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now
                         ",\"time\":%" PRId64 STATE_KEY,
                         seq, now_ms);
     uint32_t crc = oj_crc32_update(oj_crc32(head, (size_t)hlen), body, blen);
-    int tlen = snprintf(tail, sizeof tail, CRC_KEY "%08x\"}\n", crc);
+    size_t tlen = oj_crc_tail_format(tail, crc);
     char final[4200];
     snprintf(final, sizeof final, "%s/%s.json", dir, info->id);
-    struct iovec iov[] = {{head, (size_t)hlen}, {body, blen}, {tail, (size_t)tlen}};
+    struct iovec iov[] = {{head, (size_t)hlen}, {body, blen}, {tail, tlen}};
     int rc = oj_write_atomic(final, iov, 3, err, errlen);
     cJSON_free(body);
     if (rc != 0)
         return -1;
-    info->bytes = (uint64_t)hlen + blen + (uint64_t)tlen;
+    info->bytes = (uint64_t)hlen + blen + tlen;
     return 0;
 }
 
@@ -163,20 +162,6 @@ int oj_snapshot_list(const char *dir, struct oj_snapshot_info **out, char *err, 
     return n;
 }
 
-static bool hex8(const char *p, uint32_t *v)
-{
-    uint32_t x = 0;
-    for (int i = 0; i < 8; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return false;
-        x = x << 4 | (uint32_t)d;
-    }
-    *v = x;
-    return true;
-}
-
 int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char *err,
                       size_t errlen)
 {
@@ -189,17 +174,14 @@ int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char
     /* Version 2: the checksum is the last member and covers all before it.
      * Version 1: it covers the bytes of "state", the last member. */
     uint32_t want = 0, got = 0;
-    bool v2 = len > CRC_TAIL_LEN &&
-              memcmp(data + len - CRC_TAIL_LEN, CRC_KEY, sizeof CRC_KEY - 1) == 0 &&
-              data[len - 2] == '"' && hex8(data + len - 10, &want);
-    if (v2) {
-        got = oj_crc32(data, len - CRC_TAIL_LEN);
-        if (want != got) { /* damage, whatever else it broke */
-            snprintf(err, errlen, "checksum mismatch (file says %08x, its bytes give %08x)",
-                     want, got);
-            return -1;
-        }
-    } else {
+    int tail = oj_crc_tail_check(data, len, &want, &got);
+    bool v2 = tail >= 0;
+    if (tail == 0) { /* damage, whatever else it broke */
+        snprintf(err, errlen, "checksum mismatch (file says %08x, its bytes give %08x)", want,
+                 got);
+        return -1;
+    }
+    if (!v2) {
         const char *body = NULL;
         size_t klen = sizeof STATE_KEY - 1;
         for (size_t i = 0; i + klen <= len && i < 300; i++)
@@ -227,7 +209,7 @@ int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char
         !cJSON_IsNumber(seq) || seq->valuedouble < 0 || seq->valuedouble > 4503599627370496.0 ||
         !cJSON_IsString(crc) || strlen(crc->valuestring) != 8 || !cJSON_IsObject(st)) {
         snprintf(err, errlen, "missing or malformed format, seq, crc or state");
-    } else if (!v2 && !hex8(crc->valuestring, &want)) {
+    } else if (!v2 && !oj_crc_hex8(crc->valuestring, &want)) {
         snprintf(err, errlen, "malformed crc \"%s\"", crc->valuestring);
     } else if (want != got) {
         snprintf(err, errlen, "checksum mismatch (file says %08x, its bytes give %08x)", want,

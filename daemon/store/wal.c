@@ -65,11 +65,9 @@
 #include <unistd.h>
 
 #include "crc32.h"
+#include "crc_tail.h"
 
 #define OP_KEY ",\"op\":"
-#define CRC_KEY ",\"crc\":\""
-/* `,"crc":"` + 8 hex digits + `"}` */
-#define CRC_TAIL_LEN (sizeof CRC_KEY - 1 + 8 + 2)
 #define MAX_EXACT 4503599627370496.0 /* 2^52 */
 
 char *oj_wal_format(uint64_t seq, int64_t time_ms, const cJSON *op, size_t *len)
@@ -82,13 +80,11 @@ char *oj_wal_format(uint64_t seq, int64_t time_ms, const cJSON *op, size_t *len)
     int hlen = snprintf(head, sizeof head, "{\"seq\":%" PRIu64 ",\"time\":%" PRId64 OP_KEY, seq,
                         time_ms);
     size_t n = (size_t)hlen + blen;
-    char *line = malloc(n + CRC_TAIL_LEN + 2);
+    char *line = malloc(n + OJ_CRC_TAIL_LEN + 2);
     if (line) {
         memcpy(line, head, (size_t)hlen);
         memcpy(line + hlen, body, blen);
-        n += (size_t)snprintf(line + n, CRC_TAIL_LEN + 2, CRC_KEY "%08x\"}\n",
-                              oj_crc32(line, n));
-        *len = n;
+        *len = n + oj_crc_tail_format(line + n, oj_crc32(line, n));
     }
     cJSON_free(body);
     return line;
@@ -98,29 +94,15 @@ char *oj_wal_format(uint64_t seq, int64_t time_ms, const cJSON *op, size_t *len)
  * (which follows "crc") to just before the final '}'. */
 static const char *find_v1_op(const char *line, size_t len)
 {
-    size_t klen = sizeof OP_KEY - 1, ck = sizeof CRC_KEY - 1;
+    size_t klen = sizeof OP_KEY - 1, ck = sizeof OJ_CRC_KEY - 1;
     bool crc_seen = false;
     for (size_t i = 0; i + klen <= len && i < 200; i++) {
-        if (i + ck <= len && memcmp(line + i, CRC_KEY, ck) == 0)
+        if (i + ck <= len && memcmp(line + i, OJ_CRC_KEY, ck) == 0)
             crc_seen = true;
         if (crc_seen && memcmp(line + i, OP_KEY, klen) == 0)
             return line + i + klen;
     }
     return NULL;
-}
-
-static bool hex8(const char *p, uint32_t *v)
-{
-    uint32_t x = 0;
-    for (int i = 0; i < 8; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return false;
-        x = x << 4 | (uint32_t)d;
-    }
-    *v = x;
-    return true;
 }
 
 /* Fills rec->base* when op is a base record. */
@@ -146,18 +128,14 @@ int oj_wal_parse_line(const char *line, size_t len, bool want_op, struct oj_wal_
         return -1;
     }
     /* Version 2: the checksum is the last member and covers all before it. */
-    uint32_t want = 0, got;
-    bool v2 = len > CRC_TAIL_LEN &&
-              memcmp(line + len - CRC_TAIL_LEN, CRC_KEY, sizeof CRC_KEY - 1) == 0 &&
-              line[len - 2] == '"' && hex8(line + len - 10, &want);
-    if (v2) {
-        got = oj_crc32(line, len - CRC_TAIL_LEN);
-        if (want != got) { /* damage, whatever else it broke */
-            snprintf(err, errlen, "checksum mismatch (record says %08x, bytes give %08x)", want,
-                     got);
-            return -1;
-        }
-    } else {
+    uint32_t want = 0, got = 0;
+    int tail = oj_crc_tail_check(line, len, &want, &got);
+    bool v2 = tail >= 0;
+    if (tail == 0) { /* damage, whatever else it broke */
+        snprintf(err, errlen, "checksum mismatch (record says %08x, bytes give %08x)", want, got);
+        return -1;
+    }
+    if (!v2) {
         const char *op = find_v1_op(line, len);
         if (op == NULL) {
             snprintf(err, errlen, "no checksum where the format puts it");
@@ -182,7 +160,7 @@ int oj_wal_parse_line(const char *line, size_t len, bool want_op, struct oj_wal_
         cJSON_Delete(j);
         return -1;
     }
-    if (!v2 && !hex8(c->valuestring, &want)) {
+    if (!v2 && !oj_crc_hex8(c->valuestring, &want)) {
         snprintf(err, errlen, "malformed crc \"%.8s\"", c->valuestring);
         cJSON_Delete(j);
         return -1;
