@@ -29,9 +29,9 @@ static void human_snapshot(const void *m)
 static void describe_drop(const Oj__RestoreSnapshotResponse *r, char *buf, size_t len)
 {
     if (r->dropped_count == 0)
-        snprintf(buf, len, "no change made after it");
+        snprintf(buf, len, "no record written after it");
     else
-        snprintf(buf, len, "the %llu change(s) made after it, seq %llu..%llu%s%s%s",
+        snprintf(buf, len, "the %llu record(s) written after it, seq %llu..%llu%s%s%s",
                  (unsigned long long)r->dropped_count, (unsigned long long)r->dropped_from,
                  (unsigned long long)r->dropped_to, r->entity_counts[0] ? " (" : "",
                  r->entity_counts, r->entity_counts[0] ? ")" : "");

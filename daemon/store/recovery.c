@@ -106,8 +106,20 @@ void oj_recovery_plan(const struct oj_recovery_in *in, struct oj_recovery_plan *
     }
     p->damaged_segs = sc->damaged_segs;
     p->add_newline = sc->missing_newline;
-    p->rebase = sc->records > 0 && sc->max_seq < e;
-    p->next_seq = hwm + 1 + damaged_bytes / MIN_RECORD_BYTES;
+    uint64_t top = hwm > sc->max_claimed ? hwm : sc->max_claimed;
+    p->next_seq = top + 1 + damaged_bytes / MIN_RECORD_BYTES;
+
+    /* A restore or --recover cut off after writing its snapshot: the WAL is
+     * already kept as a copy and everything it holds (or seems to hold) is
+     * older than that snapshot. Finish it: a new WAL resting on the snapshot. */
+    uint64_t wal_top = sc->max_seq > sc->max_claimed ? sc->max_seq : sc->max_claimed;
+    if (in->wal_kept && in->loaded >= 0 && wal_top < e) {
+        p->rebase = true;
+        p->cut_torn = p->add_newline = false;
+        p->damaged_segs = 0;
+        p->verdict = OJ_RECOVERY_CLEAN;
+        return;
+    }
 
     /* Where in the file the records after the state would start: after the
      * last run that ends at or before it. */
@@ -122,6 +134,12 @@ void oj_recovery_plan(const struct oj_recovery_in *in, struct oj_recovery_plan *
         last_run = i;
         any_run = true;
     }
+    /* Damage after the last valid record: it may hold any number of records. */
+    const struct oj_wal_seg *tail = NULL;
+    for (size_t i = any_run ? last_run + 1 : 0; i < sc->nsegs && tail == NULL; i++)
+        if (sc->segs[i].kind == OJ_WAL_DAMAGE)
+            tail = &sc->segs[i];
+
     size_t damage_used = 0;
     uint64_t cur = e;
     for (size_t i = after; i < sc->nsegs; i++) {
@@ -142,24 +160,33 @@ void oj_recovery_plan(const struct oj_recovery_in *in, struct oj_recovery_plan *
         cur = s->last_seq;
         after = i + 1;
     }
-    if (hwm > cur)
-        explain_gap(in, p, cur + 1, hwm, after, sc->nsegs, &damage_used);
-
-    /* Damage after the last record, when that record is not older than the
-     * state: it may have held records after it, however many. */
-    uint64_t last_seq = any_run ? sc->segs[last_run].last_seq : 0;
-    size_t tail_from = any_run ? last_run + 1 : 0;
-    for (size_t i = tail_from; i < sc->nsegs; i++) {
-        const struct oj_wal_seg *s = &sc->segs[i];
-        if (s->kind != OJ_WAL_DAMAGE || last_seq < e || hwm > cur)
-            continue;
-        char where[400], lines[64];
-        lines_of(s, lines, sizeof lines);
+    char where[400], lines[64];
+    if (tail) {
+        lines_of(tail, lines, sizeof lines);
         snprintf(where, sizeof where, "damaged bytes at the end of the WAL (%s, %lld bytes: %s)",
-                 lines, (long long)(sc->file_size - s->start), s->why);
+                 lines, (long long)(sc->file_size - tail->start), tail->why);
         add_lost(p, cur + 1, 0, false, where);
         damage_used++;
-        break;
+    } else if (hwm > cur) {
+        explain_gap(in, p, cur + 1, hwm, after, sc->nsegs, &damage_used);
+    } else if (in->loaded >= 0 && sc->records > 0 && sc->max_seq < e) {
+        snprintf(where, sizeof where,
+                 "the WAL ends at seq %llu, before snapshot %s (seq %llu): whatever was written "
+                 "after the snapshot is missing",
+                 (unsigned long long)sc->max_seq, in->snaps[in->loaded].info.id,
+                 (unsigned long long)e);
+        add_lost(p, e + 1, 0, false, where);
+    } else if (in->loaded >= 0 && sc->records == 0 && sc->damaged_segs == 0 && !p->cut_torn &&
+               in->loaded_version >= 2) {
+        /* Compaction, restore and --recover always leave a base record: an
+         * empty WAL beside a format-2 snapshot was deleted or truncated. (An
+         * empty WAL beside a format-1 snapshot is how older versions left
+         * a compacted one.) */
+        snprintf(where, sizeof where,
+                 "wal.jsonl is missing or empty, but snapshot %s (seq %llu) always has a WAL "
+                 "after it: whatever was written after the snapshot is missing",
+                 in->snaps[in->loaded].info.id, (unsigned long long)e);
+        add_lost(p, e + 1, 0, false, where);
     }
     p->damage_covered = damage_used < sc->damaged_segs;
 

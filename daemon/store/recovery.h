@@ -31,6 +31,9 @@ struct oj_recovery_in {
     const struct oj_recovery_snap *snaps; /* every snapshot by name, newest first */
     size_t nsnaps;
     int loaded;                 /* index of the snapshot the state came from; -1 = none */
+    int loaded_version;         /* its format (1 or 2) */
+    bool wal_kept;              /* the WAL is already kept under another name (a restore
+                                   or --recover made the copy, then was cut off) */
     bool rebuild;               /* --rebuild-state: snapshots ignored */
     const struct oj_wal_scan *scan;
     uint64_t state_seq;         /* seq of the state after replaying the gap-free chain */
@@ -58,7 +61,8 @@ struct oj_recovery_plan {
     bool cut_torn;           /* cut the torn tail (a copy kept) */
     off_t torn_start;
     bool add_newline;        /* the final record lacks only its "\n" */
-    bool rebase;             /* every WAL record is older than the state: start a new WAL */
+    bool rebase;             /* a restore or --recover was cut off after its snapshot:
+                                finish it with a new WAL resting on the snapshot */
     size_t damaged_segs;     /* damaged stretches of the WAL, lost or not */
     bool damage_covered;     /* some damage held only records the state already has */
     struct oj_recovery_lost lost[OJ_RECOVERY_MAX_LOST];

@@ -105,6 +105,8 @@ static bool parse_name(const char *name, struct oj_snapshot_info *info)
         if (name[i] < '0' || name[i] > '9')
             return false;
         seq = seq * 10 + (uint64_t)(name[i] - '0');
+        if (seq > OJ_SEQ_MAX) /* no seq is this big: a damaged name, not a snapshot */
+            return false;
     }
     struct tm tm = {0};
     const char *end = strptime(name + 21, "%Y%m%dT%H%M%SZ", &tm);
@@ -162,8 +164,8 @@ int oj_snapshot_list(const char *dir, struct oj_snapshot_info **out, char *err, 
     return n;
 }
 
-int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char *err,
-                      size_t errlen)
+static int parse(const char *data, size_t len, struct oj_state *state, int *version, char *err,
+                 size_t errlen)
 {
     while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
         len--;
@@ -176,6 +178,8 @@ int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char
     uint32_t want = 0, got = 0;
     int tail = oj_crc_tail_check(data, len, &want, &got);
     bool v2 = tail >= 0;
+    if (version)
+        *version = v2 ? 2 : 1;
     if (tail == 0) { /* damage, whatever else it broke */
         snprintf(err, errlen, "checksum mismatch (file says %08x, its bytes give %08x)", want,
                  got);
@@ -221,7 +225,19 @@ int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char
     return rc;
 }
 
+int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char *err,
+                      size_t errlen)
+{
+    return parse(data, len, state, NULL, err, errlen);
+}
+
 int oj_snapshot_load(const char *path, struct oj_state *state, char *err, size_t errlen)
+{
+    return oj_snapshot_load_version(path, state, NULL, err, errlen);
+}
+
+int oj_snapshot_load_version(const char *path, struct oj_state *state, int *version, char *err,
+                             size_t errlen)
 {
     FILE *f = fopen(path, "rbe");
     if (f == NULL) {
@@ -242,7 +258,7 @@ int oj_snapshot_load(const char *path, struct oj_state *state, char *err, size_t
         snprintf(err, errlen, "cannot read");
         return -1;
     }
-    int rc = oj_snapshot_parse(buf, n, state, err, errlen);
+    int rc = parse(buf, n, state, version, err, errlen);
     free(buf);
     /* The name says which records the snapshot stands for; a file renamed or
      * copied under another seq must not stand in for them. */

@@ -8,6 +8,8 @@
 #include "state.h"
 
 #define OJ_SNAPSHOT_ID_MAX 64
+/* Sequence numbers stay below 2^52, so every JSON reader holds them exactly. */
+#define OJ_SEQ_MAX (1ull << 52)
 
 struct oj_snapshot_info {
     char id[OJ_SNAPSHOT_ID_MAX]; /* file name without ".json" */
@@ -21,13 +23,17 @@ struct oj_snapshot_info {
 int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now_ms,
                       struct oj_snapshot_info *info, char *err, size_t errlen);
 
-/* Lists snapshots (by name pattern; content unchecked), newest (highest seq,
- * then latest time) first. Returns the count, or -1 + err. *out is malloc'd. */
+/* Lists snapshots (by name pattern, a seq of at most OJ_SEQ_MAX; content
+ * unchecked), newest (highest seq, then latest time) first. Returns the count, or -1 + err. *out is malloc'd. */
 int oj_snapshot_list(const char *dir, struct oj_snapshot_info **out, char *err, size_t errlen);
 
 /* Reads and verifies a snapshot file into `state`. Returns 0, or -1 with the
  * reason (unreadable, bad JSON, checksum mismatch, ...). */
 int oj_snapshot_load(const char *path, struct oj_state *state, char *err, size_t errlen);
+/* The same, also saying which format the file had (1 or 2) when version is
+ * not NULL. */
+int oj_snapshot_load_version(const char *path, struct oj_state *state, int *version, char *err,
+                             size_t errlen);
 
 /* Parses a snapshot file's contents (for the fuzzer and tests). */
 int oj_snapshot_parse(const char *data, size_t len, struct oj_state *state, char *err,

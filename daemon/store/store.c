@@ -157,6 +157,12 @@ static void maybe_maintain(struct oj_store *s)
 uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen)
 {
     uint64_t seq = s->last_seq + 1;
+    if (seq > OJ_SEQ_MAX) { /* a record no reader could hold exactly */
+        snprintf(err, errlen, "the WAL is at seq %llu, the largest oj can store",
+                 (unsigned long long)s->last_seq);
+        cJSON_Delete(op);
+        return 0;
+    }
     char why[256];
     if (oj_state_check(op, why, sizeof why) != 0) { /* never journal what replay would reject */
         LOG_ERROR("store: refused a malformed operation (daemon bug): %s", why);
@@ -335,22 +341,32 @@ static void dropped(struct oj_restore_result *r, uint64_t last)
 
 /* Records the restored state `next` as a new snapshot at `seq` (so seqs are
  * never reused and start-up picks it as the newest) and puts a WAL resting
- * on it in place, keeping the old WAL. The snapshot is written before the WAL
- * moves: a crash in between is finished by the next start (store_open.c). A
- * failure leaves the store as it was. */
+ * on it in place. In an order a crash at any point can be carried on from:
+ * first the current WAL is kept under a second name, then the snapshot is
+ * written, then the new WAL renamed in; killed after the snapshot, the next
+ * start sees the WAL already kept and older than the snapshot, and finishes
+ * (store_open.c). A failure leaves the store as it was. */
 static int restore_files(const char *dir, const char *snap_dir, const char *wal_path,
                          struct oj_state *next, uint64_t seq, struct oj_restore_result *r,
                          char *err, size_t errlen)
 {
-    oj_state_set_seq(next, seq);
-    if (oj_snapshot_write(snap_dir, next, oj_wall_ms(), &r->written, err, errlen) != 0)
+    bool made = false;
+    if (oj_store_keep_copy(wal_path, "pre-restore", r->wal_backup, sizeof r->wal_backup, &made,
+                           err, errlen) != 0)
         return -1;
-    if (oj_store_rebase_wal(dir, wal_path, &r->written, "pre-restore", r->wal_backup,
-                            sizeof r->wal_backup, err, errlen) != 0) {
+    oj_state_set_seq(next, seq);
+    if (oj_snapshot_write(snap_dir, next, oj_wall_ms(), &r->written, err, errlen) != 0) {
+        if (made)
+            unlink(r->wal_backup);
+        return -1;
+    }
+    if (oj_store_rebase_wal(dir, wal_path, &r->written, NULL, NULL, 0, err, errlen) != 0) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s.json", snap_dir, r->written.id);
         unlink(path);
         oj_fsync_dir(snap_dir);
+        if (made)
+            unlink(r->wal_backup);
         return -1;
     }
     return 0;

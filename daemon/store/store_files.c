@@ -62,6 +62,31 @@ static bool find_same_file(const char *dir, const char *base, const struct stat 
     return found;
 }
 
+/* dir and base name of path */
+static void split(const char *path, char *dir, size_t dirlen, const char **base)
+{
+    snprintf(dir, dirlen, "%s", path);
+    char *slash = strrchr(dir, '/');
+    *base = path;
+    if (slash) {
+        *slash = '\0';
+        *base = path + (slash - dir) + 1;
+    } else {
+        snprintf(dir, dirlen, ".");
+    }
+}
+
+bool oj_store_has_copy(const char *path, char *out, size_t outlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return false;
+    char dir[4200];
+    const char *base;
+    split(path, dir, sizeof dir, &base);
+    return find_same_file(dir, base, &st, out, outlen);
+}
+
 int oj_store_keep_copy(const char *path, const char *tag, char *out, size_t outlen, bool *made,
                        char *err, size_t errlen)
 {
@@ -75,15 +100,8 @@ int oj_store_keep_copy(const char *path, const char *tag, char *out, size_t outl
         return -1;
     }
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    const char *base = path;
-    if (slash) {
-        *slash = '\0';
-        base = path + (slash - dir) + 1;
-    } else {
-        snprintf(dir, sizeof dir, ".");
-    }
+    const char *base;
+    split(path, dir, sizeof dir, &base);
     if (find_same_file(dir, base, &st, out, outlen))
         return 0;
     char stamp[32];

@@ -56,6 +56,10 @@ void oj_store_stamp(char *buf, size_t len);
 int oj_store_keep_copy(const char *path, const char *tag, char *out, size_t outlen, bool *made,
                        char *err, size_t errlen);
 
+/* Whether some `<path>.*` is the same file as `path` (a kept copy), its
+ * name in out. */
+bool oj_store_has_copy(const char *path, char *out, size_t outlen);
+
 /* Replaces the WAL with a new one whose only record is the base record of
  * snapshot `snap` (seq snap->seq + 1), atomically: temp file, fsync, rename,
  * fsync of the directory. With keep_tag, the old WAL is first kept with

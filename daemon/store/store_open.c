@@ -36,7 +36,8 @@ static void appendf(char *buf, size_t len, const char *fmt, ...)
 
 /* Lists the snapshots and loads the newest that verifies into s->state.
  * Returns the index of the one loaded, or -1. */
-static int load_snapshots(struct oj_store *s, struct oj_recovery_snap **out, size_t *count)
+static int load_snapshots(struct oj_store *s, struct oj_recovery_snap **out, size_t *count,
+                          int *version)
 {
     *out = NULL;
     *count = 0;
@@ -73,7 +74,8 @@ static int load_snapshots(struct oj_store *s, struct oj_recovery_snap **out, siz
         char path[4400];
         snprintf(path, sizeof path, "%s/%s.json", s->snap_dir, snaps[i].info.id);
         snaps[i].tried = true;
-        if (oj_snapshot_load(path, s->state, snaps[i].why, sizeof snaps[i].why) == 0) {
+        if (oj_snapshot_load_version(path, s->state, version, snaps[i].why,
+                                     sizeof snaps[i].why) == 0) {
             snaps[i].usable = true;
             LOG_INFO("store: loaded snapshot %s (seq %llu, %zu entities)", snaps[i].info.id,
                      (unsigned long long)snaps[i].info.seq, oj_state_total(s->state));
@@ -266,50 +268,81 @@ static void set_aside_snapshot(struct oj_store *s, const struct oj_recovery_snap
 }
 
 /* --recover: the state is the newest good snapshot plus the gap-free chain
- * after it. Keep the whole WAL as a copy, set unusable snapshots aside, write
- * the state as a new snapshot numbered past every seq that may have been
- * used, and start a new WAL on it. */
+ * after it. In an order a crash at any point can be carried on from: keep the
+ * whole WAL as a copy, set unusable snapshots aside, say (and log) what is
+ * lost, then write the state as a new snapshot numbered past every seq that
+ * may have been used, and put a new WAL resting on it in place. Killed after
+ * the snapshot, the next start sees the WAL already kept and finishes. */
 static int recover(struct oj_store *s, const struct oj_recovery_in *in,
                    const struct oj_recovery_plan *p, const struct oj_wal_scan *scan, char *err,
                    size_t errlen)
 {
     char kept[4400] = "", aside[4096] = "", keeps[300], lost[2048], damage[400];
-    what_start_keeps(in, keeps, sizeof keeps);
-    oj_recovery_describe_lost(p, lost, sizeof lost);
-    first_damage(scan, damage, sizeof damage);
-    uint64_t had = oj_state_seq(s->state);
-    oj_state_set_seq(s->state, p->next_seq);
-    struct oj_snapshot_info snap;
-    if (oj_snapshot_write(s->snap_dir, s->state, oj_wall_ms(), &snap, err, errlen) != 0)
-        return -1;
-    if (oj_store_rebase_wal(s->dir, s->wal_path, &snap, "corrupt", kept, sizeof kept, err,
-                            errlen) != 0) {
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s.json", s->snap_dir, snap.id);
-        unlink(path);
+    if (p->next_seq + 2 > OJ_SEQ_MAX) {
+        snprintf(err, errlen,
+                 "--recover would number the state past seq %llu, the largest oj can store; the "
+                 "WAL or a snapshot name claims seqs that high: move the file that does aside",
+                 (unsigned long long)OJ_SEQ_MAX);
         return -1;
     }
+    bool made = false;
+    if (oj_store_keep_copy(s->wal_path, "corrupt", kept, sizeof kept, &made, err, errlen) != 0)
+        return -1;
     for (size_t i = 0; i < in->nsnaps; i++)
         if (in->snaps[i].tried && !in->snaps[i].usable)
             set_aside_snapshot(s, &in->snaps[i], aside, sizeof aside);
-    oj_state_set_seq(s->state, snap.seq + 1);
-    s->snapshot_seq = snap.seq;
-    s->newest_snapshot_ms = snap.time_ms;
-    snprintf(s->newest_snapshot, sizeof s->newest_snapshot, "%s", snap.id);
+    what_start_keeps(in, keeps, sizeof keeps);
+    oj_recovery_describe_lost(p, lost, sizeof lost);
+    first_damage(scan, damage, sizeof damage);
+    uint64_t had = oj_state_seq(s->state), seq = p->next_seq;
     if (p->nlost > 0)
         oj_store_note(s,
                       "recovered: kept %s; lost %s; the old WAL is kept as %s%s%s; the state (as "
-                      "of seq %llu) is now snapshot %s and new changes start at seq %llu",
+                      "of seq %llu) becomes snapshot seq %llu and new changes start at seq %llu",
                       keeps, lost, kept[0] ? kept : "(there was none)",
                       aside[0] ? "; unusable snapshots set aside as " : "", aside,
-                      (unsigned long long)had, snap.id, (unsigned long long)snap.seq + 2);
+                      (unsigned long long)had, (unsigned long long)seq,
+                      (unsigned long long)seq + 2);
     else
         oj_store_note(s,
                       "recovered: lost nothing (the damage at %s held only records %s has); the "
                       "old WAL is kept as %s%s%s; new changes start at seq %llu",
                       damage, keeps, kept[0] ? kept : "(there was none)",
                       aside[0] ? "; unusable snapshots set aside as " : "", aside,
-                      (unsigned long long)snap.seq + 2);
+                      (unsigned long long)seq + 2);
+    oj_state_set_seq(s->state, seq);
+    struct oj_snapshot_info snap;
+    if (oj_snapshot_write(s->snap_dir, s->state, oj_wall_ms(), &snap, err, errlen) != 0 ||
+        oj_store_rebase_wal(s->dir, s->wal_path, &snap, NULL, NULL, 0, err, errlen) != 0) {
+        /* Nothing lost yet: the WAL is as it was (and kept), so is the state. */
+        oj_state_set_seq(s->state, had);
+        return -1;
+    }
+    oj_state_set_seq(s->state, snap.seq + 1);
+    s->snapshot_seq = snap.seq;
+    s->newest_snapshot_ms = snap.time_ms;
+    snprintf(s->newest_snapshot, sizeof s->newest_snapshot, "%s", snap.id);
+    return 0;
+}
+
+/* Rewrites a WAL holding format-1 records (whose checksum leaves out seq and
+ * time) as a snapshot and a new WAL, once, at the first clean start. */
+static int migrate_format1(struct oj_store *s, size_t legacy, char *err, size_t errlen)
+{
+    struct oj_snapshot_info snap;
+    char kept[4400];
+    if (oj_snapshot_write(s->snap_dir, s->state, oj_wall_ms(), &snap, err, errlen) != 0 ||
+        oj_store_rebase_wal(s->dir, s->wal_path, &snap, "format1", kept, sizeof kept, err,
+                            errlen) != 0)
+        return -1;
+    oj_state_set_seq(s->state, snap.seq + 1);
+    s->snapshot_seq = snap.seq;
+    s->newest_snapshot_ms = snap.time_ms;
+    snprintf(s->newest_snapshot, sizeof s->newest_snapshot, "%s", snap.id);
+    oj_store_note(s,
+                  "the WAL held %zu record(s) in the older format, whose checksum leaves out "
+                  "their seq and time: moved into snapshot %s, the old WAL is kept as %s",
+                  legacy, snap.id, kept);
     return 0;
 }
 
@@ -337,7 +370,8 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
     int64_t t0 = oj_mono_ms();
     struct oj_recovery_snap *snaps;
     size_t nsnaps;
-    int loaded = load_snapshots(s, &snaps, &nsnaps);
+    int version = 0;
+    int loaded = load_snapshots(s, &snaps, &nsnaps, &version);
     struct replay r = {.s = s, .expect = oj_state_seq(s->state) + 1};
     struct oj_wal_scan scan;
     int rc = oj_wal_scan(s->wal_path, oj_state_seq(s->state), replay_one, &r, &scan, err, errlen);
@@ -349,9 +383,12 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
         snprintf(err, errlen, "%s", r.err);
         goto fail_scan;
     }
+    char kept_as[4400] = "";
     struct oj_recovery_in in = {.snaps = snaps, .nsnaps = nsnaps, .loaded = loaded,
-                                .rebuild = o->rebuild, .scan = &scan,
-                                .state_seq = oj_state_seq(s->state)};
+                                .loaded_version = version, .rebuild = o->rebuild, .scan = &scan,
+                                .state_seq = oj_state_seq(s->state),
+                                .wal_kept = oj_store_has_copy(s->wal_path, kept_as,
+                                                              sizeof kept_as)};
     struct oj_recovery_plan plan;
     oj_recovery_plan(&in, &plan);
     if (plan.verdict == OJ_RECOVERY_BROKEN) {
@@ -376,17 +413,19 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
         if (plan.add_newline && add_final_newline(s, scan.last_seq, err, errlen) != 0)
             goto fail_scan;
         if (plan.rebase && loaded >= 0) {
-            /* Every record is older than the snapshot: a restore was cut off
-             * after writing its snapshot. Finish it: a WAL resting on it. */
-            char kept[4400];
-            if (oj_store_rebase_wal(s->dir, s->wal_path, &snaps[loaded].info, "pre-restore",
-                                    kept, sizeof kept, err, errlen) != 0)
+            /* A restore or --recover was cut off after writing its snapshot:
+             * the WAL is kept already and older than it. Finish. */
+            if (oj_store_rebase_wal(s->dir, s->wal_path, &snaps[loaded].info, NULL, NULL, 0, err,
+                                    errlen) != 0)
                 goto fail_scan;
             oj_state_set_seq(s->state, snaps[loaded].info.seq + 1);
-            oj_store_note(s, "the WAL ends at seq %llu, before snapshot %s (seq %llu): a restore "
-                             "was cut off; finished it, the old WAL is kept as %s",
-                          (unsigned long long)scan.max_seq, snaps[loaded].info.id,
-                          (unsigned long long)snaps[loaded].info.seq, kept);
+            oj_store_note(s, "a restore or --recover was cut off after writing snapshot %s (seq "
+                             "%llu); finished it: a new WAL rests on it, the old one is kept as "
+                             "%s (what a --recover lost is in .oj/logs/daemon.log)",
+                          snaps[loaded].info.id, (unsigned long long)snaps[loaded].info.seq,
+                          kept_as);
+        } else if (scan.legacy > 0 && migrate_format1(s, scan.legacy, err, errlen) != 0) {
+            goto fail_scan;
         }
     }
     size_t replayed = scan.records;

@@ -39,10 +39,13 @@
 ** INTEGRITY ON LOAD: oj_wal_scan() reads the whole file and reports it as
 ** segments: runs of consecutive valid records, damaged lines, and a torn
 ** tail. Only an unterminated final line that is the start of the next record
-** (no zero or control bytes, `{"seq":` and the expected number) is torn: an
-** append the process never finished and never acknowledged. A complete line
-** with a bad checksum, zeroed bytes or anything else is damage. A valid final
-** record that lacks only its "\n" is kept (store.c adds the newline).
+** (no zero or control bytes, `{"seq":` and the next seq or the start of its
+** digits; the next after the last good record, which is not older than the
+** snapshot) is torn: an append the process never finished and never
+** acknowledged. A complete line with a bad checksum, zeroed bytes or anything
+** else is damage; the highest seq a damaged line still seems to claim is kept
+** so that a recovery never numbers a change with it. A valid final record that
+** lacks only its "\n" is kept (store_open.c adds the newline).
 ** recovery.c decides what start-up does with that; store.c does it.
 **
 ** WRITING
@@ -198,17 +201,31 @@ static bool quick_seq(const char *line, size_t len, uint64_t *seq, bool *complet
     return true;
 }
 
-/* Is this unterminated final line the start of the record after `last`, cut
- * short by a write that never finished? Anything else (zeroed or control
- * bytes, another seq, not a record at all) is damage. */
-static bool torn_prefix(const char *line, size_t len, uint64_t last)
+/* Is this unterminated final line the start of the record numbered `expect`,
+ * cut short by a write that never finished? Only that: no zeroed or control
+ * bytes, `{"seq":` and digits that are `expect` or the start of it. Anything
+ * else (another seq, a whole object that fails its checksum, not a record) is
+ * damage. */
+static bool torn_prefix(const char *line, size_t len, uint64_t expect)
 {
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
             return false;
-    uint64_t seq;
-    bool complete;
-    if (!quick_seq(line, len, &seq, &complete))
+    static const char pre[] = "{\"seq\":";
+    size_t plen = sizeof pre - 1;
+    if (memcmp(line, pre, len < plen ? len : plen) != 0)
+        return false;
+    if (len <= plen)
+        return true;
+    char want[24];
+    int wlen = snprintf(want, sizeof want, "%llu", (unsigned long long)expect);
+    size_t i = plen, d = 0;
+    for (; i < len && line[i] >= '0' && line[i] <= '9'; i++, d++)
+        if ((int)d >= wlen || line[i] != want[d])
+            return false;
+    if (i == len) /* the digits ran to the end: a start of `expect` */
+        return true;
+    if ((int)d != wlen)
         return false;
     /* A whole JSON object is no proper prefix of a line: a complete record
      * that fails its checksum. */
@@ -217,7 +234,32 @@ static bool torn_prefix(const char *line, size_t len, uint64_t last)
         cJSON_Delete(j);
         return false;
     }
-    return !complete || last == 0 || seq == last + 1;
+    return true;
+}
+
+/* The highest seq a damaged line still seems to claim (its "seq", or a base
+ * record's "snapshot_seq"), when plausible; 0 when none. A recovery numbers
+ * new changes past it, so that no seq the damage held is used twice. */
+static uint64_t claimed_seq(const char *line, size_t len)
+{
+    uint64_t best = 0, v;
+    bool complete;
+    if (quick_seq(line, len, &v, &complete) && complete)
+        best = v;
+    static const char key[] = "\"snapshot_seq\":";
+    size_t klen = sizeof key - 1;
+    for (size_t i = 0; i + klen < len && i < 400; i++) {
+        if (memcmp(line + i, key, klen) != 0)
+            continue;
+        v = 0;
+        for (size_t k = i + klen; k < len && line[k] >= '0' && line[k] <= '9' && v < (1ull << 53);
+             k++)
+            v = v * 10 + (uint64_t)(line[k] - '0');
+        if (v + 1 > best)
+            best = v + 1; /* a base record's own seq is one more */
+        break;
+    }
+    return best < (1ull << 52) ? best : 0;
 }
 
 struct scanner {
@@ -333,9 +375,19 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
             ok = false;
         }
         if (!ok) {
-            enum oj_wal_seg_kind k = nl == NULL && torn_prefix(line, len, out->last_seq)
-                                         ? OJ_WAL_TORN
-                                         : OJ_WAL_DAMAGE;
+            /* The record after the last good one, or the first after the
+             * snapshot; a WAL whose last record is older than the snapshot
+             * cannot end in a write that was never acknowledged. */
+            uint64_t expect = (out->records ? out->last_seq : after_seq) + 1;
+            bool can_tear = nl == NULL && after_seq != UINT64_MAX &&
+                            (out->records == 0 || out->last_seq >= after_seq);
+            enum oj_wal_seg_kind k =
+                can_tear && torn_prefix(line, len, expect) ? OJ_WAL_TORN : OJ_WAL_DAMAGE;
+            if (k == OJ_WAL_DAMAGE) {
+                uint64_t c = claimed_seq(line, len);
+                if (c > out->max_claimed)
+                    out->max_claimed = c;
+            }
             if (nl == NULL && k == OJ_WAL_DAMAGE)
                 snprintf(why + strlen(why), sizeof why - strlen(why), "%s",
                          memchr(line, '\0', len) ? " (zeroed bytes, no final newline)"
@@ -347,6 +399,8 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
         }
         if (nl == NULL)
             out->missing_newline = true;
+        if (rec.legacy)
+            out->legacy++;
         if (out->records == 0) {
             out->first_seq = rec.seq;
             if (rec.base) {

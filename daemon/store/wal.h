@@ -59,6 +59,8 @@ struct oj_wal_scan {
     size_t records;                /* valid records */
     uint64_t first_seq, last_seq;  /* of the first and last valid record; 0 if none */
     uint64_t max_seq;              /* highest seq of any valid record */
+    uint64_t max_claimed;          /* highest seq damaged lines seem to claim (unverified) */
+    size_t legacy;                 /* valid records in format 1 (checksum over the op only) */
     bool missing_newline;          /* the final record is valid but lacks its "\n" */
     struct oj_wal_record base;     /* .base set when the first valid record is a base record */
     struct oj_wal_seg *segs;       /* malloc'd; oj_wal_scan_free */
@@ -66,7 +68,9 @@ struct oj_wal_scan {
     size_t damaged_segs;           /* DAMAGE segments */
 };
 
-/* Reads `path` whole. Calls fn, in file order, for every valid record whose
+/* Reads `path` whole. after_seq is the seq of the state the records go on
+ * (the loaded snapshot's; UINT64_MAX when there is none to go on, and then no
+ * tail counts as torn). Calls fn, in file order, for every valid record whose
  * seq is greater than after_seq, with the op parsed (fn may keep it by setting
  * rec->op to NULL), wherever it lies: fn decides what to apply. A missing file
  * is an empty log. fn returning non-zero stops the scan (returned as -2; the

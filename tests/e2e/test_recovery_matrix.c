@@ -581,7 +581,7 @@ Test(matrix, restore_latest_says_what_it_drops_and_asks_on_a_terminal, .init = s
     int rc = run_prog(e.dir, 30000, out, sizeof out, argv);
     cr_expect_neq(rc, 0, "declined: %s", out);
     char want[128];
-    snprintf(want, sizeof want, "the 3 change(s) made after it, seq %llu..%llu", from, to);
+    snprintf(want, sizeof want, "the 3 record(s) written after it, seq %llu..%llu", from, to);
     cr_expect(strstr(out, want) && strstr(out, "lock 5 -> 2") && strstr(out, "Restore? [y/N]") &&
                   strstr(out, "nothing restored"),
               "%s", out);

@@ -373,7 +373,7 @@ Test(storage, restore_works_offline_when_a_corrupt_wal_blocks_the_start, .init =
     const char *as = strstr(r.out, ") as seq ");
     cr_expect(as && sscanf(as, ") as seq %llu", &seq) == 1 && seq > 4,
               "numbered past the 4 records, bad one included: %s", r.out);
-    cr_expect(strstr(r.out, "3 change(s) made after it, seq 2..4"), "says what it drops: %s",
+    cr_expect(strstr(r.out, "3 record(s) written after it, seq 2..4"), "says what it drops: %s",
               r.out);
     struct oj_out ok = OJ(&e, "daemon", "start");
     cr_assert_eq(ok.code, 0, "%s", ok.err);

@@ -3,6 +3,8 @@
  * daemon does), plus the pure rules of recovery.c. */
 #include <dirent.h>
 
+#include "crc32.h"
+
 #include "recovery.h"
 #include "store_fixture.h"
 
@@ -326,7 +328,11 @@ Test(recovery, a_restore_cut_off_after_its_snapshot_is_finished_at_start, .init 
     cr_assert_eq(oj_store_snapshot(s, &snap, err, sizeof err), 0, "%s", err);
     puts_n(s, "b", 1, 2);
     oj_store_close(s, false);
-    /* What a restore writes first: the snapshot's state at the next seq. */
+    /* What a restore does first: keep the WAL under a second name; then it
+     * writes the snapshot's state at the next seq, and is cut off there. */
+    char kept[256];
+    snprintf(kept, sizeof kept, "%s.pre-restore-20991231T235959Z", wal);
+    cr_assert_eq(link(wal, kept), 0);
     struct oj_state *st = oj_state_new();
     char path[512];
     snprintf(path, sizeof path, "%s/%s.json", snaps, snap.id);
@@ -337,7 +343,7 @@ Test(recovery, a_restore_cut_off_after_its_snapshot_is_finished_at_start, .init 
     oj_state_free(st);
 
     s = must_open();
-    cr_expect(strstr(notes, "a restore was cut off"), "%s", notes);
+    cr_expect(strstr(notes, "a restore or --recover was cut off"), "%s", notes);
     cr_expect(has(s, "a2") && !has(s, "b1"), "the restored state");
     cr_expect_eq(put(s, "lock", "c", 1), 7);
     oj_store_close(s, false);
@@ -379,4 +385,208 @@ Test(recovery, plan_records_after_a_gap_are_lost_by_exact_range)
     cr_expect(p.lost[1].from == 7 && p.lost[1].to == 9 && p.lost[1].intact);
     cr_expect_eq(p.lost_count, 5);
     cr_expect_geq(p.next_seq, 10, "past every seq used");
+}
+
+/* ---- found by review: every way the WAL can end early or lie ---------------- */
+
+Test(recovery, damage_from_before_the_snapshot_to_the_end_loses_what_came_after_it, .init = mk,
+     .fini = rm)
+{
+    /* Snapshot at 5, acknowledged 6..8, then the WAL zeroed from line 3 on:
+     * the old rule called that covered by the snapshot ("nothing is lost"). */
+    struct oj_store *s = must_open();
+    puts_n(s, "L", 1, 5);
+    struct oj_snapshot_info info;
+    char err[4096];
+    cr_assert_eq(oj_store_snapshot(s, &info, err, sizeof err), 0, "%s", err);
+    puts_n(s, "L", 6, 8);
+    oj_store_close(s, false);
+    char *text = NULL;
+    size_t cap = 0;
+    FILE *f = fopen(wal, "r");
+    cr_assert_gt(getline(&text, &cap, f), 0);
+    cr_assert_gt(getline(&text, &cap, f), 0);
+    long off = ftell(f);
+    fclose(f);
+    free(text);
+    off_t size = file_size(wal);
+    int fd = open(wal, O_WRONLY);
+    char zeros[4096] = {0};
+    cr_assert_eq(pwrite(fd, zeros, (size_t)(size - off), off), size - off);
+    close(fd);
+    cr_assert_eq(open_store(&s, false, err), -1);
+    cr_expect(strstr(err, "any seq from 6 on (damaged bytes at the end"), "%s", err);
+    cr_assert_eq(open_store(&s, true, err), 0, "%s", err);
+    cr_expect(strstr(notes, "lost any seq from 6 on"), "%s", notes);
+    cr_expect_gt(put(s, "lock", "new", 1), 8, "a seq the zeroes held is used again");
+    oj_store_close(s, false);
+}
+
+Test(recovery, a_damaged_base_record_under_a_deleted_snapshot_reuses_no_seq, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    puts_n(s, "w", 1, 3);
+    struct oj_snapshot_info info;
+    char err[4096];
+    cr_assert_eq(oj_store_snapshot(s, &info, err, sizeof err), 0, "%s", err);
+    puts_n(s, "x", 4, 20);
+    struct oj_compact_result r;
+    cr_assert_eq(oj_store_compact(s, &r, err, sizeof err), 0, "%s", err);
+    oj_store_close(s, false);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.json", snaps, r.snapshot.id);
+    cr_assert_eq(unlink(path), 0);
+    flip_byte(wal, 20); /* inside the base record */
+    cr_assert_eq(open_store(&s, false, err), -1);
+    cr_assert_eq(open_store(&s, true, err), 0, "%s", err);
+    cr_expect_gt(put(s, "lock", "new", 1), 21, "seqs 4..21 were used before");
+    oj_store_close(s, false);
+}
+
+Test(recovery, a_snapshot_name_past_the_largest_seq_is_no_snapshot, .init = mk, .fini = rm)
+{
+    /* One flipped bit in a name ('0' -> '1') made the high-water mark 10^19:
+     * every later start refused. Such a name is not a snapshot's. */
+    struct oj_store *s = must_open();
+    puts_n(s, "a", 1, 3);
+    oj_store_close(s, true);
+    write_snapshot_file("10000000000000000005-20200101T000000Z.json", "{}\n");
+    struct oj_snapshot_info *list;
+    char err[4096];
+    cr_expect_eq(oj_snapshot_list(snaps, &list, err, sizeof err), 1);
+    free(list);
+    notes[0] = '\0';
+    s = must_open();
+    cr_expect_eq(put(s, "lock", "b", 1), 4, "numbering goes on from the real snapshot");
+    oj_store_close(s, false);
+}
+
+Test(recovery, a_wal_cut_below_the_snapshot_is_no_torn_write, .init = mk, .fini = rm)
+{
+    /* Snapshot at 5, records to 8, the WAL cut in the middle of line 3: the old
+     * code called it a torn write and a cut-off restore, and reused seq 6. */
+    struct oj_store *s = must_open();
+    puts_n(s, "L", 1, 5);
+    struct oj_snapshot_info info;
+    char err[4096];
+    cr_assert_eq(oj_store_snapshot(s, &info, err, sizeof err), 0, "%s", err);
+    puts_n(s, "L", 6, 8);
+    oj_store_close(s, false);
+    char *text = NULL;
+    size_t cap = 0;
+    FILE *f = fopen(wal, "r");
+    cr_assert_gt(getline(&text, &cap, f), 0);
+    cr_assert_gt(getline(&text, &cap, f), 0);
+    long off = ftell(f);
+    fclose(f);
+    free(text);
+    cr_assert_eq(truncate(wal, off + 30), 0);
+    cr_assert_eq(open_store(&s, false, err), -1, "started on a WAL that lost seq 6..8");
+    cr_expect(strstr(err, "any seq from 6 on"), "%s", err);
+    cr_expect_eq(count_files("wal.jsonl.torn-"), 0, "nothing was cut");
+}
+
+Test(recovery, a_missing_wal_beside_a_snapshot_refuses, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    puts_n(s, "a", 1, 3);
+    struct oj_snapshot_info info;
+    char err[4096];
+    cr_assert_eq(oj_store_snapshot(s, &info, err, sizeof err), 0, "%s", err);
+    puts_n(s, "b", 4, 5);
+    oj_store_close(s, false);
+    cr_assert_eq(unlink(wal), 0);
+    cr_assert_eq(open_store(&s, false, err), -1, "started as if seq 4 and 5 never were");
+    cr_expect(strstr(err, "any seq from 4 on (wal.jsonl is missing or empty"), "%s", err);
+    cr_assert_eq(open_store(&s, true, err), 0, "%s", err);
+    cr_expect_gt(put(s, "lock", "c", 1), 5);
+    oj_store_close(s, false);
+}
+
+Test(recovery, an_empty_wal_beside_a_format_1_snapshot_is_an_old_compaction, .init = mk,
+     .fini = rm)
+{
+    /* Older versions left the WAL empty after compacting into a format-1
+     * snapshot. */
+    const char *state = "{\"lock\":{\"a\":{\"holder\":\"h\",\"host\":\"\",\"holder_pid\":0,"
+                        "\"since_ms\":1,\"timeout_ms\":0}}}";
+    char content[512];
+    snprintf(content, sizeof content,
+             "{\"format\":\"oj-snapshot\",\"version\":1,\"seq\":7,\"time\":1,\"crc\":\"%08x\","
+             "\"state\":%s}\n",
+             oj_crc32(state, strlen(state)), state);
+    write_snapshot_file("00000000000000000007-20200101T000000Z.json", content);
+    int fd = open(wal, O_WRONLY | O_CREAT, 0600);
+    close(fd);
+    struct oj_store *s = must_open();
+    cr_expect(has(s, "a"));
+    cr_expect_eq(put(s, "lock", "b", 1), 8);
+    oj_store_close(s, false);
+}
+
+Test(recovery, a_recover_cut_off_after_its_snapshot_is_finished, .init = mk, .fini = rm)
+{
+    /* --recover keeps the damaged WAL, writes its snapshot, and is killed
+     * before the new WAL is in place. */
+    struct oj_store *s = must_open();
+    puts_n(s, "a", 1, 4);
+    oj_store_close(s, false);
+    flip_in_line(3);
+    char kept[256];
+    snprintf(kept, sizeof kept, "%s.corrupt-20991231T235959Z", wal);
+    cr_assert_eq(link(wal, kept), 0);
+    struct oj_state *st = oj_state_new();
+    char err[4096];
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddNumberToObject(v, "n", 1);
+    cr_assert_eq(oj_state_apply(st, 1, oj_op_put("lock", "a1", v), err, sizeof err), 0);
+    oj_state_set_seq(st, 9);
+    struct oj_snapshot_info written;
+    cr_assert_eq(oj_snapshot_write(snaps, st, 1, &written, err, sizeof err), 0, "%s", err);
+    oj_state_free(st);
+    s = must_open();
+    cr_expect(strstr(notes, "a restore or --recover was cut off"), "%s", notes);
+    cr_expect(has(s, "a1") && !has(s, "a2"));
+    cr_expect_eq(put(s, "lock", "b", 1), 11);
+    oj_store_close(s, false);
+}
+
+Test(recovery, a_tail_claiming_another_seq_is_damage_not_torn, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    puts_n(s, "a", 1, 2);
+    oj_store_close(s, false);
+    append(wal, "{\"seq\":99999");
+    char err[4096];
+    cr_expect_eq(open_store(&s, false, err), -1, "only the start of seq 3 can be torn");
+    append(wal, "\n");
+    cr_assert_eq(truncate(wal, file_size(wal) - (off_t)strlen("{\"seq\":99999\n")), 0);
+    append(wal, "{\"seq\":3");
+    s = must_open();
+    cr_expect(strstr(notes, "never finished"), "%s", notes);
+    oj_store_close(s, false);
+}
+
+Test(recovery, format_1_records_are_moved_into_a_snapshot_at_the_first_clean_start, .init = mk,
+     .fini = rm)
+{
+    const char *body = "{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"old\",\"value\":"
+                       "{\"holder\":\"h\",\"host\":\"\",\"holder_pid\":0,\"since_ms\":1,"
+                       "\"timeout_ms\":0}}";
+    char line[512];
+    snprintf(line, sizeof line, "{\"seq\":1,\"time\":1,\"crc\":\"%08x\",\"op\":%s}\n",
+             oj_crc32(body, strlen(body)), body);
+    append(wal, line);
+    struct oj_store *s = must_open();
+    cr_expect(has(s, "old"));
+    cr_expect(strstr(notes, "older format") && strstr(notes, "wal.jsonl.format1-"), "%s", notes);
+    cr_expect_eq(count_files("wal.jsonl.format1-"), 1);
+    uint64_t seq = put(s, "lock", "new", 1);
+    oj_store_close(s, false);
+    notes[0] = '\0';
+    s = must_open();
+    cr_expect_str_eq(notes, "", "migrated once");
+    cr_expect(has(s, "old") && has(s, "new"));
+    cr_expect_eq(put(s, "lock", "newer", 1), seq + 1);
+    oj_store_close(s, false);
 }
