@@ -26,6 +26,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "lock_engine.h"
 #include "log.h"
 #include "pidlock.h"
 #include "publisher.h"

@@ -37,7 +37,7 @@ struct oj_daemon {
     struct oj_store *store;
 
     /* liveness, kept in memory and never journaled (engine thread only):
-     * lock name -> int64_t* last heartbeat (wall ms) */
+     * lock name -> int64_t* last heartbeat (wall ms) (lock_engine.c) */
     struct oj_hmap lock_heartbeats;
     /* session id -> struct oj_session_live* (rpc_session.c) */
     struct oj_hmap session_live;
@@ -213,18 +213,6 @@ int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runn
                     void *arg);
 /* Waits until no runner is left or the monotonic deadline; how many remain. */
 int oj_runners_wait(struct oj_daemon *d, int64_t deadline_mono_ms);
-
-/* Locks held by the daemon itself for pipelines (rpc_lock.c), same rules as
- * LockAcquire/LockRelease. take returns 1 when held now, 0 when busy (holder
- * named in who), -1 on a journaling error. */
-int oj_lock_take(struct oj_daemon *d, const char *name, const char *holder, char *who,
-                 size_t wholen, char *err, size_t errlen);
-void oj_lock_drop(struct oj_daemon *d, const char *name, const char *holder);
-
-/* Heartbeat bookkeeping for locks (rpc_lock.c). */
-int64_t oj_lock_heartbeat(struct oj_daemon *d, const char *name, int64_t fallback_ms);
-void oj_lock_set_heartbeat(struct oj_daemon *d, const char *name, int64_t ms);
-void oj_lock_forget(struct oj_daemon *d);
 
 /* Resident set size of this process in bytes (0 if unknown). */
 uint64_t oj_rss_bytes(void);
