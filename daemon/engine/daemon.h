@@ -47,6 +47,8 @@ struct oj_daemon {
     /* pipeline id -> (void *)1 while its shell step runs here (pipeline_drive.c);
      * a shell step in the state with no entry here was cut off by a crash */
     struct oj_hmap pipeline_shells;
+    /* job name -> (void *)1 while its command runs (cron.c): never two at once */
+    struct oj_hmap cron_running;
 
     /* engine: one thread, one queue of calls */
     pthread_t engine_thread;
@@ -190,9 +192,6 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
  * called only where no definition is held (tick start, request start). */
 const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d);
 void oj_runbooks_refresh(struct oj_daemon *d);
-
-/* Scheduled jobs (rpc_cron.c): the tick starts those that are due. */
-void oj_cron_tick(struct oj_daemon *d);
 
 /* Runner (runner.c): runs `sh -c command` in cwd on its own thread, with a
  * time limit (0 = none); its output goes to log_path (appended, after a
