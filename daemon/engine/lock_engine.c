@@ -72,12 +72,18 @@ static void view_of(struct oj_daemon *d, const char *name, const struct oj_lock 
     v->stale = oj_lock_is_stale(l, v->heartbeat_ms, now, holder_alive(l));
 }
 
+/* The record of lock `name`; false when it is free (or its record is malformed). */
+static bool load(struct oj_daemon *d, const char *name, struct oj_lock *l)
+{
+    const cJSON *rec = oj_state_get(oj_store_state(d->store), "lock", name);
+    return rec && oj_lock_from_json(rec, l) == 0;
+}
+
 bool oj_lock_look(struct oj_daemon *d, const char *name, int64_t now_ms, struct oj_lock_view *v)
 {
     memset(v, 0, sizeof *v);
-    const cJSON *rec = oj_state_get(oj_store_state(d->store), "lock", name);
     struct oj_lock l;
-    if (rec && oj_lock_from_json(rec, &l) == 0)
+    if (load(d, name, &l))
         view_of(d, name, &l, now_ms, v);
     return v->held;
 }
@@ -139,10 +145,10 @@ int oj_lock_release(struct oj_daemon *d, const char *name, const char *holder, b
                     enum oj_release_verdict *verdict, struct oj_lock *was, char *err,
                     size_t errlen)
 {
-    struct oj_lock_view v;
-    oj_lock_look(d, name, oj_wall_ms(), &v);
-    *was = v.lock;
-    *verdict = oj_lock_release_verdict(v.held ? &v.lock : NULL, holder, force);
+    bool held = load(d, name, was);
+    if (!held)
+        memset(was, 0, sizeof *was);
+    *verdict = oj_lock_release_verdict(held ? was : NULL, holder, force);
     if (*verdict != OJ_RELEASE_OK)
         return 0;
     if (oj_store_commit(d->store, oj_op_del("lock", name), err, errlen) == 0)
