@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cron.h"
 #include "daemon.h"
+#include "lock_engine.h"
 #include "log.h"
 #include "pidlock.h"
 #include "publisher.h"
@@ -138,6 +140,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_hmap_init(&d->lock_heartbeats);
     oj_hmap_init(&d->session_live);
     oj_hmap_init(&d->pipeline_shells);
+    oj_hmap_init(&d->cron_running);
 
     if (oj_engine_start(d) != 0) {
         snprintf(err, sizeof err, "cannot start the engine thread");
@@ -230,6 +233,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_lock_forget(d);
     oj_sessions_forget(d);
     oj_hmap_free(&d->pipeline_shells);
+    oj_cron_forget(d);
     if (d->runbooks) {
         oj_runbooks_free(d->runbooks);
         free(d->runbooks);
@@ -257,6 +261,7 @@ fail_store:
     oj_lock_forget(d);
     oj_sessions_forget(d);
     oj_hmap_free(&d->pipeline_shells);
+    oj_cron_forget(d);
     if (d->runbooks) {
         oj_runbooks_free(d->runbooks);
         free(d->runbooks);

@@ -37,7 +37,7 @@ struct oj_daemon {
     struct oj_store *store;
 
     /* liveness, kept in memory and never journaled (engine thread only):
-     * lock name -> int64_t* last heartbeat (wall ms) */
+     * lock name -> int64_t* last heartbeat (wall ms) (lock_engine.c) */
     struct oj_hmap lock_heartbeats;
     /* session id -> struct oj_session_live* (rpc_session.c) */
     struct oj_hmap session_live;
@@ -47,6 +47,8 @@ struct oj_daemon {
     /* pipeline id -> (void *)1 while its shell step runs here (pipeline_drive.c);
      * a shell step in the state with no entry here was cut off by a crash */
     struct oj_hmap pipeline_shells;
+    /* job name -> (void *)1 while its command runs (cron.c): never two at once */
+    struct oj_hmap cron_running;
 
     /* engine: one thread, one queue of calls */
     pthread_t engine_thread;
@@ -191,9 +193,6 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
 const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d);
 void oj_runbooks_refresh(struct oj_daemon *d);
 
-/* Scheduled jobs (rpc_cron.c): the tick starts those that are due. */
-void oj_cron_tick(struct oj_daemon *d);
-
 /* Runner (runner.c): runs `sh -c command` in cwd on its own thread, with a
  * time limit (0 = none); its output goes to log_path (appended, after a
  * "$ command" line). With pgid_file, sh first writes its pid there (its
@@ -213,18 +212,6 @@ int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runn
                     void *arg);
 /* Waits until no runner is left or the monotonic deadline; how many remain. */
 int oj_runners_wait(struct oj_daemon *d, int64_t deadline_mono_ms);
-
-/* Locks held by the daemon itself for pipelines (rpc_lock.c), same rules as
- * LockAcquire/LockRelease. take returns 1 when held now, 0 when busy (holder
- * named in who), -1 on a journaling error. */
-int oj_lock_take(struct oj_daemon *d, const char *name, const char *holder, char *who,
-                 size_t wholen, char *err, size_t errlen);
-void oj_lock_drop(struct oj_daemon *d, const char *name, const char *holder);
-
-/* Heartbeat bookkeeping for locks (rpc_lock.c). */
-int64_t oj_lock_heartbeat(struct oj_daemon *d, const char *name, int64_t fallback_ms);
-void oj_lock_set_heartbeat(struct oj_daemon *d, const char *name, int64_t ms);
-void oj_lock_forget(struct oj_daemon *d);
 
 /* Resident set size of this process in bytes (0 if unknown). */
 uint64_t oj_rss_bytes(void);

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 
+#include "cron.h"
 #include "daemon.h"
 #include "log.h"
 #include "server.h"

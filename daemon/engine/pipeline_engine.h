@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "daemon.h"
+#include "lock_engine.h"
 #include "log.h"
 #include "pipeline.h"
 #include "publisher.h"

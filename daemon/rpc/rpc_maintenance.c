@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "fsutil.h"
+#include "lock_engine.h"
 #include "log.h"
 #include "pipeline.h"
 #include "server.h"
@@ -86,7 +87,6 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
     if (!in->dry_run) {
         /* Liveness belongs to the state that was replaced. */
         oj_lock_forget(d);
-        oj_hmap_init(&d->lock_heartbeats);
     }
     Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
     out.snapshot_id = r.restored.id;

@@ -68,6 +68,31 @@ bool oj_lock_is_stale(const struct oj_lock *l, int64_t heartbeat_ms, int64_t now
     return l->timeout_ms > 0 && now_ms - heartbeat_ms > l->timeout_ms;
 }
 
+int64_t oj_lock_last_heartbeat(const struct oj_lock *l, const int64_t *heartbeat,
+                               int64_t daemon_started_ms)
+{
+    if (heartbeat)
+        return *heartbeat;
+    return daemon_started_ms > l->since_ms ? daemon_started_ms : l->since_ms;
+}
+
+int32_t oj_lock_pid_to_check(const struct oj_lock *l, const char *this_host)
+{
+    if (l->holder_pid <= 0)
+        return 0;
+    if (l->host[0] && strcmp(l->host, this_host) != 0)
+        return 0; /* another machine's process: we cannot tell */
+    return l->holder_pid;
+}
+
+struct oj_lock oj_lock_pipeline_terms(const char *pipeline_id, const char *host)
+{
+    struct oj_lock l = {.timeout_ms = OJ_LOCK_PIPELINE_TIMEOUT_MS};
+    snprintf(l.holder, sizeof l.holder, "%s", pipeline_id);
+    snprintf(l.host, sizeof l.host, "%s", host);
+    return l;
+}
+
 enum oj_acquire_verdict oj_lock_acquire_verdict(const struct oj_lock *current, bool stale,
                                                 const char *holder)
 {
@@ -76,6 +101,16 @@ enum oj_acquire_verdict oj_lock_acquire_verdict(const struct oj_lock *current, b
     if (strcmp(current->holder, holder) == 0)
         return OJ_ACQUIRE_RENEWED;
     return stale ? OJ_ACQUIRE_TAKE_OVER : OJ_ACQUIRE_BUSY;
+}
+
+bool oj_lock_acquired(const struct oj_lock *current, enum oj_acquire_verdict v,
+                      const struct oj_lock *want, int64_t now_ms, struct oj_lock *next)
+{
+    *next = *want;
+    bool renewed = v == OJ_ACQUIRE_RENEWED && current != NULL;
+    next->since_ms = renewed ? current->since_ms : now_ms;
+    return !renewed || current->timeout_ms != next->timeout_ms ||
+           current->holder_pid != next->holder_pid || strcmp(current->host, next->host) != 0;
 }
 
 enum oj_release_verdict oj_lock_release_verdict(const struct oj_lock *current, const char *holder,

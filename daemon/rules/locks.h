@@ -1,7 +1,7 @@
 /* locks.h — the rules of shared locks (merge-lock and friends), as pure
- * functions: no clock, no I/O, no process checks. The handlers in rpc_lock.c
- * gather the facts (now, heartbeat, is the holder's process alive) and act on
- * the verdict.
+ * functions: no clock, no I/O, no process checks. lock_engine.c gathers the
+ * facts (now, heartbeat, is the holder's process alive) and acts on the
+ * verdict, for LockAcquire/LockRelease and for pipelines alike.
  *
  * A lock entity ("lock"/<name>) holds: holder, since_ms, timeout_ms,
  * holder_pid, host. Heartbeats are liveness, kept in memory, never journaled.
@@ -16,6 +16,10 @@
 
 #define OJ_LOCK_NAME_MAX 64
 #define OJ_LOCK_HOLDER_MAX 200
+/* Pipelines hold locks through the daemon: no process of their own (pid 0,
+ * so never "holder gone"), a heartbeat every tick, and this timeout so a lock
+ * whose pipeline stopped heartbeating is stale. */
+#define OJ_LOCK_PIPELINE_TIMEOUT_MS 60000
 
 struct oj_lock {
     char holder[OJ_LOCK_HOLDER_MAX + 1];
@@ -38,6 +42,20 @@ cJSON *oj_lock_to_json(const struct oj_lock *l);
 
 bool oj_lock_is_stale(const struct oj_lock *l, int64_t heartbeat_ms, int64_t now_ms,
                       bool holder_alive);
+/* The holder's last heartbeat: the one seen (heartbeat, NULL when none was
+ * seen since the daemon started), else the later of the lock's since_ms and
+ * the daemon's start. Heartbeats are not journaled, so after a restart a held
+ * lock counts from the start: a fair grace for its holder to show up. */
+int64_t oj_lock_last_heartbeat(const struct oj_lock *l, const int64_t *heartbeat,
+                               int64_t daemon_started_ms);
+/* The pid whose life decides whether the holder is alive, when this host can
+ * tell: 0 when the lock names no process (a pipeline's) or one on another
+ * host (a lock with no host is taken for this host's). */
+int32_t oj_lock_pid_to_check(const struct oj_lock *l, const char *this_host);
+
+/* The terms a pipeline holds a lock on (holder = its id; since_ms 0, set
+ * when it is taken). */
+struct oj_lock oj_lock_pipeline_terms(const char *pipeline_id, const char *host);
 
 enum oj_acquire_verdict {
     OJ_ACQUIRE_GRANTED,   /* was free */
@@ -48,6 +66,12 @@ enum oj_acquire_verdict {
 /* current NULL = free. */
 enum oj_acquire_verdict oj_lock_acquire_verdict(const struct oj_lock *current, bool stale,
                                                 const char *holder);
+/* The record after acquiring with verdict v (not BUSY): want's terms, held
+ * since now, or since it was first taken when renewed. Returns whether it
+ * differs from current, i.e. must be journaled (a renewal on the same terms
+ * is only a heartbeat). */
+bool oj_lock_acquired(const struct oj_lock *current, enum oj_acquire_verdict v,
+                      const struct oj_lock *want, int64_t now_ms, struct oj_lock *next);
 
 enum oj_release_verdict {
     OJ_RELEASE_OK,

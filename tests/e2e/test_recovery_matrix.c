@@ -595,19 +595,20 @@ Test(matrix, restore_latest_says_what_it_drops_and_asks_on_a_terminal, .init = s
     oj_out_free(&r);
 }
 
-/* A lock taken before lock names had rules (a runbook could hold "../../etc")
- * stays visible and releasable by its exact name; a new one cannot be made. */
-Test(matrix, a_lock_with_an_old_style_name_can_still_be_freed, .init = setup, .fini = teardown)
+/* Starts the daemon on a WAL whose last record, as an older daemon wrote
+ * it, is lock `name` held by pipeline p1a2b3c. */
+static void start_with_an_old_lock(const char *name)
 {
     begin();
     acquire_n("a", 1);
     force_stop();
     /* The record the old daemon wrote, appended as the next seq. */
-    char wal[PATH_MAX];
-    state_path(wal, sizeof wal, "wal.jsonl");
-    cJSON *op = cJSON_Parse("{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"../../etc\","
-                            "\"value\":{\"holder\":\"p1a2b3c\",\"host\":\"\","
-                            "\"holder_pid\":0,\"since_ms\":1,\"timeout_ms\":60000}}");
+    char text[400];
+    snprintf(text, sizeof text,
+             "{\"type\":\"put\",\"kind\":\"lock\",\"id\":\"%s\",\"value\":{\"holder\":"
+             "\"p1a2b3c\",\"host\":\"\",\"holder_pid\":0,\"since_ms\":1,\"timeout_ms\":60000}}",
+             name);
+    cJSON *op = cJSON_Parse(text);
     size_t len;
     char *line = oj_wal_format(acked[0].seq + 1, 1, op, &len);
     append_to_wal(line, len);
@@ -616,7 +617,13 @@ Test(matrix, a_lock_with_an_old_style_name_can_still_be_freed, .init = setup, .f
     struct oj_out o = OJ(&e, "daemon", "start");
     cr_assert_eq(o.code, 0, "%s", o.err);
     oj_out_free(&o);
+}
 
+/* A lock taken before lock names had rules (a runbook could hold "../../etc")
+ * stays visible and releasable by its exact name; a new one cannot be made. */
+Test(matrix, a_lock_with_an_old_style_name_can_still_be_freed, .init = setup, .fini = teardown)
+{
+    start_with_an_old_lock("../../etc");
     struct oj_out st = OJ(&e, "lock", "status", "../../etc");
     cr_expect_eq(st.code, 0, "%s", st.err);
     cr_expect(strstr(st.out, "p1a2b3c"), "%s", st.out);
@@ -628,4 +635,24 @@ Test(matrix, a_lock_with_an_old_style_name_can_still_be_freed, .init = setup, .f
     oj_out_free(&st);
     oj_out_free(&rel);
     oj_out_free(&again);
+}
+
+/* oj lock list shows an old-style name whole, however long, so that the
+ * name it shows is the one that releases it. */
+Test(matrix, lock_list_shows_an_old_style_long_name_whole, .init = setup, .fini = teardown)
+{
+    char name[81];
+    memset(name, 'n', 80);
+    name[80] = '\0';
+    start_with_an_old_lock(name);
+    struct oj_out l = OJ(&e, "lock", "list", "--json");
+    cr_expect_eq(l.code, 0, "%s", l.err);
+    char quoted[90];
+    snprintf(quoted, sizeof quoted, "\"%s\"", name);
+    cr_expect(strstr(l.out, quoted) != NULL, "the 80-character name, not cut: %s", l.out);
+    struct oj_out rel = OJ(&e, "lock", "release", name, "--force");
+    cr_expect_eq(rel.code, 0, "%s", rel.err);
+    cr_expect_not(has_lock(name));
+    oj_out_free(&l);
+    oj_out_free(&rel);
 }
