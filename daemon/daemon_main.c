@@ -32,6 +32,7 @@
 #include "pidlock.h"
 #include "publisher.h"
 #include "server.h"
+#include "sessions_engine.h"
 #include "store.h"
 #include "version.h"
 
@@ -52,6 +53,27 @@ static void note_to_starter(const char *text, void *arg)
 {
     const struct oj_daemon_opts *o = arg;
     tell(o->ready_fd, "NOTE %s\n", text, 0);
+}
+
+/* The engine's once-a-second tick. Sessions first: what ended or went quiet
+ * goes to its pipeline (which may end, nudge or restart its agent); then
+ * every active pipeline; then the scheduled jobs. */
+static void tick(struct oj_daemon *d)
+{
+    struct oj_session_events ev = {0};
+    oj_sessions_tick(d, &ev);
+    for (size_t i = 0; i < ev.n; i++) {
+        const struct oj_session_event *e = &ev.at[i];
+        if (e->pipeline_id[0] == '\0')
+            continue; /* a standalone session: no one to tell */
+        if (e->kind == OJ_SESSION_ENDED)
+            oj_pipeline_session_ended(d, e->pipeline_id, e->session_id);
+        else
+            oj_pipeline_session_stuck(d, e->pipeline_id, e->session_id);
+    }
+    oj_session_events_free(&ev);
+    oj_pipelines_tick(d);
+    oj_cron_tick(d);
 }
 
 static int fail(const struct oj_daemon_opts *o, const char *why)
@@ -142,6 +164,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_hmap_init(&d->pipeline_shells);
     oj_hmap_init(&d->cron_running);
 
+    d->tick = tick;
     if (oj_engine_start(d) != 0) {
         snprintf(err, sizeof err, "cannot start the engine thread");
         goto fail_store;

@@ -39,7 +39,7 @@ struct oj_daemon {
     /* liveness, kept in memory and never journaled (engine thread only):
      * lock name -> int64_t* last heartbeat (wall ms) (lock_engine.c) */
     struct oj_hmap lock_heartbeats;
-    /* session id -> struct oj_session_live* (rpc_session.c) */
+    /* session id -> struct oj_session_live* (session_live.h) */
     struct oj_hmap session_live;
     /* no dead session's pane is left in tmux, as far as the last tick saw
      * (false at start and whenever a session is recorded dead) */
@@ -57,6 +57,9 @@ struct oj_daemon {
     struct oj_call_node *queue_head, *queue_tail;
     bool engine_stopping;
     bool engine_gone; /* the engine thread ended: posted jobs are refused */
+    /* the once-a-second tick, handed in by daemon_main.c (the engine knows
+     * no domain by name) */
+    void (*tick)(struct oj_daemon *d);
 
     /* watchdog */
     pthread_t watchdog_thread;
@@ -135,39 +138,8 @@ void oj_rpc_register_pipeline(Oj__Control_Service *svc);
 void oj_rpc_register_workspace(Oj__Control_Service *svc);
 void oj_rpc_register_cron(Oj__Control_Service *svc);
 
-/* Sessions (rpc_session.c), engine thread: how many are not dead; reconcile
- * the records with tmux (the 1 s tick); record every live session's output
- * position at a graceful stop (they keep running). */
-unsigned oj_sessions_active(struct oj_daemon *d);
-void oj_sessions_tick(struct oj_daemon *d);
-void oj_sessions_checkpoint(struct oj_daemon *d);
-void oj_sessions_forget(struct oj_daemon *d); /* frees the in-memory liveness */
-
-/* Starting a session for a pipeline's agent phase (rpc_session.c): env holds
- * extra "NAME=value" entries (NULL-terminated). Writes the new id; returns 0,
- * or -1 with err (the session is then recorded dead, or never recorded). */
-struct oj_spawn {
-    const char *name, *cwd, *command; /* command: a shell command line */
-    char *const *env;
-    int64_t idle_timeout_ms;
-    const char *pipeline_id, *phase;
-};
-int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, size_t idlen,
-                     char *err, size_t errlen);
-/* Kills a live session and records it dead with `reason` (no-op when dead). */
-void oj_session_end(struct oj_daemon *d, const char *id, const char *reason);
-/* Types text into a live session and counts it as a nudge. 0 or -1 + err. */
-int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge, char *err,
-                    size_t errlen);
-int64_t oj_session_last_output_ms(struct oj_daemon *d, const char *id);
-/* Drops what is kept in memory for a session whose record is gone (archived). */
-void oj_session_forget(struct oj_daemon *d, const char *id);
-/* A new quiet spell from now: session.stuck is raised again once it has been
- * quiet for its idle timeout from now (a resumed pipeline's agent). */
-void oj_session_rearm(struct oj_daemon *d, const char *id);
-
 /* Pipelines (pipeline_*.c), engine thread: the tick drives every active
- * pipeline; the session hooks come from the sessions tick. */
+ * pipeline; the session hooks get what the sessions tick saw (daemon_main.c). */
 void oj_pipelines_tick(struct oj_daemon *d);
 void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
 void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id, const char *session_id);

@@ -71,9 +71,8 @@ static void *engine_main(void *arg)
         }
         if (oj_mono_ms() >= next_tick && !d->engine_stopping) {
             pthread_mutex_unlock(&d->engine_mu);
-            oj_sessions_tick(d);
-            oj_pipelines_tick(d);
-            oj_cron_tick(d);
+            if (d->tick)
+                d->tick(d);
             next_tick = oj_mono_ms() + TICK_MS;
             pthread_mutex_lock(&d->engine_mu);
             continue;

@@ -23,6 +23,7 @@
 #include "pipeline.h"
 #include "publisher.h"
 #include "server.h"
+#include "sessions_engine.h"
 #include "store.h"
 
 #define STUCK_NUDGE                                                                        \

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "server.h"
+#include "sessions_engine.h"
 #include "store.h"
 #include "version.h"
 #include "wire.pb-c.h"

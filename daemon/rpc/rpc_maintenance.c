@@ -18,7 +18,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "server.h"
-#include "sessions.h"
+#include "sessions_engine.h"
 #include "store.h"
 
 static void rpc_snapshot(Oj__Control_Service *svc, const Oj__SnapshotRequest *in,
@@ -156,8 +156,11 @@ static void note_references(const char *id, const cJSON *value, void *arg)
 static void pick_sessions(const char *id, const cJSON *value, void *arg)
 {
     struct pick *p = arg;
-    if (oj_session_archivable(value, p->cutoff, oj_hmap_get(&p->referenced, id) != NULL))
+    struct oj_session s;
+    oj_session_from_json(value, &s);
+    if (oj_session_archivable(&s, p->cutoff, oj_hmap_get(&p->referenced, id) != NULL))
         cJSON_AddItemToObject(p->sessions, id, cJSON_Duplicate(value, 1));
+    oj_session_clear(&s);
 }
 
 /* Writes `doc` as readable JSON to dir/name atomically. */

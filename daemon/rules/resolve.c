@@ -1,6 +1,7 @@
 /* resolve.c — see resolve.h. */
 #include "resolve.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void oj_resolve_offer(struct oj_resolve *r, const char *id, const char *name, int64_t started_ms)
@@ -38,6 +39,22 @@ void oj_resolve_candidates(const struct oj_resolve *r, char *buf, size_t len)
     }
     if (r->nprefix > OJ_RESOLVE_LISTED)
         strncat(buf, ", ...", len - strlen(buf) - 1);
+}
+
+enum oj_resolved oj_resolve_explain(const struct oj_resolve *r, const char *kind,
+                                    const char *list_cmd, const char **id, char *why,
+                                    size_t len)
+{
+    enum oj_resolved got = oj_resolve_pick(r, id);
+    if (got == OJ_RESOLVE_AMBIGUOUS) {
+        char list[256];
+        oj_resolve_candidates(r, list, sizeof list);
+        snprintf(why, len, "'%s' matches %d %ss (%s); give more of the id", r->query, r->nprefix,
+                 kind, list);
+    } else if (got == OJ_RESOLVE_NONE) {
+        snprintf(why, len, "no %s '%s'; list them with `%s`", kind, r->query, list_cmd);
+    }
+    return got;
 }
 
 bool oj_name_looks_like_id(const char *name)

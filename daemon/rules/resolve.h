@@ -34,6 +34,13 @@ enum oj_resolved oj_resolve_pick(const struct oj_resolve *r, const char **id);
 /* "a, b, c" (", ..." when more matched than were kept), for the ambiguity error. */
 void oj_resolve_candidates(const struct oj_resolve *r, char *buf, size_t len);
 
+/* The pick, and when there is none the one-line error for the user in why:
+ * "'<query>' matches N <kind>s (a, b, c); give more of the id", or "no <kind>
+ * '<query>'; list them with `<list_cmd>`". */
+enum oj_resolved oj_resolve_explain(const struct oj_resolve *r, const char *kind,
+                                    const char *list_cmd, const char **id, char *why,
+                                    size_t len);
+
 /* True when a name has the shape of a session or pipeline id or of a prefix
  * of one: 's' or 'p' followed only by 0-9 and a-f ("s5", "p1a2b3c", "sad",
  * "s"). Such names are refused, so that no name is also an id prefix. */

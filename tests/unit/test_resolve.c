@@ -97,3 +97,24 @@ Test(resolve, names_shaped_like_ids_are_told_apart)
     for (int i = 0; names[i]; i++)
         cr_expect_not(oj_name_looks_like_id(names[i]), "'%s' is a name", names[i]);
 }
+
+Test(resolve, no_pick_says_why_in_one_line)
+{
+    struct oj_resolve m;
+    const char *id = "x";
+    char why[512] = "";
+    pick(sessions, "s7", &id, &m);
+    cr_expect_eq(oj_resolve_explain(&m, "session", "oj session list", &id, why, sizeof why),
+                 OJ_RESOLVE_AMBIGUOUS);
+    cr_expect_str_eq(why, "'s7' matches 2 sessions (s7e0005, s7f0006); give more of the id");
+    pick(sessions, "nosuch", &id, &m);
+    cr_expect_eq(oj_resolve_explain(&m, "session", "oj session list", &id, why, sizeof why),
+                 OJ_RESOLVE_NONE);
+    cr_expect_str_eq(why, "no session 'nosuch'; list them with `oj session list`");
+    why[0] = '\0';
+    pick(sessions, "worker", &id, &m);
+    cr_expect_eq(oj_resolve_explain(&m, "session", "oj session list", &id, why, sizeof why),
+                 OJ_RESOLVE_FOUND);
+    cr_expect_str_eq(id, "s7f0006");
+    cr_expect_str_eq(why, "", "nothing to explain");
+}

@@ -1,0 +1,261 @@
+/* session_tick.c — the sessions' part of the once-a-second tick: what tmux
+ * says about every live session, the panes of ended ones removed, and what
+ * ended or went quiet handed back to the caller (see sessions_engine.h). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "duration.h"
+#include "log.h"
+#include "publisher.h"
+#include "session_live.h"
+#include "sessions_engine.h"
+#include "store.h"
+#include "tmux.h"
+
+static void add_event(struct oj_session_events *ev, enum oj_session_event_kind kind,
+                      const char *session_id, const char *pipeline_id)
+{
+    if (ev->n == ev->cap) {
+        size_t cap = ev->cap ? ev->cap * 2 : 8;
+        struct oj_session_event *grown = realloc(ev->at, cap * sizeof *grown);
+        if (grown == NULL) {
+            LOG_ERROR("sessions: out of memory; session %s's pipeline is not told", session_id);
+            return;
+        }
+        ev->at = grown;
+        ev->cap = cap;
+    }
+    struct oj_session_event *e = &ev->at[ev->n++];
+    e->kind = kind;
+    snprintf(e->session_id, sizeof e->session_id, "%s", session_id);
+    snprintf(e->pipeline_id, sizeof e->pipeline_id, "%s", pipeline_id);
+}
+
+void oj_session_events_free(struct oj_session_events *ev)
+{
+    free(ev->at);
+    *ev = (struct oj_session_events){0};
+}
+
+/* A record the tick changed: journaled after the pass over the state. */
+struct change {
+    char *id;
+    struct oj_session s;
+};
+
+struct observe_ctx {
+    struct oj_daemon *d;
+    struct oj_tmux_pane *panes;
+    int npanes;
+    bool server_gone;
+    int64_t now;
+    struct change *changes;
+    size_t nchanges, capchanges;
+    struct oj_session_events stuck; /* quiet ones, for their pipelines */
+};
+
+/* The exit status the session's wrapper wrote, or -1. */
+static int status_file(struct oj_daemon *d, const char *id)
+{
+    char path[PATH_MAX + 96], buf[16] = "";
+    snprintf(path, sizeof path, "%s/%.64s.status", d->paths.session_log_dir, id);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return n > 0 && buf[0] >= '0' && buf[0] <= '9' ? atoi(buf) : -1;
+}
+
+static const struct oj_tmux_pane *pane_of(const struct observe_ctx *o, const char *id)
+{
+    for (int i = 0; i < o->npanes; i++)
+        if (strcmp(o->panes[i].session, id) == 0)
+            return &o->panes[i];
+    return NULL;
+}
+
+/* Keeps the changed record s (takes its strings) for journaling. */
+static void keep_change(struct observe_ctx *o, const char *id, struct oj_session *s)
+{
+    if (o->nchanges == o->capchanges) {
+        size_t cap = o->capchanges ? o->capchanges * 2 : 8;
+        struct change *grown = realloc(o->changes, cap * sizeof *grown);
+        if (grown == NULL) {
+            LOG_ERROR("sessions: out of memory; %s is recorded at a later tick", id);
+            oj_session_clear(s);
+            return;
+        }
+        o->changes = grown;
+        o->capchanges = cap;
+    }
+    char *copy = strdup(id);
+    if (copy == NULL) {
+        oj_session_clear(s);
+        return;
+    }
+    o->changes[o->nchanges++] = (struct change){.id = copy, .s = *s};
+}
+
+/* Still alive: quiet past its idle timeout? Raises session.stuck once per
+ * quiet spell (oj_session_stuck_now). */
+static void look_for_quiet(struct observe_ctx *o, const char *id, const struct oj_session *s,
+                           struct oj_session_live *l)
+{
+    if (s->idle_timeout_ms <= 0)
+        return;
+    int64_t mtime;
+    uint64_t size;
+    oj_session_log_stat(s->log, &mtime, &size);
+    int64_t last = oj_session_last_output(s, mtime);
+    int64_t from = last > l->quiet_from_ms ? last : l->quiet_from_ms;
+    if (!oj_session_stuck_now(o->now, from, s->idle_timeout_ms, l->last_nudge_ms,
+                              o->d->cfg.nudge_pause_ms, l->last_stuck_ms))
+        return;
+    l->last_stuck_ms = o->now;
+    char quiet[32], limit[32], msg[128];
+    oj_duration_format(o->now - last, quiet, sizeof quiet);
+    oj_duration_format(s->idle_timeout_ms, limit, sizeof limit);
+    snprintf(msg, sizeof msg, "quiet for %s (idle timeout %s)", quiet, limit);
+    LOG_INFO("sessions: %s is stuck: %s", id, msg);
+    oj_pub_event(o->d->publisher, "session.stuck", id, s->pipeline_id, msg);
+    add_event(&o->stuck, OJ_SESSION_STUCK, id, s->pipeline_id);
+}
+
+static void observe(const char *id, const struct oj_session *rec, void *arg)
+{
+    struct observe_ctx *o = arg;
+    if (rec->state == OJ_SESSION_DEAD)
+        return; /* dead is final (oj_session_observe); its pane is the reaper's */
+    struct oj_session_live *l = oj_session_live_of(o->d, id);
+    const struct oj_tmux_pane *pane = pane_of(o, id);
+    struct oj_session_seen seen = {.pane = pane, .server_gone = o->server_gone,
+                                   .status_file = -1};
+    if (o->server_gone || pane == NULL || pane->dead)
+        seen.status_file = status_file(o->d, id);
+    l->dead_unknown_ticks = pane && pane->dead && !pane->status_known ? l->dead_unknown_ticks + 1
+                                                                      : 0;
+    seen.dead_unknown_ticks = l->dead_unknown_ticks;
+    struct oj_session s;
+    if (oj_session_copy(&s, rec) != 0)
+        return; /* out of memory: looked at again next tick */
+    if (oj_session_observe(&s, &seen, o->now)) {
+        keep_change(o, id, &s);
+        return;
+    }
+    oj_session_clear(&s);
+    look_for_quiet(o, id, rec, l);
+}
+
+/* Whether the session's log is drained (oj_session_log_drained); counts the
+ * ticks it kept its size. *behind: drained only by giving up on the watcher. */
+static bool drained(struct oj_daemon *d, const char *id, struct oj_session_live *l, bool *behind)
+{
+    char path[PATH_MAX + 96];
+    snprintf(path, sizeof path, "%s/%.64s.log", d->paths.session_log_dir, id);
+    int64_t mtime;
+    uint64_t size;
+    oj_session_log_stat(path, &mtime, &size);
+    l->log_stable_ticks = l->log_looked && size == l->log_size ? l->log_stable_ticks + 1 : 0;
+    l->log_looked = true;
+    l->log_size = size;
+    int64_t published = oj_watcher_published(d, id);
+    *behind = !oj_session_log_drained(size, published, 1);
+    return oj_session_log_drained(size, published, l->log_stable_ticks);
+}
+
+/* Removes what is left in tmux of sessions whose end is recorded (and of
+ * dead panes no record names): the pane, and with it its pipe-pane `cat`.
+ * Runs on the records as they were before this tick's changes, so a session
+ * recorded dead now goes at a later tick, after its last output reached the
+ * log. Returns how many such panes are left for later ticks. */
+static int reap(struct observe_ctx *o)
+{
+    int left = 0;
+    for (int i = 0; i < o->npanes; i++) {
+        const struct oj_tmux_pane *p = &o->panes[i];
+        struct oj_session rec;
+        bool recorded = oj_session_get(o->d, p->session, &rec) == 0;
+        const struct oj_session *s = recorded ? &rec : NULL;
+        if (!oj_session_reap_now(s, p, true)) {
+            oj_session_clear(&rec);
+            continue; /* it lives: nothing to reap */
+        }
+        struct oj_session_live *l = oj_session_live_of(o->d, p->session);
+        bool behind = false;
+        bool now = oj_session_reap_now(s, p, drained(o->d, p->session, l, &behind));
+        oj_session_clear(&rec);
+        if (!now) {
+            left++;
+            continue;
+        }
+        char err[512];
+        if (oj_tmux_kill(o->d->paths.tmux_sock_path, p->session, err, sizeof err) != 0) {
+            if (!l->reap_failed) /* tried again every tick, said once */
+                LOG_WARN("sessions: cannot remove %s's pane (will try again): %s", p->session,
+                         err);
+            l->reap_failed = true;
+            left++;
+            continue;
+        }
+        if (!p->dead)
+            LOG_WARN("sessions: removed %s's pane, still running though its record says dead "
+                     "(a kill that failed)", p->session);
+        else if (behind)
+            LOG_WARN("sessions: removed %s's pane; the log watcher had not published all of its "
+                     "log (the log file has it all)", p->session);
+        else
+            LOG_INFO("sessions: removed %s's %s pane and its output pipe", p->session,
+                     recorded ? "ended" : "unrecorded dead");
+        free(oj_hmap_del(&o->d->session_live, p->session));
+    }
+    return left;
+}
+
+/* Journals what observe changed; a session recorded dead is published and
+ * reported in ev. */
+static void record_changes(struct observe_ctx *o, struct oj_session_events *ev)
+{
+    for (size_t i = 0; i < o->nchanges; i++) {
+        const char *id = o->changes[i].id;
+        struct oj_session *s = &o->changes[i].s;
+        LOG_INFO("sessions: %s is now %s%s%s", id, oj_session_state_name(s->state),
+                 s->reason[0] ? ": " : "", s->reason);
+        char err[512];
+        if (oj_session_save(o->d, id, s, err, sizeof err) == 0 && s->state == OJ_SESSION_DEAD) {
+            oj_pub_event(o->d->publisher, "session.ended", id, s->pipeline_id, s->reason);
+            add_event(ev, OJ_SESSION_ENDED, id, s->pipeline_id);
+        }
+        oj_session_clear(s);
+        free(o->changes[i].id);
+    }
+    free(o->changes);
+}
+
+void oj_sessions_tick(struct oj_daemon *d, struct oj_session_events *out)
+{
+    if (oj_sessions_active(d) == 0 && d->sessions_reaped)
+        return;
+    struct observe_ctx o = {.d = d, .now = oj_wall_ms()};
+    char err[512];
+    o.npanes = oj_tmux_list(d->paths.tmux_sock_path, &o.panes, err, sizeof err);
+    if (o.npanes == -1) {
+        LOG_WARN("sessions: %s", err);
+        return;
+    }
+    o.server_gone = o.npanes == -2; /* no server: nothing lives in tmux, and nothing is left */
+    if (o.npanes < 0)
+        o.npanes = 0;
+    oj_sessions_each(d, observe, &o);
+    d->sessions_reaped = reap(&o) == 0;
+    record_changes(&o, out);
+    /* What ended first, then what went quiet (as the pipelines always had it). */
+    for (size_t i = 0; i < o.stuck.n; i++)
+        add_event(out, OJ_SESSION_STUCK, o.stuck.at[i].session_id, o.stuck.at[i].pipeline_id);
+    oj_session_events_free(&o.stuck);
+    free(o.panes);
+}

@@ -1,0 +1,137 @@
+/* sessions_engine.h — the session domain: agents (any command) in the
+ * daemon's private tmux server, with their raw output in
+ * .oj/logs/sessions/<id>.log. These functions run tmux (tmux.h), journal what
+ * changed (store.h) and publish session.* events; the rules they follow are
+ * pure functions on struct oj_session (sessions.h). Engine thread only,
+ * except where said.
+ *
+ *   sessions_engine.c  the records, starting and ending sessions, typing into them
+ *   session_tick.c     the once-a-second pass: tmux compared with the records
+ *   session_output.c   a session's screen and log, for `oj session capture`
+ *
+ * The domain knows nothing of pipelines: its tick returns what ended or went
+ * quiet, and whoever runs the tick hands that on (daemon_main.c). */
+#ifndef OJ_SESSIONS_ENGINE_H
+#define OJ_SESSIONS_ENGINE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sessions.h"
+
+struct oj_daemon;
+
+/* ---- reading the records ------------------------------------------------------ */
+
+/* The record of session id, decoded into *out (caller clears). 0, or -1 when
+ * there is none (out is then empty). */
+int oj_session_get(struct oj_daemon *d, const char *id, struct oj_session *out);
+/* Calls fn for every session, in no particular order; id and s live for the
+ * call only. fn must not change the state. */
+void oj_sessions_each(struct oj_daemon *d,
+                      void (*fn)(const char *id, const struct oj_session *s, void *arg),
+                      void *arg);
+/* The session a user meant: its name (the newest session of that name), its
+ * id or a unique prefix of it (resolve.h). Returns a wire status: OK with
+ * *id set (the state's own key, valid while the record exists), else
+ * INVALID_ARGUMENT or NOT_FOUND with a one-line error in why. */
+int oj_session_find(struct oj_daemon *d, const char *query, const char **id, char *why,
+                    size_t whylen);
+/* How many session records there are, dead ones too. */
+size_t oj_sessions_count(struct oj_daemon *d);
+/* How many sessions are not dead (the session limit counts these). */
+unsigned oj_sessions_active(struct oj_daemon *d);
+/* The session's last output (wall ms): its log's last write, or its start; 0
+ * when there is no such session. */
+int64_t oj_session_last_output_ms(struct oj_daemon *d, const char *id);
+/* How long the session has been quiet (oj_session_idle_ms). */
+int64_t oj_session_quiet_ms(const struct oj_session *s, int64_t now_ms);
+
+/* ---- starting and ending ------------------------------------------------------ */
+
+/* What to start: env holds extra "NAME=value" entries (NULL-terminated)
+ * over the session environment (OTTER_TASK, OTTER_WORKSPACE, OTTER_PHASE,
+ * OJ_PROJECT, OJ_SESSION_ID, and oj's own directory first on PATH). */
+struct oj_spawn {
+    const char *name, *cwd, *command; /* command: a shell command line */
+    char *const *env;
+    int64_t idle_timeout_ms;
+    const char *pipeline_id, *phase; /* NULL for a standalone session */
+};
+/* Starts a session. Writes the new id; returns 0, or -1 with err (the
+ * session is then never recorded, or recorded dead). */
+int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, size_t idlen,
+                     char *err, size_t errlen);
+/* Kills a live session's pane, records it dead with `reason` and publishes
+ * session.ended. 0, or -1 with err when it could not be journaled. */
+int oj_session_kill(struct oj_daemon *d, const char *id, const char *reason, char *err,
+                    size_t errlen);
+/* oj_session_kill for the session's owner: a no-op when it is dead; a
+ * failure is logged. */
+void oj_session_end(struct oj_daemon *d, const char *id, const char *reason);
+/* Removes what is left in tmux of an ended session now (the tick would, once
+ * its output is in the log); true when it removed something. */
+bool oj_session_remove_pane(struct oj_daemon *d, const char *id);
+
+/* ---- typing into them ----------------------------------------------------------- */
+
+/* Types text into a live session (then Enter); nudge: it counts as a nudge
+ * (no session.stuck again until the nudge pause has passed). 0 or -1 + err. */
+int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge, char *err,
+                    size_t errlen);
+/* Sends Ctrl-C to a live session. 0 or -1 + err. */
+int oj_session_interrupt(struct oj_daemon *d, const char *id, char *err, size_t errlen);
+/* A new quiet spell from now: session.stuck is raised again once it has been
+ * quiet for its idle timeout from now (a resumed pipeline's agent). */
+void oj_session_rearm(struct oj_daemon *d, const char *id);
+
+/* ---- output (session_output.c) ---------------------------------------------------- */
+
+/* The session's screen, last `lines` lines (0: all of it), with *log_offset
+ * the log size it covers; an ended session whose pane is gone gives its
+ * log's last lines as text. *text malloc'd. 0, or -1 with err. */
+int oj_session_screen(struct oj_daemon *d, const char *id, const struct oj_session *s,
+                      unsigned lines, char **text, uint64_t *log_offset, char *err,
+                      size_t errlen);
+/* Bytes [from, to) of the session's log (to 0: its end), at most 16 MiB:
+ * *buf malloc'd with *len bytes, *end the offset after them. 0, or -1 when
+ * out of memory. */
+int oj_session_log_range(const struct oj_session *s, uint64_t from, uint64_t to, uint8_t **buf,
+                         size_t *len, uint64_t *end);
+
+/* ---- the tick (session_tick.c) ------------------------------------------------------ */
+
+/* What the tick saw happen to a session, for its pipeline (pipeline_id ""
+ * for a standalone session). */
+enum oj_session_event_kind {
+    OJ_SESSION_ENDED, /* recorded dead this tick */
+    OJ_SESSION_STUCK, /* quiet past its idle timeout (session.stuck raised) */
+};
+struct oj_session_event {
+    enum oj_session_event_kind kind;
+    char session_id[32], pipeline_id[32];
+};
+struct oj_session_events {
+    struct oj_session_event *at;
+    size_t n, cap;
+};
+void oj_session_events_free(struct oj_session_events *ev);
+
+/* Compares the records with tmux: re-adopts sessions that outlived a daemon
+ * (a live pane), records ended ones (publishing session.ended), raises
+ * session.stuck for quiet ones, removes the panes of ended sessions once
+ * their output is in the log. Appends to *out what ended, then what went
+ * quiet, in that order: acting on either changes the state, so the caller
+ * does it after the tick. */
+void oj_sessions_tick(struct oj_daemon *d, struct oj_session_events *out);
+
+/* ---- stopping --------------------------------------------------------------------- */
+
+/* Graceful stop (main thread, engine gone): records every live session's
+ * log position; they keep running in tmux and the next start re-adopts them. */
+void oj_sessions_checkpoint(struct oj_daemon *d);
+/* Drops what is kept in memory for a session whose record is gone (archived). */
+void oj_session_forget(struct oj_daemon *d, const char *id);
+/* Frees the in-memory liveness of every session (at the stop). */
+void oj_sessions_forget(struct oj_daemon *d);
+#endif
