@@ -8,12 +8,6 @@
 
 #define MAX_RECOVERY_STEPS 50 /* older steps drop off; the log keeps them all */
 
-bool oj_pipeline_active(const cJSON *v)
-{
-    const char *s = oj_json_str(v, "state");
-    return strcmp(s, "running") == 0 || strcmp(s, "waiting") == 0 || strcmp(s, "escalated") == 0;
-}
-
 const char *oj_pipeline_after(const struct oj_pipeline_def *def, const char *phase, bool ok)
 {
     for (int i = 0; i < def->n_phases; i++) {

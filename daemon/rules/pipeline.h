@@ -29,10 +29,8 @@
 #include <stdint.h>
 
 #include "json.h"
+#include "pipeline_record.h"
 #include "runbook.h"
-
-/* Not finished: running, waiting or escalated. */
-bool oj_pipeline_active(const cJSON *v);
 
 /* Where a phase leads: the next phase's name, "done" or "fail". */
 const char *oj_pipeline_after(const struct oj_pipeline_def *def, const char *phase, bool ok);
