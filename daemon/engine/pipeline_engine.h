@@ -10,7 +10,8 @@
  *   pipeline_tick.c      the once-a-second pass, crash leftovers, lock hand-back
  *   pipeline_stuck.c     stuck recovery: nudge, restart, escalate + notify
  *   pipeline_counts.c    what oj status counts: active, queued, waiting
- *   rpc_pipeline.c       the pipeline commands (oj run, pipeline *, done, checkpoint) */
+ *   pipeline_commands.c  nudge, restart, resume, cancel, done, checkpoint
+ *                        (pipeline_commands.h; rpc_pipeline.c answers them) */
 #ifndef OJ_PIPELINE_ENGINE_H
 #define OJ_PIPELINE_ENGINE_H
 #include <cjson/cJSON.h>
