@@ -485,15 +485,6 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
         return;
     char step[16]; /* a copy: v goes stale at the first save below */
     snprintf(step, sizeof step, "%s", oj_json_str(v, "step"));
-    if (strcmp(step, "workspace") == 0) {
-        /* oj run starts the first try itself: here it was cut off by a
-         * crash or a stop (or could not start) */
-        if (!atomic_load(&d->draining) && oj_hmap_get(&d->pipeline_shells, id) == NULL) {
-            oj_pl_kill_shell_step(d, id); /* what is left of it */
-            oj_pl_make_workspace(d, id, true);
-        }
-        return;
-    }
     if (strcmp(step, "pause") == 0) {
         /* between two passes of a loop: the tick comes back when it is over */
         if (oj_wall_ms() < oj_json_int(v, "pause_until_ms"))

@@ -103,6 +103,7 @@ void oj_pl_env(struct oj_daemon *d, const char *id, const cJSON *v, char bufs[4]
 
 /* pipeline_workspace.c: starts making the pipeline's worktree on a runner
  * thread (it is in step workspace); when done, its first phase is driven.
- * again: an earlier try may have left something (oj run's own try: false). */
+ * again: an earlier try may have left something (oj run's own try: false;
+ * the tick's retry of a try cut off: true). */
 void oj_pl_make_workspace(struct oj_daemon *d, const char *id, bool again);
 #endif

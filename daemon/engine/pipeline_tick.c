@@ -1,7 +1,7 @@
 /* pipeline_tick.c — the once-a-second pass over active pipelines: agent
  * sessions ended after their grace, lock heartbeats (or a lock an operator
- * took away), agent timeouts, ended agents, shell steps a crash cut off,
- * waits retried; and the lock hand-back around a graceful stop. */
+ * took away), agent timeouts, ended agents, worktrees and shell steps a crash
+ * cut off, waits retried; and the lock hand-back around a graceful stop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +125,16 @@ static void tick_one(struct oj_daemon *d, const char *id, int64_t now)
         return;
     }
     const char *step = oj_json_str(v, "step");
+    if (strcmp(step, "workspace") == 0) {
+        /* oj run starts the first try itself: here it was cut off by a
+         * crash or a stop (or could not start). The command keeps a
+         * finished worktree and redoes a half-made one. */
+        if (!atomic_load(&d->draining) && oj_hmap_get(&d->pipeline_shells, id) == NULL) {
+            oj_pl_kill_shell_step(d, id); /* what is left of it */
+            oj_pl_make_workspace(d, id, true);
+        }
+        return;
+    }
     if (strcmp(step, "shell") == 0 && oj_hmap_get(&d->pipeline_shells, id) == NULL) {
         /* In the state, but not running here: a crash cut it off. */
         oj_pl_kill_shell_step(d, id); /* what is left of it */

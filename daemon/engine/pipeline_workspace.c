@@ -2,7 +2,8 @@
  * add` on a runner thread while the pipeline is in step workspace: a big
  * checkout takes seconds and the engine answers requests meanwhile. The
  * command is safe to run again, so a making cut off by a crash or a stop is
- * simply started again by the next drive. */
+ * simply started again by the tick (pipeline_tick.c, beside the shell steps
+ * a crash cut off). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
