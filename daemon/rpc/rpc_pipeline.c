@@ -2,7 +2,6 @@
  * show / nudge / restart / resume / cancel, and the agents' oj done and oj
  * checkpoint. Each checks its request, resolves the pipeline's id and
  * answers; what they do is the engine's (pipeline_commands.c, pipeline_*.c). */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,44 +77,57 @@ static void rpc_run(Oj__Control_Service *svc, const Oj__RunRequest *in,
         done(NULL, call);
         return;
     }
-    const cJSON *v = get(d, id);
+    struct oj_pipeline p;
+    load(d, id, &p);
     Oj__RunResponse out = OJ__RUN_RESPONSE__INIT;
     out.pipeline_id = id;
-    out.workspace = (char *)oj_json_str(v, "workspace");
-    out.branch = (char *)oj_json_str(v, "branch");
+    out.workspace = (char *)p.workspace;
+    out.branch = (char *)p.branch;
     done(&out, call);
+    oj_pipeline_free(&p);
 }
 
 /* ---- the commands ------------------------------------------------------------------------- */
 
-static void summary(const char *id, const cJSON *v, Oj__PipelineSummary *s)
+/* The summary of p (id): its strings stay p's. */
+static void summary(const char *id, const struct oj_pipeline *p, Oj__PipelineSummary *s)
 {
     oj__pipeline_summary__init(s);
     s->id = (char *)id;
-    s->name = (char *)oj_json_str(v, "name");
-    s->phase = (char *)oj_json_str(v, "phase");
-    s->state = (char *)oj_json_str(v, "state");
-    s->created_at_ms = oj_json_int(v, "created_at_ms");
-    s->updated_at_ms = oj_json_int(v, "updated_at_ms");
+    s->name = (char *)p->name;
+    s->phase = (char *)p->phase;
+    s->state = (char *)oj_pipeline_state_name(p->state);
+    s->created_at_ms = p->created_at_ms;
+    s->updated_at_ms = p->updated_at_ms;
 }
 
+/* The pipelines listed, kept until the reply is packed. */
+struct listed {
+    char *id;
+    struct oj_pipeline p;
+    bool archived;
+};
+
 struct list_ctx {
-    bool active_only;
-    Oj__PipelineSummary *s;
-    Oj__PipelineSummary **p;
+    bool active_only, archived;
+    struct listed *e;
     size_t n, cap;
 };
 
-static void collect(const char *id, const cJSON *v, void *arg)
+static void collect(const char *id, struct oj_pipeline *p, void *arg)
 {
     struct list_ctx *l = arg;
-    if (l->active_only && !oj_pipeline_active(v))
+    if (l->active_only && !l->archived && !oj_pipeline_state_active(p->state))
         return;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
-        l->s = realloc(l->s, l->cap * sizeof *l->s);
+        l->e = realloc(l->e, l->cap * sizeof *l->e);
     }
-    summary(id, v, &l->s[l->n++]);
+    struct listed *e = &l->e[l->n++];
+    e->id = strdup(id);
+    e->p = *p; /* moved here: the walk frees an empty record */
+    oj_pipeline_init(p);
+    e->archived = l->archived;
 }
 
 static int by_created(const void *a, const void *b)
@@ -125,144 +137,98 @@ static int by_created(const void *a, const void *b)
     return (x->created_at_ms > y->created_at_ms) - (x->created_at_ms < y->created_at_ms);
 }
 
-/* Archived pipelines (oj maintenance archive) as summaries: id and name
- * strings are kept alive in `keep` until the reply is packed. */
-static void collect_archived(struct oj_daemon *d, struct list_ctx *l, cJSON *keep)
-{
-    char dir[PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/archive", d->paths.state_dir);
-    DIR *dh = opendir(dir);
-    if (dh == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dh)) != NULL) {
-        /* archive-*: pipelines and sessions; pipelines-*: older archives */
-        if (strncmp(e->d_name, "archive-", 8) != 0 && strncmp(e->d_name, "pipelines-", 10) != 0)
-            continue;
-        char path[PATH_MAX + 300];
-        snprintf(path, sizeof path, "%s/%.255s", dir, e->d_name);
-        FILE *f = fopen(path, "re");
-        if (f == NULL)
-            continue;
-        fseek(f, 0, SEEK_END);
-        long len = ftell(f);
-        rewind(f);
-        char *text = len > 0 ? malloc((size_t)len + 1) : NULL;
-        size_t got = text ? fread(text, 1, (size_t)len, f) : 0;
-        fclose(f);
-        if (text == NULL)
-            continue;
-        text[got] = '\0';
-        cJSON *doc = cJSON_Parse(text);
-        free(text);
-        if (doc == NULL)
-            continue;
-        cJSON *ps = cJSON_DetachItemFromObjectCaseSensitive(doc, "pipelines");
-        cJSON_Delete(doc);
-        if (ps == NULL)
-            continue;
-        cJSON_AddItemToArray(keep, ps);
-        for (cJSON *p = ps->child; p; p = p->next) {
-            if (l->n == l->cap) {
-                l->cap = l->cap ? l->cap * 2 : 16;
-                l->s = realloc(l->s, l->cap * sizeof *l->s);
-            }
-            summary(p->string, p, &l->s[l->n]);
-            oj_json_set_str(p, "archived_state", "archived");
-            l->s[l->n].state = (char *)oj_json_str(p, "archived_state");
-            l->n++;
-        }
-    }
-    closedir(dh);
-}
-
 static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in,
                      Oj__PipelineListResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     struct list_ctx l = {.active_only = in->active_only};
-    oj_state_each(state_of(d), "pipeline", collect, &l);
-    cJSON *keep = cJSON_CreateArray();
-    if (in->include_archived)
-        collect_archived(d, &l, keep);
-    l.p = calloc(l.n + 1, sizeof *l.p);
-    for (size_t i = 0; i < l.n; i++)
-        l.p[i] = &l.s[i];
-    if (l.p && l.n > 1)
-        qsort(l.p, l.n, sizeof *l.p, by_created);
+    oj_pl_each(d, collect, &l);
+    if (in->include_archived) {
+        l.archived = true;
+        oj_pl_each_archived(d, collect, &l);
+    }
+    Oj__PipelineSummary *s = calloc(l.n + 1, sizeof *s);
+    Oj__PipelineSummary **sp = calloc(l.n + 1, sizeof *sp);
+    size_t n = s && sp ? l.n : 0;
+    for (size_t i = 0; i < n; i++) {
+        summary(l.e[i].id ? l.e[i].id : "", &l.e[i].p, &s[i]);
+        if (l.e[i].archived)
+            s[i].state = "archived";
+        sp[i] = &s[i];
+    }
+    if (n > 1)
+        qsort(sp, n, sizeof *sp, by_created);
     Oj__PipelineListResponse out = OJ__PIPELINE_LIST_RESPONSE__INIT;
-    out.n_pipelines = l.n;
-    out.pipelines = l.p;
+    out.n_pipelines = n;
+    out.pipelines = sp;
     done(&out, call);
-    free(l.p);
-    free(l.s);
-    cJSON_Delete(keep);
+    free(s);
+    free(sp);
+    for (size_t i = 0; i < l.n; i++) {
+        free(l.e[i].id);
+        oj_pipeline_free(&l.e[i].p);
+    }
+    free(l.e);
 }
 
-static void describe(struct oj_daemon *d, const char *id, const cJSON *v, bool full,
+static void describe(struct oj_daemon *d, const char *id, const struct oj_pipeline *p, bool full,
                      void (*reply)(Oj__PipelineStatusResponse *, void *), void *call)
 {
     Oj__PipelineSummary s;
-    summary(id, v, &s);
+    summary(id, p, &s);
     Oj__PipelineStatusResponse out = OJ__PIPELINE_STATUS_RESPONSE__INIT;
     out.pipeline = &s;
-    out.session_id = (char *)oj_json_str(v, "session_id");
+    out.session_id = (char *)p->session_id;
     const cJSON *sess = oj_state_get(state_of(d), "session", out.session_id);
     if (sess && oj_session_active(sess)) {
         int64_t last = oj_session_last_output_ms(d, out.session_id), now = oj_wall_ms();
         out.idle_ms = now > last ? now - last : 0;
     }
-    out.waiting_for_lock = (char *)oj_json_str(v, "waiting_for_lock");
-    out.last_error = (char *)oj_json_str(v, "last_error");
-    out.workspace = (char *)oj_json_str(v, "workspace");
-    out.branch = (char *)oj_json_str(v, "branch");
-    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(v, "recovery");
-    size_t nrec = (size_t)cJSON_GetArraySize(rec);
-    Oj__RecoveryStep *steps = calloc(nrec + 1, sizeof *steps);
-    Oj__RecoveryStep **sp = calloc(nrec + 1, sizeof *sp);
-    size_t i = 0;
-    for (const cJSON *r = rec ? rec->child : NULL; r && i < nrec; r = r->next, i++) {
+    out.waiting_for_lock = (char *)p->waiting_for_lock;
+    out.last_error = (char *)p->last_error;
+    out.workspace = (char *)p->workspace;
+    out.branch = (char *)p->branch;
+    Oj__RecoveryStep *steps = calloc(p->n_recovery + 1, sizeof *steps);
+    Oj__RecoveryStep **stp = calloc(p->n_recovery + 1, sizeof *stp);
+    size_t n = steps && stp ? p->n_recovery : 0;
+    for (size_t i = 0; i < n; i++) {
         oj__recovery_step__init(&steps[i]);
-        steps[i].time_ms = oj_json_int(r, "time_ms");
-        steps[i].action = (char *)oj_json_str(r, "action");
-        steps[i].detail = (char *)oj_json_str(r, "detail");
-        sp[i] = &steps[i];
+        steps[i].time_ms = p->recovery[i].time_ms;
+        steps[i].action = (char *)p->recovery[i].action;
+        steps[i].detail = (char *)p->recovery[i].detail;
+        stp[i] = &steps[i];
     }
-    out.n_recovery = i;
-    out.recovery = sp;
-    const cJSON *ins = cJSON_GetObjectItemCaseSensitive(v, "inputs");
-    size_t nin = full ? (size_t)cJSON_GetArraySize(ins) : 0;
-    Oj__Input *inputs = calloc(nin + 1, sizeof *inputs);
-    Oj__Input **ip = calloc(nin + 1, sizeof *ip);
-    i = 0;
-    for (const cJSON *x = full && ins ? ins->child : NULL; x && i < nin; x = x->next, i++) {
+    out.n_recovery = n;
+    out.recovery = stp;
+    Oj__Input *inputs = calloc(p->n_inputs + 1, sizeof *inputs);
+    Oj__Input **ip = calloc(p->n_inputs + 1, sizeof *ip);
+    n = full && inputs && ip ? p->n_inputs : 0;
+    for (size_t i = 0; i < n; i++) {
         oj__input__init(&inputs[i]);
-        inputs[i].name = x->string;
-        inputs[i].value = cJSON_IsString(x) ? x->valuestring : "";
+        inputs[i].name = (char *)p->inputs[i].name;
+        inputs[i].value = (char *)p->inputs[i].value;
         ip[i] = &inputs[i];
     }
-    out.n_inputs = i;
+    out.n_inputs = n;
     out.inputs = ip;
-    out.step = (char *)oj_json_str(v, "step");
-    out.attempt = (int32_t)oj_json_int(v, "attempt");
-    out.lock_held = (char *)oj_json_str(v, "lock_held");
-    const cJSON *cps = cJSON_GetObjectItemCaseSensitive(v, "checkpoints");
-    size_t ncp = full ? (size_t)cJSON_GetArraySize(cps) : 0;
-    Oj__Checkpoint *cp = calloc(ncp + 1, sizeof *cp);
-    Oj__Checkpoint **cpp = calloc(ncp + 1, sizeof *cpp);
-    i = 0;
-    for (const cJSON *x = full && cps ? cps->child : NULL; x && i < ncp; x = x->next, i++) {
+    out.step = (char *)oj_pipeline_step_name(p->step);
+    out.attempt = (int32_t)p->attempt;
+    out.lock_held = (char *)p->lock_held;
+    Oj__Checkpoint *cp = calloc(p->n_checkpoints + 1, sizeof *cp);
+    Oj__Checkpoint **cpp = calloc(p->n_checkpoints + 1, sizeof *cpp);
+    n = full && cp && cpp ? p->n_checkpoints : 0;
+    for (size_t i = 0; i < n; i++) {
         oj__checkpoint__init(&cp[i]);
-        cp[i].time_ms = oj_json_int(x, "time_ms");
-        cp[i].phase = (char *)oj_json_str(x, "phase");
-        cp[i].message = (char *)oj_json_str(x, "message");
+        cp[i].time_ms = p->checkpoints[i].time_ms;
+        cp[i].phase = (char *)p->checkpoints[i].phase;
+        cp[i].message = (char *)p->checkpoints[i].message;
         cpp[i] = &cp[i];
     }
-    out.n_checkpoints = i;
+    out.n_checkpoints = n;
     out.checkpoints = cpp;
     reply(&out, call);
     free(steps);
-    free(sp);
+    free(stp);
     free(inputs);
     free(ip);
     free(cp);
@@ -290,7 +256,10 @@ static void status_or_show(Oj__Control_Service *svc, const Oj__PipelineRef *in,
         return;
     }
     struct status_call c = {done, call};
-    describe(d, id, get(d, id), full, send_status, &c);
+    struct oj_pipeline p;
+    load(d, id, &p);
+    describe(d, id, &p, full, send_status, &c);
+    oj_pipeline_free(&p);
 }
 
 static void rpc_status(Oj__Control_Service *svc, const Oj__PipelineRef *in,

@@ -317,21 +317,33 @@ static void read_member(const struct member *m, const cJSON *v, struct oj_pipeli
     }
 }
 
+/* The index of member `name` in the table, -1 when none; looked for from
+ * `hint` on first, since records mostly hold their members in table order. */
+static int member_index(const char *name, size_t hint)
+{
+    for (size_t k = 0; k < COUNT(members); k++) {
+        size_t i = (hint + k) % COUNT(members);
+        if (strcmp(members[i].name, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 int oj_pipeline_from_json(const cJSON *v, struct oj_pipeline *p)
 {
     oj_pipeline_init(p);
     if (!cJSON_IsObject(v))
         return -1;
+    size_t hint = 0;
     for (const cJSON *c = v->child; c; c = c->next) {
-        for (size_t i = 0; c->string && i < COUNT(members); i++) {
-            if (strcmp(members[i].name, c->string) != 0)
-                continue;
-            /* a member given twice: the first counts, as for every reader before */
-            if (!(p->present & (UINT64_C(1) << i))) {
-                p->present |= UINT64_C(1) << i;
-                read_member(&members[i], c, p);
-            }
-            break;
+        int i = c->string ? member_index(c->string, hint) : -1;
+        if (i < 0)
+            continue;
+        hint = (size_t)i + 1;
+        /* a member given twice: the first counts, as for every reader before */
+        if (!(p->present & (UINT64_C(1) << i))) {
+            p->present |= UINT64_C(1) << i;
+            read_member(&members[i], c, p);
         }
     }
     return 0;
