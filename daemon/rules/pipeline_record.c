@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h" /* oj_json_number only: inline, no call into base/ */
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- strings ----------------------------------------------------------------- */
@@ -245,20 +247,6 @@ void oj_pipeline_free(struct oj_pipeline *p)
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
-/* A number as an integer, clamped to +-2^53 (JSON numbers are doubles, and
- * converting one out of range is undefined); 0 when v is not a number. */
-static int64_t number(const cJSON *v)
-{
-    if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble)
-        return 0;
-    const double lim = 9007199254740992.0; /* 2^53 */
-    if (v->valuedouble >= lim)
-        return (int64_t)lim;
-    if (v->valuedouble <= -lim)
-        return -(int64_t)lim;
-    return (int64_t)v->valuedouble;
-}
-
 static const char *text(const cJSON *v)
 {
     return cJSON_IsString(v) ? v->valuestring : "";
@@ -276,7 +264,7 @@ static void read_member(const struct member *m, const cJSON *v, struct oj_pipeli
         oj_pipeline_set(FIELD(p, m, const char *), text(v));
         return;
     case NUM:
-        *FIELD(p, m, int64_t) = number(v);
+        *FIELD(p, m, int64_t) = oj_json_number(v);
         return;
     case BOOL:
         *FIELD(p, m, bool) = cJSON_IsTrue(v);
@@ -298,7 +286,7 @@ static void read_member(const struct member *m, const cJSON *v, struct oj_pipeli
                 grow((void **)&p->recovery, &p->n_recovery, sizeof *s);
             if (s == NULL)
                 return;
-            s->time_ms = number(item(r, "time_ms"));
+            s->time_ms = oj_json_number(item(r, "time_ms"));
             s->action = copy(text(item(r, "action")));
             s->detail = copy(text(item(r, "detail")));
         }
@@ -309,7 +297,7 @@ static void read_member(const struct member *m, const cJSON *v, struct oj_pipeli
                 grow((void **)&p->checkpoints, &p->n_checkpoints, sizeof *s);
             if (s == NULL)
                 return;
-            s->time_ms = number(item(c, "time_ms"));
+            s->time_ms = oj_json_number(item(c, "time_ms"));
             s->phase = copy(text(item(c, "phase")));
             s->message = copy(text(item(c, "message")));
         }
