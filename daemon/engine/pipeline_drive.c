@@ -84,10 +84,10 @@ static void find_waiter(const char *id, struct oj_pipeline *p, void *arg)
     struct waiter_ctx *w = arg;
     if (!oj_pipeline_waits_for(p, w->lock) || (w->except && strcmp(id, w->except) == 0))
         return;
-    int64_t since = p->waiting_since_ms;
-    if (w->id[0] == '\0' || since < w->since || (since == w->since && strcmp(id, w->id) < 0)) {
+    if (w->id[0] == '\0' ||
+        oj_pipeline_waited_longer(id, p->waiting_since_ms, w->id, w->since)) {
         snprintf(w->id, sizeof w->id, "%s", id);
-        w->since = since;
+        w->since = p->waiting_since_ms;
     }
 }
 

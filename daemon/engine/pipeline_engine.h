@@ -53,7 +53,8 @@ static inline bool save(struct oj_daemon *d, const char *id, const struct oj_pip
     cJSON *v = oj_pipeline_to_json(p);
     if (v == NULL)
         snprintf(err, sizeof err, "out of memory");
-    if (v == NULL || oj_store_commit(d->store, oj_op_put("pipeline", id, v), err, sizeof err) == 0) {
+    if (v == NULL ||
+        oj_store_commit(d->store, oj_op_put("pipeline", id, v), err, sizeof err) == 0) {
         LOG_ERROR("pipeline %s: cannot record a change: %s", id, err);
         return false;
     }

@@ -210,11 +210,10 @@ bool oj_pipeline_waits_for(const struct oj_pipeline *p, const char *lock)
            strcmp(p->waiting_for_lock, lock) == 0;
 }
 
-bool oj_pipeline_waited_longer(const char *id_a, const struct oj_pipeline *a, const char *id_b,
-                               const struct oj_pipeline *b)
+bool oj_pipeline_waited_longer(const char *id_a, int64_t since_a, const char *id_b,
+                               int64_t since_b)
 {
-    return a->waiting_since_ms < b->waiting_since_ms ||
-           (a->waiting_since_ms == b->waiting_since_ms && strcmp(id_a, id_b) < 0);
+    return since_a < since_b || (since_a == since_b && strcmp(id_a, id_b) < 0);
 }
 
 void oj_pipeline_shell_started(struct oj_pipeline *p, int64_t now)

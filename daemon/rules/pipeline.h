@@ -84,10 +84,11 @@ void oj_pipeline_wait(struct oj_pipeline *p, const char *lock, int64_t now);
 void oj_pipeline_lock_taken(struct oj_pipeline *p, const char *lock);
 /* Waits for `lock` now (step lock, active). */
 bool oj_pipeline_waits_for(const struct oj_pipeline *p, const char *lock);
-/* Of two pipelines waiting, a (id_a) waited longer than b (id_b): the earlier
- * waiting_since_ms, on a tie the smaller id. First come, first served. */
-bool oj_pipeline_waited_longer(const char *id_a, const struct oj_pipeline *a, const char *id_b,
-                               const struct oj_pipeline *b);
+/* Of two pipelines waiting for a lock, a (id_a, waiting since since_a) has
+ * waited longer than b: the earlier wait, on a tie the smaller id. The
+ * longest waiter gets a free lock first. */
+bool oj_pipeline_waited_longer(const char *id_a, int64_t since_a, const char *id_b,
+                               int64_t since_b);
 
 /* The step starts: a shell step, or an agent in session `sid` (also one
  * adopted after a crash). Attempt + 1, running, step_started_ms now; an

@@ -365,9 +365,19 @@ static bool is_default(const struct member *m, const struct oj_pipeline *p)
 static bool written(size_t i, const struct oj_pipeline *p)
 {
     const struct member *m = &members[i];
-    return (p->present & (UINT64_C(1) << i)) || !is_default(m, p) ||
-           (m->when == ALWAYS && p->present == 0) || (m->when == WITH_DONE && p->done_session[0] != '\0') ||
-           (m->when == WITH_DECIDE && p->step == OJ_STEP_DECIDE);
+    if ((p->present & (UINT64_C(1) << i)) || !is_default(m, p))
+        return true;
+    switch (m->when) {
+    case ALWAYS:
+        return p->present == 0; /* a new record */
+    case WITH_DONE:
+        return p->done_session[0] != '\0';
+    case WITH_DECIDE:
+        return p->step == OJ_STEP_DECIDE;
+    case SET:
+        break;
+    }
+    return false;
 }
 
 static cJSON *write_member(const struct member *m, const struct oj_pipeline *p)

@@ -282,6 +282,9 @@ Test(pipeline, waits_for_a_lock_or_a_slot_and_their_end)
     cr_expect_str_eq(p.waiting_for_lock, "");
     cr_expect_eq(p.waiting_since_ms, 0);
     cr_expect_not(oj_pipeline_waits_for(&p, "merge-lock"));
+    cr_expect(oj_pipeline_waited_longer("pb", 100, "pa", 200), "first come, first served");
+    cr_expect(oj_pipeline_waited_longer("pa", 100, "pb", 100), "a tie: the smaller id");
+    cr_expect_not(oj_pipeline_waited_longer("pb", 100, "pa", 100));
 
     oj_pipeline_enter(&p, "implement", 3000);
     oj_pipeline_wait(&p, NULL, 3100);
