@@ -3,15 +3,7 @@
 
 int64_t oj_json_int(const cJSON *o, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble)
-        return 0;
-    const double lim = 9007199254740992.0; /* 2^53 */
-    if (v->valuedouble >= lim)
-        return (int64_t)lim;
-    if (v->valuedouble <= -lim)
-        return -(int64_t)lim;
-    return (int64_t)v->valuedouble;
+    return oj_json_number(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
 const char *oj_json_str(const cJSON *o, const char *key)

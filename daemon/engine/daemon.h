@@ -148,8 +148,8 @@ void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id, con
 void oj_pipelines_lock_freed(struct oj_daemon *d, const char *lock);
 unsigned oj_pipelines_active(struct oj_daemon *d);
 unsigned oj_pipelines_queued(struct oj_daemon *d); /* agent phases waiting for a slot */
-/* Pipelines waiting for a lock or a session slot (malloc'd array; strings
- * point into the state, valid until the next change). */
+/* Pipelines waiting for a lock or a session slot (one malloc'd block: the
+ * array and its strings; free() it). */
 size_t oj_pipelines_waiting(struct oj_daemon *d, Oj__PipelineWait **out);
 /* Graceful stop, main thread after the engine stopped: locks held by
  * pipelines are released and remembered, to be taken back at the next start. */

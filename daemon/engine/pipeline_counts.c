@@ -1,9 +1,84 @@
-/* pipeline_counts.c — what `oj status` shows of pipelines: how many are
+/* pipeline_counts.c — the walks over every pipeline record, live or
+ * archived, decoded; and what `oj status` shows of pipelines: how many are
  * active, how many agent phases wait for a session slot, who waits for what. */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline_engine.h"
+
+/* ---- every record ------------------------------------------------------------------------ */
+
+struct each_ctx {
+    oj_pl_each_fn fn;
+    void *arg;
+};
+
+static void each_one(const char *id, const cJSON *v, void *arg)
+{
+    struct each_ctx *e = arg;
+    struct oj_pipeline p;
+    oj_pipeline_from_json(v, &p);
+    e->fn(id, &p, e->arg);
+    oj_pipeline_free(&p);
+}
+
+void oj_pl_each(struct oj_daemon *d, oj_pl_each_fn fn, void *arg)
+{
+    struct each_ctx e = {fn, arg};
+    oj_state_each(state_of(d), "pipeline", each_one, &e);
+}
+
+/* The "pipelines" of one archive file ({"<id>": record, ...}), or NULL. */
+static cJSON *archived_in(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    rewind(f);
+    char *text = len > 0 ? malloc((size_t)len + 1) : NULL;
+    size_t got = text ? fread(text, 1, (size_t)len, f) : 0;
+    fclose(f);
+    if (text == NULL)
+        return NULL;
+    text[got] = '\0';
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    cJSON *ps = cJSON_DetachItemFromObjectCaseSensitive(doc, "pipelines");
+    cJSON_Delete(doc);
+    return ps;
+}
+
+void oj_pl_each_archived(struct oj_daemon *d, oj_pl_each_fn fn, void *arg)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/archive", d->paths.state_dir);
+    DIR *dh = opendir(dir);
+    if (dh == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL) {
+        /* archive-*: pipelines and sessions; pipelines-*: older archives */
+        if (strncmp(e->d_name, "archive-", 8) != 0 && strncmp(e->d_name, "pipelines-", 10) != 0)
+            continue;
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%.255s", dir, e->d_name);
+        cJSON *ps = archived_in(path);
+        for (const cJSON *v = ps ? ps->child : NULL; v; v = v->next) {
+            if (v->string == NULL)
+                continue; /* not an archive this version wrote */
+            struct oj_pipeline p;
+            oj_pipeline_from_json(v, &p);
+            fn(v->string, &p, arg);
+            oj_pipeline_free(&p);
+        }
+        cJSON_Delete(ps);
+    }
+    closedir(dh);
+}
 
 /* ---- counting -------------------------------------------------------------------------- */
 
@@ -11,62 +86,106 @@ struct count_ctx {
     unsigned active, queued;
 };
 
-static void count(const char *id, const cJSON *v, void *arg)
+static void count(const char *id, struct oj_pipeline *p, void *arg)
 {
     (void)id;
     struct count_ctx *c = arg;
-    if (oj_pipeline_active(v))
+    if (oj_pipeline_state_active(p->state))
         c->active++;
-    if (oj_pipeline_active(v) && strcmp(oj_json_str(v, "step"), "queued") == 0)
+    if (oj_pipeline_state_active(p->state) && p->step == OJ_STEP_QUEUED)
         c->queued++;
 }
 
 unsigned oj_pipelines_active(struct oj_daemon *d)
 {
     struct count_ctx c = {0};
-    oj_state_each(state_of(d), "pipeline", count, &c);
+    oj_pl_each(d, count, &c);
     return c.active;
-}
-
-struct wait_ctx {
-    struct oj_daemon *d;
-    Oj__PipelineWait *w;
-    size_t n, cap;
-};
-
-static void collect_wait(const char *id, const cJSON *v, void *arg)
-{
-    struct wait_ctx *c = arg;
-    const char *step = oj_json_str(v, "step");
-    if (!oj_pipeline_active(v) || (strcmp(step, "lock") != 0 && strcmp(step, "queued") != 0))
-        return;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 8;
-        c->w = realloc(c->w, c->cap * sizeof *c->w);
-    }
-    Oj__PipelineWait *w = &c->w[c->n++];
-    oj__pipeline_wait__init(w);
-    w->pipeline_id = (char *)id;
-    w->phase = (char *)oj_json_str(v, "phase");
-    w->lock = (char *)oj_json_str(v, "waiting_for_lock");
-    w->since_ms = oj_json_int(v, "waiting_since_ms");
-    if (w->since_ms == 0)
-        w->since_ms = oj_json_int(v, "updated_at_ms");
-    const cJSON *l = w->lock[0] ? oj_state_get(state_of(c->d), "lock", w->lock) : NULL;
-    w->holder = (char *)(l ? oj_json_str(l, "holder") : "");
-}
-
-size_t oj_pipelines_waiting(struct oj_daemon *d, Oj__PipelineWait **out)
-{
-    struct wait_ctx c = {.d = d};
-    oj_state_each(state_of(d), "pipeline", collect_wait, &c);
-    *out = c.w;
-    return c.n;
 }
 
 unsigned oj_pipelines_queued(struct oj_daemon *d)
 {
     struct count_ctx c = {0};
-    oj_state_each(state_of(d), "pipeline", count, &c);
+    oj_pl_each(d, count, &c);
     return c.queued;
+}
+
+/* ---- who waits ------------------------------------------------------------------------- */
+
+/* One pipeline that waits, its strings copied (the records are decoded one
+ * at a time and freed after). */
+struct wait_item {
+    char id[16];
+    char *phase, *lock, *holder;
+    int64_t since_ms;
+};
+
+struct wait_ctx {
+    struct oj_daemon *d;
+    struct wait_item *w;
+    size_t n, cap, text; /* text: bytes of the copied strings, with their NULs */
+};
+
+static char *keep(struct wait_ctx *c, const char *s)
+{
+    c->text += strlen(s) + 1;
+    return strdup(s);
+}
+
+static void collect_wait(const char *id, struct oj_pipeline *p, void *arg)
+{
+    struct wait_ctx *c = arg;
+    if (!oj_pipeline_state_active(p->state) ||
+        (p->step != OJ_STEP_LOCK && p->step != OJ_STEP_QUEUED))
+        return;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 8;
+        c->w = realloc(c->w, c->cap * sizeof *c->w);
+    }
+    struct wait_item *w = &c->w[c->n++];
+    snprintf(w->id, sizeof w->id, "%s", id);
+    w->phase = keep(c, p->phase);
+    w->lock = keep(c, p->waiting_for_lock);
+    w->since_ms = p->waiting_since_ms ? p->waiting_since_ms : p->updated_at_ms;
+    struct oj_lock l;
+    bool held = p->waiting_for_lock[0] && lock_of(c->d, p->waiting_for_lock, &l);
+    w->holder = keep(c, held ? l.holder : "");
+}
+
+/* Copies s to *at and moves *at past it. */
+static char *put(char **at, const char *s)
+{
+    char *was = *at;
+    size_t n = strlen(s ? s : "") + 1;
+    memcpy(was, s ? s : "", n);
+    *at += n;
+    return was;
+}
+
+/* The waits as one block: the array, then every string it points to, so
+ * that the caller frees all of it with one free(). */
+size_t oj_pipelines_waiting(struct oj_daemon *d, Oj__PipelineWait **out)
+{
+    struct wait_ctx c = {.d = d};
+    oj_pl_each(d, collect_wait, &c);
+    Oj__PipelineWait *w = NULL;
+    if (c.n > 0)
+        w = malloc(c.n * (sizeof *w + sizeof c.w->id) + c.text);
+    char *text = w ? (char *)(w + c.n) : NULL;
+    for (size_t i = 0; i < c.n; i++) {
+        if (w) {
+            oj__pipeline_wait__init(&w[i]);
+            w[i].pipeline_id = put(&text, c.w[i].id);
+            w[i].phase = put(&text, c.w[i].phase);
+            w[i].lock = put(&text, c.w[i].lock);
+            w[i].holder = put(&text, c.w[i].holder);
+            w[i].since_ms = c.w[i].since_ms;
+        }
+        free(c.w[i].phase);
+        free(c.w[i].lock);
+        free(c.w[i].holder);
+    }
+    free(c.w);
+    *out = w;
+    return w ? c.n : 0;
 }

@@ -20,18 +20,19 @@
 const char *oj_pl_lookup(const char *key, void *arg)
 {
     struct tvars *t = arg;
-    const cJSON *in = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t->v,
-                                                                                      "inputs"),
-                                                       key);
-    if (cJSON_IsString(in))
-        return in->valuestring;
+    const char *in = oj_pipeline_input(t->p, key);
+    if (in)
+        return in;
     if (strcmp(key, "pipeline") == 0)
-        return oj_json_str(t->v, "name");
+        return t->p->name;
     if (strcmp(key, "id") == 0)
         return t->id;
-    if (strcmp(key, "workspace") == 0 || strcmp(key, "branch") == 0 ||
-        strcmp(key, "phase") == 0)
-        return oj_json_str(t->v, key);
+    if (strcmp(key, "workspace") == 0)
+        return t->p->workspace;
+    if (strcmp(key, "branch") == 0)
+        return t->p->branch;
+    if (strcmp(key, "phase") == 0)
+        return t->p->phase;
     if (strcmp(key, "project") == 0)
         return t->d->paths.root;
     if (strcmp(key, "prompt_file_path") == 0)
@@ -39,34 +40,36 @@ const char *oj_pl_lookup(const char *key, void *arg)
     return NULL;
 }
 
-void oj_pl_tvars_init(struct tvars *t, struct oj_daemon *d, const char *id, const cJSON *v)
+void oj_pl_tvars_init(struct tvars *t, struct oj_daemon *d, const char *id,
+                      const struct oj_pipeline *p)
 {
     t->d = d;
     t->id = id;
-    t->v = v;
+    t->p = p;
     snprintf(t->prompt_file, sizeof t->prompt_file, "%s/prompts/%s-%.64s.txt", d->paths.state_dir,
-             id, oj_json_str(v, "phase"));
+             id, p->phase);
 }
 
 /* ---- driving a pipeline ---------------------------------------------------------- */
 
 /* Ends the pipeline: done, failed or cancelled. */
-void oj_pl_finish(struct oj_daemon *d, const char *id, const char *state, const char *why)
+void oj_pl_finish(struct oj_daemon *d, const char *id, enum oj_pipeline_state state,
+                  const char *why)
 {
-    cJSON *n = oj_pipeline_copy(get(d, id), oj_wall_ms());
-    oj_json_set_str(n, "state", state);
-    oj_json_set_str(n, "step", "over");
-    oj_json_set_str(n, "waiting_for_lock", "");
-    oj_json_set_num(n, "waiting_since_ms", 0);
-    oj_json_set_num(n, "finished_at_ms", (double)oj_wall_ms());
-    if (why && why[0])
-        oj_json_set_str(n, "last_error", why);
-    if (!save(d, id, n))
+    struct oj_pipeline p;
+    bool saved = false;
+    if (load(d, id, &p)) {
+        oj_pipeline_finish(&p, state, why, oj_wall_ms());
+        saved = save(d, id, &p);
+    }
+    oj_pipeline_free(&p);
+    if (!saved)
         return;
-    LOG_INFO("pipeline %s: %s%s%s", id, state, why && why[0] ? ": " : "", why ? why : "");
+    const char *name = oj_pipeline_state_name(state);
+    LOG_INFO("pipeline %s: %s%s%s", id, name, why && why[0] ? ": " : "", why ? why : "");
     char kind[64];
-    snprintf(kind, sizeof kind, "pipeline.%s", state);
-    event(d, kind, id, why && why[0] ? why : state);
+    snprintf(kind, sizeof kind, "pipeline.%s", name);
+    event(d, kind, id, why && why[0] ? why : name);
 }
 
 /* The pipeline that has waited longest for `lock`, into id (false: none). */
@@ -76,32 +79,35 @@ struct waiter_ctx {
     int64_t since;
 };
 
-static void find_waiter(const char *id, const cJSON *v, void *arg)
+static void find_waiter(const char *id, struct oj_pipeline *p, void *arg)
 {
     struct waiter_ctx *w = arg;
-    if (!oj_pipeline_active(v) || strcmp(oj_json_str(v, "step"), "lock") != 0 ||
-        strcmp(oj_json_str(v, "waiting_for_lock"), w->lock) != 0 ||
-        (w->except && strcmp(id, w->except) == 0))
+    if (!oj_pipeline_waits_for(p, w->lock) || (w->except && strcmp(id, w->except) == 0))
         return;
-    int64_t since = oj_json_int(v, "waiting_since_ms");
-    if (w->id[0] == '\0' || since < w->since || (since == w->since && strcmp(id, w->id) < 0)) {
+    if (w->id[0] == '\0' ||
+        oj_pipeline_waited_longer(id, p->waiting_since_ms, w->id, w->since)) {
         snprintf(w->id, sizeof w->id, "%s", id);
-        w->since = since;
+        w->since = p->waiting_since_ms;
     }
 }
 
-static bool oldest_waiter(struct oj_daemon *d, const char *lock, const char *except, char id[16])
+/* The pipeline that has waited longest for `lock` (not `except`) into id,
+ * and since when it waits; false when none waits. */
+static bool oldest_waiter(struct oj_daemon *d, const char *lock, const char *except, char id[16],
+                          int64_t *since)
 {
     struct waiter_ctx w = {.lock = lock, .except = except};
-    oj_state_each(state_of(d), "pipeline", find_waiter, &w);
+    oj_pl_each(d, find_waiter, &w);
     memcpy(id, w.id, 16);
+    *since = w.since;
     return w.id[0] != '\0';
 }
 
 static void wake_waiter(struct oj_daemon *d, void *arg)
 {
     char id[16];
-    if (oldest_waiter(d, arg, NULL, id))
+    int64_t since;
+    if (oldest_waiter(d, arg, NULL, id, &since))
         oj_pl_drive(d, id);
     free(arg);
 }
@@ -116,25 +122,23 @@ void oj_pipelines_lock_freed(struct oj_daemon *d, const char *lock)
 
 /* Lets go of what the current phase holds: its lock now, its session after
  * a short grace (the agent may be waiting for its `oj done` answer). */
-void oj_pl_let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_session_now)
+void oj_pl_let_go(struct oj_daemon *d, const char *id, struct oj_pipeline *n,
+                  bool end_session_now)
 {
-    const char *lock = oj_json_str(n, "lock_held");
-    if (lock[0]) {
-        oj_lock_drop(d, lock, id);
-        LOG_INFO("pipeline %s: released %s", id, lock);
-        oj_pipelines_lock_freed(d, lock); /* the next waiter goes at once */
-        oj_json_set_str(n, "lock_held", "");
+    if (n->lock_held[0]) {
+        oj_lock_drop(d, n->lock_held, id);
+        LOG_INFO("pipeline %s: released %s", id, n->lock_held);
+        oj_pipelines_lock_freed(d, n->lock_held); /* the next waiter goes at once */
+        oj_pipeline_set(&n->lock_held, "");
     }
-    const char *sid = oj_json_str(n, "session_id");
-    if (sid[0]) {
+    if (n->session_id[0]) {
         if (end_session_now)
-            oj_session_end(d, sid, "its pipeline phase ended");
+            oj_session_end(d, n->session_id, "its pipeline phase ended");
         else {
-            const char *earlier = oj_json_str(n, "release_session");
-            if (earlier[0] && strcmp(earlier, sid) != 0)
-                oj_session_end(d, earlier, "its pipeline phase ended");
-            oj_json_set_str(n, "release_session", sid);
-            oj_json_set_num(n, "release_at_ms", (double)(oj_wall_ms() + SESSION_END_GRACE_MS));
+            if (n->release_session[0] && strcmp(n->release_session, n->session_id) != 0)
+                oj_session_end(d, n->release_session, "its pipeline phase ended");
+            oj_pipeline_set(&n->release_session, n->session_id);
+            n->release_at_ms = oj_wall_ms() + SESSION_END_GRACE_MS;
         }
     }
 }
@@ -143,67 +147,49 @@ void oj_pl_let_go(struct oj_daemon *d, const char *id, cJSON *n, bool end_sessio
 void oj_pl_phase_over(struct oj_daemon *d, const char *id, bool ok, const char *why,
                       bool end_session_now)
 {
-    const cJSON *v = get(d, id);
-    if (v == NULL || !oj_pipeline_active(v))
+    struct oj_pipeline p;
+    if (!load(d, id, &p) || !oj_pipeline_state_active(p.state)) {
+        oj_pipeline_free(&p);
         return;
+    }
     char phase[80];
-    snprintf(phase, sizeof phase, "%s", oj_json_str(v, "phase"));
+    snprintf(phase, sizeof phase, "%s", p.phase);
     if (oj_runbooks_current(d) == NULL) {
         /* No definitions to say what comes next: keep the outcome and decide
          * when the runbooks load (the tick retries). */
-        cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
-        oj_pl_let_go(d, id, n, end_session_now);
-        oj_json_set_str(n, "step", "decide");
-        oj_json_set_str(n, "state", "running"); /* also after an escalation: the phase is over */
-        oj_json_set_str(n, "session_id", "");
-        oj_json_set_str(n, "decide_why", ok ? "" : why);
-        cJSON_DeleteItemFromObjectCaseSensitive(n, "decide_ok");
-        cJSON_AddBoolToObject(n, "decide_ok", ok);
-        if (save(d, id, n))
+        oj_pipeline_touch(&p, oj_wall_ms());
+        oj_pl_let_go(d, id, &p, end_session_now);
+        oj_pipeline_decide_later(&p, ok, why);
+        if (save(d, id, &p))
             LOG_WARN("pipeline %s: phase %s ended but no runbook loads (%s); waiting for a fix",
                      id, phase, d->runbooks_error);
+        oj_pipeline_free(&p);
         return;
     }
-    const struct oj_pipeline_def *def = oj_pl_def_of(d, v);
-    const char *next = def ? oj_pipeline_after(def, phase, ok) : "fail";
+    const struct oj_pipeline_def *def = oj_pl_def_of(d, &p);
     int64_t now = oj_wall_ms();
-    cJSON *n = oj_pipeline_copy(v, now);
-    oj_pl_let_go(d, id, n, end_session_now);
-    if (!ok) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "phase %s failed: %s", phase, why);
-        oj_json_set_str(n, "last_error", msg);
-    }
+    oj_pipeline_touch(&p, now);
+    oj_pl_let_go(d, id, &p, end_session_now);
+    enum oj_phase_end end = oj_pipeline_phase_end(&p, def, ok, why, now);
     char msg[300];
     snprintf(msg, sizeof msg, "phase %s %s", phase, ok ? "done" : "failed");
     LOG_INFO("pipeline %s: %s%s%s", id, msg, ok ? "" : ": ", ok ? "" : why);
-    if (strcmp(next, "done") == 0 || strcmp(next, "fail") == 0) {
-        oj_json_set_str(n, "session_id", "");
-        if (!save(d, id, n))
-            return;
+    bool saved = save(d, id, &p);
+    if (saved && end != OJ_PHASE_END_NEXT) {
         event(d, ok ? "pipeline.phase_done" : "pipeline.phase_failed", id, ok ? msg : why);
-        oj_pl_finish(d, id, strcmp(next, "done") == 0 ? "done" : "failed", ok ? "" : NULL);
-        return;
+        oj_pl_finish(d, id, end == OJ_PHASE_END_DONE ? OJ_PIPELINE_DONE : OJ_PIPELINE_FAILED,
+                     ok ? "" : NULL);
+    } else if (saved) {
+        if (p.step == OJ_STEP_PAUSE)
+            LOG_INFO("pipeline %s: phase %s loops back to %s; it starts in %lld ms", id, phase,
+                     p.phase, (long long)(p.pause_until_ms - now));
+        oj_pub_phase_event(d->publisher, ok ? "pipeline.phase_done" : "pipeline.phase_failed",
+                           "", id, phase, ok ? msg : why);
+        event(d, "pipeline.phase", id, p.phase);
     }
-    cJSON *entered = oj_pipeline_enter(n, next, now);
-    cJSON_Delete(n);
-    oj_json_set_str(entered, "state", "running");
-    /* A loop back (to this phase or an earlier one) waits before its next
-     * pass, so a phase whose `next` is itself cannot spin. */
-    int64_t pause = oj_pipeline_loop_pause(def, phase, next);
-    if (pause > 0) {
-        oj_json_set_str(entered, "step", "pause");
-        oj_json_set_num(entered, "pause_until_ms", (double)(now + pause));
-    }
-    if (!save(d, id, entered))
-        return;
-    if (pause > 0)
-        LOG_INFO("pipeline %s: phase %s loops back to %s; it starts in %lld ms", id, phase, next,
-                 (long long)pause);
-    oj_pub_phase_event(d->publisher, ok ? "pipeline.phase_done" : "pipeline.phase_failed", "", id,
-                       phase, ok ? msg : why);
-    event(d, "pipeline.phase", id, next);
-    oj_pl_drive(d, id);
+    oj_pipeline_free(&p);
+    if (saved && end == OJ_PHASE_END_NEXT)
+        oj_pl_drive(d, id);
 }
 
 /* Where a running shell step's process group id is kept: a crash leaves
@@ -217,19 +203,20 @@ void oj_pl_pgid_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
 struct shell_job {
     char id[16];
     char phase[80];
-    int attempt;
+    int64_t attempt;
 };
 
 static void shell_finished(struct oj_daemon *d, void *arg, int status, bool timed_out,
                            const char *tail)
 {
     struct shell_job *j = arg;
-    const cJSON *v = get(d, j->id);
+    struct oj_pipeline p;
+    load(d, j->id, &p);
     /* Still the step it was started for? (A cancel, or a restart, moved on;
      * then the record and the pgid file belong to what came after.) */
-    if (v && oj_pipeline_active(v) && strcmp(oj_json_str(v, "step"), "shell") == 0 &&
-        strcmp(oj_json_str(v, "phase"), j->phase) == 0 &&
-        oj_json_int(v, "attempt") == j->attempt) {
+    bool current = oj_pipeline_shell_is(&p, j->phase, j->attempt);
+    oj_pipeline_free(&p);
+    if (current) {
         oj_hmap_del(&d->pipeline_shells, j->id);
         char pg[PATH_MAX + 64];
         oj_pl_pgid_path(d, j->id, pg, sizeof pg);
@@ -253,12 +240,12 @@ void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
 }
 
 /* Environment for everything a pipeline runs: who it is and where. */
-void oj_pl_env(struct oj_daemon *d, const char *id, const cJSON *v, char bufs[4][PATH_MAX + 64],
-               char *env[5])
+void oj_pl_env(struct oj_daemon *d, const char *id, const struct oj_pipeline *p,
+               char bufs[4][PATH_MAX + 64], char *env[5])
 {
     snprintf(bufs[0], sizeof bufs[0], "OTTER_TASK=%s", id);
-    snprintf(bufs[1], sizeof bufs[1], "OTTER_WORKSPACE=%s", oj_json_str(v, "workspace"));
-    snprintf(bufs[2], sizeof bufs[2], "OTTER_PHASE=%s", oj_json_str(v, "phase"));
+    snprintf(bufs[1], sizeof bufs[1], "OTTER_WORKSPACE=%s", p->workspace);
+    snprintf(bufs[2], sizeof bufs[2], "OTTER_PHASE=%s", p->phase);
     snprintf(bufs[3], sizeof bufs[3], "OJ_PROJECT=%s", d->paths.root);
     for (int i = 0; i < 4; i++)
         env[i] = bufs[i];
@@ -284,23 +271,25 @@ void oj_pl_kill_shell_step(struct oj_daemon *d, const char *id)
 static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phase_def *ph,
                        char *err, size_t errlen)
 {
-    const cJSON *v = get(d, id);
+    struct oj_pipeline p;
+    load(d, id, &p);
     struct tvars t;
-    oj_pl_tvars_init(&t, d, id, v);
+    oj_pl_tvars_init(&t, d, id, &p);
     char *cmd = NULL;
-    if (oj_template_expand(ph->run, oj_pl_lookup, &t, 1, &cmd, err, errlen) != 0)
+    if (oj_template_expand(ph->run, oj_pl_lookup, &t, 1, &cmd, err, errlen) != 0) {
+        oj_pipeline_free(&p);
         return -1;
+    }
     struct shell_job *j = calloc(1, sizeof *j);
     snprintf(j->id, sizeof j->id, "%s", id);
     snprintf(j->phase, sizeof j->phase, "%s", ph->name);
-    j->attempt = (int)oj_json_int(v, "attempt") + 1;
-    cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
-    oj_json_set_str(n, "step", "shell");
-    oj_json_set_str(n, "state", "running");
-    oj_json_set_num(n, "attempt", j->attempt);
-    oj_json_set_num(n, "step_started_ms", (double)oj_wall_ms());
+    int64_t now = oj_wall_ms();
+    oj_pipeline_touch(&p, now);
+    oj_pipeline_shell_started(&p, now);
+    j->attempt = p.attempt;
     /* Journal first: a crash after this finds the step "cut off" and reruns it. */
-    if (!save(d, id, n)) {
+    if (!save(d, id, &p)) {
+        oj_pipeline_free(&p);
         free(cmd);
         free(j);
         snprintf(err, errlen, "cannot record the step");
@@ -309,17 +298,18 @@ static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phas
     char logp[PATH_MAX + 64], pg[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
     oj_pl_log_path(d, id, logp, sizeof logp);
     oj_pl_pgid_path(d, id, pg, sizeof pg);
-    v = get(d, id);
-    oj_pl_env(d, id, v, bufs, env);
+    oj_pl_env(d, id, &p, bufs, env);
     bool oom = false;
     oj_hmap_put(&d->pipeline_shells, id, (void *)1, &oom);
     struct oj_run_spec spec = {.command = cmd,
-                               .cwd = oj_json_str(v, "workspace"),
+                               .cwd = p.workspace,
                                .log_path = logp,
                                .pgid_file = pg,
                                .env = env,
                                .timeout_ms = ph->timeout_ms};
-    if (oj_runner_start(d, &spec, shell_finished, j) != 0) {
+    int rc = oj_runner_start(d, &spec, shell_finished, j);
+    oj_pipeline_free(&p);
+    if (rc != 0) {
         oj_hmap_del(&d->pipeline_shells, id);
         free(j);
         free(cmd);
@@ -344,7 +334,7 @@ static int write_prompt(struct tvars *t, const struct oj_phase_def *ph, char **p
         if (oj_template_expand(ph->prompt_file, oj_pl_lookup, t, 0, &path, err, errlen) != 0)
             return -1;
         char full[PATH_MAX * 2];
-        snprintf(full, sizeof full, "%s%s%s", path[0] == '/' ? "" : oj_json_str(t->v, "workspace"),
+        snprintf(full, sizeof full, "%s%s%s", path[0] == '/' ? "" : t->p->workspace,
                  path[0] == '/' ? "" : "/", path);
         free(path);
         FILE *f = fopen(full, "re");
@@ -393,23 +383,18 @@ static void find_orphan(const char *sid, const cJSON *s, void *arg)
 static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phase_def *ph,
                        char *err, size_t errlen)
 {
-    const cJSON *v = get(d, id);
-    struct orphan_ctx orphan = {.pipeline = id,
-                                .phase = ph->name,
-                                .releasing = oj_json_str(v, "release_session")};
+    struct oj_pipeline p;
+    load(d, id, &p);
+    struct orphan_ctx orphan = {.pipeline = id, .phase = ph->name, .releasing = p.release_session};
     oj_state_each(state_of(d), "session", find_orphan, &orphan);
     if (orphan.sid[0]) {
-        cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
-        oj_json_set_str(n, "step", "agent");
-        oj_json_set_str(n, "state", "running");
-        oj_json_set_str(n, "session_id", orphan.sid);
-        oj_json_set_num(n, "waiting_since_ms", 0);
-        if (oj_json_int(v, "run_started_ms") == 0)
-            oj_json_set_num(n, "run_started_ms", (double)oj_wall_ms());
+        int64_t now = oj_wall_ms();
+        oj_pipeline_touch(&p, now);
         /* it is this phase's agent start that the crash kept from being recorded */
-        oj_json_set_num(n, "attempt", (double)(oj_json_int(v, "attempt") + 1));
-        oj_json_set_num(n, "step_started_ms", (double)oj_wall_ms());
-        if (!save(d, id, n)) {
+        oj_pipeline_agent_started(&p, orphan.sid, now);
+        bool saved = save(d, id, &p);
+        oj_pipeline_free(&p);
+        if (!saved) {
             snprintf(err, errlen, "cannot record the agent");
             return -1;
         }
@@ -417,12 +402,12 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
         return 0;
     }
     struct tvars t;
-    oj_pl_tvars_init(&t, d, id, v);
+    oj_pl_tvars_init(&t, d, id, &p);
     char *cmd = NULL, *prompt = NULL;
-    if (oj_template_expand(ph->agent_command, oj_pl_lookup, &t, 1, &cmd, err, errlen) != 0)
-        return -1;
-    if (write_prompt(&t, ph, &prompt, err, errlen) != 0) {
+    if (oj_template_expand(ph->agent_command, oj_pl_lookup, &t, 1, &cmd, err, errlen) != 0 ||
+        write_prompt(&t, ph, &prompt, err, errlen) != 0) {
         free(cmd);
+        oj_pipeline_free(&p);
         return -1;
     }
     char name[80], sid[16], env_prompt[PATH_MAX + 240];
@@ -432,32 +417,25 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
     char phase[80];
     snprintf(phase, sizeof phase, "%s", ph->name);
     struct oj_spawn sp = {.name = name,
-                          .cwd = oj_json_str(v, "workspace"),
+                          .cwd = p.workspace,
                           .command = cmd,
                           .env = env,
                           .idle_timeout_ms = ph->idle_timeout_ms,
                           .pipeline_id = id,
                           .phase = phase};
-    char cwd[PATH_MAX];
-    snprintf(cwd, sizeof cwd, "%s", sp.cwd);
-    sp.cwd = cwd;
     int rc = oj_session_spawn(d, &sp, sid, sizeof sid, err, errlen);
     free(cmd);
+    oj_pipeline_free(&p);
     if (rc != 0) {
         free(prompt);
         return -1;
     }
-    v = get(d, id);
-    cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
-    oj_json_set_str(n, "step", "agent");
-    oj_json_set_str(n, "state", "running");
-    oj_json_set_str(n, "session_id", sid);
-    oj_json_set_num(n, "waiting_since_ms", 0);
-    if (oj_json_int(v, "run_started_ms") == 0)
-        oj_json_set_num(n, "run_started_ms", (double)oj_wall_ms());
-    oj_json_set_num(n, "attempt", (double)(oj_json_int(v, "attempt") + 1));
-    oj_json_set_num(n, "step_started_ms", (double)oj_wall_ms());
-    save(d, id, n);
+    load(d, id, &p); /* as the spawn left it */
+    int64_t now = oj_wall_ms();
+    oj_pipeline_touch(&p, now);
+    oj_pipeline_agent_started(&p, sid, now);
+    save(d, id, &p);
+    oj_pipeline_free(&p);
     if (prompt) {
         /* The agent reads its task from its terminal, like a person typing it;
          * one line, so it arrives as one message, and text only: a control
@@ -474,76 +452,59 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
     return 0;
 }
 
-/* Moves the pipeline `id` as far as it can go now. */
-void oj_pl_drive(struct oj_daemon *d, const char *id_in)
+/* oj_pl_drive with the pipeline's record in p (the caller's: every save
+ * here writes it, starting a step loads it afresh). */
+static void drive(struct oj_daemon *d, const char *id, struct oj_pipeline *p)
 {
-    char id[16];
-    snprintf(id, sizeof id, "%s", id_in);
-    const cJSON *v = get(d, id);
-    if (v == NULL || (strcmp(oj_json_str(v, "state"), "running") != 0 &&
-                      strcmp(oj_json_str(v, "state"), "waiting") != 0))
+    if (p->state != OJ_PIPELINE_RUNNING && p->state != OJ_PIPELINE_WAITING)
         return;
-    char step[16]; /* a copy: v goes stale at the first save below */
-    snprintf(step, sizeof step, "%s", oj_json_str(v, "step"));
-    if (strcmp(step, "workspace") == 0) {
-        /* oj run starts the first try itself: here it was cut off by a
-         * crash or a stop (or could not start) */
-        if (!atomic_load(&d->draining) && oj_hmap_get(&d->pipeline_shells, id) == NULL) {
-            oj_pl_kill_shell_step(d, id); /* what is left of it */
-            oj_pl_make_workspace(d, id, true);
-        }
-        return;
-    }
-    if (strcmp(step, "pause") == 0) {
+    enum oj_pipeline_step step = p->step;
+    if (step == OJ_STEP_PAUSE) {
         /* between two passes of a loop: the tick comes back when it is over */
-        if (oj_wall_ms() < oj_json_int(v, "pause_until_ms"))
+        if (oj_wall_ms() < p->pause_until_ms)
             return;
-        snprintf(step, sizeof step, "pending");
+        step = OJ_STEP_PENDING;
     }
-    if (strcmp(step, "pending") != 0 && strcmp(step, "lock") != 0 && strcmp(step, "queued") != 0)
+    if (step != OJ_STEP_PENDING && step != OJ_STEP_LOCK && step != OJ_STEP_QUEUED)
         return;
     if (atomic_load(&d->draining))
         return; /* no new work while stopping; the next start carries on */
     if (oj_runbooks_current(d) == NULL)
         return; /* none loaded (an error, shown by oj status): wait for a fix */
-    const struct oj_pipeline_def *def = oj_pl_def_of(d, v);
-    const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
+    const struct oj_pipeline_def *def = oj_pl_def_of(d, p);
+    const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, p->phase) : NULL;
     if (ph == NULL) {
         char why[300];
         snprintf(why, sizeof why, "the runbooks no longer define %s%s",
-                 def ? "phase " : "pipeline ",
-                 def ? oj_json_str(v, "phase") : oj_json_str(v, "name"));
-        oj_pl_finish(d, id, "failed", why);
+                 def ? "phase " : "pipeline ", def ? p->phase : p->name);
+        oj_pl_finish(d, id, OJ_PIPELINE_FAILED, why);
         return;
     }
     int64_t now = oj_wall_ms();
-    if (ph->lock && strcmp(oj_json_str(v, "lock_held"), ph->lock) != 0) {
+    if (ph->lock && strcmp(p->lock_held, ph->lock) != 0) {
         char who[256] = "", err[512], ahead[16];
+        int64_t ahead_since;
         /* First come, first served: a free lock still goes to whoever has
          * waited for it longest. */
-        int got = oldest_waiter(d, ph->lock, id, ahead) &&
-                          (strcmp(step, "lock") != 0 ||
-                           oj_json_int(get(d, ahead), "waiting_since_ms") <
-                               oj_json_int(v, "waiting_since_ms"))
+        int got = oldest_waiter(d, ph->lock, id, ahead, &ahead_since) &&
+                          (step != OJ_STEP_LOCK || ahead_since < p->waiting_since_ms)
                       ? 0
                       : oj_lock_take(d, ph->lock, id, who, sizeof who, err, sizeof err);
         if (got == 0 && who[0] == '\0') {
-            const cJSON *l = oj_state_get(state_of(d), "lock", ph->lock);
+            struct oj_lock l;
             char holder[81];
             snprintf(who, sizeof who, "%s; %s waits longer",
-                     oj_utf8_show(holder, sizeof holder, l ? oj_json_str(l, "holder") : "nobody"),
+                     oj_utf8_show(holder, sizeof holder,
+                                  lock_of(d, ph->lock, &l) ? l.holder : "nobody"),
                      ahead);
         }
         if (got < 0)
             return;
         if (got == 0) {
-            if (strcmp(step, "lock") != 0) {
-                cJSON *n = oj_pipeline_copy(v, now);
-                oj_json_set_str(n, "step", "lock");
-                oj_json_set_str(n, "state", "waiting");
-                oj_json_set_str(n, "waiting_for_lock", ph->lock);
-                oj_json_set_num(n, "waiting_since_ms", (double)now);
-                if (save(d, id, n)) {
+            if (step != OJ_STEP_LOCK) {
+                oj_pipeline_touch(p, now);
+                oj_pipeline_wait(p, ph->lock, now);
+                if (save(d, id, p)) {
                     char msg[400];
                     snprintf(msg, sizeof msg, "waiting for %s (held by %s)", ph->lock, who);
                     LOG_INFO("pipeline %s: %s", id, msg);
@@ -552,16 +513,12 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
             }
             return;
         }
-        cJSON *n = oj_pipeline_copy(v, now);
-        oj_json_set_str(n, "lock_held", ph->lock);
-        oj_json_set_str(n, "waiting_for_lock", "");
-        oj_json_set_num(n, "waiting_since_ms", 0);
-        oj_json_set_str(n, "state", "running");
-        if (!save(d, id, n))
+        oj_pipeline_touch(p, now);
+        oj_pipeline_lock_taken(p, ph->lock);
+        if (!save(d, id, p))
             return;
         LOG_INFO("pipeline %s: holds %s", id, ph->lock);
         event(d, "pipeline.lock", id, ph->lock);
-        v = get(d, id);
     }
     char err[1024] = "";
     int rc;
@@ -570,12 +527,10 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
     } else {
         unsigned active = oj_sessions_active(d);
         if (active >= d->cfg.max_sessions) {
-            if (strcmp(step, "queued") != 0) {
-                cJSON *n = oj_pipeline_copy(v, now);
-                oj_json_set_str(n, "step", "queued");
-                oj_json_set_str(n, "state", "waiting");
-                oj_json_set_num(n, "waiting_since_ms", (double)now);
-                if (save(d, id, n))
+            if (step != OJ_STEP_QUEUED) {
+                oj_pipeline_touch(p, now);
+                oj_pipeline_wait(p, NULL, now);
+                if (save(d, id, p))
                     event(d, "pipeline.queued", id, "waiting for a free session slot");
             }
             return;
@@ -587,4 +542,15 @@ void oj_pl_drive(struct oj_daemon *d, const char *id_in)
         snprintf(why, sizeof why, "cannot start: %s", err);
         oj_pl_phase_over(d, id, false, why, true);
     }
+}
+
+/* Moves the pipeline `id` as far as it can go now. */
+void oj_pl_drive(struct oj_daemon *d, const char *id_in)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%s", id_in);
+    struct oj_pipeline p;
+    if (load(d, id, &p))
+        drive(d, id, &p);
+    oj_pipeline_free(&p);
 }

@@ -76,8 +76,8 @@ const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d)
     return d->runbooks;
 }
 
-const struct oj_pipeline_def *oj_pl_def_of(struct oj_daemon *d, const cJSON *v)
+const struct oj_pipeline_def *oj_pl_def_of(struct oj_daemon *d, const struct oj_pipeline *p)
 {
     const struct oj_runbooks *rb = oj_runbooks_current(d);
-    return rb ? oj_runbooks_pipeline(rb, oj_json_str(v, "name")) : NULL;
+    return rb ? oj_runbooks_pipeline(rb, p->name) : NULL;
 }

@@ -19,7 +19,7 @@ static void new_id(struct oj_daemon *d, char *id, size_t len)
         if (getrandom(&r, sizeof r, 0) != sizeof r)
             r = (uint32_t)oj_mono_ns();
         snprintf(id, len, "p%06x", r & 0xffffff);
-        if (get(d, id) == NULL)
+        if (oj_state_get(state_of(d), "pipeline", id) == NULL)
             return;
     }
 }
@@ -55,10 +55,13 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
                  names_list[0] ? "defined: " : "none defined; see docs/runbooks.md", names_list);
         return -1;
     }
-    cJSON *inputs = oj_pipeline_bind_inputs(def, positional, npos, names, values, nnamed, err,
-                                            errlen);
-    if (inputs == NULL)
+    struct oj_pipeline p;
+    oj_pipeline_init(&p);
+    if (oj_pipeline_bind_inputs(def, positional, npos, names, values, nnamed, &p, err, errlen) !=
+        0) {
+        oj_pipeline_free(&p);
         return -1;
+    }
     new_id(d, id, idlen);
     char ws_name[128], ws[PATH_MAX + 200], branch[160];
     snprintf(ws_name, sizeof ws_name, "%.64s-%s", def->name, id);
@@ -73,14 +76,14 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
      * big checkout must not hold up the daemon. Whether it can be made at
      * all is quick to ask, and `oj run` says so at once. */
     if (oj_worktree_check(d->paths.root, err, errlen) != 0) {
-        cJSON_Delete(inputs);
+        oj_pipeline_free(&p);
         *code = OJ__STATUS_CODE__CONFLICT;
         return -1;
     }
     int64_t now = oj_wall_ms();
+    oj_pipeline_new(&p, def, ws, branch, now);
     cJSON *ops = cJSON_CreateArray();
-    cJSON_AddItemToArray(ops, oj_op_put("pipeline", id,
-                                        oj_pipeline_new(def, inputs, ws, branch, now)));
+    cJSON_AddItemToArray(ops, oj_op_put("pipeline", id, oj_pipeline_to_json(&p)));
     cJSON *w = cJSON_CreateObject();
     cJSON_AddStringToObject(w, "branch", branch);
     cJSON_AddStringToObject(w, "pipeline_id", id);
@@ -88,12 +91,14 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
     cJSON_AddNumberToObject(w, "created_at_ms", (double)now);
     cJSON_AddItemToArray(ops, oj_op_put("workspace", ws_name, w));
     if (oj_store_commit(d->store, oj_op_batch(ops), err, errlen) == 0) {
+        oj_pipeline_free(&p);
         *code = OJ__STATUS_CODE__INTERNAL;
         return -1;
     }
     LOG_INFO("pipeline %s: started %s in %s", id, def->name, ws);
     event(d, "pipeline.started", id, def->name);
-    event(d, "pipeline.phase", id, oj_json_str(get(d, id), "phase"));
+    event(d, "pipeline.phase", id, p.phase);
+    oj_pipeline_free(&p);
     oj_pl_make_workspace(d, id, false); /* then drive() takes it from there */
     return 0;
 }

@@ -16,20 +16,21 @@ static void notify_finished(struct oj_daemon *d, void *arg, int status, bool tim
                             const char *tail)
 {
     const char *id = arg;
-    const cJSON *v = get(d, id);
     if (status != 0 || timed_out) {
         LOG_WARN("pipeline %s: the notify command failed (status %d%s): %s", id, status,
                  timed_out ? ", timed out" : "", tail);
-        if (v) {
+        struct oj_pipeline p;
+        if (load(d, id, &p)) {
             char detail[400];
             snprintf(detail, sizeof detail, "the notify command failed: %s %d%s%.300s",
                      timed_out ? "timed out, status" : "exit status", status,
                      tail[0] ? ": " : "", tail);
             int64_t now = oj_wall_ms();
-            cJSON *n = oj_pipeline_copy(v, now);
-            oj_pipeline_record_step(n, now, "notify", detail);
-            save(d, id, n);
+            oj_pipeline_touch(&p, now);
+            oj_pipeline_add_recovery(&p, now, "notify", detail);
+            save(d, id, &p);
         }
+        oj_pipeline_free(&p);
     } else {
         LOG_INFO("pipeline %s: notify command ran", id);
     }
@@ -38,27 +39,27 @@ static void notify_finished(struct oj_daemon *d, void *arg, int status, bool tim
 
 static void escalate(struct oj_daemon *d, const char *id, const char *why)
 {
-    int64_t now = oj_wall_ms();
-    cJSON *n = oj_pipeline_copy(get(d, id), now);
-    oj_json_set_str(n, "state", "escalated");
-    oj_pipeline_record_step(n, now, "escalate", why);
-    oj_json_set_num(n, "last_step_ms", (double)now);
-    if (!save(d, id, n))
+    struct oj_pipeline p;
+    load(d, id, &p);
+    oj_pipeline_escalate(&p, why, oj_wall_ms());
+    if (!save(d, id, &p)) {
+        oj_pipeline_free(&p);
         return;
+    }
     LOG_WARN("pipeline %s: escalated: %s", id, why);
     event(d, "pipeline.escalated", id, why);
-    const cJSON *v = get(d, id);
-    const struct oj_pipeline_def *def = oj_pl_def_of(d, v);
+    const struct oj_pipeline_def *def = oj_pl_def_of(d, &p);
     if (def && def->notify) {
         struct tvars t;
-        oj_pl_tvars_init(&t, d, id, v);
+        oj_pl_tvars_init(&t, d, id, &p);
         char *cmd = NULL, err[512], logp[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
         if (oj_template_expand(def->notify, oj_pl_lookup, &t, 1, &cmd, err, sizeof err) != 0) {
             LOG_WARN("pipeline %s: notify: %s", id, err);
+            oj_pipeline_free(&p);
             return;
         }
         oj_pl_log_path(d, id, logp, sizeof logp);
-        oj_pl_env(d, id, v, bufs, env);
+        oj_pl_env(d, id, &p, bufs, env);
         char *pid = strdup(id);
         struct oj_run_spec spec = {.command = cmd,
                                    .cwd = d->paths.root,
@@ -69,6 +70,7 @@ static void escalate(struct oj_daemon *d, const char *id, const char *why)
             free(pid);
         free(cmd);
     }
+    oj_pipeline_free(&p);
 }
 
 /* How long after a recovery step output still counts as its echo, not as
@@ -85,59 +87,60 @@ void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id,
     char id[16], sid[16];
     snprintf(id, sizeof id, "%s", pipeline_id);
     snprintf(sid, sizeof sid, "%s", session_id);
-    const cJSON *v = get(d, id);
-    if (v == NULL || strcmp(oj_json_str(v, "state"), "running") != 0 ||
-        strcmp(oj_json_str(v, "step"), "agent") != 0 ||
-        strcmp(oj_json_str(v, "session_id"), sid) != 0)
+    struct oj_pipeline p;
+    load(d, id, &p);
+    const struct oj_pipeline_def *def = NULL;
+    const struct oj_phase_def *ph = NULL;
+    if (p.state == OJ_PIPELINE_RUNNING && p.step == OJ_STEP_AGENT &&
+        strcmp(p.session_id, sid) == 0 && (def = oj_pl_def_of(d, &p)) != NULL)
+        ph = oj_pipeline_phase(def, p.phase);
+    if (ph == NULL) {
+        oj_pipeline_free(&p);
         return;
-    const struct oj_pipeline_def *def = oj_pl_def_of(d, v);
-    const struct oj_phase_def *ph = def ? oj_pipeline_phase(def, oj_json_str(v, "phase")) : NULL;
-    if (ph == NULL)
-        return;
+    }
     int64_t now = oj_wall_ms();
     struct oj_stuck_decision dec = oj_pipeline_stuck_decide(
-        ph, (int)oj_json_int(v, "stuck_index"), (int)oj_json_int(v, "restarts"),
-        oj_session_last_output_ms(d, sid), oj_json_int(v, "last_step_ms"),
-        reset_grace(ph->idle_timeout_ms));
+        ph, (int)p.stuck_index, (int)p.restarts, oj_session_last_output_ms(d, sid),
+        p.last_step_ms, reset_grace(ph->idle_timeout_ms));
     char quiet[32], detail[200];
     oj_duration_format(now - oj_session_last_output_ms(d, sid), quiet, sizeof quiet);
-    cJSON *n = oj_pipeline_copy(v, now);
-    oj_json_set_num(n, "stuck_index", dec.next_index);
-    oj_json_set_num(n, "last_step_ms", (double)now);
+    int64_t restarts = p.restarts + 1;
+    oj_pipeline_touch(&p, now);
+    p.stuck_index = dec.next_index;
+    p.last_step_ms = now;
     switch (dec.action) {
     case OJ_STUCK_NUDGE: {
         char err[256];
         int rc = oj_session_type(d, sid, STUCK_NUDGE, true, err, sizeof err);
         snprintf(detail, sizeof detail, "session %s quiet for %s%s%.100s", sid, quiet,
                  rc ? "; the nudge failed: " : "", rc ? err : "");
-        oj_pipeline_record_step(n, now, "nudge", detail);
-        if (save(d, id, n))
+        oj_pipeline_add_recovery(&p, now, "nudge", detail);
+        if (save(d, id, &p))
             event(d, "pipeline.nudged", id, detail);
         LOG_INFO("pipeline %s: stuck: nudged (%s)", id, detail);
-        return;
+        break;
     }
-    case OJ_STUCK_RESTART: {
-        int restarts = (int)oj_json_int(v, "restarts") + 1;
+    case OJ_STUCK_RESTART:
         snprintf(detail, sizeof detail, "session %s quiet for %s; restart %d", sid, quiet,
-                 restarts);
-        oj_json_set_num(n, "restarts", restarts);
-        oj_json_set_str(n, "step", "pending");
-        oj_json_set_str(n, "session_id", "");
-        oj_pipeline_record_step(n, now, "restart", detail);
-        if (!save(d, id, n))
-            return;
+                 (int)restarts);
+        p.restarts = restarts;
+        p.step = OJ_STEP_PENDING;
+        oj_pipeline_set(&p.session_id, "");
+        oj_pipeline_add_recovery(&p, now, "restart", detail);
+        if (!save(d, id, &p))
+            break;
+        oj_pipeline_free(&p);
         oj_session_end(d, sid, "restarted: stuck");
         LOG_INFO("pipeline %s: stuck: restarting (%s)", id, detail);
         event(d, "pipeline.restarted", id, detail);
         oj_pl_drive(d, id);
         return;
-    }
     case OJ_STUCK_ESCALATE:
-        cJSON_Delete(n);
+        oj_pipeline_free(&p);
         snprintf(detail, sizeof detail, "session %s quiet for %s; recovery steps did not help",
                  sid, quiet);
         escalate(d, id, detail);
         return;
     }
-    cJSON_Delete(n);
+    oj_pipeline_free(&p);
 }

@@ -2,7 +2,8 @@
  * add` on a runner thread while the pipeline is in step workspace: a big
  * checkout takes seconds and the engine answers requests meanwhile. The
  * command is safe to run again, so a making cut off by a crash or a stop is
- * simply started again by the next drive. */
+ * simply started again by the tick (pipeline_tick.c, beside the shell steps
+ * a crash cut off). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,12 @@ static void workspace_made(struct oj_daemon *d, void *arg, int status, bool time
                            const char *tail)
 {
     char *id = arg;
-    const cJSON *v = get(d, id);
-    if (v == NULL || !oj_pipeline_active(v) || strcmp(oj_json_str(v, "step"), "workspace") != 0) {
+    struct oj_pipeline p;
+    bool found = load(d, id, &p);
+    if (!oj_pipeline_state_active(p.state) || p.step != OJ_STEP_WORKSPACE) {
         LOG_INFO("pipeline %s: its worktree was made after it was %s", id,
-                 v ? oj_json_str(v, "state") : "gone");
+                 found ? oj_pipeline_state_name(p.state) : "gone");
+        oj_pipeline_free(&p);
         free(id);
         return;
     }
@@ -35,13 +38,16 @@ static void workspace_made(struct oj_daemon *d, void *arg, int status, bool time
         else
             snprintf(why, sizeof why, "cannot make its workspace: git worktree add: %s",
                      tail[0] ? tail : "failed (see its log)");
-        oj_pl_finish(d, id, "failed", why);
+        oj_pipeline_free(&p);
+        oj_pl_finish(d, id, OJ_PIPELINE_FAILED, why);
         free(id);
         return;
     }
-    cJSON *n = oj_pipeline_copy(v, oj_wall_ms());
-    oj_json_set_str(n, "step", "pending");
-    if (save(d, id, n)) {
+    oj_pipeline_touch(&p, oj_wall_ms());
+    p.step = OJ_STEP_PENDING;
+    bool saved = save(d, id, &p);
+    oj_pipeline_free(&p);
+    if (saved) {
         LOG_INFO("pipeline %s: workspace ready", id);
         oj_pl_drive(d, id);
     }
@@ -50,14 +56,15 @@ static void workspace_made(struct oj_daemon *d, void *arg, int status, bool time
 
 void oj_pl_make_workspace(struct oj_daemon *d, const char *id, bool again)
 {
-    const cJSON *v = get(d, id);
-    char *cmd = oj_worktree_add_command(oj_json_str(v, "workspace"), oj_json_str(v, "branch"),
-                                        d->paths.worktree_lock, again);
+    struct oj_pipeline p;
+    load(d, id, &p);
+    char *cmd = oj_worktree_add_command(p.workspace, p.branch, d->paths.worktree_lock, again);
     char *arg = strdup(id);
     char logp[PATH_MAX + 64], pg[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
     oj_pl_log_path(d, id, logp, sizeof logp);
     oj_pl_pgid_path(d, id, pg, sizeof pg);
-    oj_pl_env(d, id, v, bufs, env);
+    oj_pl_env(d, id, &p, bufs, env);
+    oj_pipeline_free(&p);
     struct oj_run_spec spec = {.command = cmd,
                                .cwd = d->paths.root,
                                .log_path = logp,
@@ -71,7 +78,7 @@ void oj_pl_make_workspace(struct oj_daemon *d, const char *id, bool again)
         oj_hmap_del(&d->pipeline_shells, id);
         free(cmd);
         free(arg);
-        oj_pl_finish(d, id, "failed", "cannot make its workspace: no thread for git");
+        oj_pl_finish(d, id, OJ_PIPELINE_FAILED, "cannot make its workspace: no thread for git");
         return;
     }
     free(cmd);

@@ -102,26 +102,6 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
 
 /* ---- archive ---------------------------------------------------------------- */
 
-static bool finished(const cJSON *p)
-{
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(p, "state");
-    if (!cJSON_IsString(st))
-        return false;
-    const char *s = st->valuestring;
-    return strcmp(s, "done") == 0 || strcmp(s, "failed") == 0 || strcmp(s, "cancelled") == 0;
-}
-
-static int64_t last_change(const cJSON *p)
-{
-    const char *keys[] = {"finished_at_ms", "updated_at_ms", "created_at_ms"};
-    for (size_t i = 0; i < 3; i++) {
-        int64_t t = oj_json_int(p, keys[i]);
-        if (t > 0)
-            return t;
-    }
-    return 0;
-}
-
 struct pick {
     int64_t cutoff;
     cJSON *chosen;            /* {"<id>": value}: pipelines */
@@ -132,9 +112,11 @@ struct pick {
 static void pick_old(const char *id, const cJSON *value, void *arg)
 {
     struct pick *p = arg;
-    int64_t t = last_change(value);
-    if (finished(value) && t > 0 && t < p->cutoff)
+    struct oj_pipeline pl;
+    oj_pipeline_from_json(value, &pl);
+    if (oj_pipeline_archivable(&pl, p->cutoff)) /* as it is stored, to the byte */
         cJSON_AddItemToObject(p->chosen, id, cJSON_Duplicate(value, 1));
+    oj_pipeline_free(&pl);
 }
 
 /* A pipeline that stays in the live state keeps the sessions it names (its
@@ -144,13 +126,15 @@ static void note_references(const char *id, const cJSON *value, void *arg)
     struct pick *p = arg;
     if (cJSON_GetObjectItemCaseSensitive(p->chosen, id))
         return; /* archived with it */
-    const char *keys[] = {"session_id", "release_session", "done_session"};
+    struct oj_pipeline pl;
+    oj_pipeline_from_json(value, &pl);
+    const char *sids[] = {pl.session_id, pl.release_session, pl.done_session};
     for (size_t i = 0; i < 3; i++) {
-        const char *sid = oj_json_str(value, keys[i]);
         bool oom;
-        if (sid[0])
-            oj_hmap_put(&p->referenced, sid, (void *)1, &oom);
+        if (sids[i][0])
+            oj_hmap_put(&p->referenced, sids[i], (void *)1, &oom);
     }
+    oj_pipeline_free(&pl);
 }
 
 static void pick_sessions(const char *id, const cJSON *value, void *arg)

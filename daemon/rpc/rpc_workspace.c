@@ -51,7 +51,8 @@ static void from_state(const char *name, const cJSON *v, void *arg)
     if (stat(w->path, &st) != 0)
         snprintf(w->state, sizeof w->state, "missing");
     else
-        snprintf(w->state, sizeof w->state, "%s", p ? oj_json_str(p, "state") : "vanished");
+        snprintf(w->state, sizeof w->state, "%s",
+                 p ? oj_pipeline_state_name(oj_pipeline_state_of(p)) : "vanished");
 }
 
 static void from_git(const char *path, const char *branch, void *arg)

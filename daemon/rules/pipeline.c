@@ -3,16 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
-
-#include "json.h"
-
-#define MAX_RECOVERY_STEPS 50 /* older steps drop off; the log keeps them all */
-
-bool oj_pipeline_active(const cJSON *v)
-{
-    const char *s = oj_json_str(v, "state");
-    return strcmp(s, "running") == 0 || strcmp(s, "waiting") == 0 || strcmp(s, "escalated") == 0;
-}
+#include <strings.h>
 
 const char *oj_pipeline_after(const struct oj_pipeline_def *def, const char *phase, bool ok)
 {
@@ -54,103 +45,219 @@ static int input_index(const struct oj_pipeline_def *def, const char *name)
     return -1;
 }
 
-cJSON *oj_pipeline_bind_inputs(const struct oj_pipeline_def *def, char *const *positional,
-                               size_t npos, char *const *names, char *const *values,
-                               size_t nnamed, char *err, size_t errlen)
+/* Given already, in any case: inputs are bound as they were when they were
+ * a JSON object looked up without regard to case. */
+static bool bound(const struct oj_pipeline *p, size_t from, const char *name)
+{
+    for (size_t i = from; i < p->n_inputs; i++)
+        if (strcasecmp(p->inputs[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+int oj_pipeline_bind_inputs(const struct oj_pipeline_def *def, char *const *positional,
+                            size_t npos, char *const *names, char *const *values, size_t nnamed,
+                            struct oj_pipeline *p, char *err, size_t errlen)
 {
     if (npos > (size_t)def->n_inputs) {
         snprintf(err, errlen, "pipeline %s takes %d input%s (%s%s), not %zu", def->name,
                  def->n_inputs, def->n_inputs == 1 ? "" : "s", def->n_inputs ? def->inputs[0] : "",
                  def->n_inputs > 1 ? ", ..." : "", npos);
-        return NULL;
+        return -1;
     }
-    cJSON *o = cJSON_CreateObject();
+    size_t first = p->n_inputs;
     for (size_t i = 0; i < npos; i++)
-        cJSON_AddStringToObject(o, def->inputs[i], positional[i]);
+        oj_pipeline_add_input(p, def->inputs[i], positional[i]);
     for (size_t i = 0; i < nnamed; i++) {
         if (input_index(def, names[i]) < 0) {
             snprintf(err, errlen, "pipeline %s has no input '%s'; its inputs are in its runbook",
                      def->name, names[i]);
-            cJSON_Delete(o);
-            return NULL;
+            return -1;
         }
-        if (cJSON_HasObjectItem(o, names[i])) {
+        if (bound(p, first, names[i])) {
             snprintf(err, errlen, "input '%s' is given twice; give it once", names[i]);
-            cJSON_Delete(o);
-            return NULL;
+            return -1;
         }
-        cJSON_AddStringToObject(o, names[i], values[i]);
+        oj_pipeline_add_input(p, names[i], values[i]);
     }
     for (int i = 0; i < def->n_inputs; i++)
-        if (!cJSON_HasObjectItem(o, def->inputs[i])) {
+        if (!bound(p, first, def->inputs[i])) {
             snprintf(err, errlen,
                      "input '%s' is missing; give it in order or as --%s <value> (oj run %s%s%s%s)",
                      def->inputs[i], def->inputs[i], def->name, def->n_inputs ? " <" : "",
                      def->n_inputs ? def->inputs[0] : "", def->n_inputs > 1 ? "> ..." : ">");
-            cJSON_Delete(o);
-            return NULL;
+            return -1;
         }
-    return o;
+    return 0;
 }
 
-cJSON *oj_pipeline_new(const struct oj_pipeline_def *def, cJSON *inputs, const char *workspace,
-                       const char *branch, int64_t now)
+void oj_pipeline_new(struct oj_pipeline *p, const struct oj_pipeline_def *def,
+                     const char *workspace, const char *branch, int64_t now)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", def->name);
-    cJSON_AddItemToObject(o, "inputs", inputs);
-    cJSON_AddStringToObject(o, "workspace", workspace);
-    cJSON_AddStringToObject(o, "branch", branch);
-    cJSON_AddNumberToObject(o, "created_at_ms", (double)now);
-    cJSON_AddStringToObject(o, "state", "running");
-    cJSON_AddItemToObject(o, "recovery", cJSON_CreateArray());
-    cJSON_AddItemToObject(o, "checkpoints", cJSON_CreateArray());
-    cJSON_AddStringToObject(o, "last_error", "");
-    cJSON *n = oj_pipeline_enter(o, def->n_phases ? def->phases[0].name : "", now);
-    cJSON_Delete(o);
-    oj_json_set_str(n, "step", "workspace"); /* its worktree first, off the engine thread */
-    return n;
+    oj_pipeline_set(&p->name, def->name);
+    oj_pipeline_set(&p->workspace, workspace);
+    oj_pipeline_set(&p->branch, branch);
+    p->created_at_ms = now;
+    p->state = OJ_PIPELINE_RUNNING;
+    oj_pipeline_set(&p->last_error, "");
+    oj_pipeline_enter(p, def->n_phases ? def->phases[0].name : "", now);
+    p->step = OJ_STEP_WORKSPACE; /* its worktree first, off the engine thread */
 }
 
-cJSON *oj_pipeline_copy(const cJSON *v, int64_t now)
+void oj_pipeline_touch(struct oj_pipeline *p, int64_t now)
 {
-    cJSON *n = cJSON_Duplicate(v, 1);
-    oj_json_set_num(n, "updated_at_ms", (double)now);
-    return n;
+    p->updated_at_ms = now;
 }
 
-cJSON *oj_pipeline_enter(const cJSON *v, const char *phase, int64_t now)
+void oj_pipeline_enter(struct oj_pipeline *p, const char *phase, int64_t now)
 {
-    cJSON *n = oj_pipeline_copy(v, now);
-    oj_json_set_str(n, "phase", phase);
-    oj_json_set_str(n, "step", "pending");
-    oj_json_set_str(n, "session_id", "");
-    oj_json_set_str(n, "waiting_for_lock", "");
-    oj_json_set_num(n, "attempt", 0);
-    oj_json_set_num(n, "restarts", 0);
-    oj_json_set_num(n, "stuck_index", 0);
-    oj_json_set_num(n, "last_step_ms", 0);
-    oj_json_set_num(n, "phase_started_ms", (double)now);
-    oj_json_set_num(n, "run_started_ms", 0); /* set when the phase first runs */
-    oj_json_set_num(n, "waiting_since_ms", 0);
-    return n;
+    oj_pipeline_touch(p, now);
+    oj_pipeline_set(&p->phase, phase);
+    p->step = OJ_STEP_PENDING;
+    oj_pipeline_set(&p->session_id, "");
+    oj_pipeline_set(&p->waiting_for_lock, "");
+    p->attempt = 0;
+    p->restarts = 0;
+    p->stuck_index = 0;
+    p->last_step_ms = 0;
+    p->phase_started_ms = now;
+    p->run_started_ms = 0; /* set when the phase's agent first runs */
+    p->waiting_since_ms = 0;
 }
 
-void oj_pipeline_record_step(cJSON *v, int64_t now, const char *action, const char *detail)
+void oj_pipeline_rerun(struct oj_pipeline *p, int64_t now, const char *action,
+                       const char *detail)
 {
-    cJSON *steps = cJSON_GetObjectItemCaseSensitive(v, "recovery");
-    if (!cJSON_IsArray(steps)) {
-        steps = cJSON_CreateArray();
-        cJSON_DeleteItemFromObjectCaseSensitive(v, "recovery");
-        cJSON_AddItemToObject(v, "recovery", steps);
+    int64_t attempt = p->attempt;
+    oj_pipeline_enter(p, p->phase, now); /* oj_pipeline_set copies before it frees */
+    p->attempt = attempt;
+    p->state = OJ_PIPELINE_RUNNING;
+    oj_pipeline_add_recovery(p, now, action, detail);
+    p->last_step_ms = now;
+}
+
+void oj_pipeline_finish(struct oj_pipeline *p, enum oj_pipeline_state state, const char *why,
+                        int64_t now)
+{
+    oj_pipeline_touch(p, now);
+    p->state = state;
+    p->step = OJ_STEP_OVER;
+    oj_pipeline_set(&p->waiting_for_lock, "");
+    p->waiting_since_ms = 0;
+    p->finished_at_ms = now;
+    if (why && why[0])
+        oj_pipeline_set(&p->last_error, why);
+}
+
+enum oj_phase_end oj_pipeline_phase_end(struct oj_pipeline *p, const struct oj_pipeline_def *def,
+                                        bool ok, const char *why, int64_t now)
+{
+    oj_pipeline_touch(p, now);
+    char phase[80];
+    snprintf(phase, sizeof phase, "%s", p->phase);
+    if (!ok) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "phase %s failed: %s", phase, why);
+        oj_pipeline_set(&p->last_error, msg);
     }
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddNumberToObject(s, "time_ms", (double)now);
-    cJSON_AddStringToObject(s, "action", action);
-    cJSON_AddStringToObject(s, "detail", detail);
-    cJSON_AddItemToArray(steps, s);
-    while (cJSON_GetArraySize(steps) > MAX_RECOVERY_STEPS)
-        cJSON_DeleteItemFromArray(steps, 0);
+    const char *next = def ? oj_pipeline_after(def, phase, ok) : "fail";
+    bool done = strcmp(next, "done") == 0;
+    if (done || strcmp(next, "fail") == 0) {
+        oj_pipeline_set(&p->session_id, "");
+        return done ? OJ_PHASE_END_DONE : OJ_PHASE_END_FAIL;
+    }
+    oj_pipeline_enter(p, next, now);
+    p->state = OJ_PIPELINE_RUNNING;
+    /* A loop back (to this phase or an earlier one) waits before its next
+     * pass, so a phase whose `next` is itself cannot spin. */
+    int64_t pause = oj_pipeline_loop_pause(def, phase, next);
+    if (pause > 0) {
+        p->step = OJ_STEP_PAUSE;
+        p->pause_until_ms = now + pause;
+    }
+    return OJ_PHASE_END_NEXT;
+}
+
+void oj_pipeline_decide_later(struct oj_pipeline *p, bool ok, const char *why)
+{
+    p->step = OJ_STEP_DECIDE;
+    p->state = OJ_PIPELINE_RUNNING; /* also after an escalation: the phase is over */
+    oj_pipeline_set(&p->session_id, "");
+    oj_pipeline_set(&p->decide_why, ok ? "" : why);
+    p->decide_ok = ok;
+}
+
+void oj_pipeline_wait(struct oj_pipeline *p, const char *lock, int64_t now)
+{
+    p->step = lock ? OJ_STEP_LOCK : OJ_STEP_QUEUED;
+    p->state = OJ_PIPELINE_WAITING;
+    if (lock)
+        oj_pipeline_set(&p->waiting_for_lock, lock);
+    p->waiting_since_ms = now;
+}
+
+void oj_pipeline_lock_taken(struct oj_pipeline *p, const char *lock)
+{
+    oj_pipeline_set(&p->lock_held, lock);
+    oj_pipeline_set(&p->waiting_for_lock, "");
+    p->waiting_since_ms = 0;
+    p->state = OJ_PIPELINE_RUNNING;
+}
+
+bool oj_pipeline_waits_for(const struct oj_pipeline *p, const char *lock)
+{
+    return oj_pipeline_state_active(p->state) && p->step == OJ_STEP_LOCK &&
+           strcmp(p->waiting_for_lock, lock) == 0;
+}
+
+bool oj_pipeline_waited_longer(const char *id_a, int64_t since_a, const char *id_b,
+                               int64_t since_b)
+{
+    return since_a < since_b || (since_a == since_b && strcmp(id_a, id_b) < 0);
+}
+
+void oj_pipeline_shell_started(struct oj_pipeline *p, int64_t now)
+{
+    p->step = OJ_STEP_SHELL;
+    p->state = OJ_PIPELINE_RUNNING;
+    p->attempt++;
+    p->step_started_ms = now;
+}
+
+void oj_pipeline_agent_started(struct oj_pipeline *p, const char *sid, int64_t now)
+{
+    p->step = OJ_STEP_AGENT;
+    p->state = OJ_PIPELINE_RUNNING;
+    oj_pipeline_set(&p->session_id, sid);
+    p->waiting_since_ms = 0;
+    if (p->run_started_ms == 0)
+        p->run_started_ms = now;
+    p->attempt++;
+    p->step_started_ms = now;
+}
+
+bool oj_pipeline_shell_is(const struct oj_pipeline *p, const char *phase, int64_t attempt)
+{
+    return oj_pipeline_state_active(p->state) && p->step == OJ_STEP_SHELL &&
+           strcmp(p->phase, phase) == 0 && p->attempt == attempt;
+}
+
+bool oj_pipeline_archivable(const struct oj_pipeline *p, int64_t cutoff_ms)
+{
+    int64_t last = p->finished_at_ms > 0  ? p->finished_at_ms
+                   : p->updated_at_ms > 0 ? p->updated_at_ms
+                                          : p->created_at_ms;
+    bool finished = p->state == OJ_PIPELINE_DONE || p->state == OJ_PIPELINE_FAILED ||
+                    p->state == OJ_PIPELINE_CANCELLED;
+    return finished && last > 0 && last < cutoff_ms;
+}
+
+void oj_pipeline_escalate(struct oj_pipeline *p, const char *why, int64_t now)
+{
+    oj_pipeline_touch(p, now);
+    p->state = OJ_PIPELINE_ESCALATED;
+    oj_pipeline_add_recovery(p, now, "escalate", why);
+    p->last_step_ms = now;
 }
 
 static const struct oj_stuck_step default_chain[] = {

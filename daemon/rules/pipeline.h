@@ -1,38 +1,26 @@
-/* pipeline.h — the rules of pipelines, as pure functions: which phase comes
- * next, what a stuck agent gets, how inputs bind. No clock, no I/O: the shell
- * that runs shell steps, sessions and locks and journals the outcome is
- * pipeline_*.c (see pipeline_engine.h).
+/* pipeline.h — the rules of pipelines, as pure functions on the record
+ * (struct oj_pipeline, pipeline_record.h): which phase comes next, what each
+ * step does to the record, what a stuck agent gets, how inputs bind. No
+ * clock, no I/O: the engine that runs shell steps, sessions and locks and
+ * journals the outcome is pipeline_*.c (see pipeline_engine.h); every "now"
+ * here is handed in.
  *
- * A pipeline entity ("pipeline"/<id>) holds:
- *   name, inputs {name: value}, workspace, branch, created_at_ms, updated_at_ms
- *   state    running | waiting | escalated | done | failed | cancelled
- *            ("waiting" = its phase waits for a lock or a session slot)
- *   phase    the current phase's name
- *   step     what the phase is doing: workspace (a new pipeline's worktree is
- *            being made), pending (about to start), lock (waiting
- *            for phase.lock), queued (waiting for a session slot), shell,
- *            agent, decide (ended while no runbook loads: decide_ok and
- *            decide_why wait for one), pause (a loop came back to this
- *            phase: it starts at pause_until_ms), over (the pipeline finished)
- *   attempt  how many times this phase has been started (a restart adds one)
- *   session_id, lock_held, waiting_for_lock, waiting_since_ms,
- *   phase_started_ms (entered), run_started_ms (first ran; the overall
- *   timeout counts from it), last_error, restarts, stuck_index, last_step_ms,
- *   recovery [{time_ms, action, detail}], checkpoints [{time_ms, phase, message}],
- *   relock   a lock released at a graceful stop, taken back first at start
- */
+ * A pipeline's record (docs/storage.md "Pipeline values"): its name, inputs,
+ * workspace and branch; its state (running, waiting for a lock or a session
+ * slot, escalated; done, failed, cancelled); its current phase and what the
+ * phase is doing (step: workspace, pending, pause, lock, queued, shell,
+ * agent, decide, over) and how often it started (attempt); the lock it holds
+ * or waits for; its agent's session; the stuck chain (restarts, stuck_index,
+ * last_step_ms); recovery steps and checkpoints; and the hand-overs between
+ * two moments (release_session, decide_ok, relock). */
 #ifndef OJ_PIPELINE_H
 #define OJ_PIPELINE_H
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "json.h"
+#include "pipeline_record.h"
 #include "runbook.h"
-
-/* Not finished: running, waiting or escalated. */
-bool oj_pipeline_active(const cJSON *v);
 
 /* Where a phase leads: the next phase's name, "done" or "fail". */
 const char *oj_pipeline_after(const struct oj_pipeline_def *def, const char *phase, bool ok);
@@ -44,28 +32,80 @@ const char *oj_pipeline_after(const struct oj_pipeline_def *def, const char *pha
 int64_t oj_pipeline_loop_pause(const struct oj_pipeline_def *def, const char *from,
                                const char *to);
 
-/* Binds `oj run` inputs to the pipeline's declared inputs: positional values
- * in declared order, then name=value pairs (names[i], values[i]). Every input
- * must be given exactly once. Returns {name: value} or NULL with err. */
-cJSON *oj_pipeline_bind_inputs(const struct oj_pipeline_def *def, char *const *positional,
-                               size_t npos, char *const *names, char *const *values,
-                               size_t nnamed, char *err, size_t errlen);
+/* Binds `oj run` inputs to the pipeline's declared inputs, into p's inputs:
+ * positional values in declared order, then name=value pairs (names[i],
+ * values[i]). Every input must be given exactly once. 0, or -1 with err. */
+int oj_pipeline_bind_inputs(const struct oj_pipeline_def *def, char *const *positional,
+                            size_t npos, char *const *names, char *const *values, size_t nnamed,
+                            struct oj_pipeline *p, char *err, size_t errlen);
 
-/* A new record, at the first phase, step workspace (its worktree is being
- * made). Takes ownership of inputs. */
-cJSON *oj_pipeline_new(const struct oj_pipeline_def *def, cJSON *inputs, const char *workspace,
-                       const char *branch, int64_t now);
+/* A new record (p holds its inputs, nothing else): at the first phase, step
+ * workspace (its worktree is being made), running. */
+void oj_pipeline_new(struct oj_pipeline *p, const struct oj_pipeline_def *def,
+                     const char *workspace, const char *branch, int64_t now);
 
-/* Copy of v entering `phase` (step pending, fresh attempt counters). */
-cJSON *oj_pipeline_enter(const cJSON *v, const char *phase, int64_t now);
+/* A change at `now`: updated_at_ms. Every change to a record starts here. */
+void oj_pipeline_touch(struct oj_pipeline *p, int64_t now);
 
-/* A copy of v to change, with updated_at_ms = now. */
-cJSON *oj_pipeline_copy(const cJSON *v, int64_t now);
+/* Enters `phase`: step pending, no session, no lock wait, fresh counters
+ * (attempt, restarts, the stuck chain), phase_started_ms now. */
+void oj_pipeline_enter(struct oj_pipeline *p, const char *phase, int64_t now);
 
-/* Set (replace or add) a string or number member of o. */
+/* The current phase starts over (an operator's restart or resume): entered
+ * again with the attempt count carried on (a late result of the old run must
+ * never pass for the new one's), running, the recovery step recorded. */
+void oj_pipeline_rerun(struct oj_pipeline *p, int64_t now, const char *action,
+                       const char *detail);
 
-/* Appends a recovery step (time, action, detail) to v in place. */
-void oj_pipeline_record_step(cJSON *v, int64_t now, const char *action, const char *detail);
+/* The pipeline ended: done, failed or cancelled, step over, no wait; why (when
+ * not "" or NULL) becomes last_error. */
+void oj_pipeline_finish(struct oj_pipeline *p, enum oj_pipeline_state state, const char *why,
+                        int64_t now);
+
+/* Where the phase that ended (ok, or failed for `why`) leads, by def (NULL:
+ * the pipeline is gone from the runbooks, which fails it). A failure is kept
+ * in last_error. */
+enum oj_phase_end {
+    OJ_PHASE_END_NEXT, /* entered the next phase: pending, or pause for a loop back */
+    OJ_PHASE_END_DONE, /* the pipeline is done: oj_pipeline_finish it */
+    OJ_PHASE_END_FAIL, /* the pipeline failed: oj_pipeline_finish it */
+};
+enum oj_phase_end oj_pipeline_phase_end(struct oj_pipeline *p, const struct oj_pipeline_def *def,
+                                        bool ok, const char *why, int64_t now);
+
+/* The phase ended while no runbook loads: the outcome waits in step decide
+ * for one (oj_pipeline_phase_end then). */
+void oj_pipeline_decide_later(struct oj_pipeline *p, bool ok, const char *why);
+
+/* A wait begins: for `lock` (step lock) or, lock NULL, for a session slot
+ * (step queued). State waiting, waiting_since_ms now. */
+void oj_pipeline_wait(struct oj_pipeline *p, const char *lock, int64_t now);
+/* The phase holds `lock` now: the wait for it is over. */
+void oj_pipeline_lock_taken(struct oj_pipeline *p, const char *lock);
+/* Waits for `lock` now (step lock, active). */
+bool oj_pipeline_waits_for(const struct oj_pipeline *p, const char *lock);
+/* Of two pipelines waiting for a lock, a (id_a, waiting since since_a) has
+ * waited longer than b: the earlier wait, on a tie the smaller id. The
+ * longest waiter gets a free lock first. */
+bool oj_pipeline_waited_longer(const char *id_a, int64_t since_a, const char *id_b,
+                               int64_t since_b);
+
+/* The step starts: a shell step, or an agent in session `sid` (also one
+ * adopted after a crash). Attempt + 1, running, step_started_ms now; an
+ * agent's first start also sets run_started_ms, and ends a slot wait. */
+void oj_pipeline_shell_started(struct oj_pipeline *p, int64_t now);
+void oj_pipeline_agent_started(struct oj_pipeline *p, const char *sid, int64_t now);
+/* A runner's result still counts: the pipeline is in that phase's shell step
+ * at that attempt (a cancel, a restart or a crash moved it on otherwise). */
+bool oj_pipeline_shell_is(const struct oj_pipeline *p, const char *phase, int64_t attempt);
+
+/* oj maintenance archive takes a finished pipeline (done, failed, cancelled)
+ * whose last change (finished_at_ms, else updated_at_ms, else created_at_ms)
+ * is known and before cutoff_ms. */
+bool oj_pipeline_archivable(const struct oj_pipeline *p, int64_t cutoff_ms);
+
+/* Recovery gave up on a quiet agent: escalated to a human, who resumes it. */
+void oj_pipeline_escalate(struct oj_pipeline *p, const char *why, int64_t now);
 
 /* What a stuck agent gets. The chain is the phase's on_stuck; `index` is the
  * step reached so far and `restarts` how many restarts this phase has had.
