@@ -136,9 +136,8 @@ int oj_pipeline_resume(struct oj_daemon *d, const char *id, char *msg, size_t le
     } else {
         char phase[80];
         snprintf(phase, sizeof phase, "%s", p.phase);
-        const cJSON *sess = oj_state_get(state_of(d), "session", p.session_id);
-        if (p.state == OJ_PIPELINE_ESCALATED && p.step == OJ_STEP_AGENT && sess &&
-            oj_session_active(sess)) {
+        if (p.state == OJ_PIPELINE_ESCALATED && p.step == OJ_STEP_AGENT &&
+            oj_session_live(d, p.session_id)) {
             resume_agent(d, id, &p);
             snprintf(msg, len, "resumed phase %s; its agent keeps running", phase);
         } else {

@@ -241,15 +241,9 @@ void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
 
 /* Environment for everything a pipeline runs: who it is and where. */
 void oj_pl_env(struct oj_daemon *d, const char *id, const struct oj_pipeline *p,
-               char bufs[4][PATH_MAX + 64], char *env[5])
+               struct oj_task_env *e)
 {
-    snprintf(bufs[0], sizeof bufs[0], "OTTER_TASK=%s", id);
-    snprintf(bufs[1], sizeof bufs[1], "OTTER_WORKSPACE=%s", p->workspace);
-    snprintf(bufs[2], sizeof bufs[2], "OTTER_PHASE=%s", p->phase);
-    snprintf(bufs[3], sizeof bufs[3], "OJ_PROJECT=%s", d->paths.root);
-    for (int i = 0; i < 4; i++)
-        env[i] = bufs[i];
-    env[4] = NULL;
+    oj_task_env_init(e, id, p->workspace, p->phase, d->paths.root);
 }
 
 void oj_pl_kill_shell_step(struct oj_daemon *d, const char *id)
@@ -295,17 +289,18 @@ static int start_shell(struct oj_daemon *d, const char *id, const struct oj_phas
         snprintf(err, errlen, "cannot record the step");
         return -1;
     }
-    char logp[PATH_MAX + 64], pg[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
+    char logp[PATH_MAX + 64], pg[PATH_MAX + 64];
+    struct oj_task_env te;
     oj_pl_log_path(d, id, logp, sizeof logp);
     oj_pl_pgid_path(d, id, pg, sizeof pg);
-    oj_pl_env(d, id, &p, bufs, env);
+    oj_pl_env(d, id, &p, &te);
     bool oom = false;
     oj_hmap_put(&d->pipeline_shells, id, (void *)1, &oom);
     struct oj_run_spec spec = {.command = cmd,
                                .cwd = p.workspace,
                                .log_path = logp,
                                .pgid_file = pg,
-                               .env = env,
+                               .env = te.env,
                                .timeout_ms = ph->timeout_ms};
     int rc = oj_runner_start(d, &spec, shell_finished, j);
     oj_pipeline_free(&p);
@@ -372,11 +367,11 @@ struct orphan_ctx {
     char sid[16];
 };
 
-static void find_orphan(const char *sid, const cJSON *s, void *arg)
+static void find_orphan(const char *sid, const struct oj_session *s, void *arg)
 {
     struct orphan_ctx *o = arg;
-    if (oj_session_active(s) && strcmp(oj_json_str(s, "pipeline_id"), o->pipeline) == 0 &&
-        strcmp(oj_json_str(s, "phase"), o->phase) == 0 && strcmp(sid, o->releasing) != 0)
+    if (s->state != OJ_SESSION_DEAD && strcmp(s->pipeline_id, o->pipeline) == 0 &&
+        strcmp(s->phase, o->phase) == 0 && strcmp(sid, o->releasing) != 0)
         snprintf(o->sid, sizeof o->sid, "%s", sid);
 }
 
@@ -386,7 +381,7 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
     struct oj_pipeline p;
     load(d, id, &p);
     struct orphan_ctx orphan = {.pipeline = id, .phase = ph->name, .releasing = p.release_session};
-    oj_state_each(state_of(d), "session", find_orphan, &orphan);
+    oj_sessions_each(d, find_orphan, &orphan);
     if (orphan.sid[0]) {
         int64_t now = oj_wall_ms();
         oj_pipeline_touch(&p, now);

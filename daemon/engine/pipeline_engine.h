@@ -29,6 +29,7 @@
 #include "server.h"
 #include "sessions_engine.h"
 #include "store.h"
+#include "task_env.h"
 
 #define STUCK_NUDGE                                                                        \
     "You have been quiet for a while. Carry on with the task; when it is finished, run: oj " \
@@ -128,7 +129,7 @@ void oj_pl_pgid_path(struct oj_daemon *d, const char *id, char *buf, size_t len)
 void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len);
 /* OTTER_TASK, OTTER_WORKSPACE, OTTER_PHASE, OJ_PROJECT for a shell command. */
 void oj_pl_env(struct oj_daemon *d, const char *id, const struct oj_pipeline *p,
-               char bufs[4][PATH_MAX + 64], char *env[5]);
+               struct oj_task_env *e);
 
 /* pipeline_workspace.c: starts making the pipeline's worktree on a runner
  * thread (it is in step workspace); when done, its first phase is driven.

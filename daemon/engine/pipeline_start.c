@@ -3,25 +3,18 @@
  * started on a runner thread (pipeline_workspace.c), whose result drives it. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "new_id.h"
 #include "pipeline_engine.h"
 #include "worktree.h"
 
 /* ---- ids -------------------------------------------------------------------------- */
 
-static void new_id(struct oj_daemon *d, char *id, size_t len)
+static bool pipeline_taken(const char *id, void *arg)
 {
-    for (;;) {
-        uint32_t r = 0;
-        if (getrandom(&r, sizeof r, 0) != sizeof r)
-            r = (uint32_t)oj_mono_ns();
-        snprintf(id, len, "p%06x", r & 0xffffff);
-        if (oj_state_get(state_of(d), "pipeline", id) == NULL)
-            return;
-    }
+    return oj_state_get(state_of(arg), "pipeline", id) != NULL;
 }
 
 /* ---- starting ---------------------------------------------------------------------- */
@@ -62,7 +55,7 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
         oj_pipeline_free(&p);
         return -1;
     }
-    new_id(d, id, idlen);
+    oj_new_id('p', id, idlen, pipeline_taken, d);
     char ws_name[128], ws[PATH_MAX + 200], branch[160];
     snprintf(ws_name, sizeof ws_name, "%.64s-%s", def->name, id);
     snprintf(ws, sizeof ws, "%s/workspaces/%s", d->paths.state_dir, ws_name);

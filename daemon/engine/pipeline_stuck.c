@@ -52,19 +52,20 @@ static void escalate(struct oj_daemon *d, const char *id, const char *why)
     if (def && def->notify) {
         struct tvars t;
         oj_pl_tvars_init(&t, d, id, &p);
-        char *cmd = NULL, err[512], logp[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
+        char *cmd = NULL, err[512], logp[PATH_MAX + 64];
+        struct oj_task_env te;
         if (oj_template_expand(def->notify, oj_pl_lookup, &t, 1, &cmd, err, sizeof err) != 0) {
             LOG_WARN("pipeline %s: notify: %s", id, err);
             oj_pipeline_free(&p);
             return;
         }
         oj_pl_log_path(d, id, logp, sizeof logp);
-        oj_pl_env(d, id, &p, bufs, env);
+        oj_pl_env(d, id, &p, &te);
         char *pid = strdup(id);
         struct oj_run_spec spec = {.command = cmd,
                                    .cwd = d->paths.root,
                                    .log_path = logp,
-                                   .env = env,
+                                   .env = te.env,
                                    .timeout_ms = NOTIFY_TIMEOUT_MS};
         if (oj_runner_start(d, &spec, notify_finished, pid) != 0)
             free(pid);

@@ -148,8 +148,7 @@ static bool agent_over(struct oj_daemon *d, const char *id, const struct oj_pipe
         oj_pl_phase_over(d, id, false, why, true);
         return true;
     }
-    const cJSON *s = oj_state_get(state_of(d), "session", p->session_id);
-    if (s == NULL || !oj_session_active(s)) {
+    if (!oj_session_live(d, p->session_id)) {
         oj_pipeline_session_ended(d, id, p->session_id);
         return true;
     }
@@ -240,10 +239,12 @@ void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id,
     oj_pipeline_free(&p);
     if (!current)
         return; /* not the current agent: a restart or a finished phase ended it */
-    const cJSON *s = oj_state_get(state_of(d), "session", sid);
+    struct oj_session s;
+    bool known = oj_session_get(d, sid, &s) == 0;
     char why[600];
     snprintf(why, sizeof why, "the agent's session %s ended before `oj done` (%s)", sid,
-             s ? oj_json_str(s, "reason") : "its record is gone");
+             known ? s.reason : "its record is gone");
+    oj_session_clear(&s);
     oj_pl_phase_over(d, id, false, why, false);
 }
 

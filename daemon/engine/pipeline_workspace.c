@@ -60,16 +60,17 @@ void oj_pl_make_workspace(struct oj_daemon *d, const char *id, bool again)
     load(d, id, &p);
     char *cmd = oj_worktree_add_command(p.workspace, p.branch, d->paths.worktree_lock, again);
     char *arg = strdup(id);
-    char logp[PATH_MAX + 64], pg[PATH_MAX + 64], bufs[4][PATH_MAX + 64], *env[5];
+    char logp[PATH_MAX + 64], pg[PATH_MAX + 64];
+    struct oj_task_env te;
     oj_pl_log_path(d, id, logp, sizeof logp);
     oj_pl_pgid_path(d, id, pg, sizeof pg);
-    oj_pl_env(d, id, &p, bufs, env);
+    oj_pl_env(d, id, &p, &te);
     oj_pipeline_free(&p);
     struct oj_run_spec spec = {.command = cmd,
                                .cwd = d->paths.root,
                                .log_path = logp,
                                .pgid_file = pg,
-                               .env = env,
+                               .env = te.env,
                                .timeout_ms = OJ_WORKTREE_ADD_TIMEOUT_MS};
     bool oom = cmd == NULL || arg == NULL;
     if (!oom)

@@ -79,6 +79,12 @@ int oj_session_get(struct oj_daemon *d, const char *id, struct oj_session *out)
     return 0;
 }
 
+bool oj_session_live(struct oj_daemon *d, const char *id)
+{
+    const cJSON *v = id && id[0] ? oj_state_get(state_of(d), "session", id) : NULL;
+    return v != NULL && oj_session_active(v);
+}
+
 struct each_ctx {
     void (*fn)(const char *id, const struct oj_session *s, void *arg);
     void *arg;

@@ -26,6 +26,8 @@ struct oj_daemon;
 /* The record of session id, decoded into *out (caller clears). 0, or -1 when
  * there is none (out is then empty). */
 int oj_session_get(struct oj_daemon *d, const char *id, struct oj_session *out);
+/* Whether session id has a record and is not dead. */
+bool oj_session_live(struct oj_daemon *d, const char *id);
 /* Calls fn for every session, in no particular order; id and s live for the
  * call only. fn must not change the state. */
 void oj_sessions_each(struct oj_daemon *d,

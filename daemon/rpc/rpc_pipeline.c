@@ -179,8 +179,7 @@ static void describe(struct oj_daemon *d, const char *id, const struct oj_pipeli
     Oj__PipelineStatusResponse out = OJ__PIPELINE_STATUS_RESPONSE__INIT;
     out.pipeline = &s;
     out.session_id = (char *)p->session_id;
-    const cJSON *sess = oj_state_get(state_of(d), "session", out.session_id);
-    if (sess && oj_session_active(sess)) {
+    if (oj_session_live(d, out.session_id)) {
         int64_t last = oj_session_last_output_ms(d, out.session_id), now = oj_wall_ms();
         out.idle_ms = now > last ? now - last : 0;
     }
