@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sessions.h"
+#include "shell.h"
 
 static const char *state_of(const cJSON *v)
 {
