@@ -32,6 +32,8 @@
 #include "server.h"
 #include "store.h"
 #include "version.h"
+#include "watchdog.h"
+#include "watcher.h"
 
 static void tell(int fd, const char *fmt, const char *detail, long n)
 {
@@ -138,6 +140,12 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_hmap_init(&d->lock_heartbeats);
     oj_hmap_init(&d->session_live);
     oj_hmap_init(&d->pipeline_shells);
+    /* The watcher's bookkeeping exists before the engine asks it anything;
+     * its thread starts once there is a publisher. */
+    if ((d->watcher = oj_watcher_new()) == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail_store;
+    }
 
     if (oj_engine_start(d) != 0) {
         snprintf(err, sizeof err, "cannot start the engine thread");
@@ -153,15 +161,20 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         goto fail_engine;
     if (oj_pub_start(&d->publisher, d->paths.events_sock_path, err, sizeof err) != 0)
         goto fail_server;
-    if (oj_watcher_start(d) != 0) {
+    if (oj_watcher_start(d->watcher, d->paths.session_log_dir, d->publisher) != 0) {
         snprintf(err, sizeof err, "cannot watch %s for session output: %s",
                  d->paths.session_log_dir, strerror(errno));
         goto fail_pub;
     }
-    if (oj_watchdog_start(d) != 0)
+    struct oj_watchdog_opts wo = {
+        .sock_path = d->paths.sock_path,
+        .events_sock_path = d->paths.events_sock_path,
+        .server = d->server,
+        .publisher = d->publisher,
+        .interval_ms = d->cfg.watchdog_ms,
+    };
+    if (oj_watchdog_start(&d->watchdog, &wo) != 0)
         LOG_WARN("daemon: cannot start the listener watchdog; continuing without it");
-    else
-        d->watchdog_stopping = false;
     LOG_INFO("daemon: listening on %s", d->paths.sock_path);
     tell(o->ready_fd, "READY %ld\n", NULL, (long)d->pid);
     if (o->ready_fd >= 0)
@@ -214,8 +227,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
                  running, (long long)timeout_ms);
     else
         LOG_INFO("daemon: no shell steps running");
-    oj_watchdog_stop(d);
-    oj_watcher_stop(d);
+    oj_watchdog_stop(d->watchdog);
+    oj_watcher_stop(d->watcher);
     oj_engine_stop(d);
     /* The engine is gone, so this thread may touch the state now. */
     /* 3. checkpoint all sessions (they keep running in tmux) */
@@ -230,6 +243,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_lock_forget(d);
     oj_sessions_forget(d);
     oj_hmap_free(&d->pipeline_shells);
+    oj_watcher_free(d->watcher);
     if (d->runbooks) {
         oj_runbooks_free(d->runbooks);
         free(d->runbooks);
@@ -257,6 +271,7 @@ fail_store:
     oj_lock_forget(d);
     oj_sessions_forget(d);
     oj_hmap_free(&d->pipeline_shells);
+    oj_watcher_free(d->watcher);
     if (d->runbooks) {
         oj_runbooks_free(d->runbooks);
         free(d->runbooks);
