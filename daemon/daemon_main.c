@@ -29,6 +29,7 @@
 #include "log.h"
 #include "pidlock.h"
 #include "publisher.h"
+#include "rpc_checks.h"
 #include "server.h"
 #include "store.h"
 #include "version.h"
@@ -154,6 +155,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     struct oj_server_opts so = {
         .sock_path = d->paths.sock_path,
         .service = &oj__control__descriptor,
+        .rpcs = oj_rpc_checks,
         .sink = oj_engine_submit,
         .sink_arg = d,
     };

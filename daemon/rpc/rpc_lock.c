@@ -176,16 +176,6 @@ static void rpc_lock_acquire(Oj__Control_Service *svc, const Oj__LockAcquireRequ
                              Oj__LockInfo_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    const char *bad = oj_lock_name_problem(in->name);
-    if (bad == NULL && (in->holder[0] == '\0' || strlen(in->holder) > OJ_LOCK_HOLDER_MAX))
-        bad = "a lock holder is a name of 1 to 200 characters";
-    if (bad == NULL && in->timeout_ms < 0)
-        bad = "the heartbeat timeout cannot be negative";
-    if (bad) {
-        fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, bad);
-        done(NULL, call);
-        return;
-    }
     int64_t now = oj_wall_ms();
     struct oj_lock cur;
     bool held = load(d, in->name, &cur);
@@ -244,8 +234,6 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
     struct oj_lock cur;
     bool held = oj_lock_ref_problem(in->name) == NULL && load(d, in->name, &cur);
     const char *bad = held ? NULL : oj_lock_name_problem(in->name);
-    if (bad == NULL && !in->force && in->holder[0] == '\0')
-        bad = "say who releases the lock (holder), or force it";
     if (bad) {
         fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, bad);
         done(NULL, call);
