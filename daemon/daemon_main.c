@@ -30,6 +30,7 @@
 #include "pidlock.h"
 #include "publisher.h"
 #include "rpc_checks.h"
+#include "rpc_table.h"
 #include "server.h"
 #include "store.h"
 #include "version.h"
@@ -53,6 +54,17 @@ static void note_to_starter(const char *text, void *arg)
 {
     const struct oj_daemon_opts *o = arg;
     tell(o->ready_fd, "NOTE %s\n", text, 0);
+}
+
+/* The engine's once-a-second pass: sessions first (reconciled with tmux, so
+ * a pipeline sees its agent's end), then every active pipeline, then the
+ * scheduled jobs. */
+static void tick(void *arg)
+{
+    struct oj_daemon *d = arg;
+    oj_sessions_tick(d);
+    oj_pipelines_tick(d);
+    oj_cron_tick(d);
 }
 
 static int fail(const struct oj_daemon_opts *o, const char *why)
@@ -148,6 +160,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         goto fail_store;
     }
 
+    oj_rpc_register_all(&d->svc);
+    oj_engine_set_tick(d, tick, d);
     if (oj_engine_start(d) != 0) {
         snprintf(err, sizeof err, "cannot start the engine thread");
         goto fail_store;

@@ -57,6 +57,8 @@ struct oj_daemon {
     struct oj_call_node *queue_head, *queue_tail;
     bool engine_stopping;
     bool engine_gone; /* the engine thread ended: posted jobs are refused */
+    void (*engine_tick)(void *arg); /* once a second (oj_engine_set_tick) */
+    void *engine_tick_arg;
 
     struct oj_watchdog *watchdog; /* keeps both listeners alive (watchdog.h) */
 
@@ -100,6 +102,10 @@ struct oj_daemon_opts {
 int oj_daemon_run(const struct oj_daemon_opts *o);
 
 /* ---- parts (engine.c, rpc_*.c) ------------------------------------------- */
+/* The engine runs the handlers d->svc holds (filled in before the start,
+ * rpc_table.h) and, once a second between calls, the tick handed in with
+ * oj_engine_set_tick (before the start; none: no tick). */
+void oj_engine_set_tick(struct oj_daemon *d, void (*tick)(void *arg), void *arg);
 int oj_engine_start(struct oj_daemon *d);
 void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink */
 /* Runs job(d, arg) on the engine thread, after what is queued (any thread).
@@ -120,15 +126,6 @@ static inline void oj_watcher_forget(struct oj_daemon *d, const char *id)
 {
     oj_watcher_drop(d->watcher, id);
 }
-
-/* Each rpc group fills in its handlers; unset ones answer NOT_IMPLEMENTED. */
-void oj_rpc_register_daemon(Oj__Control_Service *svc);
-void oj_rpc_register_lock(Oj__Control_Service *svc);
-void oj_rpc_register_maintenance(Oj__Control_Service *svc);
-void oj_rpc_register_session(Oj__Control_Service *svc);
-void oj_rpc_register_pipeline(Oj__Control_Service *svc);
-void oj_rpc_register_workspace(Oj__Control_Service *svc);
-void oj_rpc_register_cron(Oj__Control_Service *svc);
 
 /* Sessions (rpc_session.c), engine thread: how many are not dead; reconcile
  * the records with tmux (the 1 s tick); record every live session's output

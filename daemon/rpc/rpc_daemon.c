@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "rpc_table.h"
 #include "server.h"
 #include "store.h"
 #include "version.h"

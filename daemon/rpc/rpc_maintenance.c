@@ -16,6 +16,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "pipeline.h"
+#include "rpc_table.h"
 #include "server.h"
 #include "sessions.h"
 #include "store.h"

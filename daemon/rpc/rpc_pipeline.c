@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "pipeline_engine.h"
 #include "resolve.h"
+#include "rpc_table.h"
 #include "sessions.h"
 #include "utf8.h"
 

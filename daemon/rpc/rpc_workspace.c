@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "rpc_table.h"
 #include "pipeline.h"
 #include "server.h"
 #include "store.h"
