@@ -24,12 +24,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon_main.h"
+
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
 #include "pidlock.h"
 #include "publisher.h"
 #include "rpc_checks.h"
+#include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
 #include "rpc_table.h"
 #include "server.h"
 #include "store.h"

@@ -1,5 +1,5 @@
-/* daemon.h — the running daemon: its settings, its parts, and the entry point
- * the CLI calls for `oj daemon start`.
+/* daemon.h — the running daemon: its settings and its parts (the entry
+ * point the CLI calls is in daemon_main.h).
  *
  * Threads: the main thread waits for signals and runs start-up and shutdown;
  * nng's threads run the socket callbacks (server.c); one engine thread runs
@@ -86,20 +86,6 @@ static inline struct oj_daemon *oj_daemon_of(Oj__Control_Service *svc)
 {
     return (struct oj_daemon *)svc;
 }
-
-struct oj_daemon_opts {
-    const char *root;  /* absolute project root (holds .oj/) */
-    bool foreground;   /* copy log entries to stderr */
-    bool recover;      /* --recover: truncate a corrupt WAL to its last good record */
-    bool rebuild;      /* --rebuild-state: ignore snapshots, replay the whole WAL */
-    /* -1, or a pipe for the starting CLI: any number of "NOTE <text>\n", then
-     * "READY <pid>\n", "ALREADY <pid>\n" or "ERROR <why>\n". */
-    int ready_fd;
-};
-
-/* Runs the daemon until it is stopped. Returns the process exit status. Must
- * be called before anything in the process has used nng. */
-int oj_daemon_run(const struct oj_daemon_opts *o);
 
 /* ---- parts (engine.c, rpc_*.c) ------------------------------------------- */
 /* The engine runs the handlers d->svc holds (filled in before the start,

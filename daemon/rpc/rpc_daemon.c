@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
 #include "rpc_table.h"
 #include "server.h"
 #include "store.h"

@@ -16,6 +16,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "pipeline.h"
+#include "rpc_maintenance.h"
 #include "rpc_table.h"
 #include "server.h"
 #include "sessions.h"
@@ -64,6 +65,20 @@ static void rpc_compact(Oj__Control_Service *svc, const Oj__CompactRequest *in,
     done(&out, call);
 }
 
+void oj_restore_reply(const struct oj_restore_result *r, bool dry_run,
+                      Oj__RestoreSnapshotResponse *out)
+{
+    oj__restore_snapshot_response__init(out);
+    out->snapshot_id = (char *)r->restored.id;
+    out->wal_backup = (char *)r->wal_backup;
+    out->sequence = dry_run ? 0 : r->written.seq;
+    out->snapshot_sequence = r->snapshot_seq;
+    out->dropped_from = r->dropped_from;
+    out->dropped_to = r->dropped_to;
+    out->dropped_count = r->dropped_count;
+    out->entity_counts = (char *)r->counts;
+}
+
 static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotRequest *in,
                         Oj__RestoreSnapshotResponse_Closure done, void *call)
 {
@@ -83,15 +98,8 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
         oj_lock_forget(d);
         oj_hmap_init(&d->lock_heartbeats);
     }
-    Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
-    out.snapshot_id = r.restored.id;
-    out.wal_backup = r.wal_backup;
-    out.sequence = in->dry_run ? 0 : r.written.seq;
-    out.snapshot_sequence = r.snapshot_seq;
-    out.dropped_from = r.dropped_from;
-    out.dropped_to = r.dropped_to;
-    out.dropped_count = r.dropped_count;
-    out.entity_counts = r.counts;
+    Oj__RestoreSnapshotResponse out;
+    oj_restore_reply(&r, in->dry_run, &out);
     done(&out, call);
 }
 
