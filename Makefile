@@ -122,7 +122,8 @@ FUZZ_LIB := daemon/store/wal.c daemon/store/crc_tail.c daemon/store/recovery.c \
             daemon/store/snapshot.c \
             daemon/store/state.c daemon/base/hmap.c daemon/base/log.c daemon/base/json.c \
             common/crc32.c common/fsutil.c common/fnv.c \
-            daemon/wire/request.c daemon/rules/locks.c common/utf8.c common/pb_utf8.c $(GEN_C)
+            daemon/wire/request.c daemon/rpc/rpc_checks.c daemon/rules/locks.c common/utf8.c \
+            common/pb_utf8.c $(GEN_C)
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined $(INCLUDES) -pthread
 build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)

@@ -12,8 +12,7 @@
 
 #include "cli.h"
 #include "clock.h"
-#include "config.h"
-#include "daemon.h"
+#include "daemon_main.h"
 #include "duration.h"
 #include "pidlock.h"
 #include "subprocess.h"
@@ -175,9 +174,8 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
     if (rc != 0)
         return rc;
     /* Bad settings are the operator's to fix: say so before forking. */
-    struct oj_config cfg;
     char err[256];
-    if (oj_config_from_env(&cfg, err, sizeof err) != 0) {
+    if (oj_daemon_check_settings(err, sizeof err) != 0) {
         oj_errorf("%s", err);
         return OJ_EXIT_USAGE;
     }

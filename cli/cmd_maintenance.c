@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "daemon_main.h"
 #include "pidlock.h"
-#include "store.h"
 
 static void human_compact(const void *m)
 {
@@ -68,47 +68,36 @@ static bool confirm_restore(const Oj__RestoreSnapshotResponse *dry)
     return true;
 }
 
-static void restore_out(const struct oj_restore_result *r, Oj__RestoreSnapshotResponse *out)
-{
-    out->snapshot_id = (char *)r->restored.id;
-    out->wal_backup = (char *)r->wal_backup;
-    out->sequence = r->written.seq;
-    out->snapshot_sequence = r->snapshot_seq;
-    out->dropped_from = r->dropped_from;
-    out->dropped_to = r->dropped_to;
-    out->dropped_count = r->dropped_count;
-    out->entity_counts = (char *)r->counts;
-}
-
-/* Restores on disk under the daemon's lock (held by the caller). */
+/* Restores on disk under the daemon's lock (held by the caller), by the
+ * daemon's own code (daemon_main.h): the CLI never touches the store. */
 static int restore_offline(struct oj_ctx *ctx, const struct oj_args *a, const char *id, bool ask)
 {
-    struct oj_restore_result r;
     char err[1024];
-    Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
+    Oj__RestoreSnapshotResponse *out;
     if (ask) {
-        int rc = oj_store_restore_offline(ctx->paths.state_dir, id, true, &r, err, sizeof err);
+        int rc = oj_daemon_restore_offline(ctx->paths.state_dir, id, true, &out, err, sizeof err);
         if (rc != 0) {
             oj_errorf("%s", err);
             return rc == -2 ? OJ_EXIT_NOT_FOUND : OJ_EXIT_FAILURE;
         }
-        restore_out(&r, &out);
-        if (!confirm_restore(&out))
+        bool go = confirm_restore(out);
+        oj_daemon_restore_free(out);
+        if (!go)
             return OJ_EXIT_FAILURE;
     }
-    int rc = oj_store_restore_offline(ctx->paths.state_dir, id, false, &r, err, sizeof err);
+    int rc = oj_daemon_restore_offline(ctx->paths.state_dir, id, false, &out, err, sizeof err);
     if (rc != 0) {
         oj_errorf("%s", err);
         return rc == -2 ? OJ_EXIT_NOT_FOUND : OJ_EXIT_FAILURE;
     }
-    restore_out(&r, &out);
     if (oj_args_has(a, "json")) {
-        oj_print_json(&out.base);
+        oj_print_json(&out->base);
     } else {
-        human_restore(&out);
+        human_restore(out);
         printf("(the daemon is not running: restored on disk; start it with `oj daemon "
                "start`)\n");
     }
+    oj_daemon_restore_free(out);
     return OJ_EXIT_OK;
 }
 

@@ -37,6 +37,9 @@
 #define OJ_MAX_REQUEST_BYTES (4u * 1024 * 1024)
 /* Largest reply a client accepts (session captures can be big). */
 #define OJ_MAX_REPLY_BYTES (64u * 1024 * 1024)
+/* How long a graceful stop may take when DaemonStop's timeout_ms is 0 (and
+ * SIGTERM's); `oj daemon stop` waits as long by default. */
+#define OJ_DEFAULT_STOP_TIMEOUT_MS 10000
 
 /* How long a call keeps retrying after its connection broke or was refused
  * (the daemon's watchdog repairs a dead listener within ~2.5 s). */

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon_main.h"
+
 #include "clock.h"
 #include "cron.h"
 #include "daemon.h"
@@ -31,10 +33,15 @@
 #include "log.h"
 #include "pidlock.h"
 #include "publisher.h"
+#include "rpc_checks.h"
+#include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
+#include "rpc_table.h"
 #include "server.h"
 #include "sessions_engine.h"
 #include "store.h"
 #include "version.h"
+#include "watchdog.h"
+#include "watcher.h"
 
 static void tell(int fd, const char *fmt, const char *detail, long n)
 {
@@ -58,8 +65,9 @@ static void note_to_starter(const char *text, void *arg)
 /* The engine's once-a-second tick. Sessions first: what ended or went quiet
  * goes to its pipeline (which may end, nudge or restart its agent); then
  * every active pipeline; then the scheduled jobs. */
-static void tick(struct oj_daemon *d)
+static void tick(void *arg)
 {
+    struct oj_daemon *d = arg;
     struct oj_session_events ev = {0};
     oj_sessions_tick(d, &ev);
     for (size_t i = 0; i < ev.n; i++) {
@@ -163,8 +171,15 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_hmap_init(&d->session_live);
     oj_hmap_init(&d->pipeline_shells);
     oj_hmap_init(&d->cron_running);
+    /* The watcher's bookkeeping exists before the engine asks it anything;
+     * its thread starts once there is a publisher. */
+    if ((d->watcher = oj_watcher_new()) == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail_store;
+    }
 
-    d->tick = tick;
+    oj_rpc_register_all(&d->svc);
+    oj_engine_set_tick(d, tick, d);
     if (oj_engine_start(d) != 0) {
         snprintf(err, sizeof err, "cannot start the engine thread");
         goto fail_store;
@@ -172,6 +187,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     struct oj_server_opts so = {
         .sock_path = d->paths.sock_path,
         .service = &oj__control__descriptor,
+        .rpcs = oj_rpc_checks,
         .sink = oj_engine_submit,
         .sink_arg = d,
     };
@@ -179,15 +195,20 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         goto fail_engine;
     if (oj_pub_start(&d->publisher, d->paths.events_sock_path, err, sizeof err) != 0)
         goto fail_server;
-    if (oj_watcher_start(d) != 0) {
+    if (oj_watcher_start(d->watcher, d->paths.session_log_dir, d->publisher) != 0) {
         snprintf(err, sizeof err, "cannot watch %s for session output: %s",
                  d->paths.session_log_dir, strerror(errno));
         goto fail_pub;
     }
-    if (oj_watchdog_start(d) != 0)
+    struct oj_watchdog_opts wo = {
+        .sock_path = d->paths.sock_path,
+        .events_sock_path = d->paths.events_sock_path,
+        .server = d->server,
+        .publisher = d->publisher,
+        .interval_ms = d->cfg.watchdog_ms,
+    };
+    if (oj_watchdog_start(&d->watchdog, &wo) != 0)
         LOG_WARN("daemon: cannot start the listener watchdog; continuing without it");
-    else
-        d->watchdog_stopping = false;
     LOG_INFO("daemon: listening on %s", d->paths.sock_path);
     tell(o->ready_fd, "READY %ld\n", NULL, (long)d->pid);
     if (o->ready_fd >= 0)
@@ -240,8 +261,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
                  running, (long long)timeout_ms);
     else
         LOG_INFO("daemon: no shell steps running");
-    oj_watchdog_stop(d);
-    oj_watcher_stop(d);
+    oj_watchdog_stop(d->watchdog);
+    oj_watcher_stop(d->watcher);
     oj_engine_stop(d);
     /* The engine is gone, so this thread may touch the state now. */
     /* 3. checkpoint all sessions (they keep running in tmux) */
@@ -257,6 +278,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_sessions_forget(d);
     oj_hmap_free(&d->pipeline_shells);
     oj_cron_forget(d);
+    oj_watcher_free(d->watcher);
     if (d->runbooks) {
         oj_runbooks_free(d->runbooks);
         free(d->runbooks);
@@ -285,6 +307,7 @@ fail_store:
     oj_sessions_forget(d);
     oj_hmap_free(&d->pipeline_shells);
     oj_cron_forget(d);
+    oj_watcher_free(d->watcher);
     if (d->runbooks) {
         oj_runbooks_free(d->runbooks);
         free(d->runbooks);

@@ -1,5 +1,5 @@
-/* daemon.h — the running daemon: its settings, its parts, and the entry point
- * the CLI calls for `oj daemon start`.
+/* daemon.h — the running daemon: its settings and its parts (the entry
+ * point the CLI calls is in daemon_main.h).
  *
  * Threads: the main thread waits for signals and runs start-up and shutdown;
  * nng's threads run the socket callbacks (server.c); one engine thread runs
@@ -21,6 +21,8 @@
 #include "oj.pb-c.h"
 #include "paths.h"
 #include "runbook.h"
+#include "runner.h"
+#include "watcher.h"
 
 struct oj_server;
 struct oj_call;
@@ -57,28 +59,21 @@ struct oj_daemon {
     struct oj_call_node *queue_head, *queue_tail;
     bool engine_stopping;
     bool engine_gone; /* the engine thread ended: posted jobs are refused */
-    /* the once-a-second tick, handed in by daemon_main.c (the engine knows
-     * no domain by name) */
-    void (*tick)(struct oj_daemon *d);
+    void (*engine_tick)(void *arg); /* once a second (oj_engine_set_tick) */
+    void *engine_tick_arg;
 
-    /* watchdog */
-    pthread_t watchdog_thread;
-    pthread_mutex_t watchdog_mu;
-    pthread_cond_t watchdog_cv;
-    bool watchdog_stopping;
+    struct oj_watchdog *watchdog; /* keeps both listeners alive (watchdog.h) */
 
-    /* live output and events (publisher.c), fed by the log watcher (watcher.c) */
+    /* live output and events (publisher.c), fed by the log watcher (watcher.h) */
     struct oj_publisher *publisher;
-    pthread_t watch_thread;
-    int watch_fd, watch_stop[2];
-    struct oj_hmap watch_tracks; /* session id -> how far its log is published (watcher.c) */
+    struct oj_watcher *watcher; /* made before the engine starts, freed after it stops */
 
     /* set by DaemonStop; the main thread acts on it */
     _Atomic int64_t stop_timeout_ms;
     /* a graceful stop began: no new oj run, no new phase starts (pipelines
      * finish their bookkeeping and carry on after the next start) */
     atomic_bool draining;
-    /* shell steps and job commands running on their own threads (runner.c) */
+    /* shell steps and job commands whose result is not recorded yet (engine_runner.c) */
     atomic_int runners_active;
 
     /* runbooks (.oj/runbooks/ *.json), reloaded when a file there changes;
@@ -94,21 +89,11 @@ static inline struct oj_daemon *oj_daemon_of(Oj__Control_Service *svc)
     return (struct oj_daemon *)svc;
 }
 
-struct oj_daemon_opts {
-    const char *root;  /* absolute project root (holds .oj/) */
-    bool foreground;   /* copy log entries to stderr */
-    bool recover;      /* --recover: truncate a corrupt WAL to its last good record */
-    bool rebuild;      /* --rebuild-state: ignore snapshots, replay the whole WAL */
-    /* -1, or a pipe for the starting CLI: any number of "NOTE <text>\n", then
-     * "READY <pid>\n", "ALREADY <pid>\n" or "ERROR <why>\n". */
-    int ready_fd;
-};
-
-/* Runs the daemon until it is stopped. Returns the process exit status. Must
- * be called before anything in the process has used nng. */
-int oj_daemon_run(const struct oj_daemon_opts *o);
-
-/* ---- parts (engine.c, watchdog.c, rpc_*.c) -------------------------------- */
+/* ---- parts (engine.c, rpc_*.c) ------------------------------------------- */
+/* The engine runs the handlers d->svc holds (filled in before the start,
+ * rpc_table.h) and, once a second between calls, the tick handed in with
+ * oj_engine_set_tick (before the start; none: no tick). */
+void oj_engine_set_tick(struct oj_daemon *d, void (*tick)(void *arg), void *arg);
 int oj_engine_start(struct oj_daemon *d);
 void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink */
 /* Runs job(d, arg) on the engine thread, after what is queued (any thread).
@@ -117,26 +102,18 @@ void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink 
 bool oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg);
 void oj_engine_stop(struct oj_daemon *d);
 
-int oj_watcher_start(struct oj_daemon *d);
-void oj_watcher_stop(struct oj_daemon *d);
 /* Any thread: how many bytes of the session's log the watcher has published
  * (or skipped: a log present at start is followed from its end); -1 when it
  * has not seen the log. */
-int64_t oj_watcher_published(struct oj_daemon *d, const char *id);
+static inline int64_t oj_watcher_published(struct oj_daemon *d, const char *id)
+{
+    return oj_watcher_position(d->watcher, id);
+}
 /* Any thread: stop tracking a session whose record is gone (archived). */
-void oj_watcher_forget(struct oj_daemon *d, const char *id);
-
-int oj_watchdog_start(struct oj_daemon *d);
-void oj_watchdog_stop(struct oj_daemon *d);
-
-/* Each rpc group fills in its handlers; unset ones answer NOT_IMPLEMENTED. */
-void oj_rpc_register_daemon(Oj__Control_Service *svc);
-void oj_rpc_register_lock(Oj__Control_Service *svc);
-void oj_rpc_register_maintenance(Oj__Control_Service *svc);
-void oj_rpc_register_session(Oj__Control_Service *svc);
-void oj_rpc_register_pipeline(Oj__Control_Service *svc);
-void oj_rpc_register_workspace(Oj__Control_Service *svc);
-void oj_rpc_register_cron(Oj__Control_Service *svc);
+static inline void oj_watcher_forget(struct oj_daemon *d, const char *id)
+{
+    oj_watcher_drop(d->watcher, id);
+}
 
 /* Pipelines (pipeline_*.c), engine thread: the tick drives every active
  * pipeline; the session hooks get what the sessions tick saw (daemon_main.c). */
@@ -165,24 +142,17 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
 const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d);
 void oj_runbooks_refresh(struct oj_daemon *d);
 
-/* Runner (runner.c): runs `sh -c command` in cwd on its own thread, with a
- * time limit (0 = none); its output goes to log_path (appended, after a
- * "$ command" line). With pgid_file, sh first writes its pid there (its
- * process group: a crash leaves the step running without its daemon, and the
- * next start kills the group). Then posts finished(d, arg, exit_status,
- * timed_out, tail) to the engine, where tail is the output's last line. */
-struct oj_run_spec {
-    const char *command, *cwd, *log_path, *pgid_file;
-    char *const *env; /* NAME=value entries put over the daemon's environment */
-    int64_t timeout_ms;
-};
+/* Runners (runner.h; engine_runner.c): starts `sh -c` as spec says on a
+ * thread of its own; when it has ended, finished(d, arg, exit_status,
+ * timed_out, tail) runs on the engine thread, where tail is the output's last
+ * line. */
 typedef void (*oj_runner_done)(struct oj_daemon *d, void *arg, int exit_status, bool timed_out,
                                const char *tail);
 /* arg must come from malloc: when the result can never be delivered (the
- * engine ended first), the runner frees it. */
+ * engine ended first), it is freed. On -1 (no thread), arg stays the caller's. */
 int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runner_done finished,
                     void *arg);
-/* Waits until no runner is left or the monotonic deadline; how many remain. */
+/* Waits until every result is recorded or the monotonic deadline; how many remain. */
 int oj_runners_wait(struct oj_daemon *d, int64_t deadline_mono_ms);
 
 /* Resident set size of this process in bytes (0 if unknown). */

@@ -2,10 +2,12 @@
  *
  * The server hands over decoded calls (from nng's callback threads, which
  * must not block); this thread looks up the handler in the generated
- * oj.Control service table and runs it. A handler either answers at once or
- * keeps the call and answers later (the closure is thread-safe), so slow
- * work never holds up the queue. An rpc with no handler yet answers
- * NOT_IMPLEMENTED. */
+ * oj.Control service table (filled in by rpc_table.c) and runs it. A handler
+ * either answers at once or keeps the call and answers later (the closure is
+ * thread-safe), so slow work never holds up the queue. An rpc with no
+ * handler yet answers NOT_IMPLEMENTED. The once-a-second tick is a function
+ * handed in (oj_engine_set_tick): the engine knows no handler and no tick by
+ * name. */
 #include <stdlib.h>
 #include <time.h>
 
@@ -55,8 +57,9 @@ static void run_call(struct oj_daemon *d, struct oj_call *call)
     handlers[idx](&d->svc, oj_call_input(call), engine_done, call);
 }
 
-/* The tick: once a second, between calls, the engine reconciles what time
- * and the outside world changed (sessions that ended, ...). */
+/* The tick: once a second, between calls, the engine runs the function
+ * handed in (daemon_main.c), which reconciles what time and the outside world
+ * changed (sessions that ended, ...). */
 #define TICK_MS 1000
 
 static void *engine_main(void *arg)
@@ -71,8 +74,8 @@ static void *engine_main(void *arg)
         }
         if (oj_mono_ms() >= next_tick && !d->engine_stopping) {
             pthread_mutex_unlock(&d->engine_mu);
-            if (d->tick)
-                d->tick(d);
+            if (d->engine_tick)
+                d->engine_tick(d->engine_tick_arg);
             next_tick = oj_mono_ms() + TICK_MS;
             pthread_mutex_lock(&d->engine_mu);
             continue;
@@ -151,16 +154,14 @@ void oj_engine_submit(struct oj_call *call, void *arg)
     pthread_mutex_unlock(&d->engine_mu);
 }
 
+void oj_engine_set_tick(struct oj_daemon *d, void (*tick)(void *arg), void *arg)
+{
+    d->engine_tick = tick;
+    d->engine_tick_arg = arg;
+}
+
 int oj_engine_start(struct oj_daemon *d)
 {
-    oj__control__init(&d->svc, NULL);
-    oj_rpc_register_daemon(&d->svc);
-    oj_rpc_register_lock(&d->svc);
-    oj_rpc_register_maintenance(&d->svc);
-    oj_rpc_register_session(&d->svc);
-    oj_rpc_register_pipeline(&d->svc);
-    oj_rpc_register_workspace(&d->svc);
-    oj_rpc_register_cron(&d->svc);
     pthread_mutex_init(&d->engine_mu, NULL);
     pthread_cond_init(&d->engine_cv, NULL);
     return pthread_create(&d->engine_thread, NULL, engine_main, d);

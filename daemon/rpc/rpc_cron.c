@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "clock.h"
+#include "rpc_table.h"
 #include "cron.h"
 #include "daemon.h"
 #include "server.h"

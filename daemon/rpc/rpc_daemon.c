@@ -8,6 +8,8 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
+#include "rpc_table.h"
 #include "server.h"
 #include "sessions_engine.h"
 #include "store.h"
@@ -72,13 +74,6 @@ static void rpc_daemon_stop(Oj__Control_Service *svc, const Oj__DaemonStopReques
                             Oj__DaemonStopResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    if (in->timeout_ms < 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "timeout_ms must be 0 (default) or positive, got %lld",
-                     (long long)in->timeout_ms);
-        done(NULL, call);
-        return;
-    }
     struct oj_server_stats st;
     oj_server_stats(d->server, &st);
     int64_t t = in->timeout_ms > 0 ? in->timeout_ms : OJ_DEFAULT_STOP_TIMEOUT_MS;

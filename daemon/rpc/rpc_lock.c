@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "rpc_table.h"
 #include "daemon.h"
 #include "lock_engine.h"
 #include "log.h"
@@ -105,16 +106,6 @@ static void rpc_lock_acquire(Oj__Control_Service *svc, const Oj__LockAcquireRequ
                              Oj__LockInfo_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    const char *bad = oj_lock_name_problem(in->name);
-    if (bad == NULL && (in->holder[0] == '\0' || strlen(in->holder) > OJ_LOCK_HOLDER_MAX))
-        bad = "a lock holder is a name of 1 to 200 characters";
-    if (bad == NULL && in->timeout_ms < 0)
-        bad = "the heartbeat timeout cannot be negative";
-    if (bad) {
-        fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, bad);
-        done(NULL, call);
-        return;
-    }
     struct oj_lock want = {.holder_pid = in->holder_pid, .timeout_ms = in->timeout_ms};
     snprintf(want.holder, sizeof want.holder, "%s", in->holder);
     snprintf(want.host, sizeof want.host, "%s", in->host);
@@ -157,8 +148,6 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
     struct oj_daemon *d = oj_daemon_of(svc);
     struct oj_lock_view seen;
     const char *bad = existing_problem(d, in->name, oj_wall_ms(), &seen);
-    if (bad == NULL && !in->force && in->holder[0] == '\0')
-        bad = "say who releases the lock (holder), or force it";
     if (bad) {
         fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, bad);
         done(NULL, call);

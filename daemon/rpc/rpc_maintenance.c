@@ -17,6 +17,8 @@
 #include "lock_engine.h"
 #include "log.h"
 #include "pipeline.h"
+#include "rpc_maintenance.h"
+#include "rpc_table.h"
 #include "server.h"
 #include "sessions_engine.h"
 #include "store.h"
@@ -64,16 +66,24 @@ static void rpc_compact(Oj__Control_Service *svc, const Oj__CompactRequest *in,
     done(&out, call);
 }
 
+void oj_restore_reply(const struct oj_restore_result *r, bool dry_run,
+                      Oj__RestoreSnapshotResponse *out)
+{
+    oj__restore_snapshot_response__init(out);
+    out->snapshot_id = (char *)r->restored.id;
+    out->wal_backup = (char *)r->wal_backup;
+    out->sequence = dry_run ? 0 : r->written.seq;
+    out->snapshot_sequence = r->snapshot_seq;
+    out->dropped_from = r->dropped_from;
+    out->dropped_to = r->dropped_to;
+    out->dropped_count = r->dropped_count;
+    out->entity_counts = (char *)r->counts;
+}
+
 static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotRequest *in,
                         Oj__RestoreSnapshotResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    if (in->latest == (in->id[0] != '\0')) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "give exactly one of latest or a snapshot id");
-        done(NULL, call);
-        return;
-    }
     struct oj_restore_result r;
     char err[512];
     int rc = oj_store_restore(d->store, in->latest ? NULL : in->id, in->dry_run, &r, err,
@@ -88,15 +98,8 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
         /* Liveness belongs to the state that was replaced. */
         oj_lock_forget(d);
     }
-    Oj__RestoreSnapshotResponse out = OJ__RESTORE_SNAPSHOT_RESPONSE__INIT;
-    out.snapshot_id = r.restored.id;
-    out.wal_backup = r.wal_backup;
-    out.sequence = in->dry_run ? 0 : r.written.seq;
-    out.snapshot_sequence = r.snapshot_seq;
-    out.dropped_from = r.dropped_from;
-    out.dropped_to = r.dropped_to;
-    out.dropped_count = r.dropped_count;
-    out.entity_counts = r.counts;
+    Oj__RestoreSnapshotResponse out;
+    oj_restore_reply(&r, in->dry_run, &out);
     done(&out, call);
 }
 
@@ -171,11 +174,6 @@ static void rpc_archive(Oj__Control_Service *svc, const Oj__ArchiveRequest *in,
                         Oj__ArchiveResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    if (in->older_than_ms < 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, "older_than_ms cannot be negative");
-        done(NULL, call);
-        return;
-    }
     int64_t now = oj_wall_ms();
     struct pick p = {.cutoff = now - in->older_than_ms, .chosen = cJSON_CreateObject(),
                      .sessions = cJSON_CreateObject()};

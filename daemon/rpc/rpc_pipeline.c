@@ -10,6 +10,7 @@
 #include "pipeline_commands.h"
 #include "pipeline_engine.h"
 #include "resolve.h"
+#include "rpc_table.h"
 #include "sessions.h"
 #include "utf8.h"
 
@@ -54,12 +55,6 @@ static void rpc_run(Oj__Control_Service *svc, const Oj__RunRequest *in,
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     oj_runbooks_refresh(d); /* an edited runbook counts at once */
-    if (in->pipeline[0] == '\0') {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "which pipeline? oj run <pipeline> [inputs...]");
-        done(NULL, call);
-        return;
-    }
     char **names = calloc(in->n_inputs + 1, sizeof *names);
     char **values = calloc(in->n_inputs + 1, sizeof *values);
     for (size_t i = 0; i < in->n_inputs; i++) {
@@ -382,11 +377,6 @@ static void rpc_checkpoint(Oj__Control_Service *svc, const Oj__CheckpointRequest
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     char id[16], msg[600];
-    if (in->message[0] == '\0') {
-        refuse(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
-               "say what progress to record: oj checkpoint \"<message>\"");
-        return;
-    }
     if (!resolve(d, in->task, id, sizeof id, call)) {
         done(NULL, call);
         return;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "rpc_table.h"
 #include "daemon.h"
 #include "log.h"
 #include "resolve.h"
@@ -84,12 +85,6 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
                               Oj__SessionInfo_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    if (in->n_argv == 0 || in->argv[0][0] == '\0') {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "give the command to run, after --: oj session start -- <command...>");
-        done(NULL, call);
-        return;
-    }
     char cwd[PATH_MAX];
     const char *want = in->cwd[0] ? in->cwd : d->paths.root;
     struct stat st;
@@ -115,12 +110,6 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
                      "session name '%s' looks like an id (" OJ_NAME_ID_SHAPE_RULE
                      "); add another letter or a '-', e.g. '%s-agent'",
                      name, name);
-        done(NULL, call);
-        return;
-    }
-    if (in->idle_timeout_ms < 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "the idle timeout cannot be negative");
         done(NULL, call);
         return;
     }

@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "rpc_table.h"
 #include "pipeline.h"
 #include "server.h"
 #include "store.h"
@@ -191,13 +192,6 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
                         Oj__WorkspaceCleanupResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    if (!in->stale) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "cleanup removes only stale workspaces: set stale (oj workspace cleanup "
-                     "--stale)");
-        done(NULL, call);
-        return;
-    }
     struct ws_list l = {0};
     /* While a long checkout holds the worktree lock, each git call would wait
      * for it on the engine thread: once it is found busy, the rest are left

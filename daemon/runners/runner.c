@@ -1,7 +1,4 @@
-/* runner.c — shell steps and job commands, each on a thread of its own, so
- * the engine never waits for one. The command runs as `sh -c` through
- * oj_run_env (its own process group, killed at the time limit); its output
- * is appended to a log; the result goes back to the engine as a posted job. */
+/* runner.c — see runner.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,28 +8,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runner.h"
+
 #include "clock.h"
-#include "daemon.h"
 #include "log.h"
 #include "paths.h"
+#include "shell.h"
 #include "subprocess.h"
-#include "tmux.h" /* oj_shell_quote */
 
 extern char **environ;
 
 #define OUTPUT_MAX (256 * 1024) /* output kept per run; the rest is cut */
 
 struct run {
-    struct oj_daemon *d;
     char *command, *shown, *cwd, *log_path; /* shown: command without the pgid prefix */
     char **env;
     int64_t timeout_ms;
-    oj_runner_done finished;
+    oj_run_post post;
     void *arg;
-    /* result */
-    int exit_status;
-    bool timed_out;
-    char tail[512];
+    struct oj_run_result res;
 };
 
 static void free_run(struct run *r)
@@ -45,14 +39,6 @@ static void free_run(struct run *r)
         free(*e);
     free(r->env);
     free(r);
-}
-
-static void deliver(struct oj_daemon *d, void *arg)
-{
-    struct run *r = arg;
-    r->finished(d, r->arg, r->exit_status, r->timed_out, r->tail);
-    free_run(r);
-    atomic_fetch_sub(&d->runners_active, 1);
 }
 
 /* The last non-empty line of out, into tail. */
@@ -78,13 +64,13 @@ static void *run_main(void *arg)
     int timeout = r->timeout_ms > 0 && r->timeout_ms < INT32_MAX ? (int)r->timeout_ms : INT32_MAX;
     if (out == NULL ||
         oj_run_env(argv, r->cwd, r->env, timeout, out, OUTPUT_MAX, 1, &res) != 0) {
-        r->exit_status = 127;
-        snprintf(r->tail, sizeof r->tail, "could not run sh in %.200s: %s", r->cwd,
+        r->res.exit_status = 127;
+        snprintf(r->res.tail, sizeof r->res.tail, "could not run sh in %.200s: %s", r->cwd,
                  out == NULL ? "out of memory" : oj_spawn_why(errno));
     } else {
-        r->exit_status = res.exit_status;
-        r->timed_out = res.timed_out;
-        last_line(out, res.out_len, r->tail, sizeof r->tail);
+        r->res.exit_status = res.exit_status;
+        r->res.timed_out = res.timed_out;
+        last_line(out, res.out_len, r->res.tail, sizeof r->res.tail);
         if (r->log_path) {
             int fd = open(r->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
             if (fd >= 0) {
@@ -98,28 +84,20 @@ static void *run_main(void *arg)
         }
     }
     free(out);
-    struct oj_daemon *d = r->d;
-    if (!oj_engine_post(d, deliver, r)) {
-        /* The daemon stopped without us (past its --timeout); the next start
-         * treats the step as cut off. */
-        free(r->arg);
-        free_run(r);
-        atomic_fetch_sub(&d->runners_active, 1);
-    }
+    r->post(r->arg, &r->res);
+    free_run(r);
     return NULL;
 }
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runner_done finished,
-                    void *arg)
+int oj_run_start(const struct oj_run_spec *spec, oj_run_post post, void *arg)
 {
     struct run *r = calloc(1, sizeof *r);
     if (r == NULL)
         return -1;
     char *const *env = spec->env;
     const char *command = spec->command;
-    r->d = d;
     r->shown = strdup(command);
     if (spec->pgid_file) {
         char *q = oj_shell_quote(spec->pgid_file);
@@ -134,7 +112,7 @@ int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runn
     r->cwd = dup_or_null(spec->cwd);
     r->log_path = dup_or_null(spec->log_path);
     r->timeout_ms = spec->timeout_ms;
-    r->finished = finished;
+    r->post = post;
     r->arg = arg;
     /* The daemon's environment, with `env`'s entries put over it. */
     size_t n_extra = 0, n_base = 0;
@@ -178,23 +156,13 @@ int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runn
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    atomic_fetch_add(&d->runners_active, 1);
     pthread_t t;
     int rc = pthread_create(&t, &attr, run_main, r);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        atomic_fetch_sub(&d->runners_active, 1);
         free_run(r);
         LOG_ERROR("runner: cannot start a thread for `%s`", command);
         return -1;
     }
     return 0;
-}
-
-int oj_runners_wait(struct oj_daemon *d, int64_t deadline_mono_ms)
-{
-    /* A poll: runners are few and a stop waits at most its --timeout. */
-    while (atomic_load(&d->runners_active) > 0 && oj_mono_ms() < deadline_mono_ms)
-        usleep(20 * 1000);
-    return atomic_load(&d->runners_active);
 }

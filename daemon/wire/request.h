@@ -6,15 +6,29 @@
  * Reading a request: decode the RequestFrame, find its method in the service,
  * take its digest, decode the payload as that rpc's request message, and
  * apply the rpc's stateless checks (a field that is wrong whatever the
- * daemon's state: an empty command, a negative timeout, a bad lock name). The
- * table in request.c lists every rpc of oj.Control once, with those checks and
- * whether the rpc is read-only. */
+ * daemon's state: an empty command, a negative timeout, a bad lock name).
+ * What each rpc is (read-only or not, and its check) is not known here: the
+ * rpc layer hands in a table of them (oj_rpc_checks, rpc_checks.c), so the
+ * wire knows no rule of any domain. */
 #ifndef OJ_REQUEST_H
 #define OJ_REQUEST_H
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* A stateless check of an rpc's decoded request: NULL when it is fine, else
+ * why not (a static string, or `msg` written). */
+typedef const char *(*oj_rpc_check)(const ProtobufCMessage *in, char *msg, size_t msglen);
+
+/* One rpc as the wire needs to know it. Read-only: it changes nothing, so
+ * running it twice is harmless and the daemon does not remember its id or
+ * reply. A table of them ends with an entry whose name is NULL. */
+struct oj_rpc_entry {
+    const char *name;
+    bool read_only;
+    oj_rpc_check check; /* NULL: nothing is wrong with it whatever the state */
+};
 
 struct oj_request {
     uint64_t id;     /* RequestFrame.request_id; 0 when the frame did not decode */
@@ -27,21 +41,18 @@ struct oj_request {
     ProtobufCMessage *input; /* the decoded payload; oj_request_clear frees it */
 };
 
-/* Reads the `len` bytes of one request for service `svc`. Returns OK (0) with
- * *rq filled, or the oj.StatusCode to answer with and a one-line message in
- * `msg` (valid UTF-8); rq->id and rq->method are set as far as the frame got.
- * Call oj_request_clear either way. */
-int oj_request_read(const ProtobufCServiceDescriptor *svc, const void *buf, size_t len,
-                    struct oj_request *rq, char *msg, size_t msglen);
+/* Reads the `len` bytes of one request for service `svc`, with each rpc's
+ * check from `rpcs` (NULL: no checks, and every rpc counts as changing
+ * things). Returns OK (0) with *rq filled, or the oj.StatusCode to answer
+ * with and a one-line message in `msg` (valid UTF-8); rq->id and rq->method
+ * are set as far as the frame got. Call oj_request_clear either way. */
+int oj_request_read(const ProtobufCServiceDescriptor *svc, const struct oj_rpc_entry *rpcs,
+                    const void *buf, size_t len, struct oj_request *rq, char *msg, size_t msglen);
 void oj_request_clear(struct oj_request *rq);
 
-/* True for the rpcs that change nothing (Ping, Status, the lists and shows):
- * the daemon does not remember their ids or replies. */
-bool oj_rpc_read_only(const char *method);
-
-/* The i-th rpc name of the table, NULL past its end (tests check the table
- * against the service, so no rpc is left unclassified). */
-const char *oj_rpc_table_name(size_t i);
+/* True when `rpcs` lists the method as read-only (an rpc it lacks changes
+ * things). */
+bool oj_rpc_read_only(const struct oj_rpc_entry *rpcs, const char *method);
 
 /* Encodes a ReplyFrame: status, message (status OK: none), request id and,
  * when status is OK, `out` as payload. Every string in it, the payload's

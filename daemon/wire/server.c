@@ -60,6 +60,7 @@ struct oj_server {
     char url[1100];
     const char *sock_path;
     const ProtobufCServiceDescriptor *service;
+    const struct oj_rpc_entry *rpcs;
     oj_call_sink sink;
     void *sink_arg;
     unsigned min_receivers;
@@ -226,7 +227,7 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
 {
     struct oj_request rq;
     char why[512];
-    int st = oj_request_read(s->service, nng_msg_body(msg), nng_msg_len(msg), &rq, why,
+    int st = oj_request_read(s->service, s->rpcs, nng_msg_body(msg), nng_msg_len(msg), &rq, why,
                              sizeof why);
     nng_msg_free(msg);
     if (st != OJ__STATUS_CODE__OK) {
@@ -474,6 +475,7 @@ int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char
     }
     s->sock_path = o->sock_path;
     s->service = o->service;
+    s->rpcs = o->rpcs;
     s->sink = o->sink;
     s->sink_arg = o->sink_arg;
     s->min_receivers = o->min_receivers ? o->min_receivers : DEFAULT_RECEIVERS;

@@ -8,8 +8,8 @@
  * there are always `min_receivers` contexts waiting for the next request, and
  * a context whose call is still running simply stays with that call.
  *
- * Each request is read by request.h (frame, method, payload, stateless
- * checks) before anything else, and every reply is encoded by it (valid
+ * Each request is read by request.h (frame, method, payload, the stateless
+ * checks of the table in opts.rpcs) before anything else, and every reply is encoded by it (valid
  * UTF-8 throughout).
  *
  * Guarantees:
@@ -33,12 +33,16 @@
 
 struct oj_server;
 struct oj_call;
+struct oj_rpc_entry;
 
 typedef void (*oj_call_sink)(struct oj_call *call, void *arg);
 
 struct oj_server_opts {
     const char *sock_path;
     const ProtobufCServiceDescriptor *service;
+    /* each rpc's read-only flag and stateless check (request.h), handed in by
+     * the rpc layer; NULL: no checks, and every rpc counts as changing things */
+    const struct oj_rpc_entry *rpcs;
     oj_call_sink sink;
     void *sink_arg;
     unsigned min_receivers; /* contexts kept waiting for requests; 0 = default (16) */

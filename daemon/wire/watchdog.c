@@ -21,12 +21,25 @@
 #include <string.h>
 #include <time.h>
 
+#include "watchdog.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
 #include "clock.h"
-#include "daemon.h"
 #include "log.h"
 #include "publisher.h"
 #include "rpc_client.h"
 #include "server.h"
+
+struct oj_watchdog {
+    struct oj_watchdog_opts o;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stopping;
+};
 
 static bool listener_answers(const char *sock_path)
 {
@@ -44,11 +57,11 @@ static bool listener_answers(const char *sock_path)
 
 /* The events socket has the same listener bug. A new subscriber must
  * receive a heartbeat published for it within 3 s. */
-static bool events_deliver(struct oj_daemon *d)
+static bool events_deliver(struct oj_watchdog *w)
 {
     nng_socket sub;
     char url[PATH_MAX + 8];
-    snprintf(url, sizeof url, "ipc://%s", d->paths.events_sock_path);
+    snprintf(url, sizeof url, "ipc://%s", w->o.events_sock_path);
     if (nng_sub0_open(&sub) != 0)
         return true; /* cannot test: do not repair on a guess */
     nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, OJ_PUB_HEARTBEAT_TOPIC,
@@ -59,7 +72,7 @@ static bool events_deliver(struct oj_daemon *d)
         uint64_t nonce = (uint64_t)oj_mono_ns();
         /* The subscription needs a moment after the connection: keep beating. */
         for (int64_t end = oj_mono_ms() + 3000; !got && oj_mono_ms() < end;) {
-            oj_pub_heartbeat(d->publisher, nonce);
+            oj_pub_heartbeat(w->o.publisher, nonce);
             nng_msg *m;
             if (nng_recvmsg(sub, &m, 0) == 0) {
                 got = oj_pub_is_heartbeat(nng_msg_body(m), nng_msg_len(m), nonce);
@@ -73,47 +86,63 @@ static bool events_deliver(struct oj_daemon *d)
 
 static void *watchdog_main(void *arg)
 {
-    struct oj_daemon *d = arg;
+    struct oj_watchdog *w = arg;
+    const struct oj_watchdog_opts *o = &w->o;
     unsigned round = 0;
-    pthread_mutex_lock(&d->watchdog_mu);
-    while (!d->watchdog_stopping) {
-        struct timespec ts = oj_deadline_in(d->cfg.watchdog_ms);
-        int rv = pthread_cond_timedwait(&d->watchdog_cv, &d->watchdog_mu, &ts);
-        if (d->watchdog_stopping || rv != ETIMEDOUT)
+    pthread_mutex_lock(&w->mu);
+    while (!w->stopping) {
+        struct timespec ts = oj_deadline_in(o->interval_ms);
+        int rv = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        if (w->stopping || rv != ETIMEDOUT)
             continue;
-        pthread_mutex_unlock(&d->watchdog_mu);
-        if (++round % 4 == 0 && !events_deliver(d)) {
+        pthread_mutex_unlock(&w->mu);
+        if (++round % 4 == 0 && !events_deliver(w)) {
             LOG_WARN("watchdog: the events listener on %s stopped delivering; listening again",
-                     d->paths.events_sock_path);
-            oj_pub_relisten(d->publisher);
+                     o->events_sock_path);
+            oj_pub_relisten(o->publisher);
         }
-        uint64_t pings = oj_server_pings(d->server);
-        if (!listener_answers(d->paths.sock_path) && oj_server_pings(d->server) == pings) {
+        uint64_t pings = oj_server_pings(o->server);
+        if (!listener_answers(o->sock_path) && oj_server_pings(o->server) == pings) {
             LOG_WARN("watchdog: the listener on %s stopped answering; listening again",
-                     d->paths.sock_path);
-            if (oj_server_relisten(d->server) == 0 && listener_answers(d->paths.sock_path))
+                     o->sock_path);
+            if (oj_server_relisten(o->server) == 0 && listener_answers(o->sock_path))
                 LOG_INFO("watchdog: listener restored");
         }
-        pthread_mutex_lock(&d->watchdog_mu);
+        pthread_mutex_lock(&w->mu);
     }
-    pthread_mutex_unlock(&d->watchdog_mu);
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-int oj_watchdog_start(struct oj_daemon *d)
+int oj_watchdog_start(struct oj_watchdog **out, const struct oj_watchdog_opts *o)
 {
-    pthread_mutex_init(&d->watchdog_mu, NULL);
-    pthread_cond_init(&d->watchdog_cv, NULL);
-    return pthread_create(&d->watchdog_thread, NULL, watchdog_main, d);
+    *out = NULL;
+    struct oj_watchdog *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return -1;
+    w->o = *o;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
 }
 
-void oj_watchdog_stop(struct oj_daemon *d)
+void oj_watchdog_stop(struct oj_watchdog *w)
 {
-    pthread_mutex_lock(&d->watchdog_mu);
-    d->watchdog_stopping = true;
-    pthread_cond_signal(&d->watchdog_cv);
-    pthread_mutex_unlock(&d->watchdog_mu);
-    pthread_join(d->watchdog_thread, NULL);
-    pthread_cond_destroy(&d->watchdog_cv);
-    pthread_mutex_destroy(&d->watchdog_mu);
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
 }

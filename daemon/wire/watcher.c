@@ -7,6 +7,8 @@
  * a follower that misses some (PUB drops for slow readers) re-fetches exactly
  * that byte range with SessionCapture. Logs that exist when the daemon starts
  * are followed from their current end. */
+#include "watcher.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,9 +18,12 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "hmap.h"
 #include "log.h"
 #include "publisher.h"
 
@@ -28,16 +33,24 @@ struct track {
     uint64_t offset, seq;
 };
 
-/* Guards d->watch_tracks: the watcher changes it, the engine reads it
- * (oj_watcher_published) and drops entries (oj_watcher_forget), so the
- * watcher works on a copy of a track and writes it back. A static
- * initializer: it works before the watcher starts and after it stops. */
-static pthread_mutex_t tracks_mu = PTHREAD_MUTEX_INITIALIZER;
+struct oj_watcher {
+    const char *log_dir;
+    struct oj_publisher *publisher;
+    pthread_t thread;
+    int fd, stop[2]; /* inotify; a pipe that ends the thread */
+    /* session id -> struct track*. Guarded by mu: the watcher changes it,
+     * other threads read it (oj_watcher_position) and drop entries
+     * (oj_watcher_drop), so the watcher works on a copy of a track and
+     * writes it back. */
+    pthread_mutex_t mu;
+    struct oj_hmap tracks;
+};
 
 /* The session's track, made at `start` when it has none. False when out of memory. */
-static bool track_get(struct oj_hmap *m, const char *id, uint64_t start, struct track *out)
+static bool track_get(struct oj_watcher *w, const char *id, uint64_t start, struct track *out)
 {
-    pthread_mutex_lock(&tracks_mu);
+    struct oj_hmap *m = &w->tracks;
+    pthread_mutex_lock(&w->mu);
     struct track *t = oj_hmap_get(m, id);
     if (t == NULL && (t = calloc(1, sizeof *t)) != NULL) {
         t->offset = start;
@@ -50,33 +63,37 @@ static bool track_get(struct oj_hmap *m, const char *id, uint64_t start, struct 
     }
     if (t)
         *out = *t;
-    pthread_mutex_unlock(&tracks_mu);
+    pthread_mutex_unlock(&w->mu);
     return t != NULL;
 }
 
-static void track_put(struct oj_hmap *m, const char *id, const struct track *in)
+static void track_put(struct oj_watcher *w, const char *id, const struct track *in)
 {
-    pthread_mutex_lock(&tracks_mu);
-    struct track *t = oj_hmap_get(m, id);
+    pthread_mutex_lock(&w->mu);
+    struct track *t = oj_hmap_get(&w->tracks, id);
     if (t) /* else forgotten meanwhile */
         *t = *in;
-    pthread_mutex_unlock(&tracks_mu);
+    pthread_mutex_unlock(&w->mu);
 }
 
-int64_t oj_watcher_published(struct oj_daemon *d, const char *id)
+int64_t oj_watcher_position(struct oj_watcher *w, const char *id)
 {
-    pthread_mutex_lock(&tracks_mu);
-    const struct track *t = oj_hmap_get(&d->watch_tracks, id);
+    if (w == NULL)
+        return -1;
+    pthread_mutex_lock(&w->mu);
+    const struct track *t = oj_hmap_get(&w->tracks, id);
     int64_t published = t ? (int64_t)t->offset : -1;
-    pthread_mutex_unlock(&tracks_mu);
+    pthread_mutex_unlock(&w->mu);
     return published;
 }
 
-void oj_watcher_forget(struct oj_daemon *d, const char *id)
+void oj_watcher_drop(struct oj_watcher *w, const char *id)
 {
-    pthread_mutex_lock(&tracks_mu);
-    free(oj_hmap_del(&d->watch_tracks, id));
-    pthread_mutex_unlock(&tracks_mu);
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    free(oj_hmap_del(&w->tracks, id));
+    pthread_mutex_unlock(&w->mu);
 }
 
 /* "<id>.log" -> id; false for anything else. */
@@ -90,11 +107,11 @@ static bool id_of(const char *name, char *id, size_t len)
     return true;
 }
 
-static void drain(struct oj_daemon *d, const char *id, struct track *t)
+static void drain(struct oj_watcher *w, const char *id, struct track *t)
 {
     uint64_t from = t->offset;
     char path[PATH_MAX + 128];
-    snprintf(path, sizeof path, "%s/%.64s.log", d->paths.session_log_dir, id);
+    snprintf(path, sizeof path, "%s/%.64s.log", w->log_dir, id);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
@@ -104,44 +121,43 @@ static void drain(struct oj_daemon *d, const char *id, struct track *t)
         if (n <= 0)
             break;
         t->seq++;
-        oj_pub_chunk(d->publisher, id, t->seq, t->offset, buf, (size_t)n);
+        oj_pub_chunk(w->publisher, id, t->seq, t->offset, buf, (size_t)n);
         t->offset += (uint64_t)n;
     }
     close(fd);
     if (t->offset != from)
-        track_put(&d->watch_tracks, id, t);
+        track_put(w, id, t);
 }
 
 static void *watcher_main(void *arg)
 {
-    struct oj_daemon *d = arg;
-    struct oj_hmap *tracks = &d->watch_tracks;
+    struct oj_watcher *w = arg;
 
     /* Existing logs: follow from their current end. */
-    DIR *dir = opendir(d->paths.session_log_dir);
+    DIR *dir = opendir(w->log_dir);
     struct dirent *de;
     while (dir && (de = readdir(dir))) {
         char id[64], path[PATH_MAX + 300];
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s", d->paths.session_log_dir, de->d_name);
+        snprintf(path, sizeof path, "%s/%s", w->log_dir, de->d_name);
         struct track t;
         if (id_of(de->d_name, id, sizeof id) && stat(path, &st) == 0)
-            track_get(tracks, id, (uint64_t)st.st_size, &t);
+            track_get(w, id, (uint64_t)st.st_size, &t);
     }
     if (dir)
         closedir(dir);
 
     char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
-        struct pollfd p[2] = {{.fd = d->watch_fd, .events = POLLIN},
-                              {.fd = d->watch_stop[0], .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = w->fd, .events = POLLIN},
+                              {.fd = w->stop[0], .events = POLLIN}};
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             break;
         if (p[1].revents)
             break;
         if (!(p[0].revents & POLLIN))
             continue;
-        ssize_t len = read(d->watch_fd, buf, sizeof buf);
+        ssize_t len = read(w->fd, buf, sizeof buf);
         for (ssize_t i = 0; i < len;) {
             const struct inotify_event *ev = (const struct inotify_event *)(buf + i);
             i += (ssize_t)(sizeof *ev + ev->len);
@@ -150,36 +166,74 @@ static void *watcher_main(void *arg)
                 continue;
             /* Created while we run: follow from byte 0. */
             struct track t;
-            if (track_get(tracks, id, 0, &t))
-                drain(d, id, &t);
+            if (track_get(w, id, 0, &t))
+                drain(w, id, &t);
         }
     }
-    pthread_mutex_lock(&tracks_mu);
+    pthread_mutex_lock(&w->mu);
     const char *k;
     void *v;
-    for (size_t it = 0; oj_hmap_next(tracks, &it, &k, &v);)
+    for (size_t it = 0; oj_hmap_next(&w->tracks, &it, &k, &v);)
         free(v);
-    oj_hmap_free(tracks);
-    pthread_mutex_unlock(&tracks_mu);
+    oj_hmap_free(&w->tracks);
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-int oj_watcher_start(struct oj_daemon *d)
+struct oj_watcher *oj_watcher_new(void)
 {
-    d->watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (d->watch_fd < 0 || pipe2(d->watch_stop, O_CLOEXEC) != 0)
-        return -1;
-    if (inotify_add_watch(d->watch_fd, d->paths.session_log_dir, IN_MODIFY | IN_CREATE) < 0)
-        return -1;
-    return pthread_create(&d->watch_thread, NULL, watcher_main, d);
+    struct oj_watcher *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->fd = w->stop[0] = w->stop[1] = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    oj_hmap_init(&w->tracks);
+    return w;
 }
 
-void oj_watcher_stop(struct oj_daemon *d)
+static void close_fds(struct oj_watcher *w)
 {
-    if (write(d->watch_stop[1], "x", 1) != 1)
+    int *fds[] = {&w->fd, &w->stop[0], &w->stop[1]};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+}
+
+int oj_watcher_start(struct oj_watcher *w, const char *log_dir, struct oj_publisher *pub)
+{
+    w->log_dir = log_dir;
+    w->publisher = pub;
+    w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (w->fd < 0 || pipe2(w->stop, O_CLOEXEC) != 0 ||
+        inotify_add_watch(w->fd, log_dir, IN_MODIFY | IN_CREATE) < 0 ||
+        (errno = pthread_create(&w->thread, NULL, watcher_main, w)) != 0) {
+        int e = errno;
+        close_fds(w);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+void oj_watcher_stop(struct oj_watcher *w)
+{
+    if (write(w->stop[1], "x", 1) != 1)
         LOG_WARN("watcher: cannot signal the watcher thread");
-    pthread_join(d->watch_thread, NULL);
-    close(d->watch_fd);
-    close(d->watch_stop[0]);
-    close(d->watch_stop[1]);
+    pthread_join(w->thread, NULL);
+    close_fds(w);
+}
+
+void oj_watcher_free(struct oj_watcher *w)
+{
+    if (w == NULL)
+        return;
+    const char *k;
+    void *v;
+    for (size_t it = 0; oj_hmap_next(&w->tracks, &it, &k, &v);)
+        free(v);
+    oj_hmap_free(&w->tracks);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
 }

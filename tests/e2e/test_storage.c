@@ -388,6 +388,59 @@ Test(storage, restore_works_offline_when_a_corrupt_wal_blocks_the_start, .init =
 /* docs/storage.md's Python checker, run as written: it accepts the WAL the
  * daemon writes (base record included) and catches one changed byte of a
  * record's time, which the old checksum did not cover. */
+/* With no daemon running the daemon's own code restores (daemon_main.h; the
+ * CLI links no store): on a terminal it asks first and "n" changes nothing,
+ * and --json answers with what the RestoreSnapshot rpc would. */
+Test(storage, an_offline_restore_asks_on_a_terminal_and_answers_json, .init = setup,
+     .fini = teardown)
+{
+    start();
+    acquire("kept");
+    struct oj_out snap = OJ(&e, "maintenance", "snapshot");
+    cr_assert_eq(snap.code, 0, "%s", snap.err);
+    char id[128];
+    snprintf(id, sizeof id, "%s", snap.out);
+    id[strcspn(id, "\n")] = '\0';
+    acquire("dropped");
+    struct oj_out stop = OJ(&e, "daemon", "stop");
+    cr_assert_eq(stop.code, 0, "%s", stop.err);
+
+    char wal[PATH_MAX];
+    path_in(wal, sizeof wal, "wal.jsonl");
+    char *before = read_file(wal);
+    char cmd[PATH_MAX * 2 + 256];
+    snprintf(cmd, sizeof cmd,
+             "echo n | script -qec '%s -C %s maintenance restore-snapshot --id %s' /dev/null",
+             e.oj, e.dir, id);
+    char out[4096] = "";
+    char *argv[] = {"sh", "-c", cmd, NULL};
+    cr_expect_neq(run_prog(e.dir, 30000, out, sizeof out, argv), 0, "declined: %s", out);
+    cr_expect(strstr(out, "Restore? [y/N]") && strstr(out, "nothing restored"), "%s", out);
+    char *after = read_file(wal);
+    cr_expect(before && after && strcmp(before, after) == 0, "declining changed the WAL");
+    free(before);
+    free(after);
+
+    struct oj_out r = OJ(&e, "maintenance", "restore-snapshot", "--id", id, "--json");
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cJSON *j = cJSON_Parse(r.out);
+    cr_assert_not_null(j, "%s", r.out);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "snapshot_id")), id);
+    cr_expect_gt(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "sequence")), 0, "%s", r.out);
+    cr_expect_geq(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "dropped_count")), 1, "%s",
+                  r.out);
+    const char *backup = cJSON_GetStringValue(cJSON_GetObjectItem(j, "wal_backup"));
+    cr_expect(backup && strstr(backup, "pre-restore"), "%s", r.out);
+    cJSON_Delete(j);
+
+    start();
+    cr_expect(has_lock("kept"));
+    cr_expect_not(has_lock("dropped"), "the restored state predates 'dropped'");
+    oj_out_free(&snap);
+    oj_out_free(&stop);
+    oj_out_free(&r);
+}
+
 Test(storage, the_documented_wal_checker_accepts_real_logs_and_catches_damage, .init = setup,
      .fini = teardown)
 {

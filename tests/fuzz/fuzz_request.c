@@ -1,9 +1,10 @@
 /* libFuzzer target: reading a request (daemon/wire/request.c), the path every
  * request takes in the daemon before any handler runs — RequestFrame, the
  * method, the payload as that rpc's request message, the rpc's stateless
- * checks — must never crash, read out of bounds or leak on any bytes; and
- * the reply the daemon would send must decode, with valid UTF-8 in every
- * string field, whatever the request held. */
+ * checks (daemon/rpc/rpc_checks.c, handed in as the daemon does) — must
+ * never crash, read out of bounds or leak on any bytes; and the reply the
+ * daemon would send must decode, with valid UTF-8 in every string field,
+ * whatever the request held. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "oj.pb-c.h"
 #include "pb_utf8.h"
 #include "request.h"
+#include "rpc_checks.h"
 #include "utf8.h"
 #include "wire.pb-c.h"
 
@@ -66,12 +68,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct oj_request rq;
     char msg[512];
-    int st = oj_request_read(&oj__control__descriptor, data, size, &rq, msg, sizeof msg);
+    int st = oj_request_read(&oj__control__descriptor, oj_rpc_checks, data, size, &rq, msg,
+                             sizeof msg);
     if (!oj_utf8_valid(msg, strlen(msg)))
         abort();
     if (st == OJ__STATUS_CODE__OK ? rq.input == NULL || rq.method == NULL : msg[0] == '\0')
         abort(); /* a request that passed is decoded; one that did not says why */
-    if (rq.dedup && (rq.id == 0 || oj_rpc_read_only(rq.method->name)))
+    if (rq.dedup && (rq.id == 0 || oj_rpc_read_only(oj_rpc_checks, rq.method->name)))
         abort();
 
     /* The refusal as the server sends it, or, for a request that passed, a
@@ -93,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* A repeat of the same bytes is the same request. */
         struct oj_request again;
         char msg2[512];
-        if (oj_request_read(&oj__control__descriptor, data, size, &again, msg2, sizeof msg2) !=
-                st ||
+        if (oj_request_read(&oj__control__descriptor, oj_rpc_checks, data, size, &again, msg2,
+                            sizeof msg2) != st ||
             again.digest != rq.digest || again.id != rq.id)
             abort();
         oj_request_clear(&again);

@@ -11,6 +11,7 @@
 #include "oj.pb-c.h"
 #include "pb_utf8.h"
 #include "request.h"
+#include "rpc_checks.h"
 #include "utf8.h"
 #include "wire.pb-c.h"
 
@@ -126,7 +127,7 @@ static int read_req(const char *method, uint64_t id, const void *payload, size_t
 {
     size_t len;
     uint8_t *buf = frame(method, id, payload, plen, &len);
-    int st = oj_request_read(&oj__control__descriptor, buf, len, rq, msg, msglen);
+    int st = oj_request_read(&oj__control__descriptor, oj_rpc_checks, buf, len, rq, msg, msglen);
     free(buf);
     return st;
 }
@@ -165,17 +166,17 @@ Test(request, ids_are_remembered_only_for_requests_that_change_something)
     oj_request_clear(&rq);
 }
 
-/* The table in request.c classifies every rpc of oj.Control exactly once, and
- * docs/protocol.md lists exactly the read-only ones. */
+/* The table in rpc_checks.c classifies every rpc of oj.Control exactly once,
+ * and docs/protocol.md lists exactly the read-only ones. */
 Test(request, every_rpc_is_classified_and_the_doc_lists_the_read_only_ones)
 {
     const ProtobufCServiceDescriptor *svc = &oj__control__descriptor;
     size_t n = 0;
-    for (const char *name; (name = oj_rpc_table_name(n)) != NULL; n++) {
+    for (const char *name; (name = oj_rpc_checks[n].name) != NULL; n++) {
         cr_expect_not_null(protobuf_c_service_descriptor_get_method_by_name(svc, name),
                            "the table names %s, which oj.Control lacks", name);
         for (size_t k = 0; k < n; k++)
-            cr_expect_str_neq(oj_rpc_table_name(k), name, "%s twice in the table", name);
+            cr_expect_str_neq(oj_rpc_checks[k].name, name, "%s twice in the table", name);
     }
     cr_expect_eq(n, svc->n_methods, "the table has %zu rpcs, oj.Control %u", n, svc->n_methods);
 
@@ -190,9 +191,9 @@ Test(request, every_rpc_is_classified_and_the_doc_lists_the_read_only_ones)
         snprintf(want, sizeof want, "`%s`", svc->methods[i].name);
         const char *at = strstr(line, want);
         bool listed = at && at < end;
-        cr_expect_eq(listed, oj_rpc_read_only(svc->methods[i].name),
-                     "%s is %sread-only but the doc %s it", svc->methods[i].name,
-                     oj_rpc_read_only(svc->methods[i].name) ? "" : "not ",
+        bool read_only = oj_rpc_read_only(oj_rpc_checks, svc->methods[i].name);
+        cr_expect_eq(listed, read_only, "%s is %sread-only but the doc %s it",
+                     svc->methods[i].name, read_only ? "" : "not ",
                      listed ? "lists" : "does not list");
     }
     free(doc);
@@ -202,8 +203,8 @@ Test(request, bad_frames_methods_and_payloads_get_their_status)
 {
     struct oj_request rq;
     char msg[512];
-    cr_expect_eq(oj_request_read(&oj__control__descriptor, "\xff\xff\xff", 3, &rq, msg,
-                                 sizeof msg),
+    cr_expect_eq(oj_request_read(&oj__control__descriptor, oj_rpc_checks, "\xff\xff\xff", 3, &rq,
+                                 msg, sizeof msg),
                  OJ__STATUS_CODE__BAD_FRAME);
     cr_expect_null(rq.method);
     oj_request_clear(&rq);
@@ -251,6 +252,94 @@ Test(request, stateless_checks_refuse_before_any_handler)
     cr_expect_eq(read_req("SessionStart", 1, NULL, 0, &rq, msg, sizeof msg),
                  OJ__STATUS_CODE__INVALID_ARGUMENT, "no command: %s", msg);
     oj_request_clear(&rq);
+}
+
+/* The handlers no longer repeat these checks: the table is the only guard,
+ * so each refusal a handler used to make is made here, with its words. */
+static void expect_refused(const char *method, const ProtobufCMessage *in, const char *says)
+{
+    uint8_t buf[512];
+    size_t n = protobuf_c_message_pack(in, buf);
+    struct oj_request rq;
+    char msg[512];
+    cr_expect_eq(read_req(method, 1, buf, n, &rq, msg, sizeof msg),
+                 OJ__STATUS_CODE__INVALID_ARGUMENT, "%s passed its check", method);
+    cr_expect(strstr(msg, says) != NULL, "%s: %s", method, msg);
+    oj_request_clear(&rq);
+}
+
+Test(request, each_rpcs_stateless_check_refuses_with_its_reason)
+{
+    Oj__RunRequest run = OJ__RUN_REQUEST__INIT;
+    expect_refused("Run", &run.base, "which pipeline?");
+    Oj__CheckpointRequest cp = OJ__CHECKPOINT_REQUEST__INIT;
+    expect_refused("Checkpoint", &cp.base, "say what progress to record");
+
+    char *empty[] = {""};
+    Oj__SessionStartRequest ss = OJ__SESSION_START_REQUEST__INIT;
+    expect_refused("SessionStart", &ss.base, "give the command to run");
+    ss.n_argv = 1;
+    ss.argv = empty;
+    expect_refused("SessionStart", &ss.base, "give the command to run");
+    char *cmd[] = {"sh"};
+    ss.argv = cmd;
+    ss.idle_timeout_ms = -1;
+    expect_refused("SessionStart", &ss.base, "the idle timeout cannot be negative");
+
+    Oj__WorkspaceCleanupRequest wc = OJ__WORKSPACE_CLEANUP_REQUEST__INIT;
+    expect_refused("WorkspaceCleanup", &wc.base, "cleanup removes only stale workspaces");
+
+    Oj__LockAcquireRequest la = OJ__LOCK_ACQUIRE_REQUEST__INIT;
+    la.name = "build";
+    expect_refused("LockAcquire", &la.base, "a lock holder is a name of 1 to 200");
+    la.holder = "me";
+    la.timeout_ms = -1;
+    expect_refused("LockAcquire", &la.base, "the heartbeat timeout cannot be negative");
+    Oj__LockReleaseRequest lr = OJ__LOCK_RELEASE_REQUEST__INIT;
+    lr.name = "build";
+    expect_refused("LockRelease", &lr.base, "say who releases the lock");
+    lr.force = true; /* forced: no holder needed */
+    uint8_t buf[256];
+    size_t n = protobuf_c_message_pack(&lr.base, buf);
+    struct oj_request rq;
+    char msg[512];
+    cr_expect_eq(read_req("LockRelease", 1, buf, n, &rq, msg, sizeof msg), 0, "%s", msg);
+    oj_request_clear(&rq);
+
+    Oj__RestoreSnapshotRequest rs = OJ__RESTORE_SNAPSHOT_REQUEST__INIT;
+    expect_refused("MaintenanceRestoreSnapshot", &rs.base, "exactly one of latest or a snapshot");
+    rs.latest = true;
+    rs.id = "snap-1";
+    expect_refused("MaintenanceRestoreSnapshot", &rs.base, "exactly one of latest or a snapshot");
+    Oj__ArchiveRequest ar = OJ__ARCHIVE_REQUEST__INIT;
+    ar.older_than_ms = -1;
+    expect_refused("MaintenanceArchive", &ar.base, "older_than_ms cannot be negative");
+    Oj__DaemonStopRequest ds = OJ__DAEMON_STOP_REQUEST__INIT;
+    ds.timeout_ms = -1;
+    expect_refused("DaemonStop", &ds.base, "timeout_ms must be 0 (default) or positive");
+}
+
+/* A reader handed no table checks nothing and remembers every id but 0. */
+Test(request, with_no_table_nothing_is_checked_and_nothing_is_read_only)
+{
+    Oj__DaemonStopRequest ds = OJ__DAEMON_STOP_REQUEST__INIT;
+    ds.timeout_ms = -1;
+    uint8_t payload[64];
+    size_t plen = oj__daemon_stop_request__pack(&ds, payload);
+    size_t len;
+    uint8_t *buf = frame("DaemonStop", 1, payload, plen, &len);
+    struct oj_request rq;
+    char msg[512];
+    cr_expect_eq(oj_request_read(&oj__control__descriptor, NULL, buf, len, &rq, msg, sizeof msg),
+                 0, "%s", msg);
+    oj_request_clear(&rq);
+    free(buf);
+    buf = frame("Status", 1, NULL, 0, &len);
+    cr_expect_eq(oj_request_read(&oj__control__descriptor, NULL, buf, len, &rq, msg, sizeof msg),
+                 0, "%s", msg);
+    cr_expect(rq.dedup, "no table: Status counts as changing things");
+    oj_request_clear(&rq);
+    free(buf);
 }
 
 /* Every reply leaves valid UTF-8: the message (a cut character dropped, bad

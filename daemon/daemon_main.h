@@ -1,0 +1,45 @@
+/* daemon_main.h — the daemon's one entry for the rest of the oj binary.
+ *
+ * `oj` is one binary with two halves: the CLI (cli/) is a client of the
+ * daemon's socket and never touches daemon state. What it needs of the
+ * daemon's own code is here and nowhere else: run the daemon (`oj daemon
+ * start`), check its settings before forking, and restore a snapshot when no
+ * daemon runs (the daemon's code does it, not the CLI). `make check-layers`
+ * lets cli/ include this header, and call what it declares, and nothing else
+ * of daemon/. */
+#ifndef OJ_DAEMON_MAIN_H
+#define OJ_DAEMON_MAIN_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "oj.pb-c.h"
+
+struct oj_daemon_opts {
+    const char *root;  /* absolute project root (holds .oj/) */
+    bool foreground;   /* copy log entries to stderr */
+    bool recover;      /* --recover: truncate a corrupt WAL to its last good record */
+    bool rebuild;      /* --rebuild-state: ignore snapshots, replay the whole WAL */
+    /* -1, or a pipe for the starting CLI: any number of "NOTE <text>\n", then
+     * "READY <pid>\n", "ALREADY <pid>\n" or "ERROR <why>\n". */
+    int ready_fd;
+};
+
+/* Runs the daemon until it is stopped. Returns the process exit status. Must
+ * be called before anything in the process has used nng. */
+int oj_daemon_run(const struct oj_daemon_opts *o);
+
+/* Reads the OJ_* settings from the environment as a starting daemon will:
+ * 0, or -1 with a one-line reason naming the variable in err. */
+int oj_daemon_check_settings(char *err, size_t errlen);
+
+/* Restores a snapshot of the project whose state lives in state_dir with no
+ * daemon running; the caller holds the daemon's single-instance lock
+ * (.oj/daemon.pid). Works even when the WAL is damaged. id NULL = the newest
+ * snapshot; with dry_run, only says what would be dropped. Returns 0 with
+ * *out, what the RestoreSnapshot rpc would answer (free it with
+ * oj_daemon_restore_free), -1 with err (nothing changed), or -2 when no such
+ * snapshot exists. */
+int oj_daemon_restore_offline(const char *state_dir, const char *id, bool dry_run,
+                              Oj__RestoreSnapshotResponse **out, char *err, size_t errlen);
+void oj_daemon_restore_free(Oj__RestoreSnapshotResponse *out);
+#endif
