@@ -65,6 +65,21 @@ static void note_to_starter(const char *text, void *arg)
 /* The engine's once-a-second tick. Sessions first: what ended or went quiet
  * goes to its pipeline (which may end, nudge or restart its agent); then
  * every active pipeline; then the scheduled jobs. */
+/* What the engine's domains hold in memory (liveness, running jobs, the
+ * watcher's bookkeeping, the runbooks), once the engine has stopped. */
+static void free_domain(struct oj_daemon *d)
+{
+    oj_lock_forget(d);
+    oj_sessions_forget(d);
+    oj_hmap_free(&d->pipeline_shells);
+    oj_cron_forget(d);
+    oj_watcher_free(d->watcher);
+    if (d->runbooks) {
+        oj_runbooks_free(d->runbooks);
+        free(d->runbooks);
+    }
+}
+
 static void tick(void *arg)
 {
     struct oj_daemon *d = arg;
@@ -274,15 +289,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_store_close(d->store, true);
     oj_server_stop(d->server);
     oj_pub_stop(d->publisher);
-    oj_lock_forget(d);
-    oj_sessions_forget(d);
-    oj_hmap_free(&d->pipeline_shells);
-    oj_cron_forget(d);
-    oj_watcher_free(d->watcher);
-    if (d->runbooks) {
-        oj_runbooks_free(d->runbooks);
-        free(d->runbooks);
-    }
+    free_domain(d);
     LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
     oj_log_close();
     close(lock_fd); /* releases the single-instance lock */
@@ -303,15 +310,7 @@ fail_engine:
     oj_engine_stop(d);
 fail_store:
     oj_store_close(d->store, false);
-    oj_lock_forget(d);
-    oj_sessions_forget(d);
-    oj_hmap_free(&d->pipeline_shells);
-    oj_cron_forget(d);
-    oj_watcher_free(d->watcher);
-    if (d->runbooks) {
-        oj_runbooks_free(d->runbooks);
-        free(d->runbooks);
-    }
+    free_domain(d);
 fail_log:
     LOG_ERROR("daemon: %s", err);
     oj_log_close();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "clock.h"
+#include "rpc.h"
 #include "rpc_table.h"
 #include "cron.h"
 #include "daemon.h"
@@ -54,8 +55,7 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__CronListRequest *in,
         out.n_jobs = n;
         done(&out, call);
     } else {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
-        done(NULL, call);
+        OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     }
     free(infos);
     free(ptrs);
@@ -63,37 +63,21 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__CronListRequest *in,
     free(recs);
 }
 
-static void reply(void *call, Oj__ActionResponse_Closure done, const char *name, const char *msg)
-{
-    Oj__ActionResponse out = OJ__ACTION_RESPONSE__INIT;
-    out.id = (char *)name;
-    out.message = (char *)msg;
-    done(&out, call);
-}
-
 static void rpc_run(Oj__Control_Service *svc, const Oj__CronRef *in,
                     Oj__ActionResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     const struct oj_job_def *j = find(d, in->name, call);
-    if (j == NULL) {
-        done(NULL, call);
-        return;
-    }
-    if (atomic_load(&d->draining)) {
-        oj_call_fail(call, OJ__STATUS_CODE__SHUTTING_DOWN, "the daemon is stopping");
-        done(NULL, call);
-        return;
-    }
+    if (j == NULL)
+        OJ_FAILED_RETURN(call, done);
+    if (atomic_load(&d->draining))
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__SHUTTING_DOWN, "the daemon is stopping");
     char err[1024], name[128];
     snprintf(name, sizeof name, "%s", j->name);
-    if (oj_cron_run(d, j, err, sizeof err) != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__CONFLICT, "%s", err);
-        done(NULL, call);
-        return;
-    }
+    if (oj_cron_run(d, j, err, sizeof err) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT, "%s", err);
     struct oj_cron_rec r;
-    reply(call, done, name, oj_cron_record(d, name, &r) ? r.last_result : "started");
+    oj_reply_action(call, done, name, oj_cron_record(d, name, &r) ? r.last_result : "started");
 }
 
 static void rpc_set_enabled(Oj__Control_Service *svc, const Oj__CronSetEnabledRequest *in,
@@ -101,16 +85,11 @@ static void rpc_set_enabled(Oj__Control_Service *svc, const Oj__CronSetEnabledRe
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     const struct oj_job_def *j = find(d, in->name, call);
-    if (j == NULL) {
-        done(NULL, call);
-        return;
-    }
-    if (oj_cron_set_enabled(d, j, in->enabled) != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "cannot record the change");
-        done(NULL, call);
-        return;
-    }
-    reply(call, done, j->name, in->enabled ? "enabled" : "disabled");
+    if (j == NULL)
+        OJ_FAILED_RETURN(call, done);
+    if (oj_cron_set_enabled(d, j, in->enabled) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "cannot record the change");
+    oj_reply_action(call, done, j->name, in->enabled ? "enabled" : "disabled");
 }
 
 void oj_rpc_register_cron(Oj__Control_Service *svc)

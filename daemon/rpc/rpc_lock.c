@@ -7,16 +7,12 @@
 #include <string.h>
 
 #include "clock.h"
+#include "rpc.h"
 #include "rpc_table.h"
 #include "daemon.h"
 #include "lock_engine.h"
 #include "log.h"
 #include "server.h"
-
-static void fail(void *call, int status, const char *msg)
-{
-    oj_call_fail(call, status, "%s", msg);
-}
 
 /* Fills info for lock `name` as seen (held or not). Strings point into v. */
 static void describe(const char *name, const struct oj_lock_view *v, Oj__LockInfo *info)
@@ -51,11 +47,8 @@ static void rpc_lock_status(Oj__Control_Service *svc, const Oj__LockRef *in,
     struct oj_daemon *d = oj_daemon_of(svc);
     struct oj_lock_view v;
     const char *bad = existing_problem(d, in->name, oj_wall_ms(), &v);
-    if (bad) {
-        fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, bad);
-        done(NULL, call);
-        return;
-    }
+    if (bad)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT, "%s", bad);
     Oj__LockInfo info = OJ__LOCK_INFO__INIT;
     describe(in->name, &v, &info);
     done(&info, call);
@@ -94,8 +87,7 @@ static void rpc_lock_list(Oj__Control_Service *svc, const Oj__LockListRequest *i
         out.locks = ptrs;
         done(&out, call);
     } else {
-        fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
-        done(NULL, call);
+        OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     }
     free(locks);
     free(infos);
@@ -113,11 +105,8 @@ static void rpc_lock_acquire(Oj__Control_Service *svc, const Oj__LockAcquireRequ
     enum oj_acquire_verdict v;
     struct oj_lock_view was;
     char err[512];
-    if (oj_lock_acquire(d, in->name, &want, now, &v, &was, err, sizeof err) != 0) {
-        fail(call, OJ__STATUS_CODE__INTERNAL, err);
-        done(NULL, call);
-        return;
-    }
+    if (oj_lock_acquire(d, in->name, &want, now, &v, &was, err, sizeof err) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
     if (v == OJ_ACQUIRE_BUSY) {
         char ago[32], msg[512];
         snprintf(ago, sizeof ago, "%llds", (long long)((now - was.heartbeat_ms) / 1000));
@@ -125,9 +114,7 @@ static void rpc_lock_acquire(Oj__Control_Service *svc, const Oj__LockAcquireRequ
                  "lock %s is held by %s (last heartbeat %s ago); wait for it, or release it with "
                  "`oj lock release %s --force`",
                  in->name, was.lock.holder, ago, in->name);
-        fail(call, OJ__STATUS_CODE__CONFLICT, msg);
-        done(NULL, call);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT, "%s", msg);
     }
     char note[320];
     if (v == OJ_ACQUIRE_TAKE_OVER)
@@ -148,33 +135,23 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
     struct oj_daemon *d = oj_daemon_of(svc);
     struct oj_lock_view seen;
     const char *bad = existing_problem(d, in->name, oj_wall_ms(), &seen);
-    if (bad) {
-        fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, bad);
-        done(NULL, call);
-        return;
-    }
+    if (bad)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT, "%s", bad);
     enum oj_release_verdict v;
     struct oj_lock was;
     char msg[600], err[512];
-    if (oj_lock_release(d, in->name, in->holder, in->force, &v, &was, err, sizeof err) != 0) {
-        fail(call, OJ__STATUS_CODE__INTERNAL, err);
-        done(NULL, call);
-        return;
-    }
+    if (oj_lock_release(d, in->name, in->holder, in->force, &v, &was, err, sizeof err) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
     switch (v) {
     case OJ_RELEASE_NOT_HELD:
         snprintf(msg, sizeof msg, "lock %s is not held; nothing to release", in->name);
-        fail(call, OJ__STATUS_CODE__NOT_FOUND, msg);
-        done(NULL, call);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__NOT_FOUND, "%s", msg);
     case OJ_RELEASE_NOT_HOLDER:
         snprintf(msg, sizeof msg,
                  "lock %s is held by %s, not by %s; only its holder may release it (or use "
                  "--force)",
                  in->name, was.holder, in->holder);
-        fail(call, OJ__STATUS_CODE__CONFLICT, msg);
-        done(NULL, call);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT, "%s", msg);
     case OJ_RELEASE_OK:
         break;
     }
@@ -184,10 +161,7 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
              in->name, was.holder);
     if (forced)
         LOG_INFO("lock: %s", msg);
-    Oj__ActionResponse out = OJ__ACTION_RESPONSE__INIT;
-    out.id = in->name;
-    out.message = msg;
-    done(&out, call);
+    oj_reply_action(call, done, in->name, msg);
 }
 
 void oj_rpc_register_lock(Oj__Control_Service *svc)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "rpc_maintenance.h"
+#include "rpc.h"
 #include "rpc_table.h"
 #include "server.h"
 #include "sessions_engine.h"
@@ -30,11 +31,8 @@ static void rpc_snapshot(Oj__Control_Service *svc, const Oj__SnapshotRequest *in
     struct oj_daemon *d = oj_daemon_of(svc);
     struct oj_snapshot_info info;
     char err[512];
-    if (oj_store_snapshot(d->store, &info, err, sizeof err) != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        done(NULL, call);
-        return;
-    }
+    if (oj_store_snapshot(d->store, &info, err, sizeof err) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
     LOG_INFO("maintenance: snapshot %s (%llu bytes)", info.id, (unsigned long long)info.bytes);
     Oj__SnapshotResponse out = OJ__SNAPSHOT_RESPONSE__INIT;
     out.snapshot_id = info.id;
@@ -50,11 +48,8 @@ static void rpc_compact(Oj__Control_Service *svc, const Oj__CompactRequest *in,
     struct oj_daemon *d = oj_daemon_of(svc);
     struct oj_compact_result r;
     char err[512];
-    if (oj_store_compact(d->store, &r, err, sizeof err) != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        done(NULL, call);
-        return;
-    }
+    if (oj_store_compact(d->store, &r, err, sizeof err) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
     LOG_INFO("maintenance: compacted the WAL %llu -> %llu bytes (snapshot %s)",
              (unsigned long long)r.wal_bytes_before, (unsigned long long)r.wal_bytes_after,
              r.snapshot.id);
@@ -88,12 +83,9 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
     char err[512];
     int rc = oj_store_restore(d->store, in->latest ? NULL : in->id, in->dry_run, &r, err,
                               sizeof err);
-    if (rc != 0) {
-        oj_call_fail(call, rc == -2 ? OJ__STATUS_CODE__NOT_FOUND : OJ__STATUS_CODE__INTERNAL, "%s",
-                     err);
-        done(NULL, call);
-        return;
-    }
+    if (rc != 0)
+        OJ_FAIL_RETURN(call, done, rc == -2 ? OJ__STATUS_CODE__NOT_FOUND : OJ__STATUS_CODE__INTERNAL,
+                       "%s", err);
     if (!in->dry_run) {
         /* Liveness belongs to the state that was replaced. */
         oj_lock_forget(d);
@@ -218,9 +210,7 @@ static void rpc_archive(Oj__Control_Service *svc, const Oj__ArchiveRequest *in,
         if (rc != 0 || oj_store_commit(d->store, oj_op_batch(ops), err, sizeof err) == 0) {
             cJSON_Delete(p.chosen);
             cJSON_Delete(p.sessions);
-            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-            done(NULL, call);
-            return;
+            OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
         }
         for (const cJSON *e = p.sessions->child; e; e = e->next)
             oj_session_forget(d, e->string);

@@ -10,6 +10,7 @@
 #include "pipeline_commands.h"
 #include "pipeline_engine.h"
 #include "resolve.h"
+#include "rpc.h"
 #include "rpc_table.h"
 #include "sessions.h"
 #include "utf8.h"
@@ -67,11 +68,8 @@ static void rpc_run(Oj__Control_Service *svc, const Oj__RunRequest *in,
                                in->n_inputs, id, sizeof id, &code, err, sizeof err);
     free(names);
     free(values);
-    if (rc != 0) {
-        oj_call_fail(call, code, "%s", err);
-        done(NULL, call);
-        return;
-    }
+    if (rc != 0)
+        OJ_FAIL_RETURN(call, done, code, "%s", err);
     struct oj_pipeline p;
     load(d, id, &p);
     Oj__RunResponse out = OJ__RUN_RESPONSE__INIT;
@@ -245,10 +243,8 @@ static void status_or_show(Oj__Control_Service *svc, const Oj__PipelineRef *in,
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     char id[16];
-    if (!resolve(d, in->id, id, sizeof id, call)) {
-        done(NULL, call);
-        return;
-    }
+    if (!resolve(d, in->id, id, sizeof id, call))
+        OJ_FAILED_RETURN(call, done);
     struct status_call c = {done, call};
     struct oj_pipeline p;
     load(d, id, &p);
@@ -268,30 +264,15 @@ static void rpc_show(Oj__Control_Service *svc, const Oj__PipelineRef *in,
     status_or_show(svc, in, done, call, true);
 }
 
-static void reply_action(void *call, Oj__ActionResponse_Closure done, const char *id,
-                         const char *msg)
-{
-    Oj__ActionResponse out = OJ__ACTION_RESPONSE__INIT;
-    out.id = (char *)id;
-    out.message = (char *)msg;
-    done(&out, call);
-}
-
-static void refuse(void *call, Oj__ActionResponse_Closure done, int code, const char *msg)
-{
-    oj_call_fail(call, code, "%s", msg);
-    done(NULL, call);
-}
-
 /* The answer to a pipeline command: code 0 (the action's message) or a
  * status code (why it was refused). */
 static void answer(void *call, Oj__ActionResponse_Closure done, const char *id, int code,
                    const char *msg)
 {
     if (code != 0)
-        refuse(call, done, code, msg);
+        OJ_FAIL(call, done, code, "%s", msg);
     else
-        reply_action(call, done, id, msg);
+        oj_reply_action(call, done, id, msg);
 }
 
 static void rpc_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *in,
@@ -305,54 +286,42 @@ static void rpc_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *in,
                  "the nudge message holds a control byte (0x%02x at byte %ld); send keys with "
                  "`oj session send --allow-control` instead",
                  (unsigned char)in->message[at], at + 1);
-        refuse(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT, msg);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT, "%s", msg);
     }
-    if (!resolve(d, in->id, id, sizeof id, call)) {
-        done(NULL, call);
-        return;
-    }
+    if (!resolve(d, in->id, id, sizeof id, call))
+        OJ_FAILED_RETURN(call, done);
     int code = oj_pipeline_nudge(d, id, in->message, msg, sizeof msg);
     answer(call, done, id, code, msg);
+}
+
+/* A command that takes only the pipeline (restart, resume, cancel): resolve
+ * it, let the engine act, answer with what it did or why not. */
+static void act_on(struct oj_daemon *d, const char *query,
+                   int (*act)(struct oj_daemon *d, const char *id, char *msg, size_t len),
+                   Oj__ActionResponse_Closure done, void *call)
+{
+    char id[16], msg[600];
+    if (!resolve(d, query, id, sizeof id, call))
+        OJ_FAILED_RETURN(call, done);
+    answer(call, done, id, act(d, id, msg, sizeof msg), msg);
 }
 
 static void rpc_restart(Oj__Control_Service *svc, const Oj__PipelineRef *in,
                         Oj__ActionResponse_Closure done, void *call)
 {
-    struct oj_daemon *d = oj_daemon_of(svc);
-    char id[16], msg[400];
-    if (!resolve(d, in->id, id, sizeof id, call)) {
-        done(NULL, call);
-        return;
-    }
-    int code = oj_pipeline_restart(d, id, msg, sizeof msg);
-    answer(call, done, id, code, msg);
+    act_on(oj_daemon_of(svc), in->id, oj_pipeline_restart, done, call);
 }
 
 static void rpc_resume(Oj__Control_Service *svc, const Oj__PipelineRef *in,
                        Oj__ActionResponse_Closure done, void *call)
 {
-    struct oj_daemon *d = oj_daemon_of(svc);
-    char id[16], msg[600];
-    if (!resolve(d, in->id, id, sizeof id, call)) {
-        done(NULL, call);
-        return;
-    }
-    int code = oj_pipeline_resume(d, id, msg, sizeof msg);
-    answer(call, done, id, code, msg);
+    act_on(oj_daemon_of(svc), in->id, oj_pipeline_resume, done, call);
 }
 
 static void rpc_cancel(Oj__Control_Service *svc, const Oj__PipelineRef *in,
                        Oj__ActionResponse_Closure done, void *call)
 {
-    struct oj_daemon *d = oj_daemon_of(svc);
-    char id[16], msg[300];
-    if (!resolve(d, in->id, id, sizeof id, call)) {
-        done(NULL, call);
-        return;
-    }
-    int code = oj_pipeline_cancel(d, id, msg, sizeof msg);
-    answer(call, done, id, code, msg);
+    act_on(oj_daemon_of(svc), in->id, oj_pipeline_cancel, done, call);
 }
 
 static void rpc_done(Oj__Control_Service *svc, const Oj__DoneRequest *in,
@@ -361,13 +330,11 @@ static void rpc_done(Oj__Control_Service *svc, const Oj__DoneRequest *in,
     struct oj_daemon *d = oj_daemon_of(svc);
     char id[16], msg[800];
     if (oj_pipeline_done_repeat(d, in->task, in->session_id, in->error, msg, sizeof msg)) {
-        reply_action(call, done, in->task, msg);
+        oj_reply_action(call, done, in->task, msg);
         return;
     }
-    if (!resolve(d, in->task, id, sizeof id, call)) {
-        done(NULL, call);
-        return;
-    }
+    if (!resolve(d, in->task, id, sizeof id, call))
+        OJ_FAILED_RETURN(call, done);
     int code = oj_pipeline_done(d, id, in->phase, in->session_id, in->error, msg, sizeof msg);
     answer(call, done, id, code, msg);
 }
@@ -377,10 +344,8 @@ static void rpc_checkpoint(Oj__Control_Service *svc, const Oj__CheckpointRequest
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     char id[16], msg[600];
-    if (!resolve(d, in->task, id, sizeof id, call)) {
-        done(NULL, call);
-        return;
-    }
+    if (!resolve(d, in->task, id, sizeof id, call))
+        OJ_FAILED_RETURN(call, done);
     int code = oj_pipeline_checkpoint(d, id, in->phase, in->session_id, in->message, msg,
                                       sizeof msg);
     answer(call, done, id, code, msg);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "rpc.h"
 #include "rpc_table.h"
 #include "daemon.h"
 #include "log.h"
@@ -88,56 +89,36 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
     char cwd[PATH_MAX];
     const char *want = in->cwd[0] ? in->cwd : d->paths.root;
     struct stat st;
-    if (realpath(want, cwd) == NULL || stat(cwd, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT, "--cwd %s is not a directory",
-                     want);
-        done(NULL, call);
-        return;
-    }
+    if (realpath(want, cwd) == NULL || stat(cwd, &st) != 0 || !S_ISDIR(st.st_mode))
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                       "--cwd %s is not a directory", want);
     char name[80];
     if (in->name[0])
         snprintf(name, sizeof name, "%s", in->name);
     else
         oj_session_default_name(in->argv[0], name, sizeof name);
-    if (!oj_session_name_ok(name)) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "session names use only letters, digits, '.', '_' and '-' (at most 64)");
-        done(NULL, call);
-        return;
-    }
+    if (!oj_session_name_ok(name))
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                       "session names use only letters, digits, '.', '_' and '-' (at most 64)");
     if (oj_name_looks_like_id(name)) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "session name '%s' looks like an id (" OJ_NAME_ID_SHAPE_RULE
-                     "); add another letter or a '-', e.g. '%s-agent'",
-                     name, name);
-        done(NULL, call);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                       "session name '%s' looks like an id (" OJ_NAME_ID_SHAPE_RULE "); add another letter or a '-', e.g. '%s-agent'", name, name);
     }
     unsigned active = oj_sessions_active(d);
     if (active >= d->cfg.max_sessions) {
-        oj_call_fail(call, OJ__STATUS_CODE__CONFLICT,
-                     "the session limit is reached (%u active, OJ_MAX_SESSIONS=%u); kill one with "
-                     "`oj session kill <id>` or start the daemon with a higher OJ_MAX_SESSIONS",
-                     active, d->cfg.max_sessions);
-        done(NULL, call);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT,
+                       "the session limit is reached (%u active, OJ_MAX_SESSIONS=%u); kill one with " "`oj session kill <id>` or start the daemon with a higher OJ_MAX_SESSIONS", active, d->cfg.max_sessions);
     }
     char *command = command_line(in->argv, in->n_argv);
-    if (command == NULL) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
-        done(NULL, call);
-        return;
-    }
+    if (command == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     char id[16], err[512];
     struct oj_spawn sp = {.name = name, .cwd = cwd, .command = command,
                           .idle_timeout_ms = in->idle_timeout_ms};
     int rc = oj_session_spawn(d, &sp, id, sizeof id, err, sizeof err);
     free(command);
-    if (rc != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "cannot start the session: %s", err);
-        done(NULL, call);
-        return;
-    }
+    if (rc != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "cannot start the session: %s", err);
     reply_info(d, id, done, call);
 }
 
@@ -177,8 +158,7 @@ static void rpc_session_list(Oj__Control_Service *svc, const Oj__SessionListRequ
     c.infos = calloc(total + 1, sizeof *c.infos);
     c.ptrs = calloc(total + 1, sizeof *c.ptrs);
     if (c.recs == NULL || c.infos == NULL || c.ptrs == NULL) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
-        done(NULL, call);
+        OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     } else {
         oj_sessions_each(d, collect, &c);
         if (c.n > 1)
@@ -200,10 +180,8 @@ static void rpc_session_show(Oj__Control_Service *svc, const Oj__SessionRef *in,
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     const char *id = find(d, in->id, call);
-    if (id == NULL) {
-        done(NULL, call);
-        return;
-    }
+    if (id == NULL)
+        OJ_FAILED_RETURN(call, done);
     reply_info(d, id, done, call);
 }
 
@@ -212,10 +190,8 @@ static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptu
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     const char *id = find(d, in->id, call);
-    if (id == NULL) {
-        done(NULL, call);
-        return;
-    }
+    if (id == NULL)
+        OJ_FAILED_RETURN(call, done);
     struct oj_session s;
     oj_session_get(d, id, &s);
     Oj__SessionCaptureResponse out = OJ__SESSION_CAPTURE_RESPONSE__INIT;
@@ -225,16 +201,14 @@ static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptu
     if (in->range) {
         if (oj_session_log_range(&s, in->from_offset, in->to_offset, &buf, &out.data.len,
                                  &out.log_offset) != 0) {
-            oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
-            done(NULL, call);
+            OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
         } else {
             out.data.data = buf;
             done(&out, call);
         }
     } else if (oj_session_screen(d, id, &s, in->tail_lines, &text, &out.log_offset, err,
                                  sizeof err) != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        done(NULL, call);
+        OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
     } else {
         out.text = text;
         done(&out, call);
@@ -260,15 +234,6 @@ static const char *live(struct oj_daemon *d, const char *query, void *call)
     return id;
 }
 
-static void reply_action(void *call, Oj__ActionResponse_Closure done, const char *id,
-                         const char *msg)
-{
-    Oj__ActionResponse out = OJ__ACTION_RESPONSE__INIT;
-    out.id = (char *)id;
-    out.message = (char *)msg;
-    done(&out, call);
-}
-
 /* Types `text` (or Ctrl-C when NULL) into a live session and answers; the
  * id of the session it reached, or NULL when the call failed (answered).
  * nudge: it counts as a nudge. */
@@ -285,11 +250,10 @@ static const char *type_into(struct oj_daemon *d, const char *query, const char 
     int rc = text ? oj_session_type(d, id, text, nudge, err, sizeof err)
                   : oj_session_interrupt(d, id, err, sizeof err);
     if (rc != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        done(NULL, call);
+        OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
         return NULL;
     }
-    reply_action(call, done, id, done_msg);
+    oj_reply_action(call, done, id, done_msg);
     return id;
 }
 
@@ -298,12 +262,8 @@ static void rpc_session_send(Oj__Control_Service *svc, const Oj__SessionSendRequ
 {
     long at = in->interrupt || in->allow_control ? -1 : oj_text_control_at(in->text);
     if (at >= 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "the text holds a control byte (0x%02x at byte %ld), which a terminal takes "
-                     "as a key; to send it as typed, add --allow-control",
-                     (unsigned char)in->text[at], at + 1);
-        done(NULL, call);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                       "the text holds a control byte (0x%02x at byte %ld), which a terminal takes " "as a key; to send it as typed, add --allow-control", (unsigned char)in->text[at], at + 1);
     }
     type_into(oj_daemon_of(svc), in->id, in->interrupt ? NULL : in->text, false,
               in->interrupt ? "sent Ctrl-C" : "sent", done, call);
@@ -314,12 +274,8 @@ static void rpc_session_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *
 {
     long at = oj_text_control_at(in->message);
     if (at >= 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "the nudge message holds a control byte (0x%02x at byte %ld); send keys "
-                     "with `oj session send --allow-control` instead",
-                     (unsigned char)in->message[at], at + 1);
-        done(NULL, call);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                       "the nudge message holds a control byte (0x%02x at byte %ld); send keys " "with `oj session send --allow-control` instead", (unsigned char)in->message[at], at + 1);
     }
     const char *id = type_into(oj_daemon_of(svc), in->id,
                                in->message[0] ? in->message : DEFAULT_NUDGE, true, "nudged", done,
@@ -333,10 +289,8 @@ static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     const char *id = find(d, in->id, call);
-    if (id == NULL) {
-        done(NULL, call);
-        return;
-    }
+    if (id == NULL)
+        OJ_FAILED_RETURN(call, done);
     struct oj_session s;
     oj_session_get(d, id, &s);
     char err[512];
@@ -350,13 +304,12 @@ static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
         char msg[400];
         snprintf(msg, sizeof msg, "already dead (%.300s)%s", s.reason,
                  removed ? "; removed its pane" : "");
-        reply_action(call, done, id, msg);
+        oj_reply_action(call, done, id, msg);
     } else if (oj_session_kill(d, id, "killed by the operator", err, sizeof err) != 0) {
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        done(NULL, call);
+        OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
     } else {
         LOG_INFO("sessions: killed %s", id);
-        reply_action(call, done, id, "killed");
+        oj_reply_action(call, done, id, "killed");
         /* Its pipeline hears of it as of any agent that ended. */
         if (s.pipeline_id[0])
             oj_pipeline_session_ended(d, s.pipeline_id, id);

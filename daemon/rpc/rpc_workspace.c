@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "rpc.h"
 #include "rpc_table.h"
 #include "pipeline.h"
 #include "server.h"
@@ -207,9 +208,7 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
         free(left);
         free(why);
         free(l.w);
-        oj_call_fail(call, OJ__STATUS_CODE__INTERNAL, "out of memory");
-        done(NULL, call);
-        return;
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "out of memory");
     }
     for (size_t i = 0; i < l.n; i++) {
         struct ws *w = &l.w[i];

@@ -177,58 +177,41 @@ int oj_state_check(const cJSON *op, char *err, size_t errlen)
     return -1;
 }
 
-int oj_state_apply(struct oj_state *s, uint64_t seq, const cJSON *op, char *err, size_t errlen)
+/* Applies an operation oj_state_check has accepted. */
+static int apply_checked(struct oj_state *s, const cJSON *op, char *err, size_t errlen)
 {
     const char *type = str_field(op, "type");
-    if (type == NULL) {
-        snprintf(err, errlen, "operation has no \"type\"");
-        return -1;
-    }
-    if (strcmp(type, "mark") == 0 || strcmp(type, "base") == 0) {
-        if (strcmp(type, "base") == 0 && oj_state_check(op, err, errlen) != 0)
-            return -1;
-        s->seq = seq;
-        return 0;
-    }
     if (strcmp(type, "batch") == 0) {
-        /* Several operations in one record, so they land or vanish together.
-         * Checked before any is applied: a bad batch changes nothing. */
-        if (oj_state_check(op, err, errlen) != 0)
-            return -1;
         const cJSON *ops = cJSON_GetObjectItemCaseSensitive(op, "ops"), *o;
         cJSON_ArrayForEach(o, ops)
         {
-            if (oj_state_apply(s, seq, o, err, errlen) != 0)
+            if (apply_checked(s, o, err, errlen) != 0)
                 return -1;
         }
-        s->seq = seq;
         return 0;
     }
+    if (strcmp(type, "put") != 0 && strcmp(type, "del") != 0)
+        return 0; /* mark, base: no entity changes */
     const char *kind = str_field(op, "kind"), *id = str_field(op, "id");
-    if (kind == NULL || id == NULL) {
-        snprintf(err, errlen, "%s operation needs non-empty \"kind\" and \"id\"", type);
-        return -1;
-    }
-    if (strcmp(type, "put") == 0) {
-        const cJSON *value = cJSON_GetObjectItemCaseSensitive(op, "value");
-        if (!cJSON_IsObject(value)) {
-            snprintf(err, errlen, "put of %s/%s has no object \"value\"", kind, id);
-            return -1;
-        }
-        cJSON *copy = cJSON_Duplicate(value, 1);
-        if (copy == NULL || put(s, kind, id, copy, err, errlen) != 0) {
-            if (copy == NULL)
-                snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-    } else if (strcmp(type, "del") == 0) {
+    if (strcmp(type, "del") == 0) {
         struct kind *k = find_kind(s, kind);
         if (k)
             cJSON_Delete(oj_hmap_del(&k->ids, id));
-    } else {
-        snprintf(err, errlen, "unknown operation type \"%s\"", type);
+        return 0;
+    }
+    cJSON *copy = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(op, "value"), 1);
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
+    return put(s, kind, id, copy, err, errlen);
+}
+
+int oj_state_apply(struct oj_state *s, uint64_t seq, const cJSON *op, char *err, size_t errlen)
+{
+    /* Checked whole before anything is applied: a bad batch changes nothing. */
+    if (oj_state_check(op, err, errlen) != 0 || apply_checked(s, op, err, errlen) != 0)
+        return -1;
     s->seq = seq;
     return 0;
 }
