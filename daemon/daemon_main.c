@@ -42,6 +42,8 @@
 #include "version.h"
 #include "watchdog.h"
 #include "watcher.h"
+#include "engine_runner.h"
+#include "pipelines.h"
 
 static void tell(int fd, const char *fmt, const char *detail, long n)
 {

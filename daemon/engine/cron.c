@@ -13,6 +13,8 @@
 #include "pipeline.h"
 #include "publisher.h"
 #include "store.h"
+#include "engine_runner.h"
+#include "pipelines.h"
 
 #define JOB_TIMEOUT_MS (60 * 60 * 1000) /* a command job gets an hour */
 

@@ -21,7 +21,6 @@
 #include "oj.pb-c.h"
 #include "paths.h"
 #include "runbook.h"
-#include "runner.h"
 #include "watcher.h"
 
 struct oj_server;
@@ -115,46 +114,4 @@ static inline void oj_watcher_forget(struct oj_daemon *d, const char *id)
     oj_watcher_drop(d->watcher, id);
 }
 
-/* Pipelines (pipeline_*.c), engine thread: the tick drives every active
- * pipeline; the session hooks get what the sessions tick saw (daemon_main.c). */
-void oj_pipelines_tick(struct oj_daemon *d);
-void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
-void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
-/* `lock` was just released: the pipeline waiting longest for it takes it
- * (soon after, on the engine thread), not at the next tick. */
-void oj_pipelines_lock_freed(struct oj_daemon *d, const char *lock);
-unsigned oj_pipelines_active(struct oj_daemon *d);
-unsigned oj_pipelines_queued(struct oj_daemon *d); /* agent phases waiting for a slot */
-/* Pipelines waiting for a lock or a session slot (one malloc'd block: the
- * array and its strings; free() it). */
-size_t oj_pipelines_waiting(struct oj_daemon *d, Oj__PipelineWait **out);
-/* Graceful stop, main thread after the engine stopped: locks held by
- * pipelines are released and remembered, to be taken back at the next start. */
-void oj_pipelines_release_locks(struct oj_daemon *d);
-/* Starts a pipeline (oj run, scheduled jobs). Writes its id; 0, or -1 with a
- * status code (wire StatusCode) and err. */
-int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *positional,
-                      size_t npos, char *const *names, char *const *values, size_t nnamed,
-                      char *id, size_t idlen, int *code, char *err, size_t errlen);
-/* The runbooks as last loaded (NULL when none ever loaded; see
- * d->runbooks_error). refresh reloads them when .oj/runbooks changed; it is
- * called only where no definition is held (tick start, request start). */
-const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d);
-void oj_runbooks_refresh(struct oj_daemon *d);
-
-/* Runners (runner.h; engine_runner.c): starts `sh -c` as spec says on a
- * thread of its own; when it has ended, finished(d, arg, exit_status,
- * timed_out, tail) runs on the engine thread, where tail is the output's last
- * line. */
-typedef void (*oj_runner_done)(struct oj_daemon *d, void *arg, int exit_status, bool timed_out,
-                               const char *tail);
-/* arg must come from malloc: when the result can never be delivered (the
- * engine ended first), it is freed. On -1 (no thread), arg stays the caller's. */
-int oj_runner_start(struct oj_daemon *d, const struct oj_run_spec *spec, oj_runner_done finished,
-                    void *arg);
-/* Waits until every result is recorded or the monotonic deadline; how many remain. */
-int oj_runners_wait(struct oj_daemon *d, int64_t deadline_mono_ms);
-
-/* Resident set size of this process in bytes (0 if unknown). */
-uint64_t oj_rss_bytes(void);
 #endif

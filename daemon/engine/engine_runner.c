@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "runner.h"
+#include "engine_runner.h"
 
 struct posted_run {
     struct oj_daemon *d;

@@ -14,6 +14,8 @@
 #include "sessions.h"
 #include "template.h"
 #include "utf8.h"
+#include "engine_runner.h"
+#include "pipelines.h"
 
 /* ---- templates ------------------------------------------------------------------ */
 

@@ -25,6 +25,7 @@
 #include "locks.h"
 #include "log.h"
 #include "pipeline.h"
+#include "pipelines.h"
 #include "publisher.h"
 #include "server.h"
 #include "sessions_engine.h"

@@ -9,6 +9,7 @@
 #include "new_id.h"
 #include "pipeline_engine.h"
 #include "worktree.h"
+#include "pipelines.h"
 
 /* ---- ids -------------------------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 #include "duration.h"
 #include "pipeline_engine.h"
 #include "template.h"
+#include "engine_runner.h"
 
 /* The notify command ended. Its output is in the pipeline's log; a failure
  * also goes to the daemon log and to the recovery steps, so a broken notify

@@ -11,6 +11,7 @@
 #include "pipeline_engine.h"
 #include "sessions.h"
 #include "utf8.h"
+#include "pipelines.h"
 
 /* ---- the tick and the session hooks ------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "pipeline_engine.h"
 #include "worktree.h"
+#include "engine_runner.h"
 
 static void workspace_made(struct oj_daemon *d, void *arg, int status, bool timed_out,
                            const char *tail)

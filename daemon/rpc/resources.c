@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "resources.h"
 
 uint64_t oj_rss_bytes(void)
 {

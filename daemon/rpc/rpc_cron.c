@@ -11,6 +11,7 @@
 #include "cron.h"
 #include "daemon.h"
 #include "server.h"
+#include "pipelines.h"
 
 static const struct oj_job_def *find(struct oj_daemon *d, const char *name, void *call)
 {

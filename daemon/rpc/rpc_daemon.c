@@ -15,6 +15,8 @@
 #include "store.h"
 #include "version.h"
 #include "wire.pb-c.h"
+#include "pipelines.h"
+#include "resources.h"
 
 static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
                        Oj__StatusResponse_Closure done, void *call)

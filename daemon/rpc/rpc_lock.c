@@ -13,6 +13,7 @@
 #include "lock_engine.h"
 #include "log.h"
 #include "server.h"
+#include "pipelines.h"
 
 /* Fills info for lock `name` as seen (held or not). Strings point into v. */
 static void describe(const char *name, const struct oj_lock_view *v, Oj__LockInfo *info)

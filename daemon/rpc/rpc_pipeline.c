@@ -14,6 +14,7 @@
 #include "rpc_table.h"
 #include "sessions.h"
 #include "utf8.h"
+#include "pipelines.h"
 
 static void match(const char *id, const cJSON *v, void *arg)
 {

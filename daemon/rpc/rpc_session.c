@@ -16,6 +16,7 @@
 #include "server.h"
 #include "sessions_engine.h"
 #include "shell.h"
+#include "pipelines.h"
 
 #define DEFAULT_NUDGE "Are you still working on this? If you are finished, run: oj done"
 

@@ -1,0 +1,39 @@
+/* pipelines.h — the pipeline engine as the rest of the daemon sees it: the
+ * tick, the hooks for what sessions and locks report, starting a pipeline,
+ * counts for status, the graceful stop's lock release, the runbooks.
+ * Engine thread only. Internals shared by the pipeline_*.c files are in
+ * pipeline_engine.h. */
+#ifndef OJ_PIPELINES_H
+#define OJ_PIPELINES_H
+#include <stddef.h>
+
+#include "daemon.h"
+
+/* Pipelines (pipeline_*.c), engine thread: the tick drives every active
+ * pipeline; the session hooks get what the sessions tick saw (daemon_main.c). */
+void oj_pipelines_tick(struct oj_daemon *d);
+void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
+void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id, const char *session_id);
+/* `lock` was just released: the pipeline waiting longest for it takes it
+ * (soon after, on the engine thread), not at the next tick. */
+void oj_pipelines_lock_freed(struct oj_daemon *d, const char *lock);
+unsigned oj_pipelines_active(struct oj_daemon *d);
+unsigned oj_pipelines_queued(struct oj_daemon *d); /* agent phases waiting for a slot */
+/* Pipelines waiting for a lock or a session slot (one malloc'd block: the
+ * array and its strings; free() it). */
+size_t oj_pipelines_waiting(struct oj_daemon *d, Oj__PipelineWait **out);
+/* Graceful stop, main thread after the engine stopped: locks held by
+ * pipelines are released and remembered, to be taken back at the next start. */
+void oj_pipelines_release_locks(struct oj_daemon *d);
+/* Starts a pipeline (oj run, scheduled jobs). Writes its id; 0, or -1 with a
+ * status code (wire StatusCode) and err. */
+int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *positional,
+                      size_t npos, char *const *names, char *const *values, size_t nnamed,
+                      char *id, size_t idlen, int *code, char *err, size_t errlen);
+/* The runbooks as last loaded (NULL when none ever loaded; see
+ * d->runbooks_error). refresh reloads them when .oj/runbooks changed; it is
+ * called only where no definition is held (tick start, request start). */
+const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d);
+void oj_runbooks_refresh(struct oj_daemon *d);
+
+#endif
