@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "pipeline_engine.h"
+#include "resolve.h"
 #include "sessions.h"
 #include "utf8.h"
 
@@ -276,4 +277,33 @@ int oj_pipeline_checkpoint(struct oj_daemon *d, const char *id, const char *phas
     }
     oj_pipeline_free(&p);
     return code;
+}
+
+/* ---- which pipeline ------------------------------------------------------------ */
+
+static void offer(const char *id, const cJSON *v, void *arg)
+{
+    (void)v;
+    oj_resolve_offer(arg, id, NULL, 0); /* pipelines have no names of their own */
+}
+
+int oj_pipeline_find(struct oj_daemon *d, const char *query, const char **id, char *why,
+                     size_t whylen)
+{
+    *id = NULL;
+    if (query == NULL || query[0] == '\0') {
+        snprintf(why, whylen, "which pipeline? give its id (see `oj pipeline list`)");
+        return OJ__STATUS_CODE__INVALID_ARGUMENT;
+    }
+    struct oj_resolve m = {.query = query};
+    oj_state_each(state_of(d), "pipeline", offer, &m);
+    switch (oj_resolve_explain(&m, "pipeline", "oj pipeline list --all", id, why, whylen)) {
+    case OJ_RESOLVE_FOUND:
+        return OJ__STATUS_CODE__OK;
+    case OJ_RESOLVE_AMBIGUOUS:
+        return OJ__STATUS_CODE__INVALID_ARGUMENT;
+    case OJ_RESOLVE_NONE:
+        break;
+    }
+    return OJ__STATUS_CODE__NOT_FOUND;
 }

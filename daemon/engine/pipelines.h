@@ -25,6 +25,12 @@ size_t oj_pipelines_waiting(struct oj_daemon *d, Oj__PipelineWait **out);
 /* Graceful stop, main thread after the engine stopped: locks held by
  * pipelines are released and remembered, to be taken back at the next start. */
 void oj_pipelines_release_locks(struct oj_daemon *d);
+/* The pipeline a user meant: its exact id or a unique prefix (resolve.h;
+ * pipelines have no names). Returns a wire status: OK with *id set (the
+ * state's own key, valid while the record exists), else INVALID_ARGUMENT
+ * (none given, or ambiguous) or NOT_FOUND, with the one-line why. */
+int oj_pipeline_find(struct oj_daemon *d, const char *query, const char **id, char *why,
+                     size_t whylen);
 /* Starts a pipeline (oj run, scheduled jobs). Writes its id; 0, or -1 with a
  * status code (wire StatusCode) and err. */
 int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *positional,

@@ -9,43 +9,21 @@
 #include "clock.h"
 #include "pipeline_commands.h"
 #include "pipeline_engine.h"
-#include "resolve.h"
 #include "rpc.h"
 #include "rpc_table.h"
 #include "sessions.h"
 #include "utf8.h"
 #include "pipelines.h"
 
-static void match(const char *id, const cJSON *v, void *arg)
-{
-    (void)v;
-    oj_resolve_offer(arg, id, NULL, 0); /* pipelines have no names of their own */
-}
-
-/* The pipeline id a user meant (exact or unique prefix, resolve.h), copied
- * into id; or false with the call failed. */
+/* The pipeline id a user meant (oj_pipeline_find), copied into id; or false
+ * with the call failed. */
 static bool resolve(struct oj_daemon *d, const char *query, char *id, size_t len, void *call)
 {
-    if (query == NULL || query[0] == '\0') {
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "which pipeline? give its id (see `oj pipeline list`)");
-        return false;
-    }
-    struct oj_resolve m = {.query = query};
-    oj_state_each(state_of(d), "pipeline", match, &m);
     const char *found;
-    enum oj_resolved r = oj_resolve_pick(&m, &found);
-    if (r == OJ_RESOLVE_AMBIGUOUS) {
-        char list[128];
-        oj_resolve_candidates(&m, list, sizeof list);
-        oj_call_fail(call, OJ__STATUS_CODE__INVALID_ARGUMENT,
-                     "'%s' matches %d pipelines (%s); give more of the id", query, m.nprefix,
-                     list);
-        return false;
-    }
-    if (r == OJ_RESOLVE_NONE) {
-        oj_call_fail(call, OJ__STATUS_CODE__NOT_FOUND,
-                     "no pipeline '%s'; list them with `oj pipeline list --all`", query);
+    char why[300];
+    int code = oj_pipeline_find(d, query, &found, why, sizeof why);
+    if (code != OJ__STATUS_CODE__OK) {
+        oj_call_fail(call, code, "%s", why);
         return false;
     }
     snprintf(id, len, "%s", found);
