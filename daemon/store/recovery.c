@@ -163,8 +163,10 @@ void oj_recovery_plan(const struct oj_recovery_in *in, struct oj_recovery_plan *
     char where[400], lines[64];
     if (tail) {
         lines_of(tail, lines, sizeof lines);
+        /* Up to the end of the data: a preallocated end after it holds nothing. */
+        off_t end = sc->segs[sc->nsegs - 1].end;
         snprintf(where, sizeof where, "damaged bytes at the end of the WAL (%s, %lld bytes: %s)",
-                 lines, (long long)(sc->file_size - tail->start), tail->why);
+                 lines, (long long)(end - tail->start), tail->why);
         add_lost(p, cur + 1, 0, false, where);
         damage_used++;
     } else if (hwm > cur) {

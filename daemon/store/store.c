@@ -23,6 +23,7 @@ static void free_store(struct oj_store *s)
 {
     if (s->fd >= 0)
         close(s->fd);
+    free(s->fill);
     oj_state_free(s->state);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->synced_cv);
@@ -154,6 +155,36 @@ static void maybe_maintain(struct oj_store *s)
     }
 }
 
+/* Grows the file so that `need` more bytes fit after the last record: up to
+ * the next multiple of OJ_WAL_CHUNK, the new part filled with OJ_WAL_FILL
+ * (wal.c, PREALLOCATION). Records then overwrite bytes already allocated and
+ * written, and the fdatasync that covers them commits no new file size: one
+ * device write fewer per sync (docs/performance.md). One sync in a chunk's
+ * worth of records carries the chunk. Growing that fails (a full disk) only
+ * means the record is appended as before. */
+static void preallocate(struct oj_store *s, size_t need)
+{
+    uint64_t end = s->wal_bytes + need;
+    if (end <= s->wal_alloc)
+        return;
+    if (s->fill == NULL) {
+        s->fill = malloc(OJ_WAL_CHUNK);
+        if (s->fill == NULL)
+            return;
+        memset(s->fill, OJ_WAL_FILL, OJ_WAL_CHUNK);
+    }
+    uint64_t to = (end + OJ_WAL_CHUNK - 1) / OJ_WAL_CHUNK * OJ_WAL_CHUNK;
+    while (s->wal_alloc < to) {
+        uint64_t n = to - s->wal_alloc < OJ_WAL_CHUNK ? to - s->wal_alloc : OJ_WAL_CHUNK;
+        ssize_t w = pwrite(s->fd, s->fill, (size_t)n, (off_t)s->wal_alloc);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        s->wal_alloc += (uint64_t)w;
+    }
+}
+
 uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen)
 {
     uint64_t seq = s->last_seq + 1;
@@ -177,16 +208,22 @@ uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen
         snprintf(err, errlen, "out of memory writing the WAL");
         return 0;
     }
+    preallocate(s, len);
     size_t done = 0;
     while (done < len) {
-        ssize_t w = write(s->fd, line + done, len - done);
+        ssize_t w = pwrite(s->fd, line + done, len - done, (off_t)(s->wal_bytes + done));
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
             int e = errno;
-            /* Never leave half a record in the middle of the log. */
-            if (done > 0 && ftruncate(s->fd, (off_t)s->wal_bytes) != 0)
-                LOG_ERROR("store: cannot remove a partial WAL record: %s", strerror(errno));
+            /* Never leave half a record in the log: cut it off, and the
+             * preallocated end with it (the next commit grows the file again). */
+            if (done > 0 || s->wal_alloc > s->wal_bytes) {
+                if (ftruncate(s->fd, (off_t)s->wal_bytes) == 0)
+                    s->wal_alloc = s->wal_bytes;
+                else
+                    LOG_ERROR("store: cannot remove a partial WAL record: %s", strerror(errno));
+            }
             snprintf(err, errlen, "cannot write the WAL: %s", strerror(e ? e : EIO));
             free(line);
             cJSON_Delete(op);
@@ -196,6 +233,8 @@ uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen
     }
     free(line);
     s->wal_bytes += len;
+    if (s->wal_bytes > s->wal_alloc) /* appended past the end: growing it failed */
+        s->wal_alloc = s->wal_bytes;
     if (oj_state_apply(s->state, seq, op, why, sizeof why) != 0)
         LOG_ERROR("store: record seq %llu written but not applicable (daemon bug): %s",
                   (unsigned long long)seq, why);
@@ -241,21 +280,19 @@ int oj_store_snapshot(struct oj_store *s, struct oj_snapshot_info *info, char *e
  * record, seq `seq`, is on disk already. */
 static void switch_wal(struct oj_store *s, uint64_t seq)
 {
-    int nfd = open(s->wal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (nfd < 0) {
+    int nfd = open(s->wal_path, O_RDWR | O_CLOEXEC);
+    struct stat st;
+    if (nfd < 0 || fstat(nfd, &st) != 0) {
         /* The files are consistent; only this process cannot go on writing. */
         LOG_ERROR("store: cannot open the new WAL: %s; stopping", strerror(errno));
         _exit(70);
     }
-    struct stat st;
-    if (fstat(nfd, &st) != 0)
-        st.st_size = 0;
     pthread_mutex_lock(&s->mu); /* the sync thread is idle: we flushed */
     close(s->fd);
     s->fd = nfd;
     s->written = s->synced = s->delivered = seq;
     pthread_mutex_unlock(&s->mu);
-    s->wal_bytes = (uint64_t)st.st_size;
+    s->wal_bytes = s->wal_alloc = (uint64_t)st.st_size; /* only the base record, no fill */
     s->last_seq = seq;
     oj_state_set_seq(s->state, seq);
 }
@@ -474,6 +511,12 @@ void oj_store_close(struct oj_store *s, bool snapshot)
         else
             LOG_ERROR("store: snapshot at stop failed: %s", err);
     }
+    /* A stopped daemon leaves a plain file: no preallocated end. */
+    if (s->wal_alloc > s->wal_bytes &&
+        (ftruncate(s->fd, (off_t)s->wal_bytes) != 0 || fdatasync(s->fd) != 0))
+        LOG_WARN("store: cannot cut the WAL's preallocated end: %s (the next start reads past "
+                 "it)",
+                 strerror(errno));
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_signal(&s->work_cv);

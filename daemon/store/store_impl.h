@@ -24,7 +24,9 @@ struct oj_store {
     char dir[4096], wal_path[4200], snap_dir[4200];
     struct oj_state *state;
     int fd;
-    uint64_t wal_bytes;
+    uint64_t wal_bytes; /* where the records end: the next one is written here */
+    uint64_t wal_alloc; /* the file's size: wal_bytes plus the preallocated end (wal.c) */
+    char *fill;         /* OJ_WAL_CHUNK bytes of OJ_WAL_FILL, made at the first growth */
     uint64_t last_seq;     /* last record written (engine thread) */
     uint64_t snapshot_seq; /* seq of the newest snapshot */
     unsigned snapshot_count;

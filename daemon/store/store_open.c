@@ -125,22 +125,22 @@ static int replay_one(struct oj_wal_record *rec, void *arg)
 
 /* ---- repairs that need no decision -------------------------------------------- */
 
-/* Copies bytes [start, EOF) of `from` into a new file `to`. */
-static int copy_tail(const char *from, off_t start, const char *to)
+/* Copies bytes [start, end) of `from` into a new file `to`. */
+static int copy_tail(const char *from, off_t start, off_t end, const char *to)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC);
     int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     int rc = -1;
     if (in >= 0 && out >= 0 && lseek(in, start, SEEK_SET) == start) {
         char buf[65536];
-        ssize_t n;
+        ssize_t n = 0;
         rc = 0;
-        while ((n = read(in, buf, sizeof buf)) > 0)
-            if (write(out, buf, (size_t)n) != n) {
+        for (off_t left = end - start; left > 0 && rc == 0; left -= n) {
+            n = read(in, buf, left < (off_t)sizeof buf ? (size_t)left : sizeof buf);
+            if (n <= 0 || write(out, buf, (size_t)n) != n)
                 rc = -1;
-                break;
-            }
-        if (n < 0 || fsync(out) != 0)
+        }
+        if (fsync(out) != 0)
             rc = -1;
     }
     if (in >= 0)
@@ -161,7 +161,7 @@ static int cut_torn_tail(struct oj_store *s, const struct oj_wal_scan *scan, off
         snprintf(saved, sizeof saved, i == 1 ? "%s.torn-%s" : "%s.torn-%s-%d", s->wal_path,
                  stamp, i);
     while (access(saved, F_OK) == 0 && ++i < 1000);
-    if (copy_tail(s->wal_path, start, saved) != 0) {
+    if (copy_tail(s->wal_path, start, scan->data_end, saved) != 0) {
         snprintf(err, errlen, "cannot keep the torn end of the WAL as %s: %s", saved,
                  strerror(errno));
         return -1;
@@ -178,14 +178,16 @@ static int cut_torn_tail(struct oj_store *s, const struct oj_wal_scan *scan, off
     oj_store_note(s,
                   "WAL: cut off a record whose write never finished (%lld bytes after seq %llu, "
                   "never acknowledged); its bytes are kept in %s",
-                  (long long)(scan->file_size - start), (unsigned long long)scan->last_seq, saved);
+                  (long long)(scan->data_end - start), (unsigned long long)scan->last_seq, saved);
     return 0;
 }
 
-static int add_final_newline(struct oj_store *s, uint64_t seq, char *err, size_t errlen)
+/* The newline goes right after the record: over the first byte of a
+ * preallocated end, if there is one. */
+static int add_final_newline(struct oj_store *s, uint64_t seq, off_t at, char *err, size_t errlen)
 {
-    int fd = open(s->wal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0 || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+    int fd = open(s->wal_path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || pwrite(fd, "\n", 1, at) != 1 || fsync(fd) != 0) {
         snprintf(err, errlen, "cannot end the last WAL record with a newline: %s",
                  strerror(errno));
         if (fd >= 0)
@@ -410,7 +412,8 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
     } else {
         if (plan.cut_torn && cut_torn_tail(s, &scan, plan.torn_start, err, errlen) != 0)
             goto fail_scan;
-        if (plan.add_newline && add_final_newline(s, scan.last_seq, err, errlen) != 0)
+        if (plan.add_newline &&
+            add_final_newline(s, scan.last_seq, scan.data_end, err, errlen) != 0)
             goto fail_scan;
         if (plan.rebase && loaded >= 0) {
             /* A restore or --recover was cut off after writing its snapshot:
@@ -437,14 +440,19 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
     free(now_list);
 
     s->last_seq = oj_state_seq(s->state);
-    s->fd = open(s->wal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (s->fd < 0) {
+    /* Records go right after the last one, over the preallocated end if the
+     * file has one (store.c). */
+    s->fd = open(s->wal_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    off_t data_end = -1;
+    if (s->fd >= 0 && fstat(s->fd, &st) == 0)
+        data_end = oj_wal_data_end(s->fd, st.st_size);
+    if (data_end < 0) {
         snprintf(err, errlen, "cannot open %s: %s", s->wal_path, strerror(errno));
         goto fail;
     }
-    struct stat st;
-    fstat(s->fd, &st);
-    s->wal_bytes = (uint64_t)st.st_size;
+    s->wal_bytes = (uint64_t)data_end;
+    s->wal_alloc = (uint64_t)st.st_size;
     oj_fsync_dir(s->dir);
     s->written = s->synced = s->delivered = s->last_seq;
     if (oj_store_start_syncer(s, err, errlen) != 0)

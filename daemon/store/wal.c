@@ -48,12 +48,34 @@
 ** lacks only its "\n" is kept (store_open.c adds the newline).
 ** recovery.c decides what start-up does with that; store.c does it.
 **
+** PREALLOCATION
+**
+** The file is grown ahead of the records, OJ_WAL_CHUNK (256 KiB) at a time,
+** and the part no record uses yet is filled with OJ_WAL_FILL (0xff) bytes. A
+** record then overwrites bytes that are already allocated and written, and the
+** fdatasync that makes it durable has no new file size to commit: on ext4 that
+** is one device write fewer per sync (docs/performance.md). So the file is
+** records, then possibly a run of 0xff bytes that reaches its end: the
+** preallocated end, which is no damage and holds nothing. Readers stop where
+** it starts (data_end). Every other rule applies to the bytes before it, as to
+** a file without one: an unterminated start of the next record just before it
+** is torn (a write cut short), a valid final record without its "\n" is kept.
+** Why 0xff and not zeros: no valid UTF-8 holds it, so no record or torn prefix
+** ends in it; and disks do not make it: blocks lost or zeroed by a crash read
+** as zeros, and zeros stay damage as before. 0xff bytes anywhere but in one run
+** up to the end of the file are damage. What the fill cannot show (nor could
+** the plain file): a disk that reports a flush done and then loses the write
+** leaves the fill where records were, as it would leave a file cut at a record
+** boundary. The daemon cuts the fill off at a clean stop.
+**
 ** WRITING
 **
-** The daemon is the only writer: one engine thread appends whole lines with
-** write(2) on an O_APPEND descriptor; a sync thread calls fdatasync(2) and only
-** then are the changes acknowledged (group commit: one sync covers every line
-** written before it). Heartbeats and other liveness data are never journaled.
+** The daemon is the only writer: one engine thread writes whole lines with
+** pwrite(2) just after the last record (over the fill, growing the file by
+** another filled chunk when a record would not fit); a sync thread calls
+** fdatasync(2) and only then are the changes acknowledged (group commit: one
+** sync covers every line written before it). Heartbeats and other liveness
+** data are never journaled.
 */
 #include "wal.h"
 
@@ -351,9 +373,14 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
     }
     madvise((void *)data, (size_t)st.st_size, MADV_SEQUENTIAL);
 
+    /* The preallocated end is no line of the log. */
+    size_t size = (size_t)st.st_size, pos = 0;
+    while (size > 0 && (unsigned char)data[size - 1] == OJ_WAL_FILL)
+        size--;
+    out->data_end = (off_t)size;
+
     struct scanner sc = {.out = out};
     int rc = 0;
-    size_t size = (size_t)st.st_size, pos = 0;
     char why[200];
     while (pos < size && rc == 0) {
         const char *line = data + pos;
@@ -421,13 +448,32 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
         cJSON_Delete(rec.op);
         pos = next;
     }
-    munmap((void *)data, size);
+    munmap((void *)data, (size_t)st.st_size);
     return rc;
 oom:
-    munmap((void *)data, size);
+    munmap((void *)data, (size_t)st.st_size);
     oj_wal_scan_free(out);
     snprintf(err, errlen, "out of memory scanning %s", path);
     return -1;
+}
+
+off_t oj_wal_data_end(int fd, off_t size)
+{
+    char buf[65536];
+    off_t end = size;
+    while (end > 0) {
+        size_t n = end < (off_t)sizeof buf ? (size_t)end : sizeof buf;
+        ssize_t got = pread(fd, buf, n, end - (off_t)n);
+        if (got != (ssize_t)n)
+            return -1;
+        size_t i = n;
+        while (i > 0 && (unsigned char)buf[i - 1] == OJ_WAL_FILL)
+            i--;
+        end -= (off_t)(n - i);
+        if (i > 0)
+            break;
+    }
+    return end;
 }
 
 void oj_wal_scan_free(struct oj_wal_scan *scan)

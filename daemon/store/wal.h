@@ -13,6 +13,13 @@
 
 #define OJ_WAL_SNAPSHOT_ID_MAX 64
 
+/* The preallocated end (wal.c, PREALLOCATION): the daemon grows the file to
+ * multiples of OJ_WAL_CHUNK and fills what no record uses yet with
+ * OJ_WAL_FILL bytes, a byte UTF-8 never holds and that no failing disk leaves
+ * behind (lost blocks read as zeros, which stay damage). */
+#define OJ_WAL_FILL 0xff
+#define OJ_WAL_CHUNK (256 * 1024)
+
 struct oj_wal_record {
     uint64_t seq;
     int64_t time_ms;
@@ -55,6 +62,9 @@ struct oj_wal_seg {
 /* What a scan of the whole file found. Segments cover the file in order. */
 struct oj_wal_scan {
     off_t file_size;
+    off_t data_end;                /* file_size less the preallocated end (OJ_WAL_FILL bytes
+                                      that run to the end of the file); segments cover
+                                      [0, data_end) */
     size_t lines;
     size_t records;                /* valid records */
     uint64_t first_seq, last_seq;  /* of the first and last valid record; 0 if none */
@@ -80,4 +90,9 @@ int oj_wal_scan(const char *path, uint64_t after_seq,
                 int (*fn)(struct oj_wal_record *rec, void *arg), void *arg,
                 struct oj_wal_scan *out, char *err, size_t errlen);
 void oj_wal_scan_free(struct oj_wal_scan *scan);
+
+/* Where the data of the open file `fd` (of `size` bytes) ends: before the run
+ * of OJ_WAL_FILL bytes that reaches its end, if any. -1 when it cannot be
+ * read. */
+off_t oj_wal_data_end(int fd, off_t size);
 #endif

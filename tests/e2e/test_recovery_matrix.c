@@ -47,7 +47,7 @@ static unsigned long long last_wal_seq(void)
 {
     char wal[PATH_MAX];
     state_path(wal, sizeof wal, "wal.jsonl");
-    char *text = read_file(wal);
+    char *text = read_wal(wal);
     cr_assert_not_null(text);
     size_t n = strlen(text);
     cr_assert_gt(n, 1);
@@ -151,11 +151,13 @@ static void newest_snapshot(char *path, size_t len)
     snprintf(path, len, "%s/%s", dir, best);
 }
 
+/* Flips a byte `offset_from_end` before the end of the file's data (a WAL's
+ * preallocated end is no data; a snapshot has none). */
 static void flip_at(const char *path, long offset_from_end)
 {
     int fd = open(path, O_RDWR);
     cr_assert_geq(fd, 0);
-    off_t end = lseek(fd, 0, SEEK_END);
+    off_t end = wal_data_end(path);
     char c;
     cr_assert_eq(pread(fd, &c, 1, end - offset_from_end), 1);
     c ^= 0x04;
@@ -168,7 +170,7 @@ static void flip_wal_line(int n)
 {
     char wal[PATH_MAX];
     state_path(wal, sizeof wal, "wal.jsonl");
-    char *text = read_file(wal);
+    char *text = read_wal(wal);
     cr_assert_not_null(text);
     char *line = text;
     for (int i = 1; i < n; i++) {
@@ -182,14 +184,12 @@ static void flip_wal_line(int n)
     flip_at(wal, size - at);
 }
 
+/* Adds bytes after the last record, where the daemon writes the next one. */
 static void append_to_wal(const char *bytes, size_t n)
 {
     char wal[PATH_MAX];
     state_path(wal, sizeof wal, "wal.jsonl");
-    int fd = open(wal, O_WRONLY | O_APPEND);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, bytes, n), (ssize_t)n);
-    close(fd);
+    wal_write_at_end(wal, bytes, n);
 }
 
 /* ---- one case ----------------------------------------------------------------- */
@@ -270,9 +270,11 @@ Test(matrix, final_record_missing_only_its_newline_is_kept, .init = setup, .fini
     force_stop();
     char wal[PATH_MAX];
     state_path(wal, sizeof wal, "wal.jsonl");
-    struct stat st;
-    cr_assert_eq(stat(wal, &st), 0);
-    cr_assert_eq(truncate(wal, st.st_size - 1), 0);
+    /* The newline's byte was never written: it is still the fill. */
+    off_t end = wal_data_end(wal);
+    int fd = open(wal, O_WRONLY);
+    cr_assert_eq(pwrite(fd, "\xff", 1, end - 1), 1);
+    close(fd);
     check_start(STARTS, "lacked its newline");
     cr_expect(has_lock("a3"));
 }
@@ -299,11 +301,17 @@ Test(matrix, zeroed_last_block_refuses, .init = setup, .fini = teardown)
     force_stop();
     char wal[PATH_MAX];
     state_path(wal, sizeof wal, "wal.jsonl");
-    int fd = open(wal, O_WRONLY);
-    off_t end = lseek(fd, 0, SEEK_END);
+    /* The last 4096 bytes of records, and the preallocated end after them,
+     * read as zeros: what a disk leaves of blocks it lost. */
+    off_t end = wal_data_end(wal);
     cr_assert_gt(end, 4096);
-    char zeros[4096] = {0};
-    cr_assert_eq(pwrite(fd, zeros, sizeof zeros, end - 4096), 4096);
+    struct stat st;
+    cr_assert_eq(stat(wal, &st), 0);
+    int fd = open(wal, O_WRONLY);
+    static char zeros[OJ_WAL_CHUNK + 4096];
+    size_t n = (size_t)(st.st_size - (end - 4096));
+    cr_assert_leq(n, sizeof zeros);
+    cr_assert_eq(pwrite(fd, zeros, n, end - 4096), (ssize_t)n);
     close(fd);
     check_start(REFUSES, "zeroed bytes");
 }

@@ -251,9 +251,8 @@ Test(storage, a_torn_tail_is_cut_with_a_note, .init = setup, .fini = teardown)
     crash();
     char wal[PATH_MAX];
     path_in(wal, sizeof wal, "wal.jsonl");
-    FILE *f = fopen(wal, "a");
-    fputs("{\"seq\":2,\"time\":1,\"crc\":\"00", f);
-    fclose(f);
+    const char *torn = "{\"seq\":2,\"time\":1,\"crc\":\"00";
+    wal_write_at_end(wal, torn, strlen(torn)); /* where the next record goes */
     struct oj_out o = OJ(&e, "daemon", "start");
     cr_assert_eq(o.code, 0, "%s", o.err);
     cr_expect(strstr(o.out, "note: WAL: cut off a record whose write never finished") &&

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "pidlock.h"
 #include "subprocess.h"
+#include "wal.h"
 
 extern char **environ;
 
@@ -80,6 +81,35 @@ char *read_file(const char *path)
     buf[len] = '\0';
     fclose(f);
     return buf;
+}
+
+off_t wal_data_end(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    off_t end = fstat(fd, &st) == 0 ? oj_wal_data_end(fd, st.st_size) : -1;
+    close(fd);
+    return end;
+}
+
+char *read_wal(const char *path)
+{
+    char *text = read_file(path);
+    off_t end = wal_data_end(path);
+    if (text && end >= 0 && (size_t)end <= strlen(text))
+        text[end] = '\0';
+    return text;
+}
+
+void wal_write_at_end(const char *path, const void *bytes, size_t n)
+{
+    off_t end = wal_data_end(path);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (end < 0 || fd < 0 || pwrite(fd, bytes, n, end) != (ssize_t)n)
+        die("wal_write_at_end");
+    close(fd);
 }
 
 bool env_teardown(struct oj_env *e)

@@ -60,6 +60,18 @@ bool process_alive(pid_t pid);
 /* Reads a whole file (NULL if missing); caller frees. */
 char *read_file(const char *path);
 
+/* ---- the WAL as a crash leaves it ---- */
+
+/* Where the data of a WAL file ends: its size less the preallocated end (a
+ * run of 0xff bytes up to the end of the file, docs/storage.md), which a
+ * daemon that did not stop cleanly leaves. -1 if it cannot be read. */
+off_t wal_data_end(const char *path);
+/* The WAL's data (up to wal_data_end) as a string; NULL if missing. */
+char *read_wal(const char *path);
+/* Writes n bytes where the data ends (over the preallocated end): what a
+ * write of the daemon's that was cut short leaves. */
+void wal_write_at_end(const char *path, const void *bytes, size_t n);
+
 /* ---- pipelines ---- */
 
 /* Writes `json` as <project>/.oj/runbooks/<name>.json (creating the folders),

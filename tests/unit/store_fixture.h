@@ -102,6 +102,55 @@ static inline void flip_in_line(int n)
     fclose(f);
 }
 
+/* Closes the store, but leaves the WAL as it was before the close: what a
+ * daemon killed at this point leaves (the preallocated end included, which a
+ * clean close cuts off). */
+static inline void close_as_if_killed(struct oj_store *s)
+{
+    char keep[160], cmd[400];
+    snprintf(keep, sizeof keep, "%s/wal.killed", dir);
+    snprintf(cmd, sizeof cmd, "cp %s %s", wal, keep);
+    cr_assert_eq(system(cmd), 0);
+    oj_store_close(s, false);
+    cr_assert_eq(rename(keep, wal), 0);
+}
+
+/* The whole file, NUL-terminated, its length in *len (which counts any NUL
+ * bytes in it). */
+static inline char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Where the WAL's data ends (before its preallocated end). */
+static inline off_t data_end(void)
+{
+    int fd = open(wal, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    off_t end = oj_wal_data_end(fd, lseek(fd, 0, SEEK_END));
+    close(fd);
+    return end;
+}
+
+/* Writes n bytes at `at` in the WAL. */
+static inline void write_wal_at(off_t at, const void *bytes, size_t n)
+{
+    int fd = open(wal, O_WRONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(pwrite(fd, bytes, n, at), (ssize_t)n);
+    close(fd);
+}
+
 static inline void write_snapshot_file(const char *name, const char *content)
 {
     char path[256];

@@ -590,3 +590,123 @@ Test(recovery, format_1_records_are_moved_into_a_snapshot_at_the_first_clean_sta
     cr_expect_eq(put(s, "lock", "newer", 1), seq + 1);
     oj_store_close(s, false);
 }
+
+/* ---- the preallocated end (wal.c, PREALLOCATION) ------------------------------ */
+
+/* Issue 14: the daemon grows the WAL ahead of its records, filled with 0xff.
+ * A daemon killed then leaves records and the fill: the next start takes
+ * the records, reports nothing, and writes on right after them. The old code
+ * refused the fill as damage at the end. */
+Test(recovery, a_preallocated_end_after_a_kill_is_no_damage, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    puts_n(s, "k", 1, 5);
+    close_as_if_killed(s);
+    off_t size = file_size(wal), end = data_end();
+    cr_assert_eq(size % OJ_WAL_CHUNK, 0, "grown in whole chunks: %lld", (long long)size);
+    cr_assert_lt(end, size, "the records are followed by the fill");
+
+    s = must_open();
+    cr_expect_str_eq(notes, "", "a preallocated end is nothing to report");
+    cr_expect(has(s, "k1") && has(s, "k5"));
+    cr_expect_eq(put(s, "lock", "k6", 6), 6);
+    close_as_if_killed(s);
+    cr_expect_eq(file_size(wal), size, "the next record went into the fill");
+    cr_expect_gt(data_end(), end, "right after the last one");
+    s = must_open();
+    cr_expect_str_eq(notes, "");
+    cr_expect(has(s, "k6"));
+    oj_store_close(s, false);
+}
+
+/* Zeros are what a disk leaves of blocks it lost: they stay damage, even
+ * when they start right after a complete record and run to the end of a file
+ * whose size is a whole number of chunks (where the fill would be). */
+Test(recovery, a_zeroed_end_from_a_record_boundary_is_still_damage, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    puts_n(s, "z", 1, 6);
+    close_as_if_killed(s);
+    /* Records 4..6 and the fill read as zeros. */
+    size_t len;
+    char *text = slurp(wal, &len);
+    char *third = text;
+    for (int i = 0; i < 3; i++)
+        third = strchr(third, '\n') + 1;
+    off_t at = third - text, size = file_size(wal);
+    free(text);
+    static char zeros[OJ_WAL_CHUNK];
+    write_wal_at(at, zeros, (size_t)(size - at));
+
+    char err[4096];
+    cr_assert_eq(open_store(&s, false, err), -1, "zeros are no preallocated end");
+    cr_expect(strstr(err, "any seq from 4 on") && strstr(err, "zeroed bytes"), "%s", err);
+    cr_expect_eq(file_size(wal), size, "refusing changes nothing");
+    cr_assert_eq(open_store(&s, true, err), 0, "%s", err);
+    cr_expect(has(s, "z3") && !has(s, "z4"));
+    cr_expect_gt(put(s, "lock", "after", 1), 6, "a seq under the zeros was acknowledged");
+    oj_store_close(s, false);
+}
+
+/* A write cut short lands where the next record goes: its start, then the
+ * fill. Cut off as a torn write; its bytes (without the fill) are kept. */
+Test(recovery, a_torn_record_before_the_preallocated_end_is_cut, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    puts_n(s, "t", 1, 3);
+    close_as_if_killed(s);
+    cr_assert_lt(data_end(), file_size(wal), "the records are followed by the fill");
+    const char *torn = "{\"seq\":4,\"time\":17958802803,\"op\":{\"type\":\"pu";
+    write_wal_at(data_end(), torn, strlen(torn));
+
+    s = must_open();
+    cr_expect(strstr(notes, "never finished") && strstr(notes, "after seq 3"), "%s", notes);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test \"$(cat %s/wal.jsonl.torn-*)\" = '%s'", dir, torn);
+    cr_expect_eq(system(cmd), 0, "the torn bytes are kept, and only they");
+    cr_expect(has(s, "t3"));
+    cr_expect_eq(put(s, "lock", "t4", 4), 4);
+    close_as_if_killed(s);
+    notes[0] = '\0';
+    s = must_open();
+    cr_expect_str_eq(notes, "");
+    cr_expect(has(s, "t4"));
+    oj_store_close(s, false);
+}
+
+/* The newline of the last record never written: its byte is still fill. */
+Test(recovery, a_final_record_missing_its_newline_before_the_fill_is_kept, .init = mk,
+     .fini = rm)
+{
+    struct oj_store *s = must_open();
+    puts_n(s, "n", 1, 3);
+    close_as_if_killed(s);
+    cr_assert_lt(data_end(), file_size(wal), "the records are followed by the fill");
+    write_wal_at(data_end() - 1, "\xff", 1);
+    s = must_open();
+    cr_expect(has(s, "n3"));
+    cr_expect(strstr(notes, "lacked its newline"), "%s", notes);
+    cr_expect_eq(put(s, "lock", "n4", 4), 4);
+    oj_store_close(s, false);
+    notes[0] = '\0';
+    s = must_open();
+    cr_expect_str_eq(notes, "");
+    cr_expect(has(s, "n3") && has(s, "n4"));
+    oj_store_close(s, false);
+}
+
+/* Only one run of fill up to the end of the file is the preallocated end:
+ * fill followed by anything is damage, and nothing after it is taken. */
+Test(recovery, fill_followed_by_more_bytes_is_damage, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    puts_n(s, "f", 1, 2);
+    close_as_if_killed(s);
+    cr_assert_lt(data_end(), file_size(wal), "the records are followed by the fill");
+    const char *late = "{\"not\":\"a record\"}\n";
+    write_wal_at(file_size(wal), late, strlen(late));
+    char err[4096];
+    cr_assert_eq(open_store(&s, false, err), -1, "fill in the middle is damage");
+    cr_expect(strstr(err, "any seq from 3 on") && strstr(err, "damaged bytes at the end"), "%s",
+              err);
+}

@@ -357,3 +357,51 @@ Test(store, concurrent_changes_share_syncs, .init = mk, .fini = rm)
                  (unsigned long long)st.syncs, N);
     oj_store_close(s, false);
 }
+
+/* Issue 14: records overwrite a preallocated end instead of growing the file
+ * (each sync then commits no new file size). The file grows a chunk at a
+ * time, the fill after the records is 0xff, the size the store reports is
+ * its records', and a clean close leaves a plain file. */
+Test(store, the_wal_grows_in_filled_chunks_and_a_clean_close_cuts_the_fill, .init = mk,
+     .fini = rm)
+{
+    struct oj_store *s = must_open();
+    put(s, "lock", "a", 1);
+    struct oj_store_stats st;
+    oj_store_stats(s, &st);
+    off_t size = file_size(wal);
+    cr_expect_eq(size, OJ_WAL_CHUNK, "one chunk");
+    cr_expect_eq(data_end(), (off_t)st.wal_bytes, "the records end where the store says");
+    size_t len;
+    char *text = slurp(wal, &len);
+    cr_assert_eq(len, (size_t)size);
+    bool all_fill = true;
+    for (off_t i = (off_t)st.wal_bytes; i < size; i++)
+        all_fill = all_fill && (unsigned char)text[i] == OJ_WAL_FILL;
+    cr_expect(all_fill, "the rest is fill");
+    free(text);
+
+    /* Past the first chunk: grown by another one, records still in one run. */
+    char big[4096];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int i = 0; i < 80; i++) {
+        cJSON *v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "pad", big);
+        char id[16], err[256];
+        snprintf(id, sizeof id, "big%d", i);
+        cr_assert_neq(oj_store_commit(s, oj_op_put("lock", id, v), err, sizeof err), 0, "%s",
+                      err);
+    }
+    oj_store_stats(s, &st);
+    cr_expect_gt(st.wal_bytes, (uint64_t)OJ_WAL_CHUNK);
+    cr_expect_eq(file_size(wal), 2 * OJ_WAL_CHUNK, "grown by a second chunk");
+    cr_expect_eq(data_end(), (off_t)st.wal_bytes);
+
+    oj_store_close(s, false);
+    cr_expect_eq(file_size(wal), (off_t)st.wal_bytes, "a clean close cuts the fill off");
+    s = must_open();
+    cr_expect_str_eq(notes, "");
+    cr_expect_not_null(oj_state_get(oj_store_state(s), "lock", "big79"));
+    oj_store_close(s, false);
+}
