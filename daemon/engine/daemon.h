@@ -46,9 +46,14 @@ struct oj_daemon {
     /* no dead session's pane is left in tmux, as far as the last tick saw
      * (false at start and whenever a session is recorded dead) */
     bool sessions_reaped;
+    /* the tick's list-panes is with tmux: no second one meanwhile (session_tick.c) */
+    bool sessions_listing;
     /* pipeline id -> (void *)1 while its shell step runs here (pipeline_drive.c);
      * a shell step in the state with no entry here was cut off by a crash */
     struct oj_hmap pipeline_shells;
+    /* pipeline id -> (void *)1 while its agent's session is being started in
+     * tmux (pipeline_drive.c): drive starts no second one meanwhile */
+    struct oj_hmap pipeline_agents_starting;
     /* job name -> (void *)1 while its command runs (cron.c): never two at once */
     struct oj_hmap cron_running;
 

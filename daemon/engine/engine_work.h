@@ -22,7 +22,9 @@ enum oj_work_lane {
 };
 
 enum oj_work_flags {
-    OJ_WORK_THEN_THROUGH_HOLD = 1, /* then runs even while writes are held (a restore's end) */
+    /* then runs even while writes are held (daemon.h): the restore's end, or
+     * an answer to a read-only rpc, which changes nothing */
+    OJ_WORK_THEN_THROUGH_HOLD = 1,
 };
 
 /* work(arg) runs on the lane; it must not touch the daemon's state (only

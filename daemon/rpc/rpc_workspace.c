@@ -180,19 +180,28 @@ static Oj__WorkspaceInfo **infos_of(const struct ws_list *l, const bool *pick, s
     return ptrs;
 }
 
-/* ---- WorkspaceList: answered from git's thread ---------------------------------------- */
+/* ---- WorkspaceList: git on its thread, the answer from the engine's ---------------------- */
 
 static void list_work(void *arg)
 {
-    struct ws_job *j = arg;
     char busy[1024] = ""; /* list shows what the daemon knows either way */
-    ask_git(j, busy, sizeof busy);
-    Oj__WorkspaceInfo *storage;
-    Oj__WorkspaceListResponse out = OJ__WORKSPACE_LIST_RESPONSE__INIT;
-    out.workspaces = infos_of(&j->l, NULL, &out.n_workspaces, &storage);
-    j->list_done(&out, j->call); /* a handler may answer from any thread */
-    free(storage);
-    free(out.workspaces);
+    ask_git(arg, busy, sizeof busy);
+}
+
+/* Engine thread, even while a restore holds writes (it changes nothing):
+ * answered from there, so a call is never answered after the daemon's stop
+ * has abandoned it. */
+static void list_then(struct oj_daemon *d, void *arg)
+{
+    struct ws_job *j = arg;
+    if (d != NULL) {
+        Oj__WorkspaceInfo *storage;
+        Oj__WorkspaceListResponse out = OJ__WORKSPACE_LIST_RESPONSE__INIT;
+        out.workspaces = infos_of(&j->l, NULL, &out.n_workspaces, &storage);
+        j->list_done(&out, j->call);
+        free(storage);
+        free(out.workspaces);
+    }
     job_free(j);
 }
 
@@ -205,7 +214,8 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__WorkspaceListRequest *i
     if (j == NULL)
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     j->list_done = done;
-    if (oj_engine_work(d, OJ_LANE_ALONE, 0, list_work, NULL, j) == 0) {
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD, list_work, list_then, j) ==
+        0) {
         job_free(j);
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "no thread to ask git");
     }

@@ -62,11 +62,12 @@ static void start_daemon(void)
 }
 
 /* How long the daemon is allowed for a Status while something slow runs:
- * well under the slow thing, which the test holds until it lets it go (and
- * which gives up on its own only after 30 s). Generous for a loaded machine
- * running the sanitizer build; an engine waiting for the slow thing never
- * answers within it. */
-#define STATUS_DEADLINE_S 5.0
+ * well under the slow thing, which the test holds until it lets it go (git
+ * and the restore for up to 30 s; tmux until the daemon's 5 s limit for a
+ * tmux command kills it). Generous for a loaded machine running the
+ * sanitizer build; an engine waiting for the slow thing never answers within
+ * it. */
+#define STATUS_DEADLINE_S 2.0
 
 static void expect_status_answers(const char *while_what)
 {
@@ -164,6 +165,35 @@ Test(nowait, status_answers_while_git_worktree_remove_is_slow, .init = setup, .f
     oj_out_free(&after);
 }
 
+/* `oj run` asks git whether the project can have worktrees before it starts
+ * a pipeline: a slow git holds up that one `oj run`, not the daemon. */
+Test(nowait, status_answers_while_oj_run_asks_a_slow_git, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    wrap_program("git", "case \" $* \" in *\" rev-parse \"*) " HOLD("git-started",
+                                                                  "git-go") ";; esac");
+    start_daemon();
+    cr_assert_eq(env_write_runbook(&e, "quick", quick_runbook), 0);
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/run.out", e.dir);
+    char *args[] = {"run", "quick", NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    cr_assert(wait_until(exists, (void *)in_project("git-started"), 20000),
+              "git rev-parse never started");
+    expect_status_answers("oj run's git rev-parse waits");
+    cr_expect_eq(waitpid(bg, NULL, WNOHANG), 0, "oj run did not wait for git");
+    touch(in_project("git-go"));
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "oj run (%d)", rc);
+    char *printed = read_file(out), id[16] = "";
+    if (printed)
+        snprintf(id, sizeof id, "%.*s", (int)strcspn(printed, "\n"), printed);
+    free(printed);
+    cr_expect(id[0] == 'p' && wait_until(pipeline_done, id, 20000),
+              "the pipeline (%s) started once git answered, and ran", id);
+}
+
 /* ---- restore ---------------------------------------------------------------------------- */
 
 /* A snapshot named as the newest whose file is a FIFO: a restore of it blocks
@@ -254,4 +284,104 @@ Test(nowait, status_answers_while_a_restore_reads_its_snapshot, .init = setup, .
     cr_expect_eq(child_wait_exit(writer, 30000), 0, "the change that waited ran after it");
     cr_expect(has_lock("before") && has_lock("during"), "nothing lost");
     unlink(fifo);
+}
+
+/* ---- tmux --------------------------------------------------------------------------------- */
+
+/* A tmux first on the daemon's PATH that holds the tmux command `cmd` while
+ * the file hold-<cmd> exists: it says so (held-<cmd>) and waits for go-<cmd>. */
+static void slow_tmux(void)
+{
+    wrap_program("tmux",
+                 "for a in \"$@\"; do case \"$a\" in capture-pane|list-panes|new-session)\n"
+                 "  if [ -e \"$DIR/hold-$a\" ]; then : > \"$DIR/held-$a\"; i=0\n"
+                 "    while [ ! -e \"$DIR/go-$a\" ] && [ $i -lt 3000 ]; do sleep 0.01; "
+                 "i=$((i+1)); done; fi;; esac; done");
+}
+
+static void start_agent(char id[32])
+{
+    cr_assert_eq(env_start_agent(&e, "agent", id, 32), 0, "cannot start a session");
+}
+
+/* `oj session capture` while tmux is slow to show the screen: the capture
+ * waits for tmux, the daemon does not. */
+Test(nowait, status_answers_while_tmux_capture_is_slow, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    slow_tmux();
+    start_daemon();
+    char id[32];
+    start_agent(id);
+    touch(in_project("hold-capture-pane"));
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/capture.out", e.dir);
+    char *args[] = {"session", "capture", id, NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    cr_assert(wait_until(exists, (void *)in_project("held-capture-pane"), 20000),
+              "tmux capture-pane never started");
+    expect_status_answers("tmux capture-pane waits");
+    struct oj_out l = OJ(&e, "session", "list");
+    cr_expect(l.code == 0 && strstr(l.out, id), "oj session list: %s %s", l.out, l.err);
+    oj_out_free(&l);
+    cr_expect_eq(waitpid(bg, NULL, WNOHANG), 0, "the capture did not wait for tmux");
+    touch(in_project("go-capture-pane"));
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "the capture failed once tmux answered (%d)", rc);
+}
+
+/* The once-a-second tick's list-panes held by a slow tmux: requests, reads
+ * and changes alike, are answered meanwhile. */
+Test(nowait, status_answers_while_the_ticks_list_panes_is_slow, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    slow_tmux();
+    start_daemon();
+    char id[32];
+    start_agent(id);
+    touch(in_project("hold-list-panes"));
+    cr_assert(wait_until(exists, (void *)in_project("held-list-panes"), 20000),
+              "the tick's list-panes never ran");
+    expect_status_answers("the tick's tmux list-panes waits");
+    struct oj_out a = OJ(&e, "lock", "acquire", "meanwhile", "--holder", "me");
+    cr_expect(a.code == 0 && a.secs < STATUS_DEADLINE_S,
+              "a change that needs no tmux: exit %d after %.2f s: %s", a.code, a.secs, a.err);
+    oj_out_free(&a);
+    unlink(in_project("hold-list-panes"));
+    touch(in_project("go-list-panes"));
+    struct oj_out k = OJ(&e, "session", "kill", id);
+    cr_expect_eq(k.code, 0, "oj session kill once tmux answers again: %s", k.err);
+    oj_out_free(&k);
+}
+
+/* `oj session start` while tmux is slow to make the session: the start
+ * answers once it runs; `oj status` and `oj session list` do not wait. */
+Test(nowait, status_answers_while_tmux_new_session_is_slow, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    slow_tmux();
+    start_daemon();
+    touch(in_project("hold-new-session"));
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/start.out", e.dir);
+    char *args[] = {"session", "start", "--name", "slow", "--", "sleep", "600", NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    cr_assert(wait_until(exists, (void *)in_project("held-new-session"), 20000),
+              "tmux new-session never started");
+    expect_status_answers("tmux new-session waits");
+    struct oj_out l = OJ(&e, "session", "list");
+    cr_expect(l.code == 0 && strstr(l.out, "slow") && strstr(l.out, "starting"),
+              "the session is listed while it starts: %s %s", l.out, l.err);
+    oj_out_free(&l);
+    touch(in_project("go-new-session"));
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "oj session start (%d)", rc);
+    char *printed = read_file(out);
+    cr_expect(printed && strstr(printed, "started session"), "%s", printed ? printed : "");
+    free(printed);
+    struct oj_out after = OJ(&e, "session", "list");
+    cr_expect(strstr(after.out, "slow") && strstr(after.out, "running"), "%s", after.out);
+    oj_out_free(&after);
 }
