@@ -64,9 +64,9 @@ static void note_to_starter(const char *text, void *arg)
     tell(o->ready_fd, "NOTE %s\n", text, 0);
 }
 
-/* The engine's once-a-second tick. Sessions first: what ended or went quiet
- * goes to its pipeline (which may end, nudge or restart its agent); then
- * every active pipeline; then the scheduled jobs. */
+/* The engine's once-a-second tick. Sessions first: their list-panes is
+ * handed to tmux, and what it shows is handled when tmux answers
+ * (session_events); then every active pipeline; then the scheduled jobs. */
 /* What the engine's domains hold in memory (liveness, running jobs, the
  * watcher's bookkeeping, the runbooks), once the engine has stopped. */
 static void free_domain(struct oj_daemon *d)
@@ -74,6 +74,7 @@ static void free_domain(struct oj_daemon *d)
     oj_lock_forget(d);
     oj_sessions_forget(d);
     oj_hmap_free(&d->pipeline_shells);
+    oj_hmap_free(&d->pipeline_agents_starting);
     oj_cron_forget(d);
     oj_watcher_free(d->watcher);
     if (d->runbooks) {
@@ -82,13 +83,13 @@ static void free_domain(struct oj_daemon *d)
     }
 }
 
-static void tick(void *arg)
+/* What the sessions' tick saw, once tmux has answered: what ended or went
+ * quiet goes to its pipeline (which may end, nudge or restart its agent). */
+static void session_events(struct oj_daemon *d, const struct oj_session_events *ev, void *arg)
 {
-    struct oj_daemon *d = arg;
-    struct oj_session_events ev = {0};
-    oj_sessions_tick(d, &ev);
-    for (size_t i = 0; i < ev.n; i++) {
-        const struct oj_session_event *e = &ev.at[i];
+    (void)arg;
+    for (size_t i = 0; i < ev->n; i++) {
+        const struct oj_session_event *e = &ev->at[i];
         if (e->pipeline_id[0] == '\0')
             continue; /* a standalone session: no one to tell */
         if (e->kind == OJ_SESSION_ENDED)
@@ -96,7 +97,12 @@ static void tick(void *arg)
         else
             oj_pipeline_session_stuck(d, e->pipeline_id, e->session_id);
     }
-    oj_session_events_free(&ev);
+}
+
+static void tick(void *arg)
+{
+    struct oj_daemon *d = arg;
+    oj_sessions_tick(d, session_events, NULL);
     oj_pipelines_tick(d);
     oj_cron_tick(d);
 }
@@ -187,6 +193,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_hmap_init(&d->lock_heartbeats);
     oj_hmap_init(&d->session_live);
     oj_hmap_init(&d->pipeline_shells);
+    oj_hmap_init(&d->pipeline_agents_starting);
     oj_hmap_init(&d->cron_running);
     /* The watcher's bookkeeping exists before the engine asks it anything;
      * its thread starts once there is a publisher. */

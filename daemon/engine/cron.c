@@ -13,6 +13,7 @@
 #include "pipeline.h"
 #include "publisher.h"
 #include "store.h"
+#include "wire.pb-c.h"
 #include "engine_runner.h"
 #include "pipelines.h"
 
@@ -114,38 +115,81 @@ static int start_command(struct oj_daemon *d, const struct oj_job_def *j, int64_
     return 0;
 }
 
-static int start_pipeline(struct oj_daemon *d, const struct oj_job_def *j, int64_t now, char *err,
-                          size_t errlen)
+/* A pipeline job's start, while git is asked (oj_pipeline_start): the job
+ * counts as running meanwhile, so it is not started twice. */
+struct job_start {
+    char name[128];
+    int64_t now;
+    oj_cron_ran ran;
+    void *arg;
+};
+
+/* Records how the start went (as the job's last result). */
+static void record_start(struct oj_daemon *d, const char *name, int64_t now, int code,
+                         const char *id, const char *err)
+{
+    char result[300];
+    if (code == 0)
+        snprintf(result, sizeof result, "started pipeline %s", id);
+    struct oj_cron_rec r = record_or_new(d, name, now);
+    oj_cron_rec_ran(&r, now, code ? err : result);
+    if (code == 0)
+        snprintf(r.last_pipeline, sizeof r.last_pipeline, "%s", id);
+    put(d, name, &r);
+    LOG_INFO("cron %s: %s", name, r.last_result);
+}
+
+static void pipeline_started(struct oj_daemon *d, void *arg, int code, const char *id,
+                             const char *err)
+{
+    struct job_start *s = arg;
+    if (d != NULL) {
+        oj_hmap_del(&d->cron_running, s->name);
+        record_start(d, s->name, s->now, code, id, err);
+    }
+    if (s->ran)
+        s->ran(d, s->arg, code ? -1 : 0, code ? err : "");
+    free(s);
+}
+
+static int start_pipeline(struct oj_daemon *d, const struct oj_job_def *j, int64_t now,
+                          oj_cron_ran ran, void *arg, char *err, size_t errlen)
 {
     size_t n = (size_t)cJSON_GetArraySize(j->inputs);
     char **names = calloc(n + 1, sizeof *names), **values = calloc(n + 1, sizeof *values);
-    char id[16], result[300];
-    int code, rc = -1;
-    if (names && values) {
+    struct job_start *s = calloc(1, sizeof *s);
+    bool oom = names == NULL || values == NULL || s == NULL;
+    if (!oom) {
+        snprintf(s->name, sizeof s->name, "%s", j->name);
+        s->now = now;
+        s->ran = ran;
+        s->arg = arg;
+        oj_hmap_put(&d->cron_running, j->name, (void *)1, &oom);
+    }
+    int code = OJ__STATUS_CODE__INTERNAL;
+    if (!oom) {
         size_t k = 0;
         for (const cJSON *i = j->inputs ? j->inputs->child : NULL; i; i = i->next, k++) {
             names[k] = i->string;
             values[k] = cJSON_IsString(i) ? i->valuestring : "";
         }
-        rc = oj_pipeline_start(d, j->pipeline, NULL, 0, names, values, k, id, sizeof id, &code,
-                               err, errlen);
+        code = oj_pipeline_start(d, j->pipeline, NULL, 0, names, values, k, pipeline_started, s,
+                                 err, errlen);
     } else {
         snprintf(err, errlen, "daemon out of memory");
     }
     free(names);
     free(values);
-    if (rc == 0)
-        snprintf(result, sizeof result, "started pipeline %s", id);
-    struct oj_cron_rec r = record_or_new(d, j->name, now);
-    oj_cron_rec_ran(&r, now, rc ? err : result);
-    if (rc == 0)
-        snprintf(r.last_pipeline, sizeof r.last_pipeline, "%s", id);
-    put(d, j->name, &r);
-    LOG_INFO("cron %s: %s", j->name, r.last_result);
-    return rc;
+    if (code == 0)
+        return 0; /* pipeline_started records it */
+    oj_hmap_del(&d->cron_running, j->name);
+    free(s);
+    record_start(d, j->name, now, code, "", err);
+    return -1;
 }
 
-int oj_cron_run(struct oj_daemon *d, const struct oj_job_def *j, char *err, size_t errlen)
+int oj_cron_run(struct oj_daemon *d, const struct oj_job_def *j, oj_cron_ran ran, void *arg,
+                char *err, size_t errlen)
 {
     int64_t now = oj_wall_ms();
     if (running(d, j->name)) {
@@ -159,8 +203,13 @@ int oj_cron_run(struct oj_daemon *d, const struct oj_job_def *j, char *err, size
                  j->name, r.last_pipeline);
         return -1;
     }
-    return j->pipeline ? start_pipeline(d, j, now, err, errlen)
-                       : start_command(d, j, now, err, errlen);
+    if (j->pipeline)
+        return start_pipeline(d, j, now, ran, arg, err, errlen);
+    if (start_command(d, j, now, err, errlen) != 0)
+        return -1;
+    if (ran)
+        ran(d, arg, 0, "");
+    return 0;
 }
 
 /* ---- the tick --------------------------------------------------------------------------- */
@@ -187,7 +236,7 @@ static void tick_one(struct oj_daemon *d, const struct oj_job_def *j, int64_t no
         return;
     }
     case OJ_CRON_RUN:
-        if (oj_cron_run(d, j, err, sizeof err) != 0)
+        if (oj_cron_run(d, j, NULL, NULL, err, sizeof err) != 0)
             LOG_WARN("cron %s: %s", j->name, err);
         return;
     }

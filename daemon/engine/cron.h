@@ -27,9 +27,16 @@ const struct oj_job_def *oj_cron_find(struct oj_daemon *d, const char *name);
 /* Its record; false (and r as for a job never seen) when it has none yet. */
 bool oj_cron_record(struct oj_daemon *d, const char *name, struct oj_cron_rec *r);
 
-/* Runs job j now (oj cron run): 0, or -1 with err (its command still runs,
- * its last pipeline is still active, or it could not start). */
-int oj_cron_run(struct oj_daemon *d, const struct oj_job_def *j, char *err, size_t errlen);
+/* How a run's start went, on the engine thread: rc 0, or -1 with err. d is
+ * NULL when the engine ended first: only free arg. */
+typedef void (*oj_cron_ran)(struct oj_daemon *d, void *arg, int rc, const char *err);
+/* Runs job j now (oj cron run, the tick): -1 with err when it cannot (its
+ * command still runs, its last pipeline is still active, or it could not
+ * start; ran is then not called), else 0, and ran (may be NULL) follows once
+ * it has started (a pipeline job's start asks git first, off the engine
+ * thread: oj_pipeline_start) with the job's record written. */
+int oj_cron_run(struct oj_daemon *d, const struct oj_job_def *j, oj_cron_ran ran, void *arg,
+                char *err, size_t errlen);
 /* oj cron enable / disable: the operator's setting, which wins over the
  * runbook's. 0, or -1 when it cannot be recorded. */
 int oj_cron_set_enabled(struct oj_daemon *d, const struct oj_job_def *j, bool on);

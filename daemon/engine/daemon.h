@@ -27,6 +27,7 @@ struct oj_server;
 struct oj_call;
 struct oj_store;
 struct oj_publisher;
+struct oj_work_queue;
 
 struct oj_daemon {
     Oj__Control_Service svc; /* first member: handlers get &svc and find the daemon */
@@ -45,9 +46,14 @@ struct oj_daemon {
     /* no dead session's pane is left in tmux, as far as the last tick saw
      * (false at start and whenever a session is recorded dead) */
     bool sessions_reaped;
+    /* the tick's list-panes is with tmux: no second one meanwhile (session_tick.c) */
+    bool sessions_listing;
     /* pipeline id -> (void *)1 while its shell step runs here (pipeline_drive.c);
      * a shell step in the state with no entry here was cut off by a crash */
     struct oj_hmap pipeline_shells;
+    /* pipeline id -> (void *)1 while its agent's session is being started in
+     * tmux (pipeline_drive.c): drive starts no second one meanwhile */
+    struct oj_hmap pipeline_agents_starting;
     /* job name -> (void *)1 while its command runs (cron.c): never two at once */
     struct oj_hmap cron_running;
 
@@ -58,6 +64,13 @@ struct oj_daemon {
     struct oj_call_node *queue_head, *queue_tail;
     bool engine_stopping;
     bool engine_gone; /* the engine thread ended: posted jobs are refused */
+    /* a restore writes its files (engine thread only): calls and jobs that
+     * may change the state wait here, in order, until the release */
+    bool writes_held;
+    struct oj_call_node *deferred_head, *deferred_tail;
+    /* every tmux command, one at a time in the order the engine hands them
+     * over, off the engine thread (engine_work.h) */
+    struct oj_work_queue *tmux_work;
     void (*engine_tick)(void *arg); /* once a second (oj_engine_set_tick) */
     void *engine_tick_arg;
 
@@ -99,6 +112,19 @@ void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink 
  * False when the engine has already ended (a runner outliving a stop's
  * timeout): the job will never run and the caller keeps arg. */
 bool oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg);
+/* Engine thread: while writes are held, the engine answers read-only rpcs
+ * (and runs jobs posted through the hold) and keeps every other call, posted
+ * job and the tick waiting, in arrival order, until the release; so nothing
+ * changes the state while a long store operation (a restore) runs off the
+ * engine thread, and nothing is lost or reordered. */
+void oj_engine_hold_writes(struct oj_daemon *d);
+void oj_engine_release_writes(struct oj_daemon *d);
+/* oj_engine_post for the job that ends a hold: it runs even while writes
+ * are held. */
+bool oj_engine_post_through_hold(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *),
+                                 void *arg);
+/* Runs what is queued (waiting for a hold to end), then ends the thread and
+ * the tmux queue. */
 void oj_engine_stop(struct oj_daemon *d);
 
 /* Any thread: how many bytes of the session's log the watcher has published

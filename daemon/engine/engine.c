@@ -19,6 +19,7 @@
 #include "server.h"
 #include "store.h"
 #include "version.h"
+#include "work_queue.h"
 #include "wire.pb-c.h"
 
 /* A queued item: a call from a client, or a job posted by another thread
@@ -27,6 +28,7 @@ struct oj_call_node {
     struct oj_call *call;
     void (*job)(struct oj_daemon *d, void *arg);
     void *job_arg;
+    bool through_hold; /* a job that runs while writes are held (the one ending the hold) */
     struct oj_call_node *next;
 };
 
@@ -62,17 +64,44 @@ static void run_call(struct oj_daemon *d, struct oj_call *call)
  * changed (sessions that ended, ...). */
 #define TICK_MS 1000
 
+/* While writes are held (a restore writes its files), only what cannot
+ * change the state runs: read-only rpcs and the jobs posted through the hold.
+ * The rest waits, in order, for the release. */
+static bool runs_while_held(const struct oj_call_node *n)
+{
+    return n->job ? n->through_hold : oj_call_read_only(n->call);
+}
+
+static void defer(struct oj_daemon *d, struct oj_call_node *n)
+{
+    n->next = NULL;
+    if (d->deferred_tail)
+        d->deferred_tail->next = n;
+    else
+        d->deferred_head = n;
+    d->deferred_tail = n;
+}
+
 static void *engine_main(void *arg)
 {
     struct oj_daemon *d = arg;
     int64_t next_tick = oj_mono_ms(); /* first tick at once: re-adopt sessions */
     pthread_mutex_lock(&d->engine_mu);
     for (;;) {
-        while (d->queue_head == NULL && !d->engine_stopping && oj_mono_ms() < next_tick) {
-            struct timespec ts = oj_deadline_in(next_tick - oj_mono_ms());
-            pthread_cond_timedwait(&d->engine_cv, &d->engine_mu, &ts);
+        /* No tick while writes are held: it changes the state. */
+        bool tick_due = !d->writes_held && !d->engine_stopping && oj_mono_ms() >= next_tick;
+        if (d->queue_head == NULL && !tick_due) {
+            if (d->engine_stopping && !d->writes_held)
+                break; /* stopping and nothing left */
+            if (d->engine_stopping || d->writes_held) {
+                pthread_cond_wait(&d->engine_cv, &d->engine_mu); /* for the release */
+            } else {
+                struct timespec ts = oj_deadline_in(next_tick - oj_mono_ms());
+                pthread_cond_timedwait(&d->engine_cv, &d->engine_mu, &ts);
+            }
+            continue;
         }
-        if (oj_mono_ms() >= next_tick && !d->engine_stopping) {
+        if (tick_due) {
             pthread_mutex_unlock(&d->engine_mu);
             if (d->engine_tick)
                 d->engine_tick(d->engine_tick_arg);
@@ -81,22 +110,41 @@ static void *engine_main(void *arg)
             continue;
         }
         struct oj_call_node *n = d->queue_head;
-        if (n == NULL) /* stopping and nothing left */
-            break;
         d->queue_head = n->next;
         if (d->queue_head == NULL)
             d->queue_tail = NULL;
         pthread_mutex_unlock(&d->engine_mu);
-        if (n->job)
-            n->job(d, n->job_arg);
-        else
-            run_call(d, n->call);
-        free(n);
+        if (d->writes_held && !runs_while_held(n)) {
+            defer(d, n);
+        } else {
+            if (n->job)
+                n->job(d, n->job_arg);
+            else
+                run_call(d, n->call);
+            free(n);
+        }
         pthread_mutex_lock(&d->engine_mu);
     }
     d->engine_gone = true; /* under the mutex: no post slips in after this */
     pthread_mutex_unlock(&d->engine_mu);
     return NULL;
+}
+
+void oj_engine_hold_writes(struct oj_daemon *d) { d->writes_held = true; }
+
+void oj_engine_release_writes(struct oj_daemon *d)
+{
+    d->writes_held = false;
+    if (d->deferred_head == NULL)
+        return;
+    /* What waited goes first: it arrived before everything still queued. */
+    pthread_mutex_lock(&d->engine_mu);
+    d->deferred_tail->next = d->queue_head;
+    d->queue_head = d->deferred_head;
+    if (d->queue_tail == NULL)
+        d->queue_tail = d->deferred_tail;
+    pthread_mutex_unlock(&d->engine_mu);
+    d->deferred_head = d->deferred_tail = NULL;
 }
 
 /* Appends n to the queue and wakes the engine; engine_mu held. */
@@ -110,7 +158,8 @@ static void enqueue_locked(struct oj_daemon *d, struct oj_call_node *n)
     pthread_cond_signal(&d->engine_cv);
 }
 
-bool oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg)
+static bool post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg,
+                 bool through_hold)
 {
     struct oj_call_node *n = calloc(1, sizeof *n);
     if (n == NULL) {
@@ -119,6 +168,7 @@ bool oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *)
     }
     n->job = job;
     n->job_arg = arg;
+    n->through_hold = through_hold;
     /* Accepted while stopping (oj_engine_stop runs what is queued), refused
      * once the thread is gone. */
     pthread_mutex_lock(&d->engine_mu);
@@ -129,6 +179,17 @@ bool oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *)
     if (gone)
         free(n);
     return !gone;
+}
+
+bool oj_engine_post(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *), void *arg)
+{
+    return post(d, job, arg, false);
+}
+
+bool oj_engine_post_through_hold(struct oj_daemon *d, void (*job)(struct oj_daemon *, void *),
+                                 void *arg)
+{
+    return post(d, job, arg, true);
 }
 
 void oj_engine_submit(struct oj_call *call, void *arg)
@@ -164,7 +225,14 @@ int oj_engine_start(struct oj_daemon *d)
 {
     pthread_mutex_init(&d->engine_mu, NULL);
     pthread_cond_init(&d->engine_cv, NULL);
-    return pthread_create(&d->engine_thread, NULL, engine_main, d);
+    if ((d->tmux_work = oj_work_queue_new("tmux")) == NULL)
+        return -1;
+    if (pthread_create(&d->engine_thread, NULL, engine_main, d) != 0) {
+        oj_work_queue_free(d->tmux_work);
+        d->tmux_work = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 /* Runs what is already queued, then ends the thread. */
@@ -175,6 +243,10 @@ void oj_engine_stop(struct oj_daemon *d)
     pthread_cond_signal(&d->engine_cv);
     pthread_mutex_unlock(&d->engine_mu);
     pthread_join(d->engine_thread, NULL);
+    /* tmux commands still queued (a stop past its timeout) run now; their
+     * results find the engine gone (engine_work.h). */
+    oj_work_queue_free(d->tmux_work);
+    d->tmux_work = NULL;
     /* The mutex and condition stay: a runner that outlived the stop's
      * timeout still takes the mutex to find the engine gone. */
 }

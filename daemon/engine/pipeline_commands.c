@@ -4,6 +4,7 @@
 #include "pipeline_commands.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,31 +14,65 @@
 #include "sessions.h"
 #include "utf8.h"
 
-int oj_pipeline_nudge(struct oj_daemon *d, const char *id, const char *text, char *msg,
-                      size_t len)
+/* An operator's nudge being typed: recorded once tmux has typed it. */
+struct nudge {
+    char id[16], sid[32];
+    oj_pipeline_answered answered;
+    void *arg;
+};
+
+static void nudged(struct oj_daemon *d, void *arg, int rc, const char *err)
+{
+    struct nudge *n = arg;
+    char msg[600];
+    if (d == NULL) {
+        n->answered(NULL, n->arg, OJ__STATUS_CODE__SHUTTING_DOWN, "the daemon stopped");
+    } else if (rc != 0) {
+        n->answered(d, n->arg, OJ__STATUS_CODE__CONFLICT, err);
+    } else {
+        struct oj_pipeline p;
+        load(d, n->id, &p);
+        int64_t now = oj_wall_ms();
+        oj_pipeline_touch(&p, now);
+        snprintf(msg, sizeof msg, "by the operator, session %s", n->sid);
+        oj_pipeline_add_recovery(&p, now, "nudge", msg);
+        p.last_step_ms = now;
+        save(d, n->id, &p);
+        oj_pipeline_free(&p);
+        event(d, "pipeline.nudged", n->id, msg);
+        snprintf(msg, sizeof msg, "nudged session %s", n->sid);
+        n->answered(d, n->arg, 0, msg);
+    }
+    free(n);
+}
+
+int oj_pipeline_nudge(struct oj_daemon *d, const char *id, const char *text,
+                      oj_pipeline_answered answered, void *arg, char *msg, size_t len)
 {
     char err[256];
     struct oj_pipeline p;
     load(d, id, &p);
     int code = 0;
+    struct nudge *n = NULL;
     if (!oj_pipeline_state_active(p.state) || p.step != OJ_STEP_AGENT || !p.session_id[0]) {
         snprintf(msg, len,
                  "pipeline %s has no agent running (state %s, phase %s, step %s); nothing to nudge",
                  id, oj_pipeline_state_name(p.state), p.phase, oj_pipeline_step_name(p.step));
         code = OJ__STATUS_CODE__CONFLICT;
-    } else if (oj_session_type(d, p.session_id, text && text[0] ? text : STUCK_NUDGE, true, err,
-                               sizeof err) != 0) {
-        snprintf(msg, len, "%s", err);
-        code = OJ__STATUS_CODE__CONFLICT;
+    } else if ((n = calloc(1, sizeof *n)) == NULL) {
+        snprintf(msg, len, "daemon out of memory");
+        code = OJ__STATUS_CODE__INTERNAL;
     } else {
-        int64_t now = oj_wall_ms();
-        oj_pipeline_touch(&p, now);
-        snprintf(msg, len, "by the operator, session %s", p.session_id);
-        oj_pipeline_add_recovery(&p, now, "nudge", msg);
-        p.last_step_ms = now;
-        save(d, id, &p);
-        event(d, "pipeline.nudged", id, msg);
-        snprintf(msg, len, "nudged session %s", p.session_id);
+        snprintf(n->id, sizeof n->id, "%s", id);
+        snprintf(n->sid, sizeof n->sid, "%s", p.session_id);
+        n->answered = answered;
+        n->arg = arg;
+        if (oj_session_type(d, p.session_id, text && text[0] ? text : STUCK_NUDGE, true, nudged,
+                            n, err, sizeof err) != 0) {
+            free(n);
+            snprintf(msg, len, "%s", err);
+            code = OJ__STATUS_CODE__CONFLICT;
+        }
     }
     oj_pipeline_free(&p);
     return code;

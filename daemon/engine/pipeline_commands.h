@@ -13,10 +13,16 @@
 
 struct oj_daemon;
 
-/* Types text into the pipeline's agent (NULL or "": the stuck nudge) and
- * records the nudge. */
-int oj_pipeline_nudge(struct oj_daemon *d, const char *id, const char *text, char *msg,
-                      size_t len);
+/* What a command that waits for tmux did, on the engine thread: code 0 with
+ * the reply's message, or a wire status code with the reason. d is NULL when
+ * the engine ended first: only free arg. */
+typedef void (*oj_pipeline_answered)(struct oj_daemon *d, void *arg, int code, const char *msg);
+/* Types text into the pipeline's agent (NULL or "": the stuck nudge) and,
+ * once tmux has typed it, records the nudge and calls answered. Returns 0
+ * when the typing was handed to tmux, else a status code with msg (answered
+ * is then not called). */
+int oj_pipeline_nudge(struct oj_daemon *d, const char *id, const char *text,
+                      oj_pipeline_answered answered, void *arg, char *msg, size_t len);
 /* Starts the current phase over: what runs of it is killed, its lock and
  * agent let go; the attempt count carries on. */
 int oj_pipeline_restart(struct oj_daemon *d, const char *id, char *msg, size_t len);

@@ -377,6 +377,90 @@ static void find_orphan(const char *sid, const struct oj_session *s, void *arg)
         snprintf(o->sid, sizeof o->sid, "%s", sid);
 }
 
+/* An agent being started in tmux: the phase's step as it was when it was
+ * handed over, and its prompt to type once it runs. */
+struct agent_start {
+    char id[16], phase[80];
+    enum oj_pipeline_state state;
+    enum oj_pipeline_step step;
+    int64_t attempt;
+    char *prompt; /* NULL: none */
+};
+
+struct prompt_typing {
+    char id[16], sid[16];
+};
+
+static void prompt_typed(struct oj_daemon *d, void *arg, int rc, const char *err)
+{
+    struct prompt_typing *t = arg;
+    if (d != NULL && rc != 0)
+        LOG_WARN("pipeline %s: cannot type the prompt into %s: %s", t->id, t->sid, err);
+    free(t);
+}
+
+/* The agent's session started (or not): the phase goes on with it, unless
+ * the pipeline moved on meanwhile (cancelled, restarted), which ends it. */
+static void agent_spawned(struct oj_daemon *d, void *arg, const char *sid, int rc,
+                          const char *err)
+{
+    struct agent_start *a = arg;
+    if (d == NULL) {
+        free(a->prompt);
+        free(a);
+        return;
+    }
+    const char *id = a->id;
+    oj_hmap_del(&d->pipeline_agents_starting, id);
+    struct oj_pipeline p;
+    bool still = load(d, id, &p) && p.state == a->state && p.step == a->step &&
+                 p.attempt == a->attempt && strcmp(p.phase, a->phase) == 0;
+    if (!still || rc != 0) {
+        oj_pipeline_free(&p);
+        if (still) {
+            char why[700];
+            snprintf(why, sizeof why, "cannot start: %s", err);
+            oj_pl_phase_over(d, id, false, why, true);
+        } else if (rc == 0) {
+            LOG_INFO("pipeline %s: phase %s moved on while its agent %s started; ending it", id,
+                     a->phase, sid);
+            oj_session_end(d, sid, "its pipeline phase ended");
+        }
+        free(a->prompt);
+        free(a);
+        return;
+    }
+    int64_t now = oj_wall_ms();
+    oj_pipeline_touch(&p, now);
+    oj_pipeline_agent_started(&p, sid, now);
+    save(d, id, &p);
+    oj_pipeline_free(&p);
+    if (a->prompt) {
+        /* The agent reads its task from its terminal, like a person typing it;
+         * one line, so it arrives as one message, and text only: a control
+         * byte from an input or a prompt file (ESC, ^C, ^D) would be a key
+         * to the agent. The prompt file keeps the exact text. */
+        oj_pipeline_prompt_line(a->prompt);
+        char terr[256];
+        struct prompt_typing *t = calloc(1, sizeof *t);
+        if (t == NULL) {
+            LOG_WARN("pipeline %s: cannot type the prompt into %s: out of memory", id, sid);
+        } else {
+            snprintf(t->id, sizeof t->id, "%s", id);
+            snprintf(t->sid, sizeof t->sid, "%s", sid);
+            if (oj_session_type(d, sid, a->prompt, false, prompt_typed, t, terr, sizeof terr) !=
+                0) {
+                LOG_WARN("pipeline %s: cannot type the prompt into %s: %s", id, sid, terr);
+                free(t);
+            }
+        }
+    }
+    LOG_INFO("pipeline %s: phase %s: agent session %s", id, a->phase, sid);
+    event(d, "pipeline.agent", id, sid);
+    free(a->prompt);
+    free(a);
+}
+
 static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phase_def *ph,
                        char *err, size_t errlen)
 {
@@ -420,33 +504,33 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
                           .idle_timeout_ms = ph->idle_timeout_ms,
                           .pipeline_id = id,
                           .phase = phase};
-    int rc = oj_session_spawn(d, &sp, sid, sizeof sid, err, errlen);
+    struct agent_start *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        free(cmd);
+        free(prompt);
+        oj_pipeline_free(&p);
+        snprintf(err, errlen, "daemon out of memory");
+        return -1;
+    }
+    snprintf(a->id, sizeof a->id, "%s", id);
+    snprintf(a->phase, sizeof a->phase, "%s", ph->name);
+    a->state = p.state;
+    a->step = p.step;
+    a->attempt = p.attempt;
+    a->prompt = prompt;
+    bool oom = false;
+    oj_hmap_put(&d->pipeline_agents_starting, id, (void *)1, &oom);
+    int rc = oom ? (snprintf(err, errlen, "daemon out of memory"), -1)
+                 : oj_session_spawn(d, &sp, sid, sizeof sid, agent_spawned, a, err, errlen);
     free(cmd);
     oj_pipeline_free(&p);
     if (rc != 0) {
+        oj_hmap_del(&d->pipeline_agents_starting, id);
         free(prompt);
+        free(a);
         return -1;
     }
-    load(d, id, &p); /* as the spawn left it */
-    int64_t now = oj_wall_ms();
-    oj_pipeline_touch(&p, now);
-    oj_pipeline_agent_started(&p, sid, now);
-    save(d, id, &p);
-    oj_pipeline_free(&p);
-    if (prompt) {
-        /* The agent reads its task from its terminal, like a person typing it;
-         * one line, so it arrives as one message, and text only: a control
-         * byte from an input or a prompt file (ESC, ^C, ^D) would be a key
-         * to the agent. The prompt file keeps the exact text. */
-        oj_pipeline_prompt_line(prompt);
-        char terr[256];
-        if (oj_session_type(d, sid, prompt, false, terr, sizeof terr) != 0)
-            LOG_WARN("pipeline %s: cannot type the prompt into %s: %s", id, sid, terr);
-        free(prompt);
-    }
-    LOG_INFO("pipeline %s: phase %s: agent session %s", id, ph->name, sid);
-    event(d, "pipeline.agent", id, sid);
-    return 0;
+    return 0; /* agent_spawned carries on once tmux has started it */
 }
 
 /* oj_pl_drive with the pipeline's record in p (the caller's: every save
@@ -464,6 +548,8 @@ static void drive(struct oj_daemon *d, const char *id, struct oj_pipeline *p)
     }
     if (step != OJ_STEP_PENDING && step != OJ_STEP_LOCK && step != OJ_STEP_QUEUED)
         return;
+    if (oj_hmap_get(&d->pipeline_agents_starting, id))
+        return; /* its agent is being started in tmux (agent_spawned goes on) */
     if (atomic_load(&d->draining))
         return; /* no new work while stopping; the next start carries on */
     if (oj_runbooks_current(d) == NULL)

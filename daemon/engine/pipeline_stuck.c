@@ -83,6 +83,46 @@ static int64_t reset_grace(int64_t idle_timeout)
     return g > 30000 ? 30000 : g;
 }
 
+/* The stuck chain's nudge, recorded with how it went (failure: why tmux
+ * could not type it; NULL: typed) while the pipeline still waits on that
+ * agent. */
+static void record_nudge(struct oj_daemon *d, const char *id, const char *sid,
+                         int64_t next_index, const char *quiet, const char *failure)
+{
+    struct oj_pipeline p;
+    load(d, id, &p);
+    if (p.state != OJ_PIPELINE_RUNNING || p.step != OJ_STEP_AGENT ||
+        strcmp(p.session_id, sid) != 0) {
+        oj_pipeline_free(&p);
+        return; /* it moved on while tmux typed */
+    }
+    int64_t now = oj_wall_ms();
+    char detail[200];
+    oj_pipeline_touch(&p, now);
+    p.stuck_index = next_index;
+    p.last_step_ms = now;
+    snprintf(detail, sizeof detail, "session %s quiet for %s%s%.100s", sid, quiet,
+             failure ? "; the nudge failed: " : "", failure ? failure : "");
+    oj_pipeline_add_recovery(&p, now, "nudge", detail);
+    if (save(d, id, &p))
+        event(d, "pipeline.nudged", id, detail);
+    LOG_INFO("pipeline %s: stuck: nudged (%s)", id, detail);
+    oj_pipeline_free(&p);
+}
+
+struct stuck_nudge {
+    char id[16], sid[16], quiet[32];
+    int64_t next_index;
+};
+
+static void stuck_nudged(struct oj_daemon *d, void *arg, int rc, const char *err)
+{
+    struct stuck_nudge *n = arg;
+    if (d != NULL)
+        record_nudge(d, n->id, n->sid, n->next_index, n->quiet, rc ? err : NULL);
+    free(n);
+}
+
 void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id,
                                const char *session_id)
 {
@@ -112,15 +152,22 @@ void oj_pipeline_session_stuck(struct oj_daemon *d, const char *pipeline_id,
     p.last_step_ms = now;
     switch (dec.action) {
     case OJ_STUCK_NUDGE: {
-        char err[256];
-        int rc = oj_session_type(d, sid, STUCK_NUDGE, true, err, sizeof err);
-        snprintf(detail, sizeof detail, "session %s quiet for %s%s%.100s", sid, quiet,
-                 rc ? "; the nudge failed: " : "", rc ? err : "");
-        oj_pipeline_add_recovery(&p, now, "nudge", detail);
-        if (save(d, id, &p))
-            event(d, "pipeline.nudged", id, detail);
-        LOG_INFO("pipeline %s: stuck: nudged (%s)", id, detail);
-        break;
+        /* Recorded once tmux has typed it (or could not). */
+        oj_pipeline_free(&p);
+        struct stuck_nudge *n = calloc(1, sizeof *n);
+        char err[256] = "daemon out of memory";
+        if (n) {
+            snprintf(n->id, sizeof n->id, "%s", id);
+            snprintf(n->sid, sizeof n->sid, "%s", sid);
+            snprintf(n->quiet, sizeof n->quiet, "%s", quiet);
+            n->next_index = dec.next_index;
+            if (oj_session_type(d, sid, STUCK_NUDGE, true, stuck_nudged, n, err, sizeof err) ==
+                0)
+                return;
+            free(n);
+        }
+        record_nudge(d, id, sid, dec.next_index, quiet, err);
+        return;
     }
     case OJ_STUCK_RESTART:
         snprintf(detail, sizeof detail, "session %s quiet for %s; restart %d", sid, quiet,

@@ -31,11 +31,21 @@ void oj_pipelines_release_locks(struct oj_daemon *d);
  * (none given, or ambiguous) or NOT_FOUND, with the one-line why. */
 int oj_pipeline_find(struct oj_daemon *d, const char *query, const char **id, char *why,
                      size_t whylen);
-/* Starts a pipeline (oj run, scheduled jobs). Writes its id; 0, or -1 with a
- * status code (wire StatusCode) and err. */
+/* How a start ended, on the engine thread: code 0 with the new pipeline's
+ * id, or a status code (wire StatusCode) with err. d is NULL when the engine
+ * ended first: only free arg. */
+typedef void (*oj_pipeline_started)(struct oj_daemon *d, void *arg, int code, const char *id,
+                                    const char *err);
+/* Starts a pipeline (oj run, scheduled jobs). What the state says (the
+ * daemon takes work, the runbooks define it, the inputs bind) is checked at
+ * once: a failure returns its status code with err (started is never
+ * called). Whether the project is a git repository with a commit is asked
+ * on a thread of its own; then, on the engine thread, the checks are made
+ * again, the pipeline is journaled, its worktree started, and started(...)
+ * called. Returns 0 once handed over. */
 int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *positional,
                       size_t npos, char *const *names, char *const *values, size_t nnamed,
-                      char *id, size_t idlen, int *code, char *err, size_t errlen);
+                      oj_pipeline_started started, void *arg, char *err, size_t errlen);
 /* The runbooks as last loaded (NULL when none ever loaded; see
  * d->runbooks_error). refresh reloads them when .oj/runbooks changed; it is
  * called only where no definition is held (tick start, request start). */

@@ -19,6 +19,9 @@ struct oj_session_live {
     uint64_t log_size;      /* its log's size then */
     int log_stable_ticks;   /* ticks in a row since, the log has kept that size */
     bool reap_failed;       /* removing its pane failed once (said once in the log) */
+    /* the tmux queue's tickets (engine_work.h) of its last start and kill: a
+     * tick whose list-panes was handed over before them does not judge it */
+    uint64_t spawn_ticket, kill_ticket;
 };
 
 /* The session's liveness (d->session_live), made on first use; never NULL

@@ -2,12 +2,14 @@
  * (see sessions_engine.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "engine_work.h"
 #include "log_text.h"
 #include "session_live.h"
 #include "sessions_engine.h"
@@ -81,17 +83,52 @@ static char *log_tail_text(const struct oj_session *s, uint64_t size, unsigned l
     return text;
 }
 
+/* A capture for the tmux queue: copies of what it needs. */
+struct screen_job {
+    char sock[PATH_MAX], id[64];
+    struct oj_session s;
+    unsigned lines;
+    oj_session_shown shown;
+    void *arg;
+};
+
+static void screen_work(void *arg)
+{
+    struct screen_job *j = arg;
+    char err[512] = "", *text = NULL;
+    /* The log size first: whatever the screen shows is at or before it. */
+    uint64_t log_offset = log_size(&j->s);
+    int rc = oj_tmux_capture(j->sock, j->id, j->lines, &text, err, sizeof err);
+    if (rc != 0 && j->s.state == OJ_SESSION_DEAD) {
+        text = log_tail_text(&j->s, log_offset, j->lines, err, sizeof err);
+        rc = text ? 0 : -1;
+    }
+    j->shown(j->arg, rc, rc == 0 ? text : NULL, rc == 0 ? log_offset : 0, err);
+    free(text);
+    oj_session_clear(&j->s);
+    free(j);
+}
+
 int oj_session_screen(struct oj_daemon *d, const char *id, const struct oj_session *s,
-                      unsigned lines, char **text, uint64_t *log_offset, char *err,
+                      unsigned lines, oj_session_shown shown, void *arg, char *err,
                       size_t errlen)
 {
-    *text = NULL;
-    /* The log size first: whatever the screen shows is at or before it. */
-    *log_offset = log_size(s);
-    if (oj_tmux_capture(d->paths.tmux_sock_path, id, lines, text, err, errlen) == 0)
-        return 0;
-    if (s->state != OJ_SESSION_DEAD)
+    struct screen_job *j = calloc(1, sizeof *j);
+    if (j == NULL || oj_session_copy(&j->s, s) != 0) {
+        free(j);
+        snprintf(err, errlen, "daemon out of memory");
         return -1;
-    *text = log_tail_text(s, *log_offset, lines, err, errlen);
-    return *text ? 0 : -1;
+    }
+    snprintf(j->sock, sizeof j->sock, "%s", d->paths.tmux_sock_path);
+    snprintf(j->id, sizeof j->id, "%s", id);
+    j->lines = lines;
+    j->shown = shown;
+    j->arg = arg;
+    if (oj_engine_work(d, OJ_LANE_TMUX, 0, screen_work, NULL, j) == 0) {
+        oj_session_clear(&j->s);
+        free(j);
+        snprintf(err, errlen, "daemon out of memory");
+        return -1;
+    }
+    return 0;
 }

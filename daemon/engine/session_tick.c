@@ -1,6 +1,8 @@
 /* session_tick.c — the sessions' part of the once-a-second tick: what tmux
  * says about every live session, the panes of ended ones removed, and what
- * ended or went quiet handed back to the caller (see sessions_engine.h). */
+ * ended or went quiet handed back to the caller (see sessions_engine.h).
+ * tmux is asked on the tmux queue (engine_work.h); its answer comes back to
+ * the engine, where the pure rules (sessions.h) judge it. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 
 #include "clock.h"
 #include "duration.h"
+#include "engine_work.h"
 #include "log.h"
 #include "publisher.h"
 #include "session_live.h"
@@ -50,6 +53,7 @@ struct observe_ctx {
     struct oj_daemon *d;
     struct oj_tmux_pane *panes;
     int npanes;
+    uint64_t ticket; /* the list-panes' place on the tmux queue */
     bool server_gone;
     int64_t now;
     struct change *changes;
@@ -132,6 +136,8 @@ static void observe(const char *id, const struct oj_session *rec, void *arg)
     if (rec->state == OJ_SESSION_DEAD)
         return; /* dead is final (oj_session_observe); its pane is the reaper's */
     struct oj_session_live *l = oj_session_live_of(o->d, id);
+    if (l->spawn_ticket > o->ticket)
+        return; /* its start came after this list: the next tick sees its pane */
     const struct oj_tmux_pane *pane = pane_of(o, id);
     struct oj_session_seen seen = {.pane = pane, .server_gone = o->server_gone,
                                    .status_file = -1};
@@ -168,11 +174,45 @@ static bool drained(struct oj_daemon *d, const char *id, struct oj_session_live 
     return oj_session_log_drained(size, published, l->log_stable_ticks);
 }
 
+/* A pane the reaper hands to tmux to remove, and what to say once it is gone. */
+struct reap_job {
+    char id[64];
+    bool dead, behind, recorded;
+};
+
+static void reaped(struct oj_daemon *d, void *arg, int rc, const char *err)
+{
+    struct reap_job *r = arg;
+    if (d == NULL) {
+        free(r);
+        return;
+    }
+    struct oj_session_live *l = oj_session_live_of(d, r->id);
+    if (rc != 0) {
+        if (!l->reap_failed) /* tried again every tick, said once */
+            LOG_WARN("sessions: cannot remove %s's pane (will try again): %s", r->id, err);
+        l->reap_failed = true;
+        d->sessions_reaped = false;
+    } else {
+        if (!r->dead)
+            LOG_WARN("sessions: removed %s's pane, still running though its record says dead "
+                     "(a kill that failed)", r->id);
+        else if (r->behind)
+            LOG_WARN("sessions: removed %s's pane; the log watcher had not published all of "
+                     "its log (the log file has it all)", r->id);
+        else
+            LOG_INFO("sessions: removed %s's %s pane and its output pipe", r->id,
+                     r->recorded ? "ended" : "unrecorded dead");
+        free(oj_hmap_del(&d->session_live, r->id));
+    }
+    free(r);
+}
+
 /* Removes what is left in tmux of sessions whose end is recorded (and of
  * dead panes no record names): the pane, and with it its pipe-pane `cat`.
  * Runs on the records as they were before this tick's changes, so a session
  * recorded dead now goes at a later tick, after its last output reached the
- * log. Returns how many such panes are left for later ticks. */
+ * log. Returns how many such panes are left (or handed to tmux) for later. */
 static int reap(struct observe_ctx *o)
 {
     int left = 0;
@@ -186,32 +226,27 @@ static int reap(struct observe_ctx *o)
             continue; /* it lives: nothing to reap */
         }
         struct oj_session_live *l = oj_session_live_of(o->d, p->session);
+        if (l->kill_ticket > o->ticket) { /* a kill after this list removes it */
+            oj_session_clear(&rec);
+            left++;
+            continue;
+        }
         bool behind = false;
         bool now = oj_session_reap_now(s, p, drained(o->d, p->session, l, &behind));
         oj_session_clear(&rec);
-        if (!now) {
-            left++;
+        left++; /* until a later list shows it gone */
+        if (!now)
             continue;
-        }
+        struct reap_job *r = calloc(1, sizeof *r);
         char err[512];
-        if (oj_tmux_kill(o->d->paths.tmux_sock_path, p->session, err, sizeof err) != 0) {
-            if (!l->reap_failed) /* tried again every tick, said once */
-                LOG_WARN("sessions: cannot remove %s's pane (will try again): %s", p->session,
-                         err);
-            l->reap_failed = true;
-            left++;
+        if (r == NULL)
             continue;
-        }
-        if (!p->dead)
-            LOG_WARN("sessions: removed %s's pane, still running though its record says dead "
-                     "(a kill that failed)", p->session);
-        else if (behind)
-            LOG_WARN("sessions: removed %s's pane; the log watcher had not published all of its "
-                     "log (the log file has it all)", p->session);
-        else
-            LOG_INFO("sessions: removed %s's %s pane and its output pipe", p->session,
-                     recorded ? "ended" : "unrecorded dead");
-        free(oj_hmap_del(&o->d->session_live, p->session));
+        snprintf(r->id, sizeof r->id, "%s", p->session);
+        r->dead = p->dead;
+        r->behind = behind;
+        r->recorded = recorded;
+        if (oj_session_remove_pane(o->d, p->session, reaped, r, err, sizeof err) != 0)
+            free(r);
     }
     return left;
 }
@@ -236,26 +271,74 @@ static void record_changes(struct observe_ctx *o, struct oj_session_events *ev)
     free(o->changes);
 }
 
-void oj_sessions_tick(struct oj_daemon *d, struct oj_session_events *out)
-{
-    if (oj_sessions_active(d) == 0 && d->sessions_reaped)
-        return;
-    struct observe_ctx o = {.d = d, .now = oj_wall_ms()};
+/* The tick's list-panes, for the tmux queue, and what to do with its answer. */
+struct list_job {
+    char sock[PATH_MAX];
+    struct oj_tmux_pane *panes;
+    int npanes;
+    uint64_t ticket;
     char err[512];
-    o.npanes = oj_tmux_list(d->paths.tmux_sock_path, &o.panes, err, sizeof err);
-    if (o.npanes == -1) {
-        LOG_WARN("sessions: %s", err);
+    oj_session_events_fn events;
+    void *arg;
+};
+
+static void list_work(void *arg)
+{
+    struct list_job *j = arg;
+    j->npanes = oj_tmux_list(j->sock, &j->panes, j->err, sizeof j->err);
+}
+
+/* Engine thread: tmux's answer, compared with the records. */
+static void list_then(struct oj_daemon *d, void *arg)
+{
+    struct list_job *j = arg;
+    if (d == NULL) {
+        free(j->panes);
+        free(j);
         return;
     }
+    d->sessions_listing = false;
+    if (j->npanes == -1) {
+        LOG_WARN("sessions: %s", j->err);
+        free(j->panes);
+        free(j);
+        return;
+    }
+    struct observe_ctx o = {.d = d, .now = oj_wall_ms(), .panes = j->panes,
+                            .npanes = j->npanes, .ticket = j->ticket};
     o.server_gone = o.npanes == -2; /* no server: nothing lives in tmux, and nothing is left */
     if (o.npanes < 0)
         o.npanes = 0;
     oj_sessions_each(d, observe, &o);
     d->sessions_reaped = reap(&o) == 0;
-    record_changes(&o, out);
+    struct oj_session_events out = {0};
+    record_changes(&o, &out);
     /* What ended first, then what went quiet (as the pipelines always had it). */
     for (size_t i = 0; i < o.stuck.n; i++)
-        add_event(out, OJ_SESSION_STUCK, o.stuck.at[i].session_id, o.stuck.at[i].pipeline_id);
+        add_event(&out, OJ_SESSION_STUCK, o.stuck.at[i].session_id, o.stuck.at[i].pipeline_id);
     oj_session_events_free(&o.stuck);
-    free(o.panes);
+    if (j->events)
+        j->events(d, &out, j->arg);
+    oj_session_events_free(&out);
+    free(j->panes);
+    free(j);
+}
+
+void oj_sessions_tick(struct oj_daemon *d, oj_session_events_fn events, void *arg)
+{
+    if (d->sessions_listing || (oj_sessions_active(d) == 0 && d->sessions_reaped))
+        return;
+    struct list_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return;
+    snprintf(j->sock, sizeof j->sock, "%s", d->paths.tmux_sock_path);
+    j->events = events;
+    j->arg = arg;
+    /* The answer comes back as a job after this returns: the ticket is set by then. */
+    j->ticket = oj_engine_work(d, OJ_LANE_TMUX, 0, list_work, list_then, j);
+    if (j->ticket == 0) {
+        free(j);
+        return;
+    }
+    d->sessions_listing = true;
 }

@@ -1,5 +1,6 @@
 /* sessions_engine.c — the session records, starting and ending sessions,
- * typing into them (see sessions_engine.h). */
+ * typing into them (see sessions_engine.h). Every tmux command goes to the
+ * tmux queue (engine_work.h); what it answers comes back to the engine. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "engine_work.h"
 #include "log.h"
 #include "new_id.h"
 #include "paths.h"
@@ -272,86 +274,258 @@ static char *wrap(const char *command, const char *status_path, const char *path
     return wrapped;
 }
 
-int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, size_t idlen,
-                     char *err, size_t errlen)
+/* A session being started: what `tmux new-session` needs, copied, for the
+ * tmux queue (engine_work.h), and whom to tell. */
+struct spawn_job {
+    struct session_env env; /* its pointers point into itself: never copied */
+    char *extra[32];        /* the caller's env entries, copied */
+    char sock[PATH_MAX], id[16], cwd[PATH_MAX], log[PATH_MAX + 32], status_path[PATH_MAX + 32];
+    char name[80], pipeline_id[32];
+    char *wrapped;
+    int rc;
+    char err[512];
+    oj_session_spawned spawned;
+    void *arg;
+};
+
+static void spawn_job_free(struct spawn_job *j)
 {
-    char log[PATH_MAX + 32], status_path[PATH_MAX + 32];
-    oj_new_id('s', id, idlen, id_taken, d);
-    file_of(d, id, "log", log, sizeof log);
-    file_of(d, id, "status", status_path, sizeof status_path);
+    for (size_t i = 0; i < sizeof j->extra / sizeof *j->extra; i++)
+        free(j->extra[i]);
+    free(j->wrapped);
+    free(j);
+}
+
+/* The tmux queue's thread. */
+static void spawn_work(void *arg)
+{
+    struct spawn_job *j = arg;
+    j->rc = oj_tmux_new(j->sock, j->id, j->cwd, j->env.env, j->wrapped, j->log, j->err,
+                        sizeof j->err);
+}
+
+/* Engine thread: tmux has answered. */
+static void spawn_then(struct oj_daemon *d, void *arg)
+{
+    struct spawn_job *j = arg;
+    if (d == NULL) {
+        j->spawned(NULL, j->arg, j->id, -1, "the daemon stopped");
+        spawn_job_free(j);
+        return;
+    }
+    const char *id = j->id;
     struct oj_session s;
-    if (oj_session_init(&s, sp->name, sp->cwd, sp->command, log, sp->pipeline_id, sp->phase,
-                        sp->idle_timeout_ms, oj_wall_ms()) != 0) {
+    bool starting = oj_session_get(d, id, &s) == 0 && s.state == OJ_SESSION_STARTING;
+    if (j->rc != 0) {
+        /* The caller reports the failure; a session that never ran leaves no
+         * record, log or status file behind (daemon.log keeps the why). */
+        LOG_ERROR("sessions: cannot start %s: %s", id, j->err);
+        char derr[256];
+        if (starting &&
+            oj_store_commit(d->store, oj_op_del("session", id), derr, sizeof derr) == 0)
+            LOG_ERROR("sessions: cannot drop the record of %s: %s", id, derr);
+        unlink(j->log);
+        unlink(j->status_path);
+        free(oj_hmap_del(&d->session_live, id));
+        j->spawned(d, j->arg, id, -1, j->err);
+    } else if (!starting) {
+        /* Killed while it started (its kill came after the start on the tmux
+         * queue): the record says so already. */
+        j->spawned(d, j->arg, id, 0, "");
+    } else {
+        s.state = OJ_SESSION_RUNNING;
+        char serr[256];
+        if (oj_session_save(d, id, &s, serr, sizeof serr) != 0) {
+            char why[300];
+            snprintf(why, sizeof why, "cannot record session %s", id);
+            j->spawned(d, j->arg, id, -1, why);
+        } else {
+            LOG_INFO("sessions: started %s (%s) in %s", id, j->name, j->cwd);
+            oj_pub_event(d->publisher, "session.started", id, j->pipeline_id, j->name);
+            j->spawned(d, j->arg, id, 0, "");
+        }
+    }
+    oj_session_clear(&s);
+    spawn_job_free(j);
+}
+
+int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, size_t idlen,
+                     oj_session_spawned spawned, void *arg, char *err, size_t errlen)
+{
+    struct spawn_job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
         snprintf(err, errlen, "daemon out of memory");
         return -1;
     }
-    if (oj_session_save(d, id, &s, err, errlen) != 0) {
-        oj_session_clear(&s);
+    oj_new_id('s', id, idlen, id_taken, d);
+    snprintf(j->id, sizeof j->id, "%s", id);
+    file_of(d, id, "log", j->log, sizeof j->log);
+    file_of(d, id, "status", j->status_path, sizeof j->status_path);
+    struct oj_session s;
+    if (oj_session_init(&s, sp->name, sp->cwd, sp->command, j->log, sp->pipeline_id, sp->phase,
+                        sp->idle_timeout_ms, oj_wall_ms()) != 0) {
+        snprintf(err, errlen, "daemon out of memory");
+        free(j);
         return -1;
     }
-    struct session_env env;
-    session_env(&env, d, sp, id);
-    char *wrapped = wrap(sp->command, status_path, env.path + 5);
-    int started = wrapped ? oj_tmux_new(d->paths.tmux_sock_path, id, sp->cwd, env.env, wrapped,
-                                        log, err, errlen)
-                          : (snprintf(err, errlen, "daemon out of memory"), -1);
-    free(wrapped);
-    if (started != 0) {
-        /* The caller reports the failure; a session that never ran leaves no
-         * record, log or status file behind (daemon.log keeps the why). */
-        LOG_ERROR("sessions: cannot start %s: %s", id, err);
+    int rc = oj_session_save(d, id, &s, err, errlen);
+    oj_session_clear(&s);
+    if (rc != 0) {
+        free(j);
+        return -1;
+    }
+    struct oj_spawn copy = *sp;
+    bool oom = false;
+    for (size_t i = 0; sp->env && sp->env[i] && i + 1 < sizeof j->extra / sizeof *j->extra; i++)
+        oom |= (j->extra[i] = strdup(sp->env[i])) == NULL;
+    copy.env = j->extra;
+    session_env(&j->env, d, &copy, id);
+    j->wrapped = wrap(sp->command, j->status_path, j->env.path + 5);
+    snprintf(j->sock, sizeof j->sock, "%s", d->paths.tmux_sock_path);
+    snprintf(j->cwd, sizeof j->cwd, "%s", sp->cwd);
+    snprintf(j->name, sizeof j->name, "%s", sp->name);
+    snprintf(j->pipeline_id, sizeof j->pipeline_id, "%s", sp->pipeline_id ? sp->pipeline_id : "");
+    j->spawned = spawned;
+    j->arg = arg;
+    uint64_t ticket = oom || j->wrapped == NULL
+                          ? 0
+                          : oj_engine_work(d, OJ_LANE_TMUX, 0, spawn_work, spawn_then, j);
+    if (ticket == 0) {
+        snprintf(err, errlen, "daemon out of memory");
         char derr[256];
         if (oj_store_commit(d->store, oj_op_del("session", id), derr, sizeof derr) == 0)
             LOG_ERROR("sessions: cannot drop the record of %s: %s", id, derr);
-        unlink(log);
-        unlink(status_path);
-        oj_session_clear(&s);
+        spawn_job_free(j);
         return -1;
     }
-    s.state = OJ_SESSION_RUNNING;
-    char serr[256];
-    int rc = oj_session_save(d, id, &s, serr, sizeof serr);
-    oj_session_clear(&s);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot record session %s", id);
-        return -1;
-    }
-    LOG_INFO("sessions: started %s (%s) in %s", id, sp->name, sp->cwd);
-    oj_pub_event(d->publisher, "session.started", id, sp->pipeline_id ? sp->pipeline_id : "",
-                 sp->name);
+    /* A tick whose list-panes was handed over before this does not see it. */
+    oj_session_live_of(d, id)->spawn_ticket = ticket;
     return 0;
 }
 
 /* ---- ending ---------------------------------------------------------------------------- */
 
-int oj_session_kill(struct oj_daemon *d, const char *id, const char *reason, char *err,
-                    size_t errlen)
+/* One tmux command on a session (kill, keys, Ctrl-C), for the tmux queue,
+ * and whom to tell. */
+enum tmux_op_kind { OP_KILL, OP_TYPE, OP_INTERRUPT };
+struct tmux_op {
+    enum tmux_op_kind kind;
+    char sock[PATH_MAX], id[64];
+    char *text;
+    bool nudge;
+    int rc;
+    char err[512];
+    oj_session_done done; /* NULL: a failure is only logged */
+    void *arg;
+};
+
+static void op_work(void *arg)
+{
+    struct tmux_op *o = arg;
+    switch (o->kind) {
+    case OP_KILL:
+        o->rc = oj_tmux_kill(o->sock, o->id, o->err, sizeof o->err);
+        break;
+    case OP_TYPE:
+        o->rc = oj_tmux_send(o->sock, o->id, o->text, o->err, sizeof o->err);
+        break;
+    case OP_INTERRUPT:
+        o->rc = oj_tmux_interrupt(o->sock, o->id, o->err, sizeof o->err);
+        break;
+    }
+}
+
+static void op_then(struct oj_daemon *d, void *arg)
+{
+    struct tmux_op *o = arg;
+    if (d != NULL) {
+        if (o->rc == 0 && o->nudge)
+            oj_session_live_of(d, o->id)->last_nudge_ms = oj_wall_ms();
+        if (o->rc != 0 && o->done == NULL)
+            LOG_WARN("sessions: %s %s: %s", o->kind == OP_KILL ? "kill" : "typing into", o->id,
+                     o->err);
+    }
+    if (o->done)
+        o->done(d, o->arg, o->rc, o->err);
+    free(o->text);
+    free(o);
+}
+
+/* Hands op to the tmux queue: its ticket, or 0 (op freed, err says why). */
+static uint64_t hand_over(struct oj_daemon *d, enum tmux_op_kind kind, const char *id,
+                          const char *text, bool nudge, oj_session_done done, void *arg,
+                          char *err, size_t errlen)
+{
+    struct tmux_op *o = calloc(1, sizeof *o);
+    if (o == NULL || (text && (o->text = strdup(text)) == NULL)) {
+        free(o);
+        snprintf(err, errlen, "daemon out of memory");
+        return 0;
+    }
+    o->kind = kind;
+    snprintf(o->sock, sizeof o->sock, "%s", d->paths.tmux_sock_path);
+    snprintf(o->id, sizeof o->id, "%s", id);
+    o->nudge = nudge;
+    o->done = done;
+    o->arg = arg;
+    uint64_t ticket = oj_engine_work(d, OJ_LANE_TMUX, 0, op_work, op_then, o);
+    if (ticket == 0) {
+        snprintf(err, errlen, "daemon out of memory");
+        free(o->text);
+        free(o);
+    }
+    return ticket;
+}
+
+/* Hands the kill of id's pane over; the tick leaves the pane alone until
+ * tmux has done it. */
+static int hand_over_kill(struct oj_daemon *d, const char *id, oj_session_done done, void *arg,
+                          char *err, size_t errlen)
+{
+    uint64_t ticket = hand_over(d, OP_KILL, id, NULL, false, done, arg, err, errlen);
+    if (ticket == 0)
+        return -1;
+    oj_session_live_of(d, id)->kill_ticket = ticket;
+    return 0;
+}
+
+int oj_session_kill(struct oj_daemon *d, const char *id, const char *reason,
+                    oj_session_done done, void *arg, char *err, size_t errlen)
 {
     struct oj_session s;
     if (oj_session_get(d, id, &s) != 0 || s.state == OJ_SESSION_DEAD) {
         oj_session_clear(&s);
         return 0; /* nothing lives to kill */
     }
-    if (oj_tmux_kill(d->paths.tmux_sock_path, id, err, errlen) != 0)
-        LOG_WARN("sessions: kill %s: %s (recording it dead anyway)", id, err);
+    /* Recorded dead first: tmux runs the kill off the engine thread. A crash
+     * in between leaves a dead record with a live pane, which the tick
+     * removes. */
     oj_session_mark_dead(&s, -1, reason, oj_wall_ms());
     int rc = oj_session_save(d, id, &s, err, errlen);
     if (rc == 0)
         oj_pub_event(d->publisher, "session.ended", id, s.pipeline_id, reason);
     oj_session_clear(&s);
-    return rc;
+    if (rc != 0)
+        return rc;
+    char herr[256];
+    if (hand_over_kill(d, id, done, arg, herr, sizeof herr) != 0) {
+        LOG_WARN("sessions: kill %s: %s (recorded dead; the tick removes its pane)", id, herr);
+        if (done)
+            done(d, arg, -1, herr);
+    }
+    return 0;
 }
 
 void oj_session_end(struct oj_daemon *d, const char *id, const char *reason)
 {
     char err[512];
-    oj_session_kill(d, id, reason, err, sizeof err); /* a failure is in the log */
+    oj_session_kill(d, id, reason, NULL, NULL, err, sizeof err); /* a failure is in the log */
 }
 
-bool oj_session_remove_pane(struct oj_daemon *d, const char *id)
+int oj_session_remove_pane(struct oj_daemon *d, const char *id, oj_session_done done, void *arg,
+                           char *err, size_t errlen)
 {
-    char err[512];
-    return oj_tmux_kill(d->paths.tmux_sock_path, id, err, sizeof err) == 0;
+    return hand_over_kill(d, id, done, arg, err, errlen);
 }
 
 /* ---- typing ------------------------------------------------------------------------------ */
@@ -366,22 +540,22 @@ static int running(struct oj_daemon *d, const char *id, char *err, size_t errlen
     return -1;
 }
 
-int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge, char *err,
-                    size_t errlen)
+int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge,
+                    oj_session_done done, void *arg, char *err, size_t errlen)
 {
     if (running(d, id, err, errlen) != 0 ||
-        oj_tmux_send(d->paths.tmux_sock_path, id, text, err, errlen) != 0)
+        hand_over(d, OP_TYPE, id, text, nudge, done, arg, err, errlen) == 0)
         return -1;
-    if (nudge)
-        oj_session_live_of(d, id)->last_nudge_ms = oj_wall_ms();
     return 0;
 }
 
-int oj_session_interrupt(struct oj_daemon *d, const char *id, char *err, size_t errlen)
+int oj_session_interrupt(struct oj_daemon *d, const char *id, oj_session_done done, void *arg,
+                         char *err, size_t errlen)
 {
-    if (running(d, id, err, errlen) != 0)
+    if (running(d, id, err, errlen) != 0 ||
+        hand_over(d, OP_INTERRUPT, id, NULL, false, done, arg, err, errlen) == 0)
         return -1;
-    return oj_tmux_interrupt(d->paths.tmux_sock_path, id, err, errlen);
+    return 0;
 }
 
 /* ---- stopping ---------------------------------------------------------------------------- */

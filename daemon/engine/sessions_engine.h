@@ -1,9 +1,12 @@
 /* sessions_engine.h — the session domain: agents (any command) in the
  * daemon's private tmux server, with their raw output in
- * .oj/logs/sessions/<id>.log. These functions run tmux (tmux.h), journal what
- * changed (store.h) and publish session.* events; the rules they follow are
- * pure functions on struct oj_session (sessions.h). Engine thread only,
- * except where said.
+ * .oj/logs/sessions/<id>.log. These functions journal what changed (store.h),
+ * publish session.* events and hand tmux commands (tmux.h) to the tmux queue
+ * (engine_work.h), which runs them one at a time, in order, off the engine
+ * thread: the engine never waits for tmux. Whoever needs tmux's answer gets
+ * it in a callback, on the engine thread unless said otherwise. The rules
+ * they follow are pure functions on struct oj_session (sessions.h). Engine
+ * thread only, except where said.
  *
  *   sessions_engine.c  the records, starting and ending sessions, typing into them
  *   session_tick.c     the once-a-second pass: tmux compared with the records
@@ -60,40 +63,64 @@ struct oj_spawn {
     int64_t idle_timeout_ms;
     const char *pipeline_id, *phase; /* NULL for a standalone session */
 };
-/* Starts a session. Writes the new id; returns 0, or -1 with err (the
- * session is then never recorded, or recorded dead). */
+/* What tmux did, on the engine thread: rc 0, or -1 with err. d is NULL when
+ * the engine ended first (a stop past its timeout): only free arg. */
+typedef void (*oj_session_done)(struct oj_daemon *d, void *arg, int rc, const char *err);
+/* A start's end, on the engine thread: rc 0 (the session runs, or was killed
+ * while it started: its record says so), or -1 with err (the session is never
+ * recorded). d NULL as for oj_session_done. */
+typedef void (*oj_session_spawned)(struct oj_daemon *d, void *arg, const char *id, int rc,
+                                   const char *err);
+/* Starts a session: journals it (starting), writes the new id and hands
+ * `tmux new-session` over; spawned(...) follows once tmux has answered.
+ * Returns 0, or -1 with err when it could not even be journaled (spawned is
+ * then never called). */
 int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, size_t idlen,
-                     char *err, size_t errlen);
-/* Kills a live session's pane, records it dead with `reason` and publishes
- * session.ended. 0, or -1 with err when it could not be journaled. */
-int oj_session_kill(struct oj_daemon *d, const char *id, const char *reason, char *err,
-                    size_t errlen);
+                     oj_session_spawned spawned, void *arg, char *err, size_t errlen);
+/* Records a live session dead with `reason`, publishes session.ended and
+ * hands the kill of its pane over; done (may be NULL: a failure is logged)
+ * follows once tmux has done it. 0 (also when nothing lives: done is then
+ * not called), or -1 with err when it could not be journaled. */
+int oj_session_kill(struct oj_daemon *d, const char *id, const char *reason,
+                    oj_session_done done, void *arg, char *err, size_t errlen);
 /* oj_session_kill for the session's owner: a no-op when it is dead; a
  * failure is logged. */
 void oj_session_end(struct oj_daemon *d, const char *id, const char *reason);
 /* Removes what is left in tmux of an ended session now (the tick would, once
- * its output is in the log); true when it removed something. */
-bool oj_session_remove_pane(struct oj_daemon *d, const char *id);
+ * its output is in the log); done's rc is 0 when something was removed. 0, or
+ * -1 with err (done is then not called). */
+int oj_session_remove_pane(struct oj_daemon *d, const char *id, oj_session_done done, void *arg,
+                           char *err, size_t errlen);
 
 /* ---- typing into them ----------------------------------------------------------- */
 
-/* Types text into a live session (then Enter); nudge: it counts as a nudge
- * (no session.stuck again until the nudge pause has passed). 0 or -1 + err. */
-int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge, char *err,
-                    size_t errlen);
-/* Sends Ctrl-C to a live session. 0 or -1 + err. */
-int oj_session_interrupt(struct oj_daemon *d, const char *id, char *err, size_t errlen);
+/* Types text into a live session (then Enter); nudge: once it is typed, it
+ * counts as a nudge (no session.stuck again until the nudge pause has
+ * passed). done (may be NULL: a failure is logged) follows. 0, or -1 with
+ * err (not running; done is then not called). */
+int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge,
+                    oj_session_done done, void *arg, char *err, size_t errlen);
+/* Sends Ctrl-C to a live session; as oj_session_type. */
+int oj_session_interrupt(struct oj_daemon *d, const char *id, oj_session_done done, void *arg,
+                         char *err, size_t errlen);
+
 /* A new quiet spell from now: session.stuck is raised again once it has been
  * quiet for its idle timeout from now (a resumed pipeline's agent). */
 void oj_session_rearm(struct oj_daemon *d, const char *id);
 
 /* ---- output (session_output.c) ---------------------------------------------------- */
 
-/* The session's screen, last `lines` lines (0: all of it), with *log_offset
- * the log size it covers; an ended session whose pane is gone gives its
- * log's last lines as text. *text malloc'd. 0, or -1 with err. */
+/* The session's screen, last `lines` lines (0: all of it), with log_offset
+ * the log size it covers; an ended session whose pane is gone gives its log's
+ * last lines as text. shown(arg, 0, text, log_offset, "") or shown(arg, -1,
+ * NULL, 0, err) runs on the tmux queue's thread, not the engine's (no daemon
+ * state there; a read-only rpc answers from it); text lives for the call. 0,
+ * or -1 with err when it could not be handed over (shown is then not
+ * called). */
+typedef void (*oj_session_shown)(void *arg, int rc, const char *text, uint64_t log_offset,
+                                 const char *err);
 int oj_session_screen(struct oj_daemon *d, const char *id, const struct oj_session *s,
-                      unsigned lines, char **text, uint64_t *log_offset, char *err,
+                      unsigned lines, oj_session_shown shown, void *arg, char *err,
                       size_t errlen);
 /* Bytes [from, to) of the session's log (to 0: its end), at most 16 MiB:
  * *buf malloc'd with *len bytes, *end the offset after them. 0, or -1 when
@@ -119,13 +146,19 @@ struct oj_session_events {
 };
 void oj_session_events_free(struct oj_session_events *ev);
 
-/* Compares the records with tmux: re-adopts sessions that outlived a daemon
- * (a live pane), records ended ones (publishing session.ended), raises
- * session.stuck for quiet ones, removes the panes of ended sessions once
- * their output is in the log. Appends to *out what ended, then what went
- * quiet, in that order: acting on either changes the state, so the caller
- * does it after the tick. */
-void oj_sessions_tick(struct oj_daemon *d, struct oj_session_events *out);
+/* Hands `tmux list-panes` over (not while the last one's answer is still to
+ * come, nor when no session lives and none is left to remove). When tmux has
+ * answered, on the engine thread, compares the records with it: re-adopts
+ * sessions that outlived a daemon (a live pane), records ended ones
+ * (publishing session.ended), raises session.stuck for quiet ones, hands the
+ * kills of ended sessions' panes over once their output is in the log; then
+ * calls events(d, ev, arg) with what ended, then what went quiet, in that
+ * order (acting on either changes the state, so it comes after the pass). A
+ * session started or killed after the list was handed over is left for the
+ * next tick. */
+typedef void (*oj_session_events_fn)(struct oj_daemon *d, const struct oj_session_events *ev,
+                                     void *arg);
+void oj_sessions_tick(struct oj_daemon *d, oj_session_events_fn events, void *arg);
 
 /* ---- stopping --------------------------------------------------------------------- */
 

@@ -64,6 +64,26 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__CronListRequest *in,
     free(recs);
 }
 
+/* oj cron run, answered once the job has started (a pipeline job's start
+ * asks git first). */
+struct run_call {
+    Oj__ActionResponse_Closure done;
+    void *call;
+    char name[128];
+};
+
+static void ran(struct oj_daemon *d, void *arg, int rc, const char *err)
+{
+    struct run_call *c = arg;
+    struct oj_cron_rec r;
+    if (d != NULL && rc != 0)
+        OJ_FAIL(c->call, c->done, OJ__STATUS_CODE__CONFLICT, "%s", err);
+    else if (d != NULL)
+        oj_reply_action(c->call, c->done, c->name,
+                        oj_cron_record(d, c->name, &r) ? r.last_result : "started");
+    free(c);
+}
+
 static void rpc_run(Oj__Control_Service *svc, const Oj__CronRef *in,
                     Oj__ActionResponse_Closure done, void *call)
 {
@@ -73,12 +93,16 @@ static void rpc_run(Oj__Control_Service *svc, const Oj__CronRef *in,
         OJ_FAILED_RETURN(call, done);
     if (atomic_load(&d->draining))
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__SHUTTING_DOWN, "the daemon is stopping");
-    char err[1024], name[128];
-    snprintf(name, sizeof name, "%s", j->name);
-    if (oj_cron_run(d, j, err, sizeof err) != 0)
+    struct run_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    *c = (struct run_call){.done = done, .call = call};
+    snprintf(c->name, sizeof c->name, "%s", j->name);
+    char err[1024];
+    if (oj_cron_run(d, j, ran, c, err, sizeof err) != 0) {
+        free(c);
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT, "%s", err);
-    struct oj_cron_rec r;
-    oj_reply_action(call, done, name, oj_cron_record(d, name, &r) ? r.last_result : "started");
+    }
 }
 
 static void rpc_set_enabled(Oj__Control_Service *svc, const Oj__CronSetEnabledRequest *in,

@@ -1,7 +1,8 @@
 /* rpc_maintenance.c — MaintenanceSnapshot, MaintenanceCompact,
  * MaintenanceRestoreSnapshot, MaintenanceArchive: the storage commands of the
- * operator's runbook. All run online on the engine thread, so they are atomic
- * with respect to every other request. */
+ * operator's runbook. Each is atomic with respect to every other request:
+ * snapshot, compact and archive run on the engine thread; a restore writes
+ * its files on a thread of its own while the engine holds writes (below). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "engine_work.h"
 #include "fsutil.h"
 #include "lock_engine.h"
 #include "log.h"
@@ -75,24 +77,75 @@ void oj_restore_reply(const struct oj_restore_result *r, bool dry_run,
     out->entity_counts = (char *)r->counts;
 }
 
+/* A restore loads and writes snapshots of the whole state: seconds for a big
+ * one. It runs on a thread of its own; meanwhile the engine holds writes
+ * (daemon.h): read-only requests are answered from the state as it was, and
+ * every request or job that may change the state waits, in order, until the
+ * restored state is in place, then runs on it. */
+struct restore_call {
+    struct oj_restore_job *job;
+    bool dry_run;
+    Oj__RestoreSnapshotResponse_Closure done;
+    void *call;
+};
+
+static void restore_work(void *arg)
+{
+    struct restore_call *c = arg;
+    oj_store_restore_work(c->job);
+}
+
+/* Engine thread: the restored state goes live and writes run again. */
+static void restore_then(struct oj_daemon *d, void *arg)
+{
+    struct restore_call *c = arg;
+    if (d == NULL) { /* only a dry run lets the engine end first: it holds nothing */
+        oj_store_restore_abandon(c->job);
+        free(c);
+        return;
+    }
+    struct oj_restore_result r;
+    char err[512];
+    int rc = oj_store_restore_finish(d->store, c->job, &r, err, sizeof err);
+    if (!c->dry_run) {
+        oj_engine_release_writes(d);
+        if (rc == 0)
+            oj_lock_forget(d); /* liveness belongs to the state that was replaced */
+    }
+    if (rc != 0) {
+        oj_call_fail(c->call, rc == -2 ? OJ__STATUS_CODE__NOT_FOUND : OJ__STATUS_CODE__INTERNAL,
+                     "%s", err);
+        c->done(NULL, c->call);
+    } else {
+        Oj__RestoreSnapshotResponse out;
+        oj_restore_reply(&r, c->dry_run, &out);
+        c->done(&out, c->call);
+    }
+    free(c);
+}
+
 static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotRequest *in,
                         Oj__RestoreSnapshotResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    struct oj_restore_result r;
-    char err[512];
-    int rc = oj_store_restore(d->store, in->latest ? NULL : in->id, in->dry_run, &r, err,
-                              sizeof err);
-    if (rc != 0)
-        OJ_FAIL_RETURN(call, done, rc == -2 ? OJ__STATUS_CODE__NOT_FOUND : OJ__STATUS_CODE__INTERNAL,
-                       "%s", err);
-    if (!in->dry_run) {
-        /* Liveness belongs to the state that was replaced. */
-        oj_lock_forget(d);
+    struct restore_call *c = calloc(1, sizeof *c);
+    if (c == NULL ||
+        (c->job = oj_store_restore_begin(d->store, in->latest ? NULL : in->id, in->dry_run)) ==
+            NULL) {
+        free(c);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     }
-    Oj__RestoreSnapshotResponse out;
-    oj_restore_reply(&r, in->dry_run, &out);
-    done(&out, call);
+    c->dry_run = in->dry_run;
+    c->done = done;
+    c->call = call;
+    if (!in->dry_run)
+        oj_engine_hold_writes(d);
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD, restore_work, restore_then,
+                       c) == 0) {
+        LOG_WARN("maintenance: no thread for the restore; restoring on the engine thread");
+        restore_work(c);
+        restore_then(d, c);
+    }
 }
 
 /* ---- archive ---------------------------------------------------------------- */

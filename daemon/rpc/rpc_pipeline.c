@@ -30,33 +30,60 @@ static bool resolve(struct oj_daemon *d, const char *query, char *id, size_t len
     return true;
 }
 
+/* oj run, answered once git has said the project can have worktrees and the
+ * pipeline is journaled. */
+struct run_call {
+    Oj__RunResponse_Closure done;
+    void *call;
+};
+
+static void run_started(struct oj_daemon *d, void *arg, int code, const char *id,
+                        const char *err)
+{
+    struct run_call *c = arg;
+    if (d != NULL && code != 0) {
+        OJ_FAIL(c->call, c->done, code, "%s", err);
+    } else if (d != NULL) {
+        struct oj_pipeline p;
+        load(d, id, &p);
+        Oj__RunResponse out = OJ__RUN_RESPONSE__INIT;
+        out.pipeline_id = (char *)id;
+        out.workspace = (char *)p.workspace;
+        out.branch = (char *)p.branch;
+        c->done(&out, c->call);
+        oj_pipeline_free(&p);
+    }
+    free(c);
+}
+
 static void rpc_run(Oj__Control_Service *svc, const Oj__RunRequest *in,
                     Oj__RunResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     oj_runbooks_refresh(d); /* an edited runbook counts at once */
+    struct run_call *c = calloc(1, sizeof *c);
     char **names = calloc(in->n_inputs + 1, sizeof *names);
     char **values = calloc(in->n_inputs + 1, sizeof *values);
+    if (c == NULL || names == NULL || values == NULL) {
+        free(c);
+        free(names);
+        free(values);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    }
     for (size_t i = 0; i < in->n_inputs; i++) {
         names[i] = in->inputs[i]->name;
         values[i] = in->inputs[i]->value;
     }
-    char id[16], err[1500];
-    int code;
-    int rc = oj_pipeline_start(d, in->pipeline, in->positional, in->n_positional, names, values,
-                               in->n_inputs, id, sizeof id, &code, err, sizeof err);
+    *c = (struct run_call){done, call};
+    char err[1500];
+    int code = oj_pipeline_start(d, in->pipeline, in->positional, in->n_positional, names, values,
+                                 in->n_inputs, run_started, c, err, sizeof err);
     free(names);
     free(values);
-    if (rc != 0)
+    if (code != 0) {
+        free(c);
         OJ_FAIL_RETURN(call, done, code, "%s", err);
-    struct oj_pipeline p;
-    load(d, id, &p);
-    Oj__RunResponse out = OJ__RUN_RESPONSE__INIT;
-    out.pipeline_id = id;
-    out.workspace = (char *)p.workspace;
-    out.branch = (char *)p.branch;
-    done(&out, call);
-    oj_pipeline_free(&p);
+    }
 }
 
 /* ---- the commands ------------------------------------------------------------------------- */
@@ -254,6 +281,21 @@ static void answer(void *call, Oj__ActionResponse_Closure done, const char *id, 
         oj_reply_action(call, done, id, msg);
 }
 
+/* A nudge, answered once tmux has typed it. */
+struct nudge_call {
+    Oj__ActionResponse_Closure done;
+    void *call;
+    char id[16];
+};
+
+static void nudge_answered(struct oj_daemon *d, void *arg, int code, const char *msg)
+{
+    struct nudge_call *c = arg;
+    if (d != NULL)
+        answer(c->call, c->done, c->id, code, msg);
+    free(c);
+}
+
 static void rpc_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *in,
                       Oj__ActionResponse_Closure done, void *call)
 {
@@ -269,8 +311,16 @@ static void rpc_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *in,
     }
     if (!resolve(d, in->id, id, sizeof id, call))
         OJ_FAILED_RETURN(call, done);
-    int code = oj_pipeline_nudge(d, id, in->message, msg, sizeof msg);
-    answer(call, done, id, code, msg);
+    struct nudge_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    *c = (struct nudge_call){.done = done, .call = call};
+    snprintf(c->id, sizeof c->id, "%s", id);
+    int code = oj_pipeline_nudge(d, id, in->message, nudge_answered, c, msg, sizeof msg);
+    if (code != 0) {
+        free(c);
+        answer(call, done, id, code, msg);
+    }
 }
 
 /* A command that takes only the pipeline (restart, resume, cancel): resolve

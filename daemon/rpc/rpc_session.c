@@ -1,6 +1,8 @@
 /* rpc_session.c — the session commands (oj session start / list / show /
  * capture / send / nudge / kill): each checks its request, calls the session
- * domain (sessions_engine.h) and builds the reply. */
+ * domain (sessions_engine.h) and builds the reply. What needs tmux is
+ * answered once tmux has done it, from the domain's callback: the handler
+ * keeps the call and the engine goes on. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,24 @@ static char *command_line(char *const *argv, size_t argc)
     return command;
 }
 
+/* A start, answered once tmux has made the session. */
+struct start_call {
+    Oj__SessionInfo_Closure done;
+    void *call;
+};
+
+static void started(struct oj_daemon *d, void *arg, const char *id, int rc, const char *err)
+{
+    struct start_call *c = arg;
+    if (d != NULL && rc != 0) {
+        oj_call_fail(c->call, OJ__STATUS_CODE__INTERNAL, "cannot start the session: %s", err);
+        c->done(NULL, c->call);
+    } else if (d != NULL) {
+        reply_info(d, id, c->done, c->call);
+    }
+    free(c);
+}
+
 static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRequest *in,
                               Oj__SessionInfo_Closure done, void *call)
 {
@@ -113,14 +133,22 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
     char *command = command_line(in->argv, in->n_argv);
     if (command == NULL)
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    struct start_call *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        free(command);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    }
+    c->done = done;
+    c->call = call;
     char id[16], err[512];
     struct oj_spawn sp = {.name = name, .cwd = cwd, .command = command,
                           .idle_timeout_ms = in->idle_timeout_ms};
-    int rc = oj_session_spawn(d, &sp, id, sizeof id, err, sizeof err);
+    int rc = oj_session_spawn(d, &sp, id, sizeof id, started, c, err, sizeof err);
     free(command);
-    if (rc != 0)
+    if (rc != 0) {
+        free(c);
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "cannot start the session: %s", err);
-    reply_info(d, id, done, call);
+    }
 }
 
 /* Every session, described; the structs own what the infos point to. */
@@ -186,6 +214,29 @@ static void rpc_session_show(Oj__Control_Service *svc, const Oj__SessionRef *in,
     reply_info(d, id, done, call);
 }
 
+/* A capture, answered from the tmux queue's thread: a read-only answer
+ * needs nothing more of the engine. */
+struct capture_call {
+    Oj__SessionCaptureResponse_Closure done;
+    void *call;
+    const char *state; /* static */
+};
+
+static void shown(void *arg, int rc, const char *text, uint64_t log_offset, const char *err)
+{
+    struct capture_call *c = arg;
+    if (rc != 0) {
+        OJ_FAIL(c->call, c->done, OJ__STATUS_CODE__INTERNAL, "%s", err);
+    } else {
+        Oj__SessionCaptureResponse out = OJ__SESSION_CAPTURE_RESPONSE__INIT;
+        out.state = (char *)c->state;
+        out.text = (char *)text;
+        out.log_offset = log_offset;
+        c->done(&out, c->call);
+    }
+    free(c);
+}
+
 static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptureRequest *in,
                                 Oj__SessionCaptureResponse_Closure done, void *call)
 {
@@ -198,7 +249,8 @@ static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptu
     Oj__SessionCaptureResponse out = OJ__SESSION_CAPTURE_RESPONSE__INIT;
     out.state = (char *)oj_session_state_name(s.state);
     uint8_t *buf = NULL;
-    char *text = NULL, err[512];
+    char err[512];
+    struct capture_call *c = NULL;
     if (in->range) {
         if (oj_session_log_range(&s, in->from_offset, in->to_offset, &buf, &out.data.len,
                                  &out.log_offset) != 0) {
@@ -207,15 +259,16 @@ static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptu
             out.data.data = buf;
             done(&out, call);
         }
-    } else if (oj_session_screen(d, id, &s, in->tail_lines, &text, &out.log_offset, err,
-                                 sizeof err) != 0) {
-        OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
+    } else if ((c = calloc(1, sizeof *c)) == NULL) {
+        OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     } else {
-        out.text = text;
-        done(&out, call);
+        *c = (struct capture_call){done, call, out.state};
+        if (oj_session_screen(d, id, &s, in->tail_lines, shown, c, err, sizeof err) != 0) {
+            free(c);
+            OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        }
     }
     free(buf);
-    free(text);
     oj_session_clear(&s);
 }
 
@@ -235,27 +288,51 @@ static const char *live(struct oj_daemon *d, const char *query, void *call)
     return id;
 }
 
-/* Types `text` (or Ctrl-C when NULL) into a live session and answers; the
- * id of the session it reached, or NULL when the call failed (answered).
- * nudge: it counts as a nudge. */
-static const char *type_into(struct oj_daemon *d, const char *query, const char *text,
-                             bool nudge, const char *done_msg, Oj__ActionResponse_Closure done,
-                             void *call)
+/* Keys typed into a session, answered once tmux has typed them. */
+struct type_call {
+    Oj__ActionResponse_Closure done;
+    void *call;
+    char id[64];
+    const char *done_msg; /* static */
+    bool nudge;
+};
+
+static void typed(struct oj_daemon *d, void *arg, int rc, const char *err)
+{
+    struct type_call *c = arg;
+    if (d != NULL && rc != 0) {
+        OJ_FAIL(c->call, c->done, OJ__STATUS_CODE__INTERNAL, "%s", err);
+    } else if (d != NULL) {
+        oj_reply_action(c->call, c->done, c->id, c->done_msg);
+        if (c->nudge)
+            LOG_INFO("sessions: nudged %s", c->id);
+    }
+    free(c);
+}
+
+/* Types `text` (or Ctrl-C when NULL) into a live session and answers once it
+ * is typed. nudge: it counts as a nudge. */
+static void type_into(struct oj_daemon *d, const char *query, const char *text, bool nudge,
+                      const char *done_msg, Oj__ActionResponse_Closure done, void *call)
 {
     const char *id = live(d, query, call);
-    if (id == NULL) {
-        done(NULL, call);
-        return NULL;
-    }
+    if (id == NULL)
+        OJ_FAILED_RETURN(call, done);
+    struct type_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    c->done = done;
+    c->call = call;
+    snprintf(c->id, sizeof c->id, "%s", id);
+    c->done_msg = done_msg;
+    c->nudge = nudge;
     char err[512];
-    int rc = text ? oj_session_type(d, id, text, nudge, err, sizeof err)
-                  : oj_session_interrupt(d, id, err, sizeof err);
+    int rc = text ? oj_session_type(d, id, text, nudge, typed, c, err, sizeof err)
+                  : oj_session_interrupt(d, id, typed, c, err, sizeof err);
     if (rc != 0) {
+        free(c);
         OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        return NULL;
     }
-    oj_reply_action(call, done, id, done_msg);
-    return id;
 }
 
 static void rpc_session_send(Oj__Control_Service *svc, const Oj__SessionSendRequest *in,
@@ -278,11 +355,32 @@ static void rpc_session_nudge(Oj__Control_Service *svc, const Oj__NudgeRequest *
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
                        "the nudge message holds a control byte (0x%02x at byte %ld); send keys " "with `oj session send --allow-control` instead", (unsigned char)in->message[at], at + 1);
     }
-    const char *id = type_into(oj_daemon_of(svc), in->id,
-                               in->message[0] ? in->message : DEFAULT_NUDGE, true, "nudged", done,
-                               call);
-    if (id)
-        LOG_INFO("sessions: nudged %s", id); /* the reply is packed; id is still valid */
+    type_into(oj_daemon_of(svc), in->id, in->message[0] ? in->message : DEFAULT_NUDGE, true,
+              "nudged", done, call);
+}
+
+/* A kill, answered once tmux has removed the pane. */
+struct kill_call {
+    Oj__ActionResponse_Closure done;
+    void *call;
+    char id[64];
+    char msg[400]; /* the dead session's answer; "" for a live one */
+};
+
+static void killed(struct oj_daemon *d, void *arg, int rc, const char *err)
+{
+    (void)err; /* a live one is recorded dead either way (the failure is logged) */
+    struct kill_call *c = arg;
+    if (d != NULL && c->msg[0]) {
+        if (rc == 0)
+            LOG_INFO("sessions: removed %s's ended pane (oj session kill)", c->id);
+        char msg[450];
+        snprintf(msg, sizeof msg, "%s%s", c->msg, rc == 0 ? "; removed its pane" : "");
+        oj_reply_action(c->call, c->done, c->id, msg);
+    } else if (d != NULL) {
+        oj_reply_action(c->call, c->done, c->id, "killed");
+    }
+    free(c);
 }
 
 static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
@@ -292,6 +390,12 @@ static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
     const char *id = find(d, in->id, call);
     if (id == NULL)
         OJ_FAILED_RETURN(call, done);
+    struct kill_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    c->done = done;
+    c->call = call;
+    snprintf(c->id, sizeof c->id, "%s", id);
     struct oj_session s;
     oj_session_get(d, id, &s);
     char err[512];
@@ -299,18 +403,14 @@ static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
         /* Not an error: what the operator wants is already so. What may be
          * left is its pane, which the tick would remove soon anyway. Its
          * record (status, reason) stays as it is. */
-        bool removed = oj_session_remove_pane(d, id);
-        if (removed)
-            LOG_INFO("sessions: removed %s's ended pane (oj session kill)", id);
-        char msg[400];
-        snprintf(msg, sizeof msg, "already dead (%.300s)%s", s.reason,
-                 removed ? "; removed its pane" : "");
-        oj_reply_action(call, done, id, msg);
-    } else if (oj_session_kill(d, id, "killed by the operator", err, sizeof err) != 0) {
+        snprintf(c->msg, sizeof c->msg, "already dead (%.300s)", s.reason);
+        if (oj_session_remove_pane(d, id, killed, c, err, sizeof err) != 0)
+            killed(d, c, -1, err);
+    } else if (oj_session_kill(d, id, "killed by the operator", killed, c, err, sizeof err) != 0) {
+        free(c);
         OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
     } else {
         LOG_INFO("sessions: killed %s", id);
-        oj_reply_action(call, done, id, "killed");
         /* Its pipeline hears of it as of any agent that ended. */
         if (s.pipeline_id[0])
             oj_pipeline_session_ended(d, s.pipeline_id, id);

@@ -2,7 +2,9 @@
  * ("workspace"/<name>) holds branch, pipeline_id, path and created_at_ms; its
  * state is its pipeline's (or "vanished" when the pipeline's record is gone,
  * archived or never journaled). Git's own list of worktrees under
- * .oj/workspaces/ catches worktrees the state does not know. */
+ * .oj/workspaces/ catches worktrees the state does not know. Git runs on a
+ * thread of its own (engine_work.h): the handler takes what the state says,
+ * the thread asks git and removes, and the engine journals the removals. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#include "engine_work.h"
 #include "log.h"
 #include "rpc.h"
 #include "rpc_table.h"
@@ -21,10 +24,10 @@
 struct ws {
     char name[160], branch[200], pipeline[32], state[32], path[PATH_MAX];
     bool known; /* in the state (else only git knows it) */
+    bool stale; /* its pipeline is finished, archived or gone (cleanup removes it) */
 };
 
 struct ws_list {
-    struct oj_daemon *d;
     struct ws *w;
     size_t n, cap;
 };
@@ -32,30 +35,83 @@ struct ws_list {
 static struct ws *add(struct ws_list *l)
 {
     if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->w = realloc(l->w, l->cap * sizeof *l->w);
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct ws *grown = realloc(l->w, cap * sizeof *l->w);
+        if (grown == NULL)
+            return NULL;
+        l->w = grown;
+        l->cap = cap;
     }
     memset(&l->w[l->n], 0, sizeof l->w[l->n]);
     return &l->w[l->n++];
 }
 
+/* ---- the daemon's side (engine thread) --------------------------------------------- */
+
+struct from_state_ctx {
+    struct oj_daemon *d;
+    struct ws_list *l;
+};
+
+/* Stale: its pipeline is finished (done, failed, cancelled), archived or
+ * gone. Never a workspace of a running, waiting or escalated pipeline. */
 static void from_state(const char *name, const cJSON *v, void *arg)
 {
-    struct ws_list *l = arg;
-    struct ws *w = add(l);
+    struct from_state_ctx *c = arg;
+    struct ws *w = add(c->l);
+    if (w == NULL)
+        return;
     w->known = true;
     snprintf(w->name, sizeof w->name, "%s", name);
     snprintf(w->branch, sizeof w->branch, "%s", oj_json_str(v, "branch"));
     snprintf(w->pipeline, sizeof w->pipeline, "%s", oj_json_str(v, "pipeline_id"));
     snprintf(w->path, sizeof w->path, "%s", oj_json_str(v, "path"));
-    const cJSON *p = oj_state_get(oj_store_state(l->d->store), "pipeline", w->pipeline);
-    struct stat st;
-    if (stat(w->path, &st) != 0)
-        snprintf(w->state, sizeof w->state, "missing");
-    else
-        snprintf(w->state, sizeof w->state, "%s",
-                 p ? oj_pipeline_state_name(oj_pipeline_state_of(p)) : "vanished");
+    const cJSON *p = w->pipeline[0] ? oj_state_get(oj_store_state(c->d->store), "pipeline",
+                                                   w->pipeline)
+                                    : NULL;
+    snprintf(w->state, sizeof w->state, "%s",
+             p ? oj_pipeline_state_name(oj_pipeline_state_of(p)) : "vanished");
+    w->stale = p == NULL || !oj_pipeline_active(p);
 }
+
+/* What git is asked and what it answers, handed to a thread of its own: git
+ * may be slow (a big repository, a hook, the worktree lock held by a long
+ * checkout), and the engine answers everyone else meanwhile. */
+struct ws_job {
+    char root[PATH_MAX], lock[PATH_MAX], under[PATH_MAX + 16];
+    struct ws_list l; /* the state's workspaces, then git's */
+    bool cleanup, dry_run;
+    void *call;
+    Oj__WorkspaceListResponse_Closure list_done;
+    Oj__WorkspaceCleanupResponse_Closure cleanup_done;
+    bool *removed;     /* cleanup: per entry of l */
+    char (*why)[1024]; /* cleanup: why a stale one was left */
+};
+
+static void job_free(struct ws_job *j)
+{
+    free(j->l.w);
+    free(j->removed);
+    free(j->why);
+    free(j);
+}
+
+/* A job with the workspaces the daemon knows; NULL when out of memory. */
+static struct ws_job *job_new(struct oj_daemon *d, void *call)
+{
+    struct ws_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    snprintf(j->root, sizeof j->root, "%s", d->paths.root);
+    snprintf(j->lock, sizeof j->lock, "%s", d->paths.worktree_lock);
+    snprintf(j->under, sizeof j->under, "%s/workspaces", d->paths.state_dir);
+    j->call = call;
+    struct from_state_ctx c = {d, &j->l};
+    oj_state_each(oj_store_state(d->store), "workspace", from_state, &c);
+    return j;
+}
+
+/* ---- git's side (a thread of its own; no daemon state) ------------------------------ */
 
 static void from_git(const char *path, const char *branch, void *arg)
 {
@@ -64,11 +120,14 @@ static void from_git(const char *path, const char *branch, void *arg)
         if (strcmp(l->w[i].path, path) == 0)
             return;
     struct ws *w = add(l);
+    if (w == NULL)
+        return;
     const char *base = strrchr(path, '/');
     snprintf(w->name, sizeof w->name, "%s", base ? base + 1 : path);
     snprintf(w->branch, sizeof w->branch, "%s", branch);
     snprintf(w->path, sizeof w->path, "%s", path);
     snprintf(w->state, sizeof w->state, "vanished");
+    w->stale = true;
 }
 
 static int by_name(const void *a, const void *b)
@@ -76,23 +135,23 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct ws *)a)->name, ((const struct ws *)b)->name);
 }
 
-/* The workspaces the daemon knows and those only git knows. When git could
- * not be asked because the worktree lock stayed busy, busy says why (else
- * it is left as it was). */
-static void gather(struct oj_daemon *d, struct ws_list *l, char *busy, size_t busylen)
+/* Adds the workspaces only git knows, marks the ones whose folder is gone
+ * and sorts them. When git could not be asked because the worktree lock
+ * stayed busy, busy says why (else it is left as it was). */
+static void ask_git(struct ws_job *j, char *busy, size_t busylen)
 {
-    l->d = d;
-    oj_state_each(oj_store_state(d->store), "workspace", from_state, l);
-    char under[PATH_MAX + 16], err[512];
-    snprintf(under, sizeof under, "%s/workspaces", d->paths.state_dir);
-    int rc = oj_worktree_each(d->paths.root, d->paths.worktree_lock, under, from_git, l, err,
-                              sizeof err);
+    struct stat st;
+    for (size_t i = 0; i < j->l.n; i++)
+        if (j->l.w[i].known && stat(j->l.w[i].path, &st) != 0)
+            snprintf(j->l.w[i].state, sizeof j->l.w[i].state, "missing");
+    char err[512];
+    int rc = oj_worktree_each(j->root, j->lock, j->under, from_git, &j->l, err, sizeof err);
     if (rc < 0)
         LOG_DEBUG("workspaces: git worktree list: %s", err);
     if (rc == -2)
         snprintf(busy, busylen, "%s", err);
-    if (l->n > 1) /* l->w is NULL when there are none, and qsort's array may not be */
-        qsort(l->w, l->n, sizeof *l->w, by_name);
+    if (j->l.n > 1) /* l.w is NULL when there are none, and qsort's array may not be */
+        qsort(j->l.w, j->l.n, sizeof *j->l.w, by_name);
 }
 
 static void info(const struct ws *w, Oj__WorkspaceInfo *i)
@@ -105,145 +164,180 @@ static void info(const struct ws *w, Oj__WorkspaceInfo *i)
     i->path = (char *)w->path;
 }
 
-static void reply(const struct ws *w, size_t n, void (*send)(Oj__WorkspaceInfo **, size_t, void *),
-                  void *arg)
+/* The infos of the entries of l that `pick` keeps (NULL: all); *n how many. */
+static Oj__WorkspaceInfo **infos_of(const struct ws_list *l, const bool *pick, size_t *n,
+                                    Oj__WorkspaceInfo **storage)
 {
-    Oj__WorkspaceInfo *infos = calloc(n + 1, sizeof *infos);
-    Oj__WorkspaceInfo **ptrs = calloc(n + 1, sizeof *ptrs);
-    for (size_t i = 0; i < n; i++) {
-        info(&w[i], &infos[i]);
-        ptrs[i] = &infos[i];
-    }
-    send(ptrs, n, arg);
-    free(infos);
-    free(ptrs);
+    *storage = calloc(l->n + 1, sizeof **storage);
+    Oj__WorkspaceInfo **ptrs = calloc(l->n + 1, sizeof *ptrs);
+    *n = 0;
+    for (size_t i = 0; *storage && ptrs && i < l->n; i++)
+        if (pick == NULL || pick[i]) {
+            info(&l->w[i], &(*storage)[*n]);
+            ptrs[*n] = &(*storage)[*n];
+            ++*n;
+        }
+    return ptrs;
 }
 
-struct list_call {
-    Oj__WorkspaceListResponse_Closure done;
-    void *call;
-};
+/* ---- WorkspaceList: git on its thread, the answer from the engine's ---------------------- */
 
-static void send_list(Oj__WorkspaceInfo **ptrs, size_t n, void *arg)
+static void list_work(void *arg)
 {
-    struct list_call *c = arg;
-    Oj__WorkspaceListResponse out = OJ__WORKSPACE_LIST_RESPONSE__INIT;
-    out.workspaces = ptrs;
-    out.n_workspaces = n;
-    c->done(&out, c->call);
+    char busy[1024] = ""; /* list shows what the daemon knows either way */
+    ask_git(arg, busy, sizeof busy);
+}
+
+/* Engine thread, even while a restore holds writes (it changes nothing):
+ * answered from there, so a call is never answered after the daemon's stop
+ * has abandoned it. */
+static void list_then(struct oj_daemon *d, void *arg)
+{
+    struct ws_job *j = arg;
+    if (d != NULL) {
+        Oj__WorkspaceInfo *storage;
+        Oj__WorkspaceListResponse out = OJ__WORKSPACE_LIST_RESPONSE__INIT;
+        out.workspaces = infos_of(&j->l, NULL, &out.n_workspaces, &storage);
+        j->list_done(&out, j->call);
+        free(storage);
+        free(out.workspaces);
+    }
+    job_free(j);
 }
 
 static void rpc_list(Oj__Control_Service *svc, const Oj__WorkspaceListRequest *in,
                      Oj__WorkspaceListResponse_Closure done, void *call)
 {
     (void)in;
-    struct ws_list l = {0};
-    char busy[1024] = ""; /* list shows what the daemon knows either way */
-    gather(oj_daemon_of(svc), &l, busy, sizeof busy);
-    struct list_call c = {done, call};
-    reply(l.w, l.n, send_list, &c);
-    free(l.w);
+    struct oj_daemon *d = oj_daemon_of(svc);
+    struct ws_job *j = job_new(d, call);
+    if (j == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    j->list_done = done;
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD, list_work, list_then, j) ==
+        0) {
+        job_free(j);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "no thread to ask git");
+    }
 }
 
-struct cleanup_call {
-    Oj__WorkspaceCleanupResponse_Closure done;
-    void *call;
-    const struct ws *left; /* stale ones it could not remove, with why */
-    char (*why)[1024];
-    size_t nleft;
-};
+/* ---- WorkspaceCleanup: git on its thread, the journal on the engine ------------------- */
 
-static void send_cleanup(Oj__WorkspaceInfo **ptrs, size_t n, void *arg)
+static void cleanup_work(void *arg)
 {
-    struct cleanup_call *c = arg;
+    struct ws_job *j = arg;
+    /* While a long checkout holds the worktree lock, each git call waits for
+     * it: once it is found busy, the rest are left (and named) rather than
+     * each waited for. */
+    char busy[1024] = "";
+    ask_git(j, busy, sizeof busy);
+    j->removed = calloc(j->l.n + 1, sizeof *j->removed);
+    j->why = calloc(j->l.n + 1, sizeof *j->why);
+    if (j->removed == NULL || j->why == NULL)
+        return; /* then() says out of memory */
+    for (size_t i = 0; i < j->l.n; i++) {
+        struct ws *w = &j->l.w[i];
+        if (!w->stale)
+            continue;
+        if (j->dry_run) {
+            j->removed[i] = true;
+            continue;
+        }
+        char err[1024];
+        int rc = -2;
+        if (busy[0])
+            snprintf(err, sizeof err, "%s", busy);
+        else if ((rc = oj_worktree_remove(j->root, j->lock, w->path, w->branch, err,
+                                          sizeof err)) == -2)
+            snprintf(busy, sizeof busy, "%s", err);
+        if (rc != 0) {
+            LOG_WARN("workspaces: cannot remove %s: %s", w->path, err);
+            snprintf(j->why[i], sizeof *j->why, "%s", err);
+            continue;
+        }
+        j->removed[i] = true;
+    }
+}
+
+/* Engine thread: the removals journaled, the answer sent. */
+static void cleanup_then(struct oj_daemon *d, void *arg)
+{
+    struct ws_job *j = arg;
+    if (d == NULL) {
+        job_free(j);
+        return;
+    }
+    if (j->removed == NULL || j->why == NULL) {
+        oj_call_fail(j->call, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+        j->cleanup_done(NULL, j->call);
+        job_free(j);
+        return;
+    }
+    size_t nleft = 0;
+    for (size_t i = 0; i < j->l.n; i++) {
+        struct ws *w = &j->l.w[i];
+        char err[512];
+        if (!j->removed[i] || j->dry_run)
+            continue;
+        /* Another cleanup may have journaled it meanwhile. */
+        if (w->known && oj_state_get(oj_store_state(d->store), "workspace", w->name) &&
+            oj_store_commit(d->store, oj_op_del("workspace", w->name), err, sizeof err) == 0) {
+            LOG_ERROR("workspaces: removed %s but cannot record it: %s", w->path, err);
+            j->removed[i] = false;
+            continue;
+        }
+        LOG_INFO("workspaces: removed %s (%s, pipeline %s)", w->path, w->state,
+                 w->pipeline[0] ? w->pipeline : "none");
+    }
+    bool *left = calloc(j->l.n + 1, sizeof *left);
+    for (size_t i = 0; left && i < j->l.n; i++)
+        if (j->l.w[i].stale && !j->removed[i] && j->why[i][0])
+            left[i] = true;
+    Oj__WorkspaceInfo *removed_storage, *left_storage;
     Oj__WorkspaceCleanupResponse out = OJ__WORKSPACE_CLEANUP_RESPONSE__INIT;
-    out.removed = ptrs;
-    out.n_removed = n;
-    Oj__WorkspaceInfo *infos = calloc(c->nleft + 1, sizeof *infos);
-    Oj__WorkspaceNotRemoved *nr = calloc(c->nleft + 1, sizeof *nr);
-    Oj__WorkspaceNotRemoved **nrp = calloc(c->nleft + 1, sizeof *nrp);
-    if (infos && nr && nrp) {
-        for (size_t i = 0; i < c->nleft; i++) {
-            info(&c->left[i], &infos[i]);
-            oj__workspace_not_removed__init(&nr[i]);
-            nr[i].workspace = &infos[i];
-            nr[i].reason = c->why[i];
-            nrp[i] = &nr[i];
+    out.removed = infos_of(&j->l, j->removed, &out.n_removed, &removed_storage);
+    Oj__WorkspaceInfo **left_infos = infos_of(&j->l, left, &nleft, &left_storage);
+    Oj__WorkspaceNotRemoved *nr = calloc(nleft + 1, sizeof *nr);
+    Oj__WorkspaceNotRemoved **nrp = calloc(nleft + 1, sizeof *nrp);
+    if (left && left_infos && nr && nrp) {
+        size_t k = 0;
+        for (size_t i = 0; i < j->l.n && k < nleft; i++) {
+            if (!left[i])
+                continue;
+            oj__workspace_not_removed__init(&nr[k]);
+            nr[k].workspace = left_infos[k];
+            nr[k].reason = j->why[i];
+            nrp[k] = &nr[k];
+            k++;
         }
         out.not_removed = nrp;
-        out.n_not_removed = c->nleft;
+        out.n_not_removed = nleft;
     }
-    c->done(&out, c->call);
-    free(infos);
+    j->cleanup_done(&out, j->call);
+    free(removed_storage);
+    free(out.removed);
+    free(left_storage);
+    free(left_infos);
+    free(left);
     free(nr);
     free(nrp);
-}
-
-/* Stale: its pipeline is finished (done, failed, cancelled), archived or
- * gone. Never a workspace of a running, waiting or escalated pipeline. */
-static bool stale(struct oj_daemon *d, const struct ws *w)
-{
-    const cJSON *p = w->pipeline[0]
-                         ? oj_state_get(oj_store_state(d->store), "pipeline", w->pipeline)
-                         : NULL;
-    return p == NULL || !oj_pipeline_active(p);
+    job_free(j);
 }
 
 static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequest *in,
                         Oj__WorkspaceCleanupResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    struct ws_list l = {0};
-    /* While a long checkout holds the worktree lock, each git call would wait
-     * for it on the engine thread: once it is found busy, the rest are left
-     * (and named) rather than each waited for. */
-    char busy[1024] = "";
-    gather(d, &l, busy, sizeof busy);
-    struct ws *removed = calloc(l.n + 1, sizeof *removed);
-    struct ws *left = calloc(l.n + 1, sizeof *left);
-    char(*why)[1024] = calloc(l.n + 1, sizeof *why);
-    size_t nr = 0, nleft = 0;
-    if (removed == NULL || left == NULL || why == NULL) {
-        free(removed);
-        free(left);
-        free(why);
-        free(l.w);
-        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "out of memory");
+    struct ws_job *j = job_new(d, call);
+    if (j == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    j->cleanup = true;
+    j->dry_run = in->dry_run;
+    j->cleanup_done = done;
+    if (oj_engine_work(d, OJ_LANE_ALONE, 0, cleanup_work, cleanup_then, j) == 0) {
+        job_free(j);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "no thread to run git");
     }
-    for (size_t i = 0; i < l.n; i++) {
-        struct ws *w = &l.w[i];
-        if (!stale(d, w))
-            continue;
-        if (!in->dry_run) {
-            char err[1024];
-            int rc = -2;
-            if (busy[0])
-                snprintf(err, sizeof err, "%s", busy);
-            else if ((rc = oj_worktree_remove(d->paths.root, d->paths.worktree_lock, w->path,
-                                              w->branch, err, sizeof err)) == -2)
-                snprintf(busy, sizeof busy, "%s", err);
-            if (rc != 0) {
-                LOG_WARN("workspaces: cannot remove %s: %s", w->path, err);
-                left[nleft] = *w;
-                snprintf(why[nleft++], sizeof *why, "%s", err);
-                continue;
-            }
-            if (w->known && oj_store_commit(d->store, oj_op_del("workspace", w->name), err,
-                                            sizeof err) == 0) {
-                LOG_ERROR("workspaces: removed %s but cannot record it: %s", w->path, err);
-                continue;
-            }
-            LOG_INFO("workspaces: removed %s (%s, pipeline %s)", w->path, w->state,
-                     w->pipeline[0] ? w->pipeline : "none");
-        }
-        removed[nr++] = *w;
-    }
-    struct cleanup_call c = {done, call, left, why, nleft};
-    reply(removed, nr, send_cleanup, &c);
-    free(removed);
-    free(left);
-    free(why);
-    free(l.w);
 }
 
 void oj_rpc_register_workspace(Oj__Control_Service *svc)

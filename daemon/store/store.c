@@ -187,6 +187,12 @@ static void preallocate(struct oj_store *s, size_t need)
 
 uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen)
 {
+    if (s->restoring) { /* its WAL is being replaced: the change would be lost */
+        LOG_ERROR("store: a change came while a restore writes its files (daemon bug)");
+        snprintf(err, errlen, "a restore is being written; try again when it is done");
+        cJSON_Delete(op);
+        return 0;
+    }
     uint64_t seq = s->last_seq + 1;
     if (seq > OJ_SEQ_MAX) { /* a record no reader could hold exactly */
         snprintf(err, errlen, "the WAL is at seq %llu, the largest oj can store",
@@ -352,14 +358,22 @@ static int load_pick(const char *snap_dir, const char *id, struct oj_snapshot_in
 }
 
 /* "lock 6 -> 3, pipeline 2 -> 2": the documented kinds, now and restored. */
-static void count_kinds(const struct oj_state *now, const struct oj_state *next, char *buf,
+static const char *const kinds[] = {"lock", "pipeline", "session", "workspace", "cron"};
+#define N_KINDS (sizeof kinds / sizeof *kinds)
+
+static void count_now(const struct oj_state *now, size_t counts[N_KINDS])
+{
+    for (size_t i = 0; i < N_KINDS; i++)
+        counts[i] = oj_state_count(now, kinds[i]);
+}
+
+static void count_kinds(const size_t now[N_KINDS], const struct oj_state *next, char *buf,
                         size_t len)
 {
-    static const char *const kinds[] = {"lock", "pipeline", "session", "workspace", "cron"};
     size_t n = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof kinds / sizeof *kinds && n + 1 < len; i++) {
-        size_t a = oj_state_count(now, kinds[i]), b = oj_state_count(next, kinds[i]);
+    for (size_t i = 0; i < N_KINDS && n + 1 < len; i++) {
+        size_t a = now[i], b = oj_state_count(next, kinds[i]);
         if (a || b)
             n += (size_t)snprintf(buf + n, len - n, "%s%s %zu -> %zu", n ? ", " : "", kinds[i],
                                   a, b);
@@ -409,35 +423,113 @@ static int restore_files(const char *dir, const char *snap_dir, const char *wal_
     return 0;
 }
 
+/* An online restore in three steps, so the engine never waits for the disk
+ * (store.h): begin and finish on the engine thread, the work between them on
+ * any thread. */
+struct oj_restore_job {
+    struct oj_store *s;
+    char id[OJ_SNAPSHOT_ID_MAX];
+    bool latest, dry_run;
+    uint64_t last_seq;       /* the live state's, at the start */
+    size_t counts[N_KINDS];  /* the live state's kinds, at the start */
+    struct oj_state *next;   /* the restored state, until finish swaps it in */
+    struct oj_restore_result r;
+    unsigned snapshot_count; /* snapshots left after the new one's prune */
+    int rc;
+    char err[512];
+};
+
+struct oj_restore_job *oj_store_restore_begin(struct oj_store *s, const char *id, bool dry_run)
+{
+    struct oj_restore_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->s = s;
+    j->latest = id == NULL;
+    snprintf(j->id, sizeof j->id, "%s", id ? id : "");
+    j->dry_run = dry_run;
+    j->last_seq = s->last_seq;
+    count_now(s->state, j->counts);
+    if (!dry_run)
+        s->restoring = true; /* no commit until finish (oj_store_commit refuses) */
+    return j;
+}
+
+void oj_store_restore_work(struct oj_restore_job *j)
+{
+    struct oj_store *s = j->s;
+    struct oj_restore_result *r = &j->r;
+    if (!j->dry_run)
+        flush(s); /* the WAL kept as the backup holds every acknowledged change */
+    j->rc = load_pick(s->snap_dir, j->latest ? NULL : j->id, &r->restored, &j->next, j->err,
+                      sizeof j->err);
+    if (j->rc != 0)
+        return;
+    dropped(r, j->last_seq);
+    count_kinds(j->counts, j->next, r->counts, sizeof r->counts);
+    if (j->dry_run)
+        return;
+    uint64_t seq = j->last_seq + 1;
+    if (restore_files(s->dir, s->snap_dir, s->wal_path, j->next, seq, r, j->err,
+                      sizeof j->err) != 0) {
+        j->rc = -1;
+        return;
+    }
+    oj_snapshot_prune(s->snap_dir, s->opts.snapshot_keep);
+    struct oj_snapshot_info *list;
+    char why[256];
+    int n = oj_snapshot_list(s->snap_dir, &list, why, sizeof why);
+    j->snapshot_count = n > 0 ? (unsigned)n : 0;
+    free(list);
+}
+
+int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
+                            struct oj_restore_result *r, char *err, size_t errlen)
+{
+    int rc = j->rc;
+    *r = j->r;
+    if (rc != 0)
+        snprintf(err, errlen, "%s", j->err);
+    if (!j->dry_run)
+        s->restoring = false;
+    if (rc == 0 && !j->dry_run) {
+        /* The files are in place: the new state and WAL become the live ones. */
+        oj_state_free(s->state);
+        s->state = j->next;
+        j->next = NULL;
+        uint64_t seq = j->last_seq + 1;
+        switch_wal(s, seq + 1);
+        s->snapshot_seq = r->written.seq;
+        s->newest_snapshot_ms = r->written.time_ms;
+        snprintf(s->newest_snapshot, sizeof s->newest_snapshot, "%s", r->written.id);
+        s->snapshot_count = j->snapshot_count;
+        LOG_INFO("store: restored snapshot %s as seq %llu (seqs %llu..%llu left the live "
+                 "state); previous WAL kept as %s",
+                 r->restored.id, (unsigned long long)seq, (unsigned long long)r->dropped_from,
+                 (unsigned long long)r->dropped_to, r->wal_backup);
+    }
+    oj_state_free(j->next);
+    free(j);
+    return rc;
+}
+
+void oj_store_restore_abandon(struct oj_restore_job *j)
+{
+    oj_state_free(j->next);
+    free(j);
+}
+
 int oj_store_restore(struct oj_store *s, const char *id, bool dry_run,
                      struct oj_restore_result *r, char *err, size_t errlen)
 {
-    memset(r, 0, sizeof *r);
-    flush(s);
-    struct oj_state *next;
-    int rc = load_pick(s->snap_dir, id, &r->restored, &next, err, errlen);
-    if (rc != 0)
-        return rc;
-    dropped(r, s->last_seq);
-    count_kinds(s->state, next, r->counts, sizeof r->counts);
-    if (dry_run) {
-        oj_state_free(next);
-        return 0;
-    }
-    uint64_t seq = s->last_seq + 1;
-    if (restore_files(s->dir, s->snap_dir, s->wal_path, next, seq, r, err, errlen) != 0) {
-        oj_state_free(next);
+    struct oj_restore_job *j = oj_store_restore_begin(s, id, dry_run);
+    if (j == NULL) {
+        memset(r, 0, sizeof *r);
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    oj_state_free(s->state);
-    s->state = next;
-    switch_wal(s, seq + 1);
-    after_snapshot(s, &r->written);
-    LOG_INFO("store: restored snapshot %s as seq %llu (seqs %llu..%llu left the live state); "
-             "previous WAL kept as %s",
-             r->restored.id, (unsigned long long)seq, (unsigned long long)r->dropped_from,
-             (unsigned long long)r->dropped_to, r->wal_backup);
-    return 0;
+    oj_store_restore_work(j);
+    return oj_store_restore_finish(s, j, r, err, errlen);
 }
 
 int oj_store_restore_offline(const char *state_dir, const char *id, bool dry_run,

@@ -21,7 +21,8 @@
  *  - An fdatasync failure ends the daemon (after logging why): the kernel may
  *    have dropped the data, so nothing may be acknowledged after it.
  *
- * Threads: everything but after_sync and stats runs on the engine thread. */
+ * Threads: everything but after_sync, stats and oj_store_restore_work runs on
+ * the engine thread. */
 #ifndef OJ_STORE_H
 #define OJ_STORE_H
 #include <cjson/cJSON.h>
@@ -94,9 +95,27 @@ int oj_store_snapshot(struct oj_store *s, struct oj_snapshot_info *info, char *e
 int oj_store_compact(struct oj_store *s, struct oj_compact_result *r, char *err, size_t errlen);
 /* id NULL = newest. With dry_run, only fills in what would be dropped.
  * Returns 0, -1 + err (the store unchanged), or -2 when no such snapshot
- * exists. */
+ * exists. Begin, work and finish below, one after the other. */
 int oj_store_restore(struct oj_store *s, const char *id, bool dry_run,
                      struct oj_restore_result *r, char *err, size_t errlen);
+
+/* The same restore in three steps, so that the engine never waits for the
+ * disk: begin (engine thread) notes what the live state is; work (any thread)
+ * waits for the WAL's sync, loads and verifies the snapshot and writes the new
+ * files in the crash-safe order of docs/storage.md; finish (engine thread)
+ * swaps the restored state and the new WAL in, fills r and frees the job, and
+ * returns what oj_store_restore would. Between begin and finish of a restore
+ * that is not a dry run nothing may be committed (oj_store_commit refuses
+ * and logs a daemon bug): the engine holds writes meanwhile. begin returns
+ * NULL when out of memory. */
+struct oj_restore_job;
+struct oj_restore_job *oj_store_restore_begin(struct oj_store *s, const char *id, bool dry_run);
+void oj_store_restore_work(struct oj_restore_job *j);
+int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
+                            struct oj_restore_result *r, char *err, size_t errlen);
+/* Frees a dry run's job whose finish will never run (the engine ended first);
+ * any thread. */
+void oj_store_restore_abandon(struct oj_restore_job *j);
 
 /* The same restore with no daemon running (the caller holds the daemon's
  * single-instance lock): works even when the WAL is damaged, and numbers the

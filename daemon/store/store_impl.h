@@ -32,6 +32,7 @@ struct oj_store {
     unsigned snapshot_count;
     int64_t newest_snapshot_ms;
     char newest_snapshot[OJ_SNAPSHOT_ID_MAX];
+    bool restoring; /* between oj_store_restore_begin and _finish (not a dry run) */
 
     /* shared with the sync thread */
     pthread_mutex_t mu;

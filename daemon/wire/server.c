@@ -382,6 +382,10 @@ static void slot_cb(void *arg)
 unsigned oj_call_method_index(const struct oj_call *c) { return c->method_index; }
 const char *oj_call_method_name(const struct oj_call *c) { return c->method->name; }
 const ProtobufCMessage *oj_call_input(const struct oj_call *c) { return c->input; }
+bool oj_call_read_only(const struct oj_call *c)
+{
+    return oj_rpc_read_only(c->srv->rpcs, c->method->name);
+}
 void *oj_call_context(const struct oj_call *c) { return c->srv->sink_arg; }
 
 void oj_call_fail(struct oj_call *c, int status, const char *fmt, ...)

@@ -26,6 +26,7 @@
 #ifndef OJ_SERVER_H
 #define OJ_SERVER_H
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,8 @@ void oj_server_stop(struct oj_server *s);
 unsigned oj_call_method_index(const struct oj_call *c);
 const char *oj_call_method_name(const struct oj_call *c);
 const ProtobufCMessage *oj_call_input(const struct oj_call *c);
+/* Whether the call's rpc is read-only in the table the server was given. */
+bool oj_call_read_only(const struct oj_call *c);
 /* The sink_arg the server was started with (the daemon). */
 void *oj_call_context(const struct oj_call *c);
 /* Marks the call failed; the handler then calls its closure with NULL. */

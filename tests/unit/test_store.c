@@ -236,6 +236,50 @@ Test(store, restore_round_trip_keeps_the_old_wal_and_never_reuses_seqs, .init = 
     oj_store_close(s, false);
 }
 
+/* The online restore in steps (the daemon runs the middle one off the engine
+ * thread): until finish, the live state is the old one and nothing may be
+ * committed (the change would go to the WAL being replaced); finish swaps
+ * the restored state in, and that survives a restart. */
+Test(store, restore_in_steps_keeps_the_old_state_live_until_finish, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    put(s, "lock", "a", 1);
+    struct oj_snapshot_info snap;
+    char err[512];
+    cr_assert_eq(oj_store_snapshot(s, &snap, err, sizeof err), 0, "%s", err);
+    cJSON *at_snapshot = dump(s);
+    put(s, "lock", "b", 2);
+    cJSON *live = dump(s);
+
+    struct oj_restore_job *j = oj_store_restore_begin(s, snap.id, false);
+    cr_assert_not_null(j);
+    oj_store_restore_work(j);
+    cJSON *during = dump(s);
+    cr_expect(cJSON_Compare(live, during, 1), "reads see the old state until finish");
+    cr_expect_eq(oj_store_commit(s, oj_op_del("lock", "a"), err, sizeof err), 0,
+                 "a change while the restore's files are written is refused");
+    cr_expect(strstr(err, "restore") != NULL, "%s", err);
+    struct oj_restore_result r;
+    cr_assert_eq(oj_store_restore_finish(s, j, &r, err, sizeof err), 0, "%s", err);
+    cJSON *restored = dump(s);
+    cr_expect(cJSON_Compare(at_snapshot, restored, 1), "the snapshot's state is live");
+    cr_expect_eq(r.written.seq, 3, "seq 2 was lock b; the restore is the next");
+    cr_expect_eq(put(s, "lock", "c", 3), 5, "changes go on after the new WAL's base record");
+    cJSON *before = dump(s);
+    oj_store_close(s, false);
+
+    s = must_open();
+    cJSON *after = dump(s);
+    cr_expect(cJSON_Compare(before, after, 1), "the restore survives a restart");
+    cJSON_Delete(at_snapshot);
+    cJSON_Delete(live);
+    cJSON_Delete(during);
+    cJSON_Delete(restored);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    oj_store_close(s, false);
+}
+
 Test(store, automatic_snapshots_and_pruning, .init = mk, .fini = rm)
 {
     struct oj_store *s;

@@ -1,0 +1,62 @@
+/* engine_work.c — see engine_work.h. */
+#include "engine_work.h"
+
+#include <stdlib.h>
+
+#include "work_queue.h"
+
+struct work {
+    struct oj_daemon *d;
+    void (*work)(void *arg);
+    void (*then)(struct oj_daemon *d, void *arg);
+    void *arg;
+    unsigned flags;
+};
+
+/* Engine thread: the result reaches whoever handed the work over. */
+static void deliver(struct oj_daemon *d, void *arg)
+{
+    struct work *w = arg;
+    w->then(d, w->arg);
+    free(w);
+    atomic_fetch_sub(&d->runners_active, 1);
+}
+
+/* The lane's thread. */
+static void run(void *arg)
+{
+    struct work *w = arg;
+    struct oj_daemon *d = w->d;
+    w->work(w->arg);
+    if (w->then) {
+        bool posted = w->flags & OJ_WORK_THEN_THROUGH_HOLD
+                          ? oj_engine_post_through_hold(d, deliver, w)
+                          : oj_engine_post(d, deliver, w);
+        if (posted)
+            return;
+        w->then(NULL, w->arg); /* the engine is gone: only free what it holds */
+    }
+    free(w);
+    atomic_fetch_sub(&d->runners_active, 1); /* last: d may go once it is 0 */
+}
+
+uint64_t oj_engine_work(struct oj_daemon *d, enum oj_work_lane lane, unsigned flags,
+                        void (*work)(void *arg), void (*then)(struct oj_daemon *d, void *arg),
+                        void *arg)
+{
+    struct work *w = malloc(sizeof *w);
+    if (w == NULL)
+        return 0;
+    *w = (struct work){.d = d, .work = work, .then = then, .arg = arg, .flags = flags};
+    atomic_fetch_add(&d->runners_active, 1);
+    uint64_t ticket = 0;
+    if (lane == OJ_LANE_TMUX && d->tmux_work)
+        ticket = oj_work_queue_push(d->tmux_work, run, w);
+    else if (lane == OJ_LANE_ALONE)
+        ticket = oj_work_alone(run, w) == 0 ? 1 : 0;
+    if (ticket == 0) {
+        atomic_fetch_sub(&d->runners_active, 1);
+        free(w);
+    }
+    return ticket;
+}

@@ -1,0 +1,43 @@
+/* engine_work.h — work the engine hands off so that it never waits for a
+ * subprocess (tmux, git) or a long store operation: the work runs on another
+ * thread and its result comes back to the engine thread as a posted job, as a
+ * shell step's does (engine_runner.h).
+ *
+ * Lanes: OJ_LANE_TMUX is one queue for every tmux command, run one at a time
+ * in the order the engine handed them over (a pane is typed into only after
+ * it was made, the tick's list-panes sees every kill handed over before it);
+ * OJ_LANE_ALONE is a thread of its own per piece of work (git, which keeps its
+ * own lock, and restores). Work is counted in d->runners_active, so a
+ * graceful stop waits for it as for a shell step. */
+#ifndef OJ_ENGINE_WORK_H
+#define OJ_ENGINE_WORK_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon.h"
+
+enum oj_work_lane {
+    OJ_LANE_TMUX,
+    OJ_LANE_ALONE,
+};
+
+enum oj_work_flags {
+    /* then runs even while writes are held (daemon.h): the restore's end, or
+     * an answer to a read-only rpc, which changes nothing */
+    OJ_WORK_THEN_THROUGH_HOLD = 1,
+};
+
+/* work(arg) runs on the lane; it must not touch the daemon's state (only
+ * what arg holds: copies). Then then(d, arg) runs on the engine thread and
+ * owns arg; then may be NULL, and work owns arg. then is called with d NULL
+ * when the engine ended first (a stop past its timeout): it only frees arg,
+ * and a call it holds is abandoned to the server's stop.
+ *
+ * Returns the work's ticket: on OJ_LANE_TMUX its place in the tmux order
+ * (work with a smaller ticket ran before it), on OJ_LANE_ALONE 1; 0 when it
+ * could not be handed over (out of memory, no thread): nothing runs and arg
+ * stays the caller's. Engine thread. */
+uint64_t oj_engine_work(struct oj_daemon *d, enum oj_work_lane lane, unsigned flags,
+                        void (*work)(void *arg), void (*then)(struct oj_daemon *d, void *arg),
+                        void *arg);
+#endif

@@ -1,0 +1,387 @@
+/* The engine never waits (docs/architecture.md, "Threads in the daemon"): while
+ * a slow git, tmux or restore runs, the daemon still answers `oj status` at
+ * once, and what changes the state meanwhile is neither lost nor reordered.
+ *
+ * The slowness is real and held by the test, not timed: a `git` or `tmux`
+ * first on the daemon's PATH that waits for a go file before it runs the
+ * real one, and a snapshot that is a FIFO, so a restore's read of it blocks
+ * until the test writes its end. The old daemon ran all of these on its one
+ * engine thread, so `oj status` waited for them. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../lib/harness.h"
+
+static struct oj_env e;
+static pid_t bg; /* an oj command left running in the background, stopped at teardown */
+
+static void setup(void) { env_setup(&e, true); }
+static void teardown(void)
+{
+    if (bg > 0) {
+        kill(bg, SIGKILL);
+        child_wait_exit(bg, 5000);
+        bg = 0;
+    }
+    cr_expect(env_teardown(&e), "sanitizer report in the daemon log");
+}
+
+/* A path in the project. Lives until the next call but three. */
+static const char *in_project(const char *rel)
+{
+    static char bufs[4][PATH_MAX];
+    static int next;
+    char *p = bufs[next++ % 4];
+    snprintf(p, sizeof bufs[0], "%s/%s", e.dir, rel);
+    return p;
+}
+
+static bool exists(void *path) { return access(path, F_OK) == 0; }
+
+static void touch(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT, 0600);
+    cr_assert_geq(fd, 0, "cannot create %s: %s", path, strerror(errno));
+    close(fd);
+}
+
+static void start_daemon(void)
+{
+    struct oj_out o = OJ(&e, "daemon", "start");
+    cr_assert_eq(o.code, 0, "oj daemon start (%d): %s", o.code, o.err);
+    oj_out_free(&o);
+}
+
+/* How long the daemon is allowed for a Status while something slow runs:
+ * well under the slow thing, which the test holds until it lets it go (git
+ * and the restore for up to 30 s; tmux until the daemon's 5 s limit for a
+ * tmux command kills it). Generous for a loaded machine running the
+ * sanitizer build; an engine waiting for the slow thing never answers within
+ * it. */
+#define STATUS_DEADLINE_S 2.0
+
+static void expect_status_answers(const char *while_what)
+{
+    struct oj_out o = OJ(&e, "status");
+    cr_expect_eq(o.code, 0, "oj status while %s: exit %d: %s", while_what, o.code, o.err);
+    cr_expect_lt(o.secs, STATUS_DEADLINE_S, "oj status took %.2f s while %s", o.secs,
+                 while_what);
+    oj_out_free(&o);
+}
+
+/* Puts a program `name` first on the PATH the daemon will inherit: it runs
+ * `script` (sh; $REAL is the real program, $DIR the project) and then the
+ * real one with the same arguments. */
+static void wrap_program(const char *name, const char *script)
+{
+    char real[PATH_MAX] = "", cmd[64];
+    snprintf(cmd, sizeof cmd, "command -v %s", name);
+    char *find[] = {"sh", "-c", cmd, NULL};
+    cr_assert_eq(run_prog("/", 10000, real, sizeof real, find), 0, "no %s on PATH", name);
+    real[strcspn(real, "\n")] = '\0';
+    const char *bindir = in_project("wrapped-bin");
+    mkdir(bindir, 0700);
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", bindir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "#!/bin/sh\nREAL='%s'\nDIR='%s'\n%s\nexec \"$REAL\" \"$@\"\n", real, e.dir, script);
+    fclose(f);
+    cr_assert_eq(chmod(path, 0755), 0);
+    /* Criterion runs each test in a process of its own: this PATH is the test's. */
+    char newpath[PATH_MAX * 2];
+    snprintf(newpath, sizeof newpath, "%s:%s", bindir, getenv("PATH"));
+    setenv("PATH", newpath, 1);
+}
+
+/* The wrapper's wait: it says it started (file `started`), then waits for the
+ * file `go` (30 s at most). */
+#define HOLD(started, go)                                                                          \
+    ": > \"$DIR/" started "\"; i=0; while [ ! -e \"$DIR/" go "\" ] && [ $i -lt 3000 ]; do "   \
+    "sleep 0.01; i=$((i+1)); done"
+
+/* ---- git ---------------------------------------------------------------------------------- */
+
+static const char *quick_runbook =
+    "{\"pipelines\":{\"quick\":{\"inputs\":[],\"phases\":[{\"name\":\"step\","
+    "\"run\":\"echo made\"}]}}}";
+
+static bool pipeline_done(void *id)
+{
+    struct oj_out o = OJ(&e, "pipeline", "status", (char *)id, "--json");
+    bool done = o.code == 0 && strstr(o.out, "\"done\"") != NULL;
+    oj_out_free(&o);
+    return done;
+}
+
+/* `oj workspace cleanup` while git takes its time removing a worktree (a big
+ * one, a slow disk): `oj status` answers meanwhile, and the cleanup still
+ * removes and journals it once git is done. */
+Test(nowait, status_answers_while_git_worktree_remove_is_slow, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    wrap_program("git", "case \" $* \" in *\" worktree remove \"*) " HOLD("git-started",
+                                                                         "git-go") ";; esac");
+    start_daemon();
+    cr_assert_eq(env_write_runbook(&e, "quick", quick_runbook), 0);
+    struct oj_out r = OJ(&e, "run", "quick");
+    cr_assert_eq(r.code, 0, "oj run: %s", r.err);
+    char id[16];
+    snprintf(id, sizeof id, "%.*s", (int)strcspn(r.out, "\n"), r.out);
+    oj_out_free(&r);
+    cr_assert(wait_until(pipeline_done, id, 20000), "pipeline %s never finished", id);
+
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/cleanup.out", e.dir);
+    char *args[] = {"workspace", "cleanup", "--stale", NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    cr_assert(wait_until(exists, (void *)in_project("git-started"), 20000),
+              "git worktree remove never started");
+    expect_status_answers("git worktree remove waits");
+    struct oj_out l = OJ(&e, "workspace", "list");
+    cr_expect_eq(l.code, 0, "oj workspace list while git worktree remove waits: %s", l.err);
+    oj_out_free(&l);
+
+    touch(in_project("git-go"));
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "the cleanup failed (%d)", rc);
+    char *printed = read_file(out);
+    cr_expect(printed && strstr(printed, id), "the cleanup names the removed workspace: %s",
+              printed ? printed : "(nothing)");
+    free(printed);
+    struct oj_out after = OJ(&e, "workspace", "list");
+    cr_expect(after.code == 0 && strstr(after.out, id) == NULL,
+              "the removal is journaled, the workspace gone: %s", after.out);
+    oj_out_free(&after);
+}
+
+/* `oj run` asks git whether the project can have worktrees before it starts
+ * a pipeline: a slow git holds up that one `oj run`, not the daemon. */
+Test(nowait, status_answers_while_oj_run_asks_a_slow_git, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    wrap_program("git", "case \" $* \" in *\" rev-parse \"*) " HOLD("git-started",
+                                                                  "git-go") ";; esac");
+    start_daemon();
+    cr_assert_eq(env_write_runbook(&e, "quick", quick_runbook), 0);
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/run.out", e.dir);
+    char *args[] = {"run", "quick", NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    cr_assert(wait_until(exists, (void *)in_project("git-started"), 20000),
+              "git rev-parse never started");
+    expect_status_answers("oj run's git rev-parse waits");
+    cr_expect_eq(waitpid(bg, NULL, WNOHANG), 0, "oj run did not wait for git");
+    touch(in_project("git-go"));
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "oj run (%d)", rc);
+    char *printed = read_file(out), id[16] = "";
+    if (printed)
+        snprintf(id, sizeof id, "%.*s", (int)strcspn(printed, "\n"), printed);
+    free(printed);
+    cr_expect(id[0] == 'p' && wait_until(pipeline_done, id, 20000),
+              "the pipeline (%s) started once git answered, and ran", id);
+}
+
+/* ---- restore ---------------------------------------------------------------------------- */
+
+/* A snapshot named as the newest whose file is a FIFO: a restore of it blocks
+ * in reading it until the test opens and closes its other end (it then finds
+ * an empty, unusable snapshot). Returns its id. */
+static const char *fifo_snapshot(void)
+{
+    static const char id[] = "00000000000099999999-20990101T000000Z";
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/.oj/snapshots/%s.json", e.dir, id);
+    mkdir(in_project(".oj/snapshots"), 0700);
+    cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo %s: %s", path, strerror(errno));
+    return id;
+}
+
+/* Whether someone reads the FIFO: opening its write end does not block then. */
+static bool fifo_has_reader(void *path)
+{
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    close(fd); /* the reader sees the end of an empty file */
+    return true;
+}
+
+static int in_flight(void)
+{
+    struct oj_out o = OJ(&e, "status", "--verbose", "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    const cJSON *n = j ? cJSON_GetObjectItemCaseSensitive(j, "requests_in_flight") : NULL;
+    int v = cJSON_IsNumber(n) ? n->valueint : -1;
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    return v;
+}
+
+static bool two_in_flight(void *arg)
+{
+    (void)arg;
+    return in_flight() >= 2;
+}
+
+static bool has_lock(const char *name)
+{
+    struct oj_out o = OJ(&e, "lock", "status", name);
+    bool held = o.code == 0;
+    oj_out_free(&o);
+    return held;
+}
+
+/* A restore whose snapshot is slow to read: `oj status` and other reads are
+ * answered meanwhile; a change asked for meanwhile waits for the restore and
+ * then runs (not lost, not run before it). */
+Test(nowait, status_answers_while_a_restore_reads_its_snapshot, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    start_daemon();
+    struct oj_out a = OJ(&e, "lock", "acquire", "before", "--holder", "me");
+    cr_assert_eq(a.code, 0, "%s", a.err);
+    oj_out_free(&a);
+    const char *id = fifo_snapshot();
+    char fifo[PATH_MAX];
+    snprintf(fifo, sizeof fifo, "%s/.oj/snapshots/%s.json", e.dir, id);
+
+    char *restore[] = {"maintenance", "restore-snapshot", "--id", (char *)id, "--yes", NULL};
+    bg = oj_spawn_bg(&e, NULL, NULL, restore);
+    /* Opening the write end would end the read at once: wait for the reader
+     * by asking the daemon instead (the restore is a request in flight). */
+    struct oj_out first = OJ(&e, "status");
+    cr_expect_lt(first.secs, STATUS_DEADLINE_S, "oj status took %.2f s during a restore",
+                 first.secs);
+    oj_out_free(&first);
+    char *acquire[] = {"lock", "acquire", "during", "--holder", "me", NULL};
+    pid_t writer = oj_spawn_bg(&e, NULL, NULL, acquire);
+    cr_assert(wait_until(two_in_flight, NULL, 20000),
+              "the restore and the lock acquire never were both in flight");
+    expect_status_answers("a restore reads its snapshot");
+    struct oj_out l = OJ(&e, "lock", "list");
+    cr_expect(l.code == 0 && strstr(l.out, "before"), "reads see the state as it was: %s %s",
+              l.out, l.err);
+    oj_out_free(&l);
+    cr_expect_eq(waitpid(writer, NULL, WNOHANG), 0, "the change did not wait for the restore");
+
+    cr_assert(wait_until(fifo_has_reader, fifo, 20000), "the restore never read the snapshot");
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 1, "an empty snapshot is unusable: the restore fails (%d)", rc);
+    cr_expect_eq(child_wait_exit(writer, 30000), 0, "the change that waited ran after it");
+    cr_expect(has_lock("before") && has_lock("during"), "nothing lost");
+    unlink(fifo);
+}
+
+/* ---- tmux --------------------------------------------------------------------------------- */
+
+/* A tmux first on the daemon's PATH that holds the tmux command `cmd` while
+ * the file hold-<cmd> exists: it says so (held-<cmd>) and waits for go-<cmd>. */
+static void slow_tmux(void)
+{
+    wrap_program("tmux",
+                 "for a in \"$@\"; do case \"$a\" in capture-pane|list-panes|new-session)\n"
+                 "  if [ -e \"$DIR/hold-$a\" ]; then : > \"$DIR/held-$a\"; i=0\n"
+                 "    while [ ! -e \"$DIR/go-$a\" ] && [ $i -lt 3000 ]; do sleep 0.01; "
+                 "i=$((i+1)); done; fi;; esac; done");
+}
+
+static void start_agent(char id[32])
+{
+    cr_assert_eq(env_start_agent(&e, "agent", id, 32), 0, "cannot start a session");
+}
+
+/* `oj session capture` while tmux is slow to show the screen: the capture
+ * waits for tmux, the daemon does not. */
+Test(nowait, status_answers_while_tmux_capture_is_slow, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    slow_tmux();
+    start_daemon();
+    char id[32];
+    start_agent(id);
+    touch(in_project("hold-capture-pane"));
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/capture.out", e.dir);
+    char *args[] = {"session", "capture", id, NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    cr_assert(wait_until(exists, (void *)in_project("held-capture-pane"), 20000),
+              "tmux capture-pane never started");
+    expect_status_answers("tmux capture-pane waits");
+    struct oj_out l = OJ(&e, "session", "list");
+    cr_expect(l.code == 0 && strstr(l.out, id), "oj session list: %s %s", l.out, l.err);
+    oj_out_free(&l);
+    cr_expect_eq(waitpid(bg, NULL, WNOHANG), 0, "the capture did not wait for tmux");
+    touch(in_project("go-capture-pane"));
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "the capture failed once tmux answered (%d)", rc);
+}
+
+/* The once-a-second tick's list-panes held by a slow tmux: requests, reads
+ * and changes alike, are answered meanwhile. */
+Test(nowait, status_answers_while_the_ticks_list_panes_is_slow, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    slow_tmux();
+    start_daemon();
+    char id[32];
+    start_agent(id);
+    touch(in_project("hold-list-panes"));
+    cr_assert(wait_until(exists, (void *)in_project("held-list-panes"), 20000),
+              "the tick's list-panes never ran");
+    expect_status_answers("the tick's tmux list-panes waits");
+    struct oj_out a = OJ(&e, "lock", "acquire", "meanwhile", "--holder", "me");
+    cr_expect(a.code == 0 && a.secs < STATUS_DEADLINE_S,
+              "a change that needs no tmux: exit %d after %.2f s: %s", a.code, a.secs, a.err);
+    oj_out_free(&a);
+    unlink(in_project("hold-list-panes"));
+    touch(in_project("go-list-panes"));
+    struct oj_out k = OJ(&e, "session", "kill", id);
+    cr_expect_eq(k.code, 0, "oj session kill once tmux answers again: %s", k.err);
+    oj_out_free(&k);
+}
+
+/* `oj session start` while tmux is slow to make the session: the start
+ * answers once it runs; `oj status` and `oj session list` do not wait. */
+Test(nowait, status_answers_while_tmux_new_session_is_slow, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    slow_tmux();
+    start_daemon();
+    touch(in_project("hold-new-session"));
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/start.out", e.dir);
+    char *args[] = {"session", "start", "--name", "slow", "--", "sleep", "600", NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    cr_assert(wait_until(exists, (void *)in_project("held-new-session"), 20000),
+              "tmux new-session never started");
+    expect_status_answers("tmux new-session waits");
+    struct oj_out l = OJ(&e, "session", "list");
+    cr_expect(l.code == 0 && strstr(l.out, "slow") && strstr(l.out, "starting"),
+              "the session is listed while it starts: %s %s", l.out, l.err);
+    oj_out_free(&l);
+    touch(in_project("go-new-session"));
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "oj session start (%d)", rc);
+    char *printed = read_file(out);
+    cr_expect(printed && strstr(printed, "started session"), "%s", printed ? printed : "");
+    free(printed);
+    struct oj_out after = OJ(&e, "session", "list");
+    cr_expect(strstr(after.out, "slow") && strstr(after.out, "running"), "%s", after.out);
+    oj_out_free(&after);
+}
