@@ -131,6 +131,11 @@ int oj_store_start_syncer(struct oj_store *s, char *err, size_t errlen)
 
 const struct oj_state *oj_store_state(const struct oj_store *s) { return s->state; }
 
+int oj_store_index(struct oj_store *s, const char *kind, oj_state_pred pred)
+{
+    return oj_state_index(s->state, kind, pred);
+}
+
 /* ---- changes -------------------------------------------------------------- */
 
 static void maybe_maintain(struct oj_store *s)
@@ -493,7 +498,12 @@ int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
     if (!j->dry_run)
         s->restoring = false;
     if (rc == 0 && !j->dry_run) {
-        /* The files are in place: the new state and WAL become the live ones. */
+        /* The files are in place: the new state and WAL become the live ones.
+         * It keeps the live state's indexes (a pass over its entities in
+         * memory, no disk). */
+        if (oj_state_index_like(j->next, s->state) != 0)
+            LOG_WARN("store: out of memory indexing the restored state; walks look at "
+                     "everything");
         oj_state_free(s->state);
         s->state = j->next;
         j->next = NULL;
