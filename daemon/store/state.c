@@ -355,6 +355,24 @@ cJSON *oj_state_to_json(const struct oj_state *s)
     return root;
 }
 
+cJSON *oj_state_to_json_view(const struct oj_state *s)
+{
+    cJSON *root = cJSON_CreateObject();
+    for (int i = 0; root && i < s->nkinds; i++) {
+        if (s->kinds[i].ids.count == 0)
+            continue;
+        cJSON *k = cJSON_AddObjectToObject(root, s->kinds[i].name);
+        const char *id;
+        void *v;
+        for (size_t it = 0; k && oj_hmap_next(&s->kinds[i].ids, &it, &id, &v);)
+            if (!cJSON_AddItemReferenceToObject(k, id, v)) {
+                cJSON_Delete(root);
+                return NULL;
+            }
+    }
+    return root;
+}
+
 int oj_state_load_json(struct oj_state *s, const cJSON *json, uint64_t seq, char *err,
                        size_t errlen)
 {

@@ -70,6 +70,11 @@ int oj_state_apply(struct oj_state *s, uint64_t seq, const cJSON *op, char *err,
 
 /* The whole state as {"<kind>":{"<id>":value,...},...} (caller frees). */
 cJSON *oj_state_to_json(const struct oj_state *s);
+/* The same without copying the entities: the document refers to the state's
+ * own values (cJSON references), so it costs a node per entity instead of a
+ * second copy of everything. For printing at once: free it (cJSON_Delete
+ * leaves the state's values alone) before the state changes. */
+cJSON *oj_state_to_json_view(const struct oj_state *s);
 /* Replaces the contents of s with `json` (as made by oj_state_to_json) at seq. */
 int oj_state_load_json(struct oj_state *s, const cJSON *json, uint64_t seq, char *err,
                        size_t errlen);
