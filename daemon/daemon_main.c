@@ -198,6 +198,9 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     };
     if (oj_store_open(&d->store, &sto, err, sizeof err) != 0)
         goto fail_log;
+    /* The tick and oj status walk the few that are not finished, not all. */
+    oj_pipelines_index(d);
+    oj_sessions_index(d);
     oj_hmap_init(&d->lock_heartbeats);
     oj_hmap_init(&d->session_live);
     oj_hmap_init(&d->pipeline_shells);

@@ -309,7 +309,7 @@ static void list_then(struct oj_daemon *d, void *arg)
     o.server_gone = o.npanes == -2; /* no server: nothing lives in tmux, and nothing is left */
     if (o.npanes < 0)
         o.npanes = 0;
-    oj_sessions_each(d, observe, &o);
+    oj_sessions_each_live(d, observe, &o); /* a dead record is final: nothing to look at */
     d->sessions_reaped = reap(&o) == 0;
     struct oj_session_events out = {0};
     record_changes(&o, &out);
