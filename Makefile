@@ -24,7 +24,7 @@ INCLUDES := -Igen -Icommon $(DAEMON_DIRS:%=-I%) -Icli
 CFLAGS  := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) -pthread -MMD -MP \
            $(INCLUDES) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS)
-LIBS    := -lnng -lprotobuf-c -lcjson
+LIBS    := -lnng -lprotobuf-c -lcjson -lz
 # Criterion 2.4.1 uses nanomsg internally and libnng exports the same nn_* names: load
 # nanomsg first so Criterion gets its own (else a test touching nng_fini looks like a crash).
 TEST_LIBS := -Wl,--no-as-needed -lcriterion -l:libnanomsg.so.5 -Wl,--as-needed $(LIBS)
@@ -128,7 +128,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
                -fno-sanitize-recover=undefined $(INCLUDES) -pthread
 build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson -lprotobuf-c
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson -lprotobuf-c -lz
 
 fuzz:
 	@scripts/install-deps.sh fuzz
