@@ -99,6 +99,10 @@ $(BUILD)/bench/empty: tests/bench/empty_main.c.in
 	@mkdir -p $(dir $@)
 	$(CC) -x c -O2 -o $@ $<
 
+$(BUILD)/bench/oneshot: tests/bench/oneshot_main.c.in
+	@mkdir -p $(dir $@)
+	$(CC) -x c -O2 -o $@ $< -lnng
+
 tests: $(BIN)/oj $(BIN)/oj-fake-agent $(BUILD)/tests/unit $(BUILD)/tests/e2e
 
 # ---- the commands in the README ------------------------------------------------
@@ -110,7 +114,8 @@ test: deps
 	@scripts/run-tests.sh build/plain:bin build/san:build/san/bin
 
 bench: deps
-	@$(MAKE) --no-print-directory all build/plain/bench/oj-bench build/plain/bench/empty
+	@$(MAKE) --no-print-directory all build/plain/bench/oj-bench build/plain/bench/empty \
+	  build/plain/bench/oneshot
 	@scripts/bench.sh
 
 # ---- fuzzing (not part of make test): the WAL line parser, a whole WAL through the recovery

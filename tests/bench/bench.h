@@ -19,4 +19,16 @@ bool bench_sessions_report(void);
  * (default 15), against 10 plain sessions of the same agent. Prints its
  * section; false on failure. */
 bool bench_pipelines_report(void);
+
+/* Cost as work grows (bench_tick.c, bench_finished.c, bench_memory.c,
+ * bench_crc.c): the tick's CPU with 10, 100 and 1,000 idle pipelines and with
+ * 10,000 finished ones; `oj pipeline list` and `oj status` with 10,000
+ * finished pipelines, and the client's own start-up; the daemon's memory per
+ * record, after replaying history and after a compaction; oj_crc32 (zlib)
+ * against the slicing-by-8 code it replaced. Each prints its section; false
+ * on failure. */
+bool bench_tick_report(void);
+bool bench_finished_report(void);
+bool bench_memory_report(void);
+bool bench_crc_report(void);
 #endif
