@@ -4,7 +4,7 @@
  *
  * Two daemons: one with nothing, one with 10,000 finished pipelines and their
  * dead sessions (written straight into its WAL). Process wall times
- * (posix_spawn to waitpid, stdout to /dev/null), alternating:
+ * (posix_spawn to waitpid, stdout to /dev/null; medians), alternating:
  *
  *   `oj status` on each: status must not grow with finished pipelines;
  *   `oneshot` (tests/bench/oneshot_main.c.in: one nng req/rep round trip as a
@@ -14,7 +14,8 @@
  *   `oj pipeline list` with the 10,000, against `oneshot` fetching a reply of
  *      the same size from a bare nng echo: moving the listing from one
  *      process to another, nothing else;
- *   `oj pipeline list --active` with the 10,000 (none active).
+ *   `oj pipeline list --active` with the 10,000 (none active), alternating
+ *      with the status runs.
  *
  * And in-process round trips (the daemon's side alone): Status on each
  * daemon, PipelineList with the 10,000. */
@@ -98,26 +99,32 @@ static double status_rpc_us(struct oj_client *c)
     return st == OJ__STATUS_CODE__OK ? us : -1;
 }
 
-/* Mean Status round trips on two daemons, alternating in blocks of 50 so
+/* Median Status round trips on two daemons, alternating in blocks of 50 so
  * that load coming and going on the machine hits both alike. */
 static bool status_rpcs(const char *sock_a, const char *sock_b, int n, double *a, double *b)
 {
     struct oj_client *ca = NULL, *cb = NULL;
     bool ok = oj_client_open(&ca, sock_a, 30000) == 0 && oj_client_open(&cb, sock_b, 30000) == 0;
-    double sum_a = 0, sum_b = 0;
+    double *va = calloc((size_t)n, sizeof *va), *vb = calloc((size_t)n, sizeof *vb);
+    int na = 0, nb = 0;
+    ok = ok && va && vb;
     for (int block = -1; ok && block < n / 50; block++) /* the first: warm-up */
         for (int k = 0; ok && k < 100; k++) {
             double us = status_rpc_us(k < 50 ? ca : cb);
             ok = us > 0;
-            if (block >= 0)
-                *(k < 50 ? &sum_a : &sum_b) += us;
+            if (block >= 0 && k < 50)
+                va[na++] = us;
+            else if (block >= 0)
+                vb[nb++] = us;
         }
     if (ca)
         oj_client_close(ca);
     if (cb)
         oj_client_close(cb);
-    *a = sum_a / n;
-    *b = sum_b / n;
+    *a = ok ? bench_median(va, na) : -1;
+    *b = ok ? bench_median(vb, nb) : -1;
+    free(va);
+    free(vb);
     return ok;
 }
 
@@ -206,8 +213,11 @@ static void echo_stop(struct echo *e)
 
 /* ---- report -------------------------------------------------------------------------------- */
 
-enum { OJ_STATUS_EMPTY, OJ_STATUS_10K, ONESHOT_STATUS, N_CHEAP };
-enum { OJ_LIST_10K, ONESHOT_LIST, OJ_LIST_ACTIVE_10K, N_LIST };
+/* The cheap ones alternate with each other, the listings with each other: a
+ * cheap call right after a listing of 10,000 would wait for the daemon to
+ * free what that one built. */
+enum { OJ_STATUS_EMPTY, OJ_STATUS_10K, ONESHOT_STATUS, OJ_LIST_ACTIVE_10K, N_CHEAP };
+enum { OJ_LIST_10K, ONESHOT_LIST, N_LIST };
 
 bool bench_finished_report(void)
 {
@@ -245,7 +255,8 @@ bool bench_finished_report(void)
         status_frame_hex(hex, sizeof hex);
         double v[N_CHEAP] = {bench_spawn_ms(st_argv, empty.root),
                              bench_spawn_ms(st_argv, full.root),
-                             bench_spawn_ms(one_status, empty.root)};
+                             bench_spawn_ms(one_status, empty.root),
+                             bench_spawn_ms(active_argv, full.root)};
         for (int k = 0; k < N_CHEAP; k++) {
             ok = ok && v[k] > 0;
             if (i >= 0)
@@ -256,8 +267,7 @@ bool bench_finished_report(void)
     }
     for (int i = -1; ok && i < LIST_RUNS; i++) {
         double v[N_LIST] = {bench_spawn_ms(list_argv, full.root),
-                            bench_spawn_ms(one_list, empty.root),
-                            bench_spawn_ms(active_argv, full.root)};
+                            bench_spawn_ms(one_list, empty.root)};
         for (int k = 0; k < N_LIST; k++) {
             ok = ok && v[k] > 0;
             if (i >= 0)
@@ -273,14 +283,14 @@ bool bench_finished_report(void)
     if (!ok)
         return false;
 
-    double st_empty = bench_mean(cheap[OJ_STATUS_EMPTY], RUNS),
-           st_full = bench_mean(cheap[OJ_STATUS_10K], RUNS),
-           one_st = bench_mean(cheap[ONESHOT_STATUS], RUNS),
-           ls = bench_mean(list[OJ_LIST_10K], LIST_RUNS),
-           one_ls = bench_mean(list[ONESHOT_LIST], LIST_RUNS),
-           ls_active = bench_mean(list[OJ_LIST_ACTIVE_10K], LIST_RUNS);
+    double st_empty = bench_median(cheap[OJ_STATUS_EMPTY], RUNS),
+           st_full = bench_median(cheap[OJ_STATUS_10K], RUNS),
+           one_st = bench_median(cheap[ONESHOT_STATUS], RUNS),
+           ls = bench_median(list[OJ_LIST_10K], LIST_RUNS),
+           one_ls = bench_median(list[ONESHOT_LIST], LIST_RUNS),
+           ls_active = bench_median(cheap[OJ_LIST_ACTIVE_10K], RUNS);
     printf("\nCost as work grows: 10,000 finished pipelines (and their dead sessions)\n");
-    printf("  process wall time, mean of %d runs (listings: %d), alternating:\n", RUNS,
+    printf("  process wall time, median of %d runs (listings: %d), alternating:\n", RUNS,
            LIST_RUNS);
     printf("  oj status, nothing recorded            %7.2f ms\n", st_empty);
     printf("  oj status, 10,000 finished             %7.2f ms\n", st_full);
@@ -289,8 +299,8 @@ bool bench_finished_report(void)
     printf("  oneshot fetching as many bytes (%4zu KB) %6.2f ms\n", (list_bytes + 1023) / 1024,
            one_ls);
     printf("  oj pipeline list --active, 10,000 finished %5.2f ms\n", ls_active);
-    printf("  in process: Status %.0f us (nothing) / %.0f us (10,000 finished); PipelineList "
-           "%.2f ms\n", rpc_empty, rpc_full, rpc_list);
+    printf("  in process: Status median %.0f us (nothing) / %.0f us (10,000 finished); "
+           "PipelineList mean %.2f ms\n", rpc_empty, rpc_full, rpc_list);
     printf("ratio: oj-status 10k-finished/nothing = %.2fx (goal <= 1.1)\n", st_full / st_empty);
     printf("ratio: status-rpc 10k-finished/nothing = %.2fx (goal <= 1.1)\n", rpc_full / rpc_empty);
     printf("ratio: oj-pipeline-list-active-10k-finished/oj-status = %.2fx (goal <= 1.2)\n",

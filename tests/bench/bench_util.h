@@ -50,6 +50,9 @@ int64_t bench_children_cpu_ns(pid_t pid);
 double bench_spawn_ms(char *const argv[], const char *cwd);
 /* Mean of n samples. */
 double bench_mean(const double *v, int n);
+/* Median of n samples (sorts v): what a run usually costs, whatever else
+ * the machine did during a few of them. */
+double bench_median(double *v, int n);
 
 void bench_sleep_ms(int64_t ms);
 int bench_env_int(const char *name, int dflt);
