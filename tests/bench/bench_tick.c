@@ -193,7 +193,8 @@ static bool window_end(struct fixture *f, int active, int finished, double wall,
                        struct tick_usage *u)
 {
     int64_t e1 = bench_threads_cpu_ns(f->pid, "oj-engine"), d1 = bench_threads_cpu_ns(f->pid, NULL);
-    int64_t c1 = bench_children_cpu_ns(f->pid), t1 = f->tmux ? bench_threads_cpu_ns(f->tmux, NULL) : -1;
+    int64_t c1 = bench_children_cpu_ns(f->pid);
+    int64_t t1 = f->tmux ? bench_threads_cpu_ns(f->tmux, NULL) : -1;
     *u = (struct tick_usage){.active = active, .finished = finished, .wall = wall};
     u->rss_mib = bench_rss_mib(f->pid);
     if (e1 < 0 || d1 < 0)
