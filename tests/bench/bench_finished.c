@@ -40,7 +40,7 @@
 #define RUNS 100      /* per cheap command */
 #define LIST_RUNS 30  /* per listing of 10,000 */
 #define WARMUP 5
-#define RPC_CALLS 1000 /* in-process Status calls per daemon (whole blocks of 50) */
+#define RPC_CALLS 2000 /* in-process Status calls per daemon */
 #define LIST_CALLS 20
 
 static bool fin_fail(const char *what, const char *detail)
@@ -99,30 +99,28 @@ static double status_rpc_us(struct oj_client *c)
     return st == OJ__STATUS_CODE__OK ? us : -1;
 }
 
-/* Median Status round trips on two daemons, alternating in blocks of 50 so
+/* Median Status round trips on two daemons, one call on each in turn, so
  * that load coming and going on the machine hits both alike. */
 static bool status_rpcs(const char *sock_a, const char *sock_b, int n, double *a, double *b)
 {
     struct oj_client *ca = NULL, *cb = NULL;
     bool ok = oj_client_open(&ca, sock_a, 30000) == 0 && oj_client_open(&cb, sock_b, 30000) == 0;
     double *va = calloc((size_t)n, sizeof *va), *vb = calloc((size_t)n, sizeof *vb);
-    int na = 0, nb = 0;
     ok = ok && va && vb;
-    for (int block = -1; ok && block < n / 50; block++) /* the first: warm-up */
-        for (int k = 0; ok && k < 100; k++) {
-            double us = status_rpc_us(k < 50 ? ca : cb);
-            ok = us > 0;
-            if (block >= 0 && k < 50)
-                va[na++] = us;
-            else if (block >= 0)
-                vb[nb++] = us;
+    for (int i = -50; ok && i < n; i++) { /* the first 50: warm-up */
+        double ua = status_rpc_us(ca), ub = status_rpc_us(cb);
+        ok = ua > 0 && ub > 0;
+        if (ok && i >= 0) {
+            va[i] = ua;
+            vb[i] = ub;
         }
+    }
     if (ca)
         oj_client_close(ca);
     if (cb)
         oj_client_close(cb);
-    *a = ok ? bench_median(va, na) : -1;
-    *b = ok ? bench_median(vb, nb) : -1;
+    *a = ok ? bench_median(va, n) : -1;
+    *b = ok ? bench_median(vb, n) : -1;
     free(va);
     free(vb);
     return ok;

@@ -6,7 +6,7 @@
  * pipelines with 10,000 finished ones (and their dead sessions) next to them:
  * the tick must not visit what is finished. For each, the CPU time of the
  * engine thread ("oj-engine", from /proc/<pid>/task/<tid>/schedstat, ns) over
- * one window of OJ_BENCH_TICK_SECONDS (default 15) that all four share: with
+ * one window of OJ_BENCH_TICK_SECONDS (default 30) that all four share: with
  * no request coming in, that is the tick's cost. Also the whole daemon's CPU
  * (every thread), the tmux commands it ran (list-panes every second, waited
  * for: cutime+cstime), and the tmux server's own CPU for answering them.
@@ -29,7 +29,7 @@
 #include "pipeline.h"
 #include "rpc_client.h"
 
-#define TICK_SECONDS 15
+#define TICK_SECONDS 30
 #define READY_DEADLINE_MS 180000
 #define SETTLE_MS 3000
 #define FINISHED 10000
