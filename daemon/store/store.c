@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -505,6 +506,10 @@ int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
             LOG_WARN("store: out of memory indexing the restored state; walks look at "
                      "everything");
         oj_state_free(s->state);
+        /* The replaced state was as big as the live one: give its pages back
+         * (malloc keeps what is freed for itself), so a restore does not
+         * leave the daemon at twice its size. */
+        malloc_trim(0);
         s->state = j->next;
         j->next = NULL;
         uint64_t seq = j->last_seq + 1;

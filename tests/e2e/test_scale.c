@@ -229,3 +229,25 @@ Test(scale, compaction_and_a_start_from_a_snapshot_give_memory_back, .init = set
     cr_expect_leq(rss_mib(&a), live * 1.3, "restarted %.1f MiB, live records %.1f MiB",
                   rss_mib(&a), live);
 }
+
+Test(scale, a_restore_gives_the_replaced_state_back, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+#ifdef __SANITIZE_ADDRESS__
+    cr_skip_test("AddressSanitizer's allocator keeps freed memory on purpose (quarantine)");
+#endif
+    FILE *f = wal_open(&a);
+    put_finished(f, 0, FINISHED);
+    fclose(f);
+    start(&a);
+    double live = rss_mib(&a);
+    struct oj_out o = OJ(&a, "maintenance", "compact");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&a, "maintenance", "restore-snapshot", "--latest", "--yes");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    /* For a while both states are in memory; after the swap only one is. */
+    cr_expect_leq(rss_mib(&a), live * 1.3, "after a restore %.1f MiB, live records %.1f MiB",
+                  rss_mib(&a), live);
+}
