@@ -14,6 +14,8 @@
  *                during start-up;
  *   compacted    that daemon after `oj maintenance compact` (twice: the first
  *                big free changes how malloc behaves);
+ *   restored     after `oj maintenance restore-snapshot --latest` (the state
+ *                it replaces is freed);
  *   restarted    after `oj daemon stop` and a start from the snapshot. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +99,8 @@ static bool run(struct oj_env *e, const char *a, const char *b)
 bool bench_memory_report(void)
 {
     struct oj_env empty, live, hist;
-    double r_empty = 0, r_live = 0, r_hist = 0, r_c1 = 0, r_c2 = 0, r_restart = 0, peak = 0,
+    double r_empty = 0, r_live = 0, r_hist = 0, r_c1 = 0, r_c2 = 0, r_restore = 0,
+           r_restart = 0, peak = 0,
            ignored;
     uint64_t live_bytes = 0, hist_bytes = 0;
     env_setup(&empty, false);
@@ -110,6 +113,12 @@ bool bench_memory_report(void)
     r_c1 = ok ? bench_rss_mib(env_daemon_pid(&hist)) : 0;
     ok = ok && run(&hist, "maintenance", "compact");
     r_c2 = ok ? bench_rss_mib(env_daemon_pid(&hist)) : 0;
+    struct oj_out o = OJ(&hist, "maintenance", "restore-snapshot", "--latest", "--yes");
+    if (o.code != 0)
+        fprintf(stderr, "oj-bench: memory: oj maintenance restore-snapshot: %s%s", o.out, o.err);
+    ok = ok && o.code == 0;
+    oj_out_free(&o);
+    r_restore = ok ? bench_rss_mib(env_daemon_pid(&hist)) : 0;
     ok = ok && run(&hist, "daemon", "stop") && start(&hist, &r_restart, &ignored);
     ok = env_teardown(&empty) && ok;
     ok = env_teardown(&live) && ok;
@@ -127,6 +136,7 @@ bool bench_memory_report(void)
            "MiB)\n", HISTORY + 1, (double)hist_bytes / 1e6, r_hist - r_empty, peak);
     printf("  after oj maintenance compact             %6.1f MiB, after a second one %.1f MiB\n",
            r_c1 - r_empty, r_c2 - r_empty);
+    printf("  after oj maintenance restore-snapshot     %6.1f MiB\n", r_restore - r_empty);
     printf("  restarted from the snapshot               %6.1f MiB\n", r_restart - r_empty);
     printf("ratio: rss-per-record/wal-bytes-per-record = %.2fx (goal <= 5)\n",
            per_pair / wal_per_pair);
@@ -134,6 +144,8 @@ bool bench_memory_report(void)
            (r_hist - r_empty) / live_mib);
     printf("ratio: rss after-compaction/live-records-only = %.2fx (goal <= 1.1; second: %.2fx)\n",
            (r_c1 - r_empty) / live_mib, (r_c2 - r_empty) / live_mib);
+    printf("ratio: rss after-restore/live-records-only = %.2fx (goal <= 1.1)\n",
+           (r_restore - r_empty) / live_mib);
     printf("ratio: rss restarted-from-snapshot/live-records-only = %.2fx (goal <= 1.1)\n",
            (r_restart - r_empty) / live_mib);
     return true;
