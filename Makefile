@@ -24,7 +24,7 @@ INCLUDES := -Igen -Icommon $(DAEMON_DIRS:%=-I%) -Icli
 CFLAGS  := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) -pthread -MMD -MP \
            $(INCLUDES) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS)
-LIBS    := -lnng -lprotobuf-c -lcjson
+LIBS    := -lnng -lprotobuf-c -lcjson -lz
 # Criterion 2.4.1 uses nanomsg internally and libnng exports the same nn_* names: load
 # nanomsg first so Criterion gets its own (else a test touching nng_fini looks like a crash).
 TEST_LIBS := -Wl,--no-as-needed -lcriterion -l:libnanomsg.so.5 -Wl,--as-needed $(LIBS)
@@ -99,6 +99,10 @@ $(BUILD)/bench/empty: tests/bench/empty_main.c.in
 	@mkdir -p $(dir $@)
 	$(CC) -x c -O2 -o $@ $<
 
+$(BUILD)/bench/oneshot: tests/bench/oneshot_main.c.in
+	@mkdir -p $(dir $@)
+	$(CC) -x c -O2 -o $@ $< -lnng
+
 tests: $(BIN)/oj $(BIN)/oj-fake-agent $(BUILD)/tests/unit $(BUILD)/tests/e2e
 
 # ---- the commands in the README ------------------------------------------------
@@ -110,7 +114,8 @@ test: deps
 	@scripts/run-tests.sh build/plain:bin build/san:build/san/bin
 
 bench: deps
-	@$(MAKE) --no-print-directory all build/plain/bench/oj-bench build/plain/bench/empty
+	@$(MAKE) --no-print-directory all build/plain/bench/oj-bench build/plain/bench/empty \
+	  build/plain/bench/oneshot
 	@scripts/bench.sh
 
 # ---- fuzzing (not part of make test): the WAL line parser, a whole WAL through the recovery
@@ -128,7 +133,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
                -fno-sanitize-recover=undefined $(INCLUDES) -pthread
 build/fuzz/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson -lprotobuf-c
+	clang $(FUZZ_CFLAGS) -o $@ $^ -lcjson -lprotobuf-c -lz
 
 fuzz:
 	@scripts/install-deps.sh fuzz

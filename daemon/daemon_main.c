@@ -18,6 +18,7 @@
  *     remove the socket file. The pid lock goes with the process. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,13 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     sigaddset(&stop_set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Big buffers (a snapshot's text, the WAL read at start-up, a long
+     * listing) get pages of their own, given back when freed. Fixed
+     * thresholds: left to itself, glibc raises both after the first big free
+     * and then keeps up to twice the biggest buffer ever used in the heap
+     * (measured: RSS 15% over the live state after a second compaction). */
+    mallopt(M_MMAP_THRESHOLD, 512 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 
     struct oj_daemon *d = calloc(1, sizeof *d);
     if (d == NULL)
@@ -190,6 +198,9 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     };
     if (oj_store_open(&d->store, &sto, err, sizeof err) != 0)
         goto fail_log;
+    /* The tick and oj status walk the few that are not finished, not all. */
+    oj_pipelines_index(d);
+    oj_sessions_index(d);
     oj_hmap_init(&d->lock_heartbeats);
     oj_hmap_init(&d->session_live);
     oj_hmap_init(&d->pipeline_shells);

@@ -3,9 +3,12 @@
 # (a Status call against a bare nng echo, `oj status` against an empty
 # program), the store (durable changes, start-up replay), sessions (follow
 # latency, idle CPU) and pipelines (`oj run` to the agent's first line against
-# bare tmux, daemon CPU and memory with 10 pipelines). OJ_BENCH_ONLY=a,b picks
-# sections. See tests/bench/bench_main.c.
-# Expects `make all build/plain/bench/oj-bench build/plain/bench/empty` done.
+# bare tmux, daemon CPU and memory with 10 pipelines), and the cost as work
+# grows (tick, finished, memory, crc). OJ_BENCH_ONLY=a,b picks sections. See
+# tests/bench/bench_main.c.
+# Expects `make all build/plain/bench/oj-bench build/plain/bench/empty
+# build/plain/bench/oneshot` done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OJ_BIN=bin/oj build/plain/bench/oj-bench build/plain/bench/empty
+OJ_BIN=bin/oj OJ_BENCH_ONESHOT=build/plain/bench/oneshot \
+  build/plain/bench/oj-bench build/plain/bench/empty

@@ -11,6 +11,7 @@ PACKAGES=(
   protobuf-c-compiler libprotobuf-c-dev  # protoc-c and its runtime
   protobuf-compiler python3-protobuf     # protoc + Python runtime for the third-party client test
   libcjson-dev                     # JSON for the WAL, snapshots, runbooks, --json output
+  zlib1g-dev                       # crc32() for WAL records and snapshots
   libcriterion-dev libnanomsg5     # tests (Criterion links nanomsg; see Makefile)
   tmux git                         # sessions and workspaces
   util-linux                       # flock(1): one git worktree command at a time (Essential; listed to say so)

@@ -41,8 +41,12 @@ void *oj_hmap_get(const struct oj_hmap *m, const char *key)
 
 static int grow(struct oj_hmap *m)
 {
-    size_t cap = m->cap ? m->cap * 2 : 16;
-    while (m->count * 2 >= cap) /* after many deletes a same-size rehash may do */
+    /* Half full at most after the rehash: twice the size when the entries
+     * filled it, the same or smaller when deleted ones (tombstones) did. A
+     * map whose entries come and go (an index of active pipelines) must not
+     * grow with everything that ever passed through it: walks cost its size. */
+    size_t cap = 16;
+    while (m->count * 2 >= cap)
         cap *= 2;
     struct oj_hmap_slot *slots = calloc(cap, sizeof *slots);
     if (slots == NULL)

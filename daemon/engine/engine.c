@@ -87,7 +87,7 @@ static void defer(struct oj_daemon *d, struct oj_call_node *n)
 static void *engine_main(void *arg)
 {
     struct oj_daemon *d = arg;
-    pthread_setname_np(pthread_self(), "oj:engine"); /* for top -H, perf and gdb */
+    pthread_setname_np(pthread_self(), "oj:engine"); /* for top -H, perf, gdb and make bench */
     int64_t next_tick = oj_mono_ms(); /* first tick at once: re-adopt sessions */
     pthread_mutex_lock(&d->engine_mu);
     for (;;) {

@@ -30,6 +30,19 @@ void oj_pl_each(struct oj_daemon *d, oj_pl_each_fn fn, void *arg)
     oj_state_each(state_of(d), "pipeline", each_one, &e);
 }
 
+void oj_pl_each_in_play(struct oj_daemon *d, oj_pl_each_fn fn, void *arg)
+{
+    struct each_ctx e = {fn, arg};
+    oj_state_each_where(state_of(d), "pipeline", oj_pipeline_in_play, each_one, &e);
+}
+
+void oj_pipelines_index(struct oj_daemon *d)
+{
+    if (oj_store_index(d->store, "pipeline", oj_pipeline_in_play) != 0)
+        LOG_WARN("pipelines: out of memory for the index of active pipelines; the tick looks "
+                 "at every pipeline");
+}
+
 /* The "pipelines" of one archive file ({"<id>": record, ...}), or NULL. */
 static cJSON *archived_in(const char *path)
 {
@@ -86,29 +99,28 @@ struct count_ctx {
     unsigned active, queued;
 };
 
-static void count(const char *id, struct oj_pipeline *p, void *arg)
+/* From the stored record: a count needs no decoding. */
+static void count(const char *id, const cJSON *v, void *arg)
 {
     (void)id;
     struct count_ctx *c = arg;
-    if (oj_pipeline_state_active(p->state))
-        c->active++;
-    if (oj_pipeline_state_active(p->state) && p->step == OJ_STEP_QUEUED)
+    if (!oj_pipeline_active(v))
+        return;
+    c->active++;
+    if (oj_pipeline_step_of(v) == OJ_STEP_QUEUED)
         c->queued++;
 }
 
-unsigned oj_pipelines_active(struct oj_daemon *d)
+static struct count_ctx counts(struct oj_daemon *d)
 {
     struct count_ctx c = {0};
-    oj_pl_each(d, count, &c);
-    return c.active;
+    oj_state_each_where(state_of(d), "pipeline", oj_pipeline_in_play, count, &c);
+    return c;
 }
 
-unsigned oj_pipelines_queued(struct oj_daemon *d)
-{
-    struct count_ctx c = {0};
-    oj_pl_each(d, count, &c);
-    return c.queued;
-}
+unsigned oj_pipelines_active(struct oj_daemon *d) { return counts(d).active; }
+
+unsigned oj_pipelines_queued(struct oj_daemon *d) { return counts(d).queued; }
 
 /* ---- who waits ------------------------------------------------------------------------- */
 
@@ -152,6 +164,19 @@ static void collect_wait(const char *id, struct oj_pipeline *p, void *arg)
     w->holder = keep(c, held ? l.holder : "");
 }
 
+/* collect_wait for the few that wait, decoded; the rest (agents at work)
+ * are passed over from the stored record. */
+static void collect_wait_of(const char *id, const cJSON *v, void *arg)
+{
+    enum oj_pipeline_step step = oj_pipeline_step_of(v);
+    if (!oj_pipeline_active(v) || (step != OJ_STEP_LOCK && step != OJ_STEP_QUEUED))
+        return;
+    struct oj_pipeline p;
+    oj_pipeline_from_json(v, &p);
+    collect_wait(id, &p, arg);
+    oj_pipeline_free(&p);
+}
+
 /* Copies s to *at and moves *at past it. */
 static char *put(char **at, const char *s)
 {
@@ -167,7 +192,7 @@ static char *put(char **at, const char *s)
 size_t oj_pipelines_waiting(struct oj_daemon *d, Oj__PipelineWait **out)
 {
     struct wait_ctx c = {.d = d};
-    oj_pl_each(d, collect_wait, &c);
+    oj_state_each_where(state_of(d), "pipeline", oj_pipeline_in_play, collect_wait_of, &c);
     Oj__PipelineWait *w = NULL;
     if (c.n > 0)
         w = malloc(c.n * (sizeof *w + sizeof c.w->id) + c.text);

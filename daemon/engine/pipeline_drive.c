@@ -99,7 +99,7 @@ static bool oldest_waiter(struct oj_daemon *d, const char *lock, const char *exc
                           int64_t *since)
 {
     struct waiter_ctx w = {.lock = lock, .except = except};
-    oj_pl_each(d, find_waiter, &w);
+    oj_pl_each_in_play(d, find_waiter, &w); /* a waiter is active */
     memcpy(id, w.id, 16);
     *since = w.since;
     return w.id[0] != '\0';
@@ -467,7 +467,7 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
     struct oj_pipeline p;
     load(d, id, &p);
     struct orphan_ctx orphan = {.pipeline = id, .phase = ph->name, .releasing = p.release_session};
-    oj_sessions_each(d, find_orphan, &orphan);
+    oj_sessions_each_live(d, find_orphan, &orphan);
     if (orphan.sid[0]) {
         int64_t now = oj_wall_ms();
         oj_pipeline_touch(&p, now);

@@ -88,6 +88,10 @@ static inline void event(struct oj_daemon *d, const char *kind, const char *id, 
  * then oj_pipeline_init(p)). */
 typedef void (*oj_pl_each_fn)(const char *id, struct oj_pipeline *p, void *arg);
 void oj_pl_each(struct oj_daemon *d, oj_pl_each_fn fn, void *arg);
+/* The same for the pipelines in play only (oj_pipeline_in_play: active, or an
+ * agent or a lock still to hand back), from the state's index: what is
+ * finished costs nothing. Every active pipeline is among them. */
+void oj_pl_each_in_play(struct oj_daemon *d, oj_pl_each_fn fn, void *arg);
 void oj_pl_each_archived(struct oj_daemon *d, oj_pl_each_fn fn, void *arg);
 
 /* pipeline_runbooks.c: the definition of the pipeline p (NULL: none loaded,

@@ -15,9 +15,13 @@
 
 /* ---- the tick and the session hooks ------------------------------------------------- */
 
+struct active {
+    int64_t order;
+    char id[16];
+};
+
 struct ids {
-    char (*id)[16];
-    int64_t *order;
+    struct active *at;
     size_t n, cap;
 };
 
@@ -28,31 +32,36 @@ static void collect_active(const char *id, struct oj_pipeline *p, void *arg)
         p->relock[0] == '\0')
         return;
     if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 16;
-        c->id = realloc(c->id, c->cap * sizeof *c->id);
-        c->order = realloc(c->order, c->cap * sizeof *c->order);
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        struct active *grown = realloc(c->at, cap * sizeof *grown);
+        if (grown == NULL) {
+            LOG_ERROR("pipelines: out of memory; %s waits for a later tick", id);
+            return;
+        }
+        c->at = grown;
+        c->cap = cap;
     }
-    snprintf(c->id[c->n], sizeof c->id[c->n], "%s", id);
+    struct active *a = &c->at[c->n++];
+    snprintf(a->id, sizeof a->id, "%s", id);
     /* Lock waiters go in the order they started waiting; the rest by age. */
-    c->order[c->n] = p->waiting_since_ms > 0 ? p->waiting_since_ms : p->created_at_ms;
-    c->n++;
+    a->order = p->waiting_since_ms > 0 ? p->waiting_since_ms : p->created_at_ms;
+}
+
+static int by_order(const void *a, const void *b)
+{
+    const struct active *x = a, *y = b;
+    if (x->order != y->order)
+        return x->order < y->order ? -1 : 1;
+    return strcmp(x->id, y->id); /* the same order every tick */
 }
 
 static struct ids active_ids(struct oj_daemon *d)
 {
     struct ids c = {0};
-    oj_pl_each(d, collect_active, &c);
-    /* insertion sort by order: few active pipelines */
-    for (size_t i = 1; i < c.n; i++)
-        for (size_t j = i; j > 0 && c.order[j] < c.order[j - 1]; j--) {
-            char t[16];
-            memcpy(t, c.id[j], 16);
-            memcpy(c.id[j], c.id[j - 1], 16);
-            memcpy(c.id[j - 1], t, 16);
-            int64_t o = c.order[j];
-            c.order[j] = c.order[j - 1];
-            c.order[j - 1] = o;
-        }
+    oj_pl_each_in_play(d, collect_active, &c);
+    /* a thousand queued pipelines are as easy as ten */
+    if (c.n > 1)
+        qsort(c.at, c.n, sizeof *c.at, by_order);
     return c;
 }
 
@@ -214,17 +223,16 @@ void oj_pipelines_tick(struct oj_daemon *d)
     if (!d->relocked) { /* first thing after a start */
         d->relocked = true;
         for (size_t i = 0; i < c.n; i++)
-            relock(d, c.id[i]);
+            relock(d, c.at[i].id);
     }
     int64_t now = oj_wall_ms();
     for (size_t i = 0; i < c.n; i++) {
         struct oj_pipeline p;
-        if (load(d, c.id[i], &p))
-            tick_one(d, c.id[i], &p, now);
+        if (load(d, c.at[i].id, &p))
+            tick_one(d, c.at[i].id, &p, now);
         oj_pipeline_free(&p);
     }
-    free(c.id);
-    free(c.order);
+    free(c.at);
 }
 
 void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id,
@@ -255,15 +263,15 @@ void oj_pipelines_release_locks(struct oj_daemon *d)
     int n = 0;
     for (size_t i = 0; i < c.n; i++) {
         struct oj_pipeline p;
-        load(d, c.id[i], &p);
+        load(d, c.at[i].id, &p);
         if (p.lock_held[0]) {
             char name[80];
             snprintf(name, sizeof name, "%s", p.lock_held);
-            oj_lock_drop(d, name, c.id[i]);
+            oj_lock_drop(d, name, c.at[i].id);
             oj_pipeline_touch(&p, oj_wall_ms());
             oj_pipeline_set(&p.lock_held, "");
             oj_pipeline_set(&p.relock, name);
-            if (save(d, c.id[i], &p))
+            if (save(d, c.at[i].id, &p))
                 n++;
         }
         oj_pipeline_free(&p);
@@ -271,6 +279,5 @@ void oj_pipelines_release_locks(struct oj_daemon *d)
     if (n)
         LOG_INFO("pipelines: released %d lock(s); their pipelines take them back at the next start",
                  n);
-    free(c.id);
-    free(c.order);
+    free(c.at);
 }

@@ -17,6 +17,9 @@ void oj_pipeline_session_ended(struct oj_daemon *d, const char *pipeline_id, con
 /* `lock` was just released: the pipeline waiting longest for it takes it
  * (soon after, on the engine thread), not at the next tick. */
 void oj_pipelines_lock_freed(struct oj_daemon *d, const char *lock);
+/* Keeps the pipelines in play in an index of the state, so that the tick and
+ * oj status visit only them (once, after the store opened). */
+void oj_pipelines_index(struct oj_daemon *d);
 unsigned oj_pipelines_active(struct oj_daemon *d);
 unsigned oj_pipelines_queued(struct oj_daemon *d); /* agent phases waiting for a slot */
 /* Pipelines waiting for a lock or a session slot (one malloc'd block: the

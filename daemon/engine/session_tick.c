@@ -75,12 +75,28 @@ static int status_file(struct oj_daemon *d, const char *id)
     return n > 0 && buf[0] >= '0' && buf[0] <= '9' ? atoi(buf) : -1;
 }
 
+/* The panes come sorted by session (by_session, list_work): a session's pane
+ * is a binary search away, so a tick with a thousand sessions does not
+ * compare every session with every pane. */
+static int by_session(const void *a, const void *b)
+{
+    const struct oj_tmux_pane *x = a, *y = b;
+    int c = strcmp(x->session, y->session);
+    return c ? c : (x->pid > y->pid) - (x->pid < y->pid);
+}
+
 static const struct oj_tmux_pane *pane_of(const struct observe_ctx *o, const char *id)
 {
-    for (int i = 0; i < o->npanes; i++)
-        if (strcmp(o->panes[i].session, id) == 0)
-            return &o->panes[i];
-    return NULL;
+    size_t lo = 0, hi = o->npanes > 0 ? (size_t)o->npanes : 0;
+    while (lo < hi) { /* the first pane whose session is not below id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(o->panes[mid].session, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < (size_t)o->npanes && strcmp(o->panes[lo].session, id) == 0 ? &o->panes[lo]
+                                                                          : NULL;
 }
 
 /* Keeps the changed record s (takes its strings) for journaling. */
@@ -286,6 +302,8 @@ static void list_work(void *arg)
 {
     struct list_job *j = arg;
     j->npanes = oj_tmux_list(j->sock, &j->panes, j->err, sizeof j->err);
+    if (j->npanes > 1)
+        qsort(j->panes, (size_t)j->npanes, sizeof *j->panes, by_session);
 }
 
 /* Engine thread: tmux's answer, compared with the records. */
@@ -309,7 +327,7 @@ static void list_then(struct oj_daemon *d, void *arg)
     o.server_gone = o.npanes == -2; /* no server: nothing lives in tmux, and nothing is left */
     if (o.npanes < 0)
         o.npanes = 0;
-    oj_sessions_each(d, observe, &o);
+    oj_sessions_each_live(d, observe, &o); /* a dead record is final: nothing to look at */
     d->sessions_reaped = reap(&o) == 0;
     struct oj_session_events out = {0};
     record_changes(&o, &out);

@@ -110,23 +110,29 @@ void oj_sessions_each(struct oj_daemon *d,
     oj_state_each(state_of(d), "session", each_one, &c);
 }
 
+void oj_sessions_each_live(struct oj_daemon *d,
+                           void (*fn)(const char *id, const struct oj_session *s, void *arg),
+                           void *arg)
+{
+    struct each_ctx c = {.fn = fn, .arg = arg};
+    oj_state_each_where(state_of(d), "session", oj_session_active, each_one, &c);
+}
+
+void oj_sessions_index(struct oj_daemon *d)
+{
+    if (oj_store_index(d->store, "session", oj_session_active) != 0)
+        LOG_WARN("sessions: out of memory for the index of live sessions; the tick looks at "
+                 "every session");
+}
+
 size_t oj_sessions_count(struct oj_daemon *d)
 {
     return oj_state_count(state_of(d), "session");
 }
 
-static void count_active(const char *id, const cJSON *v, void *arg)
-{
-    (void)id;
-    if (oj_session_active(v)) /* the state alone: no need to decode the record */
-        ++*(unsigned *)arg;
-}
-
 unsigned oj_sessions_active(struct oj_daemon *d)
 {
-    unsigned n = 0;
-    oj_state_each(state_of(d), "session", count_active, &n);
-    return n;
+    return (unsigned)oj_state_count_where(state_of(d), "session", oj_session_active);
 }
 
 static void offer(const char *id, const struct oj_session *s, void *arg)
@@ -588,7 +594,7 @@ void oj_sessions_checkpoint(struct oj_daemon *d)
 {
     /* The ids first: the state does not change while it is walked. */
     struct live_ids c = {0};
-    oj_state_each(state_of(d), "session", collect_live, &c);
+    oj_state_each_where(state_of(d), "session", oj_session_active, collect_live, &c);
     int n = 0;
     for (size_t i = 0; i < c.n; i++) {
         struct oj_session s;

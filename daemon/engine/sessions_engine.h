@@ -36,6 +36,14 @@ bool oj_session_live(struct oj_daemon *d, const char *id);
 void oj_sessions_each(struct oj_daemon *d,
                       void (*fn)(const char *id, const struct oj_session *s, void *arg),
                       void *arg);
+/* The same for the sessions that are not dead, from the state's index: the
+ * dead ones (as many as every agent that ever ran) cost nothing. */
+void oj_sessions_each_live(struct oj_daemon *d,
+                           void (*fn)(const char *id, const struct oj_session *s, void *arg),
+                           void *arg);
+/* Keeps the live sessions in an index of the state (once, after the store
+ * opened), for oj_sessions_each_live and oj_sessions_active. */
+void oj_sessions_index(struct oj_daemon *d);
 /* The session a user meant: its name (the newest session of that name), its
  * id or a unique prefix of it (resolve.h). Returns a wire status: OK with
  * *id set (the state's own key, valid while the record exists), else

@@ -100,33 +100,66 @@ static void summary(const char *id, const struct oj_pipeline *p, Oj__PipelineSum
     s->updated_at_ms = p->updated_at_ms;
 }
 
-/* The pipelines listed, kept until the reply is packed. */
+/* The pipelines listed, kept until the reply is packed. A live one is the
+ * brief of its record in the state (id and strings the state's: nothing
+ * changes it before then); an archived one is decoded from its file and
+ * kept here. */
 struct listed {
-    char *id;
-    struct oj_pipeline p;
-    bool archived;
+    const char *id;
+    struct oj_pipeline_brief b;
+    char *archived_id;    /* an archived one's: its id and */
+    struct oj_pipeline p; /* its record, which b points into */
 };
 
 struct list_ctx {
-    bool active_only, archived;
+    bool active_only;
     struct listed *e;
     size_t n, cap;
 };
 
-static void collect(const char *id, struct oj_pipeline *p, void *arg)
+static struct listed *add(struct list_ctx *l)
 {
-    struct list_ctx *l = arg;
-    if (l->active_only && !l->archived && !oj_pipeline_state_active(p->state))
-        return;
     if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->e = realloc(l->e, l->cap * sizeof *l->e);
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct listed *grown = realloc(l->e, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        l->e = grown;
+        l->cap = cap;
     }
     struct listed *e = &l->e[l->n++];
-    e->id = strdup(id);
+    memset(e, 0, sizeof *e);
+    oj_pipeline_init(&e->p);
+    return e;
+}
+
+static void collect(const char *id, const cJSON *v, void *arg)
+{
+    struct list_ctx *l = arg;
+    struct oj_pipeline_brief b;
+    oj_pipeline_brief_of(v, &b);
+    if (l->active_only && !oj_pipeline_state_active(b.state))
+        return;
+    struct listed *e = add(l);
+    if (e) {
+        e->id = id;
+        e->b = b;
+    }
+}
+
+static void collect_archived(const char *id, struct oj_pipeline *p, void *arg)
+{
+    struct listed *e = add(arg);
+    if (e == NULL || (e->archived_id = strdup(id)) == NULL) {
+        if (e)
+            ((struct list_ctx *)arg)->n--;
+        return;
+    }
+    e->id = e->archived_id;
     e->p = *p; /* moved here: the walk frees an empty record */
     oj_pipeline_init(p);
-    e->archived = l->archived;
+    e->b = (struct oj_pipeline_brief){e->p.name, e->p.phase, e->p.state, e->p.created_at_ms,
+                                      e->p.updated_at_ms};
 }
 
 static int by_created(const void *a, const void *b)
@@ -141,18 +174,25 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in
 {
     struct oj_daemon *d = oj_daemon_of(svc);
     struct list_ctx l = {.active_only = in->active_only};
-    oj_pl_each(d, collect, &l);
-    if (in->include_archived) {
-        l.archived = true;
-        oj_pl_each_archived(d, collect, &l);
-    }
+    const struct oj_state *state = oj_store_state(d->store);
+    if (in->active_only) /* not every finished one */
+        oj_state_each_where(state, "pipeline", oj_pipeline_in_play, collect, &l);
+    else
+        oj_state_each(state, "pipeline", collect, &l);
+    if (in->include_archived)
+        oj_pl_each_archived(d, collect_archived, &l);
     Oj__PipelineSummary *s = calloc(l.n + 1, sizeof *s);
     Oj__PipelineSummary **sp = calloc(l.n + 1, sizeof *sp);
     size_t n = s && sp ? l.n : 0;
     for (size_t i = 0; i < n; i++) {
-        summary(l.e[i].id ? l.e[i].id : "", &l.e[i].p, &s[i]);
-        if (l.e[i].archived)
-            s[i].state = "archived";
+        const struct oj_pipeline_brief *b = &l.e[i].b;
+        oj__pipeline_summary__init(&s[i]);
+        s[i].id = (char *)l.e[i].id;
+        s[i].name = (char *)b->name;
+        s[i].phase = (char *)b->phase;
+        s[i].state = l.e[i].archived_id ? "archived" : (char *)oj_pipeline_state_name(b->state);
+        s[i].created_at_ms = b->created_at_ms;
+        s[i].updated_at_ms = b->updated_at_ms;
         sp[i] = &s[i];
     }
     if (n > 1)
@@ -164,7 +204,7 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in
     free(s);
     free(sp);
     for (size_t i = 0; i < l.n; i++) {
-        free(l.e[i].id);
+        free(l.e[i].archived_id);
         oj_pipeline_free(&l.e[i].p);
     }
     free(l.e);

@@ -85,9 +85,27 @@ enum oj_pipeline_state oj_pipeline_state_of(const cJSON *v)
         state_names, COUNT(state_names), cJSON_GetObjectItemCaseSensitive(v, "state"));
 }
 
+enum oj_pipeline_step oj_pipeline_step_of(const cJSON *v)
+{
+    return (enum oj_pipeline_step)name_index(step_names, COUNT(step_names),
+                                             cJSON_GetObjectItemCaseSensitive(v, "step"));
+}
+
 bool oj_pipeline_active(const cJSON *v)
 {
     return oj_pipeline_state_active(oj_pipeline_state_of(v));
+}
+
+/* A string member that decodes to something other than "". */
+static bool has_text(const cJSON *v, const char *member)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, member);
+    return cJSON_IsString(m) && m->valuestring[0] != '\0';
+}
+
+bool oj_pipeline_in_play(const cJSON *v)
+{
+    return oj_pipeline_active(v) || has_text(v, "release_session") || has_text(v, "relock");
 }
 
 /* ---- the format -------------------------------------------------------------------- */
@@ -335,6 +353,35 @@ int oj_pipeline_from_json(const cJSON *v, struct oj_pipeline *p)
         }
     }
     return 0;
+}
+
+void oj_pipeline_brief_of(const cJSON *v, struct oj_pipeline_brief *b)
+{
+    *b = (struct oj_pipeline_brief){.name = "", .phase = ""};
+    uint64_t seen = 0; /* a member given twice: the first counts, as in from_json */
+    int wanted = 5;    /* done once all five are read: the rest is never looked at */
+    size_t hint = 0;
+    for (const cJSON *c = cJSON_IsObject(v) ? v->child : NULL; c && wanted > 0; c = c->next) {
+        int i = c->string ? member_index(c->string, hint) : -1;
+        if (i < 0 || (seen & (UINT64_C(1) << i)))
+            continue;
+        hint = (size_t)i + 1;
+        seen |= UINT64_C(1) << i;
+        const struct member *m = &members[i];
+        wanted--;
+        if (m->off == offsetof(struct oj_pipeline, name))
+            b->name = text(c);
+        else if (m->off == offsetof(struct oj_pipeline, phase))
+            b->phase = text(c);
+        else if (m->kind == STATE)
+            b->state = (enum oj_pipeline_state)name_index(state_names, COUNT(state_names), c);
+        else if (m->off == offsetof(struct oj_pipeline, created_at_ms))
+            b->created_at_ms = oj_json_number(c);
+        else if (m->off == offsetof(struct oj_pipeline, updated_at_ms))
+            b->updated_at_ms = oj_json_number(c);
+        else
+            wanted++; /* not one of the five */
+    }
 }
 
 /* ---- writing ----------------------------------------------------------------------------- */

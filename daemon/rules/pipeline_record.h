@@ -136,6 +136,16 @@ void oj_pipeline_add_recovery(struct oj_pipeline *p, int64_t time_ms, const char
 void oj_pipeline_add_checkpoint(struct oj_pipeline *p, int64_t time_ms, const char *phase,
                                 const char *message);
 
+/* What a listing shows of a stored record, read without decoding the rest
+ * (a listing of ten thousand would spend its time copying what it never
+ * shows). The strings are v's own, valid while v is; "" when missing. */
+struct oj_pipeline_brief {
+    const char *name, *phase;
+    enum oj_pipeline_state state;
+    int64_t created_at_ms, updated_at_ms;
+};
+void oj_pipeline_brief_of(const cJSON *v, struct oj_pipeline_brief *b);
+
 /* Decodes v into p (p needs no init; free it either way). 0, or -1 when v is
  * not an object (p is then an empty record). */
 int oj_pipeline_from_json(const cJSON *v, struct oj_pipeline *p);
@@ -145,8 +155,15 @@ cJSON *oj_pipeline_to_json(const struct oj_pipeline *p);
 /* Only the state of a stored record, without decoding the rest: for those
  * who look at a pipeline from another record (a workspace, a scheduled job). */
 enum oj_pipeline_state oj_pipeline_state_of(const cJSON *v);
+/* Only its step (for counts that need no more). */
+enum oj_pipeline_step oj_pipeline_step_of(const cJSON *v);
 /* Not finished: running, waiting or escalated (it still owns its workspace). */
 bool oj_pipeline_state_active(enum oj_pipeline_state s);
 /* The same of a stored record. */
 bool oj_pipeline_active(const cJSON *v);
+/* Whether the tick has anything to do for a stored record: it is active, or
+ * it still has an agent to end after its grace (release_session) or a lock to
+ * take back after a graceful stop (relock). The daemon keeps these in an
+ * index (oj_state_index), so that what is finished costs the tick nothing. */
+bool oj_pipeline_in_play(const cJSON *v);
 #endif

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
-    cJSON *sj = oj_state_to_json(state);
+    cJSON *sj = oj_state_to_json_view(state); /* not a second copy of the state */
     char *body = sj ? cJSON_PrintUnformatted(sj) : NULL;
     cJSON_Delete(sj);
     if (body == NULL) {
@@ -88,6 +89,10 @@ int oj_snapshot_write(const char *dir, const struct oj_state *state, int64_t now
     struct iovec iov[] = {{head, (size_t)hlen}, {body, blen}, {tail, tlen}};
     int rc = oj_write_atomic(final, iov, 3, err, errlen);
     cJSON_free(body);
+    /* The text was as big as the state; give its pages back to the system
+     * (malloc keeps freed memory for itself, so the daemon's RSS would stay
+     * at its peak after every snapshot and compaction). */
+    malloc_trim(0);
     if (rc != 0)
         return -1;
     info->bytes = (uint64_t)hlen + blen + tlen;

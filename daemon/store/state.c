@@ -1,5 +1,5 @@
 /* state.c — see state.h. Kinds are few, so they are a short list; ids within
- * a kind are a hash map. */
+ * a kind are a hash map, and so is each index (its values are the kind's). */
 #include "state.h"
 
 #include <stdio.h>
@@ -15,16 +15,50 @@ struct kind {
     struct oj_hmap ids; /* id -> cJSON* (owned) */
 };
 
+/* The ids of `kind` whose value pred says yes to; values are the state's. */
+struct index {
+    char *kind;
+    oj_state_pred pred;
+    struct oj_hmap ids; /* id -> cJSON* (the kind's own) */
+    bool broken;        /* out of memory once: walks look at everything */
+};
+
 struct oj_state {
     struct kind kinds[MAX_KINDS];
     int nkinds;
     uint64_t seq;
+    struct index indexes[OJ_STATE_MAX_INDEXES];
+    int nindexes;
 };
 
 struct oj_state *oj_state_new(void) { return calloc(1, sizeof(struct oj_state)); }
 
+/* Files the entity id of kind (value; NULL: it is gone) in every index of
+ * its kind. */
+static void reindex(struct oj_state *s, const char *kind, const char *id, cJSON *value)
+{
+    for (int i = 0; i < s->nindexes; i++) {
+        struct index *x = &s->indexes[i];
+        if (x->broken || strcmp(x->kind, kind) != 0)
+            continue;
+        bool oom = false;
+        if (value && x->pred(value))
+            oj_hmap_put(&x->ids, id, value, &oom);
+        else
+            oj_hmap_del(&x->ids, id);
+        if (oom) { /* a miss would hide an entity from a walk: walk everything */
+            x->broken = true;
+            oj_hmap_free(&x->ids);
+        }
+    }
+}
+
 static void clear(struct oj_state *s)
 {
+    for (int i = 0; i < s->nindexes; i++) { /* kept, empty (and whole again): the entities go */
+        oj_hmap_free(&s->indexes[i].ids);
+        s->indexes[i].broken = false;
+    }
     for (int i = 0; i < s->nkinds; i++) {
         const char *k;
         void *v;
@@ -41,6 +75,8 @@ void oj_state_free(struct oj_state *s)
     if (s == NULL)
         return;
     clear(s);
+    for (int i = 0; i < s->nindexes; i++)
+        free(s->indexes[i].kind);
     free(s);
 }
 
@@ -101,6 +137,91 @@ void oj_state_each(const struct oj_state *s, const char *kind,
         fn(id, v, arg);
 }
 
+/* ---- indexes ---------------------------------------------------------------- */
+
+static const struct index *index_of(const struct oj_state *s, const char *kind,
+                                    oj_state_pred pred)
+{
+    for (int i = 0; i < s->nindexes; i++)
+        if (s->indexes[i].pred == pred && !s->indexes[i].broken &&
+            strcmp(s->indexes[i].kind, kind) == 0)
+            return &s->indexes[i];
+    return NULL;
+}
+
+int oj_state_index(struct oj_state *s, const char *kind, oj_state_pred pred)
+{
+    if (index_of(s, kind, pred))
+        return 0;
+    if (s->nindexes == OJ_STATE_MAX_INDEXES)
+        return -1;
+    struct index *x = &s->indexes[s->nindexes];
+    *x = (struct index){.kind = strdup(kind), .pred = pred};
+    if (x->kind == NULL)
+        return -1;
+    oj_hmap_init(&x->ids);
+    s->nindexes++;
+    struct kind *k = find_kind(s, kind);
+    const char *id;
+    void *v;
+    for (size_t it = 0; k && oj_hmap_next(&k->ids, &it, &id, &v);)
+        reindex(s, kind, id, v);
+    return x->broken ? -1 : 0;
+}
+
+int oj_state_index_like(struct oj_state *to, const struct oj_state *from)
+{
+    int rc = 0;
+    for (int i = 0; i < from->nindexes; i++)
+        if (oj_state_index(to, from->indexes[i].kind, from->indexes[i].pred) != 0)
+            rc = -1;
+    return rc;
+}
+
+struct where_ctx {
+    oj_state_pred pred;
+    void (*fn)(const char *id, const cJSON *value, void *arg);
+    void *arg;
+    size_t n;
+};
+
+static void if_pred(const char *id, const cJSON *value, void *arg)
+{
+    struct where_ctx *w = arg;
+    if (w->pred(value)) {
+        w->n++;
+        if (w->fn)
+            w->fn(id, value, w->arg);
+    }
+}
+
+void oj_state_each_where(const struct oj_state *s, const char *kind, oj_state_pred pred,
+                         void (*fn)(const char *id, const cJSON *value, void *arg), void *arg)
+{
+    const struct index *x = index_of(s, kind, pred);
+    if (x == NULL) {
+        struct where_ctx w = {pred, fn, arg, 0};
+        oj_state_each(s, kind, if_pred, &w);
+        return;
+    }
+    const char *id;
+    void *v;
+    for (size_t it = 0; oj_hmap_next(&x->ids, &it, &id, &v);)
+        fn(id, v, arg);
+}
+
+size_t oj_state_count_where(const struct oj_state *s, const char *kind, oj_state_pred pred)
+{
+    const struct index *x = index_of(s, kind, pred);
+    if (x)
+        return x->ids.count;
+    struct where_ctx w = {pred, NULL, NULL, 0};
+    oj_state_each(s, kind, if_pred, &w);
+    return w.n;
+}
+
+/* ---- operations ------------------------------------------------------------- */
+
 static const char *str_field(const cJSON *o, const char *name)
 {
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -120,6 +241,7 @@ static int put(struct oj_state *s, const char *kind, const char *id, cJSON *valu
         cJSON_Delete(value);
         return -1;
     }
+    reindex(s, kind, id, value);
     cJSON_Delete(old);
     return 0;
 }
@@ -195,8 +317,10 @@ static int apply_checked(struct oj_state *s, const cJSON *op, char *err, size_t 
     const char *kind = str_field(op, "kind"), *id = str_field(op, "id");
     if (strcmp(type, "del") == 0) {
         struct kind *k = find_kind(s, kind);
-        if (k)
+        if (k) {
+            reindex(s, kind, id, NULL);
             cJSON_Delete(oj_hmap_del(&k->ids, id));
+        }
         return 0;
     }
     cJSON *copy = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(op, "value"), 1);
@@ -227,6 +351,24 @@ cJSON *oj_state_to_json(const struct oj_state *s)
         void *v;
         for (size_t it = 0; oj_hmap_next(&s->kinds[i].ids, &it, &id, &v);)
             cJSON_AddItemToObject(k, id, cJSON_Duplicate(v, 1));
+    }
+    return root;
+}
+
+cJSON *oj_state_to_json_view(const struct oj_state *s)
+{
+    cJSON *root = cJSON_CreateObject();
+    for (int i = 0; root && i < s->nkinds; i++) {
+        if (s->kinds[i].ids.count == 0)
+            continue;
+        cJSON *k = cJSON_AddObjectToObject(root, s->kinds[i].name);
+        const char *id;
+        void *v;
+        for (size_t it = 0; k && oj_hmap_next(&s->kinds[i].ids, &it, &id, &v);)
+            if (!cJSON_AddItemReferenceToObject(k, id, v)) {
+                cJSON_Delete(root);
+                return NULL;
+            }
     }
     return root;
 }

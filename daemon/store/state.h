@@ -41,6 +41,26 @@ size_t oj_state_total(const struct oj_state *s);
 void oj_state_each(const struct oj_state *s, const char *kind,
                    void (*fn)(const char *id, const cJSON *value, void *arg), void *arg);
 
+/* ---- indexes: the few among the many ----
+ * A state can keep, for a kind, the ids of the entities a predicate says yes
+ * to (the active pipelines among every finished one, the live sessions among
+ * the dead), updated by every change, so that a walk over the few does not
+ * visit the many. An index only makes walks cheaper: a walk over a predicate
+ * that has no index looks at every entity instead, with the same result. */
+typedef bool (*oj_state_pred)(const cJSON *value);
+#define OJ_STATE_MAX_INDEXES 8
+/* Keeps an index of (kind, pred) from now on; the entities there are now go
+ * in at once. 0, or -1 when out of memory or room (no index then). */
+int oj_state_index(struct oj_state *s, const char *kind, oj_state_pred pred);
+/* Makes `to` keep the indexes `from` keeps (a state that replaces another).
+ * 0, or -1 when one could not be made (walks over it look at everything). */
+int oj_state_index_like(struct oj_state *to, const struct oj_state *from);
+/* Calls fn for every entity of `kind` that pred says yes to, in no particular
+ * order; fn must not change the state. */
+void oj_state_each_where(const struct oj_state *s, const char *kind, oj_state_pred pred,
+                         void (*fn)(const char *id, const cJSON *value, void *arg), void *arg);
+size_t oj_state_count_where(const struct oj_state *s, const char *kind, oj_state_pred pred);
+
 /* Checks that `op` is well-formed without applying it. 0, or -1 + err. */
 int oj_state_check(const cJSON *op, char *err, size_t errlen);
 
@@ -50,6 +70,11 @@ int oj_state_apply(struct oj_state *s, uint64_t seq, const cJSON *op, char *err,
 
 /* The whole state as {"<kind>":{"<id>":value,...},...} (caller frees). */
 cJSON *oj_state_to_json(const struct oj_state *s);
+/* The same without copying the entities: the document refers to the state's
+ * own values (cJSON references), so it costs a node per entity instead of a
+ * second copy of everything. For printing at once: free it (cJSON_Delete
+ * leaves the state's values alone) before the state changes. */
+cJSON *oj_state_to_json_view(const struct oj_state *s);
 /* Replaces the contents of s with `json` (as made by oj_state_to_json) at seq. */
 int oj_state_load_json(struct oj_state *s, const cJSON *json, uint64_t seq, char *err,
                        size_t errlen);

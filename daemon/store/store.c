@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -131,6 +132,11 @@ int oj_store_start_syncer(struct oj_store *s, char *err, size_t errlen)
 }
 
 const struct oj_state *oj_store_state(const struct oj_store *s) { return s->state; }
+
+int oj_store_index(struct oj_store *s, const char *kind, oj_state_pred pred)
+{
+    return oj_state_index(s->state, kind, pred);
+}
 
 /* ---- changes -------------------------------------------------------------- */
 
@@ -494,8 +500,17 @@ int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
     if (!j->dry_run)
         s->restoring = false;
     if (rc == 0 && !j->dry_run) {
-        /* The files are in place: the new state and WAL become the live ones. */
+        /* The files are in place: the new state and WAL become the live ones.
+         * It keeps the live state's indexes (a pass over its entities in
+         * memory, no disk). */
+        if (oj_state_index_like(j->next, s->state) != 0)
+            LOG_WARN("store: out of memory indexing the restored state; walks look at "
+                     "everything");
         oj_state_free(s->state);
+        /* The replaced state was as big as the live one: give its pages back
+         * (malloc keeps what is freed for itself), so a restore does not
+         * leave the daemon at twice its size. */
+        malloc_trim(0);
         s->state = j->next;
         j->next = NULL;
         uint64_t seq = j->last_seq + 1;

@@ -65,6 +65,9 @@ void oj_store_close(struct oj_store *s, bool snapshot);
 
 /* The current state (engine thread only; read it, never change it directly). */
 const struct oj_state *oj_store_state(const struct oj_store *s);
+/* Keeps an index of the state (oj_state_index), a restored state included.
+ * 0, or -1 when it could not be made (walks then look at every entity). */
+int oj_store_index(struct oj_store *s, const char *kind, oj_state_pred pred);
 
 /* Journals `op` (ownership taken; use oj_op_batch for several that must land
  * together) and applies it. Returns the record's seq, or 0 with err when it

@@ -5,6 +5,7 @@
  * set the damage aside. docs/storage.md has the same rules as a table. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +435,11 @@ int oj_store_open(struct oj_store **out, const struct oj_store_opts *o, char *er
     size_t replayed = scan.records;
     oj_wal_scan_free(&scan);
     free(snaps);
+    /* Replay parsed every record of the history and freed it again (and a
+     * snapshot's text, as big as the state); malloc keeps what was freed for
+     * itself. Give it back, so that the daemon's RSS is a multiple of the live
+     * records, not of the WAL it read. */
+    malloc_trim(0);
     struct oj_snapshot_info *now_list;
     int nnow = oj_snapshot_list(s->snap_dir, &now_list, err, errlen);
     s->snapshot_count = nnow > 0 ? (unsigned)nnow : 0;

@@ -29,4 +29,16 @@ bool bench_pipelines_report(void);
 enum bench_floor_kind { FLOOR_ECHO, FLOOR_COMMIT };
 double bench_floor_run(const char *dir, enum bench_floor_kind kind, int clients, int each,
                        double *us);
+
+/* Cost as work grows (bench_tick.c, bench_finished.c, bench_memory.c,
+ * bench_crc.c): the tick's CPU with 10, 100 and 1,000 idle pipelines and with
+ * 10,000 finished ones; `oj pipeline list` and `oj status` with 10,000
+ * finished pipelines, and the client's own start-up; the daemon's memory per
+ * record, after replaying history and after a compaction; oj_crc32 (zlib)
+ * against the slicing-by-8 code it replaced. Each prints its section; false
+ * on failure. */
+bool bench_tick_report(void);
+bool bench_finished_report(void);
+bool bench_memory_report(void);
+bool bench_crc_report(void);
 #endif

@@ -16,7 +16,8 @@
  *
  * Usage: OJ_BIN=bin/oj oj-bench [EMPTY_PROGRAM]   (else $OJ_BENCH_EMPTY)
  * OJ_BENCH_ONLY=<section,...> runs only those sections of rpc (the two figures
- * above), store, sessions, pipelines; EMPTY_PROGRAM is needed only for rpc.
+ * above), store, sessions, pipelines, tick, finished, memory, crc (bench.h);
+ * EMPTY_PROGRAM is needed only for rpc.
  * A real daemon runs in a scratch directory for the duration. */
 #include <errno.h>
 #include <fcntl.h>
@@ -442,5 +443,17 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (selected("pipelines"))
         ok = bench_pipelines_report() && ok;
+    fflush(stdout);
+    if (selected("tick"))
+        ok = bench_tick_report() && ok;
+    fflush(stdout);
+    if (selected("finished"))
+        ok = bench_finished_report() && ok;
+    fflush(stdout);
+    if (selected("memory"))
+        ok = bench_memory_report() && ok;
+    fflush(stdout);
+    if (selected("crc"))
+        ok = bench_crc_report() && ok;
     return ok ? 0 : 1;
 }

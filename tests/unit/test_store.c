@@ -449,3 +449,31 @@ Test(store, the_wal_grows_in_filled_chunks_and_a_clean_close_cuts_the_fill, .ini
     cr_expect_not_null(oj_state_get(oj_store_state(s), "lock", "big79"));
     oj_store_close(s, false);
 }
+
+/* A predicate that counts how often it is asked (see test_state.c). */
+static int big_asked;
+static bool big(const cJSON *v)
+{
+    big_asked++;
+    return cJSON_GetObjectItemCaseSensitive(v, "n")->valueint >= 100;
+}
+
+Test(store, an_index_survives_a_restore, .init = mk, .fini = rm)
+{
+    struct oj_store *s = must_open();
+    cr_assert_eq(oj_store_index(s, "lock", big), 0);
+    put(s, "lock", "a", 1);
+    put(s, "lock", "b", 200);
+    struct oj_snapshot_info snap;
+    char err[512];
+    cr_assert_eq(oj_store_snapshot(s, &snap, err, sizeof err), 0, "%s", err);
+    put(s, "lock", "c", 300);
+    struct oj_restore_result r;
+    cr_assert_eq(oj_store_restore(s, snap.id, false, &r, err, sizeof err), 0, "%s", err);
+    big_asked = 0;
+    cr_expect_eq(oj_state_count_where(oj_store_state(s), "lock", big), 1, "b, not c");
+    cr_expect_eq(big_asked, 0, "the restored state keeps the index: nothing is looked at");
+    put(s, "lock", "d", 400);
+    cr_expect_eq(oj_state_count_where(oj_store_state(s), "lock", big), 2);
+    oj_store_close(s, false);
+}
