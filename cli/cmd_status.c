@@ -42,6 +42,15 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
         } else {
             printf("snapshots:  none\n");
         }
+        printf("records:    %u session(s), %u pipeline(s) in the live state\n",
+               s->session_records, s->pipeline_records);
+        char cap[32];
+        oj_fmt_bytes(s->reply_cache_bytes, buf, sizeof buf);
+        oj_fmt_bytes(s->reply_cache_budget, cap, sizeof cap);
+        printf("replies:    %u kept for de-duplication, %s of %s\n", s->reply_cache_entries, buf,
+               cap);
+        printf("tick:       %.1f ms last, %.1f ms the longest of the last minute\n",
+               (double)s->tick_last_us / 1000, (double)s->tick_max_us / 1000);
     }
     if (verbose) {
         printf("project:    %s\n", oj_esc(s->project_root));

@@ -486,7 +486,7 @@ int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char
     snprintf(s->url, sizeof s->url, "ipc://%s", o->sock_path);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle_cv, NULL);
-    s->cache = oj_reply_cache_new(REPLY_CACHE_ENTRIES);
+    s->cache = oj_reply_cache_new(REPLY_CACHE_ENTRIES, OJ_REPLY_CACHE_BUDGET_BYTES);
     if (s->cache == NULL) {
         snprintf(err, errlen, "out of memory");
         free(s);
@@ -565,6 +565,8 @@ void oj_server_stats(struct oj_server *s, struct oj_server_stats *st)
     st->served = s->served;
     st->in_flight = s->n_in_flight;
     st->listener_restarts = s->restarts;
+    st->reply_cache_entries = oj_reply_cache_count(s->cache);
+    st->reply_cache_bytes = oj_reply_cache_bytes(s->cache);
     pthread_mutex_unlock(&s->mu);
 }
 
