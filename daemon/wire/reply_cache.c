@@ -16,8 +16,7 @@ struct entry {
 
 struct oj_reply_cache {
     struct entry *ring;
-    size_t capacity, oldest, span, count; /* see advance_oldest */
-    size_t bytes, budget; /* stored reply bytes, and their upper bound */
+    size_t capacity, next, count;
     int32_t *index; /* ring slot + 1; 0 = empty, -1 = deleted (tombstone) */
     size_t index_size, tombstones;
 };
@@ -30,13 +29,12 @@ static size_t hash_id(uint64_t id, size_t size)
     return (size_t)(id & (size - 1));
 }
 
-struct oj_reply_cache *oj_reply_cache_new(size_t capacity, size_t budget)
+struct oj_reply_cache *oj_reply_cache_new(size_t capacity)
 {
     struct oj_reply_cache *rc = calloc(1, sizeof *rc);
     if (rc == NULL || capacity == 0)
         goto fail;
     rc->capacity = capacity;
-    rc->budget = budget ? budget : OJ_REPLY_CACHE_BUDGET_BYTES;
     rc->index_size = 16;
     while (rc->index_size < capacity * 2)
         rc->index_size <<= 1;
@@ -98,55 +96,35 @@ static void index_remove(struct oj_reply_cache *rc, uint64_t id)
     }
 }
 
-/* Forgets the entry in ring slot i (the slot becomes a hole). */
-static void drop(struct oj_reply_cache *rc, size_t i)
-{
-    struct entry *e = &rc->ring[i];
-    index_remove(rc, e->id);
-    rc->bytes -= e->len;
-    free(e->data);
-    memset(e, 0, sizeof *e);
-    rc->count--;
-}
-
-/* Frees the oldest slot of the arc, forgetting its entry if it holds one.
- * The arc (`span` slots from `oldest`) holds the entries in arrival order,
- * with holes where an entry was replaced by a newer put of its id. */
-static void advance_oldest(struct oj_reply_cache *rc)
-{
-    if (rc->ring[rc->oldest].used)
-        drop(rc, rc->oldest);
-    rc->oldest = (rc->oldest + 1) % rc->capacity;
-    rc->span--;
-}
-
 int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, uint64_t digest, const void *data,
                        size_t len)
 {
     void *copy = NULL;
-    if (len <= OJ_REPLY_CACHE_MAX_BYTES && len <= rc->budget) {
+    if (len <= OJ_REPLY_CACHE_MAX_BYTES) {
         copy = malloc(len ? len : 1);
         if (copy == NULL)
             return -1;
         if (len) /* data may be NULL for an empty reply */
             memcpy(copy, data, len);
     } else {
-        len = 0; /* remembered as done, its bytes not kept */
+        len = 0;
     }
     bool found;
     size_t pos = probe(rc, id, &found);
-    if (found) /* same id again: the new reply is the newest entry */
-        drop(rc, (size_t)rc->index[pos] - 1);
-    if (rc->span == rc->capacity)
-        advance_oldest(rc);
-    while (rc->count > 0 && rc->bytes + len > rc->budget)
-        advance_oldest(rc);
-    if (rc->count == 0) { /* nothing left: start the arc afresh */
-        rc->oldest = 0;
-        rc->span = 0;
+    if (found) { /* same id again: replace the stored reply */
+        struct entry *e = &rc->ring[rc->index[pos] - 1];
+        free(e->data);
+        e->digest = digest;
+        e->data = copy;
+        e->len = len;
+        return 0;
     }
-    size_t next = (rc->oldest + rc->span) % rc->capacity;
-    struct entry *e = &rc->ring[next];
+    struct entry *e = &rc->ring[rc->next];
+    if (e->used) {
+        index_remove(rc, e->id);
+        free(e->data);
+        rc->count--;
+    }
     /* The eviction may have freed a better position on the probe path. */
     pos = probe(rc, id, &found);
     e->id = id;
@@ -154,11 +132,10 @@ int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, uint64_t digest, 
     e->data = copy;
     e->len = len;
     e->used = true;
-    rc->bytes += len;
     if (rc->index[pos] < 0)
         rc->tombstones--;
-    rc->index[pos] = (int32_t)next + 1;
-    rc->span++;
+    rc->index[pos] = (int32_t)rc->next + 1;
+    rc->next = (rc->next + 1) % rc->capacity;
     rc->count++;
 
     /* Too many tombstones make probes long: rebuild the index in place. */
@@ -190,4 +167,3 @@ bool oj_reply_cache_get(const struct oj_reply_cache *rc, uint64_t id, uint64_t *
 }
 
 size_t oj_reply_cache_count(const struct oj_reply_cache *rc) { return rc->count; }
-size_t oj_reply_cache_bytes(const struct oj_reply_cache *rc) { return rc->bytes; }

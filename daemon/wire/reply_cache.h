@@ -11,12 +11,6 @@
  * so that the server answers from here only a true repeat, and refuses a
  * different request that reuses a remembered id.
  *
- * Bounded twice, so that a daemon left running for weeks does not grow: at
- * most `capacity` entries, and at most `budget` bytes of stored replies (the
- * oldest entries go first when either is reached). Only changes are kept (the
- * server never caches a read-only query): de-duplication protects against a
- * second run, which a query cannot do harm with.
- *
  * Pure data structure: no locking (the server holds its mutex), no I/O.
  * Replies larger than OJ_REPLY_CACHE_MAX_BYTES are remembered as "done, reply
  * too large to keep": a repeat of such a request gets a CONFLICT answer rather
@@ -31,12 +25,7 @@
 
 struct oj_reply_cache;
 
-/* The server's budget: 1,024 replies of a few hundred bytes each is what
- * de-duplication needs; large replies (a big `oj run` answer) are rare. */
-#define OJ_REPLY_CACHE_BUDGET_BYTES (4u * 1024 * 1024)
-
-/* budget: bytes of stored replies at most (0 = OJ_REPLY_CACHE_BUDGET_BYTES). */
-struct oj_reply_cache *oj_reply_cache_new(size_t capacity, size_t budget);
+struct oj_reply_cache *oj_reply_cache_new(size_t capacity);
 void oj_reply_cache_free(struct oj_reply_cache *rc);
 
 /* Remembers the reply bytes for `id` (copied) and the digest of the request
@@ -53,6 +42,4 @@ bool oj_reply_cache_get(const struct oj_reply_cache *rc, uint64_t id, uint64_t *
                         const void **data, size_t *len);
 
 size_t oj_reply_cache_count(const struct oj_reply_cache *rc);
-/* Bytes of stored replies now (not counting the fixed-size index). */
-size_t oj_reply_cache_bytes(const struct oj_reply_cache *rc);
 #endif

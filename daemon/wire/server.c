@@ -486,7 +486,7 @@ int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char
     snprintf(s->url, sizeof s->url, "ipc://%s", o->sock_path);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle_cv, NULL);
-    s->cache = oj_reply_cache_new(REPLY_CACHE_ENTRIES, OJ_REPLY_CACHE_BUDGET_BYTES);
+    s->cache = oj_reply_cache_new(REPLY_CACHE_ENTRIES);
     if (s->cache == NULL) {
         snprintf(err, errlen, "out of memory");
         free(s);
