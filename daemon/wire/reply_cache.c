@@ -19,6 +19,7 @@ struct oj_reply_cache {
     size_t capacity, next, count;
     int32_t *index; /* ring slot + 1; 0 = empty, -1 = deleted (tombstone) */
     size_t index_size, tombstones;
+    size_t bytes; /* of every entry's data */
 };
 
 static size_t hash_id(uint64_t id, size_t size)
@@ -96,6 +97,24 @@ static void index_remove(struct oj_reply_cache *rc, uint64_t id)
     }
 }
 
+/* Over the budget: the oldest replies' bytes go (not `keep`'s, the newest),
+ * their ids stay. */
+static void keep_to_budget(struct oj_reply_cache *rc, const struct entry *keep)
+{
+    /* the oldest entry is the next to be overwritten, or slot 0 before the
+     * ring is full */
+    size_t at = rc->count == rc->capacity ? rc->next : 0;
+    for (size_t n = 0; rc->bytes > OJ_REPLY_CACHE_BUDGET_BYTES && n < rc->capacity; n++) {
+        struct entry *e = &rc->ring[(at + n) % rc->capacity];
+        if (!e->used || e->data == NULL || e == keep)
+            continue;
+        rc->bytes -= e->len;
+        free(e->data);
+        e->data = NULL;
+        e->len = 0;
+    }
+}
+
 int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, uint64_t digest, const void *data,
                        size_t len)
 {
@@ -113,15 +132,19 @@ int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, uint64_t digest, 
     size_t pos = probe(rc, id, &found);
     if (found) { /* same id again: replace the stored reply */
         struct entry *e = &rc->ring[rc->index[pos] - 1];
+        rc->bytes -= e->len;
         free(e->data);
         e->digest = digest;
         e->data = copy;
         e->len = len;
+        rc->bytes += len;
+        keep_to_budget(rc, e);
         return 0;
     }
     struct entry *e = &rc->ring[rc->next];
     if (e->used) {
         index_remove(rc, e->id);
+        rc->bytes -= e->len;
         free(e->data);
         rc->count--;
     }
@@ -137,6 +160,8 @@ int oj_reply_cache_put(struct oj_reply_cache *rc, uint64_t id, uint64_t digest, 
     rc->index[pos] = (int32_t)rc->next + 1;
     rc->next = (rc->next + 1) % rc->capacity;
     rc->count++;
+    rc->bytes += len;
+    keep_to_budget(rc, e);
 
     /* Too many tombstones make probes long: rebuild the index in place. */
     if (rc->tombstones > rc->index_size / 4) {
@@ -167,3 +192,5 @@ bool oj_reply_cache_get(const struct oj_reply_cache *rc, uint64_t id, uint64_t *
 }
 
 size_t oj_reply_cache_count(const struct oj_reply_cache *rc) { return rc->count; }
+
+size_t oj_reply_cache_bytes(const struct oj_reply_cache *rc) { return rc->bytes; }

@@ -12,7 +12,8 @@
  * different request that reuses a remembered id.
  *
  * Pure data structure: no locking (the server holds its mutex), no I/O.
- * Replies larger than OJ_REPLY_CACHE_MAX_BYTES are remembered as "done, reply
+ * Replies larger than OJ_REPLY_CACHE_MAX_BYTES, and the oldest ones once all
+ * together pass OJ_REPLY_CACHE_BUDGET_BYTES, are remembered as "done, reply
  * too large to keep": a repeat of such a request gets a CONFLICT answer rather
  * than a second run. */
 #ifndef OJ_REPLY_CACHE_H
@@ -22,6 +23,10 @@
 #include <stdint.h>
 
 #define OJ_REPLY_CACHE_MAX_BYTES (256u * 1024)
+/* All the kept replies together: past it the oldest replies' bytes go (their
+ * ids stay, as "done, reply too large to keep"), so that the cache's memory
+ * is bounded by this, not by capacity times the largest reply (256 MiB). */
+#define OJ_REPLY_CACHE_BUDGET_BYTES (8u * 1024 * 1024)
 
 struct oj_reply_cache;
 
@@ -42,4 +47,6 @@ bool oj_reply_cache_get(const struct oj_reply_cache *rc, uint64_t id, uint64_t *
                         const void **data, size_t *len);
 
 size_t oj_reply_cache_count(const struct oj_reply_cache *rc);
+/* The bytes of the replies kept (at most OJ_REPLY_CACHE_BUDGET_BYTES). */
+size_t oj_reply_cache_bytes(const struct oj_reply_cache *rc);
 #endif

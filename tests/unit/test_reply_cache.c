@@ -103,3 +103,50 @@ Test(reply_cache, keeps_the_digest_of_the_request_beside_its_reply)
     cr_expect_eq(memcmp(d, "again", 5), 0);
     oj_reply_cache_free(rc);
 }
+
+/* Issue 14: the daemon's memory is bounded whatever its clients send: a
+ * thousand big replies (100 KB each) are not all kept. The newest stay
+ * whole; the oldest ones' bytes go, and their ids are still known (a repeat
+ * gets CONFLICT, never a second run). */
+Test(reply_cache, all_the_replies_together_stay_within_a_budget)
+{
+    enum { N = 1024, BIG = 100 * 1024 };
+    struct oj_reply_cache *rc = oj_reply_cache_new(N);
+    cr_assert_not_null(rc);
+    char *big = malloc(BIG);
+    cr_assert_not_null(big);
+    for (uint64_t id = 1; id <= N; id++) {
+        memset(big, (int)(id & 0xff), BIG);
+        cr_assert_eq(oj_reply_cache_put(rc, id, id, big, BIG), 0);
+        cr_assert_leq(oj_reply_cache_bytes(rc), OJ_REPLY_CACHE_BUDGET_BYTES, "after %llu",
+                      (unsigned long long)id);
+    }
+    size_t whole = 0, dropped = 0;
+    for (uint64_t id = 1; id <= N; id++) {
+        const void *d;
+        size_t len;
+        uint64_t dg;
+        cr_assert(oj_reply_cache_get(rc, id, &dg, &d, &len), "id %llu forgotten",
+                  (unsigned long long)id);
+        if (d) {
+            whole++;
+            cr_expect_eq(len, BIG);
+            cr_expect_eq(((const unsigned char *)d)[BIG - 1], id & 0xff);
+        } else {
+            dropped++;
+            cr_expect_leq(id, N - OJ_REPLY_CACHE_BUDGET_BYTES / BIG, "a new one dropped: %llu",
+                         (unsigned long long)id);
+        }
+    }
+    cr_expect_eq(whole, OJ_REPLY_CACHE_BUDGET_BYTES / BIG, "the newest fill the budget");
+    cr_expect_eq(whole + dropped, N);
+    /* Small replies after them: the budget makes room from the oldest on. */
+    for (uint64_t id = N + 1; id <= N + 10; id++)
+        cr_assert_eq(oj_reply_cache_put(rc, id, id, "ok", 2), 0);
+    const void *d;
+    size_t len;
+    uint64_t dg;
+    cr_expect(oj_reply_cache_get(rc, N + 10, &dg, &d, &len) && d && len == 2);
+    free(big);
+    oj_reply_cache_free(rc);
+}
