@@ -134,13 +134,13 @@ Test(cli, status_resources_counts_records_replies_and_the_tick, .init = setup, .
     /* the lock acquire and the session start are changes: their replies are kept */
     cr_expect_geq(cJSON_GetObjectItem(j, "reply_cache_entries")->valuedouble, 2, "%s", o.out);
     cr_expect_gt(cJSON_GetObjectItem(j, "reply_cache_bytes")->valuedouble, 0, "%s", o.out);
-    cr_expect_eq(cJSON_GetObjectItem(j, "reply_cache_budget")->valuedouble, 4 * 1024 * 1024,
+    cr_expect_eq(cJSON_GetObjectItem(j, "reply_cache_budget")->valuedouble, 8 * 1024 * 1024,
                  "%s", o.out);
     cJSON_Delete(j);
     oj_out_free(&o);
     o = OJ(&e, "status", "--resources");
     cr_expect(strstr(o.out, "records:    1 session(s), 0 pipeline(s)") != NULL, "%s", o.out);
-    cr_expect(strstr(o.out, "of 4.0 MiB") != NULL, "%s", o.out);
+    cr_expect(strstr(o.out, "of 8.0 MiB") != NULL, "%s", o.out);
     cr_expect(strstr(o.out, "tick:") != NULL, "%s", o.out);
     oj_out_free(&o);
 }
