@@ -49,6 +49,16 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
         oj_fmt_bytes(s->reply_cache_budget, cap, sizeof cap);
         printf("replies:    %u kept for de-duplication, %s of %s\n", s->reply_cache_entries, buf,
                cap);
+        oj_fmt_bytes(s->history_bytes, buf, sizeof buf);
+        char keep[32] = "forever";
+        if (s->retain_history_ms > 0)
+            oj_duration_format(s->retain_history_ms, keep, sizeof keep);
+        if (s->history_max_bytes > 0)
+            oj_fmt_bytes(s->history_max_bytes, cap, sizeof cap);
+        printf("history:    %s in %llu file(s) of %s, kept %s (%llu removed since the start)\n",
+               buf, (unsigned long long)s->history_files,
+               s->history_max_bytes > 0 ? cap : "no cap", keep,
+               (unsigned long long)s->history_removed_files);
         printf("tick:       %.1f ms last, %.1f ms the longest of the last minute\n",
                (double)s->tick_last_us / 1000, (double)s->tick_max_us / 1000);
     }

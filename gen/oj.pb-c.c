@@ -2602,7 +2602,7 @@ const ProtobufCMessageDescriptor oj__status_request__descriptor =
   (ProtobufCMessageInit) oj__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[32] =
+static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[37] =
 {
   {
     "version",
@@ -2988,12 +2988,76 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[32]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "history_bytes",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, history_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_files",
+    34,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, history_files),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_max_bytes",
+    35,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, history_max_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retain_history_ms",
+    36,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, retain_history_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_removed_files",
+    37,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, history_removed_files),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__status_response__field_indices_by_name[] = {
   4,   /* field[4] = active_pipelines */
   5,   /* field[5] = active_sessions */
   8,   /* field[8] = draining */
   12,   /* field[12] = events_socket_path */
+  32,   /* field[32] = history_bytes */
+  33,   /* field[33] = history_files */
+  34,   /* field[34] = history_max_bytes */
+  36,   /* field[36] = history_removed_files */
   17,   /* field[17] = listener_restarts */
   14,   /* field[14] = log_level */
   13,   /* field[13] = log_path */
@@ -3008,6 +3072,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   31,   /* field[31] = reply_cache_entries */
   16,   /* field[16] = requests_in_flight */
   15,   /* field[15] = requests_served */
+  35,   /* field[35] = retain_history_ms */
   18,   /* field[18] = rss_bytes */
   24,   /* field[24] = runbook_error */
   27,   /* field[27] = session_records */
@@ -3026,7 +3091,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 32 }
+  { 0, 37 }
 };
 const ProtobufCMessageDescriptor oj__status_response__descriptor =
 {
@@ -3036,7 +3101,7 @@ const ProtobufCMessageDescriptor oj__status_response__descriptor =
   "Oj__StatusResponse",
   "oj",
   sizeof(Oj__StatusResponse),
-  32,
+  37,
   oj__status_response__field_descriptors,
   oj__status_response__field_indices_by_name,
   1,  oj__status_response__number_ranges,

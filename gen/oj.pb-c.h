@@ -197,10 +197,20 @@ struct  Oj__StatusResponse
   uint64_t reply_cache_bytes;
   uint64_t reply_cache_budget;
   uint32_t reply_cache_entries;
+  /*
+   * the history under .oj/ (logs, prompts and archives of finished work) as the
+   * last sweep found it, its cap and retention (OJ_HISTORY_MAX_SIZE,
+   * OJ_RETAIN_HISTORY; 0 = none), and what the sweeps removed since the start
+   */
+  uint64_t history_bytes;
+  uint64_t history_files;
+  uint64_t history_max_bytes;
+  int64_t retain_history_ms;
+  uint64_t history_removed_files;
 };
 #define OJ__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Oj__PipelineWait

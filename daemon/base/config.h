@@ -15,6 +15,8 @@
 #define OJ_DEFAULT_COMPACT_BYTES (100ULL * 1000 * 1000)
 #define OJ_DEFAULT_LOG_MAX_BYTES (10ULL * 1000 * 1000)
 #define OJ_DEFAULT_LOG_KEEP 5
+#define OJ_DEFAULT_RETAIN_HISTORY_MS (7LL * 24 * 3600 * 1000)
+#define OJ_DEFAULT_HISTORY_MAX_BYTES (1ULL << 30)
 
 struct oj_config {
     enum oj_log_level log_level; /* OJ_LOG_LEVEL */
@@ -26,12 +28,17 @@ struct oj_config {
     int64_t nudge_pause_ms;      /* OJ_NUDGE_PAUSE: no stuck events this soon after a nudge */
     uint64_t log_max_bytes;      /* OJ_LOG_MAX_SIZE: daemon.log rotates past this (0 = never) */
     unsigned log_keep;           /* OJ_LOG_KEEP: rotated logs kept (daemon.log.1 ...) */
+    /* OJ_RETAIN_HISTORY: logs, prompts and archives of records no longer in the live
+     * state are removed this long after they were last written (0 = never) */
+    int64_t retain_history_ms;
+    uint64_t history_max_bytes;  /* OJ_HISTORY_MAX_SIZE: all of them together (0 = no cap) */
 };
 
 /* The raw values of the variables (NULL = unset). */
 struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
-        *compact_size, *nudge_pause, *log_max_size, *log_keep;
+        *compact_size, *nudge_pause, *log_max_size, *log_keep, *retain_history,
+        *history_max_size;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and

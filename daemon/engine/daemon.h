@@ -78,6 +78,12 @@ struct oj_daemon {
 #define OJ_TICK_KEEP 60
     _Atomic uint64_t tick_us[OJ_TICK_KEEP];
     atomic_uint tick_count;
+    /* the history sweep (history_sweep.h): when the next is due (engine
+     * thread), whether one runs, and what the last found (any thread) */
+    int64_t history_next_ms;
+    bool history_running;
+    _Atomic uint64_t history_bytes, history_files, history_removed, history_removed_bytes;
+    _Atomic int64_t history_swept_ms;
 
     struct oj_watchdog *watchdog; /* keeps both listeners alive (watchdog.h) */
 

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "history_sweep.h"
 #include "log.h"
 #include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
 #include "rpc_table.h"
@@ -54,6 +55,13 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
         out.reply_cache_bytes = st.reply_cache_bytes;
         out.reply_cache_budget = OJ_REPLY_CACHE_BUDGET_BYTES;
         out.reply_cache_entries = (uint32_t)st.reply_cache_entries;
+        struct oj_history_stats hs;
+        oj_history_stats(d, &hs);
+        out.history_bytes = hs.bytes;
+        out.history_files = hs.files;
+        out.history_max_bytes = d->cfg.history_max_bytes;
+        out.retain_history_ms = d->cfg.retain_history_ms;
+        out.history_removed_files = hs.removed;
     }
     if (in->verbose) {
         out.project_root = d->paths.root;
