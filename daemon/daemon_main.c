@@ -27,6 +27,7 @@
 #include "daemon_main.h"
 
 #include "clock.h"
+#include "archive.h"
 #include "cron.h"
 #include "history_sweep.h"
 #include "daemon.h"
@@ -106,6 +107,7 @@ static void tick(void *arg)
     oj_sessions_tick(d, session_events, NULL);
     oj_pipelines_tick(d);
     oj_cron_tick(d);
+    oj_archive_tick(d);
     oj_history_tick(d);
 }
 

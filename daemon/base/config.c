@@ -58,6 +58,7 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
     cfg->nudge_pause_ms = OJ_DEFAULT_NUDGE_PAUSE_MS;
     cfg->log_max_bytes = OJ_DEFAULT_LOG_MAX_BYTES;
     cfg->log_keep = OJ_DEFAULT_LOG_KEEP;
+    cfg->retain_finished_ms = OJ_DEFAULT_RETAIN_FINISHED_MS;
     cfg->retain_history_ms = OJ_DEFAULT_RETAIN_HISTORY_MS;
     cfg->history_max_bytes = OJ_DEFAULT_HISTORY_MAX_BYTES;
 
@@ -135,6 +136,15 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
         }
         cfg->log_keep = (unsigned)n;
     }
+    if (env->retain_finished && *env->retain_finished &&
+        (oj_duration_parse(env->retain_finished, &cfg->retain_finished_ms) != 0 ||
+         (cfg->retain_finished_ms > 0 && cfg->retain_finished_ms < 1000))) {
+        snprintf(err, errlen,
+                 "OJ_RETAIN_FINISHED must be a duration of at least 1s like 1h or 30m, or 0 for "
+                 "only by oj maintenance archive (got '%s')",
+                 env->retain_finished);
+        return -1;
+    }
     if (env->retain_history && *env->retain_history &&
         (oj_duration_parse(env->retain_history, &cfg->retain_history_ms) != 0 ||
          (cfg->retain_history_ms > 0 && cfg->retain_history_ms < 60 * 1000))) {
@@ -169,6 +179,7 @@ int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen)
         .log_max_size = getenv("OJ_LOG_MAX_SIZE"),
         .log_keep = getenv("OJ_LOG_KEEP"),
         .retain_history = getenv("OJ_RETAIN_HISTORY"),
+        .retain_finished = getenv("OJ_RETAIN_FINISHED"),
         .history_max_size = getenv("OJ_HISTORY_MAX_SIZE"),
     };
     return oj_config_parse(cfg, &env, err, errlen);

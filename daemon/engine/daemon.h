@@ -82,6 +82,8 @@ struct oj_daemon {
      * thread), whether one runs, and what the last found (any thread) */
     int64_t history_next_ms;
     bool history_running;
+    int64_t archive_next_ms; /* archive.h: the tick's own archive (engine thread) */
+    bool archive_running;
     _Atomic uint64_t history_bytes, history_files, history_removed, history_removed_bytes;
     _Atomic int64_t history_swept_ms;
 

@@ -2,8 +2,10 @@
  * prompts and archives of records that left the live state go once they are
  * older than OJ_RETAIN_HISTORY, and the oldest of them while the whole is over
  * OJ_HISTORY_MAX_SIZE; a live record's files, and fresh ones, always stay.
- * The real daemon sweeps at its first tick; the files are made old with
- * utimensat, as if written days ago. */
+ * Finished pipelines and ended sessions leave the live state for the archive
+ * once OJ_RETAIN_FINISHED has passed. The real daemon sweeps and archives at
+ * its first tick; files are made old with utimensat and records with old
+ * timestamps, as if written hours or days ago. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -15,6 +17,8 @@
 #include <unistd.h>
 
 #include "../lib/harness.h"
+#include "clock.h"
+#include "wal.h"
 
 static struct oj_env e;
 
@@ -139,4 +143,100 @@ Test(history, a_bad_setting_is_refused_at_start_naming_it, .init = setup, .fini 
     cr_expect_neq(o.code, 0);
     cr_expect(strstr(o.err, "OJ_RETAIN_HISTORY") != NULL, "%s", o.err);
     oj_out_free(&o);
+}
+
+/* A WAL holding the given operations, as a daemon that ran before wrote it. */
+static void write_wal(const char *const ops[], int n)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/.oj", e.dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/.oj/wal.jsonl", e.dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < n; i++) {
+        cJSON *op = cJSON_Parse(ops[i]);
+        cr_assert_not_null(op, "%s", ops[i]);
+        size_t len;
+        char *line = oj_wal_format((uint64_t)i + 1, oj_wall_ms(), op, &len);
+        fwrite(line, 1, len, f);
+        free(line);
+        cJSON_Delete(op);
+    }
+    fclose(f);
+}
+
+static bool ticked(void *arg)
+{
+    (void)arg;
+    cJSON *j = status_json();
+    bool done = cJSON_GetObjectItem(j, "tick_max_us")->valuedouble > 0;
+    cJSON_Delete(j);
+    return done;
+}
+
+static bool records_are(void *arg)
+{
+    const int *want = arg; /* pipelines, sessions */
+    cJSON *j = status_json();
+    bool ok = cJSON_GetObjectItem(j, "pipeline_records")->valuedouble == want[0] &&
+              cJSON_GetObjectItem(j, "session_records")->valuedouble == want[1];
+    cJSON_Delete(j);
+    return ok;
+}
+
+Test(history, finished_work_leaves_the_live_state_on_its_own_after_an_hour, .init = setup,
+     .fini = teardown)
+{
+    long long two_hours_ago = (long long)oj_wall_ms() - 2 * 3600 * 1000LL;
+    long long minutes_ago = (long long)oj_wall_ms() - 10 * 60 * 1000LL;
+    char ops[6][320];
+    snprintf(ops[0], sizeof ops[0], "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-old-done\","
+             "\"value\":{\"state\":\"done\",\"finished_at_ms\":%lld}}", two_hours_ago);
+    snprintf(ops[1], sizeof ops[1], "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-old-running\","
+             "\"value\":{\"state\":\"failed\",\"finished_at_ms\":%lld,\"session_id\":\"s-named\"}}",
+             minutes_ago);
+    snprintf(ops[2], sizeof ops[2], "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-new-done\","
+             "\"value\":{\"state\":\"done\",\"finished_at_ms\":%lld}}", minutes_ago);
+    snprintf(ops[3], sizeof ops[3], "{\"type\":\"put\",\"kind\":\"session\",\"id\":\"s-old-dead\","
+             "\"value\":{\"name\":\"old\",\"state\":\"dead\",\"ended_at_ms\":%lld}}", two_hours_ago);
+    snprintf(ops[4], sizeof ops[4], "{\"type\":\"put\",\"kind\":\"session\",\"id\":\"s-named\","
+             "\"value\":{\"name\":\"named\",\"state\":\"dead\",\"ended_at_ms\":%lld}}", two_hours_ago);
+    snprintf(ops[5], sizeof ops[5], "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-old-active\","
+             "\"value\":{\"state\":\"failed\",\"finished_at_ms\":%lld}}", minutes_ago);
+    const char *const list[] = {ops[0], ops[1], ops[2], ops[3], ops[4], ops[5]};
+    write_wal(list, 6);
+    cr_assert_eq(env_start_daemon(&e), 0);
+    int want[2] = {3, 1};
+    cr_assert(wait_until(records_are, want, 10000),
+              "the pipeline done two hours ago and the session ended then leave the live state; "
+              "the rest stays (a session a staying pipeline names, work finished minutes ago)");
+    struct oj_out o = OJ(&e, "pipeline", "list", "--all");
+    cr_expect(strstr(o.out, "p-old-done") != NULL, "--all still lists it, from the archive: %s",
+              o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "session", "show", "s-named");
+    cr_expect_eq(o.code, 0, "a session a live pipeline names stays: %s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "session", "show", "s-old-dead");
+    cr_expect_eq(o.code, 4, "an archived session is not found: %s", o.out);
+    oj_out_free(&o);
+}
+
+Test(history, retain_finished_zero_leaves_archiving_to_the_operator, .init = setup,
+     .fini = teardown)
+{
+    char op[320];
+    snprintf(op, sizeof op, "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-old-done\","
+             "\"value\":{\"state\":\"done\",\"finished_at_ms\":%lld}}",
+             (long long)oj_wall_ms() - 30 * 24 * 3600 * 1000LL);
+    const char *const list[] = {op};
+    write_wal(list, 1);
+    char *envp[] = {"OJ_RETAIN_FINISHED=0", NULL};
+    struct oj_out o = oj_run_in(&e, NULL, envp, "daemon", "start", (char *)NULL);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    cr_assert(wait_until(ticked, NULL, 10000), "the first tick ran");
+    int want[2] = {1, 0};
+    cr_expect(records_are(want), "a month-old finished pipeline stays live with 0");
 }

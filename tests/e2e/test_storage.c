@@ -153,7 +153,11 @@ Test(storage, archive_moves_old_finished_pipelines, .init = setup, .fini = teard
     snprintf(ops[3], sizeof ops[3], "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-new-done\",\"value\":{\"state\":\"done\",\"updated_at_ms\":%lld}}", (long long)recent);
     const char *const list[] = {ops[0], ops[1], ops[2], ops[3]};
     write_wal(list, 4);
-    start();
+    /* Not on its own (OJ_RETAIN_FINISHED, tests/e2e/test_history.c): by the command. */
+    char *envp[] = {"OJ_RETAIN_FINISHED=0", NULL};
+    struct oj_out s = oj_run_in(&e, NULL, envp, "daemon", "start", (char *)NULL);
+    cr_assert_eq(s.code, 0, "%s", s.err);
+    oj_out_free(&s);
 
     struct oj_out a = OJ(&e, "maintenance", "archive", "--older-than", "30d");
     cr_assert_eq(a.code, 0, "%s", a.err);
