@@ -14,9 +14,14 @@
 # days until it reaches its limit (from the slope less two standard errors, so that noise
 # is not growth), and fails when one would within SOAK_DAYS.
 #
+# Retention is compressed like the load: finished work leaves the live state after
+# SOAK_RETAIN_FINISHED (OJ_RETAIN_FINISHED, 30s) and its logs go after SOAK_RETAIN_HISTORY
+# (OJ_RETAIN_HISTORY, 2m), so the run reaches the steady state a week-long run would.
+#
 # Settings (environment): SOAK_MINUTES (10), SOAK_SAMPLE_S (5), SOAK_PIPELINES_PER_MIN
-# (40), SOAK_SESSIONS_PER_MIN (90), SOAK_DAYS (30), SOAK_CSV (the samples as CSV, kept),
-# KEEP=1 (keep the temp dir), OJ_BIN (bin/oj). Not part of `make test`.
+# (40), SOAK_SESSIONS_PER_MIN (90), SOAK_DAYS (30), SOAK_RETAIN_FINISHED, SOAK_RETAIN_HISTORY,
+# SOAK_CSV (the samples as CSV, kept), KEEP=1 (keep the temp dir), OJ_BIN (bin/oj). Not
+# part of `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OJ_BIN=${OJ_BIN:-$PWD/bin/oj}
@@ -88,7 +93,8 @@ cat >"$repo/.oj/runbooks/soak.json" <<'EOF'
 }
 EOF
 cd "$repo"
-OJ_MAX_SESSIONS=24 oj daemon start >/dev/null
+OJ_MAX_SESSIONS=24 OJ_RETAIN_FINISHED=${SOAK_RETAIN_FINISHED:-30s} \
+  OJ_RETAIN_HISTORY=${SOAK_RETAIN_HISTORY:-2m} oj daemon start >/dev/null
 pid=$(oj status --json | sed -n 's/.*"pid":[[:space:]]*\([0-9]*\).*/\1/p' | head -n 1)
 [ -n "$pid" ] || { echo "soak: no daemon pid" >&2; exit 1; }
 echo "soak: daemon $pid in $repo; ${MINUTES} min, ${P_RATE} pipelines/min," \

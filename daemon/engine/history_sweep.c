@@ -224,7 +224,10 @@ void oj_history_tick(struct oj_daemon *d)
     int64_t now = oj_mono_ms();
     if (d->history_running || now < d->history_next_ms)
         return;
-    d->history_next_ms = now + OJ_HISTORY_SWEEP_MS;
+    int64_t every = d->cfg.retain_history_ms / 10;
+    if (every <= 0 || every > OJ_HISTORY_SWEEP_MS)
+        every = OJ_HISTORY_SWEEP_MS;
+    d->history_next_ms = now + (every < 10000 ? 10000 : every);
     struct sweep *s = calloc(1, sizeof *s);
     if (s == NULL)
         return;

@@ -3,7 +3,8 @@
  * OJ_RETAIN_HISTORY and OJ_HISTORY_MAX_SIZE, so that a daemon left running for
  * weeks does not fill the disk with millions of files.
  *
- * At the first tick and then every OJ_HISTORY_SWEEP_MS, the engine copies the
+ * At the first tick and then every tenth of OJ_RETAIN_HISTORY (at least 10 s,
+ * at most OJ_HISTORY_SWEEP_MS: every 10 minutes by default), the engine copies the
  * ids of the records in the live state and hands them to a thread of its own
  * (engine_work.h), which lists the files, asks retention.h which to remove,
  * removes them and reports back; the engine never waits for the disk. */

@@ -4,8 +4,9 @@
  * status files, pipeline logs, agent prompts and archive files. A file that
  * belongs to a record in the live state is never removed (its session or
  * pipeline may still be looked at, resumed or archived), nor one written in
- * the last OJ_RETENTION_FRESH_MS (its record may be too new to have been in
- * the list of live ids the plan was given). Of the others, those older than
+ * the OJ_RETENTION_FRESH_MS before the list of live ids was taken or since (its
+ * record may be too new to be in that list: a session's log can be made just
+ * before its record is journaled). Of the others, those older than
  * the retention period go, and then, while the whole history is over its size
  * cap, the oldest of what is left.
  *
@@ -16,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OJ_RETENTION_FRESH_MS (10 * 60 * 1000)
+#define OJ_RETENTION_FRESH_MS (60 * 1000)
 
 struct oj_history_file {
     char *path;  /* the caller's; the plan only moves it with its file */
@@ -33,7 +34,8 @@ struct oj_retention_totals {
     size_t kept;
 };
 
-/* Marks f[i].remove for the files to remove. retain_ms <= 0: no age limit;
+/* Marks f[i].remove for the files to remove; now_ms is when the live ids were
+ * taken. retain_ms <= 0: no age limit;
  * cap_bytes 0: no size cap. Reorders f (oldest first). */
 void oj_retention_plan(struct oj_history_file *f, size_t n, int64_t now_ms, int64_t retain_ms,
                        uint64_t cap_bytes, struct oj_retention_totals *t);
