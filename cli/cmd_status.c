@@ -34,11 +34,18 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
         oj_fmt_bytes(s->rss_bytes, buf, sizeof buf);
         printf("memory:     %s RSS\n", buf);
         oj_fmt_bytes(s->wal_bytes, buf, sizeof buf);
-        printf("wal:        %s, %llu records since the last snapshot\n", buf,
+        char walcap[48] = "never compacted";
+        if (s->compact_bytes > 0) {
+            char c[32];
+            oj_fmt_bytes(s->compact_bytes, c, sizeof c);
+            snprintf(walcap, sizeof walcap, "compacted past %s", c);
+        }
+        printf("wal:        %s (%s), %llu records since the last snapshot\n", buf, walcap,
                (unsigned long long)s->wal_records_since_snapshot);
         if (s->snapshot_count) {
             oj_duration_format(s->newest_snapshot_age_ms, up, sizeof up);
-            printf("snapshots:  %u (newest %s old)\n", s->snapshot_count, up);
+            printf("snapshots:  %u of %u kept (newest %s old)\n", s->snapshot_count,
+                   s->snapshot_keep, up);
         } else {
             printf("snapshots:  none\n");
         }

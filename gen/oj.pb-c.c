@@ -2602,7 +2602,7 @@ const ProtobufCMessageDescriptor oj__status_request__descriptor =
   (ProtobufCMessageInit) oj__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[37] =
+static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[39] =
 {
   {
     "version",
@@ -3048,10 +3048,35 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[37]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "compact_bytes",
+    38,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, compact_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "snapshot_keep",
+    39,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, snapshot_keep),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__status_response__field_indices_by_name[] = {
   4,   /* field[4] = active_pipelines */
   5,   /* field[5] = active_sessions */
+  37,   /* field[37] = compact_bytes */
   8,   /* field[8] = draining */
   12,   /* field[12] = events_socket_path */
   32,   /* field[32] = history_bytes */
@@ -3077,6 +3102,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   24,   /* field[24] = runbook_error */
   27,   /* field[27] = session_records */
   21,   /* field[21] = snapshot_count */
+  38,   /* field[38] = snapshot_keep */
   11,   /* field[11] = socket_path */
   2,   /* field[2] = started_at_ms */
   10,   /* field[10] = state_dir */
@@ -3091,7 +3117,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 37 }
+  { 0, 39 }
 };
 const ProtobufCMessageDescriptor oj__status_response__descriptor =
 {
@@ -3101,7 +3127,7 @@ const ProtobufCMessageDescriptor oj__status_response__descriptor =
   "Oj__StatusResponse",
   "oj",
   sizeof(Oj__StatusResponse),
-  37,
+  39,
   oj__status_response__field_descriptors,
   oj__status_response__field_indices_by_name,
   1,  oj__status_response__number_ranges,

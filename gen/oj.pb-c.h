@@ -207,10 +207,18 @@ struct  Oj__StatusResponse
   uint64_t history_max_bytes;
   int64_t retain_history_ms;
   uint64_t history_removed_files;
+  /*
+   * OJ_COMPACT_SIZE: the WAL is compacted past it (0 = never)
+   */
+  uint64_t compact_bytes;
+  /*
+   * OJ_SNAPSHOT_KEEP: snapshots kept
+   */
+  uint32_t snapshot_keep;
 };
 #define OJ__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Oj__PipelineWait

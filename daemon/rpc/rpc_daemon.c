@@ -62,6 +62,8 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
         out.history_max_bytes = d->cfg.history_max_bytes;
         out.retain_history_ms = d->cfg.retain_history_ms;
         out.history_removed_files = hs.removed;
+        out.compact_bytes = d->cfg.compact_bytes;
+        out.snapshot_keep = d->cfg.snapshot_keep;
     }
     if (in->verbose) {
         out.project_root = d->paths.root;

@@ -141,6 +141,9 @@ Test(cli, status_resources_counts_records_replies_and_the_tick, .init = setup, .
     o = OJ(&e, "status", "--resources");
     cr_expect(strstr(o.out, "records:    1 session(s), 0 pipeline(s)") != NULL, "%s", o.out);
     cr_expect(strstr(o.out, "of 8.0 MiB") != NULL, "%s", o.out);
+    cr_expect(strstr(o.out, "(compacted past 95.4 MiB)") != NULL, "the WAL against its cap: %s",
+              o.out);
+    cr_expect(strstr(o.out, "history:") && strstr(o.out, "of 1.00 GiB, kept 7d 0h"), "%s", o.out);
     cr_expect(strstr(o.out, "tick:") != NULL, "%s", o.out);
     oj_out_free(&o);
 }

@@ -84,7 +84,7 @@ Test(storage, snapshot_compact_restore_from_the_cli, .init = setup, .fini = tear
     acquire("two");
     struct oj_out st = OJ(&e, "status", "--verbose");
     cr_expect(strstr(st.out, "1 records since the last snapshot") != NULL, "%s", st.out);
-    cr_expect(strstr(st.out, "snapshots:  1 (newest") != NULL, "%s", st.out);
+    cr_expect(strstr(st.out, "snapshots:  1 of 5 kept (newest") != NULL, "%s", st.out);
 
     struct oj_out c = OJ(&e, "maintenance", "compact");
     cr_expect_eq(c.code, 0, "%s", c.err);
