@@ -22,6 +22,16 @@
 
 #define ARCHIVE_TICK_MS (60 * 1000)
 
+/* One archive at a time: two at once could pick the same records and name
+ * their files alike (archive-<time>-<seq>.json of the same state), the second
+ * file replacing the first. Requests that come meanwhile wait here, in order. */
+struct oj_archive_wait {
+    int64_t older_than_ms;
+    oj_archive_done_fn done;
+    void *arg;
+    struct oj_archive_wait *next;
+};
+
 struct archive_job {
     int64_t now, older_than_ms;
     cJSON *pipelines;          /* {"<id>": value}: as stored, to the byte */
@@ -30,11 +40,14 @@ struct archive_job {
     char dir[4200], name[64];
     oj_archive_done_fn done;
     void *arg;
+    struct oj_daemon *owner; /* whose queue waits for this one (valid until the work's end) */
     /* the writing thread's result */
     int rc;
     struct oj_archive_result r;
     char err[600];
 };
+
+static void finished(struct oj_daemon *d, struct oj_daemon *owner);
 
 static void pick_pipeline(const char *id, const cJSON *value, void *arg)
 {
@@ -133,17 +146,23 @@ static unsigned still_as_archived(const struct oj_state *state, const char *kind
 }
 
 /* Engine thread: the file is on disk; the journal takes them out. */
+static void report(struct oj_daemon *d, struct archive_job *j, int rc, const char *err)
+{
+    struct oj_daemon *owner = j->owner;
+    j->done(d, rc, &j->r, err, j->arg);
+    job_free(j);
+    finished(d, owner);
+}
+
 static void write_then(struct oj_daemon *d, void *arg)
 {
     struct archive_job *j = arg;
     if (d == NULL) {
-        j->done(NULL, -1, &j->r, "the daemon stopped", j->arg);
-        job_free(j);
+        report(NULL, j, -1, "the daemon stopped");
         return;
     }
     if (j->rc != 0) {
-        j->done(d, -1, &j->r, j->err, j->arg);
-        job_free(j);
+        report(d, j, -1, j->err);
         return;
     }
     const struct oj_state *state = oj_store_state(d->store);
@@ -156,19 +175,59 @@ static void write_then(struct oj_daemon *d, void *arg)
     cJSON_AddItemToArray(ops, oj_op_mark(mark));
     char err[600];
     if (oj_store_commit(d->store, oj_op_batch(ops), err, sizeof err) == 0) {
-        j->done(d, -1, &j->r, err, j->arg);
-        job_free(j);
+        report(d, j, -1, err);
         return;
     }
     for (const cJSON *e = j->sessions->child; e; e = e->next)
         oj_session_forget(d, e->string);
     LOG_INFO("maintenance: %s", mark);
-    j->done(d, 0, &j->r, "", j->arg);
-    job_free(j);
+    report(d, j, 0, "");
+}
+
+static void begin(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn done, void *arg);
+
+/* Engine thread (d NULL: the engine ended, and the waiting ones are only told
+ * so): the archive in flight is over; the next waiting one begins. */
+static void finished(struct oj_daemon *d, struct oj_daemon *owner)
+{
+    owner->archive_busy = false; /* begin sets it again while a file is written */
+    struct oj_archive_wait *w;
+    while ((w = owner->archive_queue) != NULL) {
+        owner->archive_queue = w->next;
+        if (d == NULL) {
+            struct oj_archive_result none = {0};
+            w->done(NULL, -1, &none, "the daemon stopped", w->arg);
+            free(w);
+            continue;
+        }
+        begin(d, w->older_than_ms, w->done, w->arg);
+        free(w);
+        if (d->archive_busy)
+            return; /* in flight: the rest wait for it */
+    }
 }
 
 void oj_archive_start(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn done,
                       void *arg)
+{
+    if (!d->archive_busy) {
+        begin(d, older_than_ms, done, arg);
+        return;
+    }
+    struct oj_archive_wait *w = calloc(1, sizeof *w), **tail = &d->archive_queue;
+    if (w == NULL) {
+        struct oj_archive_result none = {0};
+        done(d, -1, &none, "daemon out of memory", arg);
+        return;
+    }
+    *w = (struct oj_archive_wait){.older_than_ms = older_than_ms, .done = done, .arg = arg};
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = w;
+}
+
+/* Starts one archive; sets d->archive_busy while its file is being written. */
+static void begin(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn done, void *arg)
 {
     struct archive_job *j = calloc(1, sizeof *j);
     if (j == NULL) {
@@ -200,6 +259,8 @@ void oj_archive_start(struct oj_daemon *d, int64_t older_than_ms, oj_archive_don
     snprintf(j->dir, sizeof j->dir, "%s/archive", d->paths.state_dir);
     snprintf(j->name, sizeof j->name, "archive-%s-%llu.json", stamp,
              (unsigned long long)oj_state_seq(state) + 1);
+    d->archive_busy = true;
+    j->owner = d;
     if (oj_engine_work(d, OJ_LANE_ALONE, 0, write_work, write_then, j) == 0) {
         LOG_WARN("maintenance: no thread for the archive; writing it on the engine thread");
         write_work(j);
@@ -214,10 +275,7 @@ static void tick_done(struct oj_daemon *d, int rc, const struct oj_archive_resul
 {
     (void)r;
     (void)arg;
-    if (d == NULL)
-        return;
-    d->archive_running = false;
-    if (rc != 0)
+    if (d != NULL && rc != 0)
         LOG_WARN("maintenance: archiving what finished more than OJ_RETAIN_FINISHED ago "
                  "failed: %s; trying again in a minute",
                  err);
@@ -226,9 +284,8 @@ static void tick_done(struct oj_daemon *d, int rc, const struct oj_archive_resul
 void oj_archive_tick(struct oj_daemon *d)
 {
     int64_t now = oj_mono_ms();
-    if (d->cfg.retain_finished_ms <= 0 || d->archive_running || now < d->archive_next_ms)
-        return;
+    if (d->cfg.retain_finished_ms <= 0 || d->archive_busy || now < d->archive_next_ms)
+        return; /* one in flight: the next minute's tick tries again */
     d->archive_next_ms = now + ARCHIVE_TICK_MS;
-    d->archive_running = true;
     oj_archive_start(d, d->cfg.retain_finished_ms, tick_done, NULL);
 }

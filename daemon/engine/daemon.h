@@ -82,8 +82,11 @@ struct oj_daemon {
      * thread), whether one runs, and what the last found (any thread) */
     int64_t history_next_ms;
     bool history_running;
-    int64_t archive_next_ms; /* archive.h: the tick's own archive (engine thread) */
-    bool archive_running;
+    /* archive.h (engine thread): when the tick archives next; whether an
+     * archive's file is being written; the archives waiting for it */
+    int64_t archive_next_ms;
+    bool archive_busy;
+    struct oj_archive_wait *archive_queue;
     _Atomic uint64_t history_bytes, history_files, history_removed, history_removed_bytes;
     _Atomic int64_t history_swept_ms;
 

@@ -8,6 +8,7 @@
  * timestamps, as if written hours or days ago. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,4 +240,55 @@ Test(history, retain_finished_zero_leaves_archiving_to_the_operator, .init = set
     cr_assert(wait_until(ticked, NULL, 10000), "the first tick ran");
     int want[2] = {1, 0};
     cr_expect(records_are(want), "a month-old finished pipeline stays live with 0");
+}
+
+/* Two archives asked for at once (or one with the daemon's own) run one after
+ * the other: each file keeps what it says, and no record leaves the live state
+ * without being in a file. Ten finished pipelines, half of them a month old:
+ * `--older-than 30d` and `--older-than 0s` at the same moment. */
+Test(history, archives_asked_at_once_lose_nothing, .init = setup, .fini = teardown)
+{
+    char ops[10][320];
+    const char *list[10];
+    for (int i = 0; i < 10; i++) {
+        long long at = (long long)oj_wall_ms() - (i < 5 ? 40LL * 24 * 3600 * 1000 : 60 * 1000);
+        snprintf(ops[i], sizeof ops[i], "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-%d\","
+                 "\"value\":{\"state\":\"done\",\"finished_at_ms\":%lld}}", i, at);
+        list[i] = ops[i];
+    }
+    write_wal(list, 10);
+    char *envp[] = {"OJ_RETAIN_FINISHED=0", NULL};
+    struct oj_out o = oj_run_in(&e, NULL, envp, "daemon", "start", (char *)NULL);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    char *old[] = {"maintenance", "archive", "--older-than", "30d", NULL};
+    char *all[] = {"maintenance", "archive", "--older-than", "0s", NULL};
+    pid_t a = oj_spawn_bg(&e, NULL, NULL, old), b = oj_spawn_bg(&e, NULL, NULL, all);
+    cr_assert_eq(child_wait_exit(a, 30000), 0);
+    cr_assert_eq(child_wait_exit(b, 30000), 0);
+    int want[2] = {0, 0};
+    cr_expect(records_are(want), "everything finished: all archived");
+    /* Every pipeline is in an archive file. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/.oj/archive", e.dir);
+    char found[10] = {0};
+    DIR *dp = opendir(dir);
+    cr_assert_not_null(dp);
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        char *text = read_file(path);
+        cJSON *j = text ? cJSON_Parse(text) : NULL;
+        cr_assert_not_null(j, "%s", path);
+        for (cJSON *p = cJSON_GetObjectItem(j, "pipelines")->child; p; p = p->next)
+            found[atoi(p->string + 2)] = 1;
+        cJSON_Delete(j);
+        free(text);
+    }
+    closedir(dp);
+    for (int i = 0; i < 10; i++)
+        cr_expect(found[i], "p-%d left the live state but is in no archive file", i);
 }
