@@ -114,7 +114,7 @@ every() { # every SECONDS CMD...: runs CMD with $i counting up, one start per pe
     # the period counts from the last start, not from the command's end: the rate holds
     # while the command takes less than the period
     next=$(awk -v n="$next" -v p="$period" 'BEGIN { printf "%.3f", n + p }')
-    sleep "$(awk -v n="$next" -v t="$EPOCHREALTIME" 'BEGIN { d = n - t; printf "%.3f", d > 0 ? d : 0 }')"
+    sleep "$(awk -v n="$next" -v t="$EPOCHREALTIME" 'BEGIN { d = n - t; printf "%.3f", (d > 0 ? d : 0) }')"
   done
 }
 start_pipeline() { oj run work "w$1"; }
