@@ -154,7 +154,7 @@ descendants() { # the processes under the given pids (not themselves)
     }'
 }
 json_num() { sed -n "s/.*\"$1\":[[:space:]]*\"\\{0,1\\}\\([0-9]*\\).*/\\1/p" | head -n 1; }
-echo "t_s,rss_kb,fds,threads,children,panes,session_records,pipeline_records,oj_kb,oj_files,tick_max_ms,status_ms" >"$csv"
+echo "t_s,rss_kb,fds,threads,children,panes,session_records,pipeline_records,oj_kb,oj_files,workspaces,tick_max_ms,status_ms" >"$csv"
 t0=$SECONDS
 end=$((t0 + MINUTES * 60))
 while [ "$SECONDS" -lt "$end" ]; do
@@ -171,10 +171,13 @@ while [ "$SECONDS" -lt "$end" ]; do
   srec=$(json_num session_records <<<"$st")
   prec=$(json_num pipeline_records <<<"$st")
   tick=$(json_num tick_max_us <<<"$st")
-  kb=$(du -sk .oj 2>/dev/null | cut -f1)
-  files=$(find .oj 2>/dev/null | wc -l)
-  printf '%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' $((SECONDS - t0)) "$rss" "$fds" "$thr" "$kids" \
-    "$panes" "${srec:-0}" "${prec:-0}" "$kb" "$files" \
+  # .oj/ without the workspaces: a worktree holds the project's files, which grow with
+  # every merge; the daemon's part is how many worktrees there are
+  kb=$(du -sk --exclude=workspaces .oj 2>/dev/null | cut -f1)
+  files=$(find .oj -path .oj/workspaces -prune -o -print 2>/dev/null | wc -l)
+  wss=$(find .oj/workspaces -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  printf '%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' $((SECONDS - t0)) "$rss" "$fds" "$thr" \
+    "$kids" "$panes" "${srec:-0}" "${prec:-0}" "$kb" "$files" "$wss" \
     "$(awk -v u="${tick:-0}" 'BEGIN { printf "%.2f", u / 1000 }')" \
     "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" >>"$csv"
   sleep "$SAMPLE_S"
@@ -197,6 +200,7 @@ awk -F, -v days="$DAYS" '
   BEGIN {
     split("rss_kb:1048576 fds:1024 threads:512 children:1024 panes:1024 " \
           "session_records:100000 pipeline_records:100000 oj_kb:1048576 oj_files:100000 " \
+          "workspaces:1000 " \
           "tick_max_ms:100 status_ms:200", L, " ")
     for (i in L) { split(L[i], kv, ":"); limit[kv[1]] = kv[2] }
   }
