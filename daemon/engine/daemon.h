@@ -4,7 +4,8 @@
  * Threads: the main thread waits for signals and runs start-up and shutdown;
  * nng's threads run the socket callbacks (server.c); one engine thread runs
  * every rpc handler in order, and the 1 s tick (engine.c), so handlers never
- * need locks around daemon state; the store's sync thread fdatasyncs the WAL
+ * need locks around daemon state (a read-only call may run on nng's thread
+ * instead, under state_mu, when the engine is between items); the store's sync thread fdatasyncs the WAL
  * and releases the replies waiting for it (store.c); the log watcher
  * publishes session output (watcher.c); the watchdog checks both listeners
  * (watchdog.c). */
@@ -59,6 +60,11 @@ struct oj_daemon {
 
     /* engine: one thread, one queue of calls */
     pthread_t engine_thread;
+    /* Held by whoever runs on the daemon's state: the engine thread around
+     * each call, job and tick it runs (so never in the middle of one), and
+     * nng's thread while it answers a read-only call at once (engine.c).
+     * Taken before engine_mu when both are. */
+    pthread_mutex_t state_mu;
     pthread_mutex_t engine_mu;
     pthread_cond_t engine_cv;
     struct oj_call_node *queue_head, *queue_tail;

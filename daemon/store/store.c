@@ -38,6 +38,7 @@ void oj_store_free(struct oj_store *s) { free_store(s); }
 static void *sync_main(void *arg)
 {
     struct oj_store *s = arg;
+    pthread_setname_np(pthread_self(), "oj:sync"); /* for top -H, perf and gdb */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (s->written == s->synced && !s->stopping)

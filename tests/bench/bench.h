@@ -19,4 +19,14 @@ bool bench_sessions_report(void);
  * (default 15), against 10 plain sessions of the same agent. Prints its
  * section; false on failure. */
 bool bench_pipelines_report(void);
+/* The floors of the durable-changes figures (bench_floor.c): a bare nng
+ * req/rep server in this process that only echoes (FLOOR_ECHO), or that
+ * writes 200 bytes per request into a prefilled file and acknowledges after
+ * a group-commit fdatasync, through a commit thread and a sync thread as the
+ * daemon does (FLOOR_COMMIT). `clients` clients (at most 16) do `each`
+ * requests after a warm-up; the first client's round-trip times go to us
+ * (microseconds; may be NULL). Requests per second, or -1. Uses files in dir. */
+enum bench_floor_kind { FLOOR_ECHO, FLOOR_COMMIT };
+double bench_floor_run(const char *dir, enum bench_floor_kind kind, int clients, int each,
+                       double *us);
 #endif

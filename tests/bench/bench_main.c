@@ -9,7 +9,10 @@
  *      against a bare nng req/rep echo moving messages of the same sizes over
  *      the same transport (ipc://) in the same process;
  *   b) the wall time of running `oj status` against a live daemon against
- *      running an empty C program (process creation, exec and exit alone).
+ *      running an empty C program (process creation, exec and exit alone);
+ *   c) a) again (p50 and p99) with the daemon at work: 10 live sessions and a
+ *      pipeline whose agent runs, over enough round trips that several of
+ *      the daemon's once-a-second ticks fall among them.
  *
  * Usage: OJ_BIN=bin/oj oj-bench [EMPTY_PROGRAM]   (else $OJ_BENCH_EMPTY)
  * OJ_BENCH_ONLY=<section,...> runs only those sections of rpc (the two figures
@@ -37,10 +40,14 @@
 
 #define RPC_N 5000     /* timed round trips per variant */
 #define RPC_WARMUP 500 /* untimed round trips first */
-#define RPC_BLOCK 250  /* stub and bare alternate in blocks this long */
+#define RPC_BLOCK 50   /* stub and bare alternate in blocks this long: short, so that
+                          * the load of other work on the machine hits both alike */
 #define SPAWN_N 200    /* timed process runs per variant */
 _Static_assert(RPC_N % RPC_BLOCK == 0, "RPC_N must be whole blocks");
 #define SPAWN_WARMUP 10
+#define LOADED_N 20000       /* c): timed round trips per variant (about 3 s each) */
+#define LOADED_SESSIONS 10
+#define LOADED_SETTLE_MS 2000 /* after the agent is up: let start-up work pass */
 
 extern char **environ;
 
@@ -144,12 +151,16 @@ static double bare_call(nng_socket req)
     return (double)(oj_mono_ns() - t0) / 1e3;
 }
 
-/* Times RPC_N stub calls and RPC_N bare round trips in alternating blocks of
- * RPC_BLOCK, so load that comes and goes on the machine hits both alike. */
-static void bench_rpc(const char *sock_path, const char *dir, struct stats *stub,
+/* Times n stub calls and n bare round trips in alternating blocks of
+ * RPC_BLOCK (n a multiple of it), so load that comes and goes on the machine
+ * hits both alike. */
+static void bench_rpc(const char *sock_path, const char *dir, int n, struct stats *stub,
                       struct stats *bare)
 {
-    static double us_stub[RPC_N], us_bare[RPC_N];
+    double *us_stub = malloc(sizeof(double) * (size_t)n);
+    double *us_bare = malloc(sizeof(double) * (size_t)n);
+    if (us_stub == NULL || us_bare == NULL)
+        fail("out of memory", NULL);
     struct oj_client *c;
     int rv = oj_client_open(&c, sock_path, 10000);
     if (rv != 0)
@@ -175,7 +186,7 @@ static void bench_rpc(const char *sock_path, const char *dir, struct stats *stub
     for (int i = 0; i < RPC_WARMUP; i++)
         bare_call(req);
 
-    for (int done = 0; done < RPC_N; done += RPC_BLOCK) {
+    for (int done = 0; done < n; done += RPC_BLOCK) {
         for (int i = done; i < done + RPC_BLOCK; i++)
             us_stub[i] = stub_call(c);
         for (int i = done; i < done + RPC_BLOCK; i++)
@@ -185,8 +196,10 @@ static void bench_rpc(const char *sock_path, const char *dir, struct stats *stub
     nng_close(rep); /* unblocks the echo thread's receive */
     pthread_join(th, NULL);
     oj_client_close(c);
-    *stub = summarize(us_stub, RPC_N);
-    *bare = summarize(us_bare, RPC_N);
+    *stub = summarize(us_stub, n);
+    *bare = summarize(us_bare, n);
+    free(us_stub);
+    free(us_bare);
 }
 
 /* ---- b) process wall time ---------------------------------------------- */
@@ -230,6 +243,77 @@ static void bench_spawn(char *const a[], char *const b[], const char *cwd, struc
     posix_spawn_file_actions_destroy(&fa);
     *sa = summarize(ms_a, SPAWN_N);
     *sb = summarize(ms_b, SPAWN_N);
+}
+
+/* ---- c) Status with the daemon at work ------------------------------------ */
+
+static const char LOADED_RUNBOOK[] =
+    "{\"pipelines\": {\"idle\": {\"phases\": [{\"name\": \"wait\", \"agent\": {\"command\":\n"
+    "  \"oj-fake-agent\", \"idle_timeout\": \"1h\"}}]}}}\n";
+
+struct pipeline_wait {
+    const char *sock;
+    char id[32];
+};
+
+static bool pipeline_in_agent(void *arg)
+{
+    struct pipeline_wait *w = arg;
+    struct oj_client *c;
+    if (oj_client_open(&c, w->sock, 1000) != 0)
+        return false;
+    Oj__PipelineRef req = OJ__PIPELINE_REF__INIT;
+    req.id = w->id;
+    Oj__PipelineStatusResponse *resp;
+    bool ok = false;
+    if (OJ_RPC(c, oj__control__pipeline_status, &req, &resp) == OJ__STATUS_CODE__OK) {
+        ok = strcmp(resp->step, "agent") == 0;
+        oj_client_free_reply(resp);
+    }
+    oj_client_close(c);
+    return ok;
+}
+
+/* a) in a project whose daemon runs LOADED_SESSIONS sessions of the fake
+ * agent and one pipeline in its agent step. */
+static void loaded_rpc(struct stats *stub, struct stats *bare)
+{
+    struct oj_env e;
+    env_setup(&e, true);
+    live_env = &e;
+    char root[PATH_MAX];
+    if (realpath(e.dir, root) == NULL)
+        fail(e.dir, strerror(errno));
+    if (env_write_runbook(&e, "bench", LOADED_RUNBOOK) != 0)
+        fail("cannot write the runbook", strerror(errno));
+    char *envp[] = {"OJ_MAX_SESSIONS=16", NULL}; /* the sessions and the pipeline's agent */
+    struct oj_out o = oj_run_in(&e, NULL, envp, "daemon", "start", (char *)NULL);
+    if (o.code != 0)
+        fail("oj daemon start failed", o.err);
+    oj_out_free(&o);
+    for (int i = 0; i < LOADED_SESSIONS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "agent%d", i);
+        o = OJ(&e, "session", "start", "--name", name, "--", "oj-fake-agent");
+        if (o.code != 0)
+            fail("oj session start failed", o.err);
+        oj_out_free(&o);
+    }
+    struct oj_paths p;
+    if (oj_paths_init(&p, root) != 0)
+        fail("socket path", strerror(errno));
+    struct pipeline_wait w = {.sock = p.sock_path};
+    o = OJ(&e, "run", "idle");
+    if (o.code != 0 || sscanf(o.out, "%31s", w.id) != 1)
+        fail("oj run failed", o.err);
+    oj_out_free(&o);
+    if (!wait_until(pipeline_in_agent, &w, 60000))
+        fail("the pipeline's agent did not start", w.id);
+    struct timespec settle = {LOADED_SETTLE_MS / 1000, (LOADED_SETTLE_MS % 1000) * 1000000L};
+    nanosleep(&settle, NULL);
+    bench_rpc(p.sock_path, root, LOADED_N, stub, bare);
+    live_env = NULL;
+    env_teardown(&e);
 }
 
 /* ---- report --------------------------------------------------------------- */
@@ -307,13 +391,14 @@ static bool rpc_report(int argc, char **argv)
     if (!wait_until(daemon_answers, p.sock_path, 10000))
         fail("the daemon does not answer Status", p.sock_path);
 
-    struct stats stub, bare, st_oj, st_empty;
-    bench_rpc(p.sock_path, root, &stub, &bare);
+    struct stats stub, bare, st_oj, st_empty, l_stub, l_bare;
+    bench_rpc(p.sock_path, root, RPC_N, &stub, &bare);
     char *status_argv[] = {e.oj, "status", NULL};
     char *empty_argv[] = {empty, NULL};
     bench_spawn(status_argv, empty_argv, root, &st_oj, &st_empty);
     live_env = NULL;
     bool clean = env_teardown(&e);
+    loaded_rpc(&l_stub, &l_bare);
 
     report_header(true);
     printf("Status round trip: generated stubs + daemon vs bare nng req/rep echo\n");
@@ -322,6 +407,11 @@ static bool rpc_report(int argc, char **argv)
            RPC_N, RPC_BLOCK, RPC_WARMUP, req_frame_bytes, reply_frame_bytes);
     row("status via oj__control__status", "us", stub);
     row("bare nng req0/rep0 echo", "us", bare);
+    printf("\nThe same with the daemon at work: %d live sessions and a pipeline whose agent\n"
+           "  runs; %d round trips each (alternating blocks of %d)\n",
+           LOADED_SESSIONS, LOADED_N, RPC_BLOCK);
+    row("status via oj__control__status", "us", l_stub);
+    row("bare nng req0/rep0 echo", "us", l_bare);
     printf("\n`oj status` wall time vs an empty C program (posix_spawn + waitpid)\n");
     printf("  %d runs each (alternating) after %d warm-up, stdout to /dev/null\n", SPAWN_N,
            SPAWN_WARMUP);
@@ -329,6 +419,9 @@ static bool rpc_report(int argc, char **argv)
     row("empty C program", "ms", st_empty);
     printf("\n");
     printf("ratio: status-stub/bare-nng = %.2fx\n", stub.mean / bare.mean);
+    printf("ratio: status-stub/bare-nng p50 = %.2fx\n", stub.p50 / bare.p50);
+    printf("ratio: status-stub/bare-nng p50, daemon at work = %.2fx\n", l_stub.p50 / l_bare.p50);
+    printf("ratio: status-stub/bare-nng p99, daemon at work = %.2fx\n", l_stub.p99 / l_bare.p99);
     printf("ratio: oj-status/empty-program = %.2fx\n", st_oj.mean / st_empty.mean);
     return clean;
 }

@@ -6,6 +6,12 @@
  *      the same run. With one client each change waits for its own sync, so
  *      the ratio shows oj's overhead per change; with 8, group commit lets
  *      one sync cover several changes, so the ratio can pass 1.
+ *      Also in the same run: the raw rate of pwrite+fdatasync over a file
+ *      filled ahead of time (the daemon's WAL is, see docs/storage.md), and
+ *      the floors (bench_floor.c): one bare nng round trip plus one such
+ *      sync (the least one client can pay per change), and a bare nng server
+ *      doing only the group commit, through the same two thread hand-offs
+ *      as the daemon, with 1 and with 8 clients.
  *   b) start-up time (`oj daemon start` until it answers) with a WAL of
  *      100,000 and of 1,000,000 records, against only parsing the same file
  *      line by line with cJSON: the cost of CRC checks, replay and the rest. */
@@ -28,6 +34,7 @@
 #define CHANGES_1 1500   /* changes for the single client */
 #define CHANGES_8 400    /* changes per client with 8 clients */
 #define RAW_SYNCS 1500
+#define ECHO_N 3000      /* bare round trips for the one-client floor */
 
 struct client_job {
     const char *sock;
@@ -98,6 +105,52 @@ static double raw_sync_rate(const char *dir)
     close(fd);
     unlink(path);
     return RAW_SYNCS / secs;
+}
+
+/* pwrite(200 bytes) + fdatasync per iteration over a file filled ahead of
+ * time and synced: no block to allocate, no file size to commit. */
+static double raw_overwrite_rate(const char *dir)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/raw-over.bin", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t size = (size_t)RAW_SYNCS * 200 + 4096;
+    char *fill = malloc(size);
+    bool ok = fill != NULL;
+    if (ok) {
+        memset(fill, 0xff, size);
+        ok = write(fd, fill, size) == (ssize_t)size && fsync(fd) == 0;
+    }
+    free(fill);
+    char rec[200];
+    memset(rec, 'x', sizeof rec);
+    rec[sizeof rec - 1] = '\n';
+    int64_t t0 = oj_mono_ns();
+    for (int i = 0; ok && i < RAW_SYNCS; i++)
+        ok = pwrite(fd, rec, sizeof rec, (off_t)i * 200) == (ssize_t)sizeof rec &&
+             fdatasync(fd) == 0;
+    double secs = (double)(oj_mono_ns() - t0) / 1e9;
+    close(fd);
+    unlink(path);
+    return ok ? RAW_SYNCS / secs : -1;
+}
+
+static int cmp_us(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* p50 of a bare nng round trip (bench_floor.c), in microseconds. */
+static double echo_p50_us(const char *dir)
+{
+    static double us[ECHO_N];
+    if (bench_floor_run(dir, FLOOR_ECHO, 1, ECHO_N, us) < 0)
+        return -1;
+    qsort(us, ECHO_N, sizeof *us, cmp_us);
+    return us[ECHO_N / 2];
 }
 
 /* Writes a WAL of n records: lock puts over 10,000 names, so later records
@@ -196,24 +249,42 @@ bool bench_store_report(void)
         env_teardown(&e);
         return false;
     }
-    double raw = raw_sync_rate(root);
+    /* oj and its floors alternate with the raw rates, so drift hits all alike. */
+    double raw = raw_sync_rate(root), over = raw_overwrite_rate(root);
+    double echo_us = echo_p50_us(root);
+    double floor1 = bench_floor_run(root, FLOOR_COMMIT, 1, CHANGES_1, NULL);
     double one = durable_rate(p.sock_path, 1, CHANGES_1, 0);
+    /* The raw rate swings by several times within seconds when other work
+     * commits the file system's journal: measured between the two as well. */
+    double raw_mid = raw_sync_rate(root);
+    double floor8 = bench_floor_run(root, FLOOR_COMMIT, 8, CHANGES_8, NULL);
     double eight = durable_rate(p.sock_path, 8, CHANGES_8, 1);
-    double raw2 = raw_sync_rate(root); /* again after, to see drift */
+    double raw2 = raw_sync_rate(root), over2 = raw_overwrite_rate(root); /* drift */
     env_teardown(&e);
-    if (raw < 0 || one < 0 || eight < 0 || raw2 < 0)
+    if (raw < 0 || raw_mid < 0 || one < 0 || eight < 0 || raw2 < 0 || over < 0 || over2 < 0 ||
+        echo_us < 0 || floor1 < 0 || floor8 < 0)
         return false;
-    double raw_avg = (raw + raw2) / 2;
+    double raw_avg = (raw + raw_mid + raw2) / 3, over_avg = (over + over2) / 2;
+    /* The floor for one client: a bare round trip plus one sync. */
+    double floor_rt = 1e6 / (echo_us + 1e6 / over_avg);
 
     struct startup s100k, s1m;
     if (!measure_startup(100000, &s100k) || !measure_startup(1000000, &s1m))
         return false;
 
     printf("\nDurable changes (LockAcquire of a new name, acknowledged after fdatasync)\n");
-    printf("  raw write(200 B)+fdatasync on the same disk   %9.0f /s  (%.0f before, %.0f after)\n",
-           raw_avg, raw, raw2);
+    printf("  raw write(200 B)+fdatasync on the same disk   %9.0f /s  (%.0f before, %.0f between,"
+           " %.0f after)\n",
+           raw_avg, raw, raw_mid, raw2);
+    printf("  raw pwrite(200 B)+fdatasync, prefilled file   %9.0f /s  (%.0f before, %.0f after)\n",
+           over_avg, over, over2);
     printf("  1 client,  %5d changes                       %9.0f /s\n", CHANGES_1, one);
     printf("  8 clients, %5d changes                       %9.0f /s\n", 8 * CHANGES_8, eight);
+    printf("  floor, 1 client: bare nng round trip p50 %.0f us + one prefilled sync %.0f us"
+           " = %.0f /s\n",
+           echo_us, 1e6 / over_avg, floor_rt);
+    printf("  floor, bare nng group commit (commit + sync thread), 1 client  %9.0f /s\n", floor1);
+    printf("  floor, bare nng group commit (commit + sync thread), 8 clients %9.0f /s\n", floor8);
     printf("\nStart-up with a WAL of N records (oj daemon start until it answers)\n");
     const struct startup *rows[] = {&s100k, &s1m};
     for (int i = 0; i < 2; i++)
@@ -223,6 +294,12 @@ bool bench_store_report(void)
     printf("\n");
     printf("ratio: durable-changes-1-client/raw-fdatasync = %.2fx\n", one / raw_avg);
     printf("ratio: durable-changes-8-clients/raw-fdatasync = %.2fx\n", eight / raw_avg);
+    printf("ratio: raw-prefilled-sync/raw-fdatasync = %.2fx\n", over_avg / raw_avg);
+    printf("ratio: floor-1-client-round-trip+sync/raw-fdatasync = %.2fx\n", floor_rt / raw_avg);
+    printf("ratio: floor-1-client-group-commit/raw-fdatasync = %.2fx\n", floor1 / raw_avg);
+    printf("ratio: floor-8-clients-group-commit/raw-fdatasync = %.2fx\n", floor8 / raw_avg);
+    printf("ratio: durable-changes-1-client/floor-group-commit = %.2fx\n", one / floor1);
+    printf("ratio: durable-changes-8-clients/floor-group-commit = %.2fx\n", eight / floor8);
     printf("ratio: startup-100k/cjson-parse = %.2fx\n", s100k.start_secs / s100k.parse_secs);
     printf("ratio: startup-1M/cjson-parse = %.2fx\n", s1m.start_secs / s1m.parse_secs);
     return true;

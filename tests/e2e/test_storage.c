@@ -272,7 +272,7 @@ struct writer {
     int id, round;
     const char *sock;
     atomic_bool *stop;
-    int acked;            /* names acquire_<round>_<id>_<k> for k < acked were acknowledged */
+    atomic_int acked; /* names acquire_<round>_<id>_<k> for k < acked were acknowledged */
 };
 
 static void *writer_main(void *arg)
@@ -349,6 +349,91 @@ Test(storage, every_acknowledged_change_survives_sigkill, .init = setup, .fini =
     cr_expect_gt(total_acked, ROUNDS, "the writers hardly wrote anything (%d)", total_acked);
     oj_client_free_reply(resp);
     oj_client_close(c);
+}
+
+/* Readers list the locks while writers acquire new ones: read-only calls may
+ * run on nng's thread instead of the engine's (engine.c), under the lock the
+ * engine holds around everything it runs. Each list must hold every lock a
+ * writer had been told it holds before the list was asked for, and be read
+ * whole while the table grows (the sanitizer build sees a torn read). */
+struct lister {
+    const char *sock;
+    struct writer *writers;
+    int n_writers;
+    atomic_bool *stop;
+    int lists, missing;
+    char first_missing[64];
+};
+
+static void *lister_main(void *arg)
+{
+    struct lister *l = arg;
+    struct oj_client *c;
+    if (oj_client_open(&c, l->sock, 5000) != 0)
+        return NULL;
+    while (!atomic_load(l->stop)) {
+        int acked[8];
+        for (int i = 0; i < l->n_writers; i++)
+            acked[i] = atomic_load(&l->writers[i].acked);
+        Oj__LockListRequest req = OJ__LOCK_LIST_REQUEST__INIT;
+        Oj__LockListResponse *resp;
+        if (OJ_RPC(c, oj__control__lock_list, &req, &resp) != OJ__STATUS_CODE__OK)
+            break;
+        l->lists++;
+        /* Every 64th acknowledged lock of each writer and its newest ones, which a
+         * stale or torn read would miss first (checking all is quadratic). */
+        for (int i = 0; i < l->n_writers; i++)
+            for (int k = 0; k < acked[i]; k = k + 64 < acked[i] - 1 ? k + 64 : k + 1) {
+                char name[64];
+                snprintf(name, sizeof name, "r%d-w%d-%d", l->writers[i].round,
+                         l->writers[i].id, k);
+                bool found = false;
+                for (size_t x = 0; x < resp->n_locks && !found; x++)
+                    found = strcmp(resp->locks[x]->name, name) == 0;
+                if (!found && l->missing++ == 0)
+                    snprintf(l->first_missing, sizeof l->first_missing, "%s", name);
+            }
+        oj_client_free_reply(resp);
+    }
+    oj_client_close(c);
+    return NULL;
+}
+
+Test(storage, lists_beside_a_stream_of_changes_hold_every_acknowledged_one, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    enum { WRITERS = 3, LISTERS = 2, RUN_MS = 1500 };
+    struct oj_paths paths;
+    cr_assert_eq(oj_paths_init(&paths, e.dir), 0);
+    start();
+    atomic_bool stop = false;
+    struct writer w[WRITERS];
+    struct lister l[LISTERS];
+    pthread_t t[WRITERS + LISTERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (struct writer){.id = i, .sock = paths.sock_path, .stop = &stop};
+        pthread_create(&t[i], NULL, writer_main, &w[i]);
+    }
+    for (int i = 0; i < LISTERS; i++) {
+        l[i] = (struct lister){.sock = paths.sock_path, .writers = w, .n_writers = WRITERS,
+                               .stop = &stop};
+        pthread_create(&t[WRITERS + i], NULL, lister_main, &l[i]);
+    }
+    struct timespec ts = {RUN_MS / 1000, (RUN_MS % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    atomic_store(&stop, true);
+    for (int i = 0; i < WRITERS + LISTERS; i++)
+        pthread_join(t[i], NULL);
+    int written = 0;
+    for (int i = 0; i < WRITERS; i++)
+        written += atomic_load(&w[i].acked);
+    for (int i = 0; i < LISTERS; i++) {
+        cr_expect_eq(l[i].missing, 0, "lister %d: %d acknowledged locks missing, first %s", i,
+                     l[i].missing, l[i].first_missing);
+        cr_expect_gt(l[i].lists, 10, "lister %d listed only %d times", i, l[i].lists);
+    }
+    cr_expect_gt(written, 50, "the writers wrote only %d locks", written);
+    cr_expect(env_daemon_pid(&e) > 0, "the daemon died");
 }
 
 Test(storage, restore_works_offline_when_a_corrupt_wal_blocks_the_start, .init = setup,
