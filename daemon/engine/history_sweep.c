@@ -75,6 +75,8 @@ static bool is_live(const struct sweep *s, const char *name, size_t idlen)
     char id[128];
     if (idlen == 0 || idlen >= sizeof id)
         return true; /* not a name oj writes: leave it alone */
+    if (s->n_live == 0)
+        return false; /* (bsearch must not be handed the NULL of an empty list) */
     memcpy(id, name, idlen);
     id[idlen] = '\0';
     const char *key = id;
