@@ -42,7 +42,7 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
 .SECONDARY:
-.PHONY: all test tests check-gen check-layers gen clean bench demo deps fuzz
+.PHONY: all test tests check-gen check-layers gen clean bench demo deps fuzz soak
 all: $(BIN)/oj $(BIN)/oj-fake-agent
 
 deps:
@@ -148,6 +148,13 @@ fuzz:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
+
+# ---- soak (not part of make test): a compressed week's load, every growing quantity
+# sampled and its slope checked against the days to its limit (scripts/soak.sh;
+# SOAK_MINUTES=60 for the one-hour run) ----
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/soak.sh
 
 clean:
 	rm -rf build bin

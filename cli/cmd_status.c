@@ -34,14 +34,40 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
         oj_fmt_bytes(s->rss_bytes, buf, sizeof buf);
         printf("memory:     %s RSS\n", buf);
         oj_fmt_bytes(s->wal_bytes, buf, sizeof buf);
-        printf("wal:        %s, %llu records since the last snapshot\n", buf,
+        char walcap[48] = "never compacted";
+        if (s->compact_bytes > 0) {
+            char c[32];
+            oj_fmt_bytes(s->compact_bytes, c, sizeof c);
+            snprintf(walcap, sizeof walcap, "compacted past %s", c);
+        }
+        printf("wal:        %s (%s), %llu records since the last snapshot\n", buf, walcap,
                (unsigned long long)s->wal_records_since_snapshot);
         if (s->snapshot_count) {
             oj_duration_format(s->newest_snapshot_age_ms, up, sizeof up);
-            printf("snapshots:  %u (newest %s old)\n", s->snapshot_count, up);
+            printf("snapshots:  %u of %u kept (newest %s old)\n", s->snapshot_count,
+                   s->snapshot_keep, up);
         } else {
             printf("snapshots:  none\n");
         }
+        printf("records:    %u session(s), %u pipeline(s) in the live state\n",
+               s->session_records, s->pipeline_records);
+        char cap[32];
+        oj_fmt_bytes(s->reply_cache_bytes, buf, sizeof buf);
+        oj_fmt_bytes(s->reply_cache_budget, cap, sizeof cap);
+        printf("replies:    %u kept for de-duplication, %s of %s\n", s->reply_cache_entries, buf,
+               cap);
+        oj_fmt_bytes(s->history_bytes, buf, sizeof buf);
+        char keep[32] = "forever";
+        if (s->retain_history_ms > 0)
+            oj_duration_format(s->retain_history_ms, keep, sizeof keep);
+        if (s->history_max_bytes > 0)
+            oj_fmt_bytes(s->history_max_bytes, cap, sizeof cap);
+        printf("history:    %s in %llu file(s) of %s, kept %s (%llu removed since the start)\n",
+               buf, (unsigned long long)s->history_files,
+               s->history_max_bytes > 0 ? cap : "no cap", keep,
+               (unsigned long long)s->history_removed_files);
+        printf("tick:       %.1f ms last, %.1f ms the longest of the last minute\n",
+               (double)s->tick_last_us / 1000, (double)s->tick_max_us / 1000);
     }
     if (verbose) {
         printf("project:    %s\n", oj_esc(s->project_root));

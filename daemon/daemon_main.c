@@ -28,7 +28,9 @@
 #include "daemon_main.h"
 
 #include "clock.h"
+#include "archive.h"
 #include "cron.h"
+#include "history_sweep.h"
 #include "daemon.h"
 #include "lock_engine.h"
 #include "log.h"
@@ -106,6 +108,8 @@ static void tick(void *arg)
     oj_sessions_tick(d, session_events, NULL);
     oj_pipelines_tick(d);
     oj_cron_tick(d);
+    oj_archive_tick(d);
+    oj_history_tick(d);
 }
 
 static int fail(const struct oj_daemon_opts *o, const char *why)

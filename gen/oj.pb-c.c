@@ -2602,7 +2602,7 @@ const ProtobufCMessageDescriptor oj__status_request__descriptor =
   (ProtobufCMessageInit) oj__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[25] =
+static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[39] =
 {
   {
     "version",
@@ -2904,28 +2904,210 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[25]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tick_last_us",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, tick_last_us),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tick_max_us",
+    27,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, tick_max_us),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "session_records",
+    28,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, session_records),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pipeline_records",
+    29,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, pipeline_records),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reply_cache_bytes",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, reply_cache_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reply_cache_budget",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, reply_cache_budget),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reply_cache_entries",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, reply_cache_entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_bytes",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, history_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_files",
+    34,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, history_files),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_max_bytes",
+    35,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, history_max_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retain_history_ms",
+    36,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, retain_history_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_removed_files",
+    37,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, history_removed_files),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "compact_bytes",
+    38,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, compact_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "snapshot_keep",
+    39,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, snapshot_keep),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__status_response__field_indices_by_name[] = {
   4,   /* field[4] = active_pipelines */
   5,   /* field[5] = active_sessions */
+  37,   /* field[37] = compact_bytes */
   8,   /* field[8] = draining */
   12,   /* field[12] = events_socket_path */
+  32,   /* field[32] = history_bytes */
+  33,   /* field[33] = history_files */
+  34,   /* field[34] = history_max_bytes */
+  36,   /* field[36] = history_removed_files */
   17,   /* field[17] = listener_restarts */
   14,   /* field[14] = log_level */
   13,   /* field[13] = log_path */
   6,   /* field[6] = max_sessions */
   22,   /* field[22] = newest_snapshot_age_ms */
   1,   /* field[1] = pid */
+  28,   /* field[28] = pipeline_records */
   9,   /* field[9] = project_root */
   7,   /* field[7] = queued_sessions */
+  30,   /* field[30] = reply_cache_budget */
+  29,   /* field[29] = reply_cache_bytes */
+  31,   /* field[31] = reply_cache_entries */
   16,   /* field[16] = requests_in_flight */
   15,   /* field[15] = requests_served */
+  35,   /* field[35] = retain_history_ms */
   18,   /* field[18] = rss_bytes */
   24,   /* field[24] = runbook_error */
+  27,   /* field[27] = session_records */
   21,   /* field[21] = snapshot_count */
+  38,   /* field[38] = snapshot_keep */
   11,   /* field[11] = socket_path */
   2,   /* field[2] = started_at_ms */
   10,   /* field[10] = state_dir */
+  25,   /* field[25] = tick_last_us */
+  26,   /* field[26] = tick_max_us */
   3,   /* field[3] = uptime_ms */
   0,   /* field[0] = version */
   23,   /* field[23] = waiting */
@@ -2935,7 +3117,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 25 }
+  { 0, 39 }
 };
 const ProtobufCMessageDescriptor oj__status_response__descriptor =
 {
@@ -2945,7 +3127,7 @@ const ProtobufCMessageDescriptor oj__status_response__descriptor =
   "Oj__StatusResponse",
   "oj",
   sizeof(Oj__StatusResponse),
-  25,
+  39,
   oj__status_response__field_descriptors,
   oj__status_response__field_indices_by_name,
   1,  oj__status_response__number_ranges,

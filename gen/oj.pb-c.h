@@ -171,10 +171,54 @@ struct  Oj__StatusResponse
    * meanwhile, and pipelines that need a definition wait for a fix
    */
   char *runbook_error;
+  /*
+   * --verbose / --resources: what a daemon left running for weeks must keep
+   * bounded (docs/performance.md, `make soak`)
+   */
+  /*
+   * wall time of the last once-a-second tick
+   */
+  uint64_t tick_last_us;
+  /*
+   * the longest tick of the last 60
+   */
+  uint64_t tick_max_us;
+  /*
+   * session records in the live state, ended ones included
+   */
+  uint32_t session_records;
+  /*
+   * pipeline records in the live state, finished ones included
+   */
+  uint32_t pipeline_records;
+  /*
+   * replies kept for de-duplication, and their budget
+   */
+  uint64_t reply_cache_bytes;
+  uint64_t reply_cache_budget;
+  uint32_t reply_cache_entries;
+  /*
+   * the history under .oj/ (logs, prompts and archives of finished work) as the
+   * last sweep found it, its cap and retention (OJ_HISTORY_MAX_SIZE,
+   * OJ_RETAIN_HISTORY; 0 = none), and what the sweeps removed since the start
+   */
+  uint64_t history_bytes;
+  uint64_t history_files;
+  uint64_t history_max_bytes;
+  int64_t retain_history_ms;
+  uint64_t history_removed_files;
+  /*
+   * OJ_COMPACT_SIZE: the WAL is compacted past it (0 = never)
+   */
+  uint64_t compact_bytes;
+  /*
+   * OJ_SNAPSHOT_KEEP: snapshots kept
+   */
+  uint32_t snapshot_keep;
 };
 #define OJ__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Oj__PipelineWait

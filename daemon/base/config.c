@@ -58,6 +58,9 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
     cfg->nudge_pause_ms = OJ_DEFAULT_NUDGE_PAUSE_MS;
     cfg->log_max_bytes = OJ_DEFAULT_LOG_MAX_BYTES;
     cfg->log_keep = OJ_DEFAULT_LOG_KEEP;
+    cfg->retain_finished_ms = OJ_DEFAULT_RETAIN_FINISHED_MS;
+    cfg->retain_history_ms = OJ_DEFAULT_RETAIN_HISTORY_MS;
+    cfg->history_max_bytes = OJ_DEFAULT_HISTORY_MAX_BYTES;
 
     if (oj_log_level_parse(log_level, &cfg->log_level) != 0) {
         snprintf(err, errlen, "OJ_LOG_LEVEL must be error, warn, info or debug (got '%s')",
@@ -133,6 +136,33 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
         }
         cfg->log_keep = (unsigned)n;
     }
+    if (env->retain_finished && *env->retain_finished &&
+        (oj_duration_parse(env->retain_finished, &cfg->retain_finished_ms) != 0 ||
+         (cfg->retain_finished_ms > 0 && cfg->retain_finished_ms < 1000))) {
+        snprintf(err, errlen,
+                 "OJ_RETAIN_FINISHED must be a duration of at least 1s like 1h or 30m, or 0 for "
+                 "only by oj maintenance archive (got '%s')",
+                 env->retain_finished);
+        return -1;
+    }
+    if (env->retain_history && *env->retain_history &&
+        (oj_duration_parse(env->retain_history, &cfg->retain_history_ms) != 0 ||
+         (cfg->retain_history_ms > 0 && cfg->retain_history_ms < 60 * 1000))) {
+        snprintf(err, errlen,
+                 "OJ_RETAIN_HISTORY must be a duration of at least 1m like 7d or 12h, or 0 for "
+                 "never (got '%s')",
+                 env->retain_history);
+        return -1;
+    }
+    if (env->history_max_size && *env->history_max_size &&
+        (oj_size_parse(env->history_max_size, &cfg->history_max_bytes) != 0 ||
+         (cfg->history_max_bytes > 0 && cfg->history_max_bytes < 1000 * 1000))) {
+        snprintf(err, errlen,
+                 "OJ_HISTORY_MAX_SIZE must be a size of at least 1MB like 1GB, or 0 for no cap "
+                 "(got '%s')",
+                 env->history_max_size);
+        return -1;
+    }
     return 0;
 }
 
@@ -148,6 +178,9 @@ int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen)
         .nudge_pause = getenv("OJ_NUDGE_PAUSE"),
         .log_max_size = getenv("OJ_LOG_MAX_SIZE"),
         .log_keep = getenv("OJ_LOG_KEEP"),
+        .retain_history = getenv("OJ_RETAIN_HISTORY"),
+        .retain_finished = getenv("OJ_RETAIN_FINISHED"),
+        .history_max_size = getenv("OJ_HISTORY_MAX_SIZE"),
     };
     return oj_config_parse(cfg, &env, err, errlen);
 }

@@ -15,6 +15,9 @@
 #define OJ_DEFAULT_COMPACT_BYTES (100ULL * 1000 * 1000)
 #define OJ_DEFAULT_LOG_MAX_BYTES (10ULL * 1000 * 1000)
 #define OJ_DEFAULT_LOG_KEEP 5
+#define OJ_DEFAULT_RETAIN_FINISHED_MS (3600LL * 1000)
+#define OJ_DEFAULT_RETAIN_HISTORY_MS (7LL * 24 * 3600 * 1000)
+#define OJ_DEFAULT_HISTORY_MAX_BYTES (1ULL << 30)
 
 struct oj_config {
     enum oj_log_level log_level; /* OJ_LOG_LEVEL */
@@ -26,12 +29,20 @@ struct oj_config {
     int64_t nudge_pause_ms;      /* OJ_NUDGE_PAUSE: no stuck events this soon after a nudge */
     uint64_t log_max_bytes;      /* OJ_LOG_MAX_SIZE: daemon.log rotates past this (0 = never) */
     unsigned log_keep;           /* OJ_LOG_KEEP: rotated logs kept (daemon.log.1 ...) */
+    /* OJ_RETAIN_FINISHED: finished pipelines and ended sessions are archived (leave the
+     * live state) this long after they finished (0 = only by oj maintenance archive) */
+    int64_t retain_finished_ms;
+    /* OJ_RETAIN_HISTORY: logs, prompts and archives of records no longer in the live
+     * state are removed this long after they were last written (0 = never) */
+    int64_t retain_history_ms;
+    uint64_t history_max_bytes;  /* OJ_HISTORY_MAX_SIZE: all of them together (0 = no cap) */
 };
 
 /* The raw values of the variables (NULL = unset). */
 struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
-        *compact_size, *nudge_pause, *log_max_size, *log_keep;
+        *compact_size, *nudge_pause, *log_max_size, *log_keep, *retain_history,
+        *history_max_size, *retain_finished;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and

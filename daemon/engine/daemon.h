@@ -79,6 +79,22 @@ struct oj_daemon {
     struct oj_work_queue *tmux_work;
     void (*engine_tick)(void *arg); /* once a second (oj_engine_set_tick) */
     void *engine_tick_arg;
+    /* how long the last OJ_TICK_KEEP ticks took (µs), for `oj status`: the
+     * engine writes, any thread reads (oj_engine_tick_times) */
+#define OJ_TICK_KEEP 60
+    _Atomic uint64_t tick_us[OJ_TICK_KEEP];
+    atomic_uint tick_count;
+    /* the history sweep (history_sweep.h): when the next is due (engine
+     * thread), whether one runs, and what the last found (any thread) */
+    int64_t history_next_ms;
+    bool history_running;
+    /* archive.h (engine thread): when the tick archives next; whether an
+     * archive's file is being written; the archives waiting for it */
+    int64_t archive_next_ms;
+    bool archive_busy;
+    struct oj_archive_wait *archive_queue;
+    _Atomic uint64_t history_bytes, history_files, history_removed, history_removed_bytes;
+    _Atomic int64_t history_swept_ms;
 
     struct oj_watchdog *watchdog; /* keeps both listeners alive (watchdog.h) */
 
@@ -112,6 +128,9 @@ static inline struct oj_daemon *oj_daemon_of(Oj__Control_Service *svc)
  * rpc_table.h) and, once a second between calls, the tick handed in with
  * oj_engine_set_tick (before the start; none: no tick). */
 void oj_engine_set_tick(struct oj_daemon *d, void (*tick)(void *arg), void *arg);
+/* The last tick's duration and the longest of the last OJ_TICK_KEEP, in µs
+ * (0 before the first tick). Any thread. */
+void oj_engine_tick_times(struct oj_daemon *d, uint64_t *last_us, uint64_t *max_us);
 int oj_engine_start(struct oj_daemon *d);
 void oj_engine_submit(struct oj_call *call, void *daemon); /* the server's sink */
 /* Runs job(d, arg) on the engine thread, after what is queued (any thread).

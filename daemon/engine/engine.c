@@ -107,8 +107,13 @@ static void *engine_main(void *arg)
         if (tick_due) {
             pthread_mutex_unlock(&d->engine_mu);
             pthread_mutex_lock(&d->state_mu);
-            if (d->engine_tick)
+            if (d->engine_tick) {
+                int64_t t0 = oj_mono_ns();
                 d->engine_tick(d->engine_tick_arg);
+                unsigned n = atomic_load(&d->tick_count);
+                atomic_store(&d->tick_us[n % OJ_TICK_KEEP], (uint64_t)(oj_mono_ns() - t0) / 1000);
+                atomic_store(&d->tick_count, n + 1);
+            }
             pthread_mutex_unlock(&d->state_mu);
             next_tick = oj_mono_ms() + TICK_MS;
             pthread_mutex_lock(&d->engine_mu);
@@ -248,6 +253,18 @@ void oj_engine_submit(struct oj_call *call, void *arg)
     }
     enqueue_locked(d, n);
     pthread_mutex_unlock(&d->engine_mu);
+}
+
+void oj_engine_tick_times(struct oj_daemon *d, uint64_t *last_us, uint64_t *max_us)
+{
+    unsigned n = atomic_load(&d->tick_count);
+    *last_us = n ? atomic_load(&d->tick_us[(n - 1) % OJ_TICK_KEEP]) : 0;
+    *max_us = 0;
+    for (unsigned i = 0; i < OJ_TICK_KEEP && i < n; i++) {
+        uint64_t v = atomic_load(&d->tick_us[i]);
+        if (v > *max_us)
+            *max_us = v;
+    }
 }
 
 void oj_engine_set_tick(struct oj_daemon *d, void (*tick)(void *arg), void *arg)

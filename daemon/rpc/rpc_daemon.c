@@ -7,10 +7,13 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "history_sweep.h"
 #include "log.h"
 #include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
 #include "rpc_table.h"
+#include "reply_cache.h"
 #include "server.h"
+#include "state.h"
 #include "sessions_engine.h"
 #include "store.h"
 #include "version.h"
@@ -45,6 +48,22 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
         out.snapshot_count = ss.snapshot_count;
         if (ss.newest_snapshot_ms > 0)
             out.newest_snapshot_age_ms = oj_wall_ms() - ss.newest_snapshot_ms;
+        oj_engine_tick_times(d, &out.tick_last_us, &out.tick_max_us);
+        const struct oj_state *state = oj_store_state(d->store);
+        out.session_records = (uint32_t)oj_state_count(state, "session");
+        out.pipeline_records = (uint32_t)oj_state_count(state, "pipeline");
+        out.reply_cache_bytes = st.reply_cache_bytes;
+        out.reply_cache_budget = OJ_REPLY_CACHE_BUDGET_BYTES;
+        out.reply_cache_entries = (uint32_t)st.reply_cache_entries;
+        struct oj_history_stats hs;
+        oj_history_stats(d, &hs);
+        out.history_bytes = hs.bytes;
+        out.history_files = hs.files;
+        out.history_max_bytes = d->cfg.history_max_bytes;
+        out.retain_history_ms = d->cfg.retain_history_ms;
+        out.history_removed_files = hs.removed;
+        out.compact_bytes = d->cfg.compact_bytes;
+        out.snapshot_keep = d->cfg.snapshot_keep;
     }
     if (in->verbose) {
         out.project_root = d->paths.root;

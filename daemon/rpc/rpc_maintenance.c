@@ -1,29 +1,22 @@
 /* rpc_maintenance.c — MaintenanceSnapshot, MaintenanceCompact,
  * MaintenanceRestoreSnapshot, MaintenanceArchive: the storage commands of the
  * operator's runbook. Each is atomic with respect to every other request:
- * snapshot, compact and archive run on the engine thread; a restore writes
- * its files on a thread of its own while the engine holds writes (below). */
-#include <errno.h>
-#include <fcntl.h>
+ * snapshot and compact run on the engine thread; a restore writes its files
+ * on a thread of its own while the engine holds writes (below); an archive
+ * writes its file on a thread of its own (archive.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "clock.h"
+#include "archive.h"
 #include "daemon.h"
 #include "engine_work.h"
-#include "fsutil.h"
 #include "lock_engine.h"
 #include "log.h"
-#include "pipeline.h"
 #include "rpc_maintenance.h"
 #include "rpc.h"
 #include "rpc_table.h"
 #include "server.h"
-#include "sessions_engine.h"
 #include "store.h"
 
 static void rpc_snapshot(Oj__Control_Service *svc, const Oj__SnapshotRequest *in,
@@ -150,131 +143,41 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
 
 /* ---- archive ---------------------------------------------------------------- */
 
-struct pick {
-    int64_t cutoff;
-    cJSON *chosen;            /* {"<id>": value}: pipelines */
-    cJSON *sessions;          /* {"<id>": value}: ended sessions */
-    struct oj_hmap referenced; /* session ids a pipeline that stays names */
+struct archive_call {
+    Oj__ArchiveResponse_Closure done;
+    void *call;
 };
 
-static void pick_old(const char *id, const cJSON *value, void *arg)
+static void archive_done(struct oj_daemon *d, int rc, const struct oj_archive_result *r,
+                         const char *err, void *arg)
 {
-    struct pick *p = arg;
-    struct oj_pipeline pl;
-    oj_pipeline_from_json(value, &pl);
-    if (oj_pipeline_archivable(&pl, p->cutoff)) /* as it is stored, to the byte */
-        cJSON_AddItemToObject(p->chosen, id, cJSON_Duplicate(value, 1));
-    oj_pipeline_free(&pl);
-}
-
-/* A pipeline that stays in the live state keeps the sessions it names (its
- * agent, the one it is about to end, the one whose `oj done` it recorded). */
-static void note_references(const char *id, const cJSON *value, void *arg)
-{
-    struct pick *p = arg;
-    if (cJSON_GetObjectItemCaseSensitive(p->chosen, id))
-        return; /* archived with it */
-    struct oj_pipeline pl;
-    oj_pipeline_from_json(value, &pl);
-    const char *sids[] = {pl.session_id, pl.release_session, pl.done_session};
-    for (size_t i = 0; i < 3; i++) {
-        bool oom;
-        if (sids[i][0])
-            oj_hmap_put(&p->referenced, sids[i], (void *)1, &oom);
+    struct archive_call *c = arg;
+    if (d == NULL) { /* the engine ended first: the call is the server's to abandon */
+        free(c);
+        return;
     }
-    oj_pipeline_free(&pl);
-}
-
-static void pick_sessions(const char *id, const cJSON *value, void *arg)
-{
-    struct pick *p = arg;
-    struct oj_session s;
-    oj_session_from_json(value, &s);
-    if (oj_session_archivable(&s, p->cutoff, oj_hmap_get(&p->referenced, id) != NULL))
-        cJSON_AddItemToObject(p->sessions, id, cJSON_Duplicate(value, 1));
-    oj_session_clear(&s);
-}
-
-/* Writes `doc` as readable JSON to dir/name atomically. */
-static int write_archive(const char *dir, const char *name, const cJSON *doc, char *path,
-                         size_t pathlen, char *err, size_t errlen)
-{
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %.400s: %s", dir, strerror(errno));
-        return -1;
+    if (rc != 0) {
+        oj_call_fail(c->call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        c->done(NULL, c->call);
+    } else {
+        Oj__ArchiveResponse out = OJ__ARCHIVE_RESPONSE__INIT;
+        out.archived = r->pipelines;
+        out.sessions_archived = r->sessions;
+        out.archive_path = (char *)r->path;
+        c->done(&out, c->call);
     }
-    snprintf(path, pathlen, "%s/%s", dir, name);
-    char *text = cJSON_Print(doc);
-    if (text == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    struct iovec iov[] = {{text, strlen(text)}, {(void *)"\n", 1}};
-    int rc = oj_write_atomic(path, iov, 2, err, errlen);
-    cJSON_free(text);
-    return rc;
+    free(c);
 }
 
 static void rpc_archive(Oj__Control_Service *svc, const Oj__ArchiveRequest *in,
                         Oj__ArchiveResponse_Closure done, void *call)
 {
-    struct oj_daemon *d = oj_daemon_of(svc);
-    int64_t now = oj_wall_ms();
-    struct pick p = {.cutoff = now - in->older_than_ms, .chosen = cJSON_CreateObject(),
-                     .sessions = cJSON_CreateObject()};
-    oj_hmap_init(&p.referenced);
-    const struct oj_state *state = oj_store_state(d->store);
-    oj_state_each(state, "pipeline", pick_old, &p);
-    oj_state_each(state, "pipeline", note_references, &p);
-    oj_state_each(state, "session", pick_sessions, &p);
-    oj_hmap_free(&p.referenced);
-    int n = cJSON_GetArraySize(p.chosen), ns = cJSON_GetArraySize(p.sessions);
-    Oj__ArchiveResponse out = OJ__ARCHIVE_RESPONSE__INIT;
-    char path[4500] = "", err[600];
-    if (n + ns > 0) {
-        /* The file first, then the journal: a crash in between leaves the
-         * pipelines and sessions live and a spare copy in the archive, never
-         * neither. */
-        char dir[4200], name[64], stamp[32];
-        time_t secs = (time_t)(now / 1000);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(dir, sizeof dir, "%s/archive", d->paths.state_dir);
-        snprintf(name, sizeof name, "archive-%s-%llu.json", stamp,
-                 (unsigned long long)oj_state_seq(state) + 1);
-        cJSON *doc = cJSON_CreateObject();
-        cJSON_AddNumberToObject(doc, "archived_at_ms", (double)now);
-        cJSON_AddNumberToObject(doc, "older_than_ms", (double)in->older_than_ms);
-        cJSON_AddItemReferenceToObject(doc, "pipelines", p.chosen);
-        cJSON_AddItemReferenceToObject(doc, "sessions", p.sessions);
-        int rc = write_archive(dir, name, doc, path, sizeof path, err, sizeof err);
-        cJSON_Delete(doc);
-        cJSON *ops = rc == 0 ? cJSON_CreateArray() : NULL;
-        for (const cJSON *e = ops ? p.chosen->child : NULL; e; e = e->next)
-            cJSON_AddItemToArray(ops, oj_op_del("pipeline", e->string));
-        for (const cJSON *e = ops ? p.sessions->child : NULL; e; e = e->next)
-            cJSON_AddItemToArray(ops, oj_op_del("session", e->string));
-        char mark[4600];
-        snprintf(mark, sizeof mark, "archived %d pipeline(s) and %d session(s) to %s", n, ns,
-                 path);
-        if (ops)
-            cJSON_AddItemToArray(ops, oj_op_mark(mark));
-        if (rc != 0 || oj_store_commit(d->store, oj_op_batch(ops), err, sizeof err) == 0) {
-            cJSON_Delete(p.chosen);
-            cJSON_Delete(p.sessions);
-            OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        }
-        for (const cJSON *e = p.sessions->child; e; e = e->next)
-            oj_session_forget(d, e->string);
-        LOG_INFO("maintenance: %s", mark);
-    }
-    cJSON_Delete(p.chosen);
-    cJSON_Delete(p.sessions);
-    out.archived = (uint32_t)n;
-    out.sessions_archived = (uint32_t)ns;
-    out.archive_path = path;
-    done(&out, call);
+    struct archive_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    c->done = done;
+    c->call = call;
+    oj_archive_start(oj_daemon_of(svc), in->older_than_ms, archive_done, c);
 }
 
 void oj_rpc_register_maintenance(Oj__Control_Service *svc)

@@ -565,6 +565,8 @@ void oj_server_stats(struct oj_server *s, struct oj_server_stats *st)
     st->served = s->served;
     st->in_flight = s->n_in_flight;
     st->listener_restarts = s->restarts;
+    st->reply_cache_entries = oj_reply_cache_count(s->cache);
+    st->reply_cache_bytes = oj_reply_cache_bytes(s->cache);
     pthread_mutex_unlock(&s->mu);
 }
 

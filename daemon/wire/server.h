@@ -53,6 +53,7 @@ struct oj_server_stats {
     uint64_t served;
     uint32_t in_flight;
     uint32_t listener_restarts;
+    size_t reply_cache_entries, reply_cache_bytes; /* replies kept for de-duplication */
 };
 
 int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char *err,

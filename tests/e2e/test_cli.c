@@ -113,6 +113,41 @@ Test(cli, status_json_has_the_documented_fields, .init = setup, .fini = teardown
     oj_out_free(&o);
 }
 
+/* What a long-running daemon must keep bounded is visible to its operator:
+ * the records in the live state, the de-duplication replies against their
+ * budget, and the tick's duration. */
+Test(cli, status_resources_counts_records_replies_and_the_tick, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    struct oj_out o = OJ(&e, "lock", "acquire", "res-lock");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "session", "start", "--name", "res-a", "--", "sh", "-c", "echo hi; sleep 30");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "status", "--resources", "--json");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    cr_assert_not_null(j, "%s", o.out);
+    cr_expect_eq(cJSON_GetObjectItem(j, "session_records")->valuedouble, 1, "%s", o.out);
+    cr_expect_eq(cJSON_GetObjectItem(j, "pipeline_records")->valuedouble, 0, "%s", o.out);
+    /* the lock acquire and the session start are changes: their replies are kept */
+    cr_expect_geq(cJSON_GetObjectItem(j, "reply_cache_entries")->valuedouble, 2, "%s", o.out);
+    cr_expect_gt(cJSON_GetObjectItem(j, "reply_cache_bytes")->valuedouble, 0, "%s", o.out);
+    cr_expect_eq(cJSON_GetObjectItem(j, "reply_cache_budget")->valuedouble, 8 * 1024 * 1024,
+                 "%s", o.out);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    o = OJ(&e, "status", "--resources");
+    cr_expect(strstr(o.out, "records:    1 session(s), 0 pipeline(s)") != NULL, "%s", o.out);
+    cr_expect(strstr(o.out, "of 8.0 MiB") != NULL, "%s", o.out);
+    cr_expect(strstr(o.out, "(compacted past 95.4 MiB)") != NULL, "the WAL against its cap: %s",
+              o.out);
+    cr_expect(strstr(o.out, "history:") && strstr(o.out, "of 1.00 GiB, kept 7d 0h"), "%s", o.out);
+    cr_expect(strstr(o.out, "tick:") != NULL, "%s", o.out);
+    oj_out_free(&o);
+}
+
 Test(cli, status_human_forms, .init = setup, .fini = teardown)
 {
     start_daemon();

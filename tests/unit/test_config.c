@@ -38,7 +38,7 @@ Test(config, reads_each_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7"}, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_DEBUG);
     cr_expect_eq(c.max_sessions, 3);
     cr_expect_eq(c.watchdog_ms, 2000);
@@ -48,6 +48,9 @@ Test(config, reads_each_variable)
     cr_expect_eq(c.nudge_pause_ms, 5000);
     cr_expect_eq(c.log_max_bytes, 64 * 1024);
     cr_expect_eq(c.log_keep, 7);
+    cr_expect_eq(c.retain_history_ms, 3LL * 24 * 3600 * 1000);
+    cr_expect_eq(c.history_max_bytes, 2ULL * 1000 * 1000 * 1000);
+    cr_expect_eq(c.retain_finished_ms, 20 * 60 * 1000);
     cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "warn", .max_sessions = ""}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_WARN);
     cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "error"}, err, sizeof err), 0);
@@ -83,4 +86,38 @@ Test(config, bad_values_name_the_variable)
     cr_expect(strstr(err, "OJ_LOG_KEEP") != NULL, "%s", err);
     cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.log_max_size = "0", .log_keep = "0"}, err, sizeof err), 0,
                  "0 = never rotate; 0 kept = start afresh");
+}
+
+/* A daemon left running for a week keeps its history bounded by default, and
+ * an operator can widen, narrow or switch off each bound. */
+Test(config, history_retention_defaults_and_values)
+{
+    struct oj_config c;
+    char err[256];
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){0}, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(c.retain_history_ms, 7LL * 24 * 3600 * 1000, "a week by default");
+    cr_expect_eq(c.history_max_bytes, 1ULL << 30, "1 GiB by default");
+    cr_expect_eq(c.retain_finished_ms, 3600 * 1000, "finished work stays live an hour");
+    cr_assert_eq(oj_config_parse(&c,
+                                 &(struct oj_config_env){.retain_history = "12h",
+                                                         .history_max_size = "200MB"},
+                                 err, sizeof err),
+                 0, "%s", err);
+    cr_expect_eq(c.retain_history_ms, 12LL * 3600 * 1000);
+    cr_expect_eq(c.history_max_bytes, 200ULL * 1000 * 1000);
+    cr_assert_eq(oj_config_parse(&c,
+                                 &(struct oj_config_env){.retain_history = "0",
+                                                         .history_max_size = "0"},
+                                 err, sizeof err),
+                 0, "0 switches each off: %s", err);
+    cr_expect_eq(c.retain_history_ms, 0);
+    cr_expect_eq(c.history_max_bytes, 0);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.retain_history = "5s"}, err,
+                                 sizeof err),
+                 -1);
+    cr_expect(strstr(err, "OJ_RETAIN_HISTORY") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.history_max_size = "lots"}, err,
+                                 sizeof err),
+                 -1);
+    cr_expect(strstr(err, "OJ_HISTORY_MAX_SIZE") != NULL, "%s", err);
 }
