@@ -95,6 +95,15 @@ static void restore_work(void *arg)
     oj_store_restore_work(c->job);
 }
 
+static void free_state(void *arg) { oj_state_free(arg); }
+
+/* Frees a replaced state off the engine thread: a big one takes a while. */
+static void free_later(struct oj_daemon *d, struct oj_state *st)
+{
+    if (st && oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_LOW_PRIORITY, free_state, NULL, st) == 0)
+        oj_state_free(st);
+}
+
 /* Engine thread: the restored state goes live and writes run again. */
 static void restore_then(struct oj_daemon *d, void *arg)
 {
@@ -106,7 +115,9 @@ static void restore_then(struct oj_daemon *d, void *arg)
     }
     struct oj_restore_result r;
     char err[512];
-    int rc = oj_store_restore_finish(d->store, c->job, &r, err, sizeof err);
+    struct oj_state *replaced;
+    int rc = oj_store_restore_finish_keep(d->store, c->job, &r, &replaced, err, sizeof err);
+    free_later(d, replaced);
     if (!c->dry_run) {
         oj_engine_release_writes(d);
         if (rc == 0)
@@ -140,8 +151,8 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
     c->call = call;
     if (!in->dry_run)
         oj_engine_hold_writes(d);
-    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD, restore_work, restore_then,
-                       c) == 0) {
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD | OJ_WORK_LOW_PRIORITY,
+                       restore_work, restore_then, c) == 0) {
         LOG_WARN("maintenance: no thread for the restore; restoring on the engine thread");
         restore_work(c);
         restore_then(d, c);

@@ -486,6 +486,17 @@ void oj_store_restore_work(struct oj_restore_job *j)
 int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
                             struct oj_restore_result *r, char *err, size_t errlen)
 {
+    struct oj_state *replaced;
+    int rc = oj_store_restore_finish_keep(s, j, r, &replaced, err, errlen);
+    oj_state_free(replaced);
+    return rc;
+}
+
+int oj_store_restore_finish_keep(struct oj_store *s, struct oj_restore_job *j,
+                                 struct oj_restore_result *r, struct oj_state **replaced,
+                                 char *err, size_t errlen)
+{
+    *replaced = NULL;
     int rc = j->rc;
     *r = j->r;
     if (rc != 0)
@@ -494,7 +505,7 @@ int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
         s->restoring = false;
     if (rc == 0 && !j->dry_run) {
         /* The files are in place: the new state and WAL become the live ones. */
-        oj_state_free(s->state);
+        *replaced = s->state;
         s->state = j->next;
         j->next = NULL;
         uint64_t seq = j->last_seq + 1;

@@ -113,6 +113,12 @@ struct oj_restore_job *oj_store_restore_begin(struct oj_store *s, const char *id
 void oj_store_restore_work(struct oj_restore_job *j);
 int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
                             struct oj_restore_result *r, char *err, size_t errlen);
+/* The same, but the state the restore replaced is handed to *replaced (NULL
+ * when none was), for the caller to free with oj_state_free on another
+ * thread: freeing a big state takes long. */
+int oj_store_restore_finish_keep(struct oj_store *s, struct oj_restore_job *j,
+                                 struct oj_restore_result *r, struct oj_state **replaced,
+                                 char *err, size_t errlen);
 /* Frees a dry run's job whose finish will never run (the engine ended first);
  * any thread. */
 void oj_store_restore_abandon(struct oj_restore_job *j);
