@@ -3,7 +3,8 @@
 # (a Status call against a bare nng echo, `oj status` against an empty
 # program), the store (durable changes, start-up replay), sessions (follow
 # latency, idle CPU) and pipelines (`oj run` to the agent's first line against
-# bare tmux, daemon CPU and memory with 10 pipelines). OJ_BENCH_ONLY=a,b picks
+# bare tmux, daemon CPU and memory with 10 pipelines), and Status while a slow
+# git, tmux or restore runs (nowait). OJ_BENCH_ONLY=a,b picks
 # sections. See tests/bench/bench_main.c.
 # Expects `make all build/plain/bench/oj-bench build/plain/bench/empty` done.
 set -euo pipefail

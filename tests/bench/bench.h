@@ -19,4 +19,9 @@ bool bench_sessions_report(void);
  * (default 15), against 10 plain sessions of the same agent. Prints its
  * section; false on failure. */
 bool bench_pipelines_report(void);
+
+/* Status p99 while one slow git, tmux or restore runs, against Status p99
+ * with nothing slow running (the engine never waits). Prints its section;
+ * false on failure. */
+bool bench_nowait_report(void);
 #endif

@@ -13,7 +13,7 @@
  *
  * Usage: OJ_BIN=bin/oj oj-bench [EMPTY_PROGRAM]   (else $OJ_BENCH_EMPTY)
  * OJ_BENCH_ONLY=<section,...> runs only those sections of rpc (the two figures
- * above), store, sessions, pipelines; EMPTY_PROGRAM is needed only for rpc.
+ * above), store, sessions, pipelines, nowait; EMPTY_PROGRAM is needed only for rpc.
  * A real daemon runs in a scratch directory for the duration. */
 #include <errno.h>
 #include <fcntl.h>
@@ -349,5 +349,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (selected("pipelines"))
         ok = bench_pipelines_report() && ok;
+    fflush(stdout);
+    if (selected("nowait"))
+        ok = bench_nowait_report() && ok;
     return ok ? 0 : 1;
 }
