@@ -25,42 +25,80 @@
 #include "server.h"
 #include "sessions_engine.h"
 #include "store.h"
+#include "store_jobs.h"
+
+/* A snapshot and a compaction are written off the engine thread while the
+ * engine holds writes (store_jobs.h); the reply goes out when they are live. */
+struct maint_reply {
+    Oj__SnapshotResponse_Closure snapshot_done;
+    Oj__CompactResponse_Closure compact_done;
+    void *call;
+};
+
+static void snapshot_done(struct oj_daemon *d, int rc, const struct oj_compact_result *r,
+                          const char *err, void *arg)
+{
+    (void)d;
+    struct maint_reply *m = arg;
+    if (rc != 0) {
+        oj_call_fail(m->call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        m->snapshot_done(NULL, m->call);
+    } else {
+        LOG_INFO("maintenance: snapshot %s (%llu bytes)", r->snapshot.id,
+                 (unsigned long long)r->snapshot.bytes);
+        Oj__SnapshotResponse out = OJ__SNAPSHOT_RESPONSE__INIT;
+        out.snapshot_id = (char *)r->snapshot.id;
+        out.sequence = r->snapshot.seq;
+        out.bytes = r->snapshot.bytes;
+        m->snapshot_done(&out, m->call);
+    }
+    free(m);
+}
 
 static void rpc_snapshot(Oj__Control_Service *svc, const Oj__SnapshotRequest *in,
                          Oj__SnapshotResponse_Closure done, void *call)
 {
     (void)in;
-    struct oj_daemon *d = oj_daemon_of(svc);
-    struct oj_snapshot_info info;
-    char err[512];
-    if (oj_store_snapshot(d->store, &info, err, sizeof err) != 0)
-        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
-    LOG_INFO("maintenance: snapshot %s (%llu bytes)", info.id, (unsigned long long)info.bytes);
-    Oj__SnapshotResponse out = OJ__SNAPSHOT_RESPONSE__INIT;
-    out.snapshot_id = info.id;
-    out.sequence = info.seq;
-    out.bytes = info.bytes;
-    done(&out, call);
+    struct maint_reply *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    m->snapshot_done = done;
+    m->call = call;
+    oj_maintain(oj_daemon_of(svc), OJ_MAINT_SNAPSHOT, snapshot_done, m);
+}
+
+static void compact_done(struct oj_daemon *d, int rc, const struct oj_compact_result *r,
+                         const char *err, void *arg)
+{
+    (void)d;
+    struct maint_reply *m = arg;
+    if (rc != 0) {
+        oj_call_fail(m->call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        m->compact_done(NULL, m->call);
+    } else {
+        LOG_INFO("maintenance: compacted the WAL %llu -> %llu bytes (snapshot %s)",
+                 (unsigned long long)r->wal_bytes_before, (unsigned long long)r->wal_bytes_after,
+                 r->snapshot.id);
+        Oj__CompactResponse out = OJ__COMPACT_RESPONSE__INIT;
+        out.snapshot_id = (char *)r->snapshot.id;
+        out.wal_bytes_before = r->wal_bytes_before;
+        out.wal_bytes_after = r->wal_bytes_after;
+        out.snapshots_removed = r->snapshots_removed;
+        m->compact_done(&out, m->call);
+    }
+    free(m);
 }
 
 static void rpc_compact(Oj__Control_Service *svc, const Oj__CompactRequest *in,
                         Oj__CompactResponse_Closure done, void *call)
 {
     (void)in;
-    struct oj_daemon *d = oj_daemon_of(svc);
-    struct oj_compact_result r;
-    char err[512];
-    if (oj_store_compact(d->store, &r, err, sizeof err) != 0)
-        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
-    LOG_INFO("maintenance: compacted the WAL %llu -> %llu bytes (snapshot %s)",
-             (unsigned long long)r.wal_bytes_before, (unsigned long long)r.wal_bytes_after,
-             r.snapshot.id);
-    Oj__CompactResponse out = OJ__COMPACT_RESPONSE__INIT;
-    out.snapshot_id = r.snapshot.id;
-    out.wal_bytes_before = r.wal_bytes_before;
-    out.wal_bytes_after = r.wal_bytes_after;
-    out.snapshots_removed = r.snapshots_removed;
-    done(&out, call);
+    struct maint_reply *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    m->compact_done = done;
+    m->call = call;
+    oj_maintain(oj_daemon_of(svc), OJ_MAINT_COMPACT, compact_done, m);
 }
 
 void oj_restore_reply(const struct oj_restore_result *r, bool dry_run,
