@@ -1,8 +1,9 @@
 /* rpc_maintenance.c — MaintenanceSnapshot, MaintenanceCompact,
  * MaintenanceRestoreSnapshot, MaintenanceArchive: the storage commands of the
- * operator's runbook. Each is atomic with respect to every other request:
- * snapshot, compact and archive run on the engine thread; a restore writes
- * its files on a thread of its own while the engine holds writes (below). */
+ * operator's runbook. Each is atomic with respect to every other request: its
+ * slow part (writing a snapshot, a restore's files, an archive) runs on a
+ * thread of its own while the engine holds writes (daemon.h), so read-only
+ * requests are answered meanwhile and changes wait, in order, for its end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -264,66 +265,123 @@ static int write_archive(const char *dir, const char *name, const cJSON *doc, ch
     return rc;
 }
 
+/* An archive picks among every pipeline and session and writes them as
+ * readable JSON: long for a big state. The engine holds writes while a thread
+ * of its own picks and writes the file (reads of the state are safe then:
+ * nothing changes it); the journal of the removal is the engine's, after. */
+struct archive_job {
+    const struct oj_state *state; /* read only while writes are held */
+    int64_t now, older_than_ms;
+    char state_dir[4096];
+    struct pick p;
+    int n, ns, rc;
+    char path[4500], err[600];
+    Oj__ArchiveResponse_Closure done;
+    void *call;
+};
+
+static void archive_work(void *arg)
+{
+    struct archive_job *j = arg;
+    struct pick *p = &j->p;
+    oj_hmap_init(&p->referenced);
+    oj_state_each(j->state, "pipeline", pick_old, p);
+    oj_state_each(j->state, "pipeline", note_references, p);
+    oj_state_each(j->state, "session", pick_sessions, p);
+    oj_hmap_free(&p->referenced);
+    j->n = cJSON_GetArraySize(p->chosen);
+    j->ns = cJSON_GetArraySize(p->sessions);
+    if (j->n + j->ns == 0)
+        return;
+    /* The file first, then the journal: a crash in between leaves the
+     * pipelines and sessions live and a spare copy in the archive, never
+     * neither. */
+    char dir[4200], name[64], stamp[32];
+    time_t secs = (time_t)(j->now / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(dir, sizeof dir, "%s/archive", j->state_dir);
+    snprintf(name, sizeof name, "archive-%s-%llu.json", stamp,
+             (unsigned long long)oj_state_seq(j->state) + 1);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddNumberToObject(doc, "archived_at_ms", (double)j->now);
+    cJSON_AddNumberToObject(doc, "older_than_ms", (double)j->older_than_ms);
+    cJSON_AddItemReferenceToObject(doc, "pipelines", p->chosen);
+    cJSON_AddItemReferenceToObject(doc, "sessions", p->sessions);
+    j->rc = write_archive(dir, name, doc, j->path, sizeof j->path, j->err, sizeof j->err);
+    cJSON_Delete(doc);
+}
+
+/* Engine thread: journals the removal of what the file now holds. */
+static void archive_then(struct oj_daemon *d, void *arg)
+{
+    struct archive_job *j = arg;
+    struct pick *p = &j->p;
+    if (d == NULL) { /* the engine never ends while writes are held: a daemon bug */
+        cJSON_Delete(p->chosen);
+        cJSON_Delete(p->sessions);
+        free(j);
+        return;
+    }
+    oj_engine_release_writes(d);
+    int rc = j->rc;
+    char *err = j->err;
+    if (rc == 0 && j->n + j->ns > 0) {
+        cJSON *ops = cJSON_CreateArray();
+        for (const cJSON *e = p->chosen->child; e; e = e->next)
+            cJSON_AddItemToArray(ops, oj_op_del("pipeline", e->string));
+        for (const cJSON *e = p->sessions->child; e; e = e->next)
+            cJSON_AddItemToArray(ops, oj_op_del("session", e->string));
+        char mark[4600];
+        snprintf(mark, sizeof mark, "archived %d pipeline(s) and %d session(s) to %s", j->n,
+                 j->ns, j->path);
+        cJSON_AddItemToArray(ops, oj_op_mark(mark));
+        if (oj_store_commit(d->store, oj_op_batch(ops), err, sizeof j->err) == 0) {
+            rc = -1;
+        } else {
+            for (const cJSON *e = p->sessions->child; e; e = e->next)
+                oj_session_forget(d, e->string);
+            LOG_INFO("maintenance: %s", mark);
+        }
+    }
+    cJSON_Delete(p->chosen);
+    cJSON_Delete(p->sessions);
+    if (rc != 0) {
+        oj_call_fail(j->call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        j->done(NULL, j->call);
+    } else {
+        Oj__ArchiveResponse out = OJ__ARCHIVE_RESPONSE__INIT;
+        out.archived = (uint32_t)j->n;
+        out.sessions_archived = (uint32_t)j->ns;
+        out.archive_path = j->path; /* "" when nothing was archived */
+        j->done(&out, j->call);
+    }
+    free(j);
+}
+
 static void rpc_archive(Oj__Control_Service *svc, const Oj__ArchiveRequest *in,
                         Oj__ArchiveResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
-    int64_t now = oj_wall_ms();
-    struct pick p = {.cutoff = now - in->older_than_ms, .chosen = cJSON_CreateObject(),
-                     .sessions = cJSON_CreateObject()};
-    oj_hmap_init(&p.referenced);
-    const struct oj_state *state = oj_store_state(d->store);
-    oj_state_each(state, "pipeline", pick_old, &p);
-    oj_state_each(state, "pipeline", note_references, &p);
-    oj_state_each(state, "session", pick_sessions, &p);
-    oj_hmap_free(&p.referenced);
-    int n = cJSON_GetArraySize(p.chosen), ns = cJSON_GetArraySize(p.sessions);
-    Oj__ArchiveResponse out = OJ__ARCHIVE_RESPONSE__INIT;
-    char path[4500] = "", err[600];
-    if (n + ns > 0) {
-        /* The file first, then the journal: a crash in between leaves the
-         * pipelines and sessions live and a spare copy in the archive, never
-         * neither. */
-        char dir[4200], name[64], stamp[32];
-        time_t secs = (time_t)(now / 1000);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(dir, sizeof dir, "%s/archive", d->paths.state_dir);
-        snprintf(name, sizeof name, "archive-%s-%llu.json", stamp,
-                 (unsigned long long)oj_state_seq(state) + 1);
-        cJSON *doc = cJSON_CreateObject();
-        cJSON_AddNumberToObject(doc, "archived_at_ms", (double)now);
-        cJSON_AddNumberToObject(doc, "older_than_ms", (double)in->older_than_ms);
-        cJSON_AddItemReferenceToObject(doc, "pipelines", p.chosen);
-        cJSON_AddItemReferenceToObject(doc, "sessions", p.sessions);
-        int rc = write_archive(dir, name, doc, path, sizeof path, err, sizeof err);
-        cJSON_Delete(doc);
-        cJSON *ops = rc == 0 ? cJSON_CreateArray() : NULL;
-        for (const cJSON *e = ops ? p.chosen->child : NULL; e; e = e->next)
-            cJSON_AddItemToArray(ops, oj_op_del("pipeline", e->string));
-        for (const cJSON *e = ops ? p.sessions->child : NULL; e; e = e->next)
-            cJSON_AddItemToArray(ops, oj_op_del("session", e->string));
-        char mark[4600];
-        snprintf(mark, sizeof mark, "archived %d pipeline(s) and %d session(s) to %s", n, ns,
-                 path);
-        if (ops)
-            cJSON_AddItemToArray(ops, oj_op_mark(mark));
-        if (rc != 0 || oj_store_commit(d->store, oj_op_batch(ops), err, sizeof err) == 0) {
-            cJSON_Delete(p.chosen);
-            cJSON_Delete(p.sessions);
-            OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
-        }
-        for (const cJSON *e = p.sessions->child; e; e = e->next)
-            oj_session_forget(d, e->string);
-        LOG_INFO("maintenance: %s", mark);
+    struct archive_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    j->state = oj_store_state(d->store);
+    j->now = oj_wall_ms();
+    j->older_than_ms = in->older_than_ms;
+    snprintf(j->state_dir, sizeof j->state_dir, "%s", d->paths.state_dir);
+    j->p = (struct pick){.cutoff = j->now - in->older_than_ms, .chosen = cJSON_CreateObject(),
+                         .sessions = cJSON_CreateObject()};
+    j->done = done;
+    j->call = call;
+    oj_engine_hold_writes(d);
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD | OJ_WORK_LOW_PRIORITY,
+                       archive_work, archive_then, j) == 0) {
+        LOG_WARN("maintenance: no thread for the archive; writing it on the engine thread");
+        archive_work(j);
+        archive_then(d, j);
     }
-    cJSON_Delete(p.chosen);
-    cJSON_Delete(p.sessions);
-    out.archived = (uint32_t)n;
-    out.sessions_archived = (uint32_t)ns;
-    out.archive_path = path;
-    done(&out, call);
 }
 
 void oj_rpc_register_maintenance(Oj__Control_Service *svc)

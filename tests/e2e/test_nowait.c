@@ -397,23 +397,43 @@ Test(nowait, status_answers_while_tmux_new_session_is_slow, .init = setup, .fini
 
 #define BIG_STATE_LOCKS 3000 /* a snapshot of them is several pipe buffers long */
 
+static void big_wal_of(const char *kind, int n);
+
 /* A WAL of n locks of distinct names (seqs 1..n), written before the start. */
 static void big_wal(int n)
+{
+    big_wal_of("lock", n);
+}
+
+static void big_wal_of(const char *kind, int n)
 {
     mkdir(in_project(".oj"), 0700);
     FILE *f = fopen(in_project(".oj/wal.jsonl"), "w");
     cr_assert_not_null(f);
     int64_t now = oj_wall_ms();
+    char pad[1024];
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    bool lock = strcmp(kind, "lock") == 0;
     for (int i = 0; i < n; i++) {
         char id[32];
-        snprintf(id, sizeof id, "lock-%d", i);
+        snprintf(id, sizeof id, "%s-%d", lock ? "lock" : "old", i);
         cJSON *v = cJSON_CreateObject();
-        cJSON_AddStringToObject(v, "holder", "test@host:4242");
-        cJSON_AddStringToObject(v, "host", "host");
-        cJSON_AddNumberToObject(v, "holder_pid", 4242);
-        cJSON_AddNumberToObject(v, "since_ms", (double)now);
-        cJSON_AddNumberToObject(v, "timeout_ms", 0);
-        cJSON *op = oj_op_put("lock", id, v);
+        if (lock) {
+            cJSON_AddStringToObject(v, "holder", "test@host:4242");
+            cJSON_AddStringToObject(v, "host", "host");
+            cJSON_AddNumberToObject(v, "holder_pid", 4242);
+            cJSON_AddNumberToObject(v, "since_ms", (double)now);
+            cJSON_AddNumberToObject(v, "timeout_ms", 0);
+        } else { /* a pipeline that finished long ago, with a long note */
+            cJSON_AddStringToObject(v, "name", id);
+            cJSON_AddStringToObject(v, "runbook", "quick");
+            cJSON_AddStringToObject(v, "state", "done");
+            cJSON_AddNumberToObject(v, "created_at_ms", 1000);
+            cJSON_AddNumberToObject(v, "finished_at_ms", 1000);
+            cJSON_AddStringToObject(v, "note", pad);
+        }
+        cJSON *op = oj_op_put(kind, id, v);
         size_t len;
         char *line = oj_wal_format((uint64_t)i + 1, now, op, &len);
         cr_assert_eq(fwrite(line, 1, len, f), len);
@@ -436,8 +456,9 @@ static uint64_t last_seq(void)
     return v;
 }
 
-/* A snapshot is written to <id>.json.tmp first (oj_write_atomic). FIFOs under
- * the names a snapshot of `seq` taken in the next minute would write, with
+/* A snapshot is written to <id>.json.tmp first (oj_write_atomic), an archive
+ * to archive-<time>-<seq>.json.tmp. FIFOs under the names a snapshot of `seq`
+ * (or an archive) taken in the next minute would write, with
  * their read ends open: the writer then blocks once the pipe is full, until
  * the test reads. (A FIFO cannot be fsync'd: the snapshot then fails.) */
 #define FIFO_SECONDS 60
@@ -447,9 +468,9 @@ struct fifos {
     int writing; /* the one the snapshot writes to, -1 until then */
 };
 
-static void block_snapshot(struct fifos *f, uint64_t seq)
+static void block_file(struct fifos *f, const char *dir, bool archive, uint64_t seq)
 {
-    mkdir(in_project(".oj/snapshots"), 0700);
+    mkdir(in_project(dir), 0700);
     time_t now = time(NULL);
     f->writing = -1;
     for (int i = 0; i < FIFO_SECONDS + 2; i++) {
@@ -458,8 +479,12 @@ static void block_snapshot(struct fifos *f, uint64_t seq)
         gmtime_r(&t, &tm);
         char stamp[32];
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(f->path[i], sizeof f->path[i], "%s/.oj/snapshots/%020llu-%s.json.tmp", e.dir,
-                 (unsigned long long)seq, stamp);
+        if (archive)
+            snprintf(f->path[i], sizeof f->path[i], "%s/%s/archive-%s-%llu.json.tmp", e.dir, dir,
+                     stamp, (unsigned long long)seq);
+        else
+            snprintf(f->path[i], sizeof f->path[i], "%s/%s/%020llu-%s.json.tmp", e.dir, dir,
+                     (unsigned long long)seq, stamp);
         cr_assert_eq(mkfifo(f->path[i], 0600), 0, "mkfifo: %s", strerror(errno));
         f->fd[i] = open(f->path[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         cr_assert_geq(f->fd[i], 0);
@@ -481,6 +506,11 @@ static bool snapshot_writing(void *arg)
 }
 
 /* Reads what the snapshot writes to its end, then closes every FIFO. */
+static void block_snapshot(struct fifos *f, uint64_t seq)
+{
+    block_file(f, ".oj/snapshots", false, seq);
+}
+
 static void unblock_snapshot(struct fifos *f)
 {
     char buf[65536];
@@ -566,4 +596,40 @@ Test(nowait, status_answers_while_an_automatic_snapshot_is_written, .init = setu
     snprintf(every, sizeof every, "%d", BIG_STATE_LOCKS + 1);
     setenv("OJ_SNAPSHOT_EVERY", every, 1); /* this test's process, and its daemon */
     status_answers_while_snapshot_writes(NULL, "automatic snapshot");
+}
+
+/* `oj maintenance archive` of many old pipelines: they are picked and written
+ * off the engine thread; `oj status` answers meanwhile and a change waits. */
+Test(nowait, status_answers_while_an_archive_is_written, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    big_wal_of("pipeline", 300); /* 300 KiB of archive: several pipe buffers */
+    start_daemon();
+    uint64_t seq = last_seq();
+    cr_assert_eq(seq, 300u, "the WAL written before the start");
+    struct fifos f;
+    block_file(&f, ".oj/archive", true, seq + 1);
+    char *args[] = {"maintenance", "archive", "--older-than", "1s", NULL};
+    bg = oj_spawn_bg(&e, NULL, NULL, args);
+    cr_assert(wait_until(snapshot_writing, &f, 20000), "the archive was never written");
+    expect_status_answers("an archive is written");
+    struct oj_out l = OJ(&e, "pipeline", "status", "old-7");
+    cr_expect_eq(l.code, 0, "reads see the state: %s", l.err);
+    oj_out_free(&l);
+    char *acquire[] = {"lock", "acquire", "during", "--holder", "me", NULL};
+    pid_t writer = oj_spawn_bg(&e, NULL, NULL, acquire);
+    int two = 2;
+    cr_assert(wait_until(in_flight_at_least, &two, 20000),
+              "the archive and the lock acquire never were both in flight");
+    cr_expect_eq(waitpid(writer, NULL, WNOHANG), 0, "the change did not wait for the archive");
+    unblock_snapshot(&f);
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_neq(rc, 0, "an archive written into a FIFO cannot be synced: it fails");
+    cr_expect_eq(child_wait_exit(writer, 30000), 0, "the change that waited ran after it");
+    cr_expect(has_lock("during"), "nothing lost");
+    struct oj_out a = OJ(&e, "maintenance", "archive", "--older-than", "1s");
+    cr_expect(a.code == 0 && strstr(a.out, "300"), "the archive once nothing blocks it: %s %s",
+              a.out, a.err);
+    oj_out_free(&a);
 }
