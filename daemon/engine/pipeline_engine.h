@@ -89,6 +89,9 @@ static inline void event(struct oj_daemon *d, const char *kind, const char *id, 
 typedef void (*oj_pl_each_fn)(const char *id, struct oj_pipeline *p, void *arg);
 void oj_pl_each(struct oj_daemon *d, oj_pl_each_fn fn, void *arg);
 void oj_pl_each_archived(struct oj_daemon *d, oj_pl_each_fn fn, void *arg);
+/* The same for the .oj/ directory state_dir: reads files only, any thread
+ * (the archive can be big: read it off the engine thread). */
+void oj_pl_each_archived_in(const char *state_dir, oj_pl_each_fn fn, void *arg);
 
 /* pipeline_runbooks.c: the definition of the pipeline p (NULL: none loaded,
  * or it is gone from the runbooks). */

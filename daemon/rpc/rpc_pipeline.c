@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "engine_work.h"
 #include "pipeline_commands.h"
 #include "pipeline_engine.h"
 #include "rpc.h"
@@ -136,22 +137,15 @@ static int by_created(const void *a, const void *b)
     return (x->created_at_ms > y->created_at_ms) - (x->created_at_ms < y->created_at_ms);
 }
 
-static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in,
-                     Oj__PipelineListResponse_Closure done, void *call)
+/* Packs and sends the list, then frees it. */
+static void answer_list(struct list_ctx *l, Oj__PipelineListResponse_Closure done, void *call)
 {
-    struct oj_daemon *d = oj_daemon_of(svc);
-    struct list_ctx l = {.active_only = in->active_only};
-    oj_pl_each(d, collect, &l);
-    if (in->include_archived) {
-        l.archived = true;
-        oj_pl_each_archived(d, collect, &l);
-    }
-    Oj__PipelineSummary *s = calloc(l.n + 1, sizeof *s);
-    Oj__PipelineSummary **sp = calloc(l.n + 1, sizeof *sp);
-    size_t n = s && sp ? l.n : 0;
+    Oj__PipelineSummary *s = calloc(l->n + 1, sizeof *s);
+    Oj__PipelineSummary **sp = calloc(l->n + 1, sizeof *sp);
+    size_t n = s && sp ? l->n : 0;
     for (size_t i = 0; i < n; i++) {
-        summary(l.e[i].id ? l.e[i].id : "", &l.e[i].p, &s[i]);
-        if (l.e[i].archived)
+        summary(l->e[i].id ? l->e[i].id : "", &l->e[i].p, &s[i]);
+        if (l->e[i].archived)
             s[i].state = "archived";
         sp[i] = &s[i];
     }
@@ -160,14 +154,66 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in
     Oj__PipelineListResponse out = OJ__PIPELINE_LIST_RESPONSE__INIT;
     out.n_pipelines = n;
     out.pipelines = sp;
-    done(&out, call);
+    if (done)
+        done(&out, call);
     free(s);
     free(sp);
-    for (size_t i = 0; i < l.n; i++) {
-        free(l.e[i].id);
-        oj_pipeline_free(&l.e[i].p);
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->e[i].id);
+        oj_pipeline_free(&l->e[i].p);
     }
-    free(l.e);
+    free(l->e);
+}
+
+/* The archived ones are read from .oj/archive, which can be big, on a
+ * thread of their own; the answer goes out from the engine (a read-only
+ * one, so even while a restore holds writes), so a call is never answered
+ * after the daemon's stop has abandoned it. */
+struct archived_job {
+    struct list_ctx l; /* the live ones collected on the engine, then the archived */
+    char state_dir[PATH_MAX];
+    Oj__PipelineListResponse_Closure done;
+    void *call;
+};
+
+static void archived_work(void *arg)
+{
+    struct archived_job *j = arg;
+    j->l.archived = true;
+    oj_pl_each_archived_in(j->state_dir, collect, &j->l);
+}
+
+static void archived_then(struct oj_daemon *d, void *arg)
+{
+    struct archived_job *j = arg;
+    answer_list(&j->l, d ? j->done : NULL, j->call);
+    free(j);
+}
+
+static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in,
+                     Oj__PipelineListResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    struct list_ctx l = {.active_only = in->active_only};
+    oj_pl_each(d, collect, &l);
+    if (!in->include_archived) {
+        answer_list(&l, done, call);
+        return;
+    }
+    struct archived_job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        answer_list(&l, NULL, NULL);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    }
+    j->l = l;
+    snprintf(j->state_dir, sizeof j->state_dir, "%s", d->paths.state_dir);
+    j->done = done;
+    j->call = call;
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD, archived_work, archived_then,
+                       j) == 0) {
+        archived_work(j); /* no thread: here, as before */
+        archived_then(d, j);
+    }
 }
 
 static void describe(struct oj_daemon *d, const char *id, const struct oj_pipeline *p, bool full,

@@ -633,3 +633,31 @@ Test(nowait, status_answers_while_an_archive_is_written, .init = setup, .fini = 
               a.out, a.err);
     oj_out_free(&a);
 }
+
+/* `oj pipeline list --all` reads every archive file, which can be big:
+ * off the engine thread. An archive file that is a FIFO holds the read until
+ * the test opens its other end (it then reads an empty file). */
+Test(nowait, status_answers_while_the_archive_is_read_for_a_list, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    start_daemon();
+    mkdir(in_project(".oj/archive"), 0700);
+    const char *fifo = in_project(".oj/archive/archive-20990101T000000Z-1.json");
+    cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/list.out", e.dir);
+    char *args[] = {"pipeline", "list", "--all", NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    int one = 1;
+    cr_assert(wait_until(in_flight_at_least, &one, 20000), "the list never reached the daemon");
+    expect_status_answers("the archive is read for a list");
+    struct oj_out a = OJ(&e, "lock", "acquire", "meanwhile", "--holder", "me");
+    cr_expect(a.code == 0 && a.secs < STATUS_DEADLINE_S,
+              "a change meanwhile: exit %d after %.2f s: %s", a.code, a.secs, a.err);
+    oj_out_free(&a);
+    cr_expect_eq(waitpid(bg, NULL, WNOHANG), 0, "the list did not wait for the archive");
+    cr_assert(wait_until(fifo_has_reader, (void *)fifo, 20000), "the archive was never read");
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "the list once the archive is read (%d)", rc);
+}
