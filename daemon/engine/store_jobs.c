@@ -80,8 +80,17 @@ static void start_due(struct oj_daemon *d, void *arg)
 void oj_maintain_when_due(void *arg)
 {
     struct oj_daemon *d = arg;
-    if (!oj_engine_post(d, start_due, NULL)) {
-        oj_store_maint_take(d->store); /* so that the next change tells again */
-        LOG_ERROR("store: cannot start an automatic snapshot now; the next change tries again");
-    }
+    if (oj_engine_post(d, start_due, NULL))
+        return;
+    /* The engine is gone (a change made by the stop, on the main thread, which
+     * owns the state now) or out of memory: here, as it always was. */
+    enum oj_maint_kind kind = oj_store_maint_take(d->store);
+    if (kind == OJ_MAINT_NONE)
+        return;
+    struct oj_compact_result r = {0};
+    char err[512];
+    int rc = kind == OJ_MAINT_COMPACT
+                 ? oj_store_compact(d->store, &r, err, sizeof err)
+                 : oj_store_snapshot(d->store, &r.snapshot, err, sizeof err);
+    auto_done(d, rc, &r, err, (void *)(uintptr_t)kind);
 }
