@@ -42,6 +42,7 @@
 #include "server.h"
 #include "sessions_engine.h"
 #include "store.h"
+#include "store_jobs.h"
 #include "version.h"
 #include "watchdog.h"
 #include "watcher.h"
@@ -199,6 +200,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         .compact_bytes = d->cfg.compact_bytes,
         .note = note_to_starter,
         .note_arg = (void *)o,
+        .maint_due = oj_maintain_when_due, /* off the engine thread */
+        .maint_due_arg = d,
     };
     if (oj_store_open(&d->store, &sto, err, sizeof err) != 0)
         goto fail_log;

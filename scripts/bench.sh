@@ -4,7 +4,8 @@
 # program), the store (durable changes, start-up replay), sessions (follow
 # latency, idle CPU) and pipelines (`oj run` to the agent's first line against
 # bare tmux, daemon CPU and memory with 10 pipelines), and the cost as work
-# grows (tick, finished, memory, crc). OJ_BENCH_ONLY=a,b picks sections. See
+# grows (tick, finished, memory, crc), and Status while a slow git, tmux or
+# restore runs (nowait). OJ_BENCH_ONLY=a,b picks sections. See
 # tests/bench/bench_main.c.
 # Expects `make all build/plain/bench/oj-bench build/plain/bench/empty
 # build/plain/bench/oneshot` done.

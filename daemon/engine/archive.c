@@ -261,7 +261,7 @@ static void begin(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn
              (unsigned long long)oj_state_seq(state) + 1);
     d->archive_busy = true;
     j->owner = d;
-    if (oj_engine_work(d, OJ_LANE_ALONE, 0, write_work, write_then, j) == 0) {
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_LOW_PRIORITY, write_work, write_then, j) == 0) {
         LOG_WARN("maintenance: no thread for the archive; writing it on the engine thread");
         write_work(j);
         write_then(d, j);

@@ -2,6 +2,8 @@
 #include "engine_work.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "work_queue.h"
 
@@ -27,6 +29,9 @@ static void run(void *arg)
 {
     struct work *w = arg;
     struct oj_daemon *d = w->d;
+    /* Linux: the nice value of this thread alone (a thread of its own). */
+    if (w->flags & OJ_WORK_LOW_PRIORITY)
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), OJ_WORK_NICE);
     w->work(w->arg);
     if (w->then) {
         bool posted = w->flags & OJ_WORK_THEN_THROUGH_HOLD
@@ -47,6 +52,8 @@ uint64_t oj_engine_work(struct oj_daemon *d, enum oj_work_lane lane, unsigned fl
     struct work *w = malloc(sizeof *w);
     if (w == NULL)
         return 0;
+    if (lane != OJ_LANE_ALONE) /* the tmux queue's thread is shared */
+        flags &= ~(unsigned)OJ_WORK_LOW_PRIORITY;
     *w = (struct work){.d = d, .work = work, .then = then, .arg = arg, .flags = flags};
     atomic_fetch_add(&d->runners_active, 1);
     uint64_t ticket = 0;

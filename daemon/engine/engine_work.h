@@ -25,7 +25,13 @@ enum oj_work_flags {
     /* then runs even while writes are held (daemon.h): the restore's end, or
      * an answer to a read-only rpc, which changes nothing */
     OJ_WORK_THEN_THROUGH_HOLD = 1,
+    /* work that only uses CPU and the disk in the background (a restore, a
+     * snapshot, freeing a replaced state; OJ_LANE_ALONE only): its thread runs at a lower
+     * priority (nice OJ_WORK_NICE), so on a busy machine the engine and the
+     * server's threads, which answer requests, get a core first */
+    OJ_WORK_LOW_PRIORITY = 2,
 };
+#define OJ_WORK_NICE 10
 
 /* work(arg) runs on the lane; it must not touch the daemon's state (only
  * what arg holds: copies). Then then(d, arg) runs on the engine thread and

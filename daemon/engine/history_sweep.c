@@ -246,7 +246,7 @@ void oj_history_tick(struct oj_daemon *d)
     }
     if (s->n_live > 1)
         qsort(s->live, s->n_live, sizeof *s->live, by_string);
-    if (oj_engine_work(d, OJ_LANE_ALONE, 0, sweep_work, sweep_then, s) == 0) {
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_LOW_PRIORITY, sweep_work, sweep_then, s) == 0) {
         sweep_free(s);
         return;
     }

@@ -67,8 +67,13 @@ static cJSON *archived_in(const char *path)
 
 void oj_pl_each_archived(struct oj_daemon *d, oj_pl_each_fn fn, void *arg)
 {
+    oj_pl_each_archived_in(d->paths.state_dir, fn, arg);
+}
+
+void oj_pl_each_archived_in(const char *state_dir, oj_pl_each_fn fn, void *arg)
+{
     char dir[PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/archive", d->paths.state_dir);
+    snprintf(dir, sizeof dir, "%s/archive", state_dir);
     DIR *dh = opendir(dir);
     if (dh == NULL)
         return;

@@ -93,6 +93,9 @@ void oj_pl_each(struct oj_daemon *d, oj_pl_each_fn fn, void *arg);
  * finished costs nothing. Every active pipeline is among them. */
 void oj_pl_each_in_play(struct oj_daemon *d, oj_pl_each_fn fn, void *arg);
 void oj_pl_each_archived(struct oj_daemon *d, oj_pl_each_fn fn, void *arg);
+/* The same for the .oj/ directory state_dir: reads files only, any thread
+ * (the archive can be big: read it off the engine thread). */
+void oj_pl_each_archived_in(const char *state_dir, oj_pl_each_fn fn, void *arg);
 
 /* pipeline_runbooks.c: the definition of the pipeline p (NULL: none loaded,
  * or it is gone from the runbooks). */

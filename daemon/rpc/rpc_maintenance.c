@@ -1,9 +1,11 @@
 /* rpc_maintenance.c — MaintenanceSnapshot, MaintenanceCompact,
  * MaintenanceRestoreSnapshot, MaintenanceArchive: the storage commands of the
- * operator's runbook. Each is atomic with respect to every other request:
- * snapshot and compact run on the engine thread; a restore writes its files
- * on a thread of its own while the engine holds writes (below); an archive
- * writes its file on a thread of its own (archive.h). */
+ * operator's runbook. Each is atomic with respect to every other request: the
+ * slow part of a snapshot, a compaction and a restore (writing files) runs on
+ * a thread of its own while the engine holds writes (daemon.h), so read-only
+ * requests are answered meanwhile and changes wait, in order, for its end; an
+ * archive holds nothing: its file is written on a thread of its own and only
+ * the records still as written leave the live state (archive.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,42 +20,80 @@
 #include "rpc_table.h"
 #include "server.h"
 #include "store.h"
+#include "store_jobs.h"
+
+/* A snapshot and a compaction are written off the engine thread while the
+ * engine holds writes (store_jobs.h); the reply goes out when they are live. */
+struct maint_reply {
+    Oj__SnapshotResponse_Closure snapshot_done;
+    Oj__CompactResponse_Closure compact_done;
+    void *call;
+};
+
+static void snapshot_done(struct oj_daemon *d, int rc, const struct oj_compact_result *r,
+                          const char *err, void *arg)
+{
+    (void)d;
+    struct maint_reply *m = arg;
+    if (rc != 0) {
+        oj_call_fail(m->call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        m->snapshot_done(NULL, m->call);
+    } else {
+        LOG_INFO("maintenance: snapshot %s (%llu bytes)", r->snapshot.id,
+                 (unsigned long long)r->snapshot.bytes);
+        Oj__SnapshotResponse out = OJ__SNAPSHOT_RESPONSE__INIT;
+        out.snapshot_id = (char *)r->snapshot.id;
+        out.sequence = r->snapshot.seq;
+        out.bytes = r->snapshot.bytes;
+        m->snapshot_done(&out, m->call);
+    }
+    free(m);
+}
 
 static void rpc_snapshot(Oj__Control_Service *svc, const Oj__SnapshotRequest *in,
                          Oj__SnapshotResponse_Closure done, void *call)
 {
     (void)in;
-    struct oj_daemon *d = oj_daemon_of(svc);
-    struct oj_snapshot_info info;
-    char err[512];
-    if (oj_store_snapshot(d->store, &info, err, sizeof err) != 0)
-        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
-    LOG_INFO("maintenance: snapshot %s (%llu bytes)", info.id, (unsigned long long)info.bytes);
-    Oj__SnapshotResponse out = OJ__SNAPSHOT_RESPONSE__INIT;
-    out.snapshot_id = info.id;
-    out.sequence = info.seq;
-    out.bytes = info.bytes;
-    done(&out, call);
+    struct maint_reply *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    m->snapshot_done = done;
+    m->call = call;
+    oj_maintain(oj_daemon_of(svc), OJ_MAINT_SNAPSHOT, snapshot_done, m);
+}
+
+static void compact_done(struct oj_daemon *d, int rc, const struct oj_compact_result *r,
+                         const char *err, void *arg)
+{
+    (void)d;
+    struct maint_reply *m = arg;
+    if (rc != 0) {
+        oj_call_fail(m->call, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        m->compact_done(NULL, m->call);
+    } else {
+        LOG_INFO("maintenance: compacted the WAL %llu -> %llu bytes (snapshot %s)",
+                 (unsigned long long)r->wal_bytes_before, (unsigned long long)r->wal_bytes_after,
+                 r->snapshot.id);
+        Oj__CompactResponse out = OJ__COMPACT_RESPONSE__INIT;
+        out.snapshot_id = (char *)r->snapshot.id;
+        out.wal_bytes_before = r->wal_bytes_before;
+        out.wal_bytes_after = r->wal_bytes_after;
+        out.snapshots_removed = r->snapshots_removed;
+        m->compact_done(&out, m->call);
+    }
+    free(m);
 }
 
 static void rpc_compact(Oj__Control_Service *svc, const Oj__CompactRequest *in,
                         Oj__CompactResponse_Closure done, void *call)
 {
     (void)in;
-    struct oj_daemon *d = oj_daemon_of(svc);
-    struct oj_compact_result r;
-    char err[512];
-    if (oj_store_compact(d->store, &r, err, sizeof err) != 0)
-        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
-    LOG_INFO("maintenance: compacted the WAL %llu -> %llu bytes (snapshot %s)",
-             (unsigned long long)r.wal_bytes_before, (unsigned long long)r.wal_bytes_after,
-             r.snapshot.id);
-    Oj__CompactResponse out = OJ__COMPACT_RESPONSE__INIT;
-    out.snapshot_id = r.snapshot.id;
-    out.wal_bytes_before = r.wal_bytes_before;
-    out.wal_bytes_after = r.wal_bytes_after;
-    out.snapshots_removed = r.snapshots_removed;
-    done(&out, call);
+    struct maint_reply *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    m->compact_done = done;
+    m->call = call;
+    oj_maintain(oj_daemon_of(svc), OJ_MAINT_COMPACT, compact_done, m);
 }
 
 void oj_restore_reply(const struct oj_restore_result *r, bool dry_run,
@@ -88,6 +128,15 @@ static void restore_work(void *arg)
     oj_store_restore_work(c->job);
 }
 
+static void free_state(void *arg) { oj_store_free_replaced(arg); }
+
+/* Frees a replaced state off the engine thread: a big one takes a while. */
+static void free_later(struct oj_daemon *d, struct oj_state *st)
+{
+    if (st && oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_LOW_PRIORITY, free_state, NULL, st) == 0)
+        oj_store_free_replaced(st);
+}
+
 /* Engine thread: the restored state goes live and writes run again. */
 static void restore_then(struct oj_daemon *d, void *arg)
 {
@@ -99,7 +148,9 @@ static void restore_then(struct oj_daemon *d, void *arg)
     }
     struct oj_restore_result r;
     char err[512];
-    int rc = oj_store_restore_finish(d->store, c->job, &r, err, sizeof err);
+    struct oj_state *replaced;
+    int rc = oj_store_restore_finish_keep(d->store, c->job, &r, &replaced, err, sizeof err);
+    free_later(d, replaced);
     if (!c->dry_run) {
         oj_engine_release_writes(d);
         if (rc == 0)
@@ -133,8 +184,8 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
     c->call = call;
     if (!in->dry_run)
         oj_engine_hold_writes(d);
-    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD, restore_work, restore_then,
-                       c) == 0) {
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD | OJ_WORK_LOW_PRIORITY,
+                       restore_work, restore_then, c) == 0) {
         LOG_WARN("maintenance: no thread for the restore; restoring on the engine thread");
         restore_work(c);
         restore_then(d, c);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "engine_work.h"
 #include "pipeline_commands.h"
 #include "pipeline_engine.h"
 #include "rpc.h"
@@ -102,17 +103,20 @@ static void summary(const char *id, const struct oj_pipeline *p, Oj__PipelineSum
 
 /* The pipelines listed, kept until the reply is packed. A live one is the
  * brief of its record in the state (id and strings the state's: nothing
- * changes it before then); an archived one is decoded from its file and
- * kept here. */
+ * changes it before the reply, when it is packed on the engine at once), or,
+ * when the reply waits for the archive to be read on another thread, a copy;
+ * an archived one is decoded from its file and kept here. */
 struct listed {
     const char *id;
     struct oj_pipeline_brief b;
-    char *archived_id;    /* an archived one's: its id and */
+    char *own_id;         /* a copy's or an archived one's: its id and */
     struct oj_pipeline p; /* its record, which b points into */
+    bool archived;
 };
 
 struct list_ctx {
     bool active_only;
+    bool copy; /* the live ones are copied: the reply waits for the archive */
     struct listed *e;
     size_t n, cap;
 };
@@ -133,6 +137,13 @@ static struct listed *add(struct list_ctx *l)
     return e;
 }
 
+static void brief_of_copy(struct listed *e)
+{
+    e->id = e->own_id;
+    e->b = (struct oj_pipeline_brief){e->p.name, e->p.phase, e->p.state, e->p.created_at_ms,
+                                      e->p.updated_at_ms};
+}
+
 static void collect(const char *id, const cJSON *v, void *arg)
 {
     struct list_ctx *l = arg;
@@ -141,25 +152,33 @@ static void collect(const char *id, const cJSON *v, void *arg)
     if (l->active_only && !oj_pipeline_state_active(b.state))
         return;
     struct listed *e = add(l);
-    if (e) {
+    if (e == NULL)
+        return;
+    if (!l->copy) {
         e->id = id;
         e->b = b;
+        return;
     }
+    if ((e->own_id = strdup(id)) == NULL) {
+        l->n--;
+        return;
+    }
+    oj_pipeline_from_json(v, &e->p);
+    brief_of_copy(e);
 }
 
 static void collect_archived(const char *id, struct oj_pipeline *p, void *arg)
 {
     struct listed *e = add(arg);
-    if (e == NULL || (e->archived_id = strdup(id)) == NULL) {
+    if (e == NULL || (e->own_id = strdup(id)) == NULL) {
         if (e)
             ((struct list_ctx *)arg)->n--;
         return;
     }
-    e->id = e->archived_id;
     e->p = *p; /* moved here: the walk frees an empty record */
     oj_pipeline_init(p);
-    e->b = (struct oj_pipeline_brief){e->p.name, e->p.phase, e->p.state, e->p.created_at_ms,
-                                      e->p.updated_at_ms};
+    e->archived = true;
+    brief_of_copy(e);
 }
 
 static int by_created(const void *a, const void *b)
@@ -169,28 +188,19 @@ static int by_created(const void *a, const void *b)
     return (x->created_at_ms > y->created_at_ms) - (x->created_at_ms < y->created_at_ms);
 }
 
-static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in,
-                     Oj__PipelineListResponse_Closure done, void *call)
+/* Packs and sends the list (done NULL: only frees it). */
+static void answer_list(struct list_ctx *l, Oj__PipelineListResponse_Closure done, void *call)
 {
-    struct oj_daemon *d = oj_daemon_of(svc);
-    struct list_ctx l = {.active_only = in->active_only};
-    const struct oj_state *state = oj_store_state(d->store);
-    if (in->active_only) /* not every finished one */
-        oj_state_each_where(state, "pipeline", oj_pipeline_in_play, collect, &l);
-    else
-        oj_state_each(state, "pipeline", collect, &l);
-    if (in->include_archived)
-        oj_pl_each_archived(d, collect_archived, &l);
-    Oj__PipelineSummary *s = calloc(l.n + 1, sizeof *s);
-    Oj__PipelineSummary **sp = calloc(l.n + 1, sizeof *sp);
-    size_t n = s && sp ? l.n : 0;
+    Oj__PipelineSummary *s = calloc(l->n + 1, sizeof *s);
+    Oj__PipelineSummary **sp = calloc(l->n + 1, sizeof *sp);
+    size_t n = s && sp ? l->n : 0;
     for (size_t i = 0; i < n; i++) {
-        const struct oj_pipeline_brief *b = &l.e[i].b;
+        const struct oj_pipeline_brief *b = &l->e[i].b;
         oj__pipeline_summary__init(&s[i]);
-        s[i].id = (char *)l.e[i].id;
+        s[i].id = (char *)l->e[i].id;
         s[i].name = (char *)b->name;
         s[i].phase = (char *)b->phase;
-        s[i].state = l.e[i].archived_id ? "archived" : (char *)oj_pipeline_state_name(b->state);
+        s[i].state = l->e[i].archived ? "archived" : (char *)oj_pipeline_state_name(b->state);
         s[i].created_at_ms = b->created_at_ms;
         s[i].updated_at_ms = b->updated_at_ms;
         sp[i] = &s[i];
@@ -200,14 +210,69 @@ static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in
     Oj__PipelineListResponse out = OJ__PIPELINE_LIST_RESPONSE__INIT;
     out.n_pipelines = n;
     out.pipelines = sp;
-    done(&out, call);
+    if (done)
+        done(&out, call);
     free(s);
     free(sp);
-    for (size_t i = 0; i < l.n; i++) {
-        free(l.e[i].archived_id);
-        oj_pipeline_free(&l.e[i].p);
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->e[i].own_id);
+        oj_pipeline_free(&l->e[i].p);
     }
-    free(l.e);
+    free(l->e);
+}
+
+/* The archived ones are read from .oj/archive, which can be big, on a
+ * thread of their own; the answer goes out from the engine (a read-only
+ * one, so even while a restore holds writes), so a call is never answered
+ * after the daemon's stop has abandoned it. */
+struct archived_job {
+    struct list_ctx l; /* the live ones copied on the engine, then the archived */
+    char state_dir[PATH_MAX];
+    Oj__PipelineListResponse_Closure done;
+    void *call;
+};
+
+static void archived_work(void *arg)
+{
+    struct archived_job *j = arg;
+    oj_pl_each_archived_in(j->state_dir, collect_archived, &j->l);
+}
+
+static void archived_then(struct oj_daemon *d, void *arg)
+{
+    struct archived_job *j = arg;
+    answer_list(&j->l, d ? j->done : NULL, j->call);
+    free(j);
+}
+
+static void rpc_list(Oj__Control_Service *svc, const Oj__PipelineListRequest *in,
+                     Oj__PipelineListResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    struct list_ctx l = {.active_only = in->active_only, .copy = in->include_archived};
+    const struct oj_state *state = oj_store_state(d->store);
+    if (in->active_only) /* not every finished one */
+        oj_state_each_where(state, "pipeline", oj_pipeline_in_play, collect, &l);
+    else
+        oj_state_each(state, "pipeline", collect, &l);
+    if (!in->include_archived) {
+        answer_list(&l, done, call);
+        return;
+    }
+    struct archived_job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        answer_list(&l, NULL, NULL);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    }
+    j->l = l;
+    snprintf(j->state_dir, sizeof j->state_dir, "%s", d->paths.state_dir);
+    j->done = done;
+    j->call = call;
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD, archived_work, archived_then,
+                       j) == 0) {
+        archived_work(j); /* no thread: here, as before */
+        archived_then(d, j);
+    }
 }
 
 static void describe(struct oj_daemon *d, const char *id, const struct oj_pipeline *p, bool full,

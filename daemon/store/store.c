@@ -140,23 +140,44 @@ int oj_store_index(struct oj_store *s, const char *kind, oj_state_pred pred)
 
 /* ---- changes -------------------------------------------------------------- */
 
+static enum oj_maint_kind maint_due(const struct oj_store *s)
+{
+    if (s->opts.compact_bytes && s->wal_bytes > s->opts.compact_bytes)
+        return OJ_MAINT_COMPACT;
+    if (s->opts.snapshot_every && s->last_seq - s->snapshot_seq >= s->opts.snapshot_every)
+        return OJ_MAINT_SNAPSHOT;
+    return OJ_MAINT_NONE;
+}
+
+enum oj_maint_kind oj_store_maint_take(struct oj_store *s)
+{
+    s->maint_told = false;
+    return maint_due(s);
+}
+
 static void maybe_maintain(struct oj_store *s)
 {
+    enum oj_maint_kind due = maint_due(s);
+    if (due == OJ_MAINT_NONE)
+        return;
+    if (s->opts.maint_due) { /* done off the engine thread by whoever is told */
+        if (!s->maint_told) {
+            s->maint_told = true;
+            s->opts.maint_due(s->opts.maint_due_arg);
+        }
+        return;
+    }
     char err[512];
-    if (s->opts.compact_bytes && s->wal_bytes > s->opts.compact_bytes) {
+    if (due == OJ_MAINT_COMPACT) {
         struct oj_compact_result r;
         if (oj_store_compact(s, &r, err, sizeof err) == 0)
-            LOG_INFO("store: WAL passed %llu bytes; compacted %llu -> %llu bytes (snapshot %s)",
-                     (unsigned long long)s->opts.compact_bytes,
-                     (unsigned long long)r.wal_bytes_before, (unsigned long long)r.wal_bytes_after,
-                     r.snapshot.id);
+            oj_store_maint_log(s, OJ_MAINT_COMPACT, &r);
         else
             LOG_ERROR("store: automatic compaction failed: %s", err);
-    } else if (s->opts.snapshot_every && s->last_seq - s->snapshot_seq >= s->opts.snapshot_every) {
-        struct oj_snapshot_info info;
-        if (oj_store_snapshot(s, &info, err, sizeof err) == 0)
-            LOG_INFO("store: automatic snapshot %s after %llu records", info.id,
-                     (unsigned long long)s->opts.snapshot_every);
+    } else {
+        struct oj_compact_result r = {0};
+        if (oj_store_snapshot(s, &r.snapshot, err, sizeof err) == 0)
+            oj_store_maint_log(s, OJ_MAINT_SNAPSHOT, &r);
         else
             LOG_ERROR("store: automatic snapshot failed: %s", err);
     }
@@ -194,9 +215,10 @@ static void preallocate(struct oj_store *s, size_t need)
 
 uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen)
 {
-    if (s->restoring) { /* its WAL is being replaced: the change would be lost */
-        LOG_ERROR("store: a change came while a restore writes its files (daemon bug)");
-        snprintf(err, errlen, "a restore is being written; try again when it is done");
+    if (s->restoring) { /* being written (a restore's WAL would lose it) */
+        LOG_ERROR("store: a change came while a restore or snapshot is written (daemon bug)");
+        snprintf(err, errlen, "a restore or snapshot is being written; try again when it is "
+                              "done");
         cJSON_Delete(op);
         return 0;
     }
@@ -265,28 +287,17 @@ uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen
 
 /* ---- snapshots, compaction, restore ---------------------------------------- */
 
-/* Records a new snapshot, prunes old ones; returns how many it removed. */
-static unsigned after_snapshot(struct oj_store *s, const struct oj_snapshot_info *info)
+/* Prunes old snapshots after a new one: how many it removed, and how many are
+ * left in *left. Files only: any thread. */
+static unsigned prune_snapshots(const struct oj_store *s, unsigned *left)
 {
-    s->snapshot_seq = info->seq;
-    s->newest_snapshot_ms = info->time_ms;
-    snprintf(s->newest_snapshot, sizeof s->newest_snapshot, "%s", info->id);
     int removed = oj_snapshot_prune(s->snap_dir, s->opts.snapshot_keep);
     struct oj_snapshot_info *list;
     char err[256];
     int n = oj_snapshot_list(s->snap_dir, &list, err, sizeof err);
-    s->snapshot_count = n > 0 ? (unsigned)n : 0;
+    *left = n > 0 ? (unsigned)n : 0;
     free(list);
     return removed > 0 ? (unsigned)removed : 0;
-}
-
-int oj_store_snapshot(struct oj_store *s, struct oj_snapshot_info *info, char *err, size_t errlen)
-{
-    flush(s); /* a snapshot must never be ahead of the synced WAL */
-    if (oj_snapshot_write(s->snap_dir, s->state, oj_wall_ms(), info, err, errlen) != 0)
-        return -1;
-    after_snapshot(s, info);
-    return 0;
 }
 
 /* Makes the WAL that a rebase put in place the one commits go to; its base
@@ -310,21 +321,101 @@ static void switch_wal(struct oj_store *s, uint64_t seq)
     oj_state_set_seq(s->state, seq);
 }
 
-int oj_store_compact(struct oj_store *s, struct oj_compact_result *r, char *err, size_t errlen)
+struct oj_maint_job {
+    struct oj_store *s;
+    enum oj_maint_kind kind;
+    struct oj_compact_result r;
+    unsigned snapshot_count; /* snapshots left after the new one's prune */
+    int rc;
+    char err[512];
+};
+
+struct oj_maint_job *oj_store_maint_begin(struct oj_store *s, enum oj_maint_kind kind)
 {
-    memset(r, 0, sizeof *r);
-    r->wal_bytes_before = s->wal_bytes;
-    flush(s);
-    if (oj_snapshot_write(s->snap_dir, s->state, oj_wall_ms(), &r->snapshot, err, errlen) != 0)
-        return -1;
+    struct oj_maint_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->s = s;
+    j->kind = kind == OJ_MAINT_COMPACT ? OJ_MAINT_COMPACT : OJ_MAINT_SNAPSHOT;
+    j->r.wal_bytes_before = s->wal_bytes;
+    s->restoring = true; /* the state must hold still until finish */
+    return j;
+}
+
+void oj_store_maint_work(struct oj_maint_job *j)
+{
+    struct oj_store *s = j->s;
+    struct oj_compact_result *r = &j->r;
+    flush(s); /* a snapshot must never be ahead of the synced WAL */
+    j->rc = oj_snapshot_write(s->snap_dir, s->state, oj_wall_ms(), &r->snapshot, j->err,
+                              sizeof j->err);
     /* The snapshot covers every record: the new WAL holds only the base
      * record naming it, so the count goes on and a lost snapshot is noticed. */
-    if (oj_store_rebase_wal(s->dir, s->wal_path, &r->snapshot, NULL, NULL, 0, err, errlen) != 0)
+    if (j->rc == 0 && j->kind == OJ_MAINT_COMPACT)
+        j->rc = oj_store_rebase_wal(s->dir, s->wal_path, &r->snapshot, NULL, NULL, 0, j->err,
+                                    sizeof j->err);
+    if (j->rc == 0)
+        r->snapshots_removed = prune_snapshots(s, &j->snapshot_count);
+}
+
+int oj_store_maint_finish(struct oj_store *s, struct oj_maint_job *j, struct oj_compact_result *r,
+                          char *err, size_t errlen)
+{
+    int rc = j->rc;
+    *r = j->r;
+    s->restoring = false;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", j->err);
+    } else {
+        if (j->kind == OJ_MAINT_COMPACT)
+            switch_wal(s, r->snapshot.seq + 1);
+        r->wal_bytes_after = s->wal_bytes;
+        s->snapshot_seq = r->snapshot.seq;
+        s->newest_snapshot_ms = r->snapshot.time_ms;
+        snprintf(s->newest_snapshot, sizeof s->newest_snapshot, "%s", r->snapshot.id);
+        s->snapshot_count = j->snapshot_count;
+    }
+    free(j);
+    return rc;
+}
+
+void oj_store_maint_log(const struct oj_store *s, enum oj_maint_kind kind,
+                        const struct oj_compact_result *r)
+{
+    if (kind == OJ_MAINT_COMPACT)
+        LOG_INFO("store: WAL passed %llu bytes; compacted %llu -> %llu bytes (snapshot %s)",
+                 (unsigned long long)s->opts.compact_bytes,
+                 (unsigned long long)r->wal_bytes_before, (unsigned long long)r->wal_bytes_after,
+                 r->snapshot.id);
+    else
+        LOG_INFO("store: automatic snapshot %s after %llu records", r->snapshot.id,
+                 (unsigned long long)s->opts.snapshot_every);
+}
+
+static int maintain_here(struct oj_store *s, enum oj_maint_kind kind, struct oj_compact_result *r,
+                         char *err, size_t errlen)
+{
+    struct oj_maint_job *j = oj_store_maint_begin(s, kind);
+    if (j == NULL) {
+        memset(r, 0, sizeof *r);
+        snprintf(err, errlen, "out of memory");
         return -1;
-    switch_wal(s, r->snapshot.seq + 1);
-    r->snapshots_removed = after_snapshot(s, &r->snapshot);
-    r->wal_bytes_after = s->wal_bytes;
-    return 0;
+    }
+    oj_store_maint_work(j);
+    return oj_store_maint_finish(s, j, r, err, errlen);
+}
+
+int oj_store_snapshot(struct oj_store *s, struct oj_snapshot_info *info, char *err, size_t errlen)
+{
+    struct oj_compact_result r;
+    int rc = maintain_here(s, OJ_MAINT_SNAPSHOT, &r, err, errlen);
+    *info = r.snapshot;
+    return rc;
+}
+
+int oj_store_compact(struct oj_store *s, struct oj_compact_result *r, char *err, size_t errlen)
+{
+    return maintain_here(s, OJ_MAINT_COMPACT, r, err, errlen);
 }
 
 /* Finds the snapshot (id NULL = newest) and loads it. 0, -1 + err, or -2
@@ -493,6 +584,28 @@ void oj_store_restore_work(struct oj_restore_job *j)
 int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
                             struct oj_restore_result *r, char *err, size_t errlen)
 {
+    struct oj_state *replaced;
+    int rc = oj_store_restore_finish_keep(s, j, r, &replaced, err, errlen);
+    oj_store_free_replaced(replaced);
+    return rc;
+}
+
+void oj_store_free_replaced(struct oj_state *replaced)
+{
+    if (replaced == NULL)
+        return;
+    oj_state_free(replaced);
+    /* It was as big as the live one: give its pages back (malloc keeps what
+     * is freed for itself), so a restore does not leave the daemon at twice
+     * its size. */
+    malloc_trim(0);
+}
+
+int oj_store_restore_finish_keep(struct oj_store *s, struct oj_restore_job *j,
+                                 struct oj_restore_result *r, struct oj_state **replaced,
+                                 char *err, size_t errlen)
+{
+    *replaced = NULL;
     int rc = j->rc;
     *r = j->r;
     if (rc != 0)
@@ -502,15 +615,12 @@ int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
     if (rc == 0 && !j->dry_run) {
         /* The files are in place: the new state and WAL become the live ones.
          * It keeps the live state's indexes (a pass over its entities in
-         * memory, no disk). */
+         * memory, no disk). The replaced one goes to the caller, to free off
+         * the engine thread and give its pages back (oj_store_free_replaced). */
         if (oj_state_index_like(j->next, s->state) != 0)
             LOG_WARN("store: out of memory indexing the restored state; walks look at "
                      "everything");
-        oj_state_free(s->state);
-        /* The replaced state was as big as the live one: give its pages back
-         * (malloc keeps what is freed for itself), so a restore does not
-         * leave the daemon at twice its size. */
-        malloc_trim(0);
+        *replaced = s->state;
         s->state = j->next;
         j->next = NULL;
         uint64_t seq = j->last_seq + 1;

@@ -21,8 +21,8 @@
  *  - An fdatasync failure ends the daemon (after logging why): the kernel may
  *    have dropped the data, so nothing may be acknowledged after it.
  *
- * Threads: everything but after_sync, stats and oj_store_restore_work runs on
- * the engine thread. */
+ * Threads: everything but after_sync, stats, oj_store_restore_work and
+ * oj_store_maint_work runs on the engine thread. */
 #ifndef OJ_STORE_H
 #define OJ_STORE_H
 #include <cjson/cJSON.h>
@@ -46,6 +46,12 @@ struct oj_store_opts {
      * fallback, what --recover dropped); also logged. */
     void (*note)(const char *text, void *arg);
     void *note_arg;
+    /* When set, an automatic snapshot or compaction that falls due is not
+     * done inside oj_store_commit: due(due_arg) is called once (engine
+     * thread), and whoever it tells runs oj_store_maint_begin(s,
+     * oj_store_maint_take(s)) etc. when it can, off the engine thread. */
+    void (*maint_due)(void *arg);
+    void *maint_due_arg;
 };
 
 struct oj_store_stats {
@@ -96,6 +102,31 @@ struct oj_restore_result {
 int oj_store_snapshot(struct oj_store *s, struct oj_snapshot_info *info, char *err, size_t errlen);
 /* Snapshot, then a new WAL holding only the base record that names it. */
 int oj_store_compact(struct oj_store *s, struct oj_compact_result *r, char *err, size_t errlen);
+
+/* The same snapshot or compaction in three steps, so that the engine never
+ * waits for the disk: begin (engine thread) notes where the WAL is; work (any
+ * thread) waits for the WAL's sync, writes the snapshot of the live state
+ * and, for a compaction, puts the new WAL in place; finish (engine thread)
+ * makes them the live ones, fills r (for a snapshot only r->snapshot and
+ * r->snapshots_removed), frees the job and returns what oj_store_snapshot or
+ * oj_store_compact would. Between begin and finish the state must not
+ * change, since work reads it: oj_store_commit refuses (and logs a daemon
+ * bug); the engine holds writes meanwhile and answers only reads. begin
+ * returns NULL when out of memory. */
+enum oj_maint_kind { OJ_MAINT_NONE, OJ_MAINT_SNAPSHOT, OJ_MAINT_COMPACT };
+struct oj_maint_job;
+struct oj_maint_job *oj_store_maint_begin(struct oj_store *s, enum oj_maint_kind kind);
+void oj_store_maint_work(struct oj_maint_job *j);
+int oj_store_maint_finish(struct oj_store *s, struct oj_maint_job *j, struct oj_compact_result *r,
+                          char *err, size_t errlen);
+/* Which automatic maintenance the thresholds call for now (for whoever
+ * opts.maint_due told): a compaction past compact_bytes, else a snapshot
+ * after snapshot_every records, else none. The next commit that finds one due
+ * tells opts.maint_due again. */
+enum oj_maint_kind oj_store_maint_take(struct oj_store *s);
+/* Logs a finished automatic snapshot or compaction. */
+void oj_store_maint_log(const struct oj_store *s, enum oj_maint_kind kind,
+                        const struct oj_compact_result *r);
 /* id NULL = newest. With dry_run, only fills in what would be dropped.
  * Returns 0, -1 + err (the store unchanged), or -2 when no such snapshot
  * exists. Begin, work and finish below, one after the other. */
@@ -116,6 +147,15 @@ struct oj_restore_job *oj_store_restore_begin(struct oj_store *s, const char *id
 void oj_store_restore_work(struct oj_restore_job *j);
 int oj_store_restore_finish(struct oj_store *s, struct oj_restore_job *j,
                             struct oj_restore_result *r, char *err, size_t errlen);
+/* The same, but the state the restore replaced is handed to *replaced (NULL
+ * when none was), for the caller to free with oj_store_free_replaced on
+ * another thread: freeing a big state takes long. */
+int oj_store_restore_finish_keep(struct oj_store *s, struct oj_restore_job *j,
+                                 struct oj_restore_result *r, struct oj_state **replaced,
+                                 char *err, size_t errlen);
+/* Frees a state a restore replaced and gives its memory back to the system
+ * (any thread; NULL is fine). */
+void oj_store_free_replaced(struct oj_state *replaced);
 /* Frees a dry run's job whose finish will never run (the engine ended first);
  * any thread. */
 void oj_store_restore_abandon(struct oj_restore_job *j);

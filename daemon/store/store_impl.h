@@ -32,7 +32,9 @@ struct oj_store {
     unsigned snapshot_count;
     int64_t newest_snapshot_ms;
     char newest_snapshot[OJ_SNAPSHOT_ID_MAX];
-    bool restoring; /* between oj_store_restore_begin and _finish (not a dry run) */
+    bool restoring; /* between oj_store_restore_begin and _finish (not a dry run), or
+                     * oj_store_maint_begin and _finish: no commit */
+    bool maint_told; /* opts.maint_due was called; cleared by oj_store_maint_begin */
 
     /* shared with the sync thread */
     pthread_mutex_t mu;

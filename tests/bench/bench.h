@@ -41,4 +41,9 @@ bool bench_tick_report(void);
 bool bench_finished_report(void);
 bool bench_memory_report(void);
 bool bench_crc_report(void);
+
+/* Status p99 while one slow git, tmux or restore runs, against Status p99
+ * with nothing slow running (the engine never waits). Prints its section;
+ * false on failure. */
+bool bench_nowait_report(void);
 #endif

@@ -16,7 +16,8 @@
  *
  * Usage: OJ_BIN=bin/oj oj-bench [EMPTY_PROGRAM]   (else $OJ_BENCH_EMPTY)
  * OJ_BENCH_ONLY=<section,...> runs only those sections of rpc (the two figures
- * above), store, sessions, pipelines, tick, finished, memory, crc (bench.h);
+ * above), store, sessions, pipelines, tick, finished, memory, crc, nowait
+ * (bench.h);
  * EMPTY_PROGRAM is needed only for rpc.
  * A real daemon runs in a scratch directory for the duration. */
 #include <errno.h>
@@ -455,5 +456,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (selected("crc"))
         ok = bench_crc_report() && ok;
+    fflush(stdout);
+    if (selected("nowait"))
+        ok = bench_nowait_report() && ok;
     return ok ? 0 : 1;
 }

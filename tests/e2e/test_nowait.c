@@ -11,15 +11,20 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/harness.h"
+#include "clock.h"
+#include "state.h"
+#include "wal.h"
 
 static struct oj_env e;
 static pid_t bg; /* an oj command left running in the background, stopped at teardown */
@@ -236,6 +241,8 @@ static bool two_in_flight(void *arg)
     return in_flight() >= 2;
 }
 
+static bool in_flight_at_least(void *n) { return in_flight() >= *(int *)n; }
+
 static bool has_lock(const char *name)
 {
     struct oj_out o = OJ(&e, "lock", "status", name);
@@ -384,4 +391,276 @@ Test(nowait, status_answers_while_tmux_new_session_is_slow, .init = setup, .fini
     struct oj_out after = OJ(&e, "session", "list");
     cr_expect(strstr(after.out, "slow") && strstr(after.out, "running"), "%s", after.out);
     oj_out_free(&after);
+}
+
+/* ---- snapshots and compaction ------------------------------------------------------------ */
+
+#define BIG_STATE_LOCKS 3000 /* a snapshot of them is several pipe buffers long */
+
+static void big_wal_of(const char *kind, int n);
+
+/* A WAL of n locks of distinct names (seqs 1..n), written before the start. */
+static void big_wal(int n)
+{
+    big_wal_of("lock", n);
+}
+
+static void big_wal_of(const char *kind, int n)
+{
+    mkdir(in_project(".oj"), 0700);
+    FILE *f = fopen(in_project(".oj/wal.jsonl"), "w");
+    cr_assert_not_null(f);
+    int64_t now = oj_wall_ms();
+    char pad[1024];
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    bool lock = strcmp(kind, "lock") == 0;
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s-%d", lock ? "lock" : "old", i);
+        cJSON *v = cJSON_CreateObject();
+        if (lock) {
+            cJSON_AddStringToObject(v, "holder", "test@host:4242");
+            cJSON_AddStringToObject(v, "host", "host");
+            cJSON_AddNumberToObject(v, "holder_pid", 4242);
+            cJSON_AddNumberToObject(v, "since_ms", (double)now);
+            cJSON_AddNumberToObject(v, "timeout_ms", 0);
+        } else { /* a pipeline that finished long ago, with a long note */
+            cJSON_AddStringToObject(v, "name", id);
+            cJSON_AddStringToObject(v, "runbook", "quick");
+            cJSON_AddStringToObject(v, "state", "done");
+            cJSON_AddNumberToObject(v, "created_at_ms", 1000);
+            cJSON_AddNumberToObject(v, "finished_at_ms", 1000);
+            cJSON_AddStringToObject(v, "note", pad);
+        }
+        cJSON *op = oj_op_put(kind, id, v);
+        size_t len;
+        char *line = oj_wal_format((uint64_t)i + 1, now, op, &len);
+        cr_assert_eq(fwrite(line, 1, len, f), len);
+        free(line);
+        cJSON_Delete(op);
+    }
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* The daemon's last seq while no snapshot exists yet. */
+static uint64_t last_seq(void)
+{
+    struct oj_out o = OJ(&e, "status", "--verbose", "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    const cJSON *n = j ? cJSON_GetObjectItemCaseSensitive(j, "wal_records_since_snapshot") : NULL;
+    cr_assert(cJSON_IsNumber(n), "oj status --verbose --json: %s %s", o.out, o.err);
+    uint64_t v = (uint64_t)n->valuedouble;
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    return v;
+}
+
+/* A snapshot is written to <id>.json.tmp first (oj_write_atomic), an archive
+ * to archive-<time>-<seq>.json.tmp. FIFOs under the names a snapshot of `seq`
+ * (or an archive) taken in the next minute would write, with
+ * their read ends open: the writer then blocks once the pipe is full, until
+ * the test reads. (A FIFO cannot be fsync'd: the snapshot then fails.) */
+#define FIFO_SECONDS 60
+struct fifos {
+    int fd[FIFO_SECONDS + 2];
+    char path[FIFO_SECONDS + 2][PATH_MAX];
+    int writing; /* the one the snapshot writes to, -1 until then */
+};
+
+static void block_file(struct fifos *f, const char *dir, bool archive, uint64_t seq)
+{
+    mkdir(in_project(dir), 0700);
+    time_t now = time(NULL);
+    f->writing = -1;
+    for (int i = 0; i < FIFO_SECONDS + 2; i++) {
+        time_t t = now - 2 + i;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+        if (archive)
+            snprintf(f->path[i], sizeof f->path[i], "%s/%s/archive-%s-%llu.json.tmp", e.dir, dir,
+                     stamp, (unsigned long long)seq);
+        else
+            snprintf(f->path[i], sizeof f->path[i], "%s/%s/%020llu-%s.json.tmp", e.dir, dir,
+                     (unsigned long long)seq, stamp);
+        cr_assert_eq(mkfifo(f->path[i], 0600), 0, "mkfifo: %s", strerror(errno));
+        f->fd[i] = open(f->path[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        cr_assert_geq(f->fd[i], 0);
+    }
+}
+
+/* Whether the snapshot has written into one of the FIFOs. */
+static bool snapshot_writing(void *arg)
+{
+    struct fifos *f = arg;
+    for (int i = 0; i < FIFO_SECONDS + 2; i++) {
+        struct pollfd p = {.fd = f->fd[i], .events = POLLIN};
+        if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+            f->writing = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reads what the snapshot writes to its end, then closes every FIFO. */
+static void block_snapshot(struct fifos *f, uint64_t seq)
+{
+    block_file(f, ".oj/snapshots", false, seq);
+}
+
+static void unblock_snapshot(struct fifos *f)
+{
+    char buf[65536];
+    int64_t deadline = oj_mono_ms() + 30000;
+    while (f->writing >= 0 && oj_mono_ms() < deadline) {
+        ssize_t n = read(f->fd[f->writing], buf, sizeof buf);
+        if (n == 0)
+            break; /* the writer closed it */
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {.fd = f->fd[f->writing], .events = POLLIN};
+            poll(&p, 1, 100);
+        } else if (n < 0 && errno != EINTR) {
+            break;
+        }
+    }
+    for (int i = 0; i < FIFO_SECONDS + 2; i++) {
+        close(f->fd[i]);
+        unlink(f->path[i]);
+    }
+}
+
+/* While a snapshot (asked for by `args`, or automatic when args is NULL and a
+ * change makes it due) is being written, `oj status` and reads answer; a
+ * change asked for meanwhile waits for it and then runs. */
+static void status_answers_while_snapshot_writes(char *const args[], const char *what)
+{
+    big_wal(BIG_STATE_LOCKS);
+    start_daemon();
+    uint64_t seq = last_seq();
+    cr_assert_eq(seq, (uint64_t)BIG_STATE_LOCKS, "the WAL written before the start");
+    struct fifos f;
+    block_snapshot(&f, args ? seq : seq + 1);
+    if (args) {
+        bg = oj_spawn_bg(&e, NULL, NULL, args);
+    } else { /* OJ_SNAPSHOT_EVERY is the next record */
+        struct oj_out a = OJ(&e, "lock", "acquire", "due", "--holder", "me");
+        cr_assert_eq(a.code, 0, "the change that makes the snapshot due: %s", a.err);
+        oj_out_free(&a);
+    }
+    cr_assert(wait_until(snapshot_writing, &f, 20000), "the %s was never written", what);
+    expect_status_answers(what);
+    cr_expect(has_lock("lock-7"), "reads see the state");
+    char *acquire[] = {"lock", "acquire", "during", "--holder", "me", NULL};
+    pid_t writer = oj_spawn_bg(&e, NULL, NULL, acquire);
+    int want = args ? 2 : 1;
+    cr_assert(wait_until(in_flight_at_least, &want, 20000),
+              "the %s and the lock acquire never were both in flight", what);
+    cr_expect_eq(waitpid(writer, NULL, WNOHANG), 0, "the change did not wait for the %s", what);
+    unblock_snapshot(&f);
+    if (args) {
+        int rc = child_wait_exit(bg, 30000);
+        bg = 0;
+        cr_expect_neq(rc, 0, "a snapshot written into a FIFO cannot be synced: it fails");
+    }
+    cr_expect_eq(child_wait_exit(writer, 30000), 0, "the change that waited ran after it");
+    cr_expect(has_lock("during") && has_lock("lock-7"), "nothing lost");
+}
+
+Test(nowait, status_answers_while_a_snapshot_is_written, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    char *args[] = {"maintenance", "snapshot", NULL};
+    status_answers_while_snapshot_writes(args, "snapshot");
+}
+
+Test(nowait, status_answers_while_a_compaction_writes_its_snapshot, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    char *args[] = {"maintenance", "compact", NULL};
+    status_answers_while_snapshot_writes(args, "compaction");
+    struct oj_out c = OJ(&e, "maintenance", "compact");
+    cr_expect_eq(c.code, 0, "a compaction once nothing blocks it: %s", c.err);
+    oj_out_free(&c);
+    cr_expect(has_lock("during") && has_lock("lock-7"), "nothing lost by the compaction");
+}
+
+/* OJ_SNAPSHOT_EVERY makes a change due a snapshot: it is written after that
+ * change is answered, off the engine thread. */
+Test(nowait, status_answers_while_an_automatic_snapshot_is_written, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    char every[32];
+    snprintf(every, sizeof every, "%d", BIG_STATE_LOCKS + 1);
+    setenv("OJ_SNAPSHOT_EVERY", every, 1); /* this test's process, and its daemon */
+    status_answers_while_snapshot_writes(NULL, "automatic snapshot");
+}
+
+/* `oj maintenance archive` of many old pipelines: its file is written off the
+ * engine thread, and it holds nothing: `oj status` answers meanwhile and a
+ * change lands at once (only the records still as written leave the state). */
+Test(nowait, status_answers_while_an_archive_is_written, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    setenv("OJ_RETAIN_FINISHED", "0", 1); /* the operator archives here, not the tick */
+    big_wal_of("pipeline", 300); /* 300 KiB of archive: several pipe buffers */
+    start_daemon();
+    uint64_t seq = last_seq();
+    cr_assert_eq(seq, 300u, "the WAL written before the start");
+    struct fifos f;
+    block_file(&f, ".oj/archive", true, seq + 1);
+    char *args[] = {"maintenance", "archive", "--older-than", "1s", NULL};
+    bg = oj_spawn_bg(&e, NULL, NULL, args);
+    cr_assert(wait_until(snapshot_writing, &f, 20000), "the archive was never written");
+    expect_status_answers("an archive is written");
+    struct oj_out l = OJ(&e, "pipeline", "status", "old-7");
+    cr_expect_eq(l.code, 0, "reads see the state: %s", l.err);
+    oj_out_free(&l);
+    struct oj_out a = OJ(&e, "lock", "acquire", "during", "--holder", "me");
+    cr_expect(a.code == 0 && a.secs < STATUS_DEADLINE_S,
+              "a change while the archive is written: exit %d after %.2f s: %s", a.code, a.secs,
+              a.err);
+    oj_out_free(&a);
+    unblock_snapshot(&f);
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_neq(rc, 0, "an archive written into a FIFO cannot be synced: it fails");
+    cr_expect(has_lock("during"), "nothing lost");
+    l = OJ(&e, "pipeline", "status", "old-7");
+    cr_expect_eq(l.code, 0, "a failed archive leaves its records live: %s", l.err);
+    oj_out_free(&l);
+    a = OJ(&e, "maintenance", "archive", "--older-than", "1s");
+    cr_expect(a.code == 0 && strstr(a.out, "300"), "the archive once nothing blocks it: %s %s",
+              a.out, a.err);
+    oj_out_free(&a);
+}
+
+/* `oj pipeline list --all` reads every archive file, which can be big:
+ * off the engine thread. An archive file that is a FIFO holds the read until
+ * the test opens its other end (it then reads an empty file). */
+Test(nowait, status_answers_while_the_archive_is_read_for_a_list, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    start_daemon();
+    mkdir(in_project(".oj/archive"), 0700);
+    const char *fifo = in_project(".oj/archive/archive-20990101T000000Z-1.json");
+    cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
+    char out[PATH_MAX];
+    snprintf(out, sizeof out, "%s/list.out", e.dir);
+    char *args[] = {"pipeline", "list", "--all", NULL};
+    bg = oj_spawn_bg(&e, out, NULL, args);
+    int one = 1;
+    cr_assert(wait_until(in_flight_at_least, &one, 20000), "the list never reached the daemon");
+    expect_status_answers("the archive is read for a list");
+    struct oj_out a = OJ(&e, "lock", "acquire", "meanwhile", "--holder", "me");
+    cr_expect(a.code == 0 && a.secs < STATUS_DEADLINE_S,
+              "a change meanwhile: exit %d after %.2f s: %s", a.code, a.secs, a.err);
+    oj_out_free(&a);
+    cr_expect_eq(waitpid(bg, NULL, WNOHANG), 0, "the list did not wait for the archive");
+    cr_assert(wait_until(fifo_has_reader, (void *)fifo, 20000), "the archive was never read");
+    int rc = child_wait_exit(bg, 30000);
+    bg = 0;
+    cr_expect_eq(rc, 0, "the list once the archive is read (%d)", rc);
 }
