@@ -85,6 +85,15 @@ static bool is_live(const struct sweep *s, const char *name, size_t idlen)
 
 enum owner { BY_DOT, BY_DASH, NOBODY, KEEP };
 
+/* Whether the name up to one of its '-' is a live record's id. */
+static bool dash_prefix_live(const struct sweep *s, const char *name)
+{
+    for (const char *p = strchr(name, '-'); p != NULL; p = strchr(p + 1, '-'))
+        if (is_live(s, name, (size_t)(p - name)))
+            return true;
+    return false;
+}
+
 /* Adds the regular files of state_dir/sub. Who a file belongs to: the record
  * whose id its name starts with (up to the first '.' or '-'), nobody (an
  * archive: history only), or always kept. */
@@ -105,11 +114,11 @@ static void list_dir(struct sweep *s, const char *sub, enum owner (*owner_of)(co
         if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
         enum owner o = owner_of(e->d_name);
-        bool live = true;
-        if (o == BY_DOT || o == BY_DASH)
-            live = is_live(s, e->d_name, strcspn(e->d_name, o == BY_DOT ? "." : "-"));
-        else if (o == NOBODY)
-            live = false;
+        bool live = o != NOBODY;
+        if (o == BY_DOT)
+            live = is_live(s, e->d_name, strcspn(e->d_name, "."));
+        else if (o == BY_DASH) /* <id>-<phase>: either may hold a '-'; any live prefix */
+            live = dash_prefix_live(s, e->d_name);
         if (s->n_files == s->cap_files) {
             size_t cap = s->cap_files ? s->cap_files * 2 : 1024;
             struct oj_history_file *p = realloc(s->files, cap * sizeof *p);

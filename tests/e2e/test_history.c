@@ -292,3 +292,22 @@ Test(history, archives_asked_at_once_lose_nothing, .init = setup, .fini = teardo
     for (int i = 0; i < 10; i++)
         cr_expect(found[i], "p-%d left the live state but is in no archive file", i);
 }
+
+/* A prompt is named <pipeline id>-<phase>.txt, and either may hold a '-': a
+ * live pipeline whose id does keeps its month-old prompt. */
+Test(history, a_live_pipelines_prompt_stays_whatever_its_id_holds, .init = setup,
+     .fini = teardown)
+{
+    char op[320];
+    snprintf(op, sizeof op, "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-live-1\","
+             "\"value\":{\"state\":\"failed\",\"finished_at_ms\":%lld}}",
+             (long long)oj_wall_ms() - 60 * 1000LL);
+    const char *const list[] = {op};
+    write_wal(list, 1);
+    history_file("prompts/p-live-1-fix-it.txt", 100, 30 * DAY);
+    history_file("prompts/p-gone-1-fix-it.txt", 100, 30 * DAY);
+    cr_assert_eq(env_start_daemon(&e), 0);
+    cr_assert(wait_until(gone, "prompts/p-gone-1-fix-it.txt", 10000),
+              "an archived pipeline's month-old prompt goes");
+    cr_expect(exists("prompts/p-live-1-fix-it.txt"), "a live pipeline's prompt stays");
+}
