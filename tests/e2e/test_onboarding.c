@@ -1,5 +1,5 @@
 /* Onboarding: which project a directory belongs to (a nested git repository
- * is a project of its own). */
+ * is a project of its own), a missing git said as such. */
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <stdio.h>
@@ -86,3 +86,46 @@ Test(onboarding, nested_git_repository_is_a_project_of_its_own, .init = setup, .
     cr_expect_eq(env_daemon_pid(&e), outer_pid, "the outer daemon must be untouched");
 }
 
+/* A directory of symlinks to the programs oj needs, git not among them. */
+static void path_without_git(char *dir, size_t len)
+{
+    snprintf(dir, len, "%s/nogit-bin", e.dir);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    const char *tools[] = {"sh", "tmux", "flock", "cat", "rm", "mkdir", NULL};
+    const char *path = getenv("PATH");
+    for (int i = 0; tools[i]; i++) {
+        char found[PATH_MAX] = "";
+        for (const char *p = path; p && *p && !found[0];) {
+            size_t n = strcspn(p, ":");
+            char cand[PATH_MAX];
+            snprintf(cand, sizeof cand, "%.*s/%s", (int)n, p, tools[i]);
+            if (access(cand, X_OK) == 0)
+                snprintf(found, sizeof found, "%s", cand);
+            p += n + (p[n] == ':');
+        }
+        cr_assert(found[0], "%s is not on PATH", tools[i]);
+        char link[PATH_MAX + 64];
+        snprintf(link, sizeof link, "%s/%s", dir, tools[i]);
+        cr_assert_eq(symlink(found, link), 0);
+    }
+}
+
+Test(onboarding, missing_git_is_said_as_such, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(env_write_runbook(&e, "b", "{\"pipelines\": {\"b\": {\"phases\": "
+                                            "[{\"name\": \"s\", \"run\": \"true\"}]}}}"),
+                 0);
+    char bin[PATH_MAX], pathvar[PATH_MAX + 8];
+    path_without_git(bin, sizeof bin);
+    snprintf(pathvar, sizeof pathvar, "PATH=%s", bin);
+    char *env[] = {pathvar, NULL};
+    struct oj_out o = oj_run_in(&e, NULL, env, "daemon", "start", (char *)NULL);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = oj_run_in(&e, NULL, env, "run", "b", (char *)NULL);
+    cr_expect_eq(o.code, 5, "%s", o.err);
+    cr_expect(strstr(o.err, "git is not installed or not on PATH") != NULL, "%s", o.err);
+    cr_expect(strstr(o.err, "not a git repository") == NULL, "%s", o.err);
+    expect_one_line_error(&o);
+    oj_out_free(&o);
+}
