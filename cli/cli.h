@@ -89,6 +89,9 @@ int oj_opt_duration(const struct oj_args *a, const char *name, long long *ms);
 #define OJ_CALL_AND_PRINT(ctx, stub, req, a)                                                      \
     WITH_CLIENT(ctx, c_, (stub(oj_client_service(c_), (req), NULL, NULL), oj_print_call(c_, (a))))
 
+/* The commented runbook `oj init` writes (cmd_runbook.c). */
+extern const char oj_starter_runbook[];
+
 /* Human forms: "12.3 MiB", "5m 3s". */
 void oj_fmt_bytes(unsigned long long n, char *buf, size_t len);
 #endif
