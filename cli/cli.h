@@ -21,9 +21,17 @@ int oj_main(int argc, char **argv);
  * (user text echoed by it) are escaped (escape.h). */
 void oj_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Finds the project (nearest .oj/ from -C DIR or the current directory) and
- * fills ctx->paths. Prints the error and returns an exit code on failure. */
+/* Finds the project (oj_find_root from -C DIR, else $OJ_PROJECT, else the
+ * current directory: the nearest .oj/ or git repository, which must hold
+ * .oj/) and fills ctx->paths. Prints the error and returns an exit code on
+ * failure. */
 int oj_ctx_project(struct oj_ctx *ctx);
+
+/* Where a new project goes (`oj daemon start`, `oj init`): the nearest
+ * directory holding .oj/ or .git from -C DIR or the current directory (as
+ * oj_find_root), else that directory itself. 0, or prints why and returns
+ * an exit code. */
+int oj_ctx_new_root(const struct oj_ctx *ctx, char *root, size_t len);
 
 /* oj_ctx_project() and a connection to its daemon. On failure prints why
  * ("not running", "not answering", "permission denied") and returns
@@ -80,6 +88,9 @@ int oj_opt_duration(const struct oj_args *a, const char *name, long long *ms);
  * (oj_print_call) and returns from the calling function with the exit code. */
 #define OJ_CALL_AND_PRINT(ctx, stub, req, a)                                                      \
     WITH_CLIENT(ctx, c_, (stub(oj_client_service(c_), (req), NULL, NULL), oj_print_call(c_, (a))))
+
+/* The commented runbook `oj init` writes (cmd_runbook.c). */
+extern const char oj_starter_runbook[];
 
 /* Human forms: "12.3 MiB", "5m 3s". */
 void oj_fmt_bytes(unsigned long long n, char *buf, size_t len);

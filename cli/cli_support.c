@@ -24,6 +24,31 @@ void oj_errorf(const char *fmt, ...)
     fprintf(stderr, "oj: %s\n", oj_esc(msg));
 }
 
+/* The "no project here" error: for a git repository of its own nested in a
+ * project's tree, names that project and the -C that reaches it. */
+static void no_project(const char *start, const char *repo)
+{
+    char abs[PATH_MAX], outer[PATH_MAX], parent[PATH_MAX + 4];
+    if (repo == NULL) {
+        if (realpath(start, abs) == NULL)
+            snprintf(abs, sizeof abs, "%s", start);
+        oj_errorf("no oj project at %s or above it (no .oj/ directory); start one with `oj init` "
+                  "or `oj daemon start`",
+                  abs);
+        return;
+    }
+    snprintf(parent, sizeof parent, "%s/..", repo);
+    if (strcmp(repo, "/") != 0 && oj_find_project(parent, outer, sizeof outer) == 0)
+        oj_errorf("no oj project in the git repository %s (a nested repository is a project of "
+                  "its own, not part of %s); start one with `oj init` or `oj daemon start`, or "
+                  "use `oj -C %s ...` for the outer one",
+                  repo, outer, outer);
+    else
+        oj_errorf("no oj project in the git repository %s (no .oj/ directory); start one with "
+                  "`oj init` or `oj daemon start`",
+                  repo);
+}
+
 int oj_ctx_project(struct oj_ctx *ctx)
 {
     if (ctx->have_paths)
@@ -33,13 +58,9 @@ int oj_ctx_project(struct oj_ctx *ctx)
     const char *env = getenv("OJ_PROJECT");
     const char *start = ctx->dir ? ctx->dir : env && *env ? env : ".";
     char root[PATH_MAX];
-    if (oj_find_project(start, root, sizeof root) != 0) {
-        char abs[PATH_MAX];
-        if (realpath(start, abs) == NULL)
-            snprintf(abs, sizeof abs, "%s", start);
-        oj_errorf("no oj project at %s or above it (no .oj/ directory); start one with `oj daemon "
-                  "start`",
-                  abs);
+    int found = oj_find_root(start, root, sizeof root);
+    if (found != 1) {
+        no_project(start, found == 0 ? root : NULL);
         return OJ_EXIT_DAEMON_DOWN;
     }
     if (oj_paths_init(&ctx->paths, root) != 0) {
@@ -49,6 +70,24 @@ int oj_ctx_project(struct oj_ctx *ctx)
         return OJ_EXIT_FAILURE;
     }
     ctx->have_paths = true;
+    return 0;
+}
+
+int oj_ctx_new_root(const struct oj_ctx *ctx, char *root, size_t len)
+{
+    const char *start = ctx->dir ? ctx->dir : ".";
+    if (oj_find_root(start, root, len) >= 0)
+        return 0;
+    char abs[PATH_MAX];
+    if (realpath(start, abs) == NULL) {
+        oj_errorf("cannot use directory %s: %s", start, strerror(errno));
+        return OJ_EXIT_USAGE;
+    }
+    if (strlen(abs) >= len) {
+        oj_errorf("directory %s is too long a path", abs);
+        return OJ_EXIT_FAILURE;
+    }
+    memcpy(root, abs, strlen(abs) + 1);
     return 0;
 }
 

@@ -15,40 +15,10 @@
 #include "daemon_main.h"
 #include "duration.h"
 #include "pidlock.h"
-#include "subprocess.h"
 
 /* How long `oj daemon start` waits for the daemon to answer: replaying a big
  * WAL takes a while (see make bench). */
 #define START_WAIT_MS 120000
-
-/* The project root for a start: the nearest .oj/ above the directory, else
- * the git top level, else the directory itself. */
-static int start_root(const struct oj_ctx *ctx, char *root, size_t len)
-{
-    const char *start = ctx->dir ? ctx->dir : ".";
-    if (oj_find_project(start, root, len) == 0)
-        return 0;
-    char abs[PATH_MAX];
-    if (realpath(start, abs) == NULL) {
-        oj_errorf("cannot use directory %s: %s", start, strerror(errno));
-        return OJ_EXIT_USAGE;
-    }
-    char out[PATH_MAX + 16];
-    struct oj_proc_result r;
-    char *argv[] = {"git", "rev-parse", "--show-toplevel", NULL};
-    if (oj_run(argv, abs, 10000, out, sizeof out, 0, &r) == 0 && r.exit_status == 0 &&
-        r.out_len > 1) {
-        out[strcspn(out, "\n")] = '\0';
-        if (strlen(out) >= len) {
-            oj_errorf("git top level %s is too long a path", out);
-            return OJ_EXIT_FAILURE;
-        }
-        memcpy(root, out, strlen(out) + 1);
-    } else {
-        snprintf(root, len, "%s", abs);
-    }
-    return 0;
-}
 
 /* Shows the last error lines of the daemon log, for a start that failed. */
 static void show_log_tail(const char *log_path)
@@ -170,7 +140,7 @@ static int start_background(const char *root, const struct oj_paths *paths, bool
 static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
 {
     char root[PATH_MAX];
-    int rc = start_root(ctx, root, sizeof root);
+    int rc = oj_ctx_new_root(ctx, root, sizeof root);
     if (rc != 0)
         return rc;
     /* Bad settings are the operator's to fix: say so before forking. */

@@ -4,6 +4,7 @@
 
 #define X(name) extern const struct oj_cmd name;
 #define OJ_COMMANDS                                                                                \
+    X(oj_cmd_init)                                                                                 \
     X(oj_cmd_status)                                                                               \
     X(oj_cmd_daemon_start)                                                                         \
     X(oj_cmd_daemon_stop)                                                                          \
@@ -36,6 +37,8 @@
     X(oj_cmd_cron_run)                                                                             \
     X(oj_cmd_cron_enable)                                                                          \
     X(oj_cmd_cron_disable)                                                                         \
+    X(oj_cmd_runbook_list)                                                                         \
+    X(oj_cmd_runbook_check)                                                                        \
     X(oj_cmd_events)                                                                               \
     X(oj_cmd_done)                                                                                 \
     X(oj_cmd_checkpoint)
@@ -55,5 +58,6 @@ const struct oj_group oj_groups[] = {
     {"lock", "shared locks such as merge-lock"},
     {"maintenance", "WAL compaction, snapshots, restore, archive"},
     {"cron", "scheduled jobs"},
+    {"runbook", "list and check runbooks, no daemon needed"},
     {NULL, NULL},
 };

@@ -11,20 +11,32 @@
 
 #include "fnv.h"
 
-int oj_find_project(const char *start, char *root, size_t len)
+static bool has(const char *dir, const char *name, bool want_dir)
+{
+    char probe[PATH_MAX + 8];
+    struct stat st;
+    snprintf(probe, sizeof probe, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
+    return stat(probe, &st) == 0 && (!want_dir || S_ISDIR(st.st_mode));
+}
+
+/* Whether the absolute path dir lies inside some `.oj/` directory. */
+static bool inside_state_dir(const char *dir)
+{
+    return strstr(dir, "/.oj/") != NULL;
+}
+
+int oj_find_root(const char *start, char *root, size_t len)
 {
     char dir[PATH_MAX];
     if (realpath(start, dir) == NULL)
         return -1;
     for (;;) {
-        char probe[PATH_MAX + 8];
-        struct stat st;
-        snprintf(probe, sizeof probe, "%s/.oj", strcmp(dir, "/") == 0 ? "" : dir);
-        if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode)) {
+        bool project = has(dir, ".oj", true);
+        if (project || (has(dir, ".git", false) && !inside_state_dir(dir))) {
             if (strlen(dir) >= len)
                 return -1;
             strcpy(root, dir);
-            return 0;
+            return project ? 1 : 0;
         }
         if (strcmp(dir, "/") == 0)
             return -1;
@@ -34,6 +46,11 @@ int oj_find_project(const char *start, char *root, size_t len)
         else
             *slash = '\0';
     }
+}
+
+int oj_find_project(const char *start, char *root, size_t len)
+{
+    return oj_find_root(start, root, len) == 1 ? 0 : -1;
 }
 
 uint64_t oj_path_hash(const char *s) { return oj_fnv1a64_str(s); }

@@ -38,8 +38,18 @@ struct oj_paths {
 };
 
 /* Walks up from `start` (absolute or relative) to the nearest directory that
- * contains a `.oj/` directory and writes its absolute path into root.
- * Returns 0 when found, -1 when no ancestor has one. */
+ * holds a `.oj/` directory or is the top of a git repository (holds `.git`,
+ * a directory or a file: a submodule, a worktree), and writes its absolute
+ * path into root. So a repository nested in another one's tree is a project
+ * of its own, never its parent's. A `.git` inside an `.oj/` directory does
+ * not count: a pipeline's workspace (.oj/workspaces/...) belongs to the
+ * project around it. Returns 1 when root holds `.oj/` (a project), 0 when it
+ * is a git repository without one (no project yet), -1 when neither is found
+ * up to / (or start does not exist). No git is run. */
+int oj_find_root(const char *start, char *root, size_t len);
+
+/* oj_find_root() for an existing project: 0 when the nearest root holds
+ * `.oj/`, -1 otherwise (root is still written when a repository was found). */
 int oj_find_project(const char *start, char *root, size_t len);
 
 /* Fills `p` for the project at absolute path `root`. Returns 0, or -1 when even

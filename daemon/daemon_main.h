@@ -3,13 +3,15 @@
  * `oj` is one binary with two halves: the CLI (cli/) is a client of the
  * daemon's socket and never touches daemon state. What it needs of the
  * daemon's own code is here and nowhere else: run the daemon (`oj daemon
- * start`), check its settings before forking, and restore a snapshot when no
- * daemon runs (the daemon's code does it, not the CLI). `make check-layers`
+ * start`), check its settings before forking, restore a snapshot when no
+ * daemon runs (the daemon's code does it, not the CLI), and load runbooks as
+ * the daemon would. `make check-layers`
  * lets cli/ include this header, and call what it declares, and nothing else
  * of daemon/. */
 #ifndef OJ_DAEMON_MAIN_H
 #define OJ_DAEMON_MAIN_H
 #include <stdbool.h>
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "oj.pb-c.h"
@@ -42,4 +44,15 @@ int oj_daemon_check_settings(char *err, size_t errlen);
 int oj_daemon_restore_offline(const char *state_dir, const char *id, bool dry_run,
                               Oj__RestoreSnapshotResponse **out, char *err, size_t errlen);
 void oj_daemon_restore_free(Oj__RestoreSnapshotResponse *out);
+
+/* Loads runbooks with the daemon's own loader (rules/runbook.c), no daemon
+ * needed (`oj runbook list|check`, `oj init`): every *.json of dir as the
+ * daemon does (dir NULL: none), then `file` (NULL: none), read from disk, or
+ * when `text` is given, that text under the file's name. Returns 0 with *out
+ * (cJSON_Delete it): {"pipelines": [{"name", "file", "inputs": [...],
+ * "phases": [{"name", "kind": "run"|"agent", "lock"}], "notify"}], "jobs":
+ * [{"name", "file", "every_ms", "run" or "pipeline", "enabled"}]}; or -1
+ * with the loader's one-line error (file, place, problem) in err. */
+int oj_daemon_runbooks_offline(const char *dir, const char *file, const char *text, cJSON **out,
+                               char *err, size_t errlen);
 #endif

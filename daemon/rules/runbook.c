@@ -381,6 +381,21 @@ static void free_job(struct oj_job_def *j)
     cJSON_Delete(j->inputs);
 }
 
+/* Members named "//..." are comments (JSON has none): dropped from every
+ * object before anything looks at it. */
+static void drop_comments(cJSON *node)
+{
+    cJSON *m = node->child;
+    while (m) {
+        cJSON *next = m->next;
+        if (cJSON_IsObject(node) && m->string && strncmp(m->string, "//", 2) == 0)
+            cJSON_Delete(cJSON_DetachItemViaPointer(node, m));
+        else
+            drop_comments(m);
+        m = next;
+    }
+}
+
 int oj_runbook_parse(const char *file, const char *text, struct oj_runbooks *rb, char *err,
                      size_t errlen)
 {
@@ -400,6 +415,7 @@ int oj_runbook_parse(const char *file, const char *text, struct oj_runbooks *rb,
         snprintf(err, errlen, "%s: line %d, column %d: not valid JSON", file, line, col);
         return -1;
     }
+    drop_comments(root);
     static const char *const allowed[] = {"pipelines", "jobs", NULL};
     const cJSON *pipelines = cJSON_GetObjectItemCaseSensitive(root, "pipelines");
     const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
@@ -518,6 +534,16 @@ static int read_runbook(const char *path, char **text, char *err, size_t errlen)
     return 0;
 }
 
+int oj_runbook_load_file(const char *path, struct oj_runbooks *rb, char *err, size_t errlen)
+{
+    char *text = NULL;
+    int rc = read_runbook(path, &text, err, errlen);
+    if (rc == 0)
+        rc = oj_runbook_parse(path, text, rb, err, errlen);
+    free(text);
+    return rc;
+}
+
 int oj_runbooks_load(const char *dir, struct oj_runbooks *rb, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
@@ -549,11 +575,7 @@ int oj_runbooks_load(const char *dir, struct oj_runbooks *rb, char *err, size_t 
     for (int i = 0; i < n && rc == 0; i++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        char *text = NULL;
-        rc = read_runbook(path, &text, err, errlen);
-        if (rc == 0)
-            rc = oj_runbook_parse(path, text, rb, err, errlen);
-        free(text);
+        rc = oj_runbook_load_file(path, rb, err, errlen);
     }
     for (int i = 0; i < n; i++)
         free(names[i]);

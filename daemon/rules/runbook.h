@@ -72,9 +72,14 @@ struct oj_runbooks {
 
 /* Parses one runbook's text (file names the errors) into rb, adding to what
  * it holds. Returns 0, or -1 with "<file>: <place>: <what is wrong>" in err
- * (rb is then unchanged). */
+ * (rb is then unchanged). A member whose name starts with "//" is a comment,
+ * ignored in every object. */
 int oj_runbook_parse(const char *file, const char *text, struct oj_runbooks *rb, char *err,
                      size_t errlen);
+
+/* Reads one runbook file (the limits of oj_runbooks_load) and parses it
+ * into rb. */
+int oj_runbook_load_file(const char *path, struct oj_runbooks *rb, char *err, size_t errlen);
 
 /* Loads every *.json in dir (a missing dir is no runbooks). A file over
  * OJ_RUNBOOK_MAX_BYTES, or one that is not a regular file, is an error. */

@@ -16,7 +16,7 @@
 #include "shell.h" /* oj_shell_quote */
 
 /* Runs git with argv in root; 0 when it exits 0, else -1 with its last
- * output line in err. */
+ * output line in err; -2 when there is no git to run (err: OJ_GIT_MISSING). */
 static int git(const char *root, char *const argv[], char *out, size_t outlen, char *err,
                size_t errlen)
 {
@@ -27,7 +27,14 @@ static int git(const char *root, char *const argv[], char *out, size_t outlen, c
     }
     struct oj_proc_result res;
     if (oj_run(argv, root, OJ_GIT_TIMEOUT_MS, out, outlen, 1, &res) != 0) {
-        snprintf(err, errlen, "cannot run git %s: %s", argv[1], oj_spawn_why(errno));
+        int why = errno;
+        struct stat st;
+        /* ENOENT is the program or the directory: the directory is there */
+        if (why == ENOENT && stat(root, &st) == 0) {
+            snprintf(err, errlen, "%s", OJ_GIT_MISSING);
+            return -2;
+        }
+        snprintf(err, errlen, "cannot run git %s: %s", argv[1], oj_spawn_why(why));
         return -1;
     }
     if (res.timed_out) {
@@ -49,7 +56,15 @@ int oj_worktree_check(const char *root, char *err, size_t errlen)
 {
     char why[1024];
     char *check[] = {"git", "rev-parse", "--verify", "--quiet", "HEAD^{commit}", NULL};
-    if (git(root, check, NULL, 0, why, sizeof why) != 0) {
+    int rc = git(root, check, NULL, 0, why, sizeof why);
+    if (rc == -2) {
+        snprintf(err, errlen,
+                 "%s; pipelines work in git worktrees: install git, then restart the daemon "
+                 "(`oj daemon stop && oj daemon start`) so that it finds git on its PATH",
+                 OJ_GIT_MISSING);
+        return -1;
+    }
+    if (rc != 0) {
         snprintf(err, errlen,
                  "%s is not a git repository with a commit; pipelines work in git worktrees: "
                  "run `git init && git commit --allow-empty -m init` there first",
@@ -88,17 +103,21 @@ static int take_lock(const char *lock, char *err, size_t errlen)
     return fd;
 }
 
+/* Said plainly, not as flock's "failed to execute git" or sh's "not found". */
+#define NO_GIT "command -v git >/dev/null || { echo '" OJ_GIT_MISSING "' >&2; exit 127; }\n"
+
 char *oj_worktree_add_command(const char *path, const char *branch, const char *lock,
                               bool again)
 {
     char *qp = oj_shell_quote(path), *qb = oj_shell_quote(branch), *ql = oj_shell_quote(lock);
     char *cmd = NULL;
     if (qp && qb && ql && !again &&
-        asprintf(&cmd, "exec flock %s git worktree add --quiet -b %s %s HEAD", ql, qb, qp) < 0)
+        asprintf(&cmd, NO_GIT "exec flock %s git worktree add --quiet -b %s %s HEAD", ql, qb,
+                 qp) < 0)
         cmd = NULL;
     if (qp && qb && ql && again &&
         asprintf(&cmd,
-                 "p=%s; b=%s; l=%s\n"
+                 NO_GIT "p=%s; b=%s; l=%s\n"
                  /* made before a crash cut this off: nothing to do */
                  "if [ -e \"$p/.git\" ]; then exit 0; fi\n"
                  "rm -rf \"$p\" || exit 1\n"

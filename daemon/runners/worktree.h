@@ -12,8 +12,13 @@
 
 #define OJ_GIT_TIMEOUT_MS 30000
 
+/* What every git command here says when there is no git to run (ENOENT from
+ * exec, not git's own failure). */
+#define OJ_GIT_MISSING "git is not installed or not on PATH"
+
 /* Whether the project is a git repository with a commit, as a worktree
- * needs. 0, or -1 with what to do in err. Quick: one `git rev-parse`. */
+ * needs. 0, or -1 with what to do in err (OJ_GIT_MISSING first when there
+ * is no git at all). Quick: one `git rev-parse`. */
 int oj_worktree_check(const char *root, char *err, size_t errlen);
 
 /* How long making a worktree may take (a big checkout); it runs on a runner

@@ -103,6 +103,9 @@ static const struct cmd on_empty[] = {
     {0, {"cron", "list", "--json"}},
     {4, {"cron", "run", "nosuch"}},
     {4, {"cron", "enable", "nosuch"}},
+    {0, {"runbook", "list"}}, /* no runbooks yet */
+    {0, {"runbook", "check"}},
+    {4, {"runbook", "check", "nosuch.json"}},
     {4, {"cron", "disable", "nosuch"}},
     {2, {"events"}}, /* only --follow: there is no event history */
     {4, {"done"}},                /* the pipeline of OTTER_TASK does not exist */
@@ -139,6 +142,10 @@ static const struct cmd on_full[] = {
     {0, {"cron", "list"}},
     {0, {"cron", "disable", "tick"}},
     {0, {"cron", "enable", "tick"}},
+    {0, {"runbook", "list", "--json"}},
+    {0, {"runbook", "check", ".oj/runbooks/walk.json"}},
+    {0, {"init"}}, /* a starter next to walk.json, then never over it */
+    {5, {"init"}},
     {0, {"cron", "run", "tick"}},
     {0, {"maintenance", "snapshot", "--json"}},
     {0, {"maintenance", "compact", "--json"}},

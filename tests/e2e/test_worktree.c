@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../lib/harness.h"
+#include "subprocess.h"
 #include "tmux.h"
 #include "worktree.h"
 
@@ -132,4 +133,35 @@ Test(worktree, several_made_at_once_all_succeed, .init = setup, .fini = teardown
     for (const char *p = out; (p = strstr(p, "[oj/w")) != NULL; p++)
         count++;
     cr_expect_eq(count, N, "%s", out);
+}
+
+/* No git on PATH (sh and flock only): said as such, not as flock's "failed
+ * to execute" or as "not a git repository". */
+Test(worktree, a_missing_git_is_said_as_such, .init = setup, .fini = teardown)
+{
+    char bin[PATH_MAX + 16], link[PATH_MAX + 32], pathvar[PATH_MAX + 32];
+    snprintf(bin, sizeof bin, "%s/nogit-bin", e.dir);
+    cr_assert_eq(mkdir(bin, 0755), 0);
+    const char *tools[][2] = {{"/bin/sh", "sh"}, {"/usr/bin/flock", "flock"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(link, sizeof link, "%s/%s", bin, tools[i][1]);
+        cr_assert_eq(symlink(tools[i][0], link), 0);
+    }
+    snprintf(pathvar, sizeof pathvar, "PATH=%s", bin);
+    for (int again = 0; again < 2; again++) {
+        char *cmd = oj_worktree_add_command(ws, "oj/build-p123456", lock, again);
+        char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        char *env[] = {pathvar, NULL};
+        char out[4096];
+        struct oj_proc_result r;
+        cr_assert_eq(oj_run_env(argv, e.dir, env, 30000, out, sizeof out, 1, &r), 0);
+        cr_expect_neq(r.exit_status, 0);
+        cr_expect(strstr(out, "git is not installed or not on PATH") != NULL, "%s", out);
+        free(cmd);
+    }
+    cr_assert_eq(setenv("PATH", bin, 1), 0);
+    char err[1024];
+    cr_expect_eq(oj_worktree_check(e.dir, err, sizeof err), -1);
+    cr_expect(strstr(err, "git is not installed or not on PATH") != NULL, "%s", err);
+    cr_expect(strstr(err, "not a git repository") == NULL, "%s", err);
 }

@@ -184,11 +184,18 @@ struct oj_out oj_run_in(const struct oj_env *e, const char *cwd, char *const env
     va_end(ap);
     argv[argc] = NULL;
 
-    /* Environment: ours plus the extras. */
+    /* Environment: ours plus the extras, which replace ours of the same name
+     * (a test's PATH=... must be the one oj sees). */
     char *env[512];
     int n = 0;
-    for (char **p = environ; *p && n < 400; p++)
-        env[n++] = *p;
+    for (char **p = environ; *p && n < 400; p++) {
+        size_t klen = strcspn(*p, "=");
+        bool replaced = false;
+        for (int i = 0; envp && envp[i] && !replaced; i++)
+            replaced = strncmp(envp[i], *p, klen + 1) == 0;
+        if (!replaced)
+            env[n++] = *p;
+    }
     for (int i = 0; envp && envp[i] && n < 510; i++)
         env[n++] = envp[i];
     env[n] = NULL;

@@ -40,7 +40,8 @@ int env_start_daemon(const struct oj_env *e);
 int env_start_agent(const struct oj_env *e, const char *name, char *id, size_t idlen);
 
 /* Runs `oj` with the NULL-terminated arguments in `cwd` (NULL = e->dir),
- * extra environment entries "K=V" in `envp` (may be NULL), 60 s limit. */
+ * extra environment entries "K=V" in `envp` (may be NULL; each replaces
+ * ours of the same name), 60 s limit. */
 struct oj_out oj_run_in(const struct oj_env *e, const char *cwd, char *const envp[], ...);
 #define OJ(e, ...) oj_run_in((e), NULL, NULL, __VA_ARGS__, (char *)NULL)
 void oj_out_free(struct oj_out *o);

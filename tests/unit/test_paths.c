@@ -48,6 +48,60 @@ Test(paths, finds_nearest_project_walking_up, .init = mk, .fini = rm)
     cr_expect_str_eq(root, want);
 }
 
+static void mkdir_in(const char *rel)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", tmp, rel);
+    cr_assert_eq(mkdir(p, 0755), 0, "%s", p);
+}
+
+/* A git repository nested in a project's tree (a .git directory, or a .git
+ * file as a submodule has) is a root of its own, without .oj/ yet; a .git
+ * under .oj/ (a pipeline's workspace) is not. */
+Test(paths, the_nearest_git_repository_wins_over_a_parents_project, .init = mk, .fini = rm)
+{
+    mkdir_in(".oj");
+    mkdir_in("inner");
+    mkdir_in("inner/.git");
+    mkdir_in("inner/src");
+    mkdir_in("sub");
+    mkdir_in("sub/mod");
+    char p[PATH_MAX], root[PATH_MAX], want[PATH_MAX];
+    snprintf(p, sizeof p, "%s/sub/mod/.git", tmp);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fputs("gitdir: ../../.git/modules/mod\n", f);
+    fclose(f);
+
+    snprintf(p, sizeof p, "%s/inner/src", tmp);
+    cr_expect_eq(oj_find_root(p, root, sizeof root), 0, "a repository without .oj/");
+    snprintf(want, sizeof want, "%s/inner", tmp);
+    cr_expect_str_eq(root, want);
+    cr_expect_eq(oj_find_project(p, root, sizeof root), -1, "not the parent's project");
+
+    snprintf(p, sizeof p, "%s/sub/mod", tmp);
+    cr_expect_eq(oj_find_root(p, root, sizeof root), 0, "a .git file counts");
+    cr_expect_str_eq(root, p);
+
+    snprintf(p, sizeof p, "%s/sub", tmp);
+    cr_expect_eq(oj_find_root(p, root, sizeof root), 1);
+    cr_expect_str_eq(root, tmp);
+
+    /* The nested repository's own project. */
+    mkdir_in("inner/.oj");
+    snprintf(p, sizeof p, "%s/inner/src", tmp);
+    cr_expect_eq(oj_find_root(p, root, sizeof root), 1);
+    cr_expect_str_eq(root, want);
+
+    /* A workspace under .oj/ belongs to the project around it. */
+    mkdir_in(".oj/workspaces");
+    mkdir_in(".oj/workspaces/w");
+    mkdir_in(".oj/workspaces/w/.git");
+    snprintf(p, sizeof p, "%s/.oj/workspaces/w", tmp);
+    cr_expect_eq(oj_find_root(p, root, sizeof root), 1);
+    cr_expect_str_eq(root, tmp);
+}
+
 Test(paths, no_project_found, .init = mk, .fini = rm)
 {
     char root[PATH_MAX];

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../lib/harness.h"
+#include "cli.h" /* oj_starter_runbook */
 #include "runbook.h"
 #include "subprocess.h"
 #include "template.h"
@@ -261,6 +262,45 @@ static const char *vals(const char *key, void *arg)
     if (strcmp(key, "branch") == 0)
         return "oj/p1";
     return NULL;
+}
+
+/* JSON has no comments: members named "//..." are, wherever a member may
+ * be, including the maps of pipelines and jobs; other unknown members are
+ * still errors. */
+Test(runbook, members_named_double_slash_are_comments)
+{
+    struct oj_runbooks rb = {0};
+    char err[512];
+    const char *text =
+        "{\"//\": \"top\", \"pipelines\": {\"//\": [\"several\", \"lines\"], \"b\": {"
+        "\"// inputs\": 1, \"phases\": [{\"name\": \"a\", \"//\": {\"any\": \"thing\"}, "
+        "\"agent\": {\"command\": \"x\", \"//why\": \"quiet\"}}]}}, "
+        "\"jobs\": {\"//\": \"none\", \"j\": {\"every\": \"1h\", \"run\": \"true\", "
+        "\"//\": \"c\"}}}";
+    cr_assert_eq(oj_runbook_parse("c.json", text, &rb, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(rb.n_pipelines, 1);
+    cr_expect_eq(rb.n_jobs, 1);
+    cr_expect_str_eq(rb.pipelines[0].phases[0].agent_command, "x");
+    oj_runbooks_free(&rb);
+    /* one slash is no comment */
+    cr_expect_eq(oj_runbook_parse("c.json", "{\"/x\": 1}", &rb, err, sizeof err), -1);
+    cr_expect(strstr(err, "unknown member \"/x\"") != NULL, "%s", err);
+}
+
+/* What `oj init` writes loads, with the pipeline and job it says. */
+Test(runbook, the_starter_of_oj_init_loads)
+{
+    struct oj_runbooks rb = {0};
+    char err[512];
+    cr_assert_eq(oj_runbook_parse("build.json", oj_starter_runbook, &rb, err, sizeof err), 0,
+                 "%s", err);
+    const struct oj_pipeline_def *p = oj_runbooks_pipeline(&rb, "build");
+    cr_assert_not_null(p);
+    cr_expect_eq(p->n_phases, 3);
+    cr_expect_str_eq(p->phases[2].lock, "merge-lock");
+    cr_expect_eq(rb.n_jobs, 1);
+    cr_expect(!rb.jobs[0].enabled, "the starter's job starts disabled");
+    oj_runbooks_free(&rb);
 }
 
 Test(template, values_are_shell_quoted_text)
