@@ -198,6 +198,8 @@ static void sweep_work(void *arg)
             s->totals.removed_bytes -= s->files[i].bytes;
             s->totals.kept_bytes += s->files[i].bytes;
             s->totals.kept++;
+            s->totals.history_bytes += s->files[i].bytes;
+            s->totals.history++;
         }
     }
 }
@@ -211,18 +213,18 @@ static void sweep_then(struct oj_daemon *d, void *arg)
         if (s->oom) {
             LOG_WARN("history: out of memory listing .oj/'s history; trying again later");
         } else {
-            atomic_store(&d->history_bytes, s->totals.kept_bytes);
-            atomic_store(&d->history_files, s->totals.kept);
+            atomic_store(&d->history_bytes, s->totals.history_bytes);
+            atomic_store(&d->history_files, s->totals.history);
             atomic_fetch_add(&d->history_removed, s->totals.removed);
             atomic_fetch_add(&d->history_removed_bytes, s->totals.removed_bytes);
             atomic_store(&d->history_swept_ms, oj_wall_ms());
             if (s->totals.removed > 0)
                 LOG_INFO("history: removed %zu file(s), %llu bytes of logs, prompts and archives "
                          "past OJ_RETAIN_HISTORY or over OJ_HISTORY_MAX_SIZE; %zu file(s), %llu "
-                         "bytes kept",
+                         "bytes of history kept",
                          s->totals.removed,
-                         (unsigned long long)s->totals.removed_bytes, s->totals.kept,
-                         (unsigned long long)s->totals.kept_bytes);
+                         (unsigned long long)s->totals.removed_bytes, s->totals.history,
+                         (unsigned long long)s->totals.history_bytes);
             if (s->failed > 0)
                 LOG_WARN("history: %zu file(s) could not be removed (permissions?)", s->failed);
         }

@@ -21,7 +21,7 @@ void oj_history_tick(struct oj_daemon *d);
 
 /* What the last sweep found (kept) and removed; all 0 before the first. Any thread. */
 struct oj_history_stats {
-    uint64_t bytes, files;          /* the history now */
+    uint64_t bytes, files;          /* the history now (files of records no longer live) */
     uint64_t removed, removed_bytes; /* by every sweep since the start */
     int64_t last_sweep_ms;          /* wall clock of the last sweep's end; 0: none yet */
 };

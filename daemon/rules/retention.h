@@ -7,8 +7,8 @@
  * the OJ_RETENTION_FRESH_MS before the list of live ids was taken or since (its
  * record may be too new to be in that list: a session's log can be made just
  * before its record is journaled). Of the others, those older than
- * the retention period go, and then, while the whole history is over its size
- * cap, the oldest of what is left.
+ * the retention period go, and then, while the history (the files of records
+ * no longer live) is over its size cap, the oldest of what is left.
  *
  * Pure: no I/O, no clock (now is given), so it is unit-tested. */
 #ifndef OJ_RETENTION_H
@@ -23,7 +23,7 @@ struct oj_history_file {
     char *path;  /* the caller's; the plan only moves it with its file */
     int64_t mtime_ms;
     uint64_t bytes;
-    bool live;   /* belongs to a record in the live state */
+    bool live;   /* belongs to a record in the live state (or is never history) */
     bool remove; /* set by oj_retention_plan */
 };
 
@@ -31,6 +31,8 @@ struct oj_retention_totals {
     size_t removed;           /* files marked */
     uint64_t removed_bytes;
     uint64_t kept_bytes;      /* what is left, live files included */
+    size_t history;           /* what is left of the history (what the cap bounds): */
+    uint64_t history_bytes;   /* files and bytes */
     size_t kept;
 };
 

@@ -49,13 +49,31 @@ Test(retention, over_the_cap_the_oldest_go_first_until_under_it)
         file("fresh.log", MIN / 2, 400, false),
     };
     struct oj_retention_totals t;
-    oj_retention_plan(f, 5, NOW, 0, 1000, &t); /* 2000 bytes against a cap of 1000 */
+    oj_retention_plan(f, 5, NOW, 0, 1000, &t); /* 1600 bytes of history against 1000 */
     cr_expect(removed(f, 5, "a.log"), "the oldest goes first");
     cr_expect(removed(f, 5, "b.log"));
-    cr_expect(removed(f, 5, "c.log"));
+    cr_expect_not(removed(f, 5, "c.log"), "800 bytes of history fit under 1000");
     cr_expect_not(removed(f, 5, "live.log"));
     cr_expect_not(removed(f, 5, "fresh.log"), "a file written in the last minute may be a new record's");
-    cr_expect_eq(t.kept_bytes, 800, "live and fresh files stay even over the cap");
+    cr_expect_eq(t.kept_bytes, 1200);
+    cr_expect_eq(t.history_bytes, 800, "the live file is not history");
+    cr_expect_eq(t.history, 2);
+}
+
+/* Found by review: 3 MB of a live record's log against a 2 MB cap made every
+ * sweep remove every archive a minute after it was written. What cannot go
+ * does not count against the cap. */
+Test(retention, a_big_live_file_does_not_purge_the_history)
+{
+    struct oj_history_file f[] = {
+        file("live-agent.log", 2 * DAY, 3000000, true),
+        file("archive-1.json", 1 * DAY, 1000, false),
+        file("s-old.log", 1 * DAY, 1000, false),
+    };
+    struct oj_retention_totals t;
+    oj_retention_plan(f, 3, NOW, 7 * DAY, 2000000, &t);
+    cr_expect_eq(t.removed, 0, "the history (2 KB) is far under the cap");
+    cr_expect_eq(t.history_bytes, 2000);
 }
 
 Test(retention, under_the_cap_and_within_the_period_nothing_goes)
