@@ -26,6 +26,7 @@
  * their files alike (archive-<time>-<seq>.json of the same state), the second
  * file replacing the first. Requests that come meanwhile wait here, in order. */
 struct oj_archive_wait {
+    enum oj_archive_by by;
     int64_t older_than_ms;
     oj_archive_done_fn done;
     void *arg;
@@ -33,6 +34,7 @@ struct oj_archive_wait {
 };
 
 struct archive_job {
+    enum oj_archive_by by;
     int64_t now, older_than_ms;
     cJSON *pipelines;          /* {"<id>": value}: as stored, to the byte */
     cJSON *sessions;           /* {"<id>": value}: ended sessions */
@@ -54,7 +56,9 @@ static void pick_pipeline(const char *id, const cJSON *value, void *arg)
     struct archive_job *j = arg;
     struct oj_pipeline pl;
     oj_pipeline_from_json(value, &pl);
-    if (oj_pipeline_archivable(&pl, j->now - j->older_than_ms))
+    int64_t cutoff = j->now - j->older_than_ms;
+    if (j->by == OJ_ARCHIVE_RETENTION ? oj_pipeline_retention_archivable(&pl, cutoff)
+                                      : oj_pipeline_archivable(&pl, cutoff))
         cJSON_AddItemToObject(j->pipelines, id, cJSON_Duplicate(value, 1));
     oj_pipeline_free(&pl);
 }
@@ -184,7 +188,8 @@ static void write_then(struct oj_daemon *d, void *arg)
     report(d, j, 0, "");
 }
 
-static void begin(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn done, void *arg);
+static void begin(struct oj_daemon *d, enum oj_archive_by by, int64_t older_than_ms,
+                  oj_archive_done_fn done, void *arg);
 
 /* Engine thread (d NULL: the engine ended, and the waiting ones are only told
  * so): the archive in flight is over; the next waiting one begins. */
@@ -200,18 +205,18 @@ static void finished(struct oj_daemon *d, struct oj_daemon *owner)
             free(w);
             continue;
         }
-        begin(d, w->older_than_ms, w->done, w->arg);
+        begin(d, w->by, w->older_than_ms, w->done, w->arg);
         free(w);
         if (d->archive_busy)
             return; /* in flight: the rest wait for it */
     }
 }
 
-void oj_archive_start(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn done,
-                      void *arg)
+void oj_archive_start(struct oj_daemon *d, enum oj_archive_by by, int64_t older_than_ms,
+                      oj_archive_done_fn done, void *arg)
 {
     if (!d->archive_busy) {
-        begin(d, older_than_ms, done, arg);
+        begin(d, by, older_than_ms, done, arg);
         return;
     }
     struct oj_archive_wait *w = calloc(1, sizeof *w), **tail = &d->archive_queue;
@@ -220,14 +225,16 @@ void oj_archive_start(struct oj_daemon *d, int64_t older_than_ms, oj_archive_don
         done(d, -1, &none, "daemon out of memory", arg);
         return;
     }
-    *w = (struct oj_archive_wait){.older_than_ms = older_than_ms, .done = done, .arg = arg};
+    *w = (struct oj_archive_wait){.by = by, .older_than_ms = older_than_ms, .done = done,
+                                  .arg = arg};
     while (*tail)
         tail = &(*tail)->next;
     *tail = w;
 }
 
 /* Starts one archive; sets d->archive_busy while its file is being written. */
-static void begin(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn done, void *arg)
+static void begin(struct oj_daemon *d, enum oj_archive_by by, int64_t older_than_ms,
+                  oj_archive_done_fn done, void *arg)
 {
     struct archive_job *j = calloc(1, sizeof *j);
     if (j == NULL) {
@@ -235,6 +242,7 @@ static void begin(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn
         done(d, -1, &none, "daemon out of memory", arg);
         return;
     }
+    j->by = by;
     j->now = oj_wall_ms();
     j->older_than_ms = older_than_ms;
     j->pipelines = cJSON_CreateObject();
@@ -287,5 +295,5 @@ void oj_archive_tick(struct oj_daemon *d)
     if (d->cfg.retain_finished_ms <= 0 || d->archive_busy || now < d->archive_next_ms)
         return; /* one in flight: the next minute's tick tries again */
     d->archive_next_ms = now + ARCHIVE_TICK_MS;
-    oj_archive_start(d, d->cfg.retain_finished_ms, tick_done, NULL);
+    oj_archive_start(d, OJ_ARCHIVE_RETENTION, d->cfg.retain_finished_ms, tick_done, NULL);
 }

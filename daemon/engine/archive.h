@@ -27,10 +27,14 @@ struct oj_archive_result {
 typedef void (*oj_archive_done_fn)(struct oj_daemon *d, int rc, const struct oj_archive_result *r,
                                    const char *err, void *arg);
 
-/* Archives what finished more than older_than_ms ago. done may run before
- * this returns (nothing to archive, or no thread). Engine thread. */
-void oj_archive_start(struct oj_daemon *d, int64_t older_than_ms, oj_archive_done_fn done,
-                      void *arg);
+/* Who asks: the operator (oj maintenance archive: every finished pipeline),
+ * or retention (the tick: a failed pipeline stays for a human to resume). */
+enum oj_archive_by { OJ_ARCHIVE_ASKED, OJ_ARCHIVE_RETENTION };
+
+/* Archives what finished more than older_than_ms (>= 0) ago. done may run
+ * before this returns (nothing to archive, or no thread). Engine thread. */
+void oj_archive_start(struct oj_daemon *d, enum oj_archive_by by, int64_t older_than_ms,
+                      oj_archive_done_fn done, void *arg);
 
 /* From the tick: archives on its own, every minute, what finished more than
  * OJ_RETAIN_FINISHED ago (not when 0), one archive at a time. Engine thread. */

@@ -223,12 +223,15 @@ static void archive_done(struct oj_daemon *d, int rc, const struct oj_archive_re
 static void rpc_archive(Oj__Control_Service *svc, const Oj__ArchiveRequest *in,
                         Oj__ArchiveResponse_Closure done, void *call)
 {
+    if (in->older_than_ms < 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                       "older_than_ms must not be negative; 0 archives everything finished");
     struct archive_call *c = calloc(1, sizeof *c);
     if (c == NULL)
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     c->done = done;
     c->call = call;
-    oj_archive_start(oj_daemon_of(svc), in->older_than_ms, archive_done, c);
+    oj_archive_start(oj_daemon_of(svc), OJ_ARCHIVE_ASKED, in->older_than_ms, archive_done, c);
 }
 
 void oj_rpc_register_maintenance(Oj__Control_Service *svc)

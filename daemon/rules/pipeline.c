@@ -252,6 +252,11 @@ bool oj_pipeline_archivable(const struct oj_pipeline *p, int64_t cutoff_ms)
     return finished && last > 0 && last < cutoff_ms;
 }
 
+bool oj_pipeline_retention_archivable(const struct oj_pipeline *p, int64_t cutoff_ms)
+{
+    return p->state != OJ_PIPELINE_FAILED && oj_pipeline_archivable(p, cutoff_ms);
+}
+
 void oj_pipeline_escalate(struct oj_pipeline *p, const char *why, int64_t now)
 {
     oj_pipeline_touch(p, now);

@@ -103,6 +103,10 @@ bool oj_pipeline_shell_is(const struct oj_pipeline *p, const char *phase, int64_
  * whose last change (finished_at_ms, else updated_at_ms, else created_at_ms)
  * is known and before cutoff_ms. */
 bool oj_pipeline_archivable(const struct oj_pipeline *p, int64_t cutoff_ms);
+/* What the daemon archives on its own (OJ_RETAIN_FINISHED): the same, but a
+ * failed pipeline waits for a human (oj pipeline resume, or cancel) as an
+ * escalated one does; only `oj maintenance archive` takes it. */
+bool oj_pipeline_retention_archivable(const struct oj_pipeline *p, int64_t cutoff_ms);
 
 /* Recovery gave up on a quiet agent: escalated to a human, who resumes it. */
 void oj_pipeline_escalate(struct oj_pipeline *p, const char *why, int64_t now);

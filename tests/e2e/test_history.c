@@ -203,15 +203,20 @@ Test(history, finished_work_leaves_the_live_state_on_its_own_after_an_hour, .ini
              "\"value\":{\"name\":\"old\",\"state\":\"dead\",\"ended_at_ms\":%lld}}", two_hours_ago);
     snprintf(ops[4], sizeof ops[4], "{\"type\":\"put\",\"kind\":\"session\",\"id\":\"s-named\","
              "\"value\":{\"name\":\"named\",\"state\":\"dead\",\"ended_at_ms\":%lld}}", two_hours_ago);
-    snprintf(ops[5], sizeof ops[5], "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-old-active\","
-             "\"value\":{\"state\":\"failed\",\"finished_at_ms\":%lld}}", minutes_ago);
+    /* failed two hours ago: it waits for a human to resume it (found by review) */
+    snprintf(ops[5], sizeof ops[5], "{\"type\":\"put\",\"kind\":\"pipeline\",\"id\":\"p-old-failed\","
+             "\"value\":{\"state\":\"failed\",\"finished_at_ms\":%lld}}", two_hours_ago);
     const char *const list[] = {ops[0], ops[1], ops[2], ops[3], ops[4], ops[5]};
     write_wal(list, 6);
     cr_assert_eq(env_start_daemon(&e), 0);
     int want[2] = {3, 1};
     cr_assert(wait_until(records_are, want, 10000),
               "the pipeline done two hours ago and the session ended then leave the live state; "
-              "the rest stays (a session a staying pipeline names, work finished minutes ago)");
+              "the rest stays (a session a staying pipeline names, work finished minutes ago, "
+              "a pipeline that failed two hours ago)");
+    struct oj_out f = OJ(&e, "pipeline", "show", "p-old-failed");
+    cr_expect_eq(f.code, 0, "a failed pipeline stays for a human to resume: %s", f.err);
+    oj_out_free(&f);
     struct oj_out o = OJ(&e, "pipeline", "list", "--all");
     cr_expect(strstr(o.out, "p-old-done") != NULL, "--all still lists it, from the archive: %s",
               o.out);

@@ -335,6 +335,25 @@ Test(pipeline, escalation_and_archiving)
     oj_pipeline_free(&p);
 }
 
+/* The daemon's own archiving (OJ_RETAIN_FINISHED) leaves a failed pipeline
+ * for a human to resume; done and cancelled ones go. */
+Test(pipeline, retention_keeps_a_failed_pipeline_for_a_human)
+{
+    struct oj_pipeline p;
+    oj_pipeline_init(&p);
+    p.finished_at_ms = 1000;
+    p.state = OJ_PIPELINE_FAILED;
+    cr_expect(oj_pipeline_archivable(&p, 5000), "the operator's archive takes it");
+    cr_expect_not(oj_pipeline_retention_archivable(&p, 5000), "the daemon's own does not");
+    p.state = OJ_PIPELINE_DONE;
+    cr_expect(oj_pipeline_retention_archivable(&p, 5000));
+    p.state = OJ_PIPELINE_CANCELLED;
+    cr_expect(oj_pipeline_retention_archivable(&p, 5000));
+    p.state = OJ_PIPELINE_ESCALATED;
+    cr_expect_not(oj_pipeline_retention_archivable(&p, 5000));
+    oj_pipeline_free(&p);
+}
+
 Test(pipeline, a_journey_through_the_rules_is_stored_and_read_back_whole)
 {
     const struct oj_pipeline_def *def = oj_runbooks_pipeline(&rb, "build");
