@@ -3,10 +3,12 @@
  * worktrees, then it and its workspace journaled in one batch, and its
  * worktree started on a runner thread (pipeline_workspace.c), whose result
  * drives it. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "engine_work.h"
@@ -17,9 +19,18 @@
 
 /* ---- ids -------------------------------------------------------------------------- */
 
+/* Taken by a live record, or by an archived one whose log is still kept
+ * (found by review: ids are 24 random bits and archived ones leave the state,
+ * so a new pipeline could reuse one and collide with its branch, log and
+ * prompts; the log lives OJ_RETAIN_HISTORY after the archive). */
 static bool pipeline_taken(const char *id, void *arg)
 {
-    return oj_state_get(state_of(arg), "pipeline", id) != NULL;
+    struct oj_daemon *d = arg;
+    if (oj_state_get(state_of(d), "pipeline", id) != NULL)
+        return true;
+    char log[PATH_MAX + 128];
+    oj_pl_log_path(d, id, log, sizeof log);
+    return access(log, F_OK) == 0;
 }
 
 /* ---- starting ---------------------------------------------------------------------------- */
