@@ -268,7 +268,11 @@ Test(nowait, status_answers_while_a_restore_reads_its_snapshot, .init = setup, .
     char *restore[] = {"maintenance", "restore-snapshot", "--id", (char *)id, "--yes", NULL};
     bg = oj_spawn_bg(&e, NULL, NULL, restore);
     /* Opening the write end would end the read at once: wait for the reader
-     * by asking the daemon instead (the restore is a request in flight). */
+     * by asking the daemon instead (the restore is a request in flight). The
+     * change below must come after it: started earlier, it would simply run
+     * first (a race of the test's, seen once under load). */
+    int one = 1;
+    cr_assert(wait_until(in_flight_at_least, &one, 20000), "the restore never reached the daemon");
     struct oj_out first = OJ(&e, "status");
     cr_expect_lt(first.secs, STATUS_DEADLINE_S, "oj status took %.2f s during a restore",
                  first.secs);
