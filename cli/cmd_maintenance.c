@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "daemon_main.h"
 #include "pidlock.h"
+#include "progress.h"
 
 static void human_compact(const void *m)
 {
@@ -134,7 +135,9 @@ static int restore_offline(struct oj_ctx *ctx, const struct oj_args *a, const ch
     char err[1024];
     Oj__RestoreSnapshotResponse *out;
     if (ask) {
+        struct oj_progress *p = oj_progress_start("reading the snapshot");
         int rc = oj_daemon_restore_offline(ctx->paths.state_dir, id, true, &out, err, sizeof err);
+        oj_progress_stop(p);
         if (rc != 0) {
             oj_errorf("%s", err);
             return restore_exit(rc);
@@ -144,7 +147,9 @@ static int restore_offline(struct oj_ctx *ctx, const struct oj_args *a, const ch
         if (!go)
             return OJ_EXIT_FAILURE;
     }
+    struct oj_progress *p = oj_progress_start("restoring the snapshot");
     int rc = oj_daemon_restore_offline(ctx->paths.state_dir, id, false, &out, err, sizeof err);
+    oj_progress_stop(p);
     if (rc != 0) {
         oj_errorf("%s", err);
         return restore_exit(rc);
@@ -165,7 +170,9 @@ static int restore_online(struct oj_client *c, const struct oj_args *a,
 {
     if (ask) {
         req->dry_run = true;
+        struct oj_progress *p = oj_progress_start("reading the snapshot");
         oj__control__maintenance_restore_snapshot(oj_client_service(c), req, NULL, NULL);
+        oj_progress_stop(p);
         if (oj_client_status(c) != OJ__STATUS_CODE__OK)
             return oj_call_failed(c);
         Oj__RestoreSnapshotResponse *dry = (void *)oj_client_take_reply(c);
@@ -175,7 +182,9 @@ static int restore_online(struct oj_client *c, const struct oj_args *a,
             return OJ_EXIT_FAILURE;
         req->dry_run = false;
     }
+    struct oj_progress *p = oj_progress_start("restoring the snapshot");
     oj__control__maintenance_restore_snapshot(oj_client_service(c), req, NULL, NULL);
+    oj_progress_stop(p);
     return oj_print_reply(c, a, human_restore);
 }
 
@@ -189,19 +198,32 @@ static void human_archive(const void *m)
                r->sessions_archived, oj_esc(r->archive_path));
 }
 
-static int exec_compact(struct oj_ctx *ctx, const struct oj_args *a)
+static int call_compact(struct oj_client *c, const struct oj_args *a)
 {
     Oj__CompactRequest req = OJ__COMPACT_REQUEST__INIT;
-    WITH_CLIENT(ctx, c, (oj__control__maintenance_compact(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_compact)));
+    struct oj_progress *p = oj_progress_start("compacting the WAL");
+    oj__control__maintenance_compact(oj_client_service(c), &req, NULL, NULL);
+    oj_progress_stop(p);
+    return oj_print_reply(c, a, human_compact);
+}
+
+static int exec_compact(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    WITH_CLIENT(ctx, c, call_compact(c, a));
+}
+
+static int call_snapshot(struct oj_client *c, const struct oj_args *a)
+{
+    Oj__SnapshotRequest req = OJ__SNAPSHOT_REQUEST__INIT;
+    struct oj_progress *p = oj_progress_start("writing a snapshot");
+    oj__control__maintenance_snapshot(oj_client_service(c), &req, NULL, NULL);
+    oj_progress_stop(p);
+    return oj_print_reply(c, a, human_snapshot);
 }
 
 static int exec_snapshot(struct oj_ctx *ctx, const struct oj_args *a)
 {
-    Oj__SnapshotRequest req = OJ__SNAPSHOT_REQUEST__INIT;
-    WITH_CLIENT(ctx, c,
-                (oj__control__maintenance_snapshot(oj_client_service(c), &req, NULL, NULL),
-                 oj_print_reply(c, a, human_snapshot)));
+    WITH_CLIENT(ctx, c, call_snapshot(c, a));
 }
 
 static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
@@ -244,6 +266,16 @@ static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
     WITH_CLIENT(ctx, c, restore_online(c, a, &req, ask));
 }
 
+static int call_archive(struct oj_client *c, const struct oj_args *a, long long older_than_ms)
+{
+    Oj__ArchiveRequest req = OJ__ARCHIVE_REQUEST__INIT;
+    req.older_than_ms = older_than_ms;
+    struct oj_progress *p = oj_progress_start("archiving");
+    oj__control__maintenance_archive(oj_client_service(c), &req, NULL, NULL);
+    oj_progress_stop(p);
+    return oj_print_reply(c, a, human_archive);
+}
+
 static int exec_archive(struct oj_ctx *ctx, const struct oj_args *a)
 {
     long long ms = -1;
@@ -253,10 +285,7 @@ static int exec_archive(struct oj_ctx *ctx, const struct oj_args *a)
         oj_errorf("'oj maintenance archive' needs --older-than DUR (e.g. 30d)");
         return OJ_EXIT_USAGE;
     }
-    Oj__ArchiveRequest req = OJ__ARCHIVE_REQUEST__INIT;
-    req.older_than_ms = ms;
-    WITH_CLIENT(ctx, c, (oj__control__maintenance_archive(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_archive)));
+    WITH_CLIENT(ctx, c, call_archive(c, a, ms));
 }
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
