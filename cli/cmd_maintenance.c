@@ -299,7 +299,8 @@ static const struct oj_opt restore_opts[] = {
 };
 static const struct oj_opt archive_opts[] = {
     {"older-than", true, "DUR",
-     "archive finished pipelines and ended sessions older than this (s, m, h, d)"},
+     "archive finished pipelines and ended sessions older than this (with a unit: 30m, 12h, "
+     "7d; 0 for all)"},
     OJ_OPT_JSON,
     {0},
 };
@@ -318,7 +319,7 @@ const struct oj_cmd oj_cmd_maintenance_snapshot = {
 };
 const struct oj_cmd oj_cmd_maintenance_snapshots = {
     "maintenance", "snapshots", "[--json]",
-    "List the snapshots in .oj/snapshots/: seq, time taken, size, id (newest first)",
+    "List snapshots: seq, time, size, id (newest first)",
     "Works with or without the daemon running. Any of them can be given to\n"
     "`oj maintenance restore-snapshot --id`: the whole id, its seq (1234), or a unique prefix\n"
     "of the id with or without the seq's leading zeros (1234-2026...).",
