@@ -51,9 +51,9 @@ static int env_duration(const char *var, const char *v, const char *zero, int64_
 {
     int rc = oj_duration_parse(v, ms);
     if (rc == OJ_DURATION_NO_UNIT) {
-        snprintf(err, errlen, "%s needs a unit: %ss, %sm or %sh (got '%s'; a bare number is "
-                 "refused%s%s)",
-                 var, v, v, v, v, zero ? ", but for 0: " : "", zero ? zero : "");
+        snprintf(err, errlen, "%s needs a unit: %ss, %sm, %sh or %sd (got '%s'; a bare number "
+                 "is refused%s%s)",
+                 var, v, v, v, v, v, zero ? ", but for 0: " : "", zero ? zero : "");
         return 1;
     }
     return rc;
