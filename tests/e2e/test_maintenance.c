@@ -231,13 +231,26 @@ static bool tty_read(struct tty_run *t, int ms)
     return t->master >= 0 || t->err >= 0;
 }
 
+/* The progress line of `what`, refreshed in place: at least two, each at the
+ * line's start, the first after a second. */
+static bool shows_progress_of(struct tty_run *t, const char *what)
+{
+    tty_read(t, 50);
+    char first[200], again[200];
+    snprintf(first, sizeof first, "\roj: still working: %s (1.", what);
+    snprintf(again, sizeof again, "\roj: still working: %s (", what);
+    const char *at = strstr(t->screen, first);
+    return at && strstr(at + 1, again);
+}
+
 static bool shows_progress(void *arg)
 {
-    struct tty_run *t = arg;
-    tty_read(t, 50);
-    /* refreshed in place: at least two, each starting at the line's start */
-    const char *first = strstr(t->screen, "\roj: still working: restoring the snapshot (1.");
-    return first && strstr(first + 1, "\roj: still working: restoring the snapshot (");
+    return shows_progress_of(arg, "restoring the snapshot");
+}
+
+static bool shows_start_progress(void *arg)
+{
+    return shows_progress_of(arg, "starting the daemon (loading its state)");
 }
 
 static double mono_s(void)
@@ -328,5 +341,37 @@ Test(maintenance, a_long_operation_says_it_is_still_working_on_a_terminal_only, 
     cr_expect(strstr(p.piped, "unusable") != NULL, "the result on the pipe: '%s'", p.piped);
     cr_expect(strstr(p.piped, "still working") == NULL && strstr(p.screen, "still working") == NULL,
               "no progress when stderr is piped: '%s' '%s'", p.piped, p.screen);
+    unlink(fifo);
+}
+
+/* A start-up that takes a while to load its state (here: a snapshot slow to
+ * read) says so on a terminal, then wipes the line for its result. */
+Test(maintenance, a_slow_start_up_says_it_is_still_working, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    cr_assert_eq(env_start_daemon(&e), 0);
+    struct oj_out o = OJ(&e, "lock", "acquire", "x", "--holder", "me");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "daemon", "stop");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    char fifo[512];
+    fifo_snapshot(fifo, sizeof fifo);
+
+    char *start[] = {"daemon", "start", NULL};
+    static struct tty_run t;
+    start_on_a_tty(&t, start, false);
+    cr_assert(wait_until(shows_start_progress, &t, 20000),
+              "no progress line while the daemon loads: '%s'", t.screen);
+    cr_assert(wait_until(release_fifo, fifo, 20000), "the start-up never read the snapshot");
+    cr_expect_eq(tty_finish(&t), 1, "an empty newest snapshot refuses the start: '%s'",
+                 t.screen);
+    const char *last = t.screen, *at;
+    while ((at = strstr(last + 1, "\roj: still working")) != NULL)
+        last = at;
+    const char *wiped = strstr(last, "\r\033[K");
+    cr_expect(wiped && strstr(wiped, "daemon failed to start"), "wiped, then the result: '%s'",
+              last);
     unlink(fifo);
 }
