@@ -72,6 +72,12 @@ int oj_print_reply(struct oj_client *c, const struct oj_args *a, void (*human)(c
  * returns -1 when malformed. Leaves *ms untouched when the option is unset. */
 int oj_opt_duration(const struct oj_args *a, const char *name, long long *ms);
 
+/* Reads a duration from environment variable `var` into *ms (untouched when
+ * unset or empty). A bare number, a malformed value or one outside lo..hi
+ * (`range` says so in words) prints a one-line error naming the variable and
+ * returns OJ_EXIT_USAGE; 0 otherwise. */
+int oj_env_duration(const char *var, int64_t lo, int64_t hi, const char *range, int64_t *ms);
+
 /* Connects, runs `body`, closes: the shape every command here shares. */
 #define WITH_CLIENT(ctx, c, body)                                                                 \
     do {                                                                                          \

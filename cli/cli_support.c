@@ -91,13 +91,25 @@ int oj_ctx_new_root(const struct oj_ctx *ctx, char *root, size_t len)
     return 0;
 }
 
-static int call_timeout_ms(void)
+int oj_env_duration(const char *var, int64_t lo, int64_t hi, const char *range, int64_t *ms)
 {
-    const char *t = getenv("OJ_TIMEOUT");
-    int64_t ms;
-    if (t && *t && oj_duration_parse(t, &ms) == 0 && ms > 0 && ms < 86400000)
-        return (int)ms;
-    return OJ_DEFAULT_CALL_TIMEOUT_MS;
+    const char *t = getenv(var);
+    if (t == NULL || *t == '\0')
+        return 0;
+    int64_t v;
+    int rc = oj_duration_parse(t, &v);
+    if (rc == OJ_DURATION_NO_UNIT) {
+        oj_errorf("%s needs a unit: %ss or %sm (got '%s'; a bare number other than 0 is "
+                  "refused)",
+                  var, t, t, t);
+        return OJ_EXIT_USAGE;
+    }
+    if (rc != 0 || v < lo || v > hi) {
+        oj_errorf("%s must be a duration %s, like 30s or 2m (got '%s')", var, range, t);
+        return OJ_EXIT_USAGE;
+    }
+    *ms = v;
+    return 0;
 }
 
 enum oj_reach oj_reach_classify(pid_t holder, int holder_errno, bool dial_denied)
@@ -129,7 +141,11 @@ int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out)
     int rc = oj_ctx_project(ctx);
     if (rc != 0)
         return rc;
-    int rv = oj_client_open(out, ctx->paths.sock_path, call_timeout_ms());
+    int64_t timeout = OJ_DEFAULT_CALL_TIMEOUT_MS;
+    rc = oj_env_duration("OJ_TIMEOUT", 1, 86400000, "from 1ms to 1d", &timeout);
+    if (rc != 0)
+        return rc;
+    int rv = oj_client_open(out, ctx->paths.sock_path, (int)timeout);
     if (rv == 0)
         return 0;
     pid_t holder = oj_pidlock_holder(ctx->paths.pid_path);
@@ -261,7 +277,14 @@ int oj_opt_duration(const struct oj_args *a, const char *name, long long *ms)
     if (v == NULL)
         return 0;
     int64_t out;
-    if (oj_duration_parse(v, &out) != 0) {
+    int rc = oj_duration_parse(v, &out);
+    if (rc == OJ_DURATION_NO_UNIT) {
+        oj_errorf("--%s needs a unit: %ss, %sm, %sh or %sd (a bare number other than 0 is "
+                  "refused)",
+                  name, v, v, v, v);
+        return -1;
+    }
+    if (rc != 0) {
         oj_errorf("--%s: '%s' is not a duration; use a number with s, m, h or d (e.g. 30s, 5m, "
                   "30d)",
                   name, v);

@@ -1,13 +1,13 @@
 /* cmd_agent.c — what an agent calls from inside its session: `oj done` and
  * `oj checkpoint`. The session's environment (OTTER_TASK, OTTER_PHASE,
  * OJ_SESSION_ID) says which pipeline and phase the call is about. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "clock.h"
-#include "duration.h"
 
 static char *env_or_empty(const char *name)
 {
@@ -19,15 +19,6 @@ static char *env_or_empty(const char *name)
  * running: an operator's restart (or a crash and restart) must not lose an
  * agent's `oj done`. A refused request never ran, so sending it again is safe. */
 #define AGENT_WAIT_DEFAULT_MS 60000
-
-static int64_t agent_wait_ms(void)
-{
-    const char *t = getenv("OJ_AGENT_WAIT");
-    int64_t ms;
-    if (t && *t && oj_duration_parse(t, &ms) == 0 && ms >= 0)
-        return ms;
-    return AGENT_WAIT_DEFAULT_MS;
-}
 
 typedef void (*agent_send)(struct oj_client *c, const void *req);
 
@@ -43,10 +34,14 @@ static void send_checkpoint(struct oj_client *c, const void *req)
 
 static int report(struct oj_ctx *ctx, const struct oj_args *a, agent_send send, const void *req)
 {
-    int rc = oj_ctx_project(ctx);
+    int64_t wait_ms = AGENT_WAIT_DEFAULT_MS;
+    int rc = oj_env_duration("OJ_AGENT_WAIT", 0, INT64_MAX / 2, "of 0 or more", &wait_ms);
     if (rc != 0)
         return rc;
-    int64_t deadline = oj_mono_ms() + agent_wait_ms();
+    rc = oj_ctx_project(ctx);
+    if (rc != 0)
+        return rc;
+    int64_t deadline = oj_mono_ms() + wait_ms;
     bool told = false;
     for (;;) {
         struct oj_client *c;
@@ -66,7 +61,7 @@ static int report(struct oj_ctx *ctx, const struct oj_args *a, agent_send send, 
         if (!told) {
             fprintf(stderr, "oj: the daemon is stopping or not running; trying again for up to "
                             "%llds (OJ_AGENT_WAIT)\n",
-                    (long long)(agent_wait_ms() / 1000));
+                    (long long)(wait_ms / 1000));
             told = true;
         }
         usleep(200 * 1000);

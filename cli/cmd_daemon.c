@@ -15,6 +15,8 @@
 #include "daemon_main.h"
 #include "duration.h"
 #include "pidlock.h"
+#include "progress.h"
+#include "subprocess.h"
 
 /* How long `oj daemon start` waits for the daemon to answer: replaying a big
  * WAL takes a while (see make bench). */
@@ -87,6 +89,8 @@ static int start_background(const char *root, const struct oj_paths *paths, bool
     size_t used = 0;
     int64_t deadline = oj_mono_ms() + START_WAIT_MS;
     bool eof = false;
+    /* A big WAL takes a while to replay: say so on a terminal. */
+    struct oj_progress *progress = oj_progress_start("starting the daemon (loading its state)");
     while (used < sizeof buf - 1) {
         int64_t left = deadline - oj_mono_ms();
         if (left <= 0)
@@ -106,6 +110,7 @@ static int start_background(const char *root, const struct oj_paths *paths, bool
         }
         used += (size_t)r;
     }
+    oj_progress_stop(progress);
     close(fds[0]);
     buf[used] = '\0';
 

@@ -196,6 +196,7 @@ const struct oj_cmd oj_cmd_lock_acquire = {
 const struct oj_cmd oj_cmd_lock_release = {
     "lock", "release", "<name> [--holder H] [--force]", "Release a lock",
     "Only the holder may release (exit 5 names the holder otherwise); --force releases\n"
-    "whoever holds it. Exit 4 when the lock is not held.",
+    "whoever holds it, and exits 0 when the lock was already free. Without --force, exit 4\n"
+    "when the lock is not held.",
     release_opts, 1, 1, exec_release,
 };

@@ -1,13 +1,15 @@
-/* cmd_maintenance.c — `oj maintenance …`: snapshots, compaction, restore and
- * archive of the daemon's durable state (docs/storage.md). */
+/* cmd_maintenance.c — `oj maintenance …`: snapshots (take, list, restore),
+ * compaction and archive of the daemon's durable state (docs/storage.md). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <unistd.h>
 
 #include "cli.h"
 #include "daemon_main.h"
 #include "pidlock.h"
+#include "progress.h"
 
 static void human_compact(const void *m)
 {
@@ -70,25 +72,87 @@ static bool confirm_restore(const Oj__RestoreSnapshotResponse *dry)
 
 /* Restores on disk under the daemon's lock (held by the caller), by the
  * daemon's own code (daemon_main.h): the CLI never touches the store. */
+static void human_snapshots(const void *m)
+{
+    const Oj__SnapshotListResponse *r = m;
+    if (r->n_snapshots == 0) {
+        printf("no snapshots in .oj/snapshots/; take one with `oj maintenance snapshot`\n");
+        return;
+    }
+    printf("%-12s %-19s %-10s %s\n", "SEQ", "TAKEN", "SIZE", "ID");
+    for (size_t i = 0; i < r->n_snapshots; i++) {
+        const Oj__SnapshotInfo *s = r->snapshots[i];
+        char taken[32], size[32];
+        time_t t = (time_t)(s->time_ms / 1000);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(taken, sizeof taken, "%Y-%m-%d %H:%M:%S", &tm);
+        oj_fmt_bytes(s->bytes, size, sizeof size);
+        printf("%-12llu %-19s %-10s %s\n", (unsigned long long)s->sequence, taken, size,
+               oj_esc(s->id));
+    }
+}
+
+static int print_offline_snapshots(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    char err[1024];
+    Oj__SnapshotListResponse *out;
+    if (oj_daemon_snapshots_offline(ctx->paths.state_dir, &out, err, sizeof err) != 0) {
+        oj_errorf("%s", err);
+        return OJ_EXIT_FAILURE;
+    }
+    if (oj_args_has(a, "json"))
+        oj_print_json(&out->base);
+    else
+        human_snapshots(out);
+    oj_daemon_snapshots_free(out);
+    return OJ_EXIT_OK;
+}
+
+/* With the daemon running it answers (it writes and prunes them); without
+ * one the same code reads the directory here, as for an offline restore. */
+static int exec_snapshots(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    int rc = oj_ctx_project(ctx);
+    if (rc != 0)
+        return rc;
+    if (oj_pidlock_holder(ctx->paths.pid_path) == 0)
+        return print_offline_snapshots(ctx, a);
+    Oj__SnapshotListRequest req = OJ__SNAPSHOT_LIST_REQUEST__INIT;
+    WITH_CLIENT(ctx, c,
+                (oj__control__maintenance_snapshots(oj_client_service(c), &req, NULL, NULL),
+                 oj_print_reply(c, a, human_snapshots)));
+}
+
+/* -2: no such snapshot (4); -3: an ambiguous prefix (2, as for other ids). */
+static int restore_exit(int rc)
+{
+    return rc == -2 ? OJ_EXIT_NOT_FOUND : rc == -3 ? OJ_EXIT_USAGE : OJ_EXIT_FAILURE;
+}
+
 static int restore_offline(struct oj_ctx *ctx, const struct oj_args *a, const char *id, bool ask)
 {
     char err[1024];
     Oj__RestoreSnapshotResponse *out;
     if (ask) {
+        struct oj_progress *p = oj_progress_start("reading the snapshot");
         int rc = oj_daemon_restore_offline(ctx->paths.state_dir, id, true, &out, err, sizeof err);
+        oj_progress_stop(p);
         if (rc != 0) {
             oj_errorf("%s", err);
-            return rc == -2 ? OJ_EXIT_NOT_FOUND : OJ_EXIT_FAILURE;
+            return restore_exit(rc);
         }
         bool go = confirm_restore(out);
         oj_daemon_restore_free(out);
         if (!go)
             return OJ_EXIT_FAILURE;
     }
+    struct oj_progress *p = oj_progress_start("restoring the snapshot");
     int rc = oj_daemon_restore_offline(ctx->paths.state_dir, id, false, &out, err, sizeof err);
+    oj_progress_stop(p);
     if (rc != 0) {
         oj_errorf("%s", err);
-        return rc == -2 ? OJ_EXIT_NOT_FOUND : OJ_EXIT_FAILURE;
+        return restore_exit(rc);
     }
     if (oj_args_has(a, "json")) {
         oj_print_json(&out->base);
@@ -106,7 +170,9 @@ static int restore_online(struct oj_client *c, const struct oj_args *a,
 {
     if (ask) {
         req->dry_run = true;
+        struct oj_progress *p = oj_progress_start("reading the snapshot");
         oj__control__maintenance_restore_snapshot(oj_client_service(c), req, NULL, NULL);
+        oj_progress_stop(p);
         if (oj_client_status(c) != OJ__STATUS_CODE__OK)
             return oj_call_failed(c);
         Oj__RestoreSnapshotResponse *dry = (void *)oj_client_take_reply(c);
@@ -116,7 +182,9 @@ static int restore_online(struct oj_client *c, const struct oj_args *a,
             return OJ_EXIT_FAILURE;
         req->dry_run = false;
     }
+    struct oj_progress *p = oj_progress_start("restoring the snapshot");
     oj__control__maintenance_restore_snapshot(oj_client_service(c), req, NULL, NULL);
+    oj_progress_stop(p);
     return oj_print_reply(c, a, human_restore);
 }
 
@@ -130,19 +198,32 @@ static void human_archive(const void *m)
                r->sessions_archived, oj_esc(r->archive_path));
 }
 
-static int exec_compact(struct oj_ctx *ctx, const struct oj_args *a)
+static int call_compact(struct oj_client *c, const struct oj_args *a)
 {
     Oj__CompactRequest req = OJ__COMPACT_REQUEST__INIT;
-    WITH_CLIENT(ctx, c, (oj__control__maintenance_compact(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_compact)));
+    struct oj_progress *p = oj_progress_start("compacting the WAL");
+    oj__control__maintenance_compact(oj_client_service(c), &req, NULL, NULL);
+    oj_progress_stop(p);
+    return oj_print_reply(c, a, human_compact);
+}
+
+static int exec_compact(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    WITH_CLIENT(ctx, c, call_compact(c, a));
+}
+
+static int call_snapshot(struct oj_client *c, const struct oj_args *a)
+{
+    Oj__SnapshotRequest req = OJ__SNAPSHOT_REQUEST__INIT;
+    struct oj_progress *p = oj_progress_start("writing a snapshot");
+    oj__control__maintenance_snapshot(oj_client_service(c), &req, NULL, NULL);
+    oj_progress_stop(p);
+    return oj_print_reply(c, a, human_snapshot);
 }
 
 static int exec_snapshot(struct oj_ctx *ctx, const struct oj_args *a)
 {
-    Oj__SnapshotRequest req = OJ__SNAPSHOT_REQUEST__INIT;
-    WITH_CLIENT(ctx, c,
-                (oj__control__maintenance_snapshot(oj_client_service(c), &req, NULL, NULL),
-                 oj_print_reply(c, a, human_snapshot)));
+    WITH_CLIENT(ctx, c, call_snapshot(c, a));
 }
 
 static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
@@ -151,7 +232,8 @@ static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
     bool latest = oj_args_has(a, "latest");
     if (latest == (id != NULL)) {
         oj_errorf("'oj maintenance restore-snapshot' needs exactly one of --latest or --id "
-                  "<snapshot-id> (ids are the file names in .oj/snapshots/ without .json)");
+                  "<snapshot-id> (an id, its seq or a unique prefix; see `oj maintenance "
+                  "snapshots`)");
         return OJ_EXIT_USAGE;
     }
     Oj__RestoreSnapshotRequest req = OJ__RESTORE_SNAPSHOT_REQUEST__INIT;
@@ -184,6 +266,16 @@ static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
     WITH_CLIENT(ctx, c, restore_online(c, a, &req, ask));
 }
 
+static int call_archive(struct oj_client *c, const struct oj_args *a, long long older_than_ms)
+{
+    Oj__ArchiveRequest req = OJ__ARCHIVE_REQUEST__INIT;
+    req.older_than_ms = older_than_ms;
+    struct oj_progress *p = oj_progress_start("archiving");
+    oj__control__maintenance_archive(oj_client_service(c), &req, NULL, NULL);
+    oj_progress_stop(p);
+    return oj_print_reply(c, a, human_archive);
+}
+
 static int exec_archive(struct oj_ctx *ctx, const struct oj_args *a)
 {
     long long ms = -1;
@@ -193,23 +285,22 @@ static int exec_archive(struct oj_ctx *ctx, const struct oj_args *a)
         oj_errorf("'oj maintenance archive' needs --older-than DUR (e.g. 30d)");
         return OJ_EXIT_USAGE;
     }
-    Oj__ArchiveRequest req = OJ__ARCHIVE_REQUEST__INIT;
-    req.older_than_ms = ms;
-    WITH_CLIENT(ctx, c, (oj__control__maintenance_archive(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_archive)));
+    WITH_CLIENT(ctx, c, call_archive(c, a, ms));
 }
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt restore_opts[] = {
     {"latest", false, NULL, "restore the newest snapshot"},
-    {"id", true, "ID", "restore this snapshot (file name in .oj/snapshots/, .json optional)"},
+    {"id", true, "ID",
+     "restore this snapshot: its id (.json optional), its seq, or a unique prefix of the id"},
     {"yes", false, NULL, "do not ask first (on a terminal, a restore that drops changes asks)"},
     OJ_OPT_JSON,
     {0},
 };
 static const struct oj_opt archive_opts[] = {
     {"older-than", true, "DUR",
-     "archive finished pipelines and ended sessions older than this (s, m, h, d)"},
+     "archive finished pipelines and ended sessions older than this (with a unit: 30m, 12h, "
+     "7d; 0 for all)"},
     OJ_OPT_JSON,
     {0},
 };
@@ -226,6 +317,14 @@ const struct oj_cmd oj_cmd_maintenance_snapshot = {
     "Also taken by itself every OJ_SNAPSHOT_EVERY (10000) changes and at a graceful stop.",
     json_only, 0, 0, exec_snapshot,
 };
+const struct oj_cmd oj_cmd_maintenance_snapshots = {
+    "maintenance", "snapshots", "[--json]",
+    "List snapshots: seq, time, size, id (newest first)",
+    "Works with or without the daemon running. Any of them can be given to\n"
+    "`oj maintenance restore-snapshot --id`: the whole id, its seq (1234), or a unique prefix\n"
+    "of the id with or without the seq's leading zeros (1234-2026...).",
+    json_only, 0, 0, exec_snapshots,
+};
 const struct oj_cmd oj_cmd_maintenance_restore_snapshot = {
     "maintenance", "restore-snapshot", "--latest | --id <snapshot-id> [--yes]",
     "Restore the state of a snapshot (the replaced WAL is kept)",
@@ -235,7 +334,9 @@ const struct oj_cmd oj_cmd_maintenance_restore_snapshot = {
     "current WAL is kept as .oj/wal.jsonl.pre-restore-<time> and the restored state gets a new\n"
     "sequence number, written as a new snapshot, so nothing is lost for good.\n"
     "It says which changes leave the live state (the seqs after the snapshot, and entity\n"
-    "counts before and after); on a terminal it asks first unless --yes is given.",
+    "counts before and after); on a terminal it asks first unless --yes is given.\n"
+    "--id takes the id, its seq, or a unique prefix (`oj maintenance snapshots` lists them);\n"
+    "an ambiguous prefix exits 2 naming the candidates, an unknown one exits 4.",
     restore_opts, 0, 0, exec_restore,
 };
 const struct oj_cmd oj_cmd_maintenance_archive = {

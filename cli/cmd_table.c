@@ -31,6 +31,7 @@
     X(oj_cmd_lock_release)                                                                         \
     X(oj_cmd_maintenance_compact)                                                                  \
     X(oj_cmd_maintenance_snapshot)                                                                 \
+    X(oj_cmd_maintenance_snapshots)                                                                \
     X(oj_cmd_maintenance_restore_snapshot)                                                         \
     X(oj_cmd_maintenance_archive)                                                                  \
     X(oj_cmd_cron_list)                                                                            \

@@ -18,7 +18,15 @@ int oj_duration_parse(const char *text, int64_t *out_ms)
         p++;
     }
     int64_t unit;
-    if (*p == '\0' || strcmp(p, "s") == 0)
+    if (*p == '\0') {
+        /* "30" was once 30 seconds, and archived what an operator meant as 30
+         * days: a bare number is refused, but for 0 (zero in every unit). */
+        if (n != 0)
+            return OJ_DURATION_NO_UNIT;
+        *out_ms = 0;
+        return 0;
+    }
+    if (strcmp(p, "s") == 0)
         unit = 1000;
     else if (strcmp(p, "ms") == 0)
         unit = 1;

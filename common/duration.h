@@ -5,9 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What oj_duration_parse returns for a number with no unit ("30"): the
+ * caller's message says which unit to add. */
+#define OJ_DURATION_NO_UNIT (-2)
+
 /* Parses `text` into milliseconds. Accepts a non-negative integer followed by
- * one unit: ms, s, m, h, d (a bare number means seconds). Returns 0 on success,
- * -1 on a malformed or overflowing value (nothing is written then). */
+ * one unit: ms, s, m, h, d; "0" alone is accepted too (zero in any unit).
+ * Returns 0 on success, OJ_DURATION_NO_UNIT for any other bare number, -1 on a
+ * malformed or overflowing value (nothing is written on failure). */
 int oj_duration_parse(const char *text, int64_t *out_ms);
 
 /* Writes a short human form ("3d 4h", "12m 5s", "850ms") of `ms` into buf. */

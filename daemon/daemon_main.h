@@ -3,9 +3,9 @@
  * `oj` is one binary with two halves: the CLI (cli/) is a client of the
  * daemon's socket and never touches daemon state. What it needs of the
  * daemon's own code is here and nowhere else: run the daemon (`oj daemon
- * start`), check its settings before forking, restore a snapshot when no
- * daemon runs (the daemon's code does it, not the CLI), and load runbooks as
- * the daemon would. `make check-layers`
+ * start`), check its settings before forking, list or restore snapshots when
+ * no daemon runs (the daemon's code does it, not the CLI), and load runbooks
+ * as the daemon would. `make check-layers`
  * lets cli/ include this header, and call what it declares, and nothing else
  * of daemon/. */
 #ifndef OJ_DAEMON_MAIN_H
@@ -37,10 +37,11 @@ int oj_daemon_check_settings(char *err, size_t errlen);
 /* Restores a snapshot of the project whose state lives in state_dir with no
  * daemon running; the caller holds the daemon's single-instance lock
  * (.oj/daemon.pid). Works even when the WAL is damaged. id NULL = the newest
- * snapshot; with dry_run, only says what would be dropped. Returns 0 with
- * *out, what the RestoreSnapshot rpc would answer (free it with
- * oj_daemon_restore_free), -1 with err (nothing changed), or -2 when no such
- * snapshot exists. */
+ * snapshot, else its id, seq or a unique id prefix; with dry_run, only says
+ * what would be dropped. Returns 0 with *out, what the RestoreSnapshot rpc
+ * would answer (free it with oj_daemon_restore_free), -1 with err (nothing
+ * changed), -2 when no such snapshot exists, or -3 when id is a prefix of
+ * more than one (err names them). */
 int oj_daemon_restore_offline(const char *state_dir, const char *id, bool dry_run,
                               Oj__RestoreSnapshotResponse **out, char *err, size_t errlen);
 void oj_daemon_restore_free(Oj__RestoreSnapshotResponse *out);
@@ -55,4 +56,11 @@ void oj_daemon_restore_free(Oj__RestoreSnapshotResponse *out);
  * with the loader's one-line error (file, place, problem) in err. */
 int oj_daemon_runbooks_offline(const char *dir, const char *file, const char *text, cJSON **out,
                                char *err, size_t errlen);
+
+/* The snapshots of the project whose state lives in state_dir, as the
+ * MaintenanceSnapshots rpc answers: 0 with *out (free it with
+ * oj_daemon_snapshots_free), or -1 with err. Reads only: no lock needed. */
+int oj_daemon_snapshots_offline(const char *state_dir, Oj__SnapshotListResponse **out, char *err,
+                                size_t errlen);
+void oj_daemon_snapshots_free(Oj__SnapshotListResponse *out);
 #endif

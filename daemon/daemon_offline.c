@@ -1,6 +1,6 @@
 /* daemon_offline.c — what the daemon's code does for the CLI while no daemon
- * runs (daemon_main.h): check the settings, restore a snapshot on disk, load
- * the runbooks. */
+ * runs (daemon_main.h): check the settings, list snapshots and restore one
+ * on disk, load the runbooks. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -8,6 +8,7 @@
 #include "daemon_main.h"
 #include "rpc_maintenance.h"
 #include "runbook.h"
+#include "snapshot_pick.h"
 #include "store.h"
 
 int oj_daemon_check_settings(char *err, size_t errlen)
@@ -30,6 +31,17 @@ int oj_daemon_restore_offline(const char *state_dir, const char *id, bool dry_ru
     if (o == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    char whole[OJ_SNAPSHOT_ID_MAX];
+    if (id != NULL) { /* the seq or a prefix, as the rpc takes it */
+        int found = oj_snapshot_find(state_dir, id, whole, sizeof whole, err, errlen);
+        if (found != 0) {
+            free(o);
+            return found == OJ_SNAPSHOT_PICK_NONE        ? -2
+                   : found == OJ_SNAPSHOT_PICK_AMBIGUOUS ? -3
+                                                         : -1;
+        }
+        id = whole;
     }
     int rc = oj_store_restore_offline(state_dir, id, dry_run, &o->r, err, errlen);
     if (rc != 0) {
@@ -106,3 +118,11 @@ int oj_daemon_runbooks_offline(const char *dir, const char *file, const char *te
     }
     return rc;
 }
+
+int oj_daemon_snapshots_offline(const char *state_dir, Oj__SnapshotListResponse **out, char *err,
+                                size_t errlen)
+{
+    return oj_snapshot_listing(state_dir, out, err, errlen);
+}
+
+void oj_daemon_snapshots_free(Oj__SnapshotListResponse *out) { oj_snapshot_listing_free(out); }

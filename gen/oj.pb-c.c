@@ -2167,6 +2167,141 @@ void   oj__restore_snapshot_response__free_unpacked
   assert(message->base.descriptor == &oj__restore_snapshot_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__snapshot_list_request__init
+                     (Oj__SnapshotListRequest         *message)
+{
+  static const Oj__SnapshotListRequest init_value = OJ__SNAPSHOT_LIST_REQUEST__INIT;
+  *message = init_value;
+}
+size_t oj__snapshot_list_request__get_packed_size
+                     (const Oj__SnapshotListRequest *message)
+{
+  assert(message->base.descriptor == &oj__snapshot_list_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__snapshot_list_request__pack
+                     (const Oj__SnapshotListRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__snapshot_list_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__snapshot_list_request__pack_to_buffer
+                     (const Oj__SnapshotListRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__snapshot_list_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__SnapshotListRequest *
+       oj__snapshot_list_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__SnapshotListRequest *)
+     protobuf_c_message_unpack (&oj__snapshot_list_request__descriptor,
+                                allocator, len, data);
+}
+void   oj__snapshot_list_request__free_unpacked
+                     (Oj__SnapshotListRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__snapshot_list_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__snapshot_info__init
+                     (Oj__SnapshotInfo         *message)
+{
+  static const Oj__SnapshotInfo init_value = OJ__SNAPSHOT_INFO__INIT;
+  *message = init_value;
+}
+size_t oj__snapshot_info__get_packed_size
+                     (const Oj__SnapshotInfo *message)
+{
+  assert(message->base.descriptor == &oj__snapshot_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__snapshot_info__pack
+                     (const Oj__SnapshotInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__snapshot_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__snapshot_info__pack_to_buffer
+                     (const Oj__SnapshotInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__snapshot_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__SnapshotInfo *
+       oj__snapshot_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__SnapshotInfo *)
+     protobuf_c_message_unpack (&oj__snapshot_info__descriptor,
+                                allocator, len, data);
+}
+void   oj__snapshot_info__free_unpacked
+                     (Oj__SnapshotInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__snapshot_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__snapshot_list_response__init
+                     (Oj__SnapshotListResponse         *message)
+{
+  static const Oj__SnapshotListResponse init_value = OJ__SNAPSHOT_LIST_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t oj__snapshot_list_response__get_packed_size
+                     (const Oj__SnapshotListResponse *message)
+{
+  assert(message->base.descriptor == &oj__snapshot_list_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__snapshot_list_response__pack
+                     (const Oj__SnapshotListResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__snapshot_list_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__snapshot_list_response__pack_to_buffer
+                     (const Oj__SnapshotListResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__snapshot_list_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__SnapshotListResponse *
+       oj__snapshot_list_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__SnapshotListResponse *)
+     protobuf_c_message_unpack (&oj__snapshot_list_response__descriptor,
+                                allocator, len, data);
+}
+void   oj__snapshot_list_response__free_unpacked
+                     (Oj__SnapshotListResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__snapshot_list_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__archive_request__init
                      (Oj__ArchiveRequest         *message)
 {
@@ -6104,6 +6239,139 @@ const ProtobufCMessageDescriptor oj__restore_snapshot_response__descriptor =
   (ProtobufCMessageInit) oj__restore_snapshot_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+#define oj__snapshot_list_request__field_descriptors NULL
+#define oj__snapshot_list_request__field_indices_by_name NULL
+#define oj__snapshot_list_request__number_ranges NULL
+const ProtobufCMessageDescriptor oj__snapshot_list_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.SnapshotListRequest",
+  "SnapshotListRequest",
+  "Oj__SnapshotListRequest",
+  "oj",
+  sizeof(Oj__SnapshotListRequest),
+  0,
+  oj__snapshot_list_request__field_descriptors,
+  oj__snapshot_list_request__field_indices_by_name,
+  0,  oj__snapshot_list_request__number_ranges,
+  (ProtobufCMessageInit) oj__snapshot_list_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__snapshot_info__field_descriptors[4] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SnapshotInfo, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SnapshotInfo, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SnapshotInfo, time_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SnapshotInfo, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__snapshot_info__field_indices_by_name[] = {
+  3,   /* field[3] = bytes */
+  0,   /* field[0] = id */
+  1,   /* field[1] = sequence */
+  2,   /* field[2] = time_ms */
+};
+static const ProtobufCIntRange oj__snapshot_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor oj__snapshot_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.SnapshotInfo",
+  "SnapshotInfo",
+  "Oj__SnapshotInfo",
+  "oj",
+  sizeof(Oj__SnapshotInfo),
+  4,
+  oj__snapshot_info__field_descriptors,
+  oj__snapshot_info__field_indices_by_name,
+  1,  oj__snapshot_info__number_ranges,
+  (ProtobufCMessageInit) oj__snapshot_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__snapshot_list_response__field_descriptors[1] =
+{
+  {
+    "snapshots",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__SnapshotListResponse, n_snapshots),
+    offsetof(Oj__SnapshotListResponse, snapshots),
+    &oj__snapshot_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__snapshot_list_response__field_indices_by_name[] = {
+  0,   /* field[0] = snapshots */
+};
+static const ProtobufCIntRange oj__snapshot_list_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor oj__snapshot_list_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.SnapshotListResponse",
+  "SnapshotListResponse",
+  "Oj__SnapshotListResponse",
+  "oj",
+  sizeof(Oj__SnapshotListResponse),
+  1,
+  oj__snapshot_list_response__field_descriptors,
+  oj__snapshot_list_response__field_indices_by_name,
+  1,  oj__snapshot_list_response__number_ranges,
+  (ProtobufCMessageInit) oj__snapshot_list_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor oj__archive_request__field_descriptors[1] =
 {
   {
@@ -6467,7 +6735,7 @@ const ProtobufCMessageDescriptor oj__cron_set_enabled_request__descriptor =
   (ProtobufCMessageInit) oj__cron_set_enabled_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor oj__control__method_descriptors[33] =
+static const ProtobufCMethodDescriptor oj__control__method_descriptors[34] =
 {
   { "Ping", &oj__ping_request__descriptor, &oj__ping_response__descriptor },
   { "Status", &oj__status_request__descriptor, &oj__status_response__descriptor },
@@ -6499,15 +6767,16 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[33] =
   { "MaintenanceSnapshot", &oj__snapshot_request__descriptor, &oj__snapshot_response__descriptor },
   { "MaintenanceRestoreSnapshot", &oj__restore_snapshot_request__descriptor, &oj__restore_snapshot_response__descriptor },
   { "MaintenanceArchive", &oj__archive_request__descriptor, &oj__archive_response__descriptor },
+  { "MaintenanceSnapshots", &oj__snapshot_list_request__descriptor, &oj__snapshot_list_response__descriptor },
   { "CronList", &oj__cron_list_request__descriptor, &oj__cron_list_response__descriptor },
   { "CronRun", &oj__cron_ref__descriptor, &oj__action_response__descriptor },
   { "CronSetEnabled", &oj__cron_set_enabled_request__descriptor, &oj__action_response__descriptor },
 };
 const unsigned oj__control__method_indices_by_name[] = {
   12,        /* Checkpoint */
-  30,        /* CronList */
-  31,        /* CronRun */
-  32,        /* CronSetEnabled */
+  31,        /* CronList */
+  32,        /* CronRun */
+  33,        /* CronSetEnabled */
   2,        /* DaemonStop */
   11,        /* Done */
   24,        /* LockAcquire */
@@ -6518,6 +6787,7 @@ const unsigned oj__control__method_indices_by_name[] = {
   26,        /* MaintenanceCompact */
   28,        /* MaintenanceRestoreSnapshot */
   27,        /* MaintenanceSnapshot */
+  30,        /* MaintenanceSnapshots */
   0,        /* Ping */
   10,        /* PipelineCancel */
   4,        /* PipelineList */
@@ -6545,7 +6815,7 @@ const ProtobufCServiceDescriptor oj__control__descriptor =
   "Control",
   "Oj__Control",
   "oj",
-  33,
+  34,
   oj__control__method_descriptors,
   oj__control__method_indices_by_name
 };
@@ -6789,13 +7059,21 @@ void oj__control__maintenance_archive(ProtobufCService *service,
   assert(service->descriptor == &oj__control__descriptor);
   service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void oj__control__maintenance_snapshots(ProtobufCService *service,
+                                        const Oj__SnapshotListRequest *input,
+                                        Oj__SnapshotListResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &oj__control__descriptor);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void oj__control__cron_list(ProtobufCService *service,
                             const Oj__CronListRequest *input,
                             Oj__CronListResponse_Closure closure,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_run(ProtobufCService *service,
                            const Oj__CronRef *input,
@@ -6803,7 +7081,7 @@ void oj__control__cron_run(ProtobufCService *service,
                            void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_set_enabled(ProtobufCService *service,
                                    const Oj__CronSetEnabledRequest *input,
@@ -6811,7 +7089,7 @@ void oj__control__cron_set_enabled(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__init (Oj__Control_Service *service,
                         Oj__Control_ServiceDestroy destroy)

@@ -63,6 +63,9 @@ typedef struct Oj__SnapshotRequest Oj__SnapshotRequest;
 typedef struct Oj__SnapshotResponse Oj__SnapshotResponse;
 typedef struct Oj__RestoreSnapshotRequest Oj__RestoreSnapshotRequest;
 typedef struct Oj__RestoreSnapshotResponse Oj__RestoreSnapshotResponse;
+typedef struct Oj__SnapshotListRequest Oj__SnapshotListRequest;
+typedef struct Oj__SnapshotInfo Oj__SnapshotInfo;
+typedef struct Oj__SnapshotListResponse Oj__SnapshotListResponse;
 typedef struct Oj__ArchiveRequest Oj__ArchiveRequest;
 typedef struct Oj__ArchiveResponse Oj__ArchiveResponse;
 typedef struct Oj__CronListRequest Oj__CronListRequest;
@@ -950,6 +953,54 @@ struct  Oj__RestoreSnapshotResponse
 #define OJ__RESTORE_SNAPSHOT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__restore_snapshot_response__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * The snapshots in .oj/snapshots/, newest (highest seq) first.
+ */
+struct  Oj__SnapshotListRequest
+{
+  ProtobufCMessage base;
+};
+#define OJ__SNAPSHOT_LIST_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__snapshot_list_request__descriptor) \
+     }
+
+
+struct  Oj__SnapshotInfo
+{
+  ProtobufCMessage base;
+  /*
+   * the file name without .json: "<seq, 20 digits>-<UTC time>"
+   */
+  char *id;
+  /*
+   * the seq the snapshot covers
+   */
+  uint64_t sequence;
+  /*
+   * when it was taken (from its name: UTC, whole seconds)
+   */
+  int64_t time_ms;
+  /*
+   * its file size
+   */
+  uint64_t bytes;
+};
+#define OJ__SNAPSHOT_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__snapshot_info__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Oj__SnapshotListResponse
+{
+  ProtobufCMessage base;
+  size_t n_snapshots;
+  Oj__SnapshotInfo **snapshots;
+};
+#define OJ__SNAPSHOT_LIST_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__snapshot_list_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Oj__ArchiveRequest
@@ -1961,6 +2012,63 @@ Oj__RestoreSnapshotResponse *
 void   oj__restore_snapshot_response__free_unpacked
                      (Oj__RestoreSnapshotResponse *message,
                       ProtobufCAllocator *allocator);
+/* Oj__SnapshotListRequest methods */
+void   oj__snapshot_list_request__init
+                     (Oj__SnapshotListRequest         *message);
+size_t oj__snapshot_list_request__get_packed_size
+                     (const Oj__SnapshotListRequest   *message);
+size_t oj__snapshot_list_request__pack
+                     (const Oj__SnapshotListRequest   *message,
+                      uint8_t             *out);
+size_t oj__snapshot_list_request__pack_to_buffer
+                     (const Oj__SnapshotListRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__SnapshotListRequest *
+       oj__snapshot_list_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__snapshot_list_request__free_unpacked
+                     (Oj__SnapshotListRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__SnapshotInfo methods */
+void   oj__snapshot_info__init
+                     (Oj__SnapshotInfo         *message);
+size_t oj__snapshot_info__get_packed_size
+                     (const Oj__SnapshotInfo   *message);
+size_t oj__snapshot_info__pack
+                     (const Oj__SnapshotInfo   *message,
+                      uint8_t             *out);
+size_t oj__snapshot_info__pack_to_buffer
+                     (const Oj__SnapshotInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__SnapshotInfo *
+       oj__snapshot_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__snapshot_info__free_unpacked
+                     (Oj__SnapshotInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__SnapshotListResponse methods */
+void   oj__snapshot_list_response__init
+                     (Oj__SnapshotListResponse         *message);
+size_t oj__snapshot_list_response__get_packed_size
+                     (const Oj__SnapshotListResponse   *message);
+size_t oj__snapshot_list_response__pack
+                     (const Oj__SnapshotListResponse   *message,
+                      uint8_t             *out);
+size_t oj__snapshot_list_response__pack_to_buffer
+                     (const Oj__SnapshotListResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__SnapshotListResponse *
+       oj__snapshot_list_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__snapshot_list_response__free_unpacked
+                     (Oj__SnapshotListResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__ArchiveRequest methods */
 void   oj__archive_request__init
                      (Oj__ArchiveRequest         *message);
@@ -2240,6 +2348,15 @@ typedef void (*Oj__RestoreSnapshotRequest_Closure)
 typedef void (*Oj__RestoreSnapshotResponse_Closure)
                  (const Oj__RestoreSnapshotResponse *message,
                   void *closure_data);
+typedef void (*Oj__SnapshotListRequest_Closure)
+                 (const Oj__SnapshotListRequest *message,
+                  void *closure_data);
+typedef void (*Oj__SnapshotInfo_Closure)
+                 (const Oj__SnapshotInfo *message,
+                  void *closure_data);
+typedef void (*Oj__SnapshotListResponse_Closure)
+                 (const Oj__SnapshotListResponse *message,
+                  void *closure_data);
 typedef void (*Oj__ArchiveRequest_Closure)
                  (const Oj__ArchiveRequest *message,
                   void *closure_data);
@@ -2388,6 +2505,10 @@ struct Oj__Control_Service
                               const Oj__ArchiveRequest *input,
                               Oj__ArchiveResponse_Closure closure,
                               void *closure_data);
+  void (*maintenance_snapshots)(Oj__Control_Service *service,
+                                const Oj__SnapshotListRequest *input,
+                                Oj__SnapshotListResponse_Closure closure,
+                                void *closure_data);
   void (*cron_list)(Oj__Control_Service *service,
                     const Oj__CronListRequest *input,
                     Oj__CronListResponse_Closure closure,
@@ -2438,6 +2559,7 @@ void oj__control__init (Oj__Control_Service *service,
       function_prefix__ ## maintenance_snapshot,\
       function_prefix__ ## maintenance_restore_snapshot,\
       function_prefix__ ## maintenance_archive,\
+      function_prefix__ ## maintenance_snapshots,\
       function_prefix__ ## cron_list,\
       function_prefix__ ## cron_run,\
       function_prefix__ ## cron_set_enabled  }
@@ -2561,6 +2683,10 @@ void oj__control__maintenance_archive(ProtobufCService *service,
                                       const Oj__ArchiveRequest *input,
                                       Oj__ArchiveResponse_Closure closure,
                                       void *closure_data);
+void oj__control__maintenance_snapshots(ProtobufCService *service,
+                                        const Oj__SnapshotListRequest *input,
+                                        Oj__SnapshotListResponse_Closure closure,
+                                        void *closure_data);
 void oj__control__cron_list(ProtobufCService *service,
                             const Oj__CronListRequest *input,
                             Oj__CronListResponse_Closure closure,
@@ -2624,6 +2750,9 @@ extern const ProtobufCMessageDescriptor oj__snapshot_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__snapshot_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__restore_snapshot_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__restore_snapshot_response__descriptor;
+extern const ProtobufCMessageDescriptor oj__snapshot_list_request__descriptor;
+extern const ProtobufCMessageDescriptor oj__snapshot_info__descriptor;
+extern const ProtobufCMessageDescriptor oj__snapshot_list_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__archive_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__archive_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__cron_list_request__descriptor;

@@ -44,6 +44,21 @@ static int parse_count(const char *v, long lo, long hi, long *out)
     return 0;
 }
 
+/* A duration variable: 0 parsed, 1 a bare number (err says which unit to
+ * add, and what 0 means when `zero` says), -1 malformed (the caller says why). */
+static int env_duration(const char *var, const char *v, const char *zero, int64_t *ms,
+                        char *err, size_t errlen)
+{
+    int rc = oj_duration_parse(v, ms);
+    if (rc == OJ_DURATION_NO_UNIT) {
+        snprintf(err, errlen, "%s needs a unit: %ss, %sm, %sh or %sd (got '%s'; a bare number "
+                 "is refused%s%s)",
+                 var, v, v, v, v, v, zero ? ", but for 0: " : "", zero ? zero : "");
+        return 1;
+    }
+    return rc;
+}
+
 int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char *err,
                     size_t errlen)
 {
@@ -79,7 +94,10 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
     }
     if (watchdog != NULL && *watchdog != '\0') {
         int64_t ms;
-        if (oj_duration_parse(watchdog, &ms) != 0 || ms < 100) {
+        int rc = env_duration("OJ_WATCHDOG_INTERVAL", watchdog, NULL, &ms, err, errlen);
+        if (rc > 0)
+            return -1;
+        if (rc != 0 || ms < 100) {
             snprintf(err, errlen,
                      "OJ_WATCHDOG_INTERVAL must be a duration of at least 100ms, like 500ms or 2s "
                      "(got '%s')",
@@ -106,8 +124,12 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
         }
         cfg->snapshot_keep = (unsigned)n;
     }
+    int rc = 0;
     if (env->nudge_pause && *env->nudge_pause &&
-        oj_duration_parse(env->nudge_pause, &cfg->nudge_pause_ms) != 0) {
+        (rc = env_duration("OJ_NUDGE_PAUSE", env->nudge_pause, NULL, &cfg->nudge_pause_ms, err,
+                           errlen)) != 0) {
+        if (rc > 0)
+            return -1;
         snprintf(err, errlen, "OJ_NUDGE_PAUSE must be a duration like 30s or 2m (got '%s')",
                  env->nudge_pause);
         return -1;
@@ -137,8 +159,12 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
         cfg->log_keep = (unsigned)n;
     }
     if (env->retain_finished && *env->retain_finished &&
-        (oj_duration_parse(env->retain_finished, &cfg->retain_finished_ms) != 0 ||
+        ((rc = env_duration("OJ_RETAIN_FINISHED", env->retain_finished,
+                            "0 archives only by oj maintenance archive",
+                            &cfg->retain_finished_ms, err, errlen)) != 0 ||
          (cfg->retain_finished_ms > 0 && cfg->retain_finished_ms < 1000))) {
+        if (rc > 0)
+            return -1;
         snprintf(err, errlen,
                  "OJ_RETAIN_FINISHED must be a duration of at least 1s like 1h or 30m, or 0 for "
                  "only by oj maintenance archive (got '%s')",
@@ -146,8 +172,11 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
         return -1;
     }
     if (env->retain_history && *env->retain_history &&
-        (oj_duration_parse(env->retain_history, &cfg->retain_history_ms) != 0 ||
+        ((rc = env_duration("OJ_RETAIN_HISTORY", env->retain_history, "0 keeps history forever",
+                            &cfg->retain_history_ms, err, errlen)) != 0 ||
          (cfg->retain_history_ms > 0 && cfg->retain_history_ms < 60 * 1000))) {
+        if (rc > 0)
+            return -1;
         snprintf(err, errlen,
                  "OJ_RETAIN_HISTORY must be a duration of at least 1m like 7d or 12h, or 0 for "
                  "never (got '%s')",

@@ -129,6 +129,7 @@ const struct oj_rpc_entry oj_rpc_checks[] = {
     {"MaintenanceSnapshot", MUTATES, NULL},
     {"MaintenanceRestoreSnapshot", MUTATES, check_restore},
     {"MaintenanceArchive", MUTATES, check_archive},
+    {"MaintenanceSnapshots", READ_ONLY, NULL},
     {"CronList", READ_ONLY, NULL},
     {"CronRun", MUTATES, NULL},
     {"CronSetEnabled", MUTATES, NULL},

@@ -145,6 +145,13 @@ static void rpc_lock_release(Oj__Control_Service *svc, const Oj__LockReleaseRequ
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
     switch (v) {
     case OJ_RELEASE_NOT_HELD:
+        /* --force asks for "free afterwards", which it is: a script or runbook
+         * that frees a lock to be sure must not fail because it already was. */
+        if (in->force) {
+            snprintf(msg, sizeof msg, "lock %s was already free; nothing to release", in->name);
+            oj_reply_action(call, done, in->name, msg);
+            return;
+        }
         snprintf(msg, sizeof msg, "lock %s is not held; nothing to release", in->name);
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__NOT_FOUND, "%s", msg);
     case OJ_RELEASE_NOT_HOLDER:

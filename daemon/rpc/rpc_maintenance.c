@@ -1,5 +1,5 @@
 /* rpc_maintenance.c — MaintenanceSnapshot, MaintenanceCompact,
- * MaintenanceRestoreSnapshot, MaintenanceArchive: the storage commands of the
+ * MaintenanceRestoreSnapshot, MaintenanceArchive, MaintenanceSnapshots: the storage commands of the
  * operator's runbook. Each is atomic with respect to every other request: the
  * slow part of a snapshot, a compaction and a restore (writing files) runs on
  * a thread of its own while the engine holds writes (daemon.h), so read-only
@@ -19,6 +19,7 @@
 #include "rpc.h"
 #include "rpc_table.h"
 #include "server.h"
+#include "snapshot_pick.h"
 #include "store.h"
 #include "store_jobs.h"
 
@@ -110,6 +111,106 @@ void oj_restore_reply(const struct oj_restore_result *r, bool dry_run,
     out->entity_counts = (char *)r->counts;
 }
 
+/* ---- which snapshots there are ----------------------------------------------- */
+
+int oj_snapshot_find(const char *state_dir, const char *query, char *id, size_t idlen,
+                     char *why, size_t whylen)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/snapshots", state_dir);
+    struct oj_snapshot_info *list;
+    int n = oj_snapshot_list(dir, &list, why, whylen);
+    if (n < 0)
+        return -3;
+    const char **ids = calloc(n > 0 ? (size_t)n : 1, sizeof *ids);
+    int pick = OJ_SNAPSHOT_PICK_NONE;
+    if (ids == NULL) {
+        snprintf(why, whylen, "out of memory");
+        free(list);
+        return -3;
+    }
+    for (int i = 0; i < n; i++)
+        ids[i] = list[i].id;
+    pick = oj_snapshot_pick(ids, n, query, why, whylen);
+    if (pick >= 0)
+        snprintf(id, idlen, "%s", list[pick].id);
+    free(ids);
+    free(list);
+    return pick >= 0 ? 0 : pick;
+}
+
+/* The reply and what its strings point into, freed together. */
+struct listing {
+    Oj__SnapshotListResponse reply; /* first: the pointer handed out */
+    struct oj_snapshot_info *list;
+    Oj__SnapshotInfo *infos;
+    Oj__SnapshotInfo **ptrs;
+};
+
+int oj_snapshot_listing(const char *state_dir, Oj__SnapshotListResponse **out, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/snapshots", state_dir);
+    struct listing *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int n = oj_snapshot_list(dir, &l->list, err, errlen);
+    if (n < 0) {
+        free(l);
+        return -1;
+    }
+    l->infos = calloc(n > 0 ? (size_t)n : 1, sizeof *l->infos);
+    l->ptrs = calloc(n > 0 ? (size_t)n : 1, sizeof *l->ptrs);
+    oj__snapshot_list_response__init(&l->reply);
+    if (l->infos == NULL || l->ptrs == NULL) {
+        snprintf(err, errlen, "out of memory");
+        oj_snapshot_listing_free(&l->reply);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        Oj__SnapshotInfo *info = &l->infos[i];
+        oj__snapshot_info__init(info);
+        info->id = l->list[i].id;
+        info->sequence = l->list[i].seq;
+        info->time_ms = l->list[i].time_ms;
+        info->bytes = l->list[i].bytes;
+        l->ptrs[i] = info;
+    }
+    l->reply.snapshots = l->ptrs;
+    l->reply.n_snapshots = (size_t)n;
+    *out = &l->reply;
+    return 0;
+}
+
+void oj_snapshot_listing_free(Oj__SnapshotListResponse *out)
+{
+    struct listing *l = (struct listing *)(void *)out;
+    if (l == NULL)
+        return;
+    free(l->list);
+    free(l->infos);
+    free(l->ptrs);
+    free(l);
+}
+
+/* A read of one small directory (at most OJ_SNAPSHOT_KEEP files and the ones
+ * being written): cheap enough for the engine thread. */
+static void rpc_snapshots(Oj__Control_Service *svc, const Oj__SnapshotListRequest *in,
+                          Oj__SnapshotListResponse_Closure done, void *call)
+{
+    (void)in;
+    Oj__SnapshotListResponse *out;
+    char err[512];
+    if (oj_snapshot_listing(oj_daemon_of(svc)->paths.state_dir, &out, err, sizeof err) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
+    done(out, call);
+    oj_snapshot_listing_free(out);
+}
+
 /* A restore loads and writes snapshots of the whole state: seconds for a big
  * one. It runs on a thread of its own; meanwhile the engine holds writes
  * (daemon.h): read-only requests are answered from the state as it was, and
@@ -172,9 +273,19 @@ static void rpc_restore(Oj__Control_Service *svc, const Oj__RestoreSnapshotReque
                         Oj__RestoreSnapshotResponse_Closure done, void *call)
 {
     struct oj_daemon *d = oj_daemon_of(svc);
+    char id[OJ_SNAPSHOT_ID_MAX], why[600];
+    if (!in->latest) {
+        int rc = oj_snapshot_find(d->paths.state_dir, in->id, id, sizeof id, why, sizeof why);
+        if (rc != 0)
+            OJ_FAIL_RETURN(call, done,
+                           rc == OJ_SNAPSHOT_PICK_NONE        ? OJ__STATUS_CODE__NOT_FOUND
+                           : rc == OJ_SNAPSHOT_PICK_AMBIGUOUS ? OJ__STATUS_CODE__INVALID_ARGUMENT
+                                                              : OJ__STATUS_CODE__INTERNAL,
+                           "%s", why);
+    }
     struct restore_call *c = calloc(1, sizeof *c);
     if (c == NULL ||
-        (c->job = oj_store_restore_begin(d->store, in->latest ? NULL : in->id, in->dry_run)) ==
+        (c->job = oj_store_restore_begin(d->store, in->latest ? NULL : id, in->dry_run)) ==
             NULL) {
         free(c);
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
@@ -240,4 +351,5 @@ void oj_rpc_register_maintenance(Oj__Control_Service *svc)
     svc->maintenance_compact = rpc_compact;
     svc->maintenance_restore_snapshot = rpc_restore;
     svc->maintenance_archive = rpc_archive;
+    svc->maintenance_snapshots = rpc_snapshots;
 }

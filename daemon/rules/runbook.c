@@ -79,7 +79,13 @@ static int duration(struct ctx *c, const char *place, const cJSON *o, const char
         return 0;
     char where[300];
     snprintf(where, sizeof where, "%.200s.%.60s", place, key);
-    if (!cJSON_IsString(v) || oj_duration_parse(v->valuestring, out) != 0)
+    int rc = cJSON_IsString(v) ? oj_duration_parse(v->valuestring, out) : -1;
+    if (rc == OJ_DURATION_NO_UNIT) /* once read as seconds: say so, the fix is one letter */
+        return fail(c, where,
+                    "\"%.40s\" needs a unit (a bare number is no longer read as seconds); "
+                    "write \"%.40ss\", \"%.40sm\" or \"%.40sh\"",
+                    v->valuestring, v->valuestring, v->valuestring, v->valuestring);
+    if (rc != 0)
         return fail(c, where, "not a duration; write it like \"90s\", \"5m\" or \"2h\"");
     return 0;
 }

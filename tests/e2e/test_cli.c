@@ -73,6 +73,62 @@ Test(cli, usage_errors_exit_2_with_one_line, .init = setup, .fini = teardown)
     }
 }
 
+/* `--older-than 30` once meant 30 seconds and archived a pipeline that had
+ * finished 12 minutes earlier. A number without a unit is refused wherever a
+ * duration is read: options (exit 2), the CLI's variables (exit 2), the
+ * daemon's variables (a refused start); each error names what to fix. A bare
+ * 0 stays: zero in any unit, and "never" for the retention variables. */
+Test(cli, a_duration_without_a_unit_is_refused_naming_the_option, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+    char *bad_daemon[][2] = {{"OJ_RETAIN_HISTORY=7", NULL}, {"OJ_NUDGE_PAUSE=30", NULL},
+                             {"OJ_WATCHDOG_INTERVAL=500", NULL}};
+    const char *names[] = {"OJ_RETAIN_HISTORY needs a unit", "OJ_NUDGE_PAUSE needs a unit",
+                           "OJ_WATCHDOG_INTERVAL needs a unit"};
+    for (int i = 0; i < 3; i++) {
+        struct oj_out o = oj_run_in(&e, NULL, bad_daemon[i], "daemon", "start", (char *)NULL);
+        cr_expect_neq(o.code, 0, "%s must refuse the start", bad_daemon[i][0]);
+        cr_expect(strstr(o.err, names[i]) != NULL, "%s", o.err);
+        oj_out_free(&o);
+    }
+    char *zeros[] = {"OJ_RETAIN_HISTORY=0", "OJ_RETAIN_FINISHED=0", NULL};
+    struct oj_out o = oj_run_in(&e, NULL, zeros, "daemon", "start", (char *)NULL);
+    cr_assert_eq(o.code, 0, "0 still means never: %s", o.err);
+    oj_out_free(&o);
+
+    o = OJ(&e, "maintenance", "archive", "--older-than", "30");
+    cr_expect_eq(o.code, 2, "exit %d: %s%s", o.code, o.out, o.err);
+    expect_one_line_error(&o);
+    cr_expect(strstr(o.err, "--older-than needs a unit") && strstr(o.err, "30m") &&
+                  strstr(o.err, "30d"),
+              "%s", o.err);
+    cr_expect_str_eq(o.out, "", "nothing archived");
+    oj_out_free(&o);
+    o = OJ(&e, "lock", "acquire", "merge-lock", "--timeout", "300");
+    cr_expect_eq(o.code, 2, "%s", o.err);
+    cr_expect(strstr(o.err, "--timeout needs a unit") != NULL, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "maintenance", "archive", "--older-than", "0");
+    cr_expect_eq(o.code, 0, "0 is zero in any unit: %s", o.err);
+    oj_out_free(&o);
+
+    char *timeout[] = {"OJ_TIMEOUT=30", NULL};
+    o = oj_run_in(&e, NULL, timeout, "status", (char *)NULL);
+    cr_expect_eq(o.code, 2, "%s", o.err);
+    expect_one_line_error(&o);
+    cr_expect(strstr(o.err, "OJ_TIMEOUT needs a unit: 30s") != NULL, "%s", o.err);
+    oj_out_free(&o);
+    char *timeout_ok[] = {"OJ_TIMEOUT=30s", NULL};
+    o = oj_run_in(&e, NULL, timeout_ok, "status", (char *)NULL);
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    char *wait[] = {"OJ_AGENT_WAIT=60", "OTTER_TASK=p0a0b0c", "OTTER_PHASE=work", NULL};
+    o = oj_run_in(&e, NULL, wait, "done", (char *)NULL);
+    cr_expect_eq(o.code, 2, "%s", o.err);
+    cr_expect(strstr(o.err, "OJ_AGENT_WAIT needs a unit") != NULL, "%s", o.err);
+    oj_out_free(&o);
+}
+
 Test(cli, status_when_the_daemon_is_down, .init = setup, .fini = teardown)
 {
     struct oj_out o = OJ(&e, "status");

@@ -95,9 +95,11 @@ static const struct cmd on_empty[] = {
     {0, {"lock", "list"}},
     {0, {"lock", "list", "--stale", "--json"}},
     {0, {"lock", "status", "free-one"}},
-    {4, {"lock", "release", "free-one", "--force"}},
+    {0, {"lock", "release", "free-one", "--force"}}, /* free afterwards, as asked */
     {0, {"maintenance", "compact"}},
     {0, {"maintenance", "archive", "--older-than", "1s", "--json"}},
+    {0, {"maintenance", "snapshots"}},
+    {0, {"maintenance", "snapshots", "--json"}},
     {4, {"maintenance", "restore-snapshot", "--id", "1-19700101T000000Z"}},
     {0, {"cron", "list"}},
     {0, {"cron", "list", "--json"}},
@@ -151,6 +153,7 @@ static const struct cmd on_full[] = {
     {0, {"maintenance", "compact", "--json"}},
     {5, {"done"}},                /* OTTER_SESSION is not the phase's agent */
     {5, {"checkpoint", "hello"}},
+    {0, {"maintenance", "snapshots", "--json"}},
     {0, {"maintenance", "restore-snapshot", "--latest"}},
     {0, {"pipeline", "restart", "{P}"}},
     {0, {"pipeline", "cancel", "{P}"}},

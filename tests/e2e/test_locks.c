@@ -87,6 +87,23 @@ Test(locks, force_release_from_the_runbook, .init = setup, .fini = teardown)
     oj_out_free(&l);
 }
 
+/* `--force` means "free afterwards": a lock that already is free is not an
+ * error (a cleanup script runs it to be sure), while a plain release of it
+ * still says there was nothing to release. */
+Test(locks, force_release_of_a_free_lock_exits_0, .init = setup, .fini = teardown)
+{
+    struct oj_out f = OJ(&e, "lock", "release", "merge-lock", "--force");
+    cr_expect_eq(f.code, 0, "%s", f.err);
+    cr_expect(strstr(f.out, "merge-lock was already free") != NULL, "%s|%s", f.out, f.err);
+    struct oj_out plain = OJ(&e, "lock", "release", "merge-lock");
+    cr_expect_eq(plain.code, 4, "without --force a free lock is still not found: %s", plain.err);
+    struct oj_out bad = OJ(&e, "lock", "release", "merge lock!", "--force");
+    cr_expect_eq(bad.code, 2, "a bad name stays a usage error: %s", bad.err);
+    oj_out_free(&f);
+    oj_out_free(&plain);
+    oj_out_free(&bad);
+}
+
 static bool is_stale(void *arg)
 {
     (void)arg;

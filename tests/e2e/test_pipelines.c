@@ -1125,6 +1125,14 @@ Test(pipelines, bad_runbooks_and_bad_inputs_are_refused_with_where_and_why, .ini
     expect_run_error(&o, 2, "build.json", "pipelines.build.phases[0].agent.idle_timeout",
                      "not a duration");
 
+    /* A runbook from when a bare number meant seconds: refused, with the fix. */
+    runbook("build", "{'pipelines': {'build': {'inputs': ['name', 'prompt'], 'phases': ["
+                     "  {'name': 'implement', 'agent': {'command': 'oj-fake-agent --work',"
+                     "     'idle_timeout': '90'}}]}}}");
+    o = OJ(&e, "run", "build", "a", "b");
+    expect_run_error(&o, 2, "pipelines.build.phases[0].agent.idle_timeout",
+                     "\"90\" needs a unit", "\"90s\", \"90m\" or \"90h\"");
+
     runbook("build", "{'pipelines': {'build': {'inputs': ['name', 'prompt'], 'phases': ["
                      "  {'name': 'say', 'run': 'echo {nmae}'}]}}}");
     o = OJ(&e, "run", "build", "a", "b");

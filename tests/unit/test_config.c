@@ -121,3 +121,28 @@ Test(config, history_retention_defaults_and_values)
                  -1);
     cr_expect(strstr(err, "OJ_HISTORY_MAX_SIZE") != NULL, "%s", err);
 }
+
+/* A bare number was once seconds ("OJ_RETAIN_HISTORY=7" kept a week's logs
+ * for 7 s): refused, saying which units to add and what 0 means there. */
+Test(config, a_duration_without_a_unit_names_the_fix)
+{
+    struct oj_config c;
+    char err[512];
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.retain_history = "7"}, err,
+                                 sizeof err),
+                 -1);
+    cr_expect(strstr(err, "OJ_RETAIN_HISTORY needs a unit: 7s, 7m, 7h or 7d") &&
+                  strstr(err, "0 keeps history forever"),
+              "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.retain_finished = "3600"}, err,
+                                 sizeof err),
+                 -1);
+    cr_expect(strstr(err, "OJ_RETAIN_FINISHED needs a unit") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.nudge_pause = "30"}, err,
+                                 sizeof err),
+                 -1);
+    cr_expect(strstr(err, "OJ_NUDGE_PAUSE needs a unit: 30s") != NULL, "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.retain_finished = "0"}, err,
+                                 sizeof err),
+                 0, "0 stays: %s", err);
+}

@@ -17,8 +17,19 @@ Test(duration, parses_every_unit)
     cr_expect_eq(ms, 7200000);
     cr_assert_eq(oj_duration_parse("30d", &ms), 0);
     cr_expect_eq(ms, 30LL * 86400 * 1000);
-    cr_assert_eq(oj_duration_parse("7", &ms), 0, "a bare number means seconds");
-    cr_expect_eq(ms, 7000);
+    cr_assert_eq(oj_duration_parse("0", &ms), 0, "zero is zero in every unit");
+    cr_expect_eq(ms, 0);
+}
+
+/* `--older-than 30` once meant 30 seconds and archived what was meant as 30
+ * days: a number without a unit is refused, and said to be. */
+Test(duration, refuses_a_bare_number_but_zero)
+{
+    int64_t ms = 42;
+    const char *bare[] = {"7", "30", "1500", NULL};
+    for (int i = 0; bare[i]; i++)
+        cr_expect_eq(oj_duration_parse(bare[i], &ms), OJ_DURATION_NO_UNIT, "'%s'", bare[i]);
+    cr_expect_eq(ms, 42, "a refused value must not be written");
 }
 
 Test(duration, rejects_malformed_values)
