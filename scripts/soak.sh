@@ -197,7 +197,8 @@ import collections, json, sys
 c = collections.Counter(p.get("state") for p in json.load(sys.stdin).get("pipelines", []))
 print(" ".join("%s %d" % kv for kv in sorted(c.items())))' || echo "unknown")
 errors=$(cat .oj/logs/daemon.log* 2>/dev/null | grep -c ' ERROR ' || true) # the kept part of the log
-echo "soak: pipelines by state (live and archived): $states; ERROR lines in the kept daemon.log*: $errors"
+echo "soak: pipelines by state, live and in the archives still kept (SOAK_RETAIN_HISTORY removes" \
+  "older ones): $states; ERROR lines in the kept daemon.log*: $errors"
 done_n=$(sed -n 's/.*\(archived\|done\) \([0-9]*\).*/\2/p' <<<"$states" | head -n 1)
 bad_load=0
 if [ "${errors:-0}" != 0 ]; then echo "soak: FAILED: the daemon logged errors" >&2; bad_load=1; fi
