@@ -2,6 +2,7 @@
 #include "cron.h"
 
 #include <limits.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,23 @@ static void command_finished(struct oj_daemon *d, void *arg, int status, bool ti
     free(name);
 }
 
+/* A job's log is appended per run: past OJ_JOB_LOG_MAX_BYTES it moves to
+ * <name>.log.1 (the one before goes) before the next run, so a job that runs
+ * every minute keeps at most twice that, not a log without end. */
+#define OJ_JOB_LOG_MAX_BYTES (1024 * 1024)
+
+static void rotate_job_log(const char *logp)
+{
+    struct stat st;
+    if (stat(logp, &st) != 0 || st.st_size <= OJ_JOB_LOG_MAX_BYTES)
+        return;
+    char old[PATH_MAX + 320];
+    snprintf(old, sizeof old, "%s.1", logp);
+    if (rename(logp, old) != 0)
+        LOG_WARN("cron: cannot move %s aside past %d bytes: %s", logp, OJ_JOB_LOG_MAX_BYTES,
+                 strerror(errno));
+}
+
 static int start_command(struct oj_daemon *d, const struct oj_job_def *j, int64_t now, char *err,
                          size_t errlen)
 {
@@ -93,6 +111,7 @@ static int start_command(struct oj_daemon *d, const struct oj_job_def *j, int64_
     snprintf(dir, sizeof dir, "%s/cron", d->paths.log_dir);
     mkdir(dir, 0700);
     snprintf(logp, sizeof logp, "%s/%.200s.log", dir, j->name);
+    rotate_job_log(logp);
     snprintf(env_project, sizeof env_project, "OJ_PROJECT=%s", d->paths.root);
     char *env[] = {env_project, NULL};
     char *name = strdup(j->name);

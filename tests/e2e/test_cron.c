@@ -2,6 +2,7 @@
  * `oj cron run` starts one at once (a command or a pipeline), disable stops
  * the schedule and survives a restart, and bad names are refused. */
 #include <criterion/criterion.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,4 +175,31 @@ Test(cron, a_pipeline_job_waits_for_its_last_pipeline, .init = setup, .fini = te
     cr_expect_eq(o.code, 5, "a manual run is refused too: %s", o.err);
     cr_expect(strstr(o.err, "still active") != NULL, "%s", o.err);
     oj_out_free(&o);
+}
+
+/* A job's log is appended per run; a job that prints a lot, every second,
+ * keeps a bounded log: past 1 MiB it moves to <name>.log.1 before the next
+ * run (issue 15: .oj/logs bounded as a whole). */
+static bool job_log_rotated(void *arg)
+{
+    (void)arg;
+    struct stat st;
+    return stat(file_in(".oj/logs/cron/loud.log.1"), &st) == 0 && lines_in("loud.txt") >= 4;
+}
+
+Test(cron, a_loud_jobs_log_is_bounded, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(env_write_runbook(&e, "jobs",
+                                   "{\"jobs\":{\"loud\":{\"every\":\"1s\",\"run\":"
+                                   "\"head -c 700000 /dev/zero; echo ran >> loud.txt\"}}}"),
+                 0, "%s", strerror(errno));
+    cr_assert_eq(env_start_daemon(&e), 0);
+    cr_assert(wait_until(job_log_rotated, NULL, 30000),
+              "four runs of 700 KB each and the log never moved aside");
+    struct stat a, b;
+    cr_assert_eq(stat(file_in(".oj/logs/cron/loud.log.1"), &b), 0);
+    if (stat(file_in(".oj/logs/cron/loud.log"), &a) != 0)
+        a.st_size = 0;
+    cr_expect_leq(b.st_size, 1024 * 1024 + 800000, "the old part: %lld", (long long)b.st_size);
+    cr_expect_leq(a.st_size, 1024 * 1024 + 800000, "the current part: %lld", (long long)a.st_size);
 }
