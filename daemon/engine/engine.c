@@ -210,19 +210,24 @@ bool oj_engine_post_through_hold(struct oj_daemon *d, void (*job)(struct oj_daem
     return post(d, job, arg, true);
 }
 
-/* A read-only call answered on the thread that received it, when the state
- * is free (the engine is between items): one thread hand-off fewer than
- * through the queue, and no wait behind calls queued before it. The state
- * lock makes it see the state as between two of the engine's items, and its
+/* A read-only call, or a change marked at_once (request.h: state and WAL
+ * only), answered on the thread that received it when the state is free
+ * (the engine is between items): one thread hand-off fewer than through the
+ * queue, and no wait behind calls queued before it. The state lock makes it
+ * see and change the state as between two of the engine's items, and its
  * reply still goes out only once the WAL is synced up to everything
- * committed (engine_done). Never waits for the lock: nng's threads must not
- * block, so a busy engine means the queue as before. */
+ * committed (engine_done). A change goes this way only when nothing is
+ * queued (it does not overtake calls that came first) and writes are not
+ * held. Never waits for the lock: nng's threads must not block, so a busy
+ * engine means the queue as before. */
 static bool run_at_once(struct oj_daemon *d, struct oj_call *call)
 {
-    if (!oj_call_read_only(call) || pthread_mutex_trylock(&d->state_mu) != 0)
+    bool read_only = oj_call_read_only(call);
+    if (!(read_only || oj_call_at_once(call)) || pthread_mutex_trylock(&d->state_mu) != 0)
         return false;
     pthread_mutex_lock(&d->engine_mu);
-    bool open = !d->engine_stopping && !d->engine_gone;
+    bool open = !d->engine_stopping && !d->engine_gone &&
+                (read_only || (d->queue_head == NULL && !d->writes_held));
     pthread_mutex_unlock(&d->engine_mu);
     if (open)
         run_call(d, call);

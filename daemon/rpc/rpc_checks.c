@@ -96,8 +96,10 @@ static const char *check_archive(const ProtobufCMessage *m, char *msg, size_t ms
     return in->older_than_ms < 0 ? "older_than_ms cannot be negative" : NULL;
 }
 
-/* Every rpc of oj.Control, once. */
-enum { MUTATES = 0, READ_ONLY = 1 };
+/* Every rpc of oj.Control, once. AT_ONCE marks the changes that only touch
+ * the state and the WAL (no subprocess, no other file, no wait): they skip
+ * the engine's queue when it is idle (request.h), as read-only ones do. */
+enum { MUTATES = OJ_RPC_MUTATES, READ_ONLY = OJ_RPC_READ_ONLY, AT_ONCE = OJ_RPC_AT_ONCE };
 const struct oj_rpc_entry oj_rpc_checks[] = {
     {"Ping", READ_ONLY, NULL},
     {"Status", READ_ONLY, NULL},
@@ -111,7 +113,7 @@ const struct oj_rpc_entry oj_rpc_checks[] = {
     {"PipelineResume", MUTATES, NULL},
     {"PipelineCancel", MUTATES, NULL},
     {"Done", MUTATES, NULL},
-    {"Checkpoint", MUTATES, check_checkpoint},
+    {"Checkpoint", MUTATES | AT_ONCE, check_checkpoint},
     {"SessionList", READ_ONLY, NULL},
     {"SessionShow", READ_ONLY, NULL},
     {"SessionCapture", READ_ONLY, NULL},
@@ -123,8 +125,8 @@ const struct oj_rpc_entry oj_rpc_checks[] = {
     {"WorkspaceCleanup", MUTATES, check_workspace_cleanup},
     {"LockList", READ_ONLY, NULL},
     {"LockStatus", READ_ONLY, check_lock_ref},
-    {"LockAcquire", MUTATES, check_lock_acquire},
-    {"LockRelease", MUTATES, check_lock_release},
+    {"LockAcquire", MUTATES | AT_ONCE, check_lock_acquire},
+    {"LockRelease", MUTATES | AT_ONCE, check_lock_release},
     {"MaintenanceCompact", MUTATES, NULL},
     {"MaintenanceSnapshot", MUTATES, NULL},
     {"MaintenanceRestoreSnapshot", MUTATES, check_restore},

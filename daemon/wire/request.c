@@ -23,7 +23,13 @@ static const struct oj_rpc_entry *entry_of(const struct oj_rpc_entry *rpcs, cons
 bool oj_rpc_read_only(const struct oj_rpc_entry *rpcs, const char *method)
 {
     const struct oj_rpc_entry *e = entry_of(rpcs, method);
-    return e && e->read_only; /* an rpc missing from the table counts as changing things */
+    return e && (e->mode & OJ_RPC_READ_ONLY); /* an rpc missing from the table counts as changing things */
+}
+
+bool oj_rpc_at_once(const struct oj_rpc_entry *rpcs, const char *method)
+{
+    const struct oj_rpc_entry *e = entry_of(rpcs, method);
+    return e && (e->mode & (OJ_RPC_READ_ONLY | OJ_RPC_AT_ONCE));
 }
 
 int oj_request_read(const ProtobufCServiceDescriptor *svc, const struct oj_rpc_entry *rpcs,

@@ -24,9 +24,18 @@ typedef const char *(*oj_rpc_check)(const ProtobufCMessage *in, char *msg, size_
 /* One rpc as the wire needs to know it. Read-only: it changes nothing, so
  * running it twice is harmless and the daemon does not remember its id or
  * reply. A table of them ends with an entry whose name is NULL. */
+enum oj_rpc_mode {
+    OJ_RPC_MUTATES = 0,
+    OJ_RPC_READ_ONLY = 1,
+    /* A change small enough to run on the thread that received it when the
+     * engine is idle (engine.c run_at_once): it only reads and writes the
+     * state and the WAL, starts no subprocess, waits for nothing. Read-only
+     * rpcs always may. */
+    OJ_RPC_AT_ONCE = 2,
+};
 struct oj_rpc_entry {
     const char *name;
-    bool read_only;
+    unsigned mode; /* enum oj_rpc_mode bits */
     oj_rpc_check check; /* NULL: nothing is wrong with it whatever the state */
 };
 
@@ -53,6 +62,8 @@ void oj_request_clear(struct oj_request *rq);
 /* True when `rpcs` lists the method as read-only (an rpc it lacks changes
  * things). */
 bool oj_rpc_read_only(const struct oj_rpc_entry *rpcs, const char *method);
+/* True when the method is read-only or marked at_once. */
+bool oj_rpc_at_once(const struct oj_rpc_entry *rpcs, const char *method);
 
 /* Encodes a ReplyFrame: status, message (status OK: none), request id and,
  * when status is OK, `out` as payload. Every string in it, the payload's

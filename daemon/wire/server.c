@@ -386,6 +386,10 @@ bool oj_call_read_only(const struct oj_call *c)
 {
     return oj_rpc_read_only(c->srv->rpcs, c->method->name);
 }
+bool oj_call_at_once(const struct oj_call *c)
+{
+    return oj_rpc_at_once(c->srv->rpcs, c->method->name);
+}
 void *oj_call_context(const struct oj_call *c) { return c->srv->sink_arg; }
 
 void oj_call_fail(struct oj_call *c, int status, const char *fmt, ...)

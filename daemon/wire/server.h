@@ -79,6 +79,8 @@ const char *oj_call_method_name(const struct oj_call *c);
 const ProtobufCMessage *oj_call_input(const struct oj_call *c);
 /* Whether the call's rpc is read-only in the table the server was given. */
 bool oj_call_read_only(const struct oj_call *c);
+/* Whether it may run on the receiving thread when the engine is idle. */
+bool oj_call_at_once(const struct oj_call *c);
 /* The sink_arg the server was started with (the daemon). */
 void *oj_call_context(const struct oj_call *c);
 /* Marks the call failed; the handler then calls its closure with NULL. */

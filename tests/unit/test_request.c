@@ -166,6 +166,24 @@ Test(request, ids_are_remembered_only_for_requests_that_change_something)
     oj_request_clear(&rq);
 }
 
+/* A change may skip the engine's queue only when it touches nothing but the
+ * state and the WAL: one that starts a subprocess, writes other files or
+ * waits (a run, a session, a restore, a stop) would hold one of nng's
+ * threads, which must never block. */
+Test(request, only_state_and_wal_changes_run_at_once)
+{
+    const char *at_once[] = {"LockAcquire", "LockRelease", "Checkpoint", "Status", "LockList"};
+    for (size_t i = 0; i < sizeof at_once / sizeof *at_once; i++)
+        cr_expect(oj_rpc_at_once(oj_rpc_checks, at_once[i]), "%s may run at once", at_once[i]);
+    const char *queued[] = {"Run", "DaemonStop", "SessionStart", "SessionKill", "SessionSend",
+                            "PipelineCancel", "Done", "WorkspaceCleanup", "MaintenanceCompact",
+                            "MaintenanceSnapshot", "MaintenanceRestoreSnapshot",
+                            "MaintenanceArchive", "CronRun", "NoSuchRpc"};
+    for (size_t i = 0; i < sizeof queued / sizeof *queued; i++)
+        cr_expect_not(oj_rpc_at_once(oj_rpc_checks, queued[i]), "%s must go through the queue",
+                      queued[i]);
+}
+
 /* The table in rpc_checks.c classifies every rpc of oj.Control exactly once,
  * and docs/protocol.md lists exactly the read-only ones. */
 Test(request, every_rpc_is_classified_and_the_doc_lists_the_read_only_ones)
