@@ -140,6 +140,11 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
      * (measured: RSS 15% over the live state after a second compaction). */
     mallopt(M_MMAP_THRESHOLD, 512 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+    /* One arena: glibc would give each of nng's threads, the engine, the
+     * sync thread and every off-engine job an arena of its own (up to 8 per
+     * core), each keeping the free space of its largest job; over hours
+     * that was most of the RSS creep (docs/performance.md, "A week"). */
+    mallopt(M_ARENA_MAX, 1);
 
     struct oj_daemon *d = calloc(1, sizeof *d);
     if (d == NULL)
