@@ -42,7 +42,8 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
 .SECONDARY:
-.PHONY: all test tests check-gen check-layers gen clean bench demo deps fuzz soak
+.PHONY: all test tests check-gen check-layers gen clean bench demo deps fuzz soak install \
+        uninstall docs
 all: $(BIN)/oj $(BIN)/oj-fake-agent
 
 deps:
@@ -155,6 +156,65 @@ demo: deps
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/soak.sh
+
+# ---- install: `make install PREFIX=$$HOME/.local` (DESTDIR for staging) ----------------
+# The man pages and completions are written by the freshly built oj from its command
+# table (`oj help --man`, `oj completion <shell>`), oj-runbook(5) from docs/runbooks.md,
+# so none of them can drift from the binary they ship with.
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+DATADIR := $(PREFIX)/share
+MANDIR  := $(DATADIR)/man
+DOCS_OUT := build/docs
+DOC_FILES := $(DOCS_OUT)/oj.1 $(DOCS_OUT)/oj-runbook.5 $(DOCS_OUT)/oj.bash $(DOCS_OUT)/_oj \
+             $(DOCS_OUT)/oj.fish $(DOCS_OUT)/oj@.service
+
+docs: $(DOC_FILES)
+$(DOCS_OUT)/oj.1: bin/oj
+	@mkdir -p $(DOCS_OUT)
+	bin/oj help --man > $@
+$(DOCS_OUT)/oj-runbook.5: docs/runbooks.md scripts/md2man.py common/version.h
+	@mkdir -p $(DOCS_OUT)
+	/usr/bin/python3 scripts/md2man.py oj-runbook 5 "oj's runbook format: pipelines, phases, jobs" \
+	  "oj $$(bin/oj version | cut -d' ' -f2)" < docs/runbooks.md > $@
+$(DOCS_OUT)/oj.bash: bin/oj
+	@mkdir -p $(DOCS_OUT)
+	bin/oj completion bash > $@
+$(DOCS_OUT)/_oj: bin/oj
+	@mkdir -p $(DOCS_OUT)
+	bin/oj completion zsh > $@
+$(DOCS_OUT)/oj.fish: bin/oj
+	@mkdir -p $(DOCS_OUT)
+	bin/oj completion fish > $@
+# The unit names the installed oj, so it is written for this PREFIX each time.
+$(DOCS_OUT)/oj@.service: scripts/oj@.service.in FORCE
+	@mkdir -p $(DOCS_OUT)
+	sed 's|@BINDIR@|$(BINDIR)|g' $< > $@
+FORCE:
+
+install: all docs
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(DATADIR)/oj/proto $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d \
+	  $(DESTDIR)$(DATADIR)/systemd/user
+	install -m 0755 bin/oj bin/oj-fake-agent $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(DOCS_OUT)/oj.1 $(DESTDIR)$(MANDIR)/man1/oj.1
+	install -m 0644 $(DOCS_OUT)/oj-runbook.5 $(DESTDIR)$(MANDIR)/man5/oj-runbook.5
+	install -m 0644 $(DOCS_OUT)/oj.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/oj
+	install -m 0644 $(DOCS_OUT)/_oj $(DESTDIR)$(DATADIR)/zsh/site-functions/_oj
+	install -m 0644 $(DOCS_OUT)/oj.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/oj.fish
+	install -m 0644 $(DOCS_OUT)/oj@.service $(DESTDIR)$(DATADIR)/systemd/user/oj@.service
+	install -m 0644 docs/examples/runbook.json $(DESTDIR)$(DATADIR)/oj/runbook.json
+	install -m 0644 $(PROTOS) $(DESTDIR)$(DATADIR)/oj/proto/
+
+INSTALLED := $(BINDIR)/oj $(BINDIR)/oj-fake-agent $(MANDIR)/man1/oj.1 \
+             $(MANDIR)/man5/oj-runbook.5 $(DATADIR)/bash-completion/completions/oj \
+             $(DATADIR)/zsh/site-functions/_oj $(DATADIR)/fish/vendor_completions.d/oj.fish \
+             $(DATADIR)/systemd/user/oj@.service $(DATADIR)/oj/runbook.json \
+             $(PROTOS:proto/%=$(DATADIR)/oj/proto/%)
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
+	-rmdir $(DESTDIR)$(DATADIR)/oj/proto $(DESTDIR)$(DATADIR)/oj 2>/dev/null
 
 clean:
 	rm -rf build bin

@@ -1,10 +1,23 @@
 /* args.c — option parsing driven by each command's option table. Accepts
  * `--name`, `--name value`, `--name=value`, options anywhere among the
- * positionals, and `--` to end options (everything after is positional). */
+ * positionals, and `--` to end options (everything after is positional).
+ * The common options have the short forms of git's and tmux's habits
+ * (-f, -n, -v, -q, -j), wherever a command has the long one. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "help.h"
+
+/* Short flags: one letter for the long options many commands share. A
+ * letter stands for the first of its long names the command has. */
+static const struct {
+    char letter;
+    const char *name;
+} shorts[] = {
+    {'f', "follow"}, {'n', "tail"}, {'n', "lines"}, {'v', "verbose"},
+    {'q', "quiet"},  {'j', "json"},
+};
 
 static int find_opt(const struct oj_cmd *cmd, const char *name, size_t len)
 {
@@ -12,6 +25,27 @@ static int find_opt(const struct oj_cmd *cmd, const char *name, size_t len)
         if (strlen(cmd->opts[i].name) == len && strncmp(cmd->opts[i].name, name, len) == 0)
             return i;
     return -1;
+}
+
+/* The option index the short flag `letter` stands for in cmd, or -1. */
+static int find_short(const struct oj_cmd *cmd, char letter)
+{
+    for (size_t i = 0; i < sizeof shorts / sizeof *shorts; i++) {
+        if (shorts[i].letter != letter)
+            continue;
+        int k = find_opt(cmd, shorts[i].name, strlen(shorts[i].name));
+        if (k >= 0)
+            return k;
+    }
+    return -1;
+}
+
+char oj_opt_short(const struct oj_cmd *cmd, int k)
+{
+    for (char c = 'a'; c <= 'z'; c++)
+        if (find_short(cmd, c) == k)
+            return c;
+    return 0;
 }
 
 static void cmd_label(const struct oj_cmd *cmd, char *buf, size_t len)
@@ -44,9 +78,32 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
             return 1; /* caller prints help */
         if (arg[1] != '-') {
-            snprintf(err, errlen, "unknown option '%s' for '%s'; see `%s --help`", arg, label,
-                     label);
-            return -1;
+            /* -x, -xVALUE or -x VALUE for a short flag */
+            int k = find_short(cmd, arg[1]);
+            if (k < 0) {
+                snprintf(err, errlen, "unknown option '%s' for '%s'; see `%s --help`", arg,
+                         label, label);
+                return -1;
+            }
+            const struct oj_opt *o = &cmd->opts[k];
+            if (o->takes_value) {
+                if (arg[2])
+                    out->value[k] = arg + 2;
+                else if (i + 1 < argc)
+                    out->value[k] = argv[++i];
+                else {
+                    snprintf(err, errlen, "option '-%c' (--%s) of '%s' needs a value (%s)",
+                             arg[1], o->name, label, o->value_name ? o->value_name : "VALUE");
+                    return -1;
+                }
+            } else if (arg[2]) {
+                snprintf(err, errlen, "option '-%c' (--%s) of '%s' takes no value; unexpected "
+                                      "'%s'",
+                         arg[1], o->name, label, arg);
+                return -1;
+            }
+            out->set[k] = true;
+            continue;
         }
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');
@@ -73,8 +130,10 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
             continue;
         }
         if (k < 0) {
-            snprintf(err, errlen, "unknown option '--%.*s' for '%s'; see `%s --help`", (int)nlen,
-                     name, label, label);
+            char word[64];
+            snprintf(word, sizeof word, "%.*s", (int)(nlen < 63 ? nlen : 63), name);
+            snprintf(err, errlen, "unknown option '--%s' for '%s'%s; see `%s --help`", word,
+                     label, oj_did_you_mean_option(cmd, word), label);
             return -1;
         }
         const struct oj_opt *o = &cmd->opts[k];
@@ -131,12 +190,16 @@ void oj_cmd_print_help(const struct oj_cmd *cmd)
     for (int i = 0; cmd->opts && cmd->opts[i].name; i++) {
         char left[48];
         const struct oj_opt *o = &cmd->opts[i];
+        char sh[8] = "";
+        if (oj_opt_short(cmd, i))
+            snprintf(sh, sizeof sh, "-%c, ", oj_opt_short(cmd, i));
         if (strcmp(o->name, "*") == 0)
             snprintf(left, sizeof left, "--<%s> VALUE", o->value_name ? o->value_name : "name");
         else if (o->takes_value)
-            snprintf(left, sizeof left, "--%s %s", o->name, o->value_name ? o->value_name : "VALUE");
+            snprintf(left, sizeof left, "%s--%s %s", sh, o->name,
+                     o->value_name ? o->value_name : "VALUE");
         else
-            snprintf(left, sizeof left, "--%s", o->name);
+            snprintf(left, sizeof left, "%s--%s", sh, o->name);
         printf("  %-24s %s\n", left, o->help);
     }
     printf("  %-24s %s\n", "-h, --help", "show this help");

@@ -63,6 +63,8 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
 bool oj_args_has(const struct oj_args *a, const char *name);
 const char *oj_args_get(const struct oj_args *a, const char *name);
 void oj_cmd_print_help(const struct oj_cmd *cmd);
+/* The short flag (-f, -n, -v, -q, -j) of option k of cmd, or 0. */
+char oj_opt_short(const struct oj_cmd *cmd, int k);
 
 /* Option sets shared by many commands. */
 #define OJ_OPT_JSON {"json", false, NULL, "print the reply as JSON (fields as in proto/oj.proto)"}

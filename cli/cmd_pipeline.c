@@ -180,7 +180,7 @@ const struct oj_cmd oj_cmd_run = {
     NULL, "run", "<pipeline> [inputs...] [--<input> VALUE...]",
     "Start a pipeline from a runbook; prints its id",
     "Inputs are given in the order the runbook declares them, or by name (--name VALUE).\n"
-    "Pipelines are defined in .oj/runbooks/*.json (docs/runbooks.md). It returns once the\n"
+    "Pipelines are defined in .oj/runbooks/*.json (`man oj-runbook`). It returns once the\n"
     "pipeline is recorded; its git worktree is made next (step workspace), then its phases.",
     run_opts, 1, -1, exec_run,
 };

@@ -22,7 +22,7 @@
 const char oj_starter_runbook[] =
     "{\n"
     "  \"//\": \"Starter runbook written by `oj init`. Members named // are comments. Format: "
-    "docs/runbooks.md. Check an edit with `oj runbook check`; the daemon reloads it on change.\",\n"
+    "`man oj-runbook`. Check an edit with `oj runbook check`; the daemon reloads it on change.\",\n"
     "  \"pipelines\": {\n"
     "    \"build\": {\n"
     "      \"//\": \"Start it with: oj run build <name> \\\"<what to do>\\\" (inputs in order, or "

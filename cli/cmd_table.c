@@ -42,7 +42,11 @@
     X(oj_cmd_runbook_check)                                                                        \
     X(oj_cmd_events)                                                                               \
     X(oj_cmd_done)                                                                                 \
-    X(oj_cmd_checkpoint)
+    X(oj_cmd_checkpoint)                                                                           \
+    X(oj_cmd_help)                                                                                 \
+    X(oj_cmd_version)                                                                              \
+    X(oj_cmd_completion)                                                                           \
+    X(oj_cmd_complete)
 
 OJ_COMMANDS
 #undef X

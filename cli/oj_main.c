@@ -9,69 +9,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "help.h"
 #include "version.h"
-
-static void print_usage(FILE *f)
-{
-    fprintf(f, "Usage: oj [-C DIR] <command> [args]\n\n"
-               "oj runs coding agents unattended: a daemon owns pipelines, the tmux sessions\n"
-               "agents run in, their git worktrees and shared locks. This tool talks to it.\n\n"
-               "Commands:\n");
-    for (const struct oj_cmd *const *c = oj_cmd_table; *c; c++)
-        if ((*c)->group == NULL)
-            fprintf(f, "  %-28s %s\n", (*c)->name, (*c)->summary);
-    fprintf(f, "\nGroups (oj <group> --help lists their commands):\n");
-    for (const struct oj_group *g = oj_groups; g->name; g++) {
-        char cmds[128] = "";
-        for (const struct oj_cmd *const *c = oj_cmd_table; *c; c++) {
-            if ((*c)->group && strcmp((*c)->group, g->name) == 0) {
-                if (cmds[0])
-                    strncat(cmds, "|", sizeof cmds - strlen(cmds) - 1);
-                strncat(cmds, (*c)->name, sizeof cmds - strlen(cmds) - 1);
-            }
-        }
-        fprintf(f, "  %-11s %s\n  %-11s   %s\n", g->name, g->summary, "", cmds);
-    }
-    fprintf(f, "\nGlobal options:\n"
-               "  -C DIR         run as if started in DIR\n"
-               "  -h, --help     show this help\n"
-               "  --version      print the version\n\n"
-               "Exit status: 0 ok, 1 failed, 2 usage error, 3 daemon not running, 4 not found,\n"
-               "5 conflict, 6 not implemented yet, 7 timed out, 8 daemon stopping,\n"
-               "9 permission denied (the project's .oj/ belongs to another user).\n"
-               "See docs/cli.md for every command.\n");
-}
-
-static const struct oj_group *find_group(const char *name)
-{
-    for (const struct oj_group *g = oj_groups; g->name; g++)
-        if (strcmp(g->name, name) == 0)
-            return g;
-    return NULL;
-}
-
-static void print_group_help(FILE *f, const struct oj_group *g)
-{
-    fprintf(f, "Usage: oj %s <command> [args]\n\n%s\n\nCommands:\n", g->name, g->summary);
-    for (const struct oj_cmd *const *c = oj_cmd_table; *c; c++)
-        if ((*c)->group && strcmp((*c)->group, g->name) == 0) {
-            char left[96];
-            snprintf(left, sizeof left, "%s %s", (*c)->name, (*c)->usage);
-            fprintf(f, "  %-44s %s\n", left, (*c)->summary);
-        }
-    fprintf(f, "\nSee `oj %s <command> --help` for details.\n", g->name);
-}
-
-static const struct oj_cmd *find_cmd(const char *group, const char *name)
-{
-    for (const struct oj_cmd *const *c = oj_cmd_table; *c; c++) {
-        bool same_group = group ? ((*c)->group && strcmp((*c)->group, group) == 0)
-                                : (*c)->group == NULL;
-        if (same_group && strcmp((*c)->name, name) == 0)
-            return *c;
-    }
-    return NULL;
-}
 
 int oj_main(int argc, char **argv)
 {
@@ -80,11 +19,11 @@ int oj_main(int argc, char **argv)
     while (i < argc && argv[i][0] == '-') {
         const char *o = argv[i];
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
-            print_usage(stdout);
+            oj_help_usage(stdout);
             return OJ_EXIT_OK;
         }
         if (strcmp(o, "--version") == 0) {
-            printf("oj %s\n", OJ_VERSION);
+            printf("oj %s (protocol %d)\n", OJ_VERSION, OJ_PROTOCOL_VERSION);
             return OJ_EXIT_OK;
         }
         if (strcmp(o, "-C") == 0) {
@@ -100,36 +39,40 @@ int oj_main(int argc, char **argv)
             i += 2;
             continue;
         }
-        oj_errorf("unknown option '%s'; see `oj --help`", o);
+        oj_errorf("unknown option '%s' (before the command only -C, -h and --version); see "
+                  "`oj --help`",
+                  o);
         return OJ_EXIT_USAGE;
     }
     if (i >= argc) {
-        print_usage(stderr);
+        oj_help_usage(stderr);
         return OJ_EXIT_USAGE;
     }
 
     const char *word = argv[i++];
     const struct oj_cmd *cmd = NULL;
-    const struct oj_group *g = find_group(word);
+    const struct oj_group *g = oj_group_find(word);
     if (g) {
         if (i >= argc) {
             oj_errorf("'oj %s' needs a command; see `oj %s --help`", word, word);
             return OJ_EXIT_USAGE;
         }
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            print_group_help(stdout, g);
+            oj_help_group(stdout, g);
             return OJ_EXIT_OK;
         }
-        cmd = find_cmd(word, argv[i]);
+        cmd = oj_cmd_find(word, argv[i]);
         if (cmd == NULL) {
-            oj_errorf("unknown command 'oj %s %s'; see `oj %s --help`", word, argv[i], word);
+            oj_errorf("unknown command 'oj %s %s'%s; see `oj %s --help`", word, argv[i],
+                      oj_did_you_mean_command(word, argv[i]), word);
             return OJ_EXIT_USAGE;
         }
         i++;
     } else {
-        cmd = find_cmd(NULL, word);
+        cmd = oj_cmd_find(NULL, word);
         if (cmd == NULL) {
-            oj_errorf("unknown command '%s'; see `oj --help`", word);
+            oj_errorf("unknown command '%s'%s; see `oj --help`", word,
+                      oj_did_you_mean_command(NULL, word));
             return OJ_EXIT_USAGE;
         }
     }

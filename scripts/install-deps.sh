@@ -17,6 +17,9 @@ PACKAGES=(
   util-linux                       # flock(1): one git worktree command at a time (Essential; listed to say so)
   bsdutils                         # script(1): a test gives `oj` a terminal (Essential; listed to say so)
   python3                          # /usr/bin/python3 for the third-party client test
+  groff-base man-db bsdextrautils  # make install's man pages: groff -ww checks them, man and col read them
+  systemd                          # systemd-analyze verify checks the user unit make install ships
+  bash-completion zsh fish         # the completions make install ships, each loaded by its shell in tests
 )
 if [ "${1:-}" = fuzz ]; then
   PACKAGES+=(clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for make fuzz

@@ -63,7 +63,7 @@ static int check_start(struct oj_daemon *d, const char *pipeline, char *const *p
         }
         snprintf(err, errlen, "no pipeline '%s' in %s/runbooks (%s%s)", pipeline,
                  d->paths.state_dir,
-                 names_list[0] ? "defined: " : "none defined; see docs/runbooks.md", names_list);
+                 names_list[0] ? "defined: " : "none defined; see `man oj-runbook`", names_list);
         return OJ__STATUS_CODE__NOT_FOUND;
     }
     if (oj_pipeline_bind_inputs(*def, positional, npos, names, values, nnamed, p, err, errlen) !=

@@ -224,3 +224,101 @@ Test(cli, status_human_forms, .init = setup, .fini = teardown)
     oj_out_free(&o);
 }
 
+
+/* git's and tmux's habits: `oj help X` is `oj X --help`, -h works on every
+ * command, `oj version`, short flags, "did you mean", options after the
+ * arguments, `--` ends the options. */
+Test(cli, help_is_the_same_from_every_door_and_h_works_everywhere, .init = setup,
+     .fini = teardown)
+{
+    struct oj_out a = OJ(&e, "help", "lock", "acquire");
+    struct oj_out b = OJ(&e, "lock", "acquire", "--help");
+    struct oj_out c = OJ(&e, "lock", "acquire", "-h");
+    cr_expect(a.code == 0 && b.code == 0 && c.code == 0);
+    cr_expect_str_eq(a.out, b.out);
+    cr_expect_str_eq(b.out, c.out);
+    oj_out_free(&a), oj_out_free(&b), oj_out_free(&c);
+    struct oj_out g = OJ(&e, "help", "lock");
+    cr_expect(g.code == 0 && strstr(g.out, "acquire") && strstr(g.out, "release"), "%s", g.out);
+    oj_out_free(&g);
+    struct oj_out bad = OJ(&e, "help", "lokc");
+    cr_expect_eq(bad.code, 2);
+    cr_expect(strstr(bad.err, "did you mean 'lock'?") != NULL, "%s", bad.err);
+    expect_one_line_error(&bad);
+    oj_out_free(&bad);
+    /* every command of the table answers -h with its usage, exit 0 */
+    for (const char *const *cmd = (const char *const[]){"status", "run", "done", "checkpoint",
+                                                        "events", "init", "attach", NULL};
+         *cmd; cmd++) {
+        struct oj_out h = OJ(&e, *cmd, "-h");
+        if (h.code == 2 && strstr(h.err, "unknown command")) { /* not in this build */
+            oj_out_free(&h);
+            continue;
+        }
+        cr_expect(h.code == 0 && strncmp(h.out, "Usage: oj ", 10) == 0, "oj %s -h: %s%s", *cmd,
+                  h.out, h.err);
+        oj_out_free(&h);
+    }
+}
+
+Test(cli, version_says_the_protocol_too, .init = setup, .fini = teardown)
+{
+    struct oj_out v = OJ(&e, "version");
+    struct oj_out w = OJ(&e, "--version");
+    cr_expect(v.code == 0 && w.code == 0);
+    cr_expect(strstr(v.out, "(protocol ") != NULL, "%s", v.out);
+    cr_expect_str_eq(v.out, w.out);
+    oj_out_free(&v), oj_out_free(&w);
+}
+
+Test(cli, a_mistyped_command_or_option_gets_a_suggestion, .init = setup, .fini = teardown)
+{
+    const char *cases[][4] = {
+        {"stauts", NULL, "'status'"},
+        {"lock", "aquire", "'acquire'"},
+        {"lock", "list", "--jsno", "'--json'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *want = cases[i][2] && strchr(cases[i][2], '\'') ? cases[i][2] : cases[i][3];
+        struct oj_out o = cases[i][1] == NULL
+                              ? OJ(&e, cases[i][0])
+                              : (cases[i][2] && cases[i][3])
+                                    ? OJ(&e, cases[i][0], cases[i][1], cases[i][2])
+                                    : OJ(&e, cases[i][0], cases[i][1]);
+        cr_expect_eq(o.code, 2, "%s", o.err);
+        cr_expect(strstr(o.err, want) != NULL, "wanted %s in: %s", want, o.err);
+        expect_one_line_error(&o);
+        oj_out_free(&o);
+    }
+}
+
+Test(cli, short_flags_and_options_after_arguments, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    struct oj_out a = OJ(&e, "lock", "acquire", "merge-lock", "--holder", "me");
+    cr_assert_eq(a.code, 0, "%s", a.err);
+    oj_out_free(&a);
+    /* -j is --json, wherever it stands */
+    struct oj_out j1 = OJ(&e, "lock", "status", "-j", "merge-lock");
+    struct oj_out j2 = OJ(&e, "lock", "status", "merge-lock", "--json");
+    cr_expect(j1.code == 0 && j2.code == 0, "%s %s", j1.err, j2.err);
+    cr_expect(j1.out[0] == '{' && strstr(j1.out, "\"holder\"") && strstr(j1.out, "\"me\""),
+              "%s", j1.out);
+    cr_expect_str_eq(j1.out, j2.out);
+    oj_out_free(&j1), oj_out_free(&j2);
+    /* -v is --verbose */
+    struct oj_out v = OJ(&e, "status", "-v");
+    cr_expect(v.code == 0 && strstr(v.out, "socket"), "%s%s", v.out, v.err);
+    oj_out_free(&v);
+    /* a short flag a command does not have is refused by name */
+    struct oj_out bad = OJ(&e, "lock", "status", "merge-lock", "-f");
+    cr_expect_eq(bad.code, 2);
+    cr_expect(strstr(bad.err, "'-f'") != NULL, "%s", bad.err);
+    oj_out_free(&bad);
+    /* after --, a word starting with '-' is an argument (here a lock name,
+     * which may hold '-'), not an option */
+    struct oj_out dd = OJ(&e, "lock", "status", "--", "--json");
+    cr_expect_eq(dd.code, 0, "%s", dd.err);
+    cr_expect(strncmp(dd.out, "--json: free", 12) == 0, "-- ends the options: %s", dd.out);
+    oj_out_free(&dd);
+}
