@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "version.h"
+#include "version_skew.h"
 #include "duration.h"
 #include "pb_json.h"
 #include "pidlock.h"
@@ -136,6 +138,33 @@ int oj_permission_denied(const struct oj_ctx *ctx, const char *doing)
     return OJ_EXIT_PERMISSION;
 }
 
+/* After the first reply of a connection: a daemon of another oj version is
+ * said once (per pair of versions, remembered in .oj/version-note) on
+ * stderr, never in the way of stdout. */
+static void version_check(struct oj_client *c, void *arg)
+{
+    struct oj_ctx *ctx = arg;
+    char note[300];
+    if (!oj_version_note(OJ_VERSION, oj_client_daemon_version(c), note, sizeof note))
+        return;
+    char path[PATH_MAX + 32], pair[80], seen[80] = "";
+    snprintf(path, sizeof path, "%s/version-note", ctx->paths.state_dir);
+    snprintf(pair, sizeof pair, "%s %s\n", oj_client_daemon_version(c), OJ_VERSION);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(seen, sizeof seen, f) == NULL)
+            seen[0] = '\0';
+        fclose(f);
+    }
+    if (strcmp(seen, pair) == 0)
+        return;
+    oj_errorf("%s", note);
+    if ((f = fopen(path, "w")) != NULL) {
+        fputs(pair, f);
+        fclose(f);
+    }
+}
+
 int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out)
 {
     int rc = oj_ctx_project(ctx);
@@ -146,8 +175,10 @@ int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out)
     if (rc != 0)
         return rc;
     int rv = oj_client_open(out, ctx->paths.sock_path, (int)timeout);
-    if (rv == 0)
+    if (rv == 0) {
+        oj_client_on_first_reply(*out, version_check, ctx);
         return 0;
+    }
     pid_t holder = oj_pidlock_holder(ctx->paths.pid_path);
     int holder_errno = errno;
     switch (oj_reach_classify(holder, holder_errno, rv == NNG_EPERM)) {
@@ -176,6 +207,7 @@ int oj_exit_for_status(int status)
     case OJ__STATUS_CODE__CONFLICT:
         return OJ_EXIT_CONFLICT;
     case OJ__STATUS_CODE__NOT_IMPLEMENTED:
+    case OJ__STATUS_CODE__UNKNOWN_METHOD: /* an older daemon: restart it */
         return OJ_EXIT_NOT_IMPLEMENTED;
     case OJ__STATUS_CODE__TIMEOUT:
     case OJ_RPC_NO_ANSWER:
@@ -199,6 +231,11 @@ int oj_call_failed(struct oj_client *c)
         oj_errorf("%s; is the daemon still running? (`oj status`)", msg);
     else if (st == OJ__STATUS_CODE__NOT_IMPLEMENTED)
         oj_errorf("%s; this command arrives in a later version", msg);
+    else if (st == OJ__STATUS_CODE__UNKNOWN_METHOD) {
+        char line[700];
+        oj_unknown_method_error(msg, OJ_VERSION, oj_client_daemon_version(c), line, sizeof line);
+        oj_errorf("%s", line);
+    }
     else
         oj_errorf("%s", msg[0] ? msg : oj_status_name(st));
     return oj_exit_for_status(st);

@@ -15,7 +15,8 @@ const struct oj_exit_doc oj_exit_docs[] = {
     {4, "not found", "the named pipeline, session, lock, snapshot or runbook file does not "
                      "exist"},
     {5, "conflict", "refused because of the current state (e.g. a lock held by someone else)"},
-    {6, "not implemented yet", "the daemon does not implement this operation yet"},
+    {6, "not implemented yet", "the daemon does not implement this operation yet, or is older "
+                               "than this oj and does not know it (restart it)"},
     {7, "timed out", "timed out: the daemon did not answer in time, or did not stop within the "
                      "bound"},
     {8, "daemon stopping", "the daemon is stopping and accepts no new work"},

@@ -4,9 +4,11 @@
 #include <time.h>
 
 #include "clock.h"
+#include "version.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,10 @@ struct oj_client {
     int status;
     char message[512];
     ProtobufCMessage *reply;
+    char daemon_version[32]; /* from the last ReplyFrame; "" until one names it */
+    void (*on_first_reply)(struct oj_client *c, void *arg);
+    void *on_first_reply_arg;
+    bool replied;
 };
 
 static void set_result(struct oj_client *c, int status, const char *fmt, const char *detail)
@@ -53,6 +59,7 @@ static void client_invoke(ProtobufCService *svc, unsigned method_index,
     Oj__RequestFrame frame = OJ__REQUEST_FRAME__INIT;
     frame.method = (char *)m->name;
     frame.request_id = c->next_id++;
+    frame.client_version = OJ_VERSION;
     frame.payload.data = payload;
     frame.payload.len = plen;
     size_t flen = oj__request_frame__get_packed_size(&frame);
@@ -118,12 +125,19 @@ static void client_invoke(ProtobufCService *svc, unsigned method_index,
     }
     c->status = (int)rf->status;
     snprintf(c->message, sizeof c->message, "%s", rf->message ? rf->message : "");
+    snprintf(c->daemon_version, sizeof c->daemon_version, "%s",
+             rf->daemon_version ? rf->daemon_version : "");
     if (rf->status == OJ__STATUS_CODE__OK) {
         c->reply = protobuf_c_message_unpack(m->output, NULL, rf->payload.len, rf->payload.data);
         if (c->reply == NULL)
             set_result(c, OJ__STATUS_CODE__BAD_FRAME, "cannot decode the %s reply", m->name);
     }
     oj__reply_frame__free_unpacked(rf, NULL);
+    if (!c->replied) {
+        c->replied = true;
+        if (c->on_first_reply)
+            c->on_first_reply(c, c->on_first_reply_arg);
+    }
 done:
     if (closure)
         closure(c->reply, closure_data);
@@ -212,4 +226,13 @@ const char *oj_status_name(int status)
     const ProtobufCEnumValue *v =
         protobuf_c_enum_descriptor_get_value(&oj__status_code__descriptor, status);
     return v ? v->name : "UNKNOWN";
+}
+
+const char *oj_client_daemon_version(const struct oj_client *c) { return c->daemon_version; }
+
+void oj_client_on_first_reply(struct oj_client *c, void (*fn)(struct oj_client *c, void *arg),
+                              void *arg)
+{
+    c->on_first_reply = fn;
+    c->on_first_reply_arg = arg;
 }

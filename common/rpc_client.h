@@ -74,6 +74,14 @@ const char *oj_client_message(const struct oj_client *c);
 ProtobufCMessage *oj_client_take_reply(struct oj_client *c);
 void oj_client_free_reply(void *reply);
 
+/* The oj version of the daemon that sent the last reply ("" before one, or
+ * from a daemon older than ReplyFrame.daemon_version). */
+const char *oj_client_daemon_version(const struct oj_client *c);
+/* Calls fn once, after the first reply frame this client decodes (the CLI
+ * compares versions there: version_skew.h). */
+void oj_client_on_first_reply(struct oj_client *c, void (*fn)(struct oj_client *c, void *arg),
+                              void *arg);
+
 /* Calls the generated stub `stub` with `req`; stores the response in *out
  * (NULL on failure) and evaluates to the call's status. */
 #define OJ_RPC(c, stub, req, out)                                                \

@@ -277,7 +277,7 @@ void   oj__pub_frame__free_unpacked
   assert(message->base.descriptor == &oj__pub_frame__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor oj__request_frame__field_descriptors[3] =
+static const ProtobufCFieldDescriptor oj__request_frame__field_descriptors[4] =
 {
   {
     "method",
@@ -315,8 +315,21 @@ static const ProtobufCFieldDescriptor oj__request_frame__field_descriptors[3] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "client_version",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__RequestFrame, client_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__request_frame__field_indices_by_name[] = {
+  3,   /* field[3] = client_version */
   0,   /* field[0] = method */
   2,   /* field[2] = payload */
   1,   /* field[1] = request_id */
@@ -324,7 +337,7 @@ static const unsigned oj__request_frame__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__request_frame__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor oj__request_frame__descriptor =
 {
@@ -334,14 +347,14 @@ const ProtobufCMessageDescriptor oj__request_frame__descriptor =
   "Oj__RequestFrame",
   "oj",
   sizeof(Oj__RequestFrame),
-  3,
+  4,
   oj__request_frame__field_descriptors,
   oj__request_frame__field_indices_by_name,
   1,  oj__request_frame__number_ranges,
   (ProtobufCMessageInit) oj__request_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__reply_frame__field_descriptors[4] =
+static const ProtobufCFieldDescriptor oj__reply_frame__field_descriptors[6] =
 {
   {
     "status",
@@ -391,17 +404,43 @@ static const ProtobufCFieldDescriptor oj__reply_frame__field_descriptors[4] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "daemon_version",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__ReplyFrame, daemon_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "protocol_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__ReplyFrame, protocol_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__reply_frame__field_indices_by_name[] = {
+  4,   /* field[4] = daemon_version */
   1,   /* field[1] = message */
   2,   /* field[2] = payload */
+  5,   /* field[5] = protocol_version */
   3,   /* field[3] = request_id */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange oj__reply_frame__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor oj__reply_frame__descriptor =
 {
@@ -411,7 +450,7 @@ const ProtobufCMessageDescriptor oj__reply_frame__descriptor =
   "Oj__ReplyFrame",
   "oj",
   sizeof(Oj__ReplyFrame),
-  4,
+  6,
   oj__reply_frame__field_descriptors,
   oj__reply_frame__field_indices_by_name,
   1,  oj__reply_frame__number_ranges,

@@ -103,10 +103,15 @@ struct  Oj__RequestFrame
    * The rpc's request message, protobuf-encoded (may be empty).
    */
   ProtobufCBinaryData payload;
+  /*
+   * The client's oj version, e.g. "0.1.0" (empty: a client that does not say).
+   * The daemon logs the first request of each version other than its own.
+   */
+  char *client_version;
 };
 #define OJ__REQUEST_FRAME__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__request_frame__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, {0,NULL} }
+    , (char *)protobuf_c_empty_string, 0, {0,NULL}, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__ReplyFrame
@@ -125,10 +130,18 @@ struct  Oj__ReplyFrame
    * Echo of RequestFrame.request_id.
    */
   uint64_t request_id;
+  /*
+   * The daemon's oj version and protocol version, in every reply, so a client
+   * can tell it talks to an older or newer daemon (oj says so once) and why an
+   * rpc is unknown (UNKNOWN_METHOD from an older daemon: restart it). Empty/0
+   * from daemons older than these fields.
+   */
+  char *daemon_version;
+  uint32_t protocol_version;
 };
 #define OJ__REPLY_FRAME__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__reply_frame__descriptor) \
-    , OJ__STATUS_CODE__OK, (char *)protobuf_c_empty_string, {0,NULL}, 0 }
+    , OJ__STATUS_CODE__OK, (char *)protobuf_c_empty_string, {0,NULL}, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*

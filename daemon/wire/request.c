@@ -1,5 +1,6 @@
 /* request.c — see request.h. */
 #include "request.h"
+#include "version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ int oj_request_read(const ProtobufCServiceDescriptor *svc, const struct oj_rpc_e
         return OJ__STATUS_CODE__BAD_FRAME;
     }
     rq->id = f->request_id;
+    if (f->client_version)
+        snprintf(rq->client_version, sizeof rq->client_version, "%s", f->client_version);
     const ProtobufCMethodDescriptor *m =
         protobuf_c_service_descriptor_get_method_by_name(svc, f->method);
     if (m == NULL) {
@@ -81,11 +84,13 @@ void oj_request_clear(struct oj_request *rq)
 }
 
 uint8_t *oj_reply_pack(uint64_t id, int status, const char *message, const ProtobufCMessage *out,
-                       size_t *len)
+                       const char *daemon_version, size_t *len)
 {
     Oj__ReplyFrame rf = OJ__REPLY_FRAME__INIT;
     rf.status = (Oj__StatusCode)status;
     rf.request_id = id;
+    rf.daemon_version = (char *)(daemon_version ? daemon_version : OJ_VERSION);
+    rf.protocol_version = OJ_PROTOCOL_VERSION;
     /* The message, valid UTF-8: a character cut by a full buffer goes, and
      * bytes that are not UTF-8 (a user's name echoed) become U+FFFD. */
     char *text = NULL;

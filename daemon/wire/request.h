@@ -44,6 +44,7 @@ struct oj_request {
     uint64_t digest; /* FNV-1a 64 of the method name, a NUL byte and the payload */
     const ProtobufCMethodDescriptor *method; /* NULL until the method is known */
     unsigned method_index;
+    char client_version[32]; /* RequestFrame.client_version, cut to fit; "" when unsaid */
     /* Remembered by id (the reply cache, repeats of running calls): the id is
      * not 0 and the rpc is not read-only. */
     bool dedup;
@@ -71,5 +72,5 @@ bool oj_rpc_at_once(const struct oj_rpc_entry *rpcs, const char *method);
  * before that character. Returns a new buffer (free() it) and its size in
  * *len, or NULL when out of memory. */
 uint8_t *oj_reply_pack(uint64_t id, int status, const char *message, const ProtobufCMessage *out,
-                       size_t *len);
+                       const char *daemon_version, size_t *len);
 #endif

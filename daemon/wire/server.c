@@ -76,6 +76,10 @@ struct oj_server {
     uint64_t served;
     uint32_t restarts;
     _Atomic uint64_t pings; /* Pings that reached us: proof the listener accepts */
+    const char *version;    /* ReplyFrame.daemon_version */
+    /* client versions other than ours already logged: each is said once */
+    char other_versions[8][32];
+    unsigned n_other_versions;
 };
 
 static void slot_cb(void *arg);
@@ -183,7 +187,7 @@ static void reply_now(struct oj_server *s, struct slot *sl, uint64_t id, int sta
                       const char *message, const ProtobufCMessage *out)
 {
     size_t len = 0;
-    uint8_t *buf = oj_reply_pack(id, status, message, out, &len);
+    uint8_t *buf = oj_reply_pack(id, status, message, out, s->version, &len);
     struct io io = {0};
     pthread_mutex_lock(&s->mu);
     if (buf)
@@ -222,6 +226,31 @@ static void refuse_reused_id(struct oj_server *s, struct slot *sl, uint64_t id, 
     reply_now(s, sl, id, OJ__STATUS_CODE__REQUEST_ID_REUSED, why, NULL);
 }
 
+/* Logs, once per version, a client of an oj version other than ours: what
+ * an operator looks for when a command says the daemon is older or newer. */
+static void note_client_version(struct oj_server *s, const char *v)
+{
+    if (v[0] == '\0' || strcmp(v, s->version) == 0)
+        return;
+    char shown[32];
+    size_t n = 0;
+    for (; v[n] && n < sizeof shown - 1; n++) /* from the wire: shown as plain text */
+        shown[n] = (v[n] >= '!' && v[n] <= '~') ? v[n] : '?';
+    shown[n] = '\0';
+    pthread_mutex_lock(&s->mu);
+    bool seen = false;
+    for (unsigned i = 0; i < s->n_other_versions && !seen; i++)
+        seen = strcmp(s->other_versions[i], shown) == 0;
+    bool say = !seen && s->n_other_versions < 8;
+    if (say)
+        snprintf(s->other_versions[s->n_other_versions++], 32, "%s", shown);
+    pthread_mutex_unlock(&s->mu);
+    if (say)
+        LOG_INFO("server: a client of oj %s talks to this daemon (oj %s); restart the daemon "
+                 "after an upgrade (oj daemon stop && oj daemon start)",
+                 shown, s->version);
+}
+
 /* One request arrived on `sl` (which now belongs to it). */
 static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
 {
@@ -230,6 +259,7 @@ static void handle_request(struct oj_server *s, struct slot *sl, nng_msg *msg)
     int st = oj_request_read(s->service, s->rpcs, nng_msg_body(msg), nng_msg_len(msg), &rq, why,
                              sizeof why);
     nng_msg_free(msg);
+    note_client_version(s, rq.client_version);
     if (st != OJ__STATUS_CODE__OK) {
         if (st == OJ__STATUS_CODE__BAD_FRAME && rq.method == NULL)
             LOG_WARN_LIMITED("server: dropped an undecodable request frame");
@@ -411,7 +441,8 @@ void oj_call_pack(const ProtobufCMessage *out, struct oj_call *c)
         LOG_DEBUG("server: %s failed: %s: %s", c->method->name, oj_status_name(c->status),
                   c->message);
     }
-    c->reply = oj_reply_pack(c->request_id, c->status, c->message, out, &c->reply_len);
+    c->reply = oj_reply_pack(c->request_id, c->status, c->message, out, c->srv->version,
+                             &c->reply_len);
     if (c->reply == NULL)
         c->reply_len = 0;
 }
@@ -487,6 +518,7 @@ int oj_server_start(struct oj_server **out, const struct oj_server_opts *o, char
     s->sink = o->sink;
     s->sink_arg = o->sink_arg;
     s->min_receivers = o->min_receivers ? o->min_receivers : DEFAULT_RECEIVERS;
+    s->version = o->version ? o->version : OJ_VERSION;
     snprintf(s->url, sizeof s->url, "ipc://%s", o->sock_path);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle_cv, NULL);

@@ -47,6 +47,7 @@ struct oj_server_opts {
     oj_call_sink sink;
     void *sink_arg;
     unsigned min_receivers; /* contexts kept waiting for requests; 0 = default (16) */
+    const char *version;    /* the oj version every reply names; NULL = OJ_VERSION */
 };
 
 struct oj_server_stats {

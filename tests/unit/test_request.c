@@ -369,7 +369,7 @@ Test(request, replies_are_valid_utf8_whatever_the_handler_wrote)
         strcat(message, "\xe2\x82\xac");
     message[strlen(message) - 1] = '\0'; /* a euro cut after 2 bytes, as by a full buffer */
     size_t len;
-    uint8_t *buf = oj_reply_pack(5, OJ__STATUS_CODE__NOT_FOUND, message, NULL, &len);
+    uint8_t *buf = oj_reply_pack(5, OJ__STATUS_CODE__NOT_FOUND, message, NULL, NULL, &len);
     cr_assert_not_null(buf);
     Oj__ReplyFrame *r = oj__reply_frame__unpack(NULL, len, buf);
     cr_assert_not_null(r);
@@ -386,7 +386,7 @@ Test(request, replies_are_valid_utf8_whatever_the_handler_wrote)
     Oj__ActionResponse out = OJ__ACTION_RESPONSE__INIT;
     out.id = "s1";
     out.message = "phase failed: \xc3";
-    buf = oj_reply_pack(6, OJ__STATUS_CODE__OK, NULL, &out.base, &len);
+    buf = oj_reply_pack(6, OJ__STATUS_CODE__OK, NULL, &out.base, NULL, &len);
     cr_assert_not_null(buf);
     r = oj__reply_frame__unpack(NULL, len, buf);
     cr_assert_not_null(r);
