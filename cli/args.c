@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "help.h"
+#include "term.h"
 
 /* Short flags: one letter for the long options many commands share. A
  * letter stands for the first of its long names the command has. */
@@ -77,6 +78,17 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
         }
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
             return 1; /* caller prints help */
+        /* --color[=WHEN] is every command's, as --help is */
+        if (strncmp(arg, "--color", 7) == 0 && (arg[7] == '\0' || arg[7] == '=')) {
+            const char *when = arg[7] == '=' ? arg + 8 : i + 1 < argc ? argv[++i] : "";
+            int w = oj_color_parse(when);
+            if (w < 0) {
+                snprintf(err, errlen, "--color takes auto, always or never, not '%s'", when);
+                return -1;
+            }
+            oj_color_set((enum oj_color_when)w);
+            continue;
+        }
         if (arg[1] != '-') {
             /* -x, -xVALUE or -x VALUE for a short flag */
             int k = find_short(cmd, arg[1]);
@@ -202,5 +214,6 @@ void oj_cmd_print_help(const struct oj_cmd *cmd)
             snprintf(left, sizeof left, "%s--%s", sh, o->name);
         printf("  %-24s %s\n", left, o->help);
     }
+    printf("  %-24s %s\n", "--color WHEN", "colour states: auto (on a terminal), always, never");
     printf("  %-24s %s\n", "-h, --help", "show this help");
 }

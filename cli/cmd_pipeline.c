@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "term.h"
 #include "clock.h"
 #include "duration.h"
 
@@ -43,13 +44,24 @@ static void human_list(const void *m)
         printf("no pipelines\n");
         return;
     }
-    printf("%-9s %-16s %-14s %-10s %s\n", "ID", "PIPELINE", "PHASE", "STATE", "AGE");
+    /* columns as wide as their longest value (at least the old fixed
+     * widths), and on a terminal the row fits the window: the pipeline's
+     * name gives way first */
+    int wname = 16, wphase = 14;
+    for (size_t i = 0; i < r->n_pipelines; i++) {
+        int n = (int)strlen(oj_esc(r->pipelines[i]->name));
+        int ph = (int)strlen(oj_esc(r->pipelines[i]->phase));
+        wname = n > wname ? n : wname;
+        wphase = ph > wphase ? ph : wphase;
+    }
+    wname = oj_fit_width(wname, 9 + 1 + 1 + wphase + 1 + 10 + 1 + 6, 8);
+    printf("%-9s %-*s %-*s %-10s %s\n", "ID", wname, "PIPELINE", wphase, "PHASE", "STATE", "AGE");
     for (size_t i = 0; i < r->n_pipelines; i++) {
         const Oj__PipelineSummary *p = r->pipelines[i];
         char age[32];
         oj_duration_format(oj_wall_ms() - p->created_at_ms, age, sizeof age);
-        printf("%-9s %-16s %-14s %-10s %s\n", oj_esc(p->id), oj_esc(p->name), oj_esc(p->phase),
-               oj_esc(p->state), age);
+        printf("%-9s %s %-*s %s %s\n", oj_esc(p->id), oj_cell(NULL, oj_esc(p->name), wname),
+               wphase, oj_esc(p->phase), oj_cell(p->state, oj_esc(p->state), 10), age);
     }
 }
 
@@ -58,7 +70,7 @@ static void human_status(const void *m)
     const Oj__PipelineStatusResponse *r = m;
     const Oj__PipelineSummary *p = r->pipeline;
     printf("pipeline %s (%s)\n", oj_esc(p->id), oj_esc(p->name));
-    printf("  state:     %s\n", oj_esc(p->state));
+    printf("  state:     %s\n", oj_cell(p->state, oj_esc(p->state), 0));
     printf("  phase:     %s\n", oj_esc(p->phase));
     if (r->session_id[0]) {
         char idle[32];

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "follow.h"
+#include "term.h"
 #include "clock.h"
 #include "duration.h"
 
@@ -30,6 +31,8 @@ static void human_list(const void *m)
         wstate = st > wstate ? st : wstate;
     }
     wstate = wstate > 48 ? 48 : wstate;
+    /* on a terminal the row fits the window: the name gives way first */
+    wname = oj_fit_width(wname, 9 + 1 + 1 + 9 + 1 + wphase + 1 + wstate + 1 + 9 + 1 + 6, 8);
     printf("%-9s %-*s %-9s %-*s %-*s %-9s %s\n", "ID", wname, "NAME", "PIPELINE", wphase, "PHASE",
            wstate, "STATE", "IDLE", "AGE");
     for (size_t i = 0; i < r->n_sessions; i++) {
@@ -41,9 +44,9 @@ static void human_list(const void *m)
             snprintf(state, sizeof state, "%s (%.40s)", oj_esc(s->state), oj_esc(s->reason));
         else
             snprintf(state, sizeof state, "%s", oj_esc(s->state));
-        printf("%-9s %-*s %-9s %-*s %-*s %-9s %s\n", oj_esc(s->id), wname, oj_esc(s->name),
+        printf("%-9s %s %-9s %-*s %s %-9s %s\n", oj_esc(s->id), oj_cell(NULL, oj_esc(s->name), wname),
                s->pipeline_id[0] ? oj_esc(s->pipeline_id) : "-", wphase,
-               s->phase[0] ? oj_esc(s->phase) : "-", wstate, state, idle, age);
+               s->phase[0] ? oj_esc(s->phase) : "-", oj_cell(s->state, state, wstate), idle, age);
     }
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "term.h"
 
 static void print_table(Oj__WorkspaceInfo **w, size_t n, const char *none)
 {
@@ -12,9 +13,9 @@ static void print_table(Oj__WorkspaceInfo **w, size_t n, const char *none)
     }
     printf("%-24s %-28s %-9s %-10s %s\n", "NAME", "BRANCH", "PIPELINE", "STATE", "PATH");
     for (size_t i = 0; i < n; i++)
-        printf("%-24s %-28s %-9s %-10s %s\n", oj_esc(w[i]->name), oj_esc(w[i]->branch),
-               w[i]->pipeline_id[0] ? oj_esc(w[i]->pipeline_id) : "-", oj_esc(w[i]->state),
-               oj_esc(w[i]->path));
+        printf("%-24s %-28s %-9s %s %s\n", oj_esc(w[i]->name), oj_esc(w[i]->branch),
+               w[i]->pipeline_id[0] ? oj_esc(w[i]->pipeline_id) : "-",
+               oj_cell(w[i]->state, oj_esc(w[i]->state), 10), oj_esc(w[i]->path));
 }
 
 static void human_list(const void *m)

@@ -32,6 +32,8 @@ void oj_help_usage(FILE *f)
     }
     fprintf(f, "\nGlobal options:\n"
                "  -C DIR         run as if started in DIR\n"
+               "  --color WHEN   colour states in tables: auto (on a terminal; not with NO_COLOR),\n"
+               "                 always, never; also after any command\n"
                "  -h, --help     show this help (oj help <command> for one command)\n"
                "  --version      print the version\n\n"
                "Exit status:");

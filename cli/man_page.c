@@ -130,6 +130,9 @@ void oj_man_page(FILE *f)
           "the arguments; \\fB\\-\\-\\fR ends the options.\n"
           ".SH OPTIONS\n"
           ".TP\n\\fB\\-C\\fR \\fIDIR\\fR\nrun as if started in \\fIDIR\\fR\n"
+          ".TP\n\\fB\\-\\-color\\fR \\fIWHEN\\fR\n"
+          "colour the states in tables: \\fBauto\\fR (the default: when stdout is a terminal and\n"
+          "\\fBNO_COLOR\\fR is not set), \\fBalways\\fR or \\fBnever\\fR; accepted after any command too\n"
           ".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\n"
           "show the usage; after a command, that command's help\n"
           ".TP\n\\fB\\-\\-version\\fR\nprint the version and the protocol version\n",

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "help.h"
+#include "term.h"
 #include "version.h"
 
 int oj_main(int argc, char **argv)
@@ -26,6 +27,17 @@ int oj_main(int argc, char **argv)
             printf("oj %s (protocol %d)\n", OJ_VERSION, OJ_PROTOCOL_VERSION);
             return OJ_EXIT_OK;
         }
+        if (strncmp(o, "--color", 7) == 0 && (o[7] == '\0' || o[7] == '=')) {
+            const char *when = o[7] == '=' ? o + 8 : i + 1 < argc ? argv[++i] : "";
+            int w = oj_color_parse(when);
+            if (w < 0) {
+                oj_errorf("--color takes auto, always or never, not '%s'", when);
+                return OJ_EXIT_USAGE;
+            }
+            oj_color_set((enum oj_color_when)w);
+            i++;
+            continue;
+        }
         if (strcmp(o, "-C") == 0) {
             if (i + 1 >= argc) {
                 oj_errorf("-C needs a directory (oj -C DIR <command>)");
@@ -39,8 +51,8 @@ int oj_main(int argc, char **argv)
             i += 2;
             continue;
         }
-        oj_errorf("unknown option '%s' (before the command only -C, -h and --version); see "
-                  "`oj --help`",
+        oj_errorf("unknown option '%s' (before the command only -C, --color, -h and --version); "
+                  "see `oj --help`",
                   o);
         return OJ_EXIT_USAGE;
     }

@@ -322,3 +322,45 @@ Test(cli, short_flags_and_options_after_arguments, .init = setup, .fini = teardo
     cr_expect(strncmp(dd.out, "--json: free", 12) == 0, "-- ends the options: %s", dd.out);
     oj_out_free(&dd);
 }
+
+/* On a terminal (script(1) gives oj one) states are coloured and the table
+ * fits the window; piped, NO_COLOR or --color=never: plain and whole. */
+static int on_a_tty(const char *cmd, const char *env, char *out, size_t len)
+{
+    char line[PATH_MAX * 2 + 512];
+    snprintf(line, sizeof line, "%s script -qec \"%s -C %s %s\" /dev/null", env, e.oj, e.dir,
+             cmd);
+    char *argv[] = {"bash", "-c", line, NULL};
+    return run_prog(e.dir, 30000, out, len, argv);
+}
+
+Test(cli, states_are_coloured_and_tables_fit_on_a_terminal_only, .init = setup,
+     .fini = teardown)
+{
+    start_daemon();
+    char id[32];
+    cr_assert_eq(env_start_agent(&e, "a-session-name-far-too-long-for-a-narrow-window", id,
+                                 sizeof id),
+                 0);
+    static char out[16384];
+    cr_assert_eq(on_a_tty("session list", "env -u NO_COLOR COLUMNS=70 TERM=xterm", out,
+                          sizeof out),
+                 0, "%s", out);
+    cr_expect(strstr(out, "\033[32mrunning\033[0m") != NULL, "coloured on a terminal: %s", out);
+    cr_expect(strstr(out, "a-session-name-far-too-long-for-a-narrow-window") == NULL &&
+                  strstr(out, "\u2026") != NULL,
+              "the name is cut to fit 70 columns: %s", out);
+    cr_assert_eq(on_a_tty("session list", "NO_COLOR=1 TERM=xterm", out, sizeof out), 0);
+    cr_expect(strchr(out, '\033') == NULL, "NO_COLOR: %s", out);
+    cr_assert_eq(on_a_tty("--color=never session list", "env -u NO_COLOR TERM=xterm", out,
+                          sizeof out),
+                 0);
+    cr_expect(strchr(out, '\033') == NULL, "--color=never: %s", out);
+    struct oj_out piped = OJ(&e, "session", "list");
+    cr_expect(strchr(piped.out, '\033') == NULL && strstr(piped.out, "far-too-long-for-a-narrow"),
+              "piped: plain and whole: %s", piped.out);
+    oj_out_free(&piped);
+    struct oj_out forced = OJ(&e, "session", "list", "--color=always");
+    cr_expect(strstr(forced.out, "\033[32mrunning") != NULL, "%s", forced.out);
+    oj_out_free(&forced);
+}
