@@ -44,10 +44,15 @@ static void human_restore(const void *m)
     const Oj__RestoreSnapshotResponse *r = m;
     char drop[700];
     describe_drop(r, drop, sizeof drop);
-    printf("restored snapshot %s (taken at seq %llu) as seq %llu; the live state no longer has "
-           "%s; the replaced WAL is kept as %s\n",
+    char lost[760];
+    if (r->dropped_count == 0) /* not "no longer has no record ..." */
+        snprintf(lost, sizeof lost, "nothing was written after it, so the live state lost nothing");
+    else
+        snprintf(lost, sizeof lost, "the live state no longer has %s", drop);
+    printf("restored snapshot %s (taken at seq %llu) as seq %llu; %s; the replaced WAL is kept as "
+           "%s\n",
            oj_esc(r->snapshot_id), (unsigned long long)r->snapshot_sequence,
-           (unsigned long long)r->sequence, drop, oj_esc(r->wal_backup));
+           (unsigned long long)r->sequence, lost, oj_esc(r->wal_backup));
 }
 
 /* On a terminal, a restore that drops changes says which and asks first. */

@@ -153,6 +153,24 @@ Test(maintenance, snapshots_are_listed_and_named_by_seq_or_unique_prefix, .init 
     oj_out_free(&o);
 }
 
+/* Restoring the newest snapshot right after it was taken drops nothing, and
+ * says so plainly (it once read "no longer has no record written after it"). */
+Test(maintenance, a_restore_that_drops_nothing_says_so_plainly, .init = setup, .fini = teardown)
+{
+    struct oj_out o = OJ(&e, "daemon", "start");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "maintenance", "snapshot");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "maintenance", "restore-snapshot", "--latest", "--yes");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "nothing was written after it, so the live state lost nothing") &&
+                  !strstr(o.out, "no longer has no"),
+              "%s", o.out);
+    oj_out_free(&o);
+}
+
 /* ---- progress on a terminal ------------------------------------------------------------- */
 
 /* What `oj` wrote to its terminal (and, when piped, to its stderr pipe). */
