@@ -149,8 +149,9 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
     if (rc != 0)
         return rc;
     /* Bad settings are the operator's to fix: say so before forking. */
-    char err[256];
-    if (oj_daemon_check_settings(err, sizeof err) != 0) {
+    char err[PATH_MAX + 512], state_dir[PATH_MAX + 8];
+    snprintf(state_dir, sizeof state_dir, "%s/.oj", root);
+    if (oj_daemon_check_settings(state_dir, err, sizeof err) != 0) {
         oj_errorf("%s", err);
         return OJ_EXIT_USAGE;
     }

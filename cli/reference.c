@@ -74,6 +74,10 @@ const struct oj_env_doc oj_env_docs[] = {
 const struct oj_file_doc oj_file_docs[] = {
     {".oj/", "the project's state, found by walking up from the current directory (or -C DIR)"},
     {".oj/runbooks/*.json", "pipeline and job definitions, see oj-runbook(5)"},
+    {".oj/config.json", "the project's settings: each OJ_ variable's name without OJ_ in lower "
+                        "case (max_sessions, nudge_pause, ...); the environment beats it"},
+    {"~/.config/oj/config.json", "the user's settings ($XDG_CONFIG_HOME/oj/config.json), under "
+                                 "the project's"},
     {".oj/wal.jsonl", "the write-ahead log: every acknowledged change"},
     {".oj/snapshots/", "point-in-time copies of the whole state"},
     {".oj/archive/", "finished pipelines and sessions moved out of the live state"},

@@ -150,13 +150,13 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     if (d == NULL)
         return fail(o, "out of memory");
     d->pid = getpid();
-    if (oj_config_from_env(&d->cfg, err, sizeof err) != 0) {
-        free(d);
-        return fail(o, err);
-    }
     if (oj_paths_init(&d->paths, o->root) != 0) {
         snprintf(err, sizeof err, "project path %s is too long for a socket, even in the fallback "
                  "directory; set XDG_RUNTIME_DIR to a short directory", o->root);
+        free(d);
+        return fail(o, err);
+    }
+    if (oj_settings_load(&d->settings, d->paths.state_dir, &d->cfg, err, sizeof err) != 0) {
         free(d);
         return fail(o, err);
     }

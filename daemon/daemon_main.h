@@ -30,9 +30,11 @@ struct oj_daemon_opts {
  * be called before anything in the process has used nng. */
 int oj_daemon_run(const struct oj_daemon_opts *o);
 
-/* Reads the OJ_* settings from the environment as a starting daemon will:
- * 0, or -1 with a one-line reason naming the variable in err. */
-int oj_daemon_check_settings(char *err, size_t errlen);
+/* Reads the settings as a starting daemon of the project whose state lives
+ * in state_dir will (the environment, .oj/config.json, the user's
+ * config.json: settings.h): 0, or -1 with a one-line reason naming the
+ * variable or the file and key in err. */
+int oj_daemon_check_settings(const char *state_dir, char *err, size_t errlen);
 
 /* Restores a snapshot of the project whose state lives in state_dir with no
  * daemon running; the caller holds the daemon's single-instance lock

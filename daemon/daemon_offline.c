@@ -5,16 +5,18 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "settings.h"
 #include "daemon_main.h"
 #include "rpc_maintenance.h"
 #include "runbook.h"
 #include "snapshot_pick.h"
 #include "store.h"
 
-int oj_daemon_check_settings(char *err, size_t errlen)
+int oj_daemon_check_settings(const char *state_dir, char *err, size_t errlen)
 {
     struct oj_config cfg;
-    return oj_config_from_env(&cfg, err, errlen);
+    struct oj_settings st;
+    return oj_settings_load(&st, state_dir, &cfg, err, errlen);
 }
 
 /* The reply and the result its strings point into, freed together. */

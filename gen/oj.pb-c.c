@@ -142,6 +142,51 @@ void   oj__status_request__free_unpacked
   assert(message->base.descriptor == &oj__status_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__setting__init
+                     (Oj__Setting         *message)
+{
+  static const Oj__Setting init_value = OJ__SETTING__INIT;
+  *message = init_value;
+}
+size_t oj__setting__get_packed_size
+                     (const Oj__Setting *message)
+{
+  assert(message->base.descriptor == &oj__setting__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__setting__pack
+                     (const Oj__Setting *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__setting__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__setting__pack_to_buffer
+                     (const Oj__Setting *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__setting__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__Setting *
+       oj__setting__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__Setting *)
+     protobuf_c_message_unpack (&oj__setting__descriptor,
+                                allocator, len, data);
+}
+void   oj__setting__free_unpacked
+                     (Oj__Setting *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__setting__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__status_response__init
                      (Oj__StatusResponse         *message)
 {
@@ -2737,7 +2782,71 @@ const ProtobufCMessageDescriptor oj__status_request__descriptor =
   (ProtobufCMessageInit) oj__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[39] =
+static const ProtobufCFieldDescriptor oj__setting__field_descriptors[3] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__Setting, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__Setting, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__Setting, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__setting__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  2,   /* field[2] = source */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange oj__setting__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor oj__setting__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.Setting",
+  "Setting",
+  "Oj__Setting",
+  "oj",
+  sizeof(Oj__Setting),
+  3,
+  oj__setting__field_descriptors,
+  oj__setting__field_indices_by_name,
+  1,  oj__setting__number_ranges,
+  (ProtobufCMessageInit) oj__setting__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[40] =
 {
   {
     "version",
@@ -3207,6 +3316,18 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[39]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "settings",
+    50,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__StatusResponse, n_settings),
+    offsetof(Oj__StatusResponse, settings),
+    &oj__setting__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__status_response__field_indices_by_name[] = {
   4,   /* field[4] = active_pipelines */
@@ -3236,6 +3357,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   18,   /* field[18] = rss_bytes */
   24,   /* field[24] = runbook_error */
   27,   /* field[27] = session_records */
+  39,   /* field[39] = settings */
   21,   /* field[21] = snapshot_count */
   38,   /* field[38] = snapshot_keep */
   11,   /* field[11] = socket_path */
@@ -3249,10 +3371,11 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   19,   /* field[19] = wal_bytes */
   20,   /* field[20] = wal_records_since_snapshot */
 };
-static const ProtobufCIntRange oj__status_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange oj__status_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 39 }
+  { 50, 39 },
+  { 0, 40 }
 };
 const ProtobufCMessageDescriptor oj__status_response__descriptor =
 {
@@ -3262,10 +3385,10 @@ const ProtobufCMessageDescriptor oj__status_response__descriptor =
   "Oj__StatusResponse",
   "oj",
   sizeof(Oj__StatusResponse),
-  39,
+  40,
   oj__status_response__field_descriptors,
   oj__status_response__field_indices_by_name,
-  1,  oj__status_response__number_ranges,
+  2,  oj__status_response__number_ranges,
   (ProtobufCMessageInit) oj__status_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

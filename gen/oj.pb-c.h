@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Oj__PingRequest Oj__PingRequest;
 typedef struct Oj__PingResponse Oj__PingResponse;
 typedef struct Oj__StatusRequest Oj__StatusRequest;
+typedef struct Oj__Setting Oj__Setting;
 typedef struct Oj__StatusResponse Oj__StatusResponse;
 typedef struct Oj__PipelineWait Oj__PipelineWait;
 typedef struct Oj__DaemonStopRequest Oj__DaemonStopRequest;
@@ -115,6 +116,30 @@ struct  Oj__StatusRequest
 #define OJ__STATUS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__status_request__descriptor) \
     , 0, 0 }
+
+
+/*
+ * One daemon setting (StatusResponse.settings).
+ */
+struct  Oj__Setting
+{
+  ProtobufCMessage base;
+  /*
+   * as in .oj/config.json: "max_sessions"
+   */
+  char *key;
+  /*
+   * in effect: "10", "30s", "100MB"
+   */
+  char *value;
+  /*
+   * "default", "environment OJ_MAX_SESSIONS", "project <path>", "user <path>"
+   */
+  char *source;
+};
+#define OJ__SETTING__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__setting__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__StatusResponse
@@ -218,10 +243,16 @@ struct  Oj__StatusResponse
    * OJ_SNAPSHOT_KEEP: snapshots kept
    */
   uint32_t snapshot_keep;
+  /*
+   * --verbose: every daemon setting in effect and where it came from
+   * (docs/cli.md, Configuration)
+   */
+  size_t n_settings;
+  Oj__Setting **settings;
 };
 #define OJ__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL }
 
 
 struct  Oj__PipelineWait
@@ -1156,6 +1187,25 @@ Oj__StatusRequest *
                       const uint8_t       *data);
 void   oj__status_request__free_unpacked
                      (Oj__StatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__Setting methods */
+void   oj__setting__init
+                     (Oj__Setting         *message);
+size_t oj__setting__get_packed_size
+                     (const Oj__Setting   *message);
+size_t oj__setting__pack
+                     (const Oj__Setting   *message,
+                      uint8_t             *out);
+size_t oj__setting__pack_to_buffer
+                     (const Oj__Setting   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__Setting *
+       oj__setting__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__setting__free_unpacked
+                     (Oj__Setting *message,
                       ProtobufCAllocator *allocator);
 /* Oj__StatusResponse methods */
 void   oj__status_response__init
@@ -2213,6 +2263,9 @@ typedef void (*Oj__PingResponse_Closure)
 typedef void (*Oj__StatusRequest_Closure)
                  (const Oj__StatusRequest *message,
                   void *closure_data);
+typedef void (*Oj__Setting_Closure)
+                 (const Oj__Setting *message,
+                  void *closure_data);
 typedef void (*Oj__StatusResponse_Closure)
                  (const Oj__StatusResponse *message,
                   void *closure_data);
@@ -2705,6 +2758,7 @@ void oj__control__cron_set_enabled(ProtobufCService *service,
 extern const ProtobufCMessageDescriptor oj__ping_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__ping_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__status_request__descriptor;
+extern const ProtobufCMessageDescriptor oj__setting__descriptor;
 extern const ProtobufCMessageDescriptor oj__status_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_wait__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_stop_request__descriptor;

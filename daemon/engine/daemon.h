@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "settings.h"
 #include "hmap.h"
 #include "oj.pb-c.h"
 #include "paths.h"
@@ -34,6 +35,7 @@ struct oj_daemon {
     Oj__Control_Service svc; /* first member: handlers get &svc and find the daemon */
     struct oj_paths paths;
     struct oj_config cfg;
+    struct oj_settings settings; /* where each cfg value came from (status --verbose) */
     pid_t pid;
     int64_t started_at_ms, started_mono_ms;
     struct oj_server *server;

@@ -76,6 +76,22 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
         out.requests_in_flight = st.in_flight > 0 ? st.in_flight - 1 : 0; /* not this one */
         out.listener_restarts = st.listener_restarts;
     }
+    Oj__Setting settings[OJ_SETTINGS_N], *setting_ptrs[OJ_SETTINGS_N];
+    static _Thread_local char setting_value[OJ_SETTINGS_N][64];
+    static _Thread_local char setting_source[OJ_SETTINGS_N][PATH_MAX + 32];
+    if (in->verbose) {
+        for (int i = 0; i < OJ_SETTINGS_N; i++) {
+            oj__setting__init(&settings[i]);
+            settings[i].key = (char *)d->settings.s[i].key;
+            oj_setting_value(&d->cfg, i, setting_value[i], sizeof setting_value[i]);
+            oj_setting_source(&d->settings, i, setting_source[i], sizeof setting_source[i]);
+            settings[i].value = setting_value[i];
+            settings[i].source = setting_source[i];
+            setting_ptrs[i] = &settings[i];
+        }
+        out.settings = setting_ptrs;
+        out.n_settings = OJ_SETTINGS_N;
+    }
     oj_runbooks_refresh(d);
     out.runbook_error = d->runbooks_error;
     Oj__PipelineWait *waits = NULL;

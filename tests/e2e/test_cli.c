@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../lib/harness.h"
 
@@ -363,4 +364,55 @@ Test(cli, states_are_coloured_and_tables_fit_on_a_terminal_only, .init = setup,
     struct oj_out forced = OJ(&e, "session", "list", "--color=always");
     cr_expect(strstr(forced.out, "\033[32mrunning") != NULL, "%s", forced.out);
     oj_out_free(&forced);
+}
+
+/* .oj/config.json and the user's config.json set what the environment sets;
+ * status --verbose says where each value came from; a bad one refuses the
+ * start naming the file and the key. */
+Test(cli, config_files_layer_under_the_environment, .init = setup, .fini = teardown)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/.oj", e.dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/.oj/config.json", e.dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"max_sessions\": 3, \"nudge_pause\": \"1m\"}\n", f);
+    fclose(f);
+    /* the harness points XDG_CONFIG_HOME at <project>/.xdg-config */
+    char user[PATH_MAX];
+    snprintf(user, sizeof user, "%s/.xdg-config", e.dir);
+    mkdir(user, 0700);
+    snprintf(user, sizeof user, "%s/.xdg-config/oj", e.dir);
+    mkdir(user, 0700);
+    snprintf(user, sizeof user, "%s/.xdg-config/oj/config.json", e.dir);
+    f = fopen(user, "w");
+    cr_assert_not_null(f);
+    fputs("{\"max_sessions\": 7, \"log_level\": \"debug\"}\n", f);
+    fclose(f);
+    char *envp[] = {"OJ_SNAPSHOT_KEEP=9", NULL};
+    struct oj_out s = oj_run_in(&e, NULL, envp, "daemon", "start", (char *)NULL);
+    cr_assert_eq(s.code, 0, "%s", s.err);
+    oj_out_free(&s);
+    struct oj_out v = OJ(&e, "status", "--verbose");
+    cr_assert_eq(v.code, 0, "%s", v.err);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "max_sessions       3        project %s", path);
+    cr_expect(strstr(v.out, want) != NULL, "wanted '%s' in:\n%s", want, v.out);
+    cr_expect(strstr(v.out, "log_level          debug    user ") != NULL, "%s", v.out);
+    cr_expect(strstr(v.out, "snapshot_keep      9        environment OJ_SNAPSHOT_KEEP") != NULL,
+              "%s", v.out);
+    cr_expect(strstr(v.out, "sessions:   0 active / 3 max") != NULL, "in effect: %s", v.out);
+    oj_out_free(&v);
+    struct oj_out stop = OJ(&e, "daemon", "stop");
+    oj_out_free(&stop);
+    f = fopen(path, "w");
+    fputs("{\"max_sesions\": 3}\n", f);
+    fclose(f);
+    struct oj_out bad = OJ(&e, "daemon", "start");
+    cr_expect_eq(bad.code, 2, "%s", bad.err);
+    cr_expect(strstr(bad.err, "config.json: unknown setting \"max_sesions\"") != NULL, "%s",
+              bad.err);
+    expect_one_line_error(&bad);
+    oj_out_free(&bad);
 }

@@ -42,6 +42,11 @@ void env_setup(struct oj_env *e, bool git)
         bin = "bin/oj";
     if (realpath(bin, e->oj) == NULL)
         die("OJ_BIN (build bin/oj first)");
+    /* The user's own ~/.config/oj/config.json must not reach a test's daemon:
+     * every test has an empty user config directory of its own. */
+    char xdg[sizeof e->dir + 16];
+    snprintf(xdg, sizeof xdg, "%s/.xdg-config", e->dir);
+    setenv("XDG_CONFIG_HOME", xdg, 1);
     if (git) {
         char *init[] = {"git", "init", "-q", "-b", "main", ".", NULL};
         char *cfg1[] = {"git", "config", "user.email", "test@oj.invalid", NULL};
