@@ -1,0 +1,269 @@
+/* Review before merge and worktree set-up, end to end against the real
+ * daemon, git and tmux: `oj workspace diff`, the diff-stat column of
+ * `oj workspace list` and `oj pipeline status`, `oj run --base`, a runbook's
+ * setup command and each workspace's own OJ_PORT. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/harness.h"
+
+static struct oj_env e;
+static char *daemon_env[] = {"OJ_PORT_BASE=31000", NULL};
+
+static void setup(void) { env_setup(&e, true); }
+static void teardown(void) { cr_expect(env_teardown(&e), "sanitizer report in the daemon log"); }
+
+static void start_daemon(void)
+{
+    struct oj_out o = oj_run_in(&e, NULL, daemon_env, "daemon", "start", (char *)NULL);
+    cr_assert_eq(o.code, 0, "oj daemon start (%d): %s", o.code, o.err);
+    oj_out_free(&o);
+}
+
+/* Writes .oj/runbooks/<name>.json; the text uses ' for " to stay readable. */
+static void runbook(const char *name, const char *text)
+{
+    char *json = strdup(text);
+    for (char *p = json; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    cr_assert_eq(env_write_runbook(&e, name, json), 0, "cannot write runbook %s: %s", name,
+                 strerror(errno));
+    free(json);
+}
+
+/* A path in the project (fmt has one %s for a); lives until four more calls. */
+static char *path_in(const char *fmt, const char *a)
+{
+    static char bufs[4][PATH_MAX + 256];
+    static int next;
+    char *p = bufs[next++ % 4];
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof rel, fmt, a);
+    snprintf(p, sizeof bufs[0], "%s/%s", e.dir, rel);
+    return p;
+}
+
+/* git in dir (NULL: the project), its stdout into out; its exit status. */
+static int git_in(const char *dir, char *out, size_t outlen, char *const args[])
+{
+    char *argv[16] = {"git", "-c", "user.name=t", "-c", "user.email=t@oj.invalid"};
+    int n = 5;
+    for (int i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char buf[8192];
+    return run_prog(dir ? dir : e.dir, 20000, out ? out : buf, out ? outlen : sizeof buf, argv);
+}
+
+#define GIT(dir, ...) git_in((dir), NULL, 0, (char *[]){__VA_ARGS__, NULL})
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    fclose(f);
+}
+
+static void take_id(const struct oj_out *o, char id[16])
+{
+    cr_assert_eq(o->code, 0, "oj run exited %d: %s", o->code, o->err);
+    cr_assert(strlen(o->out) == 8 && o->out[0] == 'p', "oj run prints the id: '%s'", o->out);
+    memcpy(id, o->out, 7);
+    id[7] = '\0';
+}
+
+static cJSON *status_json(const char *id)
+{
+    struct oj_out o = OJ(&e, "pipeline", "status", id, "--json");
+    cr_assert_eq(o.code, 0, "oj pipeline status %s: %s", id, o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    cr_assert_not_null(j, "not JSON: %s", o.out);
+    oj_out_free(&o);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(s) ? s->valuestring : "";
+}
+
+static double jnum(const cJSON *o, const char *key)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(n) ? n->valuedouble : -1;
+}
+
+struct want_state {
+    const char *id, *state;
+};
+
+static bool state_reached(void *arg)
+{
+    struct want_state *w = arg;
+    struct oj_out o = OJ(&e, "pipeline", "status", w->id, "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    const cJSON *p = j ? cJSON_GetObjectItemCaseSensitive(j, "pipeline") : NULL;
+    bool yes = p && strcmp(jstr(p, "state"), w->state) == 0;
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    return yes;
+}
+
+static void expect_state(const char *id, const char *state, int timeout_ms)
+{
+    struct want_state w = {id, state};
+    if (!wait_until(state_reached, &w, timeout_ms)) {
+        struct oj_out o = OJ(&e, "pipeline", "show", id);
+        cr_assert_fail("pipeline %s never became %s:\n%s%s", id, state, o.out, o.err);
+    }
+}
+
+/* ---- oj run --base ------------------------------------------------------------------ */
+
+/* A branch "feature" with a file main does not have; the project stays on
+ * its own branch. */
+static void make_feature_branch(void)
+{
+    cr_assert_eq(GIT(NULL, "checkout", "-q", "-b", "feature"), 0);
+    write_text(path_in("feature.txt%s", ""), "only on feature\n");
+    cr_assert_eq(GIT(NULL, "add", "feature.txt"), 0);
+    cr_assert_eq(GIT(NULL, "commit", "-q", "-m", "feature"), 0);
+    cr_assert_eq(GIT(NULL, "checkout", "-q", "-"), 0);
+    cr_assert(access(path_in("feature.txt%s", ""), F_OK) != 0, "back on the first branch");
+}
+
+Test(review, run_base_starts_the_worktree_from_another_branch, .init = setup, .fini = teardown)
+{
+    make_feature_branch();
+    start_daemon();
+    runbook("look", "{'pipelines':{'look':{'phases':[{'name':'look',"
+                    "'run':'cat feature.txt > {project}/seen-{id}.txt'}]}}}");
+    struct oj_out o = OJ(&e, "run", "look", "--base", "feature");
+    char id[16];
+    take_id(&o, id);
+    oj_out_free(&o);
+    expect_state(id, "done", 15000);
+    char *seen = read_file(path_in("seen-%s.txt", id));
+    cr_expect(seen && strcmp(seen, "only on feature\n") == 0, "the worktree has feature's file: "
+                                                              "%s", seen ? seen : "(none)");
+    free(seen);
+    /* without --base it starts from HEAD, which has no such file */
+    o = OJ(&e, "run", "look");
+    char id2[16];
+    take_id(&o, id2);
+    oj_out_free(&o);
+    expect_state(id2, "failed", 15000);
+}
+
+Test(review, a_bad_base_is_refused_and_nothing_is_made, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    runbook("look", "{'pipelines':{'look':{'phases':[{'name':'look','run':'true'}]}}}");
+    struct oj_out o = OJ(&e, "run", "look", "--base", "no-such-branch");
+    cr_expect_eq(o.code, 2, "a ref naming no commit is a usage error (exit %d)", o.code);
+    cr_expect(strstr(o.err, "no-such-branch") != NULL, "the error names the ref: %s", o.err);
+    cr_expect(strchr(o.err, '\n') == o.err + strlen(o.err) - 1, "one line: %s", o.err);
+    cr_expect_str_empty(o.out, "no id printed");
+    oj_out_free(&o);
+    o = OJ(&e, "run", "look", "--base", "--upload-pack=evil");
+    cr_expect_eq(o.code, 2);
+    cr_expect(strstr(o.err, "cannot start with '-'") != NULL, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "list");
+    cr_expect(strstr(o.out, "no pipelines") != NULL, "no pipeline recorded: %s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "workspace", "list");
+    cr_expect(strstr(o.out, "no workspaces") != NULL, "no workspace made: %s", o.out);
+    oj_out_free(&o);
+    char branches[4096] = "";
+    git_in(NULL, branches, sizeof branches, (char *[]){"branch", "--list", "oj/*", NULL});
+    cr_expect_str_empty(branches, "no branch made: %s", branches);
+}
+
+/* ---- setup and OJ_PORT -------------------------------------------------------------- */
+
+Test(review, setup_runs_in_the_new_worktree_with_its_own_port, .init = setup, .fini = teardown)
+{
+    write_text(path_in(".env.example%s", ""), "SECRET=1\n");
+    start_daemon();
+    runbook("web", "{'pipelines':{'web':{"
+                   "'setup':'cp {project}/.env.example .env && echo setup-port=$OJ_PORT > "
+                   "setup.txt',"
+                   "'setup_timeout':'1m',"
+                   "'phases':[{'name':'serve','run':'cat .env setup.txt > {project}/seen-{id}.txt"
+                   " && echo step-port=$OJ_PORT >> {project}/seen-{id}.txt'},"
+                   "{'name':'agent','agent':{'command':'echo agent-port=$OJ_PORT > "
+                   "{project}/agent-{id}.txt; exec oj-fake-agent --work',"
+                   "'prompt':'serve it'}}]}}}");
+    struct oj_out o = OJ(&e, "runbook", "check");
+    cr_expect_eq(o.code, 0, "oj runbook check knows setup: %s %s", o.out, o.err);
+    oj_out_free(&o);
+    char a[16], b[16];
+    o = OJ(&e, "run", "web");
+    take_id(&o, a);
+    oj_out_free(&o);
+    o = OJ(&e, "run", "web");
+    take_id(&o, b);
+    oj_out_free(&o);
+    expect_state(a, "done", 30000);
+    expect_state(b, "done", 30000);
+    int port[2];
+    const char *ids[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        cJSON *st = status_json(ids[i]);
+        port[i] = (int)jnum(st, "port");
+        cJSON_Delete(st);
+        cr_expect(port[i] >= 31000 && port[i] < 32000, "port from OJ_PORT_BASE: %d", port[i]);
+        char want[256];
+        snprintf(want, sizeof want, "SECRET=1\nsetup-port=%d\nstep-port=%d\n", port[i], port[i]);
+        char *seen = read_file(path_in("seen-%s.txt", ids[i]));
+        cr_expect(seen && strcmp(seen, want) == 0,
+                  "setup ran in the worktree before the first phase, both saw OJ_PORT:\n%s\n"
+                  "want:\n%s", seen ? seen : "(none)", want);
+        free(seen);
+        snprintf(want, sizeof want, "agent-port=%d\n", port[i]);
+        char *agent = read_file(path_in("agent-%s.txt", ids[i]));
+        cr_expect(agent && strcmp(agent, want) == 0, "the agent's session has it too: %s",
+                  agent ? agent : "(none)");
+        free(agent);
+    }
+    cr_expect_neq(port[0], port[1], "two live workspaces, two ports");
+}
+
+Test(review, a_failing_setup_fails_the_pipeline_with_its_message, .init = setup,
+     .fini = teardown)
+{
+    start_daemon();
+    runbook("web", "{'pipelines':{'web':{"
+                   "'setup':'echo installing; echo \\'npm ERR! no package.json here\\' >&2; "
+                   "exit 3',"
+                   "'phases':[{'name':'serve','run':'touch {project}/phase-ran'}]}}}");
+    struct oj_out o = OJ(&e, "run", "web");
+    char id[16];
+    take_id(&o, id);
+    oj_out_free(&o);
+    expect_state(id, "failed", 15000);
+    cJSON *st = status_json(id);
+    const char *err = jstr(st, "last_error");
+    cr_expect(strstr(err, "setup failed (exit status 3): npm ERR! no package.json here") != NULL,
+              "last_error has the setup's last line: %s", err);
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(st, "recovery");
+    const cJSON *last = cJSON_GetArrayItem(rec, cJSON_GetArraySize(rec) - 1);
+    cr_expect_str_eq(jstr(last, "action"), "setup-failed");
+    cr_expect(strstr(jstr(last, "detail"), "oj pipeline resume") != NULL, "says what to do: %s",
+              jstr(last, "detail"));
+    cJSON_Delete(st);
+    cr_expect(access(path_in("phase-ran%s", ""), F_OK) != 0, "the first phase never ran");
+    o = OJ(&e, "pipeline", "status", id);
+    cr_expect(strstr(o.out, "npm ERR! no package.json here") != NULL, "%s", o.out);
+    oj_out_free(&o);
+}
