@@ -267,3 +267,167 @@ Test(review, a_failing_setup_fails_the_pipeline_with_its_message, .init = setup,
     cr_expect(strstr(o.out, "npm ERR! no package.json here") != NULL, "%s", o.out);
     oj_out_free(&o);
 }
+
+/* ---- oj workspace diff and the diff-stat column ---------------------------------------- */
+
+/* A project with a tracked file, and a pipeline whose one step commits a
+ * line to it, changes another without committing and leaves a new file
+ * untracked: +2 -1 in 2 tracked files, and 1 untracked file of 1 line. */
+static void run_change(char id[16], char base[64])
+{
+    write_text(path_in("notes.txt%s", ""), "one\ntwo\n");
+    cr_assert_eq(GIT(NULL, "add", "notes.txt"), 0);
+    cr_assert_eq(GIT(NULL, "commit", "-q", "-m", "notes"), 0);
+    char head[128] = "";
+    git_in(NULL, head, sizeof head, (char *[]){"rev-parse", "HEAD", NULL});
+    head[strcspn(head, "\n")] = '\0';
+    snprintf(base, 64, "%s", head);
+    start_daemon();
+    runbook("change", "{'pipelines':{'change':{'phases':[{'name':'edit','run':"
+                      "'echo committed-line >> notes.txt && git commit -qam edit && "
+                      "sed -i s/two/TWO/ notes.txt && echo brand-new > fresh.txt && "
+                      "echo uncommitted > other.txt && git add other.txt'}]}}}");
+    struct oj_out o = OJ(&e, "run", "change");
+    take_id(&o, id);
+    oj_out_free(&o);
+    expect_state(id, "done", 15000);
+}
+
+Test(review, workspace_diff_shows_committed_and_uncommitted_changes, .init = setup,
+     .fini = teardown)
+{
+    char id[16], base[64];
+    run_change(id, base);
+    struct oj_out o = OJ(&e, "workspace", "diff", id);
+    cr_assert_eq(o.code, 0, "oj workspace diff %s: %s", id, o.err);
+    cr_expect(strstr(o.out, "+committed-line") != NULL, "committed change: %s", o.out);
+    cr_expect(strstr(o.out, "-two\n+TWO") != NULL, "uncommitted change: %s", o.out);
+    cr_expect(strstr(o.out, "+uncommitted") != NULL, "staged new file: %s", o.out);
+    cr_expect(strstr(o.out, "brand-new") == NULL, "untracked content not in the diff: %s", o.out);
+    cr_expect(strstr(o.err, "1 untracked file") && strstr(o.err, "fresh.txt"),
+              "untracked files named on stderr: %s", o.err);
+    oj_out_free(&o);
+
+    o = OJ(&e, "workspace", "diff", id, "--include-untracked");
+    cr_expect_eq(o.code, 0);
+    cr_expect(strstr(o.out, "+brand-new") && strstr(o.out, "fresh.txt"), "%s", o.out);
+    cr_expect(strstr(o.err, "untracked") == NULL, "%s", o.err);
+    oj_out_free(&o);
+
+    o = OJ(&e, "workspace", "diff", id, "--stat");
+    cr_expect_eq(o.code, 0);
+    cr_expect(strstr(o.out, "notes.txt") && strstr(o.out, "2 files changed"), "%s", o.out);
+    oj_out_free(&o);
+
+    /* a change made in the worktree just now shows at once */
+    char ws[PATH_MAX];
+    snprintf(ws, sizeof ws, "%s/.oj/workspaces/change-%s/other.txt", e.dir, id);
+    write_text(ws, "edited by hand\n");
+    o = OJ(&e, "workspace", "diff", id);
+    cr_expect(strstr(o.out, "+edited by hand") != NULL, "%s", o.out);
+    oj_out_free(&o);
+
+    /* named by workspace name, by an id prefix; --json says the base */
+    char name[64];
+    snprintf(name, sizeof name, "change-%s", id);
+    o = OJ(&e, "workspace", "diff", name, "--json");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    cr_assert_not_null(j, "%s", o.out);
+    cr_expect_str_eq(jstr(j, "base_commit"), base);
+    cr_expect_str_eq(jstr(j, "name"), name);
+    cr_expect(strstr(jstr(j, "diff"), "+committed-line") != NULL);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    char prefix[8];
+    snprintf(prefix, sizeof prefix, "%.4s", id);
+    o = OJ(&e, "workspace", "diff", prefix, "--stat");
+    cr_expect_eq(o.code, 0, "a unique prefix of the id: %s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "workspace", "diff", "nothing-like-it");
+    cr_expect_eq(o.code, 4, "unknown workspace: exit 4");
+    cr_expect(strstr(o.err, "nothing-like-it") && strstr(o.err, "oj workspace list"), "%s",
+              o.err);
+    oj_out_free(&o);
+}
+
+struct want_text {
+    const char *what, *args[6];
+};
+
+static bool output_has(void *arg)
+{
+    struct want_text *w = arg;
+    struct oj_out o = OJ(&e, w->args[0], w->args[1], w->args[2]);
+    bool yes = o.code == 0 && strstr(o.out, w->what) != NULL;
+    oj_out_free(&o);
+    return yes;
+}
+
+Test(review, list_and_status_show_the_diff_stat, .init = setup, .fini = teardown)
+{
+    char id[16], base[64];
+    run_change(id, base);
+    /* notes.txt +2 -1, other.txt +1, fresh.txt (untracked) +1 */
+    struct oj_out o = OJ(&e, "workspace", "list");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cr_expect(strstr(o.out, "CHANGES") != NULL, "%s", o.out);
+    cr_expect(strstr(o.out, "+4 -1") != NULL, "the stat column: %s", o.out);
+    oj_out_free(&o);
+    o = OJ(&e, "workspace", "list", "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "workspaces"), 0);
+    cr_expect_eq(jnum(w, "lines_added"), 4);
+    cr_expect_eq(jnum(w, "lines_removed"), 1);
+    cr_expect_eq(jnum(w, "files_changed"), 3);
+    cr_expect_gt(jnum(w, "diffstat_at_ms"), 0);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+
+    o = OJ(&e, "pipeline", "status", id);
+    cr_expect(strstr(o.out, "+4 -1 in 3 files") != NULL, "status shows it: %s", o.out);
+    oj_out_free(&o);
+    cJSON *st = status_json(id);
+    cr_expect_eq(jnum(st, "lines_added"), 4);
+    cr_expect_eq(jnum(st, "lines_removed"), 1);
+    cJSON_Delete(st);
+
+    /* an edit in the worktree shows once the last measure is older than 5 s */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/.oj/workspaces/change-%s/more.txt", e.dir, id);
+    write_text(path, "a\nb\nc\n");
+    struct want_text list = {"+7 -1", {"workspace", "list", NULL}};
+    cr_expect(wait_until(output_has, &list, 15000), "list measures again");
+    struct want_text status = {"+7 -1", {"pipeline", "status", id}};
+    cr_expect(wait_until(output_has, &status, 15000), "status measures again");
+}
+
+Test(review, a_diff_past_the_bound_is_cut_and_said_so, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    /* 3 MB of 100-byte lines, committed */
+    runbook("big", "{'pipelines':{'big':{'phases':[{'name':'write','run':"
+                   "'head -c 3000000 /dev/zero | tr \\\\\\\\0 a | fold -w 99 > big.txt && "
+                   "git add big.txt && git commit -qm big'}]}}}");
+    struct oj_out o = OJ(&e, "run", "big");
+    char id[16];
+    take_id(&o, id);
+    oj_out_free(&o);
+    expect_state(id, "done", 20000);
+    o = OJ(&e, "workspace", "diff", id);
+    cr_expect_eq(o.code, 0, "a cut diff is still a diff: %s", o.err);
+    size_t len = strlen(o.out);
+    cr_expect(len > 1024 * 1024 && len <= 2 * 1024 * 1024, "cut at the bound: %zu bytes", len);
+    cr_expect(len > 0 && o.out[len - 1] == '\n', "at a line end");
+    cr_expect(strstr(o.err, "longer than 2 MiB") && strstr(o.err, "git -C"), "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "workspace", "diff", id, "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    cr_assert_not_null(j);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "truncated")));
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    o = OJ(&e, "workspace", "diff", id, "--stat");
+    cr_expect(strstr(o.out, "big.txt") != NULL && strstr(o.err, "longer") == NULL, "%s", o.out);
+    oj_out_free(&o);
+}
