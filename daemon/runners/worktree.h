@@ -58,8 +58,9 @@ int oj_worktree_each(const char *root, const char *lock, const char *under,
 int oj_worktree_resolve_base(const char *root, const char *ref, char *sha, size_t shalen,
                              char *err, size_t errlen);
 
-/* How long one diff or diff-stat may take; past it git is killed. */
-#define OJ_DIFF_TIMEOUT_MS 30000
+/* How long one diff or diff-stat may take; past it git is killed (below the
+ * CLI's 30 s wait for an answer, so the answer says so). */
+#define OJ_DIFF_TIMEOUT_MS 20000
 /* The most of a diff one WorkspaceDiff reply carries: past it the diff is cut
  * at a line end and the reply says truncated. */
 #define OJ_DIFF_MAX_BYTES (2u * 1024 * 1024)
