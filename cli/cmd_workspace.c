@@ -177,8 +177,9 @@ const struct oj_cmd oj_cmd_workspace_list = {
     "List workspaces: name, branch, pipeline, state, changes, path",
     "CHANGES is the workspace's diff-stat (+added -removed lines) against the commit it was\n"
     "made from: committed, uncommitted and untracked files. It is measured by git when the\n"
-    "last measure is over 5 s old (at most 10 s of git per listing; the rest show their last\n"
-    "measure); '-' when it cannot be measured (folder gone, or made before oj recorded bases).",
+    "last measure is over 5 s old or older than its pipeline's last phase end (at most 10 s\n"
+    "of git per listing; the rest show their last measure); '-' when it cannot be measured\n"
+    "(folder gone, or made before oj recorded bases).",
     json_only, 0, 0, exec_list,
 };
 const struct oj_cmd oj_cmd_workspace_diff = {

@@ -16,6 +16,7 @@
 #include "utf8.h"
 #include "engine_runner.h"
 #include "pipelines.h"
+#include "workspace_stat.h"
 
 /* ---- templates ------------------------------------------------------------------ */
 
@@ -61,6 +62,7 @@ void oj_pl_finish(struct oj_daemon *d, const char *id, enum oj_pipeline_state st
     struct oj_pipeline p;
     bool saved = false;
     if (load(d, id, &p)) {
+        oj_ws_stat_changed(d, p.workspace);
         oj_pipeline_finish(&p, state, why, oj_wall_ms());
         saved = save(d, id, &p);
     }
@@ -154,6 +156,7 @@ void oj_pl_phase_over(struct oj_daemon *d, const char *id, bool ok, const char *
         oj_pipeline_free(&p);
         return;
     }
+    oj_ws_stat_changed(d, p.workspace); /* its step's work is in: measure the diff again */
     char phase[80];
     snprintf(phase, sizeof phase, "%s", p.phase);
     if (oj_runbooks_current(d) == NULL) {

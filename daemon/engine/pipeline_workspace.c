@@ -16,6 +16,7 @@
 #include "worktree.h"
 #include "engine_runner.h"
 #include "template.h"
+#include "workspace_stat.h"
 
 const cJSON *oj_pl_workspace_record(struct oj_daemon *d, const struct oj_pipeline *p)
 {
@@ -54,6 +55,7 @@ static bool step_result(struct oj_daemon *d, const char *id, struct oj_pipeline 
 /* The workspace is ready (and set up): the first phase starts. */
 static void workspace_ready(struct oj_daemon *d, const char *id, struct oj_pipeline *p)
 {
+    oj_ws_stat_changed(d, p->workspace); /* made and set up: measure it afresh */
     oj_pipeline_touch(p, oj_wall_ms());
     p->step = OJ_STEP_PENDING;
     bool saved = save(d, id, p);

@@ -20,27 +20,47 @@ const struct oj_ws_stat *oj_ws_stat_get(struct oj_daemon *d, const char *name)
 
 bool oj_ws_stat_fresh(const struct oj_ws_stat *st, int64_t now_ms)
 {
-    return st && st->at_ms > 0 && now_ms - st->at_ms <= OJ_DIFFSTAT_MAX_AGE_MS;
+    return st && st->at_ms > 0 && st->at_ms > st->changed_ms &&
+           now_ms - st->at_ms <= OJ_DIFFSTAT_MAX_AGE_MS;
+}
+
+/* The entry of name, made (never measured) when there is none; NULL when
+ * out of memory. */
+static struct oj_ws_stat *entry(struct oj_daemon *d, const char *name)
+{
+    struct oj_ws_stat *have = oj_hmap_get(&d->workspace_stats, name);
+    if (have)
+        return have;
+    struct oj_ws_stat *made = calloc(1, sizeof *made);
+    bool oom = made == NULL;
+    if (made)
+        oj_hmap_put(&d->workspace_stats, name, made, &oom);
+    if (oom) {
+        free(made);
+        return NULL;
+    }
+    return made;
 }
 
 void oj_ws_stat_put(struct oj_daemon *d, const char *name, const struct oj_ws_stat *st)
 {
     if (st->at_ms <= 0)
         return;
-    struct oj_ws_stat *have = oj_hmap_get(&d->workspace_stats, name);
-    if (have) {
-        if (st->at_ms >= have->at_ms)
-            *have = *st;
+    struct oj_ws_stat *have = entry(d, name);
+    /* an older measure than the one kept, or one started before the last change */
+    if (have == NULL || st->at_ms < have->at_ms || st->at_ms <= have->changed_ms)
         return;
-    }
-    struct oj_ws_stat *copy = malloc(sizeof *copy);
-    bool oom = copy == NULL;
-    if (copy) {
-        *copy = *st;
-        oj_hmap_put(&d->workspace_stats, name, copy, &oom);
-    }
-    if (oom)
-        free(copy); /* not cached: measured again next time */
+    have->s = st->s;
+    have->at_ms = st->at_ms;
+}
+
+void oj_ws_stat_changed(struct oj_daemon *d, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    struct oj_ws_stat *have = name[0] ? entry(d, name) : NULL;
+    if (have)
+        have->changed_ms = oj_wall_ms();
 }
 
 void oj_ws_stat_drop(struct oj_daemon *d, const char *name)
@@ -65,6 +85,7 @@ void oj_ws_stat_measure(const char *path, const char *base, struct oj_ws_stat *s
     if (base[0] == '\0' || path[0] == '\0' || stat(path, &sb) != 0)
         return;
     char line[512], err[1024];
+    int64_t started = oj_wall_ms();
     if (oj_worktree_diffstat(path, base, line, sizeof line, err, sizeof err) != 0) {
         LOG_DEBUG("workspace %s: no diff-stat: %s", path, err);
         return;
@@ -73,7 +94,7 @@ void oj_ws_stat_measure(const char *path, const char *base, struct oj_ws_stat *s
         LOG_DEBUG("workspace %s: git's diff-stat was not understood: %s", path, line);
         return;
     }
-    st->at_ms = oj_wall_ms();
+    st->at_ms = started;
 }
 
 struct refresh_job {

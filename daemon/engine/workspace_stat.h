@@ -22,7 +22,8 @@
 
 struct oj_ws_stat {
     struct oj_diffstat s;
-    int64_t at_ms; /* wall time git measured it; 0: never */
+    int64_t at_ms;      /* wall time git started measuring it; 0: never */
+    int64_t changed_ms; /* when its pipeline last moved on: a measure started before is stale */
 };
 
 /* The cached diff-stat of workspace name, or NULL. Engine thread. */
@@ -31,6 +32,10 @@ const struct oj_ws_stat *oj_ws_stat_get(struct oj_daemon *d, const char *name);
 bool oj_ws_stat_fresh(const struct oj_ws_stat *st, int64_t now_ms);
 /* Records a measure (at_ms 0: git could not measure it; keeps nothing). */
 void oj_ws_stat_put(struct oj_daemon *d, const char *name, const struct oj_ws_stat *st);
+/* The workspace at path (a pipeline's) has just changed for sure: a phase of
+ * its pipeline ended or the pipeline finished. Its cached measure, and any
+ * measure started before now, is stale: the next request measures again. */
+void oj_ws_stat_changed(struct oj_daemon *d, const char *path);
 /* Forgets workspace name (removed), or every one (d's end). */
 void oj_ws_stat_drop(struct oj_daemon *d, const char *name);
 void oj_ws_stats_forget(struct oj_daemon *d);
