@@ -431,3 +431,45 @@ Test(review, a_diff_past_the_bound_is_cut_and_said_so, .init = setup, .fini = te
     cr_expect(strstr(o.out, "big.txt") != NULL && strstr(o.err, "longer") == NULL, "%s", o.out);
     oj_out_free(&o);
 }
+
+static int port_of(const char *id)
+{
+    cJSON *st = status_json(id);
+    int port = (int)jnum(st, "port");
+    cJSON_Delete(st);
+    return port;
+}
+
+Test(review, a_port_survives_a_restart_and_is_freed_by_cleanup, .init = setup, .fini = teardown)
+{
+    start_daemon();
+    runbook("p", "{'pipelines':{'p':{'phases':[{'name':'a','run':'true'}]}}}");
+    char a[16], b[16], c[16];
+    struct oj_out o = OJ(&e, "run", "p");
+    take_id(&o, a);
+    oj_out_free(&o);
+    o = OJ(&e, "run", "p");
+    take_id(&o, b);
+    oj_out_free(&o);
+    expect_state(a, "done", 15000);
+    expect_state(b, "done", 15000);
+    cr_expect_eq(port_of(a), 31000);
+    cr_expect_eq(port_of(b), 31001);
+    o = OJ(&e, "daemon", "stop");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    start_daemon();
+    cr_expect_eq(port_of(b), 31001, "kept across a restart");
+    /* a's workspace removed: its port is the first free one again */
+    char ws[PATH_MAX];
+    snprintf(ws, sizeof ws, "%s/.oj/workspaces/p-%s", e.dir, a);
+    o = OJ(&e, "workspace", "cleanup", "--stale");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    cr_assert(access(ws, F_OK) != 0, "cleanup removed %s", ws);
+    o = OJ(&e, "run", "p");
+    take_id(&o, c);
+    oj_out_free(&o);
+    expect_state(c, "done", 15000);
+    cr_expect_eq(port_of(c), 31000, "the freed port is used again");
+}
