@@ -281,7 +281,7 @@ static void run_change(char id[16], char base[64])
     char head[128] = "";
     git_in(NULL, head, sizeof head, (char *[]){"rev-parse", "HEAD", NULL});
     head[strcspn(head, "\n")] = '\0';
-    snprintf(base, 64, "%s", head);
+    snprintf(base, 64, "%.63s", head);
     start_daemon();
     runbook("change", "{'pipelines':{'change':{'phases':[{'name':'edit','run':"
                       "'echo committed-line >> notes.txt && git commit -qam edit && "
