@@ -398,7 +398,8 @@ static void pick_offer(const char *name, const cJSON *v, void *arg)
         c->exact_name = name;
     if (pid[0] && strcmp(pid, c->query) == 0)
         c->exact_id = name;
-    if (strncmp(name, c->query, c->qlen) == 0 || (pid[0] && strncmp(pid, c->query, c->qlen) == 0)) {
+    if (strncmp(name, c->query, c->qlen) == 0 ||
+        (pid[0] && strncmp(pid, c->query, c->qlen) == 0)) {
         if (c->nprefix < OJ_RESOLVE_LISTED)
             c->prefix[c->nprefix] = name;
         c->nprefix++;
@@ -466,7 +467,8 @@ static void rpc_diff(Oj__Control_Service *svc, const Oj__WorkspaceDiffRequest *i
                      c.prefix[i]);
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
                        "'%s' matches %d workspaces (%s%s); give more of its name or id",
-                       in->workspace, c.nprefix, list, c.nprefix > OJ_RESOLVE_LISTED ? ", ..." : "");
+                       in->workspace, c.nprefix, list,
+                       c.nprefix > OJ_RESOLVE_LISTED ? ", ..." : "");
     }
     const cJSON *w = oj_state_get(oj_store_state(d->store), "workspace", name);
     const char *path = oj_json_str(w, "path"), *base = oj_json_str(w, "base");
