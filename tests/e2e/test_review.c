@@ -473,3 +473,33 @@ Test(review, a_port_survives_a_restart_and_is_freed_by_cleanup, .init = setup, .
     expect_state(c, "done", 15000);
     cr_expect_eq(port_of(c), 31000, "the freed port is used again");
 }
+
+Test(review, workspace_diff_names_the_candidates_of_an_ambiguous_prefix, .init = setup,
+     .fini = teardown)
+{
+    start_daemon();
+    runbook("p", "{'pipelines':{'p':{'phases':[{'name':'a','run':'true'}]}}}");
+    char a[16], b[16];
+    struct oj_out o = OJ(&e, "run", "p");
+    take_id(&o, a);
+    oj_out_free(&o);
+    o = OJ(&e, "run", "p");
+    take_id(&o, b);
+    oj_out_free(&o);
+    expect_state(a, "done", 15000);
+    expect_state(b, "done", 15000);
+    /* "p" is a prefix of both ids and both names */
+    o = OJ(&e, "workspace", "diff", "p");
+    cr_expect_eq(o.code, 2, "an ambiguous prefix is a usage error (exit %d)", o.code);
+    cr_expect(strstr(o.err, "matches 2 workspaces") && strstr(o.err, a) && strstr(o.err, b),
+              "both named: %s", o.err);
+    oj_out_free(&o);
+    /* the exact id wins over being a prefix of a name */
+    o = OJ(&e, "workspace", "diff", a, "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    char want[32];
+    snprintf(want, sizeof want, "p-%s", a);
+    cr_expect(j && strcmp(jstr(j, "name"), want) == 0, "%s %s", o.out, o.err);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+}
