@@ -33,6 +33,12 @@ static int exec_run(struct oj_ctx *ctx, const struct oj_args *a)
     }
     req.n_inputs = (size_t)a->nnamed;
     req.inputs = ptrs;
+    const char *base = oj_args_get(a, "base");
+    if (base && base[0] == '\0') {
+        oj_errorf("--base needs a branch, tag or commit, like --base main");
+        return OJ_EXIT_USAGE;
+    }
+    req.base_ref = base ? (char *)base : "";
     WITH_CLIENT(ctx, c, (oj__control__run(oj_client_service(c), &req, NULL, NULL),
                          oj_print_reply(c, a, human_run)));
 }
@@ -94,6 +100,13 @@ static void human_status(const void *m)
         printf("  error:     %s\n", oj_esc(r->last_error));
     printf("  workspace: %s\n", oj_esc(r->workspace));
     printf("  branch:    %s\n", oj_esc(r->branch));
+    if (r->diffstat_at_ms > 0)
+        printf("  changes:   +%lld -%lld in %lld file%s (against its base; `oj workspace diff "
+               "%s`)\n",
+               (long long)r->lines_added, (long long)r->lines_removed,
+               (long long)r->files_changed, r->files_changed == 1 ? "" : "s", oj_esc(p->id));
+    if (r->port > 0)
+        printf("  port:      %d (OJ_PORT)\n", r->port);
     for (size_t i = 0; i < r->n_inputs; i++)
         printf("  input:     %s = %s\n", oj_esc(r->inputs[i]->name), oj_esc(r->inputs[i]->value));
     for (size_t i = 0; i < r->n_checkpoints; i++) {
@@ -177,6 +190,7 @@ static int exec_cancel(struct oj_ctx *ctx, const struct oj_args *a)
 
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt run_opts[] = {
+    {"base", true, "REF", "the branch, tag or commit its worktree starts from (default: HEAD)"},
     {"*", true, "input", "an input by name, instead of by position"},
     OJ_OPT_JSON,
     {0},
@@ -189,11 +203,14 @@ static const struct oj_opt list_opts[] = {
 };
 
 const struct oj_cmd oj_cmd_run = {
-    NULL, "run", "<pipeline> [inputs...] [--<input> VALUE...]",
+    NULL, "run", "<pipeline> [inputs...] [--<input> VALUE...] [--base REF]",
     "Start a pipeline from a runbook; prints its id",
     "Inputs are given in the order the runbook declares them, or by name (--name VALUE).\n"
     "Pipelines are defined in .oj/runbooks/*.json (`man oj-runbook`). It returns once the\n"
-    "pipeline is recorded; its git worktree is made next (step workspace), then its phases.",
+    "pipeline is recorded; its git worktree is made next (step workspace), from --base (a\n"
+    "branch, tag or commit; default HEAD; a ref that names no commit is refused before\n"
+    "anything is made), then the runbook's setup runs in it, then its phases. Its workspace\n"
+    "gets a port of its own, OJ_PORT, in the environment of setup, shell steps and agents.",
     run_opts, 1, -1, exec_run,
 };
 const struct oj_cmd oj_cmd_pipeline_list = {

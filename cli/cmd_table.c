@@ -25,6 +25,7 @@
     X(oj_cmd_session_start)                                                                        \
     X(oj_cmd_workspace_list)                                                                       \
     X(oj_cmd_workspace_cleanup)                                                                    \
+    X(oj_cmd_workspace_diff)                                                                       \
     X(oj_cmd_lock_list)                                                                            \
     X(oj_cmd_lock_status)                                                                          \
     X(oj_cmd_lock_acquire)                                                                         \

@@ -49,6 +49,11 @@ const struct oj_env_doc oj_env_docs[] = {
      "7d"},
     {"OJ_HISTORY_MAX_SIZE", "daemon",
      "all of that history together; past it the oldest goes first (size; 0 = no cap)", "1GiB"},
+    {"OJ_PORT_BASE", "daemon",
+     "each new workspace gets the first port base + k * step (k = 0-999) no other workspace "
+     "holds, as its OJ_PORT (1024-65535)",
+     "20000"},
+    {"OJ_PORT_STEP", "daemon", "the step between workspace ports (1-1000)", "1"},
     {"OJ_TIMEOUT", "CLI", "bound on one request (duration)", "30s"},
     {"OJ_AGENT_WAIT", "CLI (oj done, oj checkpoint)",
      "how long to keep trying while the daemon is stopping or down (duration)", "60s"},
@@ -68,6 +73,8 @@ const struct oj_env_doc oj_env_docs[] = {
      "set by the daemon inside a session: the session id", "-"},
     {"OTTER_WORKSPACE", "agents, shell steps", "set by the daemon: the pipeline's workspace", "-"},
     {"OTTER_PROMPT_FILE", "agents", "set by the daemon: the phase's prompt file", "-"},
+    {"OJ_PORT", "setup, shell steps, agents",
+     "set by the daemon: the workspace's own port, different from every other workspace's", "-"},
     {NULL, NULL, NULL, NULL},
 };
 

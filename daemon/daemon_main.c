@@ -48,6 +48,7 @@
 #include "watcher.h"
 #include "engine_runner.h"
 #include "pipelines.h"
+#include "workspace_stat.h"
 
 static void tell(int fd, const char *fmt, const char *detail, long n)
 {
@@ -79,6 +80,7 @@ static void free_domain(struct oj_daemon *d)
     oj_sessions_forget(d);
     oj_hmap_free(&d->pipeline_shells);
     oj_hmap_free(&d->pipeline_agents_starting);
+    oj_ws_stats_forget(d);
     oj_cron_forget(d);
     oj_watcher_free(d->watcher);
     if (d->runbooks) {
@@ -218,6 +220,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_hmap_init(&d->pipeline_shells);
     oj_hmap_init(&d->pipeline_agents_starting);
     oj_hmap_init(&d->cron_running);
+    oj_hmap_init(&d->workspace_stats);
     /* The watcher's bookkeeping exists before the engine asks it anything;
      * its thread starts once there is a publisher. */
     if ((d->watcher = oj_watcher_new()) == NULL) {

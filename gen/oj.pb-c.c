@@ -1672,6 +1672,96 @@ void   oj__workspace_not_removed__free_unpacked
   assert(message->base.descriptor == &oj__workspace_not_removed__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__workspace_diff_request__init
+                     (Oj__WorkspaceDiffRequest         *message)
+{
+  static const Oj__WorkspaceDiffRequest init_value = OJ__WORKSPACE_DIFF_REQUEST__INIT;
+  *message = init_value;
+}
+size_t oj__workspace_diff_request__get_packed_size
+                     (const Oj__WorkspaceDiffRequest *message)
+{
+  assert(message->base.descriptor == &oj__workspace_diff_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__workspace_diff_request__pack
+                     (const Oj__WorkspaceDiffRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__workspace_diff_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__workspace_diff_request__pack_to_buffer
+                     (const Oj__WorkspaceDiffRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__workspace_diff_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__WorkspaceDiffRequest *
+       oj__workspace_diff_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__WorkspaceDiffRequest *)
+     protobuf_c_message_unpack (&oj__workspace_diff_request__descriptor,
+                                allocator, len, data);
+}
+void   oj__workspace_diff_request__free_unpacked
+                     (Oj__WorkspaceDiffRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__workspace_diff_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__workspace_diff_response__init
+                     (Oj__WorkspaceDiffResponse         *message)
+{
+  static const Oj__WorkspaceDiffResponse init_value = OJ__WORKSPACE_DIFF_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t oj__workspace_diff_response__get_packed_size
+                     (const Oj__WorkspaceDiffResponse *message)
+{
+  assert(message->base.descriptor == &oj__workspace_diff_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__workspace_diff_response__pack
+                     (const Oj__WorkspaceDiffResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__workspace_diff_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__workspace_diff_response__pack_to_buffer
+                     (const Oj__WorkspaceDiffResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__workspace_diff_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__WorkspaceDiffResponse *
+       oj__workspace_diff_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__WorkspaceDiffResponse *)
+     protobuf_c_message_unpack (&oj__workspace_diff_response__descriptor,
+                                allocator, len, data);
+}
+void   oj__workspace_diff_response__free_unpacked
+                     (Oj__WorkspaceDiffResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__workspace_diff_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__lock_list_request__init
                      (Oj__LockListRequest         *message)
 {
@@ -3622,7 +3712,7 @@ const ProtobufCMessageDescriptor oj__input__descriptor =
   (ProtobufCMessageInit) oj__input__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__run_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor oj__run_request__field_descriptors[4] =
 {
   {
     "pipeline",
@@ -3660,8 +3750,21 @@ static const ProtobufCFieldDescriptor oj__run_request__field_descriptors[3] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "base_ref",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__RunRequest, base_ref),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__run_request__field_indices_by_name[] = {
+  3,   /* field[3] = base_ref */
   2,   /* field[2] = inputs */
   0,   /* field[0] = pipeline */
   1,   /* field[1] = positional */
@@ -3669,7 +3772,7 @@ static const unsigned oj__run_request__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__run_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor oj__run_request__descriptor =
 {
@@ -3679,7 +3782,7 @@ const ProtobufCMessageDescriptor oj__run_request__descriptor =
   "Oj__RunRequest",
   "oj",
   sizeof(Oj__RunRequest),
-  3,
+  4,
   oj__run_request__field_descriptors,
   oj__run_request__field_indices_by_name,
   1,  oj__run_request__number_ranges,
@@ -4044,7 +4147,7 @@ const ProtobufCMessageDescriptor oj__recovery_step__descriptor =
   (ProtobufCMessageInit) oj__recovery_step__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descriptors[13] =
+static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descriptors[18] =
 {
   {
     "pipeline",
@@ -4202,26 +4305,92 @@ static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "lines_added",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, lines_added),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lines_removed",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, lines_removed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "files_changed",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, files_changed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "diffstat_at_ms",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, diffstat_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "port",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, port),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__pipeline_status_response__field_indices_by_name[] = {
   10,   /* field[10] = attempt */
   7,   /* field[7] = branch */
   11,   /* field[11] = checkpoints */
+  16,   /* field[16] = diffstat_at_ms */
+  15,   /* field[15] = files_changed */
   2,   /* field[2] = idle_ms */
   8,   /* field[8] = inputs */
   4,   /* field[4] = last_error */
+  13,   /* field[13] = lines_added */
+  14,   /* field[14] = lines_removed */
   12,   /* field[12] = lock_held */
   0,   /* field[0] = pipeline */
+  17,   /* field[17] = port */
   5,   /* field[5] = recovery */
   1,   /* field[1] = session_id */
   9,   /* field[9] = step */
   3,   /* field[3] = waiting_for_lock */
   6,   /* field[6] = workspace */
 };
-static const ProtobufCIntRange oj__pipeline_status_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange oj__pipeline_status_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 20, 13 },
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor =
 {
@@ -4231,10 +4400,10 @@ const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor =
   "Oj__PipelineStatusResponse",
   "oj",
   sizeof(Oj__PipelineStatusResponse),
-  13,
+  18,
   oj__pipeline_status_response__field_descriptors,
   oj__pipeline_status_response__field_indices_by_name,
-  1,  oj__pipeline_status_response__number_ranges,
+  2,  oj__pipeline_status_response__number_ranges,
   (ProtobufCMessageInit) oj__pipeline_status_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -5288,7 +5457,7 @@ const ProtobufCMessageDescriptor oj__workspace_list_request__descriptor =
   (ProtobufCMessageInit) oj__workspace_list_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__workspace_info__field_descriptors[5] =
+static const ProtobufCFieldDescriptor oj__workspace_info__field_descriptors[9] =
 {
   {
     "name",
@@ -5350,9 +5519,61 @@ static const ProtobufCFieldDescriptor oj__workspace_info__field_descriptors[5] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "lines_added",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceInfo, lines_added),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lines_removed",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceInfo, lines_removed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "files_changed",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceInfo, files_changed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "diffstat_at_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceInfo, diffstat_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__workspace_info__field_indices_by_name[] = {
   1,   /* field[1] = branch */
+  8,   /* field[8] = diffstat_at_ms */
+  7,   /* field[7] = files_changed */
+  5,   /* field[5] = lines_added */
+  6,   /* field[6] = lines_removed */
   0,   /* field[0] = name */
   4,   /* field[4] = path */
   2,   /* field[2] = pipeline_id */
@@ -5361,7 +5582,7 @@ static const unsigned oj__workspace_info__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__workspace_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor oj__workspace_info__descriptor =
 {
@@ -5371,7 +5592,7 @@ const ProtobufCMessageDescriptor oj__workspace_info__descriptor =
   "Oj__WorkspaceInfo",
   "oj",
   sizeof(Oj__WorkspaceInfo),
-  5,
+  9,
   oj__workspace_info__field_descriptors,
   oj__workspace_info__field_indices_by_name,
   1,  oj__workspace_info__number_ranges,
@@ -5567,6 +5788,173 @@ const ProtobufCMessageDescriptor oj__workspace_not_removed__descriptor =
   oj__workspace_not_removed__field_indices_by_name,
   1,  oj__workspace_not_removed__number_ranges,
   (ProtobufCMessageInit) oj__workspace_not_removed__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__workspace_diff_request__field_descriptors[3] =
+{
+  {
+    "workspace",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceDiffRequest, workspace),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stat",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceDiffRequest, stat),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_untracked",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceDiffRequest, include_untracked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__workspace_diff_request__field_indices_by_name[] = {
+  2,   /* field[2] = include_untracked */
+  1,   /* field[1] = stat */
+  0,   /* field[0] = workspace */
+};
+static const ProtobufCIntRange oj__workspace_diff_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor oj__workspace_diff_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.WorkspaceDiffRequest",
+  "WorkspaceDiffRequest",
+  "Oj__WorkspaceDiffRequest",
+  "oj",
+  sizeof(Oj__WorkspaceDiffRequest),
+  3,
+  oj__workspace_diff_request__field_descriptors,
+  oj__workspace_diff_request__field_indices_by_name,
+  1,  oj__workspace_diff_request__number_ranges,
+  (ProtobufCMessageInit) oj__workspace_diff_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__workspace_diff_response__field_descriptors[6] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceDiffResponse, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "path",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceDiffResponse, path),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "base_commit",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceDiffResponse, base_commit),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "diff",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceDiffResponse, diff),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "truncated",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__WorkspaceDiffResponse, truncated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "untracked",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Oj__WorkspaceDiffResponse, n_untracked),
+    offsetof(Oj__WorkspaceDiffResponse, untracked),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__workspace_diff_response__field_indices_by_name[] = {
+  2,   /* field[2] = base_commit */
+  3,   /* field[3] = diff */
+  0,   /* field[0] = name */
+  1,   /* field[1] = path */
+  4,   /* field[4] = truncated */
+  5,   /* field[5] = untracked */
+};
+static const ProtobufCIntRange oj__workspace_diff_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor oj__workspace_diff_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.WorkspaceDiffResponse",
+  "WorkspaceDiffResponse",
+  "Oj__WorkspaceDiffResponse",
+  "oj",
+  sizeof(Oj__WorkspaceDiffResponse),
+  6,
+  oj__workspace_diff_response__field_descriptors,
+  oj__workspace_diff_response__field_indices_by_name,
+  1,  oj__workspace_diff_response__number_ranges,
+  (ProtobufCMessageInit) oj__workspace_diff_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__lock_list_request__field_descriptors[1] =
@@ -6858,7 +7246,7 @@ const ProtobufCMessageDescriptor oj__cron_set_enabled_request__descriptor =
   (ProtobufCMessageInit) oj__cron_set_enabled_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor oj__control__method_descriptors[34] =
+static const ProtobufCMethodDescriptor oj__control__method_descriptors[35] =
 {
   { "Ping", &oj__ping_request__descriptor, &oj__ping_response__descriptor },
   { "Status", &oj__status_request__descriptor, &oj__status_response__descriptor },
@@ -6882,6 +7270,7 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[34] =
   { "SessionStart", &oj__session_start_request__descriptor, &oj__session_info__descriptor },
   { "WorkspaceList", &oj__workspace_list_request__descriptor, &oj__workspace_list_response__descriptor },
   { "WorkspaceCleanup", &oj__workspace_cleanup_request__descriptor, &oj__workspace_cleanup_response__descriptor },
+  { "WorkspaceDiff", &oj__workspace_diff_request__descriptor, &oj__workspace_diff_response__descriptor },
   { "LockList", &oj__lock_list_request__descriptor, &oj__lock_list_response__descriptor },
   { "LockStatus", &oj__lock_ref__descriptor, &oj__lock_info__descriptor },
   { "LockAcquire", &oj__lock_acquire_request__descriptor, &oj__lock_info__descriptor },
@@ -6897,20 +7286,20 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[34] =
 };
 const unsigned oj__control__method_indices_by_name[] = {
   12,        /* Checkpoint */
-  31,        /* CronList */
-  32,        /* CronRun */
-  33,        /* CronSetEnabled */
+  32,        /* CronList */
+  33,        /* CronRun */
+  34,        /* CronSetEnabled */
   2,        /* DaemonStop */
   11,        /* Done */
-  24,        /* LockAcquire */
-  22,        /* LockList */
-  25,        /* LockRelease */
-  23,        /* LockStatus */
-  29,        /* MaintenanceArchive */
-  26,        /* MaintenanceCompact */
-  28,        /* MaintenanceRestoreSnapshot */
-  27,        /* MaintenanceSnapshot */
-  30,        /* MaintenanceSnapshots */
+  25,        /* LockAcquire */
+  23,        /* LockList */
+  26,        /* LockRelease */
+  24,        /* LockStatus */
+  30,        /* MaintenanceArchive */
+  27,        /* MaintenanceCompact */
+  29,        /* MaintenanceRestoreSnapshot */
+  28,        /* MaintenanceSnapshot */
+  31,        /* MaintenanceSnapshots */
   0,        /* Ping */
   10,        /* PipelineCancel */
   4,        /* PipelineList */
@@ -6929,6 +7318,7 @@ const unsigned oj__control__method_indices_by_name[] = {
   19,        /* SessionStart */
   1,        /* Status */
   21,        /* WorkspaceCleanup */
+  22,        /* WorkspaceDiff */
   20         /* WorkspaceList */
 };
 const ProtobufCServiceDescriptor oj__control__descriptor =
@@ -6938,7 +7328,7 @@ const ProtobufCServiceDescriptor oj__control__descriptor =
   "Control",
   "Oj__Control",
   "oj",
-  34,
+  35,
   oj__control__method_descriptors,
   oj__control__method_indices_by_name
 };
@@ -7118,13 +7508,21 @@ void oj__control__workspace_cleanup(ProtobufCService *service,
   assert(service->descriptor == &oj__control__descriptor);
   service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void oj__control__workspace_diff(ProtobufCService *service,
+                                 const Oj__WorkspaceDiffRequest *input,
+                                 Oj__WorkspaceDiffResponse_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &oj__control__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void oj__control__lock_list(ProtobufCService *service,
                             const Oj__LockListRequest *input,
                             Oj__LockListResponse_Closure closure,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_status(ProtobufCService *service,
                               const Oj__LockRef *input,
@@ -7132,7 +7530,7 @@ void oj__control__lock_status(ProtobufCService *service,
                               void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_acquire(ProtobufCService *service,
                                const Oj__LockAcquireRequest *input,
@@ -7140,7 +7538,7 @@ void oj__control__lock_acquire(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_release(ProtobufCService *service,
                                const Oj__LockReleaseRequest *input,
@@ -7148,7 +7546,7 @@ void oj__control__lock_release(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_compact(ProtobufCService *service,
                                       const Oj__CompactRequest *input,
@@ -7156,7 +7554,7 @@ void oj__control__maintenance_compact(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        const Oj__SnapshotRequest *input,
@@ -7164,7 +7562,7 @@ void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                const Oj__RestoreSnapshotRequest *input,
@@ -7172,7 +7570,7 @@ void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_archive(ProtobufCService *service,
                                       const Oj__ArchiveRequest *input,
@@ -7180,7 +7578,7 @@ void oj__control__maintenance_archive(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         const Oj__SnapshotListRequest *input,
@@ -7188,7 +7586,7 @@ void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_list(ProtobufCService *service,
                             const Oj__CronListRequest *input,
@@ -7196,7 +7594,7 @@ void oj__control__cron_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_run(ProtobufCService *service,
                            const Oj__CronRef *input,
@@ -7204,7 +7602,7 @@ void oj__control__cron_run(ProtobufCService *service,
                            void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_set_enabled(ProtobufCService *service,
                                    const Oj__CronSetEnabledRequest *input,
@@ -7212,7 +7610,7 @@ void oj__control__cron_set_enabled(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__init (Oj__Control_Service *service,
                         Oj__Control_ServiceDestroy destroy)

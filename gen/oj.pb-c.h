@@ -52,6 +52,8 @@ typedef struct Oj__WorkspaceListResponse Oj__WorkspaceListResponse;
 typedef struct Oj__WorkspaceCleanupRequest Oj__WorkspaceCleanupRequest;
 typedef struct Oj__WorkspaceCleanupResponse Oj__WorkspaceCleanupResponse;
 typedef struct Oj__WorkspaceNotRemoved Oj__WorkspaceNotRemoved;
+typedef struct Oj__WorkspaceDiffRequest Oj__WorkspaceDiffRequest;
+typedef struct Oj__WorkspaceDiffResponse Oj__WorkspaceDiffResponse;
 typedef struct Oj__LockListRequest Oj__LockListRequest;
 typedef struct Oj__LockRef Oj__LockRef;
 typedef struct Oj__LockInfo Oj__LockInfo;
@@ -330,10 +332,14 @@ struct  Oj__RunRequest
    */
   size_t n_inputs;
   Oj__Input **inputs;
+  /*
+   * --base: the commit-ish the worktree starts from ("": HEAD)
+   */
+  char *base_ref;
 };
 #define OJ__RUN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__run_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__RunResponse
@@ -453,10 +459,24 @@ struct  Oj__PipelineStatusResponse
   size_t n_checkpoints;
   Oj__Checkpoint **checkpoints;
   char *lock_held;
+  /*
+   * The workspace's diff-stat against its base (as WorkspaceInfo 6-9) and its OJ_PORT.
+   */
+  int64_t lines_added;
+  int64_t lines_removed;
+  int64_t files_changed;
+  /*
+   * when git measured it; 0: not measured (no worktree)
+   */
+  int64_t diffstat_at_ms;
+  /*
+   * OJ_PORT of its workspace; 0: none (made before ports)
+   */
+  int32_t port;
 };
 #define OJ__PIPELINE_STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_status_response__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
 
 
 struct  Oj__Checkpoint
@@ -726,10 +746,21 @@ struct  Oj__WorkspaceInfo
   char *pipeline_id;
   char *state;
   char *path;
+  /*
+   * Diff-stat of the worktree against its base commit: committed, uncommitted
+   * and untracked (not ignored) changes; measured at most a few seconds before.
+   */
+  int64_t lines_added;
+  int64_t lines_removed;
+  int64_t files_changed;
+  /*
+   * when git measured it; 0: not measured (folder gone)
+   */
+  int64_t diffstat_at_ms;
 };
 #define OJ__WORKSPACE_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__workspace_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 struct  Oj__WorkspaceListResponse
@@ -785,6 +816,58 @@ struct  Oj__WorkspaceNotRemoved
 #define OJ__WORKSPACE_NOT_REMOVED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__workspace_not_removed__descriptor) \
     , NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Oj__WorkspaceDiffRequest
+{
+  ProtobufCMessage base;
+  /*
+   * workspace name or pipeline id (exact first, then unique prefix)
+   */
+  char *workspace;
+  /*
+   * git's --stat instead of the patch
+   */
+  protobuf_c_boolean stat;
+  /*
+   * untracked files in the diff, as new files
+   */
+  protobuf_c_boolean include_untracked;
+};
+#define OJ__WORKSPACE_DIFF_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__workspace_diff_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Oj__WorkspaceDiffResponse
+{
+  ProtobufCMessage base;
+  /*
+   * the workspace
+   */
+  char *name;
+  char *path;
+  /*
+   * the commit it was made from (full sha)
+   */
+  char *base_commit;
+  /*
+   * `git diff <base>` in the worktree (or its --stat)
+   */
+  char *diff;
+  /*
+   * diff was cut at a line end before 2 MiB; the rest is not sent
+   */
+  protobuf_c_boolean truncated;
+  /*
+   * untracked files not in diff (without include_untracked)
+   */
+  size_t n_untracked;
+  char **untracked;
+};
+#define OJ__WORKSPACE_DIFF_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__workspace_diff_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
 struct  Oj__LockListRequest
@@ -1834,6 +1917,44 @@ Oj__WorkspaceNotRemoved *
 void   oj__workspace_not_removed__free_unpacked
                      (Oj__WorkspaceNotRemoved *message,
                       ProtobufCAllocator *allocator);
+/* Oj__WorkspaceDiffRequest methods */
+void   oj__workspace_diff_request__init
+                     (Oj__WorkspaceDiffRequest         *message);
+size_t oj__workspace_diff_request__get_packed_size
+                     (const Oj__WorkspaceDiffRequest   *message);
+size_t oj__workspace_diff_request__pack
+                     (const Oj__WorkspaceDiffRequest   *message,
+                      uint8_t             *out);
+size_t oj__workspace_diff_request__pack_to_buffer
+                     (const Oj__WorkspaceDiffRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__WorkspaceDiffRequest *
+       oj__workspace_diff_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__workspace_diff_request__free_unpacked
+                     (Oj__WorkspaceDiffRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__WorkspaceDiffResponse methods */
+void   oj__workspace_diff_response__init
+                     (Oj__WorkspaceDiffResponse         *message);
+size_t oj__workspace_diff_response__get_packed_size
+                     (const Oj__WorkspaceDiffResponse   *message);
+size_t oj__workspace_diff_response__pack
+                     (const Oj__WorkspaceDiffResponse   *message,
+                      uint8_t             *out);
+size_t oj__workspace_diff_response__pack_to_buffer
+                     (const Oj__WorkspaceDiffResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__WorkspaceDiffResponse *
+       oj__workspace_diff_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__workspace_diff_response__free_unpacked
+                     (Oj__WorkspaceDiffResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__LockListRequest methods */
 void   oj__lock_list_request__init
                      (Oj__LockListRequest         *message);
@@ -2365,6 +2486,12 @@ typedef void (*Oj__WorkspaceCleanupResponse_Closure)
 typedef void (*Oj__WorkspaceNotRemoved_Closure)
                  (const Oj__WorkspaceNotRemoved *message,
                   void *closure_data);
+typedef void (*Oj__WorkspaceDiffRequest_Closure)
+                 (const Oj__WorkspaceDiffRequest *message,
+                  void *closure_data);
+typedef void (*Oj__WorkspaceDiffResponse_Closure)
+                 (const Oj__WorkspaceDiffResponse *message,
+                  void *closure_data);
 typedef void (*Oj__LockListRequest_Closure)
                  (const Oj__LockListRequest *message,
                   void *closure_data);
@@ -2526,6 +2653,10 @@ struct Oj__Control_Service
                             const Oj__WorkspaceCleanupRequest *input,
                             Oj__WorkspaceCleanupResponse_Closure closure,
                             void *closure_data);
+  void (*workspace_diff)(Oj__Control_Service *service,
+                         const Oj__WorkspaceDiffRequest *input,
+                         Oj__WorkspaceDiffResponse_Closure closure,
+                         void *closure_data);
   void (*lock_list)(Oj__Control_Service *service,
                     const Oj__LockListRequest *input,
                     Oj__LockListResponse_Closure closure,
@@ -2604,6 +2735,7 @@ void oj__control__init (Oj__Control_Service *service,
       function_prefix__ ## session_start,\
       function_prefix__ ## workspace_list,\
       function_prefix__ ## workspace_cleanup,\
+      function_prefix__ ## workspace_diff,\
       function_prefix__ ## lock_list,\
       function_prefix__ ## lock_status,\
       function_prefix__ ## lock_acquire,\
@@ -2704,6 +2836,10 @@ void oj__control__workspace_cleanup(ProtobufCService *service,
                                     const Oj__WorkspaceCleanupRequest *input,
                                     Oj__WorkspaceCleanupResponse_Closure closure,
                                     void *closure_data);
+void oj__control__workspace_diff(ProtobufCService *service,
+                                 const Oj__WorkspaceDiffRequest *input,
+                                 Oj__WorkspaceDiffResponse_Closure closure,
+                                 void *closure_data);
 void oj__control__lock_list(ProtobufCService *service,
                             const Oj__LockListRequest *input,
                             Oj__LockListResponse_Closure closure,
@@ -2792,6 +2928,8 @@ extern const ProtobufCMessageDescriptor oj__workspace_list_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__workspace_cleanup_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__workspace_cleanup_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__workspace_not_removed__descriptor;
+extern const ProtobufCMessageDescriptor oj__workspace_diff_request__descriptor;
+extern const ProtobufCMessageDescriptor oj__workspace_diff_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__lock_list_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__lock_ref__descriptor;
 extern const ProtobufCMessageDescriptor oj__lock_info__descriptor;

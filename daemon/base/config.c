@@ -76,6 +76,8 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
     cfg->retain_finished_ms = OJ_DEFAULT_RETAIN_FINISHED_MS;
     cfg->retain_history_ms = OJ_DEFAULT_RETAIN_HISTORY_MS;
     cfg->history_max_bytes = OJ_DEFAULT_HISTORY_MAX_BYTES;
+    cfg->port_base = OJ_DEFAULT_PORT_BASE;
+    cfg->port_step = OJ_DEFAULT_PORT_STEP;
 
     if (oj_log_level_parse(log_level, &cfg->log_level) != 0) {
         snprintf(err, errlen, "OJ_LOG_LEVEL must be error, warn, info or debug (got '%s')",
@@ -192,6 +194,22 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
                  env->history_max_size);
         return -1;
     }
+    if (env->port_base && *env->port_base) {
+        if (parse_count(env->port_base, 1024, 65535, &n) != 0) {
+            snprintf(err, errlen, "OJ_PORT_BASE must be a port number from 1024 to 65535 (got "
+                                  "'%s')", env->port_base);
+            return -1;
+        }
+        cfg->port_base = (int)n;
+    }
+    if (env->port_step && *env->port_step) {
+        if (parse_count(env->port_step, 1, 1000, &n) != 0) {
+            snprintf(err, errlen, "OJ_PORT_STEP must be a whole number from 1 to 1000 (got '%s')",
+                     env->port_step);
+            return -1;
+        }
+        cfg->port_step = (int)n;
+    }
     return 0;
 }
 
@@ -210,6 +228,8 @@ int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen)
         .retain_history = getenv("OJ_RETAIN_HISTORY"),
         .retain_finished = getenv("OJ_RETAIN_FINISHED"),
         .history_max_size = getenv("OJ_HISTORY_MAX_SIZE"),
+        .port_base = getenv("OJ_PORT_BASE"),
+        .port_step = getenv("OJ_PORT_STEP"),
     };
     return oj_config_parse(cfg, &env, err, errlen);
 }

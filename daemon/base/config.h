@@ -18,6 +18,8 @@
 #define OJ_DEFAULT_RETAIN_FINISHED_MS (3600LL * 1000)
 #define OJ_DEFAULT_RETAIN_HISTORY_MS (7LL * 24 * 3600 * 1000)
 #define OJ_DEFAULT_HISTORY_MAX_BYTES (1ULL << 30)
+#define OJ_DEFAULT_PORT_BASE 20000
+#define OJ_DEFAULT_PORT_STEP 1
 
 struct oj_config {
     enum oj_log_level log_level; /* OJ_LOG_LEVEL */
@@ -36,13 +38,16 @@ struct oj_config {
      * state are removed this long after they were last written (0 = never) */
     int64_t retain_history_ms;
     uint64_t history_max_bytes;  /* OJ_HISTORY_MAX_SIZE: all of them together (0 = no cap) */
+    /* OJ_PORT_BASE, OJ_PORT_STEP: each live workspace's OJ_PORT is base + k * step, the
+     * first such port no other workspace holds */
+    int port_base, port_step;
 };
 
 /* The raw values of the variables (NULL = unset). */
 struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
         *compact_size, *nudge_pause, *log_max_size, *log_keep, *retain_history,
-        *history_max_size, *retain_finished;
+        *history_max_size, *retain_finished, *port_base, *port_step;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and

@@ -27,6 +27,8 @@ static const struct {
     {"retain_history", "OJ_RETAIN_HISTORY", offsetof(struct oj_config_env, retain_history)},
     {"history_max_size", "OJ_HISTORY_MAX_SIZE", offsetof(struct oj_config_env, history_max_size)},
     {"retain_finished", "OJ_RETAIN_FINISHED", offsetof(struct oj_config_env, retain_finished)},
+    {"port_base", "OJ_PORT_BASE", offsetof(struct oj_config_env, port_base)},
+    {"port_step", "OJ_PORT_STEP", offsetof(struct oj_config_env, port_step)},
 };
 
 static int find_key(const char *key)
@@ -238,6 +240,8 @@ void oj_setting_value(const struct oj_config *c, int i, char *buf, size_t len)
     case 9: ms_text(c->retain_history_ms, buf, len); break;
     case 10: size_text(c->history_max_bytes, buf, len); break;
     case 11: ms_text(c->retain_finished_ms, buf, len); break;
+    case 12: snprintf(buf, len, "%d", c->port_base); break;
+    case 13: snprintf(buf, len, "%d", c->port_step); break;
     default: snprintf(buf, len, "?");
     }
 }

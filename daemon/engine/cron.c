@@ -192,8 +192,8 @@ static int start_pipeline(struct oj_daemon *d, const struct oj_job_def *j, int64
             names[k] = i->string;
             values[k] = cJSON_IsString(i) ? i->valuestring : "";
         }
-        code = oj_pipeline_start(d, j->pipeline, NULL, 0, names, values, k, pipeline_started, s,
-                                 err, errlen);
+        code = oj_pipeline_start(d, j->pipeline, NULL, 0, names, values, k, NULL,
+                                 pipeline_started, s, err, errlen);
     } else {
         snprintf(err, errlen, "daemon out of memory");
     }

@@ -59,6 +59,8 @@ struct oj_daemon {
     struct oj_hmap pipeline_agents_starting;
     /* job name -> (void *)1 while its command runs (cron.c): never two at once */
     struct oj_hmap cron_running;
+    /* workspace name -> struct oj_ws_stat* its last diff-stat (workspace_stat.h) */
+    struct oj_hmap workspace_stats;
 
     /* engine: one thread, one queue of calls */
     pthread_t engine_thread;

@@ -16,6 +16,7 @@
 #include "utf8.h"
 #include "engine_runner.h"
 #include "pipelines.h"
+#include "workspace_stat.h"
 
 /* ---- templates ------------------------------------------------------------------ */
 
@@ -61,6 +62,7 @@ void oj_pl_finish(struct oj_daemon *d, const char *id, enum oj_pipeline_state st
     struct oj_pipeline p;
     bool saved = false;
     if (load(d, id, &p)) {
+        oj_ws_stat_changed(d, p.workspace);
         oj_pipeline_finish(&p, state, why, oj_wall_ms());
         saved = save(d, id, &p);
     }
@@ -154,6 +156,7 @@ void oj_pl_phase_over(struct oj_daemon *d, const char *id, bool ok, const char *
         oj_pipeline_free(&p);
         return;
     }
+    oj_ws_stat_changed(d, p.workspace); /* its step's work is in: measure the diff again */
     char phase[80];
     snprintf(phase, sizeof phase, "%s", p.phase);
     if (oj_runbooks_current(d) == NULL) {
@@ -246,6 +249,7 @@ void oj_pl_env(struct oj_daemon *d, const char *id, const struct oj_pipeline *p,
                struct oj_task_env *e)
 {
     oj_task_env_init(e, id, p->workspace, p->phase, d->paths.root);
+    oj_task_env_port(e, oj_pl_port(d, p));
 }
 
 void oj_pl_kill_shell_step(struct oj_daemon *d, const char *id)
@@ -494,7 +498,11 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
     char name[80], sid[16], env_prompt[PATH_MAX + 240];
     snprintf(name, sizeof name, "%.40s-%.30s", id, ph->name);
     snprintf(env_prompt, sizeof env_prompt, "OTTER_PROMPT_FILE=%s", prompt ? t.prompt_file : "");
-    char *env[] = {env_prompt, NULL};
+    /* the workspace's own port, as its shell steps and setup have it */
+    char env_port[32];
+    int port = oj_pl_port(d, &p);
+    snprintf(env_port, sizeof env_port, "OJ_PORT=%d", port);
+    char *env[] = {env_prompt, port > 0 ? env_port : NULL, NULL};
     char phase[80];
     snprintf(phase, sizeof phase, "%s", ph->name);
     struct oj_spawn sp = {.name = name,

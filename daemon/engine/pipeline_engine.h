@@ -135,7 +135,8 @@ void oj_pl_kill_shell_step(struct oj_daemon *d, const char *id);
 void oj_pl_pgid_path(struct oj_daemon *d, const char *id, char *buf, size_t len);
 /* .oj/logs/pipelines/<id>.log */
 void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len);
-/* OTTER_TASK, OTTER_WORKSPACE, OTTER_PHASE, OJ_PROJECT for a shell command. */
+/* OTTER_TASK, OTTER_WORKSPACE, OTTER_PHASE, OJ_PROJECT and its workspace's
+ * OJ_PORT for a shell command. */
 void oj_pl_env(struct oj_daemon *d, const char *id, const struct oj_pipeline *p,
                struct oj_task_env *e);
 
@@ -144,4 +145,9 @@ void oj_pl_env(struct oj_daemon *d, const char *id, const struct oj_pipeline *p,
  * again: an earlier try may have left something (oj run's own try: false;
  * the tick's retry of a try cut off: true). */
 void oj_pl_make_workspace(struct oj_daemon *d, const char *id, bool again);
+/* The pipeline's workspace record ("workspace"/<its folder's name>: branch,
+ * path, base, base_ref, port), or NULL (cleaned up). */
+const cJSON *oj_pl_workspace_record(struct oj_daemon *d, const struct oj_pipeline *p);
+/* Its workspace's OJ_PORT; 0 when it has none (made before ports, or cleaned up). */
+int oj_pl_port(struct oj_daemon *d, const struct oj_pipeline *p);
 #endif

@@ -15,6 +15,7 @@
 #include "new_id.h"
 #include "pipeline_engine.h"
 #include "worktree.h"
+#include "workspace_rules.h"
 #include "pipelines.h"
 
 /* ---- ids -------------------------------------------------------------------------- */
@@ -74,11 +75,58 @@ static int check_start(struct oj_daemon *d, const char *pipeline, char *const *p
     return 0;
 }
 
-/* Journals the new pipeline (bound in p) and its workspace in one batch and
- * starts its worktree. 0 with its id, else a status code with err. */
-static int create(struct oj_daemon *d, const struct oj_pipeline_def *def, struct oj_pipeline *p,
-                  char *id, size_t idlen, char *err, size_t errlen)
+/* ---- the workspace's port ------------------------------------------------------------- */
+
+struct ports {
+    int64_t *taken;
+    size_t n, cap;
+};
+
+static void port_of(const char *name, const cJSON *v, void *arg)
 {
+    (void)name;
+    struct ports *ps = arg;
+    const cJSON *port = cJSON_GetObjectItemCaseSensitive(v, "port");
+    if (!cJSON_IsNumber(port))
+        return;
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 16;
+        int64_t *grown = realloc(ps->taken, cap * sizeof *grown);
+        if (grown == NULL)
+            return;
+        ps->taken = grown;
+        ps->cap = cap;
+    }
+    ps->taken[ps->n++] = (int64_t)port->valuedouble;
+}
+
+/* The OJ_PORT of a new workspace: the first port of the configured range no
+ * workspace record holds (a record, and its port, goes with `oj workspace
+ * cleanup`); -1 with err when every one is held. */
+static int pick_port(struct oj_daemon *d, char *err, size_t errlen)
+{
+    struct ports ps = {0};
+    oj_state_each(state_of(d), "workspace", port_of, &ps);
+    int port = oj_port_pick(ps.taken, ps.n, d->cfg.port_base, d->cfg.port_step, OJ_PORT_COUNT);
+    free(ps.taken);
+    if (port < 0)
+        snprintf(err, errlen, "no free workspace port (OJ_PORT) from %d in steps of %d: %zu "
+                              "workspaces hold one; remove finished ones with `oj workspace "
+                              "cleanup --stale`, or move the range with OJ_PORT_BASE",
+                 d->cfg.port_base, d->cfg.port_step, ps.n);
+    return port;
+}
+
+/* Journals the new pipeline (bound in p) and its workspace in one batch and
+ * starts its worktree at commit base (resolved from base_ref). 0 with its
+ * id, else a status code with err. */
+static int create(struct oj_daemon *d, const struct oj_pipeline_def *def, struct oj_pipeline *p,
+                  const char *base_ref, const char *base, char *id, size_t idlen, char *err,
+                  size_t errlen)
+{
+    int port = pick_port(d, err, errlen);
+    if (port < 0)
+        return OJ__STATUS_CODE__CONFLICT;
     oj_new_id('p', id, idlen, pipeline_taken, d);
     char ws_name[128], ws[PATH_MAX + 200], branch[160];
     snprintf(ws_name, sizeof ws_name, "%.64s-%s", def->name, id);
@@ -98,10 +146,14 @@ static int create(struct oj_daemon *d, const struct oj_pipeline_def *def, struct
     cJSON_AddStringToObject(w, "pipeline_id", id);
     cJSON_AddStringToObject(w, "path", ws);
     cJSON_AddNumberToObject(w, "created_at_ms", (double)now);
+    cJSON_AddStringToObject(w, "base_ref", base_ref);
+    cJSON_AddStringToObject(w, "base", base);
+    cJSON_AddNumberToObject(w, "port", port);
     cJSON_AddItemToArray(ops, oj_op_put("workspace", ws_name, w));
     if (oj_store_commit(d->store, oj_op_batch(ops), err, errlen) == 0)
         return OJ__STATUS_CODE__INTERNAL;
-    LOG_INFO("pipeline %s: started %s in %s", id, def->name, ws);
+    LOG_INFO("pipeline %s: started %s in %s from %s (%.12s), OJ_PORT %d", id, def->name, ws,
+             base_ref, base, port);
     event(d, "pipeline.started", id, def->name);
     event(d, "pipeline.phase", id, p->phase);
     oj_pl_make_workspace(d, id, false); /* then drive() takes it from there */
@@ -117,6 +169,10 @@ struct start_job {
     size_t npos, nnamed;
     int check; /* oj_worktree_check's answer */
     char check_err[1024];
+    char base_ref[300]; /* what the worktree starts from ("HEAD" unless --base) */
+    char base[64];      /* its commit, asked on git's thread */
+    int base_check;     /* oj_worktree_resolve_base's answer */
+    char base_err[1024];
     oj_pipeline_started started;
     void *arg;
 };
@@ -153,6 +209,9 @@ static void check_work(void *arg)
 {
     struct start_job *j = arg;
     j->check = oj_worktree_check(j->root, j->check_err, sizeof j->check_err);
+    if (j->check == 0)
+        j->base_check = oj_worktree_resolve_base(j->root, j->base_ref, j->base, sizeof j->base,
+                                                 j->base_err, sizeof j->base_err);
 }
 
 /* Engine thread: the checks again (the state may have changed meanwhile),
@@ -174,8 +233,12 @@ static void start_then(struct oj_daemon *d, void *arg)
         snprintf(err, sizeof err, "%s", j->check_err);
         code = OJ__STATUS_CODE__CONFLICT;
     }
+    if (code == 0 && j->base_check != 0) {
+        snprintf(err, sizeof err, "%s", j->base_err);
+        code = OJ__STATUS_CODE__INVALID_ARGUMENT;
+    }
     if (code == 0)
-        code = create(d, def, &p, id, sizeof id, err, sizeof err);
+        code = create(d, def, &p, j->base_ref, j->base, id, sizeof id, err, sizeof err);
     oj_pipeline_free(&p);
     j->started(d, j->arg, code, id, code ? err : "");
     start_job_free(j);
@@ -183,10 +246,17 @@ static void start_then(struct oj_daemon *d, void *arg)
 
 int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *positional,
                       size_t npos, char *const *names, char *const *values, size_t nnamed,
-                      oj_pipeline_started started, void *arg, char *err, size_t errlen)
+                      const char *base_ref, oj_pipeline_started started, void *arg, char *err,
+                      size_t errlen)
 {
     struct oj_pipeline p;
     const struct oj_pipeline_def *def;
+    const char *bad = base_ref && base_ref[0] ? oj_base_ref_problem(base_ref) : NULL;
+    if (bad) {
+        snprintf(err, errlen, "%s (got '%.250s'): give a branch, tag or commit of the project",
+                 bad, base_ref);
+        return OJ__STATUS_CODE__INVALID_ARGUMENT;
+    }
     int code = check_start(d, pipeline, positional, npos, names, values, nnamed, &p, &def, err,
                            errlen);
     if (code != 0)
@@ -203,6 +273,8 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
         j->npos = npos;
         j->nnamed = nnamed;
         snprintf(j->root, sizeof j->root, "%s", d->paths.root);
+        snprintf(j->base_ref, sizeof j->base_ref, "%s",
+                 base_ref && base_ref[0] ? base_ref : "HEAD");
         j->started = started;
         j->arg = arg;
     }

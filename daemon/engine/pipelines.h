@@ -45,10 +45,14 @@ typedef void (*oj_pipeline_started)(struct oj_daemon *d, void *arg, int code, co
  * called). Whether the project is a git repository with a commit is asked
  * on a thread of its own; then, on the engine thread, the checks are made
  * again, the pipeline is journaled, its worktree started, and started(...)
- * called. Returns 0 once handed over. */
+ * called. base_ref (NULL or "": HEAD) is the branch, tag or commit its
+ * worktree starts from: resolved to a commit on that thread too, and a ref
+ * that names none refuses the start before anything is made. Returns 0 once
+ * handed over. */
 int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *positional,
                       size_t npos, char *const *names, char *const *values, size_t nnamed,
-                      oj_pipeline_started started, void *arg, char *err, size_t errlen);
+                      const char *base_ref, oj_pipeline_started started, void *arg, char *err,
+                      size_t errlen);
 /* The runbooks as last loaded (NULL when none ever loaded; see
  * d->runbooks_error). refresh reloads them when .oj/runbooks changed; it is
  * called only where no definition is held (tick start, request start). */

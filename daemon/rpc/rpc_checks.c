@@ -54,6 +54,15 @@ static const char *check_workspace_cleanup(const ProtobufCMessage *m, char *msg,
                        "--stale)";
 }
 
+static const char *check_workspace_diff(const ProtobufCMessage *m, char *msg, size_t msglen)
+{
+    (void)msg, (void)msglen;
+    const Oj__WorkspaceDiffRequest *in = (const Oj__WorkspaceDiffRequest *)m;
+    if (in->workspace[0] == '\0')
+        return "which workspace? oj workspace diff <workspace name or pipeline id>";
+    return NULL;
+}
+
 static const char *check_lock_ref(const ProtobufCMessage *m, char *msg, size_t msglen)
 {
     (void)msg, (void)msglen;
@@ -123,6 +132,7 @@ const struct oj_rpc_entry oj_rpc_checks[] = {
     {"SessionStart", MUTATES, check_session_start},
     {"WorkspaceList", READ_ONLY, NULL},
     {"WorkspaceCleanup", MUTATES, check_workspace_cleanup},
+    {"WorkspaceDiff", READ_ONLY, check_workspace_diff},
     {"LockList", READ_ONLY, NULL},
     {"LockStatus", READ_ONLY, check_lock_ref},
     {"LockAcquire", MUTATES | AT_ONCE, check_lock_acquire},

@@ -15,6 +15,7 @@
 #include "sessions.h"
 #include "utf8.h"
 #include "pipelines.h"
+#include "workspace_stat.h"
 
 /* The pipeline id a user meant (oj_pipeline_find), copied into id; or false
  * with the call failed. */
@@ -78,7 +79,7 @@ static void rpc_run(Oj__Control_Service *svc, const Oj__RunRequest *in,
     *c = (struct run_call){done, call};
     char err[1500];
     int code = oj_pipeline_start(d, in->pipeline, in->positional, in->n_positional, names, values,
-                                 in->n_inputs, run_started, c, err, sizeof err);
+                                 in->n_inputs, in->base_ref, run_started, c, err, sizeof err);
     free(names);
     free(values);
     if (code != 0) {
@@ -329,6 +330,16 @@ static void describe(struct oj_daemon *d, const char *id, const struct oj_pipeli
     }
     out.n_checkpoints = n;
     out.checkpoints = cpp;
+    const cJSON *w = oj_pl_workspace_record(d, p);
+    const char *slash = strrchr(p->workspace, '/');
+    const struct oj_ws_stat *st = w && slash ? oj_ws_stat_get(d, slash + 1) : NULL;
+    if (st) {
+        out.lines_added = st->s.added;
+        out.lines_removed = st->s.removed;
+        out.files_changed = st->s.files;
+        out.diffstat_at_ms = st->at_ms;
+    }
+    out.port = oj_pl_port(d, p);
     reply(&out, call);
     free(steps);
     free(stp);
@@ -341,12 +352,36 @@ static void describe(struct oj_daemon *d, const char *id, const struct oj_pipeli
 struct status_call {
     Oj__PipelineStatusResponse_Closure done;
     void *call;
+    char id[16];
+    bool full;
 };
 
 static void send_status(Oj__PipelineStatusResponse *out, void *arg)
 {
     struct status_call *c = arg;
     c->done(out, c->call);
+}
+
+/* Engine thread, once the workspace's diff-stat is fresh (at once when it
+ * was, else after git measured it on its own thread). */
+static void status_then(struct oj_daemon *d, void *arg)
+{
+    struct status_call *c = arg;
+    struct oj_pipeline p;
+    if (d == NULL) {
+        free(c);
+        return;
+    }
+    if (!load(d, c->id, &p)) { /* archived while git measured */
+        oj_pipeline_free(&p);
+        OJ_FAIL(c->call, c->done, OJ__STATUS_CODE__NOT_FOUND,
+                "pipeline %s was archived meanwhile; see `oj pipeline list --all`", c->id);
+        free(c);
+        return;
+    }
+    describe(d, c->id, &p, c->full, send_status, c);
+    oj_pipeline_free(&p);
+    free(c);
 }
 
 static void status_or_show(Oj__Control_Service *svc, const Oj__PipelineRef *in,
@@ -356,11 +391,21 @@ static void status_or_show(Oj__Control_Service *svc, const Oj__PipelineRef *in,
     char id[16];
     if (!resolve(d, in->id, id, sizeof id, call))
         OJ_FAILED_RETURN(call, done);
-    struct status_call c = {done, call};
+    struct status_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    *c = (struct status_call){.done = done, .call = call, .full = full};
+    snprintf(c->id, sizeof c->id, "%s", id);
     struct oj_pipeline p;
     load(d, id, &p);
-    describe(d, id, &p, full, send_status, &c);
+    const cJSON *w = oj_pl_workspace_record(d, &p);
+    const char *slash = strrchr(p.workspace, '/');
+    char name[200];
+    snprintf(name, sizeof name, "%s", slash ? slash + 1 : "");
     oj_pipeline_free(&p);
+    /* its diff-stat measured by git off the engine, unless a recent one is kept */
+    if (!oj_ws_stat_refresh(d, name, w, status_then, c))
+        status_then(d, c); /* no thread: without a fresh diff-stat */
 }
 
 static void rpc_status(Oj__Control_Service *svc, const Oj__PipelineRef *in,

@@ -1,5 +1,6 @@
-/* rpc_workspace.c — WorkspaceList and WorkspaceCleanup. A workspace entity
- * ("workspace"/<name>) holds branch, pipeline_id, path and created_at_ms; its
+/* rpc_workspace.c — WorkspaceList, WorkspaceCleanup and WorkspaceDiff. A
+ * workspace entity ("workspace"/<name>) holds branch, pipeline_id, path,
+ * created_at_ms and (since --base) base_ref, base and port; its
  * state is its pipeline's (or "vanished" when the pipeline's record is gone,
  * archived or never journaled). Git's own list of worktrees under
  * .oj/workspaces/ catches worktrees the state does not know. Git runs on a
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "engine_work.h"
 #include "log.h"
@@ -19,10 +21,15 @@
 #include "pipeline.h"
 #include "server.h"
 #include "store.h"
+#include "resolve.h"
 #include "worktree.h"
+#include "workspace_stat.h"
 
 struct ws {
     char name[160], branch[200], pipeline[32], state[32], path[PATH_MAX];
+    char base[64];          /* the commit it was made from ("": made before bases) */
+    struct oj_ws_stat stat; /* its diff-stat: the cached one, or measured by list */
+    bool measured;          /* stat was measured by this listing */
     bool known; /* in the state (else only git knows it) */
     bool stale; /* its pipeline is finished, archived or gone (cleanup removes it) */
 };
@@ -66,6 +73,10 @@ static void from_state(const char *name, const cJSON *v, void *arg)
     snprintf(w->branch, sizeof w->branch, "%s", oj_json_str(v, "branch"));
     snprintf(w->pipeline, sizeof w->pipeline, "%s", oj_json_str(v, "pipeline_id"));
     snprintf(w->path, sizeof w->path, "%s", oj_json_str(v, "path"));
+    snprintf(w->base, sizeof w->base, "%s", oj_json_str(v, "base"));
+    const struct oj_ws_stat *st = oj_ws_stat_get(c->d, name);
+    if (st)
+        w->stat = *st;
     const cJSON *p = w->pipeline[0] ? oj_state_get(oj_store_state(c->d->store), "pipeline",
                                                    w->pipeline)
                                     : NULL;
@@ -162,6 +173,10 @@ static void info(const struct ws *w, Oj__WorkspaceInfo *i)
     i->pipeline_id = (char *)w->pipeline;
     i->state = (char *)w->state;
     i->path = (char *)w->path;
+    i->lines_added = w->stat.s.added;
+    i->lines_removed = w->stat.s.removed;
+    i->files_changed = w->stat.s.files;
+    i->diffstat_at_ms = w->stat.at_ms;
 }
 
 /* The infos of the entries of l that `pick` keeps (NULL: all); *n how many. */
@@ -184,8 +199,26 @@ static Oj__WorkspaceInfo **infos_of(const struct ws_list *l, const bool *pick, s
 
 static void list_work(void *arg)
 {
+    struct ws_job *j = arg;
     char busy[1024] = ""; /* list shows what the daemon knows either way */
-    ask_git(arg, busy, sizeof busy);
+    ask_git(j, busy, sizeof busy);
+    /* Each diff-stat not measured in the last OJ_DIFFSTAT_MAX_AGE_MS is
+     * measured now, within a budget for them all: with many workspaces a
+     * listing stays quick, and the ones past the budget show their last
+     * measure (measured by the next listing). */
+    int64_t start = oj_mono_ms();
+    for (size_t i = 0; i < j->l.n; i++) {
+        struct ws *w = &j->l.w[i];
+        if (!w->known || oj_ws_stat_fresh(&w->stat, oj_wall_ms()) ||
+            oj_mono_ms() - start > OJ_DIFFSTAT_LIST_BUDGET_MS)
+            continue;
+        struct oj_ws_stat st;
+        oj_ws_stat_measure(w->path, w->base, &st);
+        if (st.at_ms > 0) {
+            w->stat = st;
+            w->measured = true;
+        }
+    }
 }
 
 /* Engine thread, even while a restore holds writes (it changes nothing):
@@ -195,6 +228,9 @@ static void list_then(struct oj_daemon *d, void *arg)
 {
     struct ws_job *j = arg;
     if (d != NULL) {
+        for (size_t i = 0; i < j->l.n; i++)
+            if (j->l.w[i].measured)
+                oj_ws_stat_put(d, j->l.w[i].name, &j->l.w[i].stat);
         Oj__WorkspaceInfo *storage;
         Oj__WorkspaceListResponse out = OJ__WORKSPACE_LIST_RESPONSE__INIT;
         out.workspaces = infos_of(&j->l, NULL, &out.n_workspaces, &storage);
@@ -286,6 +322,7 @@ static void cleanup_then(struct oj_daemon *d, void *arg)
             j->removed[i] = false;
             continue;
         }
+        oj_ws_stat_drop(d, w->name);
         LOG_INFO("workspaces: removed %s (%s, pipeline %s)", w->path, w->state,
                  w->pipeline[0] ? w->pipeline : "none");
     }
@@ -340,8 +377,132 @@ static void rpc_cleanup(Oj__Control_Service *svc, const Oj__WorkspaceCleanupRequ
     }
 }
 
+/* ---- WorkspaceDiff: which workspace on the engine, git on its thread ------------------ */
+
+/* Which workspace record the user meant: an exact workspace name, then an
+ * exact pipeline id, then the one name or pipeline id the query is a prefix
+ * of (a workspace is counted once even when both match). */
+struct pick_ctx {
+    const char *query;
+    size_t qlen;
+    const char *exact_name, *exact_id;
+    const char *prefix[OJ_RESOLVE_LISTED];
+    int nprefix;
+};
+
+static void pick_offer(const char *name, const cJSON *v, void *arg)
+{
+    struct pick_ctx *c = arg;
+    const char *pid = oj_json_str(v, "pipeline_id");
+    if (strcmp(name, c->query) == 0)
+        c->exact_name = name;
+    if (pid[0] && strcmp(pid, c->query) == 0)
+        c->exact_id = name;
+    if (strncmp(name, c->query, c->qlen) == 0 ||
+        (pid[0] && strncmp(pid, c->query, c->qlen) == 0)) {
+        if (c->nprefix < OJ_RESOLVE_LISTED)
+            c->prefix[c->nprefix] = name;
+        c->nprefix++;
+    }
+}
+
+struct diff_job {
+    char name[160], path[PATH_MAX], base[64];
+    bool stat, include_untracked;
+    int rc;
+    char err[1200];
+    struct oj_worktree_diff diff;
+    Oj__WorkspaceDiffResponse_Closure done;
+    void *call;
+};
+
+static void diff_work(void *arg)
+{
+    struct diff_job *j = arg;
+    j->rc = oj_worktree_diff(j->path, j->base, j->stat, j->include_untracked, &j->diff, j->err,
+                             sizeof j->err);
+}
+
+static void diff_then(struct oj_daemon *d, void *arg)
+{
+    struct diff_job *j = arg;
+    if (d != NULL && j->rc != 0) {
+        oj_call_fail(j->call, OJ__STATUS_CODE__INTERNAL, "%s", j->err);
+        j->done(NULL, j->call);
+    } else if (d != NULL) {
+        Oj__WorkspaceDiffResponse out = OJ__WORKSPACE_DIFF_RESPONSE__INIT;
+        out.name = j->name;
+        out.path = j->path;
+        out.base_commit = j->base;
+        size_t len = oj_diff_cut(j->diff.text, j->diff.len, OJ_DIFF_MAX_BYTES);
+        j->diff.text[len] = '\0';
+        out.diff = j->diff.text;
+        out.truncated = j->diff.more || len < j->diff.len;
+        out.untracked = j->diff.untracked;
+        out.n_untracked = j->diff.n_untracked;
+        j->done(&out, j->call);
+    }
+    oj_worktree_diff_free(&j->diff);
+    free(j);
+}
+
+static void rpc_diff(Oj__Control_Service *svc, const Oj__WorkspaceDiffRequest *in,
+                     Oj__WorkspaceDiffResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    struct pick_ctx c = {.query = in->workspace, .qlen = strlen(in->workspace)};
+    oj_state_each(oj_store_state(d->store), "workspace", pick_offer, &c);
+    const char *name = c.exact_name ? c.exact_name : c.exact_id ? c.exact_id
+                                                   : c.nprefix == 1 ? c.prefix[0]
+                                                                     : NULL;
+    if (name == NULL && c.nprefix == 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__NOT_FOUND,
+                       "no workspace '%s' (a workspace name or a pipeline id, or a unique "
+                       "prefix of one); list them with `oj workspace list`",
+                       in->workspace);
+    if (name == NULL) {
+        char list[600] = "";
+        for (int i = 0; i < c.nprefix && i < OJ_RESOLVE_LISTED; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     c.prefix[i]);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                       "'%s' matches %d workspaces (%s%s); give more of its name or id",
+                       in->workspace, c.nprefix, list,
+                       c.nprefix > OJ_RESOLVE_LISTED ? ", ..." : "");
+    }
+    const cJSON *w = oj_state_get(oj_store_state(d->store), "workspace", name);
+    const char *path = oj_json_str(w, "path"), *base = oj_json_str(w, "base");
+    struct stat st;
+    if (base[0] == '\0')
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT,
+                       "workspace %s was made before oj recorded the commit a workspace starts "
+                       "from; compare it yourself: git -C %s diff $(git merge-base HEAD <its "
+                       "base branch>)",
+                       name, path);
+    if (stat(path, &st) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT,
+                       "workspace %s's folder %s is gone; its branch %s keeps what was committed",
+                       name, path, oj_json_str(w, "branch"));
+    struct diff_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    snprintf(j->name, sizeof j->name, "%s", name);
+    snprintf(j->path, sizeof j->path, "%s", path);
+    snprintf(j->base, sizeof j->base, "%s", base);
+    j->stat = in->stat;
+    j->include_untracked = in->include_untracked;
+    j->done = done;
+    j->call = call;
+    if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_THEN_THROUGH_HOLD, diff_work, diff_then, j) ==
+        0) {
+        free(j);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "no thread to run git");
+    }
+}
+
 void oj_rpc_register_workspace(Oj__Control_Service *svc)
 {
+    svc->workspace_diff = rpc_diff;
     svc->workspace_list = rpc_list;
     svc->workspace_cleanup = rpc_cleanup;
 }

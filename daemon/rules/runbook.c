@@ -178,6 +178,7 @@ static void free_pipeline(struct oj_pipeline_def *p)
         free_phase(&p->phases[i]);
     free(p->phases);
     free(p->notify);
+    free(p->setup);
 }
 
 static int parse_phase(struct ctx *c, const char *place, const cJSON *o, struct oj_phase_def *ph,
@@ -277,12 +278,14 @@ static int parse_pipeline(struct ctx *c, const cJSON *o, struct oj_pipeline_def 
 {
     char place[200];
     snprintf(place, sizeof place, "pipelines.%.100s", o->string);
-    static const char *const allowed[] = {"inputs", "phases", "notify", NULL};
+    static const char *const allowed[] = {"inputs", "phases", "notify", "setup",
+                                          "setup_timeout", NULL};
     if (!good_name(o->string))
         return fail(c, place, "pipeline names use only letters, digits, '-' and '_'");
     if (!cJSON_IsObject(o))
         return fail(c, place, "a pipeline is an object with \"inputs\" and \"phases\"");
-    if (only(c, place, o, allowed) != 0 || string_or_absent(c, place, o, "notify") != 0)
+    if (only(c, place, o, allowed) != 0 || string_or_absent(c, place, o, "notify") != 0 ||
+        string_or_absent(c, place, o, "setup") != 0)
         return -1;
     p->name = strdup(o->string);
     p->file = strdup(c->file);
@@ -342,6 +345,17 @@ static int parse_pipeline(struct ctx *c, const cJSON *o, struct oj_pipeline_def 
     p->notify = dup_or_null(o, "notify");
     if (check_template(c, place, p->notify, p) != 0)
         return -1;
+    p->setup = dup_or_null(o, "setup");
+    if (p->setup && p->setup[strspn(p->setup, " \t\n")] == '\0')
+        return fail(c, place, "\"setup\" is a shell command; leave it out to have none");
+    if (check_template(c, place, p->setup, p) != 0)
+        return -1;
+    if (duration(c, place, o, "setup_timeout", &p->setup_timeout_ms) != 0)
+        return -1;
+    if (cJSON_GetObjectItemCaseSensitive(o, "setup_timeout") && p->setup == NULL)
+        return fail(c, place, "\"setup_timeout\" is for a \"setup\" command; add one or drop it");
+    if (p->setup_timeout_ms == 0)
+        p->setup_timeout_ms = OJ_SETUP_TIMEOUT_MS; /* documented default */
     return 0;
 }
 

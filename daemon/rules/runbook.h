@@ -26,6 +26,9 @@ struct oj_stuck_step {
  * to it: the default, and the least a runbook may ask for. */
 #define OJ_LOOP_PAUSE_MS 1000
 
+/* How long a pipeline's "setup" command may run unless its setup_timeout says. */
+#define OJ_SETUP_TIMEOUT_MS (10 * 60 * 1000)
+
 struct oj_phase_def {
     char *name;
     char *run;            /* shell step; NULL for an agent phase */
@@ -51,6 +54,8 @@ struct oj_pipeline_def {
     struct oj_phase_def *phases;
     int n_phases;
     char *notify;         /* command run on escalation (template), or NULL */
+    char *setup;          /* run in a new workspace before its first phase (template), or NULL */
+    int64_t setup_timeout_ms;
 };
 
 struct oj_job_def {

@@ -15,3 +15,12 @@ void oj_task_env_init(struct oj_task_env *e, const char *task, const char *works
     }
     e->env[OJ_TASK_ENV_N] = NULL;
 }
+
+void oj_task_env_port(struct oj_task_env *e, int port)
+{
+    if (port <= 0)
+        return;
+    snprintf(e->port, sizeof e->port, "OJ_PORT=%d", port);
+    e->env[OJ_TASK_ENV_N] = e->port;
+    e->env[OJ_TASK_ENV_N + 1] = NULL;
+}

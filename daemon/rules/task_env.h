@@ -10,7 +10,8 @@
 
 struct oj_task_env {
     char buf[OJ_TASK_ENV_N][PATH_MAX + 64];
-    char *env[OJ_TASK_ENV_N + 1]; /* the entries, NULL-terminated */
+    char port[32];
+    char *env[OJ_TASK_ENV_N + 2]; /* the entries, NULL-terminated */
 };
 
 /* task: the pipeline id (or a standalone session's name); workspace: where
@@ -18,4 +19,8 @@ struct oj_task_env {
  * reads as "". */
 void oj_task_env_init(struct oj_task_env *e, const char *task, const char *workspace,
                       const char *phase, const char *project);
+
+/* Adds OJ_PORT=<port> (the workspace's own port, unique among live
+ * workspaces) after the entries; port 0 adds nothing. */
+void oj_task_env_port(struct oj_task_env *e, int port);
 #endif

@@ -106,18 +106,19 @@ static int take_lock(const char *lock, char *err, size_t errlen)
 /* Said plainly, not as flock's "failed to execute git" or sh's "not found". */
 #define NO_GIT "command -v git >/dev/null || { echo '" OJ_GIT_MISSING "' >&2; exit 127; }\n"
 
-char *oj_worktree_add_command(const char *path, const char *branch, const char *lock,
-                              bool again)
+char *oj_worktree_add_command(const char *path, const char *branch, const char *base,
+                              const char *lock, bool again)
 {
     char *qp = oj_shell_quote(path), *qb = oj_shell_quote(branch), *ql = oj_shell_quote(lock);
+    char *qc = oj_shell_quote(base && base[0] ? base : "HEAD");
     char *cmd = NULL;
-    if (qp && qb && ql && !again &&
-        asprintf(&cmd, NO_GIT "exec flock %s git worktree add --quiet -b %s %s HEAD", ql, qb,
-                 qp) < 0)
+    if (qp && qb && ql && qc && !again &&
+        asprintf(&cmd, NO_GIT "exec flock %s git worktree add --quiet -b %s %s %s", ql, qb, qp,
+                 qc) < 0)
         cmd = NULL;
-    if (qp && qb && ql && again &&
+    if (qp && qb && ql && qc && again &&
         asprintf(&cmd,
-                 NO_GIT "p=%s; b=%s; l=%s\n"
+                 NO_GIT "p=%s; b=%s; l=%s; c=%s\n"
                  /* made before a crash cut this off: nothing to do */
                  "if [ -e \"$p/.git\" ]; then exit 0; fi\n"
                  "rm -rf \"$p\" || exit 1\n"
@@ -127,9 +128,10 @@ char *oj_worktree_add_command(const char *path, const char *branch, const char *
                  "if git rev-parse --verify --quiet \"refs/heads/$b\" >/dev/null; then\n"
                  "  exec flock \"$l\" git worktree add --quiet -f \"$p\" \"$b\"\n"
                  "fi\n"
-                 "exec flock \"$l\" git worktree add --quiet -b \"$b\" \"$p\" HEAD\n",
-                 qp, qb, ql) < 0)
+                 "exec flock \"$l\" git worktree add --quiet -b \"$b\" \"$p\" \"$c\"\n",
+                 qp, qb, ql, qc) < 0)
         cmd = NULL;
+    free(qc);
     free(qp);
     free(qb);
     free(ql);
@@ -215,4 +217,25 @@ int oj_worktree_each(const char *root, const char *lock, const char *under,
     }
     free(out);
     return n;
+}
+
+int oj_worktree_resolve_base(const char *root, const char *ref, char *sha, size_t shalen,
+                             char *err, size_t errlen)
+{
+    char spec[300], out[256], why[1024];
+    snprintf(spec, sizeof spec, "%s^{commit}", ref);
+    char *argv[] = {"git", "rev-parse", "--verify", "--quiet", spec, NULL};
+    int rc = git(root, argv, out, sizeof out, why, sizeof why);
+    if (rc == -2) {
+        snprintf(err, errlen, "%s", OJ_GIT_MISSING);
+        return -2;
+    }
+    size_t len = strcspn(out, "\n");
+    if (rc != 0 || len < 40) {
+        snprintf(err, errlen, "--base %s: no such branch, tag or commit in %s (see `git branch "
+                              "-a`)", ref, root);
+        return -1;
+    }
+    snprintf(sha, shalen, "%.*s", (int)len, out);
+    return 0;
 }

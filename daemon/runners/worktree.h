@@ -26,12 +26,12 @@ int oj_worktree_check(const char *root, char *err, size_t errlen);
 #define OJ_WORKTREE_ADD_TIMEOUT_MS 600000
 
 /* The sh command (malloc'd) that makes the worktree at `path` on the new
- * branch `branch` from HEAD, run in the project root. With `again` (a try
+ * branch `branch` from the commit `base` (NULL or "": HEAD), run in the project root. With `again` (a try
  * before was cut off by a crash or a stop) it first looks at what that try
  * left: a worktree already made is kept, a half-made one is made again, a
  * branch already created is reused. */
-char *oj_worktree_add_command(const char *path, const char *branch, const char *lock,
-                              bool again);
+char *oj_worktree_add_command(const char *path, const char *branch, const char *base,
+                              const char *lock, bool again);
 
 /* How long the engine waits for the lock before it gives up on a remove or
  * a list (a big checkout holds it for longer). */
@@ -49,4 +49,45 @@ int oj_worktree_remove(const char *root, const char *lock, const char *path, con
 int oj_worktree_each(const char *root, const char *lock, const char *under,
                      void (*fn)(const char *path, const char *branch, void *arg), void *arg,
                      char *err, size_t errlen);
+
+/* ---- a workspace's base and its changes (worktree_diff.c, and resolve) ---- */
+
+/* The commit `ref` (a branch, tag or commit; oj_base_ref_problem() passed)
+ * names in the project, as a full sha into sha; 0, or -1 with a one-line err
+ * naming the ref (-2: no git at all, err OJ_GIT_MISSING). */
+int oj_worktree_resolve_base(const char *root, const char *ref, char *sha, size_t shalen,
+                             char *err, size_t errlen);
+
+/* How long one diff or diff-stat may take; past it git is killed (below the
+ * CLI's 30 s wait for an answer, so the answer says so). */
+#define OJ_DIFF_TIMEOUT_MS 20000
+/* The most of a diff one WorkspaceDiff reply carries: past it the diff is cut
+ * at a line end and the reply says truncated. */
+#define OJ_DIFF_MAX_BYTES (2u * 1024 * 1024)
+/* Untracked files named in one reply at most. */
+#define OJ_DIFF_MAX_UNTRACKED 1000
+
+/* The worktree's diff-stat against base: committed, uncommitted and untracked
+ * (not ignored) changes, as `git diff --shortstat <base>` counts them with
+ * every untracked file added (intent-to-add, in a copy of the index: the
+ * worktree's own index is not touched). git's line into line (read it with
+ * oj_diffstat_parse); 0, or -1 with err. */
+int oj_worktree_diffstat(const char *path, const char *base, char *line, size_t linelen,
+                         char *err, size_t errlen);
+
+struct oj_worktree_diff {
+    char *text; /* malloc'd, NUL-terminated; at most OJ_DIFF_MAX_BYTES + 1 */
+    size_t len;
+    bool more; /* git said more than OJ_DIFF_MAX_BYTES (cut it with oj_diff_cut) */
+    char **untracked; /* malloc'd names not in text (NULL-terminated); NULL with untracked */
+    size_t n_untracked;
+};
+
+/* `git diff <base>` in the worktree at path (its --stat with stat): what its
+ * branch committed since base plus what is not committed yet. Untracked files
+ * are named in d->untracked, or with include_untracked are in the diff as new
+ * files. 0, or -1 with err. Free with oj_worktree_diff_free. */
+int oj_worktree_diff(const char *path, const char *base, bool stat, bool include_untracked,
+                     struct oj_worktree_diff *d, char *err, size_t errlen);
+void oj_worktree_diff_free(struct oj_worktree_diff *d);
 #endif

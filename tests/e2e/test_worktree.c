@@ -32,7 +32,7 @@ static void teardown(void) { env_teardown(&e); }
 /* Runs the command as the daemon does: sh -c in the project root. */
 static int make_it(bool again, char *out, size_t outlen)
 {
-    char *cmd = oj_worktree_add_command(ws, "oj/build-p123456", lock, again);
+    char *cmd = oj_worktree_add_command(ws, "oj/build-p123456", NULL, lock, again);
     cr_assert_not_null(cmd);
     char *argv[] = {"sh", "-c", cmd, NULL};
     int rc = run_prog(e.dir, 30000, out, outlen, argv);
@@ -109,7 +109,7 @@ Test(worktree, several_made_at_once_all_succeed, .init = setup, .fini = teardown
         char path[PATH_MAX + 64], branch[32];
         snprintf(path, sizeof path, "%s/.oj/workspaces/w%d", e.dir, i);
         snprintf(branch, sizeof branch, "oj/w%d", i);
-        char *cmd = oj_worktree_add_command(path, branch, lock, false);
+        char *cmd = oj_worktree_add_command(path, branch, NULL, lock, false);
         char *dir = oj_shell_quote(e.dir);
         char *line = NULL;
         cr_assert(asprintf(&line, "cd %s && { %s\n} 2>&1", dir, cmd) > 0);
@@ -149,7 +149,7 @@ Test(worktree, a_missing_git_is_said_as_such, .init = setup, .fini = teardown)
     }
     snprintf(pathvar, sizeof pathvar, "PATH=%s", bin);
     for (int again = 0; again < 2; again++) {
-        char *cmd = oj_worktree_add_command(ws, "oj/build-p123456", lock, again);
+        char *cmd = oj_worktree_add_command(ws, "oj/build-p123456", NULL, lock, again);
         char *argv[] = {"/bin/sh", "-c", cmd, NULL};
         char *env[] = {pathvar, NULL};
         char out[4096];

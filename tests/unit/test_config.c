@@ -38,7 +38,7 @@ Test(config, reads_each_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m"}, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m", "21000", "2"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_DEBUG);
     cr_expect_eq(c.max_sessions, 3);
     cr_expect_eq(c.watchdog_ms, 2000);
@@ -145,4 +145,25 @@ Test(config, a_duration_without_a_unit_names_the_fix)
     cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.retain_finished = "0"}, err,
                                  sizeof err),
                  0, "0 stays: %s", err);
+}
+
+Test(config, workspace_ports_come_from_a_range_that_can_be_moved)
+{
+    struct oj_config c;
+    char err[256];
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){0}, err, sizeof err), 0);
+    cr_expect_eq(c.port_base, 20000);
+    cr_expect_eq(c.port_step, 1);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.port_base = "30000",
+                                                             .port_step = "10"},
+                                 err, sizeof err),
+                 0, "%s", err);
+    cr_expect_eq(c.port_base, 30000);
+    cr_expect_eq(c.port_step, 10);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.port_base = "80"}, err, sizeof err),
+                 -1);
+    cr_expect(strstr(err, "OJ_PORT_BASE") && strstr(err, "'80'"), "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.port_step = "0"}, err, sizeof err),
+                 -1);
+    cr_expect(strstr(err, "OJ_PORT_STEP") != NULL, "%s", err);
 }

@@ -319,3 +319,45 @@ Test(template, values_are_shell_quoted_text)
     cr_expect_eq(oj_template_expand("echo {name", vals, NULL, 1, &out, err, sizeof err), -1);
     cr_expect(strstr(err, "unclosed") != NULL, "%s", err);
 }
+
+Test(runbook, a_setup_command_for_new_workspaces_with_its_timeout)
+{
+    struct oj_runbooks rb = {0};
+    char err[512];
+    const char *text = "{\"pipelines\":{\"p\":{\"setup\":\"cp {project}/.env . && npm ci\","
+                       "\"setup_timeout\":\"2m\",\"phases\":[{\"name\":\"a\",\"run\":\"x\"}]},"
+                       "\"q\":{\"phases\":[{\"name\":\"a\",\"run\":\"x\"}]},"
+                       "\"r\":{\"setup\":\"true\",\"phases\":[{\"name\":\"a\",\"run\":\"x\"}]}}}";
+    cr_assert_eq(oj_runbook_parse("r.json", text, &rb, err, sizeof err), 0, "%s", err);
+    const struct oj_pipeline_def *p = oj_runbooks_pipeline(&rb, "p");
+    cr_expect_str_eq(p->setup, "cp {project}/.env . && npm ci");
+    cr_expect_eq(p->setup_timeout_ms, 120000);
+    cr_expect_null(oj_runbooks_pipeline(&rb, "q")->setup, "no setup unless asked");
+    cr_expect_eq(oj_runbooks_pipeline(&rb, "r")->setup_timeout_ms, OJ_SETUP_TIMEOUT_MS);
+    oj_runbooks_free(&rb);
+    const struct bad cases[] = {
+        {"{\"pipelines\":{\"p\":{\"setup\":7,\"phases\":[{\"name\":\"a\",\"run\":\"x\"}]}}}",
+         {"pipelines.p", "setup"}},
+        {"{\"pipelines\":{\"p\":{\"setup\":\" \",\"phases\":[{\"name\":\"a\",\"run\":\"x\"}]}}}",
+         {"pipelines.p", "\"setup\" is a shell command"}},
+        {"{\"pipelines\":{\"p\":{\"setup\":\"echo {nope}\",\"phases\":[{\"name\":\"a\",\"run\":"
+         "\"x\"}]}}}",
+         {"pipelines.p", "unknown placeholder {nope}"}},
+        {"{\"pipelines\":{\"p\":{\"setup\":\"x\",\"setup_timeout\":\"30\",\"phases\":[{\"name\":"
+         "\"a\",\"run\":\"x\"}]}}}",
+         {"pipelines.p.setup_timeout", "needs a unit"}},
+        {"{\"pipelines\":{\"p\":{\"setup_timeout\":\"30s\",\"phases\":[{\"name\":\"a\",\"run\":"
+         "\"x\"}]}}}",
+         {"pipelines.p", "for a \"setup\" command"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct oj_runbooks bad = {0};
+        err[0] = '\0';
+        cr_expect_eq(oj_runbook_parse("r.json", cases[i].text, &bad, err, sizeof err), -1,
+                     "case %zu accepted", i);
+        for (int k = 0; k < 3 && cases[i].want[k]; k++)
+            cr_expect(strstr(err, cases[i].want[k]) != NULL, "case %zu: want '%s' in: %s", i,
+                      cases[i].want[k], err);
+        oj_runbooks_free(&bad);
+    }
+}

@@ -19,3 +19,16 @@ Test(task_env, names_the_task_its_workspace_phase_and_project)
     cr_expect_str_eq(e.env[2], "OTTER_PHASE=");
     cr_expect_str_eq(e.env[0], "OTTER_TASK=worker");
 }
+
+Test(task_env, a_workspace_port_comes_after_the_task_variables)
+{
+    struct oj_task_env e;
+    oj_task_env_init(&e, "p1a2b3c", "/r/.oj/workspaces/w", "build", "/r");
+    oj_task_env_port(&e, 20003);
+    cr_expect_str_eq(e.env[OJ_TASK_ENV_N], "OJ_PORT=20003");
+    cr_expect_null(e.env[OJ_TASK_ENV_N + 1]);
+    /* a workspace made before ports has none: no OJ_PORT at all */
+    oj_task_env_init(&e, "p1a2b3c", "/r", "build", "/r");
+    oj_task_env_port(&e, 0);
+    cr_expect_null(e.env[OJ_TASK_ENV_N]);
+}
