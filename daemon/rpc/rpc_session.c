@@ -437,8 +437,9 @@ static int attach_pick(struct oj_daemon *d, const char *ref, char *id, size_t id
         return OJ__STATUS_CODE__INVALID_ARGUMENT;
     }
     if (scode != OJ__STATUS_CODE__OK && pcode != OJ__STATUS_CODE__OK) {
-        if (scode == OJ__STATUS_CODE__INVALID_ARGUMENT || pcode == OJ__STATUS_CODE__INVALID_ARGUMENT) {
-            snprintf(why, whylen, "%s", scode == OJ__STATUS_CODE__INVALID_ARGUMENT ? swhy : pwhy);
+        bool s_ambiguous = scode == OJ__STATUS_CODE__INVALID_ARGUMENT;
+        if (s_ambiguous || pcode == OJ__STATUS_CODE__INVALID_ARGUMENT) {
+            snprintf(why, whylen, "%s", s_ambiguous ? swhy : pwhy);
             return OJ__STATUS_CODE__INVALID_ARGUMENT;
         }
         snprintf(why, whylen,
@@ -472,8 +473,9 @@ static int attach_pick(struct oj_daemon *d, const char *ref, char *id, size_t id
     oj_session_get(d, id, &s);
     int code = OJ__STATUS_CODE__OK;
     if (s.state == OJ_SESSION_DEAD) {
-        snprintf(why, whylen, "session %s is dead (%s); read its output with `oj session capture %s`",
-                 id, s.reason, id);
+        snprintf(why, whylen,
+                 "session %s is dead (%s); read its output with `oj session capture %s`", id,
+                 s.reason, id);
         code = OJ__STATUS_CODE__CONFLICT;
     } else if (s.state != OJ_SESSION_RUNNING) {
         snprintf(why, whylen, "session %s is still starting; try again in a moment", id);
