@@ -23,6 +23,7 @@
     X(oj_cmd_session_nudge)                                                                        \
     X(oj_cmd_session_kill)                                                                         \
     X(oj_cmd_session_start)                                                                        \
+    X(oj_cmd_attach)                                                                               \
     X(oj_cmd_workspace_list)                                                                       \
     X(oj_cmd_workspace_cleanup)                                                                    \
     X(oj_cmd_workspace_diff)                                                                       \

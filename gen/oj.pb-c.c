@@ -1177,6 +1177,51 @@ void   oj__session_ref__free_unpacked
   assert(message->base.descriptor == &oj__session_ref__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__attach_request__init
+                     (Oj__AttachRequest         *message)
+{
+  static const Oj__AttachRequest init_value = OJ__ATTACH_REQUEST__INIT;
+  *message = init_value;
+}
+size_t oj__attach_request__get_packed_size
+                     (const Oj__AttachRequest *message)
+{
+  assert(message->base.descriptor == &oj__attach_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__attach_request__pack
+                     (const Oj__AttachRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__attach_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__attach_request__pack_to_buffer
+                     (const Oj__AttachRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__attach_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__AttachRequest *
+       oj__attach_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__AttachRequest *)
+     protobuf_c_message_unpack (&oj__attach_request__descriptor,
+                                allocator, len, data);
+}
+void   oj__attach_request__free_unpacked
+                     (Oj__AttachRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__attach_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__session_capture_request__init
                      (Oj__SessionCaptureRequest         *message)
 {
@@ -4745,7 +4790,7 @@ const ProtobufCMessageDescriptor oj__session_list_request__descriptor =
   (ProtobufCMessageInit) oj__session_list_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[13] =
+static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[15] =
 {
   {
     "id",
@@ -4903,6 +4948,30 @@ static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[13] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tmux_socket",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, tmux_socket),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tmux_target",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, tmux_target),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__session_info__field_indices_by_name[] = {
   10,   /* field[10] = command */
@@ -4918,11 +4987,14 @@ static const unsigned oj__session_info__field_indices_by_name[] = {
   11,   /* field[11] = reason */
   6,   /* field[6] = started_at_ms */
   4,   /* field[4] = state */
+  13,   /* field[13] = tmux_socket */
+  14,   /* field[14] = tmux_target */
 };
-static const ProtobufCIntRange oj__session_info__number_ranges[1 + 1] =
+static const ProtobufCIntRange oj__session_info__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 20, 13 },
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor oj__session_info__descriptor =
 {
@@ -4932,10 +5004,10 @@ const ProtobufCMessageDescriptor oj__session_info__descriptor =
   "Oj__SessionInfo",
   "oj",
   sizeof(Oj__SessionInfo),
-  13,
+  15,
   oj__session_info__field_descriptors,
   oj__session_info__field_indices_by_name,
-  1,  oj__session_info__number_ranges,
+  2,  oj__session_info__number_ranges,
   (ProtobufCMessageInit) oj__session_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -5013,6 +5085,44 @@ const ProtobufCMessageDescriptor oj__session_ref__descriptor =
   oj__session_ref__field_indices_by_name,
   1,  oj__session_ref__number_ranges,
   (ProtobufCMessageInit) oj__session_ref__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__attach_request__field_descriptors[1] =
+{
+  {
+    "ref",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__AttachRequest, ref),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__attach_request__field_indices_by_name[] = {
+  0,   /* field[0] = ref */
+};
+static const ProtobufCIntRange oj__attach_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor oj__attach_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.AttachRequest",
+  "AttachRequest",
+  "Oj__AttachRequest",
+  "oj",
+  sizeof(Oj__AttachRequest),
+  1,
+  oj__attach_request__field_descriptors,
+  oj__attach_request__field_indices_by_name,
+  1,  oj__attach_request__number_ranges,
+  (ProtobufCMessageInit) oj__attach_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__session_capture_request__field_descriptors[7] =
@@ -7246,7 +7356,7 @@ const ProtobufCMessageDescriptor oj__cron_set_enabled_request__descriptor =
   (ProtobufCMessageInit) oj__cron_set_enabled_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor oj__control__method_descriptors[35] =
+static const ProtobufCMethodDescriptor oj__control__method_descriptors[36] =
 {
   { "Ping", &oj__ping_request__descriptor, &oj__ping_response__descriptor },
   { "Status", &oj__status_request__descriptor, &oj__status_response__descriptor },
@@ -7268,6 +7378,7 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[35] =
   { "SessionNudge", &oj__nudge_request__descriptor, &oj__action_response__descriptor },
   { "SessionKill", &oj__session_ref__descriptor, &oj__action_response__descriptor },
   { "SessionStart", &oj__session_start_request__descriptor, &oj__session_info__descriptor },
+  { "SessionAttach", &oj__attach_request__descriptor, &oj__session_info__descriptor },
   { "WorkspaceList", &oj__workspace_list_request__descriptor, &oj__workspace_list_response__descriptor },
   { "WorkspaceCleanup", &oj__workspace_cleanup_request__descriptor, &oj__workspace_cleanup_response__descriptor },
   { "WorkspaceDiff", &oj__workspace_diff_request__descriptor, &oj__workspace_diff_response__descriptor },
@@ -7286,20 +7397,20 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[35] =
 };
 const unsigned oj__control__method_indices_by_name[] = {
   12,        /* Checkpoint */
-  32,        /* CronList */
-  33,        /* CronRun */
-  34,        /* CronSetEnabled */
+  33,        /* CronList */
+  34,        /* CronRun */
+  35,        /* CronSetEnabled */
   2,        /* DaemonStop */
   11,        /* Done */
-  25,        /* LockAcquire */
-  23,        /* LockList */
-  26,        /* LockRelease */
-  24,        /* LockStatus */
-  30,        /* MaintenanceArchive */
-  27,        /* MaintenanceCompact */
-  29,        /* MaintenanceRestoreSnapshot */
-  28,        /* MaintenanceSnapshot */
-  31,        /* MaintenanceSnapshots */
+  26,        /* LockAcquire */
+  24,        /* LockList */
+  27,        /* LockRelease */
+  25,        /* LockStatus */
+  31,        /* MaintenanceArchive */
+  28,        /* MaintenanceCompact */
+  30,        /* MaintenanceRestoreSnapshot */
+  29,        /* MaintenanceSnapshot */
+  32,        /* MaintenanceSnapshots */
   0,        /* Ping */
   10,        /* PipelineCancel */
   4,        /* PipelineList */
@@ -7309,6 +7420,7 @@ const unsigned oj__control__method_indices_by_name[] = {
   6,        /* PipelineShow */
   5,        /* PipelineStatus */
   3,        /* Run */
+  20,        /* SessionAttach */
   15,        /* SessionCapture */
   18,        /* SessionKill */
   13,        /* SessionList */
@@ -7317,9 +7429,9 @@ const unsigned oj__control__method_indices_by_name[] = {
   14,        /* SessionShow */
   19,        /* SessionStart */
   1,        /* Status */
-  21,        /* WorkspaceCleanup */
-  22,        /* WorkspaceDiff */
-  20         /* WorkspaceList */
+  22,        /* WorkspaceCleanup */
+  23,        /* WorkspaceDiff */
+  21         /* WorkspaceList */
 };
 const ProtobufCServiceDescriptor oj__control__descriptor =
 {
@@ -7328,7 +7440,7 @@ const ProtobufCServiceDescriptor oj__control__descriptor =
   "Control",
   "Oj__Control",
   "oj",
-  35,
+  36,
   oj__control__method_descriptors,
   oj__control__method_indices_by_name
 };
@@ -7492,13 +7604,21 @@ void oj__control__session_start(ProtobufCService *service,
   assert(service->descriptor == &oj__control__descriptor);
   service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void oj__control__session_attach(ProtobufCService *service,
+                                 const Oj__AttachRequest *input,
+                                 Oj__SessionInfo_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &oj__control__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void oj__control__workspace_list(ProtobufCService *service,
                                  const Oj__WorkspaceListRequest *input,
                                  Oj__WorkspaceListResponse_Closure closure,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_cleanup(ProtobufCService *service,
                                     const Oj__WorkspaceCleanupRequest *input,
@@ -7506,7 +7626,7 @@ void oj__control__workspace_cleanup(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_diff(ProtobufCService *service,
                                  const Oj__WorkspaceDiffRequest *input,
@@ -7514,7 +7634,7 @@ void oj__control__workspace_diff(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_list(ProtobufCService *service,
                             const Oj__LockListRequest *input,
@@ -7522,7 +7642,7 @@ void oj__control__lock_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_status(ProtobufCService *service,
                               const Oj__LockRef *input,
@@ -7530,7 +7650,7 @@ void oj__control__lock_status(ProtobufCService *service,
                               void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_acquire(ProtobufCService *service,
                                const Oj__LockAcquireRequest *input,
@@ -7538,7 +7658,7 @@ void oj__control__lock_acquire(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_release(ProtobufCService *service,
                                const Oj__LockReleaseRequest *input,
@@ -7546,7 +7666,7 @@ void oj__control__lock_release(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_compact(ProtobufCService *service,
                                       const Oj__CompactRequest *input,
@@ -7554,7 +7674,7 @@ void oj__control__maintenance_compact(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        const Oj__SnapshotRequest *input,
@@ -7562,7 +7682,7 @@ void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                const Oj__RestoreSnapshotRequest *input,
@@ -7570,7 +7690,7 @@ void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_archive(ProtobufCService *service,
                                       const Oj__ArchiveRequest *input,
@@ -7578,7 +7698,7 @@ void oj__control__maintenance_archive(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         const Oj__SnapshotListRequest *input,
@@ -7586,7 +7706,7 @@ void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_list(ProtobufCService *service,
                             const Oj__CronListRequest *input,
@@ -7594,7 +7714,7 @@ void oj__control__cron_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_run(ProtobufCService *service,
                            const Oj__CronRef *input,
@@ -7602,7 +7722,7 @@ void oj__control__cron_run(ProtobufCService *service,
                            void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_set_enabled(ProtobufCService *service,
                                    const Oj__CronSetEnabledRequest *input,
@@ -7610,7 +7730,7 @@ void oj__control__cron_set_enabled(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__init (Oj__Control_Service *service,
                         Oj__Control_ServiceDestroy destroy)

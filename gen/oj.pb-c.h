@@ -41,6 +41,7 @@ typedef struct Oj__SessionListRequest Oj__SessionListRequest;
 typedef struct Oj__SessionInfo Oj__SessionInfo;
 typedef struct Oj__SessionListResponse Oj__SessionListResponse;
 typedef struct Oj__SessionRef Oj__SessionRef;
+typedef struct Oj__AttachRequest Oj__AttachRequest;
 typedef struct Oj__SessionCaptureRequest Oj__SessionCaptureRequest;
 typedef struct Oj__SessionCaptureResponse Oj__SessionCaptureResponse;
 typedef struct Oj__OutputChunkRef Oj__OutputChunkRef;
@@ -594,10 +595,18 @@ struct  Oj__SessionInfo
    * quiet longer than this = idle (stuck); 0 = never
    */
   int64_t idle_timeout_ms;
+  /*
+   * Only in SessionAttach's reply: the daemon's private tmux server (its
+   * socket) and the session's target there, an exact match ("=<id>") already
+   * escaped for tmux's command parser: pass it as one word, as in
+   * `tmux -S <tmux_socket> attach-session -t <tmux_target>`.
+   */
+  char *tmux_socket;
+  char *tmux_target;
 };
 #define OJ__SESSION_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__session_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__SessionListResponse
@@ -618,6 +627,19 @@ struct  Oj__SessionRef
 };
 #define OJ__SESSION_REF__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__session_ref__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Oj__AttachRequest
+{
+  ProtobufCMessage base;
+  /*
+   * a session id, id prefix or name, or a pipeline id or id prefix
+   */
+  char *ref;
+};
+#define OJ__ATTACH_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__attach_request__descriptor) \
     , (char *)protobuf_c_empty_string }
 
 
@@ -1708,6 +1730,25 @@ Oj__SessionRef *
 void   oj__session_ref__free_unpacked
                      (Oj__SessionRef *message,
                       ProtobufCAllocator *allocator);
+/* Oj__AttachRequest methods */
+void   oj__attach_request__init
+                     (Oj__AttachRequest         *message);
+size_t oj__attach_request__get_packed_size
+                     (const Oj__AttachRequest   *message);
+size_t oj__attach_request__pack
+                     (const Oj__AttachRequest   *message,
+                      uint8_t             *out);
+size_t oj__attach_request__pack_to_buffer
+                     (const Oj__AttachRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__AttachRequest *
+       oj__attach_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__attach_request__free_unpacked
+                     (Oj__AttachRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__SessionCaptureRequest methods */
 void   oj__session_capture_request__init
                      (Oj__SessionCaptureRequest         *message);
@@ -2453,6 +2494,9 @@ typedef void (*Oj__SessionListResponse_Closure)
 typedef void (*Oj__SessionRef_Closure)
                  (const Oj__SessionRef *message,
                   void *closure_data);
+typedef void (*Oj__AttachRequest_Closure)
+                 (const Oj__AttachRequest *message,
+                  void *closure_data);
 typedef void (*Oj__SessionCaptureRequest_Closure)
                  (const Oj__SessionCaptureRequest *message,
                   void *closure_data);
@@ -2645,6 +2689,10 @@ struct Oj__Control_Service
                         const Oj__SessionStartRequest *input,
                         Oj__SessionInfo_Closure closure,
                         void *closure_data);
+  void (*session_attach)(Oj__Control_Service *service,
+                         const Oj__AttachRequest *input,
+                         Oj__SessionInfo_Closure closure,
+                         void *closure_data);
   void (*workspace_list)(Oj__Control_Service *service,
                          const Oj__WorkspaceListRequest *input,
                          Oj__WorkspaceListResponse_Closure closure,
@@ -2733,6 +2781,7 @@ void oj__control__init (Oj__Control_Service *service,
       function_prefix__ ## session_nudge,\
       function_prefix__ ## session_kill,\
       function_prefix__ ## session_start,\
+      function_prefix__ ## session_attach,\
       function_prefix__ ## workspace_list,\
       function_prefix__ ## workspace_cleanup,\
       function_prefix__ ## workspace_diff,\
@@ -2828,6 +2877,10 @@ void oj__control__session_start(ProtobufCService *service,
                                 const Oj__SessionStartRequest *input,
                                 Oj__SessionInfo_Closure closure,
                                 void *closure_data);
+void oj__control__session_attach(ProtobufCService *service,
+                                 const Oj__AttachRequest *input,
+                                 Oj__SessionInfo_Closure closure,
+                                 void *closure_data);
 void oj__control__workspace_list(ProtobufCService *service,
                                  const Oj__WorkspaceListRequest *input,
                                  Oj__WorkspaceListResponse_Closure closure,
@@ -2917,6 +2970,7 @@ extern const ProtobufCMessageDescriptor oj__session_list_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__session_info__descriptor;
 extern const ProtobufCMessageDescriptor oj__session_list_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__session_ref__descriptor;
+extern const ProtobufCMessageDescriptor oj__attach_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__session_capture_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__session_capture_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__output_chunk_ref__descriptor;

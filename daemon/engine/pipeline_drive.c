@@ -452,8 +452,8 @@ static void agent_spawned(struct oj_daemon *d, void *arg, const char *sid, int r
         } else {
             snprintf(t->id, sizeof t->id, "%s", id);
             snprintf(t->sid, sizeof t->sid, "%s", sid);
-            if (oj_session_type(d, sid, a->prompt, false, prompt_typed, t, terr, sizeof terr) !=
-                0) {
+            if (oj_session_type_when_ready(d, sid, a->prompt, prompt_typed, t, terr,
+                                           sizeof terr) != 0) {
                 LOG_WARN("pipeline %s: cannot type the prompt into %s: %s", id, sid, terr);
                 free(t);
             }

@@ -98,8 +98,17 @@ static void screen_work(void *arg)
     char err[512] = "", *text = NULL;
     /* The log size first: whatever the screen shows is at or before it. */
     uint64_t log_offset = log_size(&j->s);
-    int rc = oj_tmux_capture(j->sock, j->id, j->lines, &text, err, sizeof err);
-    if (rc != 0 && j->s.state == OJ_SESSION_DEAD) {
+    bool dead = false;
+    int rc = oj_tmux_capture(j->sock, j->id, j->lines, &text, &dead, err, sizeof err);
+    /* An ended session's output is its log: its pane is gone once the log
+     * has it all, and until then (the record may not say dead yet) a dead
+     * pane's screen shows tmux's "Pane is dead" line instead of the first
+     * line it scrolled away, and a pane dies only once its command's last
+     * output is in the log (the end mark, tmux.h; a command that ends the
+     * shell itself skips that wait). */
+    if ((rc != 0 && j->s.state == OJ_SESSION_DEAD) || (rc == 0 && dead)) {
+        free(text);
+        log_offset = log_size(&j->s);
         text = log_tail_text(&j->s, log_offset, j->lines, err, sizeof err);
         rc = text ? 0 : -1;
     }

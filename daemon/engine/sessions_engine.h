@@ -108,6 +108,14 @@ int oj_session_remove_pane(struct oj_daemon *d, const char *id, oj_session_done 
  * err (not running; done is then not called). */
 int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool nudge,
                     oj_session_done done, void *arg, char *err, size_t errlen);
+/* Types an agent's first line (a pipeline phase's prompt) as
+ * oj_session_type does, once the agent is ready for it: it has printed
+ * something and gone quiet, or enough time passed (prompt_ready.h); during a
+ * graceful stop at once (session_prompt.c). done as for oj_session_type (also
+ * when the session ended meanwhile: rc -1). 0, or -1 with err (done is then
+ * not called). */
+int oj_session_type_when_ready(struct oj_daemon *d, const char *id, const char *text,
+                               oj_session_done done, void *arg, char *err, size_t errlen);
 /* Sends Ctrl-C to a live session; as oj_session_type. */
 int oj_session_interrupt(struct oj_daemon *d, const char *id, oj_session_done done, void *arg,
                          char *err, size_t errlen);

@@ -130,6 +130,7 @@ const struct oj_rpc_entry oj_rpc_checks[] = {
     {"SessionNudge", MUTATES, NULL},
     {"SessionKill", MUTATES, NULL},
     {"SessionStart", MUTATES, check_session_start},
+    {"SessionAttach", READ_ONLY, NULL},
     {"WorkspaceList", READ_ONLY, NULL},
     {"WorkspaceCleanup", MUTATES, check_workspace_cleanup},
     {"WorkspaceDiff", READ_ONLY, check_workspace_diff},

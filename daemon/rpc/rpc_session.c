@@ -19,6 +19,8 @@
 #include "sessions_engine.h"
 #include "shell.h"
 #include "pipelines.h"
+#include "pipeline_engine.h"
+#include "tmux_arg.h"
 
 #define DEFAULT_NUDGE "Are you still working on this? If you are finished, run: oj done"
 
@@ -418,6 +420,97 @@ static void rpc_session_kill(Oj__Control_Service *svc, const Oj__SessionRef *in,
     oj_session_clear(&s);
 }
 
+/* The session `oj attach <ref>` opens, into id; or a wire status with the
+ * one-line why. ref is a session (id, id prefix, name) or a pipeline (id, id
+ * prefix), whose current agent session it means. A ref that could mean two
+ * sessions is refused: typing into the wrong agent is worse than asking. */
+static int attach_pick(struct oj_daemon *d, const char *ref, char *id, size_t idlen, char *why,
+                       size_t whylen)
+{
+    const char *sid = NULL, *pid = NULL;
+    char swhy[512], pwhy[512];
+    int scode = oj_session_find(d, ref, &sid, swhy, sizeof swhy);
+    int pcode = oj_pipeline_find(d, ref, &pid, pwhy, sizeof pwhy);
+    if (scode == OJ__STATUS_CODE__OK && pcode == OJ__STATUS_CODE__OK) {
+        snprintf(why, whylen, "'%s' names both session %s and pipeline %s; give the whole id", ref,
+                 sid, pid);
+        return OJ__STATUS_CODE__INVALID_ARGUMENT;
+    }
+    if (scode != OJ__STATUS_CODE__OK && pcode != OJ__STATUS_CODE__OK) {
+        bool s_ambiguous = scode == OJ__STATUS_CODE__INVALID_ARGUMENT;
+        if (s_ambiguous || pcode == OJ__STATUS_CODE__INVALID_ARGUMENT) {
+            snprintf(why, whylen, "%s", s_ambiguous ? swhy : pwhy);
+            return OJ__STATUS_CODE__INVALID_ARGUMENT;
+        }
+        snprintf(why, whylen,
+                 "no session or pipeline '%s'; list them with `oj session list` or `oj pipeline "
+                 "list`", ref);
+        return OJ__STATUS_CODE__NOT_FOUND;
+    }
+    if (pcode == OJ__STATUS_CODE__OK) {
+        struct oj_pipeline p;
+        load(d, pid, &p);
+        if (p.session_id[0] == '\0' || !oj_session_live(d, p.session_id)) {
+            if (p.session_id[0])
+                snprintf(why, whylen,
+                         "pipeline %s's agent session %s has ended; read its output with `oj "
+                         "session capture %s`", pid, p.session_id, p.session_id);
+            else
+                snprintf(why, whylen,
+                         "pipeline %s has no agent session now (%s, phase %s, step %s); `oj "
+                         "pipeline status %s` shows what it does", pid,
+                         oj_pipeline_state_name(p.state), p.phase[0] ? p.phase : "-",
+                         oj_pipeline_step_name(p.step), pid);
+            oj_pipeline_free(&p);
+            return OJ__STATUS_CODE__CONFLICT;
+        }
+        snprintf(id, idlen, "%s", p.session_id);
+        oj_pipeline_free(&p);
+    } else {
+        snprintf(id, idlen, "%s", sid);
+    }
+    struct oj_session s;
+    oj_session_get(d, id, &s);
+    int code = OJ__STATUS_CODE__OK;
+    if (s.state == OJ_SESSION_DEAD) {
+        snprintf(why, whylen,
+                 "session %s is dead (%s); read its output with `oj session capture %s`", id,
+                 s.reason, id);
+        code = OJ__STATUS_CODE__CONFLICT;
+    } else if (s.state != OJ_SESSION_RUNNING) {
+        snprintf(why, whylen, "session %s is still starting; try again in a moment", id);
+        code = OJ__STATUS_CODE__CONFLICT;
+    }
+    oj_session_clear(&s);
+    return code;
+}
+
+static void rpc_session_attach(Oj__Control_Service *svc, const Oj__AttachRequest *in,
+                               Oj__SessionInfo_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    char id[64], why[1024];
+    int code = attach_pick(d, in->ref, id, sizeof id, why, sizeof why);
+    if (code != OJ__STATUS_CODE__OK)
+        OJ_FAIL_RETURN(call, done, code, "%s", why);
+    /* tmux matches -t by prefix ("s1" finds "s10"): "=<id>" matches exactly;
+     * escaped as a word, so nothing in it is tmux syntax to the client */
+    char exact[80];
+    snprintf(exact, sizeof exact, "=%s", id);
+    char *target = oj_tmux_arg(exact, OJ_TMUX_WORD);
+    if (target == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    struct oj_session s;
+    oj_session_get(d, id, &s);
+    Oj__SessionInfo out;
+    describe(id, &s, &out, oj_wall_ms());
+    out.tmux_socket = d->paths.tmux_sock_path;
+    out.tmux_target = target;
+    done(&out, call);
+    oj_session_clear(&s);
+    free(target);
+}
+
 void oj_rpc_register_session(Oj__Control_Service *svc)
 {
     svc->session_start = rpc_session_start;
@@ -427,4 +520,5 @@ void oj_rpc_register_session(Oj__Control_Service *svc)
     svc->session_send = rpc_session_send;
     svc->session_nudge = rpc_session_nudge;
     svc->session_kill = rpc_session_kill;
+    svc->session_attach = rpc_session_attach;
 }

@@ -307,8 +307,8 @@ int oj_tmux_list(const char *sock, struct oj_tmux_pane **out, char *err, size_t 
     return n;
 }
 
-int oj_tmux_capture(const char *sock, const char *name, unsigned lines, char **text, char *err,
-                    size_t errlen)
+int oj_tmux_capture(const char *sock, const char *name, unsigned lines, char **text, bool *dead,
+                    char *err, size_t errlen)
 {
     size_t cap = 1 << 20;
     char *buf = malloc(cap);
@@ -316,11 +316,31 @@ int oj_tmux_capture(const char *sock, const char *name, unsigned lines, char **t
         return -1;
     char pane[80];
     exact(pane, sizeof pane, name, true);
-    char *args[] = {"capture-pane", "-p", "-J", "-t", pane, NULL};
-    if (run(sock, args, buf, cap, err, errlen) != 0) {
+    /* Whether the pane is dead, in the same breath as its screen: "0" or "1"
+     * on a line of its own first (the format is oj's own, to be expanded). */
+    struct cmdline c = {.what = "capture-pane"};
+    word(&c, "display-message", OJ_TMUX_WORD);
+    word(&c, "-p", OJ_TMUX_WORD);
+    word(&c, "-t", OJ_TMUX_WORD);
+    word(&c, pane, OJ_TMUX_WORD);
+    word(&c, "#{pane_dead}", OJ_TMUX_WORD);
+    next_command(&c);
+    word(&c, "capture-pane", OJ_TMUX_WORD);
+    word(&c, "-p", OJ_TMUX_WORD);
+    word(&c, "-J", OJ_TMUX_WORD);
+    word(&c, "-t", OJ_TMUX_WORD);
+    word(&c, pane, OJ_TMUX_WORD);
+    int rc = run_cmdline(sock, &c, buf, cap, err, errlen);
+    cmdline_free(&c);
+    if (rc != 0) {
         free(buf);
         return -1;
     }
+    char *screen = strchr(buf, '\n');
+    screen = screen ? screen + 1 : buf + strlen(buf);
+    if (dead)
+        *dead = buf[0] == '1';
+    memmove(buf, screen, strlen(screen) + 1);
     /* Drop trailing blank lines, then keep the last `lines`. */
     size_t len = strlen(buf);
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))

@@ -34,9 +34,11 @@ int oj_tmux_new(const char *sock, const char *name, const char *cwd, char *const
 int oj_tmux_list(const char *sock, struct oj_tmux_pane **out, char *err, size_t errlen);
 
 /* The pane's screen, last `lines` lines (0 = the whole screen), trailing
- * blank lines dropped. *text malloc'd. */
-int oj_tmux_capture(const char *sock, const char *name, unsigned lines, char **text, char *err,
-                    size_t errlen);
+ * blank lines dropped. *text malloc'd. *dead (may be NULL): whether the pane
+ * is dead; its screen then ends with tmux's "Pane is dead" line, which
+ * scrolled the top line away. */
+int oj_tmux_capture(const char *sock, const char *name, unsigned lines, char **text, bool *dead,
+                    char *err, size_t errlen);
 
 /* Types `text` literally, then Enter. Long text goes through a paste buffer. */
 int oj_tmux_send(const char *sock, const char *name, const char *text, char *err, size_t errlen);

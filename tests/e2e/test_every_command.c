@@ -88,6 +88,8 @@ static const struct cmd on_empty[] = {
     {4, {"session", "send", "nosuch", "hi"}},
     {4, {"session", "nudge", "nosuch"}},
     {4, {"session", "kill", "nosuch"}},
+    {4, {"attach", "nosuch"}},
+    {4, {"attach", "p0a0b0c", "--read-only"}},
     {0, {"workspace", "list"}},
     {0, {"workspace", "list", "--json"}},
     {0, {"workspace", "cleanup", "--stale", "--dry-run"}},
@@ -134,6 +136,8 @@ static const struct cmd on_full[] = {
     {0, {"session", "send", "agent-1", "hello"}},
     {0, {"session", "send", "agent-1", "--interrupt"}},
     {0, {"session", "nudge", "agent-1"}},
+    {2, {"attach", "agent-1"}},   /* no terminal here (test_attach.c has one) */
+    {2, {"attach", "{P}", "--read-only"}},
     {0, {"workspace", "list"}},
     {0, {"workspace", "cleanup", "--stale", "--dry-run"}},
     {0, {"lock", "list"}},
@@ -162,6 +166,7 @@ static const struct cmd on_full[] = {
     {0, {"lock", "release", "held-one", "--holder", "me"}},
     {0, {"session", "kill", "agent-1"}},
     {0, {"session", "capture", "agent-1", "--follow"}}, /* a dead session: the last screen */
+    {5, {"attach", "agent-1"}},   /* dead */
     {0, {"workspace", "cleanup", "--stale"}},
 };
 

@@ -1694,3 +1694,30 @@ Test(pipelines, an_agents_done_waits_for_a_daemon_restart, .init = setup, .fini 
     expect_state(id, "done", 15000);
     cr_expect(exists(path_in("after-%s.txt", id)));
 }
+
+/* Issue 11 item 10: the prompt typed into an agent's terminal shows on a line
+ * of its own, after what the agent printed as it started. It used to be typed
+ * at once, while the agent still started: the terminal echoed it into the
+ * middle of the greeting ("build the widgetfake agent ready (...)") and its
+ * Enter on a line of its own after. Now it waits until the agent is ready. */
+Test(pipelines, the_prompt_shows_on_its_own_line_after_the_greeting, .init = setup,
+     .fini = teardown)
+{
+    start_daemon();
+    runbook("talk", "{'pipelines':{'talk':{'inputs':[],'phases':["
+                    "{'name':'chat','agent':{'command':'oj-fake-agent',"
+                    "'prompt':'build the widget'}}]}}}");
+    char id[16];
+    run_ok(id, "talk", NULL, NULL);
+    struct agent_wait w = {id, ""};
+    cr_assert(wait_until(agent_running, &w, 10000), "the agent never started");
+    expect_file_has(path_in(".oj/logs/sessions/%s.log", w.sid), "got: build the widget", 10000);
+    struct oj_out o = OJ(&e, "session", "capture", w.sid, "--tail", "3");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    char want[256];
+    snprintf(want, sizeof want,
+             "fake agent ready (task=%s phase=chat)\nbuild the widget\ngot: build the widget\n",
+             id);
+    cr_expect_str_eq(o.out, want);
+    oj_out_free(&o);
+}

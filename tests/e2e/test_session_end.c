@@ -512,3 +512,50 @@ Test(session_end, archive_keeps_the_sessions_a_live_pipeline_names, .init = setu
     cr_expect(strstr(l.out, "no sessions") != NULL, "%s", l.out);
     oj_out_free(&l);
 }
+
+/* Whether the daemon's tmux holds session id's pane, and whether it is dead. */
+static bool pane_of(const char *id, bool *dead)
+{
+    char sock[PATH_MAX], target[64], out[64] = "";
+    path_in(sock, sizeof sock, "tmux.sock");
+    snprintf(target, sizeof target, "=%s:", id);
+    char *argv[] = {"tmux", "-S", sock, "display-message", "-p", "-t", target, "#{pane_dead}",
+                    NULL};
+    if (run_prog(e.dir, 10000, out, sizeof out, argv) != 0)
+        return false;
+    *dead = out[0] == '1';
+    return true;
+}
+
+/* Issue 11 item 10: a session that ended a moment ago, whose dead pane is
+ * still in tmux (until the daemon has its output in the log), shows its
+ * output from its log. The old capture showed the dead pane's screen: tmux's
+ * "Pane is dead (status 0, ...)" line, which scrolled the one line of output
+ * off it. Captures are taken until the pane is gone; those taken while it
+ * was there and dead are checked. */
+Test(session_end, a_session_that_just_ended_shows_its_output_not_pane_is_dead, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+    struct oj_out o = OJ(&e, "session", "start", "--json", "--", "echo", "the-only-line");
+    char id[32];
+    snprintf(id, sizeof id, "%s", started_id(&o));
+    int checked = 0;
+    bool dead = false;
+    for (int i = 0; i < 2000 && pane_of(id, &dead); i++) {
+        if (!dead)
+            continue;
+        struct oj_out c = OJ(&e, "session", "capture", id, "--tail", "5");
+        cr_assert_eq(c.code, 0, "%s", c.err);
+        cr_assert(strstr(c.out, "Pane is dead") == NULL, "capture %d shows tmux's dead pane:\n%s",
+                  checked, c.out);
+        cr_assert(strstr(c.out, "the-only-line\n") != NULL, "capture %d lacks the output:\n%s",
+                  checked, c.out);
+        oj_out_free(&c);
+        checked++;
+    }
+    cr_expect_gt(checked, 0, "the dead pane was never seen in tmux");
+    expect_dead(id);
+    struct oj_out c = OJ(&e, "session", "capture", id, "--tail", "5");
+    cr_expect_str_eq(c.out, "the-only-line\n");
+    oj_out_free(&c);
+}
