@@ -81,21 +81,22 @@ static void options(FILE *f, const struct oj_cmd *c)
 
 static void command(FILE *f, const struct oj_cmd *c)
 {
-    fputs(".SS \"", f);
+    /* the heading is the command alone (a long usage would wrap it); the
+     * usage follows on a line of its own */
     if (c->group)
-        fprintf(f, "oj %s %s", c->group, c->name);
+        fprintf(f, ".SS \"oj %s %s\"\n", c->group, c->name);
     else
-        fprintf(f, "oj %s", c->name);
+        fprintf(f, ".SS \"oj %s\"\n", c->name);
+    fputs("\\fBoj ", f);
+    if (c->group)
+        fprintf(f, "%s ", c->group);
+    roff(f, c->name);
+    fputs("\\fR", f);
     if (c->usage[0]) {
         fputc(' ', f);
-        /* inside a quoted macro argument a '"' would end it */
-        for (const char *u = c->usage; *u; u++)
-            if (*u != '"') {
-                char one[2] = {*u, 0};
-                roff(f, one);
-            }
+        roff(f, c->usage);
     }
-    fputs("\"\n", f);
+    fputs("\n.br\n", f);
     roff_line(f, c->summary);
     if (c->help) {
         fputs(".PP\n", f);
@@ -108,7 +109,9 @@ static void command(FILE *f, const struct oj_cmd *c)
 void oj_man_page(FILE *f)
 {
     fprintf(f, ".\\\" oj(1), written by `oj help --man` from oj's command table: do not edit.\n"
-               ".TH OJ 1 \"\" \"oj %s\" \"oj manual\"\n",
+               ".TH OJ 1 \"\" \"oj %s\" \"oj manual\"\n"
+               ".\\\" left-aligned, no hyphenation: option names and paths stay whole\n"
+               ".ad l\n.nh\n",
             OJ_VERSION);
     fputs(".SH NAME\n"
           "oj \\- run coding agents unattended: pipelines, tmux sessions, git worktrees, locks\n"
