@@ -210,26 +210,31 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
         }
         cfg->port_step = (int)n;
     }
+    if (env->agent_idle_timeout && *env->agent_idle_timeout) {
+        int r = env_duration("OJ_AGENT_IDLE_TIMEOUT", env->agent_idle_timeout,
+                             "0 keeps the runbook default, 5m", &cfg->agent_idle_timeout_ms, err,
+                             errlen);
+        if (r > 0)
+            return -1;
+        if (r != 0 || (cfg->agent_idle_timeout_ms > 0 && cfg->agent_idle_timeout_ms < 1000)) {
+            snprintf(err, errlen,
+                     "OJ_AGENT_IDLE_TIMEOUT must be a duration of at least 1s like 10m, or 0 for "
+                     "the runbook default (got '%s')",
+                     env->agent_idle_timeout);
+            return -1;
+        }
+    }
+    if (env->phase_timeout && *env->phase_timeout) {
+        int r = env_duration("OJ_PHASE_TIMEOUT", env->phase_timeout, "0 means none",
+                             &cfg->phase_timeout_ms, err, errlen);
+        if (r > 0)
+            return -1;
+        if (r != 0) {
+            snprintf(err, errlen,
+                     "OJ_PHASE_TIMEOUT must be a duration like 2h, or 0 for none (got '%s')",
+                     env->phase_timeout);
+            return -1;
+        }
+    }
     return 0;
-}
-
-int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen)
-{
-    struct oj_config_env env = {
-        .log_level = getenv("OJ_LOG_LEVEL"),
-        .max_sessions = getenv("OJ_MAX_SESSIONS"),
-        .watchdog = getenv("OJ_WATCHDOG_INTERVAL"),
-        .snapshot_every = getenv("OJ_SNAPSHOT_EVERY"),
-        .snapshot_keep = getenv("OJ_SNAPSHOT_KEEP"),
-        .compact_size = getenv("OJ_COMPACT_SIZE"),
-        .nudge_pause = getenv("OJ_NUDGE_PAUSE"),
-        .log_max_size = getenv("OJ_LOG_MAX_SIZE"),
-        .log_keep = getenv("OJ_LOG_KEEP"),
-        .retain_history = getenv("OJ_RETAIN_HISTORY"),
-        .retain_finished = getenv("OJ_RETAIN_FINISHED"),
-        .history_max_size = getenv("OJ_HISTORY_MAX_SIZE"),
-        .port_base = getenv("OJ_PORT_BASE"),
-        .port_step = getenv("OJ_PORT_STEP"),
-    };
-    return oj_config_parse(cfg, &env, err, errlen);
 }

@@ -41,13 +41,17 @@ struct oj_config {
     /* OJ_PORT_BASE, OJ_PORT_STEP: each live workspace's OJ_PORT is base + k * step, the
      * first such port no other workspace holds */
     int port_base, port_step;
+    /* OJ_AGENT_IDLE_TIMEOUT, OJ_PHASE_TIMEOUT: what a runbook phase that names no
+     * idle_timeout (agents) or timeout gets (0 = the runbook defaults: 5m, none) */
+    int64_t agent_idle_timeout_ms, phase_timeout_ms;
 };
 
 /* The raw values of the variables (NULL = unset). */
 struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
         *compact_size, *nudge_pause, *log_max_size, *log_keep, *retain_history,
-        *history_max_size, *retain_finished, *port_base, *port_step;
+        *history_max_size, *retain_finished, *port_base, *port_step, *agent_idle_timeout,
+        *phase_timeout;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and
@@ -58,6 +62,6 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
 /* "100MB", "1GiB", "4096" (bytes). 0 on success, -1 when malformed. */
 int oj_size_parse(const char *text, uint64_t *out);
 
-/* oj_config_parse() with the process environment. */
-int oj_config_from_env(struct oj_config *cfg, char *err, size_t errlen);
+/* The process environment, the project's and the user's config files:
+ * settings.h. */
 #endif

@@ -29,6 +29,9 @@ static const struct {
     {"retain_finished", "OJ_RETAIN_FINISHED", offsetof(struct oj_config_env, retain_finished)},
     {"port_base", "OJ_PORT_BASE", offsetof(struct oj_config_env, port_base)},
     {"port_step", "OJ_PORT_STEP", offsetof(struct oj_config_env, port_step)},
+    {"agent_idle_timeout", "OJ_AGENT_IDLE_TIMEOUT",
+     offsetof(struct oj_config_env, agent_idle_timeout)},
+    {"phase_timeout", "OJ_PHASE_TIMEOUT", offsetof(struct oj_config_env, phase_timeout)},
 };
 
 static int find_key(const char *key)
@@ -242,6 +245,9 @@ void oj_setting_value(const struct oj_config *c, int i, char *buf, size_t len)
     case 11: ms_text(c->retain_finished_ms, buf, len); break;
     case 12: snprintf(buf, len, "%d", c->port_base); break;
     case 13: snprintf(buf, len, "%d", c->port_step); break;
+    case 14: ms_text(c->agent_idle_timeout_ms > 0 ? c->agent_idle_timeout_ms : 300000, buf, len);
+        break;
+    case 15: ms_text(c->phase_timeout_ms, buf, len); break;
     default: snprintf(buf, len, "?");
     }
 }

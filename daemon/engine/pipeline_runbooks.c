@@ -50,6 +50,10 @@ void oj_runbooks_refresh(struct oj_daemon *d)
     d->runbooks_mtime_ns = stamp;
     if (rb == NULL)
         snprintf(err, sizeof err, "out of memory");
+    if (rb) {
+        rb->default_idle_timeout_ms = d->cfg.agent_idle_timeout_ms;
+        rb->default_timeout_ms = d->cfg.phase_timeout_ms;
+    }
     if (rb == NULL || oj_runbooks_load(dir, rb, err, sizeof err) != 0) {
         if (rb)
             oj_runbooks_free(rb);

@@ -22,6 +22,7 @@ struct ctx {
     const char *file;
     char *err;
     size_t errlen;
+    int64_t default_idle_timeout_ms, default_timeout_ms; /* oj_runbooks' defaults */
 };
 
 static int fail(struct ctx *c, const char *place, const char *fmt, ...)
@@ -223,8 +224,9 @@ static int parse_phase(struct ctx *c, const char *place, const cJSON *o, struct 
             return fail(c, where, "give \"prompt\" or \"prompt_file\", not both");
         if (duration(c, where, agent, "idle_timeout", &ph->idle_timeout_ms) != 0)
             return -1;
-        if (ph->idle_timeout_ms == 0)
-            ph->idle_timeout_ms = 5 * 60 * 1000; /* documented default */
+        if (ph->idle_timeout_ms == 0) /* the setting agent_idle_timeout, else 5 minutes */
+            ph->idle_timeout_ms =
+                c->default_idle_timeout_ms > 0 ? c->default_idle_timeout_ms : 5 * 60 * 1000;
         char w2[300];
         snprintf(w2, sizeof w2, "%.200s.on_stuck", where);
         if (parse_stuck(c, w2, cJSON_GetObjectItemCaseSensitive(agent, "on_stuck"), ph) != 0)
@@ -245,6 +247,8 @@ static int parse_phase(struct ctx *c, const char *place, const cJSON *o, struct 
     }
     if (duration(c, place, o, "timeout", &ph->timeout_ms) != 0)
         return -1;
+    if (ph->timeout_ms == 0) /* the setting phase_timeout, else none */
+        ph->timeout_ms = c->default_timeout_ms;
     ph->lock = dup_or_null(o, "lock");
     /* The rule of `oj lock`: a lock a pipeline holds is one an operator can
      * name, look at and free. */
@@ -419,7 +423,7 @@ static void drop_comments(cJSON *node)
 int oj_runbook_parse(const char *file, const char *text, struct oj_runbooks *rb, char *err,
                      size_t errlen)
 {
-    struct ctx c = {file, err, errlen};
+    struct ctx c = {file, err, errlen, rb->default_idle_timeout_ms, rb->default_timeout_ms};
     const char *where = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &where, 1);
     if (root == NULL) {

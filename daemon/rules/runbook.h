@@ -73,6 +73,11 @@ struct oj_runbooks {
     int n_pipelines;
     struct oj_job_def *jobs;
     int n_jobs;
+    /* Set before parsing (the daemon's settings agent_idle_timeout and
+     * phase_timeout): what a phase that names none gets. 0: the documented
+     * defaults, 5 minutes of quiet and no overall limit. */
+    int64_t default_idle_timeout_ms;
+    int64_t default_timeout_ms;
 };
 
 /* Parses one runbook's text (file names the errors) into rb, adding to what

@@ -1721,3 +1721,31 @@ Test(pipelines, the_prompt_shows_on_its_own_line_after_the_greeting, .init = set
     cr_expect_str_eq(o.out, want);
     oj_out_free(&o);
 }
+
+/* The daemon setting agent_idle_timeout (here from .oj/config.json) is what
+ * an agent phase without idle_timeout gets; the session says so. */
+Test(pipelines, an_agent_without_idle_timeout_gets_the_configured_one, .init = setup,
+     .fini = teardown)
+{
+    char cfg[PATH_MAX + 32];
+    snprintf(cfg, sizeof cfg, "%s/.oj", e.dir);
+    mkdir(cfg, 0700);
+    snprintf(cfg, sizeof cfg, "%s/.oj/config.json", e.dir);
+    FILE *f = fopen(cfg, "w");
+    cr_assert_not_null(f);
+    fputs("{\"agent_idle_timeout\": \"7s\"}\n", f);
+    fclose(f);
+    runbook("quiet", "{'pipelines': {'quiet': {'phases': ["
+                     "  {'name': 'implement', 'agent': {'command': 'oj-fake-agent --mute'}}]}}}");
+    start_daemon();
+    char id[16], sid[16];
+    run_ok(id, "quiet", NULL, NULL);
+    expect_agent(id, sid);
+    struct oj_out s = OJ(&e, "session", "show", sid, "--json");
+    cr_assert_eq(s.code, 0, "%s", s.err);
+    cJSON *j = json_of(&s, "session show");
+    const cJSON *t = cJSON_GetObjectItem(j, "idle_timeout_ms");
+    cr_expect(cJSON_IsNumber(t) && t->valuedouble == 7000, "idle_timeout_ms: %s", s.out);
+    cJSON_Delete(j);
+    oj_out_free(&s);
+}

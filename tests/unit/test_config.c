@@ -38,8 +38,10 @@ Test(config, reads_each_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m", "21000", "2"}, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m", "21000", "2", "10m", "2h"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_DEBUG);
+    cr_expect_eq(c.agent_idle_timeout_ms, 600000);
+    cr_expect_eq(c.phase_timeout_ms, 7200000);
     cr_expect_eq(c.max_sessions, 3);
     cr_expect_eq(c.watchdog_ms, 2000);
     cr_expect_eq(c.snapshot_every, 50);

@@ -112,6 +112,27 @@ Test(runbook, defaults)
     oj_runbooks_free(&rb);
 }
 
+/* The daemon's settings agent_idle_timeout and phase_timeout fill what a
+ * phase leaves out; what it names stays. */
+Test(runbook, configured_defaults_fill_only_what_a_phase_leaves_out)
+{
+    struct oj_runbooks rb = {.default_idle_timeout_ms = 60000, .default_timeout_ms = 7200000};
+    char err[512];
+    const char *text = "{\"pipelines\":{\"p\":{\"phases\":["
+                       "{\"name\":\"a\",\"agent\":{\"command\":\"x\"}},"
+                       "{\"name\":\"b\",\"timeout\":\"5m\",\"agent\":{\"command\":\"x\","
+                       "\"idle_timeout\":\"30s\"}},"
+                       "{\"name\":\"c\",\"run\":\"true\"}]}}}";
+    cr_assert_eq(oj_runbook_parse("r.json", text, &rb, err, sizeof err), 0, "%s", err);
+    const struct oj_phase_def *ph = rb.pipelines[0].phases;
+    cr_expect_eq(ph[0].idle_timeout_ms, 60000);
+    cr_expect_eq(ph[0].timeout_ms, 7200000);
+    cr_expect_eq(ph[1].idle_timeout_ms, 30000, "named: kept");
+    cr_expect_eq(ph[1].timeout_ms, 300000, "named: kept");
+    cr_expect_eq(ph[2].timeout_ms, 7200000, "a shell step gets the overall limit too");
+    oj_runbooks_free(&rb);
+}
+
 struct bad {
     const char *text, *want[3];
 };

@@ -91,6 +91,24 @@ Test(settings, a_bad_file_value_or_key_names_the_file_and_the_key)
     cr_expect(strstr(err, "malformed JSON") != NULL, "%s", err);
 }
 
+Test(settings, runbook_timeouts_have_defaults_of_their_own)
+{
+    struct oj_settings st;
+    struct oj_config cfg;
+    char err[512];
+    cr_assert_eq(oj_settings_resolve(&st, env_none, "/p",
+                                     "{\"agent_idle_timeout\": \"10m\", \"phase_timeout\": \"2h\"}",
+                                     NULL, NULL, &cfg, err, sizeof err),
+                 0, "%s", err);
+    cr_expect_eq(cfg.agent_idle_timeout_ms, 600000);
+    cr_expect_eq(cfg.phase_timeout_ms, 7200000);
+    cr_expect_eq(oj_settings_resolve(&st, env_none, "/p", "{\"agent_idle_timeout\": \"10ms\"}",
+                                     NULL, NULL, &cfg, err, sizeof err),
+                 -1);
+    cr_expect(strstr(err, "\"agent_idle_timeout\" must be a duration of at least 1s") != NULL,
+              "%s", err);
+}
+
 Test(settings, a_bad_environment_value_is_named_by_its_variable)
 {
     struct oj_settings st;
