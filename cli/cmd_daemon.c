@@ -148,13 +148,6 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
     int rc = oj_ctx_new_root(ctx, root, sizeof root);
     if (rc != 0)
         return rc;
-    /* Bad settings are the operator's to fix: say so before forking. */
-    char err[PATH_MAX + 512], state_dir[PATH_MAX + 8];
-    snprintf(state_dir, sizeof state_dir, "%s/.oj", root);
-    if (oj_daemon_check_settings(state_dir, err, sizeof err) != 0) {
-        oj_errorf("%s", err);
-        return OJ_EXIT_USAGE;
-    }
     struct oj_paths paths;
     if (oj_paths_init(&paths, root) != 0) {
         oj_errorf("project path %s is too long for a socket even in the fallback directory; set "
@@ -170,6 +163,14 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
     if (holder > 0) {
         printf("daemon already running (pid %d) in %s\n", (int)holder, oj_esc(root));
         return OJ_EXIT_OK;
+    }
+    /* Bad settings are the operator's to fix: say so before forking (after
+     * the checks above: another user's .oj/ is "permission denied", not an
+     * unreadable config file). */
+    char err[PATH_MAX + 512];
+    if (oj_daemon_check_settings(paths.state_dir, err, sizeof err) != 0) {
+        oj_errorf("%s", err);
+        return OJ_EXIT_USAGE;
     }
     bool recover = oj_args_has(a, "recover"), rebuild = oj_args_has(a, "rebuild-state");
     if (oj_args_has(a, "foreground")) {
