@@ -42,7 +42,8 @@
     X(oj_cmd_runbook_check)                                                                        \
     X(oj_cmd_events)                                                                               \
     X(oj_cmd_done)                                                                                 \
-    X(oj_cmd_checkpoint)
+    X(oj_cmd_checkpoint)                                                                           \
+    X(oj_cmd_ask)
 
 OJ_COMMANDS
 #undef X

@@ -952,6 +952,51 @@ void   oj__checkpoint_request__free_unpacked
   assert(message->base.descriptor == &oj__checkpoint_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__ask_request__init
+                     (Oj__AskRequest         *message)
+{
+  static const Oj__AskRequest init_value = OJ__ASK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t oj__ask_request__get_packed_size
+                     (const Oj__AskRequest *message)
+{
+  assert(message->base.descriptor == &oj__ask_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__ask_request__pack
+                     (const Oj__AskRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__ask_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__ask_request__pack_to_buffer
+                     (const Oj__AskRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__ask_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__AskRequest *
+       oj__ask_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__AskRequest *)
+     protobuf_c_message_unpack (&oj__ask_request__descriptor,
+                                allocator, len, data);
+}
+void   oj__ask_request__free_unpacked
+                     (Oj__AskRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__ask_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__session_list_request__init
                      (Oj__SessionListRequest         *message)
 {
@@ -3921,7 +3966,7 @@ const ProtobufCMessageDescriptor oj__recovery_step__descriptor =
   (ProtobufCMessageInit) oj__recovery_step__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descriptors[13] =
+static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descriptors[15] =
 {
   {
     "pipeline",
@@ -4079,8 +4124,34 @@ static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "agent_state",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, agent_state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_prompt",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, agent_prompt),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__pipeline_status_response__field_indices_by_name[] = {
+  14,   /* field[14] = agent_prompt */
+  13,   /* field[13] = agent_state */
   10,   /* field[10] = attempt */
   7,   /* field[7] = branch */
   11,   /* field[11] = checkpoints */
@@ -4098,7 +4169,7 @@ static const unsigned oj__pipeline_status_response__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__pipeline_status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor =
 {
@@ -4108,7 +4179,7 @@ const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor =
   "Oj__PipelineStatusResponse",
   "oj",
   sizeof(Oj__PipelineStatusResponse),
-  13,
+  15,
   oj__pipeline_status_response__field_descriptors,
   oj__pipeline_status_response__field_indices_by_name,
   1,  oj__pipeline_status_response__number_ranges,
@@ -4435,6 +4506,57 @@ const ProtobufCMessageDescriptor oj__checkpoint_request__descriptor =
   (ProtobufCMessageInit) oj__checkpoint_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor oj__ask_request__field_descriptors[2] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__AskRequest, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "question",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__AskRequest, question),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__ask_request__field_indices_by_name[] = {
+  1,   /* field[1] = question */
+  0,   /* field[0] = session_id */
+};
+static const ProtobufCIntRange oj__ask_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor oj__ask_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.AskRequest",
+  "AskRequest",
+  "Oj__AskRequest",
+  "oj",
+  sizeof(Oj__AskRequest),
+  2,
+  oj__ask_request__field_descriptors,
+  oj__ask_request__field_indices_by_name,
+  1,  oj__ask_request__number_ranges,
+  (ProtobufCMessageInit) oj__ask_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 #define oj__session_list_request__field_descriptors NULL
 #define oj__session_list_request__field_indices_by_name NULL
 #define oj__session_list_request__number_ranges NULL
@@ -4453,7 +4575,7 @@ const ProtobufCMessageDescriptor oj__session_list_request__descriptor =
   (ProtobufCMessageInit) oj__session_list_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[13] =
+static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[16] =
 {
   {
     "id",
@@ -4611,8 +4733,45 @@ static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[13] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "prompt",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, prompt),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "asked",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, asked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "needs_input_since_ms",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, needs_input_since_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__session_info__field_indices_by_name[] = {
+  14,   /* field[14] = asked */
   10,   /* field[10] = command */
   9,   /* field[9] = cwd */
   7,   /* field[7] = ended_at_ms */
@@ -4621,8 +4780,10 @@ static const unsigned oj__session_info__field_indices_by_name[] = {
   5,   /* field[5] = idle_ms */
   12,   /* field[12] = idle_timeout_ms */
   1,   /* field[1] = name */
+  15,   /* field[15] = needs_input_since_ms */
   3,   /* field[3] = phase */
   2,   /* field[2] = pipeline_id */
+  13,   /* field[13] = prompt */
   11,   /* field[11] = reason */
   6,   /* field[6] = started_at_ms */
   4,   /* field[4] = state */
@@ -4630,7 +4791,7 @@ static const unsigned oj__session_info__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__session_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor oj__session_info__descriptor =
 {
@@ -4640,7 +4801,7 @@ const ProtobufCMessageDescriptor oj__session_info__descriptor =
   "Oj__SessionInfo",
   "oj",
   sizeof(Oj__SessionInfo),
-  13,
+  16,
   oj__session_info__field_descriptors,
   oj__session_info__field_indices_by_name,
   1,  oj__session_info__number_ranges,
@@ -6735,7 +6896,7 @@ const ProtobufCMessageDescriptor oj__cron_set_enabled_request__descriptor =
   (ProtobufCMessageInit) oj__cron_set_enabled_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor oj__control__method_descriptors[34] =
+static const ProtobufCMethodDescriptor oj__control__method_descriptors[35] =
 {
   { "Ping", &oj__ping_request__descriptor, &oj__ping_response__descriptor },
   { "Status", &oj__status_request__descriptor, &oj__status_response__descriptor },
@@ -6750,6 +6911,7 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[34] =
   { "PipelineCancel", &oj__pipeline_ref__descriptor, &oj__action_response__descriptor },
   { "Done", &oj__done_request__descriptor, &oj__action_response__descriptor },
   { "Checkpoint", &oj__checkpoint_request__descriptor, &oj__action_response__descriptor },
+  { "Ask", &oj__ask_request__descriptor, &oj__action_response__descriptor },
   { "SessionList", &oj__session_list_request__descriptor, &oj__session_list_response__descriptor },
   { "SessionShow", &oj__session_ref__descriptor, &oj__session_info__descriptor },
   { "SessionCapture", &oj__session_capture_request__descriptor, &oj__session_capture_response__descriptor },
@@ -6773,21 +6935,22 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[34] =
   { "CronSetEnabled", &oj__cron_set_enabled_request__descriptor, &oj__action_response__descriptor },
 };
 const unsigned oj__control__method_indices_by_name[] = {
+  13,        /* Ask */
   12,        /* Checkpoint */
-  31,        /* CronList */
-  32,        /* CronRun */
-  33,        /* CronSetEnabled */
+  32,        /* CronList */
+  33,        /* CronRun */
+  34,        /* CronSetEnabled */
   2,        /* DaemonStop */
   11,        /* Done */
-  24,        /* LockAcquire */
-  22,        /* LockList */
-  25,        /* LockRelease */
-  23,        /* LockStatus */
-  29,        /* MaintenanceArchive */
-  26,        /* MaintenanceCompact */
-  28,        /* MaintenanceRestoreSnapshot */
-  27,        /* MaintenanceSnapshot */
-  30,        /* MaintenanceSnapshots */
+  25,        /* LockAcquire */
+  23,        /* LockList */
+  26,        /* LockRelease */
+  24,        /* LockStatus */
+  30,        /* MaintenanceArchive */
+  27,        /* MaintenanceCompact */
+  29,        /* MaintenanceRestoreSnapshot */
+  28,        /* MaintenanceSnapshot */
+  31,        /* MaintenanceSnapshots */
   0,        /* Ping */
   10,        /* PipelineCancel */
   4,        /* PipelineList */
@@ -6797,16 +6960,16 @@ const unsigned oj__control__method_indices_by_name[] = {
   6,        /* PipelineShow */
   5,        /* PipelineStatus */
   3,        /* Run */
-  15,        /* SessionCapture */
-  18,        /* SessionKill */
-  13,        /* SessionList */
-  17,        /* SessionNudge */
-  16,        /* SessionSend */
-  14,        /* SessionShow */
-  19,        /* SessionStart */
+  16,        /* SessionCapture */
+  19,        /* SessionKill */
+  14,        /* SessionList */
+  18,        /* SessionNudge */
+  17,        /* SessionSend */
+  15,        /* SessionShow */
+  20,        /* SessionStart */
   1,        /* Status */
-  21,        /* WorkspaceCleanup */
-  20         /* WorkspaceList */
+  22,        /* WorkspaceCleanup */
+  21         /* WorkspaceList */
 };
 const ProtobufCServiceDescriptor oj__control__descriptor =
 {
@@ -6815,7 +6978,7 @@ const ProtobufCServiceDescriptor oj__control__descriptor =
   "Control",
   "Oj__Control",
   "oj",
-  34,
+  35,
   oj__control__method_descriptors,
   oj__control__method_indices_by_name
 };
@@ -6923,13 +7086,21 @@ void oj__control__checkpoint(ProtobufCService *service,
   assert(service->descriptor == &oj__control__descriptor);
   service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void oj__control__ask(ProtobufCService *service,
+                      const Oj__AskRequest *input,
+                      Oj__ActionResponse_Closure closure,
+                      void *closure_data)
+{
+  assert(service->descriptor == &oj__control__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void oj__control__session_list(ProtobufCService *service,
                                const Oj__SessionListRequest *input,
                                Oj__SessionListResponse_Closure closure,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_show(ProtobufCService *service,
                                const Oj__SessionRef *input,
@@ -6937,7 +7108,7 @@ void oj__control__session_show(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_capture(ProtobufCService *service,
                                   const Oj__SessionCaptureRequest *input,
@@ -6945,7 +7116,7 @@ void oj__control__session_capture(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_send(ProtobufCService *service,
                                const Oj__SessionSendRequest *input,
@@ -6953,7 +7124,7 @@ void oj__control__session_send(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_nudge(ProtobufCService *service,
                                 const Oj__NudgeRequest *input,
@@ -6961,7 +7132,7 @@ void oj__control__session_nudge(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_kill(ProtobufCService *service,
                                const Oj__SessionRef *input,
@@ -6969,7 +7140,7 @@ void oj__control__session_kill(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_start(ProtobufCService *service,
                                 const Oj__SessionStartRequest *input,
@@ -6977,7 +7148,7 @@ void oj__control__session_start(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_list(ProtobufCService *service,
                                  const Oj__WorkspaceListRequest *input,
@@ -6985,7 +7156,7 @@ void oj__control__workspace_list(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_cleanup(ProtobufCService *service,
                                     const Oj__WorkspaceCleanupRequest *input,
@@ -6993,7 +7164,7 @@ void oj__control__workspace_cleanup(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_list(ProtobufCService *service,
                             const Oj__LockListRequest *input,
@@ -7001,7 +7172,7 @@ void oj__control__lock_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_status(ProtobufCService *service,
                               const Oj__LockRef *input,
@@ -7009,7 +7180,7 @@ void oj__control__lock_status(ProtobufCService *service,
                               void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_acquire(ProtobufCService *service,
                                const Oj__LockAcquireRequest *input,
@@ -7017,7 +7188,7 @@ void oj__control__lock_acquire(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_release(ProtobufCService *service,
                                const Oj__LockReleaseRequest *input,
@@ -7025,7 +7196,7 @@ void oj__control__lock_release(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_compact(ProtobufCService *service,
                                       const Oj__CompactRequest *input,
@@ -7033,7 +7204,7 @@ void oj__control__maintenance_compact(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        const Oj__SnapshotRequest *input,
@@ -7041,7 +7212,7 @@ void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                const Oj__RestoreSnapshotRequest *input,
@@ -7049,7 +7220,7 @@ void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_archive(ProtobufCService *service,
                                       const Oj__ArchiveRequest *input,
@@ -7057,7 +7228,7 @@ void oj__control__maintenance_archive(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         const Oj__SnapshotListRequest *input,
@@ -7065,7 +7236,7 @@ void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_list(ProtobufCService *service,
                             const Oj__CronListRequest *input,
@@ -7073,7 +7244,7 @@ void oj__control__cron_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_run(ProtobufCService *service,
                            const Oj__CronRef *input,
@@ -7081,7 +7252,7 @@ void oj__control__cron_run(ProtobufCService *service,
                            void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_set_enabled(ProtobufCService *service,
                                    const Oj__CronSetEnabledRequest *input,
@@ -7089,7 +7260,7 @@ void oj__control__cron_set_enabled(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__init (Oj__Control_Service *service,
                         Oj__Control_ServiceDestroy destroy)

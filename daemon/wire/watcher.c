@@ -31,7 +31,25 @@
 
 struct track {
     uint64_t offset, seq;
+    /* The log's last bytes up to offset (the bottom of the agent's output,
+     * where a prompt waits: prompt.h), kept as they pass by. */
+    uint32_t tail_len;
+    char tail[OJ_WATCHER_TAIL_BYTES];
 };
+
+/* Appends data to the track's tail, keeping its last OJ_WATCHER_TAIL_BYTES. */
+static void tail_add(struct track *t, const char *data, size_t n)
+{
+    if (n >= sizeof t->tail) {
+        memcpy(t->tail, data + n - sizeof t->tail, sizeof t->tail);
+        t->tail_len = sizeof t->tail;
+        return;
+    }
+    size_t keep = t->tail_len + n > sizeof t->tail ? sizeof t->tail - n : t->tail_len;
+    memmove(t->tail, t->tail + t->tail_len - keep, keep);
+    memcpy(t->tail + keep, data, n);
+    t->tail_len = (uint32_t)(keep + n);
+}
 
 struct oj_watcher {
     const char *log_dir;
@@ -87,6 +105,24 @@ int64_t oj_watcher_position(struct oj_watcher *w, const char *id)
     return published;
 }
 
+size_t oj_watcher_tail(struct oj_watcher *w, const char *id, char *buf, size_t cap,
+                       uint64_t *end)
+{
+    *end = 0;
+    if (w == NULL)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    const struct track *t = oj_hmap_get(&w->tracks, id);
+    size_t n = 0;
+    if (t) {
+        n = t->tail_len < cap ? t->tail_len : cap;
+        memcpy(buf, t->tail + t->tail_len - n, n);
+        *end = t->offset;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
 void oj_watcher_drop(struct oj_watcher *w, const char *id)
 {
     if (w == NULL)
@@ -123,6 +159,7 @@ static void drain(struct oj_watcher *w, const char *id, struct track *t)
         t->seq++;
         oj_pub_chunk(w->publisher, id, t->seq, t->offset, buf, (size_t)n);
         t->offset += (uint64_t)n;
+        tail_add(t, buf, (size_t)n);
     }
     close(fd);
     if (t->offset != from)
@@ -141,8 +178,18 @@ static void *watcher_main(void *arg)
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", w->log_dir, de->d_name);
         struct track t;
-        if (id_of(de->d_name, id, sizeof id) && stat(path, &st) == 0)
-            track_get(w, id, (uint64_t)st.st_size, &t);
+        if (!id_of(de->d_name, id, sizeof id) || stat(path, &st) != 0 ||
+            !track_get(w, id, (uint64_t)st.st_size, &t))
+            continue;
+        /* Its last bytes, not published again, but the bottom of its output
+         * (an agent waiting at a prompt across a daemon restart). */
+        uint64_t from = t.offset > sizeof t.tail ? t.offset - sizeof t.tail : 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? pread(fd, t.tail, (size_t)(t.offset - from), (off_t)from) : -1;
+        if (fd >= 0)
+            close(fd);
+        t.tail_len = n > 0 ? (uint32_t)n : 0;
+        track_put(w, id, &t);
     }
     if (dir)
         closedir(dir);
