@@ -216,7 +216,8 @@ Test(sessions_rules, idle_time_and_the_state_shown)
     cr_expect_eq(oj_session_idle_ms(&s, 9500, 9000), 0, "output after now: not idle");
     cr_expect_str_eq(oj_session_shown_state(&s, 5000, false), "running", "no idle timeout");
     s.idle_timeout_ms = 3000;
-    cr_expect_str_eq(oj_session_shown_state(&s, 3000, false), "running", "quiet for exactly the timeout");
+    cr_expect_str_eq(oj_session_shown_state(&s, 3000, false), "running",
+                     "quiet for exactly the timeout");
     cr_expect_str_eq(oj_session_shown_state(&s, 3001, false), "idle");
     s.state = OJ_SESSION_STARTING;
     cr_expect_str_eq(oj_session_shown_state(&s, 9000, false), "starting");
