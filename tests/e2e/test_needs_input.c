@@ -292,3 +292,25 @@ Test(needs_input, a_runbook_pattern_shows_in_pipeline_status, .init = setup, .fi
               c.err);
     oj_out_free(&c);
 }
+
+/* The bottom of its output is read again from the log by a new daemon: an
+ * agent still waiting at a prompt needs input after a restart too. */
+Test(needs_input, a_prompt_is_seen_again_after_a_daemon_restart, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+    char id[32];
+    cr_assert_eq(env_start_agent(&e, "asker", id, sizeof id), 0);
+    expect_state(id, "running");
+    send_line(id, "permission");
+    expect_state(id, "needs_input");
+    struct oj_out o = OJ(&e, "daemon", "stop");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    cr_assert_eq(env_start_daemon(&e), 0);
+    expect_state(id, "needs_input");
+    cJSON *j = show(id);
+    cr_expect_str_eq(jstr(j, "prompt"), "Do you want to proceed? [y/n]");
+    cJSON_Delete(j);
+    send_line(id, "n");
+    expect_state(id, "running");
+}
