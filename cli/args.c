@@ -163,6 +163,15 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
             snprintf(err, errlen, "option '--%s' of '%s' takes no value", o->name, label);
             return -1;
         }
+        if (o->takes_value) {
+            if (out->nrepeat == OJ_MAX_NAMED) {
+                snprintf(err, errlen, "'%s' takes at most %d options with values; '--%s' is one "
+                                      "too many", label, OJ_MAX_NAMED, o->name);
+                return -1;
+            }
+            out->repeat_opt[out->nrepeat] = k;
+            out->repeat_value[out->nrepeat++] = out->value[k];
+        }
         out->set[k] = true;
     }
     if (out->npos < cmd->min_pos) {
@@ -189,6 +198,15 @@ const char *oj_args_get(const struct oj_args *a, const char *name)
 {
     int k = find_opt(a->cmd, name, strlen(name));
     return k >= 0 && a->set[k] ? a->value[k] : NULL;
+}
+
+int oj_args_all(const struct oj_args *a, const char *name, const char **out, int max)
+{
+    int k = find_opt(a->cmd, name, strlen(name)), n = 0;
+    for (int i = 0; k >= 0 && i < a->nrepeat && n < max; i++)
+        if (a->repeat_opt[i] == k)
+            out[n++] = a->repeat_value[i];
+    return n;
 }
 
 void oj_cmd_print_help(const struct oj_cmd *cmd)

@@ -30,6 +30,12 @@ struct oj_args {
      * wildcard entry {"*", ...} (oj run: inputs by name) */
     int nnamed;
     const char *named[OJ_MAX_NAMED][2];
+    /* every value given to an option, in order, with the option's index: an
+     * option given again keeps its last value in value[], all of them here
+     * (oj_args_all: a repeatable option such as `oj events --kind`) */
+    int nrepeat;
+    int repeat_opt[OJ_MAX_NAMED];
+    const char *repeat_value[OJ_MAX_NAMED];
 };
 
 struct oj_ctx {
@@ -62,6 +68,9 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
                   char *err, size_t errlen);
 bool oj_args_has(const struct oj_args *a, const char *name);
 const char *oj_args_get(const struct oj_args *a, const char *name);
+/* Every value given to the repeatable option name, in order, into out (at
+ * most max); the count. */
+int oj_args_all(const struct oj_args *a, const char *name, const char **out, int max);
 void oj_cmd_print_help(const struct oj_cmd *cmd);
 /* The short flag (-f, -n, -v, -q, -j) of option k of cmd, or 0. */
 char oj_opt_short(const struct oj_cmd *cmd, int k);

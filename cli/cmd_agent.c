@@ -1,5 +1,5 @@
-/* cmd_agent.c — what an agent calls from inside its session: `oj done` and
- * `oj checkpoint`. The session's environment (OTTER_TASK, OTTER_PHASE,
+/* cmd_agent.c — what an agent calls from inside its session: `oj done`,
+ * `oj checkpoint` and `oj ask`. The session's environment (OTTER_TASK, OTTER_PHASE,
  * OJ_SESSION_ID) says which pipeline and phase the call is about. */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +30,11 @@ static void send_done(struct oj_client *c, const void *req)
 static void send_checkpoint(struct oj_client *c, const void *req)
 {
     oj__control__checkpoint(oj_client_service(c), req, NULL, NULL);
+}
+
+static void send_ask(struct oj_client *c, const void *req)
+{
+    oj__control__ask(oj_client_service(c), req, NULL, NULL);
 }
 
 static int report(struct oj_ctx *ctx, const struct oj_args *a, agent_send send, const void *req)
@@ -96,6 +101,20 @@ static int exec_checkpoint(struct oj_ctx *ctx, const struct oj_args *a)
     return report(ctx, a, send_checkpoint, &req);
 }
 
+static int exec_ask(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    Oj__AskRequest req = OJ__ASK_REQUEST__INIT;
+    req.session_id = env_or_empty("OJ_SESSION_ID");
+    req.question = a->pos[0];
+    if (req.session_id[0] == '\0') {
+        oj_errorf("OJ_SESSION_ID is not set: `oj ask` is for agents inside an oj session");
+        return OJ_EXIT_USAGE;
+    }
+    /* The answer names the question: printed in the session's terminal, it
+     * is the line after which the agent's own output counts as answered. */
+    return report(ctx, a, send_ask, &req);
+}
+
 static const struct oj_opt done_opts[] = {
     {"error", true, "WHY", "the phase failed, for this reason"},
     OJ_OPT_JSON,
@@ -115,4 +134,12 @@ const struct oj_cmd oj_cmd_checkpoint = {
     "Run inside an oj session; uses OTTER_TASK, OTTER_PHASE and OJ_SESSION_ID. While the\n"
     "daemon is stopping or not running it tries again for up to OJ_AGENT_WAIT (60s).",
     json_only, 1, 1, exec_checkpoint,
+};
+const struct oj_cmd oj_cmd_ask = {
+    NULL, "ask", "<question>", "Agent: say it needs input, with a question for a human",
+    "Run inside an oj session; uses OJ_SESSION_ID. The session shows as needs_input\n"
+    "(oj session list, oj pipeline status) with the question, and a session.needs_input\n"
+    "event is published, until input is sent to it (oj session send / nudge) or it prints\n"
+    "output after the question's line. Exits at once: wait for the answer as for any input.",
+    json_only, 1, 1, exec_ask,
 };

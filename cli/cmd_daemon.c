@@ -299,6 +299,8 @@ const struct oj_cmd oj_cmd_daemon_start = {
     "newest good snapshot plus the records before the first gap, keeps the WAL as\n"
     "wal.jsonl.corrupt-<time> and unusable snapshots as <id>.json.unusable, and reports each\n"
     "range it lost. --rebuild-state ignores snapshots and replays the whole WAL.\n"
+    "Reads .oj/config.json (docs/config.md: the notifier, a command run for chosen event\n"
+    "kinds); a bad one refuses the start, naming the key.\n"
     "Environment: OJ_LOG_LEVEL (error|warn|info|debug, default info), OJ_MAX_SESSIONS\n"
     "(default 10), OJ_SNAPSHOT_EVERY (10000), OJ_SNAPSHOT_KEEP (5), OJ_COMPACT_SIZE (100MB),\n"
     "OJ_LOG_MAX_SIZE (10MB: daemon.log rotates to daemon.log.1 ...), OJ_LOG_KEEP (5).\n"

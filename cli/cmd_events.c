@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "event_kind.h"
 #include "pb_json.h"
 
 static volatile sig_atomic_t interrupted;
@@ -50,6 +51,15 @@ static int exec_events(struct oj_ctx *ctx, const struct oj_args *a)
                   "live");
         return OJ_EXIT_USAGE;
     }
+    const char *kinds[OJ_MAX_NAMED];
+    int nkinds = oj_args_all(a, "kind", kinds, OJ_MAX_NAMED);
+    for (int i = 0; i < nkinds; i++) {
+        const char *bad = oj_event_kind_problem(kinds[i]);
+        if (bad) {
+            oj_errorf("--kind '%s': %s", kinds[i], bad);
+            return OJ_EXIT_USAGE;
+        }
+    }
     struct oj_client *c;
     int rc = oj_ctx_connect(ctx, &c); /* says clearly when no daemon runs */
     if (rc != 0)
@@ -85,7 +95,7 @@ static int exec_events(struct oj_ctx *ctx, const struct oj_args *a)
                                                       (uint8_t *)nng_msg_body(m) + 3)
                               : NULL;
         nng_msg_free(m);
-        if (f && f->event)
+        if (f && f->event && oj_event_kind_any(kinds, (size_t)nkinds, f->event->kind))
             print_event(f->event, json);
         if (f)
             oj__pub_frame__free_unpacked(f, NULL);
@@ -98,12 +108,14 @@ static int exec_events(struct oj_ctx *ctx, const struct oj_args *a)
 static const struct oj_opt events_opts[] = {
     {"follow", false, NULL, "print events as they happen until Ctrl-C"},
     {"json", false, NULL, "one JSON object per line (fields of oj.Event in proto/wire.proto)"},
+    {"kind", true, "K", "only events of kind K (repeatable; \"session.\" = every session event)"},
     {0},
 };
 
 const struct oj_cmd oj_cmd_events = {
-    NULL, "events", "--follow [--json]", "Watch the daemon's events live",
-    "Session started/ended/stuck (and pipeline events, when pipelines land). Ctrl-C ends it\n"
-    "(exit 0).",
+    NULL, "events", "--follow [--json] [--kind K]...", "Watch the daemon's events live",
+    "Session started/ended/stuck/needs_input, pipeline and cron events (kinds: docs/protocol.md).\n"
+    "--kind picks kinds: the exact kind (pipeline.escalated) or a prefix ending in '.'\n"
+    "(session.); give it again for more. Ctrl-C ends it (exit 0).",
     events_opts, 0, 0, exec_events,
 };

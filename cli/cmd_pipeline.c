@@ -81,7 +81,13 @@ static void human_status(const void *m)
     if (r->session_id[0]) {
         char idle[32];
         oj_duration_format(r->idle_ms, idle, sizeof idle);
-        printf("  session:   %s (idle %s)\n", oj_esc(r->session_id), idle);
+        if (r->agent_state[0])
+            printf("  session:   %s (%s, idle %s)\n", oj_esc(r->session_id),
+                   oj_esc(r->agent_state), idle);
+        else
+            printf("  session:   %s (idle %s)\n", oj_esc(r->session_id), idle);
+        if (r->agent_prompt[0])
+            printf("  needs:     input: %s\n", oj_esc(r->agent_prompt));
     }
     printf("  step:      %s%s", oj_esc(r->step), r->attempt > 1 ? "" : "\n");
     if (r->attempt > 1)

@@ -25,7 +25,8 @@ static void human_list(const void *m)
         const Oj__SessionInfo *s = r->sessions[i];
         int n = (int)strlen(oj_esc(s->name)), p = (int)strlen(oj_esc(s->phase)),
             st = (int)strlen(oj_esc(s->state)) +
-                 (s->reason[0] ? (int)strlen(oj_esc(s->reason)) + 3 : 0);
+                 (s->reason[0] ? (int)strlen(oj_esc(s->reason)) + 3 : 0) +
+                 (s->prompt[0] ? (int)strlen(oj_esc(s->prompt)) + 5 : 0);
         wname = n > wname ? n : wname;
         wphase = p > wphase ? p : wphase;
         wstate = st > wstate ? st : wstate;
@@ -42,6 +43,8 @@ static void human_list(const void *m)
         oj_duration_format(oj_wall_ms() - s->started_at_ms, age, sizeof age);
         if (s->reason[0])
             snprintf(state, sizeof state, "%s (%.40s)", oj_esc(s->state), oj_esc(s->reason));
+        else if (s->prompt[0]) /* what it waits at: the prompt line or its question */
+            snprintf(state, sizeof state, "%s (\"%.34s\")", oj_esc(s->state), oj_esc(s->prompt));
         else
             snprintf(state, sizeof state, "%s", oj_esc(s->state));
         printf("%-9s %s %-9s %-*s %s %-9s %s\n", oj_esc(s->id), oj_cell(NULL, oj_esc(s->name), wname),
@@ -58,6 +61,8 @@ static void human_show(const void *m)
     oj_duration_format(oj_wall_ms() - s->started_at_ms, age, sizeof age);
     printf("session %s (%s)\n", oj_esc(s->id), oj_esc(s->name));
     printf("  state:     %s%s%s\n", oj_esc(s->state), s->reason[0] ? ": " : "", oj_esc(s->reason));
+    if (s->prompt[0])
+        printf("  %s %s\n", s->asked ? "asks:     " : "prompt:   ", oj_esc(s->prompt));
     printf("  command:   %s\n", oj_esc(s->command));
     printf("  cwd:       %s\n", oj_esc(s->cwd));
     printf("  age:       %s\n", age);

@@ -45,6 +45,7 @@
     X(oj_cmd_events)                                                                               \
     X(oj_cmd_done)                                                                                 \
     X(oj_cmd_checkpoint)                                                                           \
+    X(oj_cmd_ask)                                                                                  \
     X(oj_cmd_help)                                                                                 \
     X(oj_cmd_version)                                                                              \
     X(oj_cmd_completion)                                                                           \

@@ -31,6 +31,8 @@
 #include "archive.h"
 #include "cron.h"
 #include "history_sweep.h"
+#include "notifier.h"
+#include "project_config.h"
 #include "daemon.h"
 #include "lock_engine.h"
 #include "log.h"
@@ -113,6 +115,45 @@ static void tick(void *arg)
     oj_cron_tick(d);
     oj_archive_tick(d);
     oj_history_tick(d);
+}
+
+/* Every published event, to the project notifier's queue (never waits). */
+static void to_notifier(void *arg, const struct oj_pub_event_info *e)
+{
+    struct oj_notifier_event ev = {e->seq,        e->time_ms, e->kind,   e->pipeline_id,
+                                   e->session_id, e->phase,   e->message};
+    oj_notifier_event(arg, &ev);
+}
+
+/* The project notifier of .oj/config.json, started; NULL when none is set up
+ * (or it cannot start: logged, the daemon runs without it). */
+static struct oj_notifier *start_notifier(struct oj_daemon *d,
+                                          const struct oj_notifier_config *c)
+{
+    if (c->command == NULL)
+        return NULL;
+    struct oj_notifier_opts no = {
+        .command = c->command,
+        .kinds = (const char *const *)c->kinds,
+        .n_kinds = c->n_kinds,
+        .timeout_ms = c->timeout_ms,
+        .cwd = d->paths.root,
+        .tmp_dir = d->paths.state_dir,
+    };
+    struct oj_notifier *n = oj_notifier_new(&no);
+    if (n == NULL) {
+        LOG_WARN("daemon: cannot start the notifier of %s: %s; running without it",
+                 OJ_PROJECT_CONFIG_FILE, strerror(errno));
+        return NULL;
+    }
+    char kinds[512] = "";
+    for (size_t i = 0; i < c->n_kinds; i++)
+        snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", i ? ", " : "",
+                 c->kinds[i]);
+    LOG_INFO("daemon: notifier runs for %s (timeout %lld ms): %.300s", kinds,
+             (long long)c->timeout_ms, c->command);
+    oj_pub_set_tap(d->publisher, to_notifier, n);
+    return n;
 }
 
 static int fail(const struct oj_daemon_opts *o, const char *why)
@@ -198,6 +239,14 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     if (!o->foreground)
         oj_log_capture_stderr(); /* crash and sanitizer reports land in the log */
 
+    /* The project's own settings: a bad file refuses the start, naming the key. */
+    struct oj_project_config pcfg;
+    char pcfg_path[PATH_MAX + 32];
+    snprintf(pcfg_path, sizeof pcfg_path, "%s/%s", d->paths.root, OJ_PROJECT_CONFIG_FILE);
+    if (oj_project_config_load(pcfg_path, &pcfg, err, sizeof err) != 0)
+        goto fail_log;
+    struct oj_notifier *notifier = NULL;
+
     struct oj_store_opts sto = {
         .state_dir = d->paths.state_dir,
         .recover = o->recover,
@@ -259,6 +308,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     };
     if (oj_watchdog_start(&d->watchdog, &wo) != 0)
         LOG_WARN("daemon: cannot start the listener watchdog; continuing without it");
+    notifier = start_notifier(d, &pcfg.notifier);
+    oj_project_config_free(&pcfg);
     LOG_INFO("daemon: listening on %s", d->paths.sock_path);
     tell(o->ready_fd, "READY %ld\n", NULL, (long)d->pid);
     if (o->ready_fd >= 0)
@@ -323,6 +374,10 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     /* Replies still waiting for a sync go out before the socket closes. */
     oj_store_close(d->store, true);
     oj_server_stop(d->server);
+    /* The notifier's last events run now, within what is left of the timeout. */
+    oj_pub_set_tap(d->publisher, NULL, NULL);
+    int64_t left_ms = deadline - oj_mono_ms();
+    oj_notifier_free(notifier, left_ms < 500 ? 500 : left_ms > 10000 ? 10000 : left_ms);
     oj_pub_stop(d->publisher);
     free_domain(d);
     LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
@@ -347,6 +402,7 @@ fail_store:
     oj_store_close(d->store, false);
     free_domain(d);
 fail_log:
+    oj_project_config_free(&pcfg);
     LOG_ERROR("daemon: %s", err);
     oj_log_close();
 fail_lock:

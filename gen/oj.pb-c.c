@@ -997,6 +997,51 @@ void   oj__checkpoint_request__free_unpacked
   assert(message->base.descriptor == &oj__checkpoint_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__ask_request__init
+                     (Oj__AskRequest         *message)
+{
+  static const Oj__AskRequest init_value = OJ__ASK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t oj__ask_request__get_packed_size
+                     (const Oj__AskRequest *message)
+{
+  assert(message->base.descriptor == &oj__ask_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__ask_request__pack
+                     (const Oj__AskRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__ask_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__ask_request__pack_to_buffer
+                     (const Oj__AskRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__ask_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__AskRequest *
+       oj__ask_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__AskRequest *)
+     protobuf_c_message_unpack (&oj__ask_request__descriptor,
+                                allocator, len, data);
+}
+void   oj__ask_request__free_unpacked
+                     (Oj__AskRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__ask_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__session_list_request__init
                      (Oj__SessionListRequest         *message)
 {
@@ -4192,7 +4237,7 @@ const ProtobufCMessageDescriptor oj__recovery_step__descriptor =
   (ProtobufCMessageInit) oj__recovery_step__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descriptors[18] =
+static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descriptors[20] =
 {
   {
     "pipeline",
@@ -4351,6 +4396,30 @@ static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descri
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "agent_state",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, agent_state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_prompt",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineStatusResponse, agent_prompt),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "lines_added",
     20,
     PROTOBUF_C_LABEL_NONE,
@@ -4412,19 +4481,21 @@ static const ProtobufCFieldDescriptor oj__pipeline_status_response__field_descri
   },
 };
 static const unsigned oj__pipeline_status_response__field_indices_by_name[] = {
+  14,   /* field[14] = agent_prompt */
+  13,   /* field[13] = agent_state */
   10,   /* field[10] = attempt */
   7,   /* field[7] = branch */
   11,   /* field[11] = checkpoints */
-  16,   /* field[16] = diffstat_at_ms */
-  15,   /* field[15] = files_changed */
+  18,   /* field[18] = diffstat_at_ms */
+  17,   /* field[17] = files_changed */
   2,   /* field[2] = idle_ms */
   8,   /* field[8] = inputs */
   4,   /* field[4] = last_error */
-  13,   /* field[13] = lines_added */
-  14,   /* field[14] = lines_removed */
+  15,   /* field[15] = lines_added */
+  16,   /* field[16] = lines_removed */
   12,   /* field[12] = lock_held */
   0,   /* field[0] = pipeline */
-  17,   /* field[17] = port */
+  19,   /* field[19] = port */
   5,   /* field[5] = recovery */
   1,   /* field[1] = session_id */
   9,   /* field[9] = step */
@@ -4434,8 +4505,8 @@ static const unsigned oj__pipeline_status_response__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__pipeline_status_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 20, 13 },
-  { 0, 18 }
+  { 20, 15 },
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor =
 {
@@ -4445,7 +4516,7 @@ const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor =
   "Oj__PipelineStatusResponse",
   "oj",
   sizeof(Oj__PipelineStatusResponse),
-  18,
+  20,
   oj__pipeline_status_response__field_descriptors,
   oj__pipeline_status_response__field_indices_by_name,
   2,  oj__pipeline_status_response__number_ranges,
@@ -4772,6 +4843,57 @@ const ProtobufCMessageDescriptor oj__checkpoint_request__descriptor =
   (ProtobufCMessageInit) oj__checkpoint_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor oj__ask_request__field_descriptors[2] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__AskRequest, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "question",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__AskRequest, question),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__ask_request__field_indices_by_name[] = {
+  1,   /* field[1] = question */
+  0,   /* field[0] = session_id */
+};
+static const ProtobufCIntRange oj__ask_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor oj__ask_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.AskRequest",
+  "AskRequest",
+  "Oj__AskRequest",
+  "oj",
+  sizeof(Oj__AskRequest),
+  2,
+  oj__ask_request__field_descriptors,
+  oj__ask_request__field_indices_by_name,
+  1,  oj__ask_request__number_ranges,
+  (ProtobufCMessageInit) oj__ask_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 #define oj__session_list_request__field_descriptors NULL
 #define oj__session_list_request__field_indices_by_name NULL
 #define oj__session_list_request__number_ranges NULL
@@ -4790,7 +4912,7 @@ const ProtobufCMessageDescriptor oj__session_list_request__descriptor =
   (ProtobufCMessageInit) oj__session_list_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[15] =
+static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[18] =
 {
   {
     "id",
@@ -4949,6 +5071,42 @@ static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[15] =
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "prompt",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, prompt),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "asked",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, asked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "needs_input_since_ms",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionInfo, needs_input_since_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "tmux_socket",
     20,
     PROTOBUF_C_LABEL_NONE,
@@ -4974,6 +5132,7 @@ static const ProtobufCFieldDescriptor oj__session_info__field_descriptors[15] =
   },
 };
 static const unsigned oj__session_info__field_indices_by_name[] = {
+  14,   /* field[14] = asked */
   10,   /* field[10] = command */
   9,   /* field[9] = cwd */
   7,   /* field[7] = ended_at_ms */
@@ -4982,19 +5141,21 @@ static const unsigned oj__session_info__field_indices_by_name[] = {
   5,   /* field[5] = idle_ms */
   12,   /* field[12] = idle_timeout_ms */
   1,   /* field[1] = name */
+  15,   /* field[15] = needs_input_since_ms */
   3,   /* field[3] = phase */
   2,   /* field[2] = pipeline_id */
+  13,   /* field[13] = prompt */
   11,   /* field[11] = reason */
   6,   /* field[6] = started_at_ms */
   4,   /* field[4] = state */
-  13,   /* field[13] = tmux_socket */
-  14,   /* field[14] = tmux_target */
+  16,   /* field[16] = tmux_socket */
+  17,   /* field[17] = tmux_target */
 };
 static const ProtobufCIntRange oj__session_info__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 20, 13 },
-  { 0, 15 }
+  { 20, 16 },
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor oj__session_info__descriptor =
 {
@@ -5004,7 +5165,7 @@ const ProtobufCMessageDescriptor oj__session_info__descriptor =
   "Oj__SessionInfo",
   "oj",
   sizeof(Oj__SessionInfo),
-  15,
+  18,
   oj__session_info__field_descriptors,
   oj__session_info__field_indices_by_name,
   2,  oj__session_info__number_ranges,
@@ -7356,7 +7517,7 @@ const ProtobufCMessageDescriptor oj__cron_set_enabled_request__descriptor =
   (ProtobufCMessageInit) oj__cron_set_enabled_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor oj__control__method_descriptors[36] =
+static const ProtobufCMethodDescriptor oj__control__method_descriptors[37] =
 {
   { "Ping", &oj__ping_request__descriptor, &oj__ping_response__descriptor },
   { "Status", &oj__status_request__descriptor, &oj__status_response__descriptor },
@@ -7371,6 +7532,7 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[36] =
   { "PipelineCancel", &oj__pipeline_ref__descriptor, &oj__action_response__descriptor },
   { "Done", &oj__done_request__descriptor, &oj__action_response__descriptor },
   { "Checkpoint", &oj__checkpoint_request__descriptor, &oj__action_response__descriptor },
+  { "Ask", &oj__ask_request__descriptor, &oj__action_response__descriptor },
   { "SessionList", &oj__session_list_request__descriptor, &oj__session_list_response__descriptor },
   { "SessionShow", &oj__session_ref__descriptor, &oj__session_info__descriptor },
   { "SessionCapture", &oj__session_capture_request__descriptor, &oj__session_capture_response__descriptor },
@@ -7396,21 +7558,22 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[36] =
   { "CronSetEnabled", &oj__cron_set_enabled_request__descriptor, &oj__action_response__descriptor },
 };
 const unsigned oj__control__method_indices_by_name[] = {
+  13,        /* Ask */
   12,        /* Checkpoint */
-  33,        /* CronList */
-  34,        /* CronRun */
-  35,        /* CronSetEnabled */
+  34,        /* CronList */
+  35,        /* CronRun */
+  36,        /* CronSetEnabled */
   2,        /* DaemonStop */
   11,        /* Done */
-  26,        /* LockAcquire */
-  24,        /* LockList */
-  27,        /* LockRelease */
-  25,        /* LockStatus */
-  31,        /* MaintenanceArchive */
-  28,        /* MaintenanceCompact */
-  30,        /* MaintenanceRestoreSnapshot */
-  29,        /* MaintenanceSnapshot */
-  32,        /* MaintenanceSnapshots */
+  27,        /* LockAcquire */
+  25,        /* LockList */
+  28,        /* LockRelease */
+  26,        /* LockStatus */
+  32,        /* MaintenanceArchive */
+  29,        /* MaintenanceCompact */
+  31,        /* MaintenanceRestoreSnapshot */
+  30,        /* MaintenanceSnapshot */
+  33,        /* MaintenanceSnapshots */
   0,        /* Ping */
   10,        /* PipelineCancel */
   4,        /* PipelineList */
@@ -7420,18 +7583,18 @@ const unsigned oj__control__method_indices_by_name[] = {
   6,        /* PipelineShow */
   5,        /* PipelineStatus */
   3,        /* Run */
-  20,        /* SessionAttach */
-  15,        /* SessionCapture */
-  18,        /* SessionKill */
-  13,        /* SessionList */
-  17,        /* SessionNudge */
-  16,        /* SessionSend */
-  14,        /* SessionShow */
-  19,        /* SessionStart */
+  21,        /* SessionAttach */
+  16,        /* SessionCapture */
+  19,        /* SessionKill */
+  14,        /* SessionList */
+  18,        /* SessionNudge */
+  17,        /* SessionSend */
+  15,        /* SessionShow */
+  20,        /* SessionStart */
   1,        /* Status */
-  22,        /* WorkspaceCleanup */
-  23,        /* WorkspaceDiff */
-  21         /* WorkspaceList */
+  23,        /* WorkspaceCleanup */
+  24,        /* WorkspaceDiff */
+  22         /* WorkspaceList */
 };
 const ProtobufCServiceDescriptor oj__control__descriptor =
 {
@@ -7440,7 +7603,7 @@ const ProtobufCServiceDescriptor oj__control__descriptor =
   "Control",
   "Oj__Control",
   "oj",
-  36,
+  37,
   oj__control__method_descriptors,
   oj__control__method_indices_by_name
 };
@@ -7548,13 +7711,21 @@ void oj__control__checkpoint(ProtobufCService *service,
   assert(service->descriptor == &oj__control__descriptor);
   service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void oj__control__ask(ProtobufCService *service,
+                      const Oj__AskRequest *input,
+                      Oj__ActionResponse_Closure closure,
+                      void *closure_data)
+{
+  assert(service->descriptor == &oj__control__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void oj__control__session_list(ProtobufCService *service,
                                const Oj__SessionListRequest *input,
                                Oj__SessionListResponse_Closure closure,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_show(ProtobufCService *service,
                                const Oj__SessionRef *input,
@@ -7562,7 +7733,7 @@ void oj__control__session_show(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_capture(ProtobufCService *service,
                                   const Oj__SessionCaptureRequest *input,
@@ -7570,7 +7741,7 @@ void oj__control__session_capture(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_send(ProtobufCService *service,
                                const Oj__SessionSendRequest *input,
@@ -7578,7 +7749,7 @@ void oj__control__session_send(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_nudge(ProtobufCService *service,
                                 const Oj__NudgeRequest *input,
@@ -7586,7 +7757,7 @@ void oj__control__session_nudge(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_kill(ProtobufCService *service,
                                const Oj__SessionRef *input,
@@ -7594,7 +7765,7 @@ void oj__control__session_kill(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_start(ProtobufCService *service,
                                 const Oj__SessionStartRequest *input,
@@ -7602,7 +7773,7 @@ void oj__control__session_start(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_attach(ProtobufCService *service,
                                  const Oj__AttachRequest *input,
@@ -7610,7 +7781,7 @@ void oj__control__session_attach(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_list(ProtobufCService *service,
                                  const Oj__WorkspaceListRequest *input,
@@ -7618,7 +7789,7 @@ void oj__control__workspace_list(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_cleanup(ProtobufCService *service,
                                     const Oj__WorkspaceCleanupRequest *input,
@@ -7626,7 +7797,7 @@ void oj__control__workspace_cleanup(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_diff(ProtobufCService *service,
                                  const Oj__WorkspaceDiffRequest *input,
@@ -7634,7 +7805,7 @@ void oj__control__workspace_diff(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_list(ProtobufCService *service,
                             const Oj__LockListRequest *input,
@@ -7642,7 +7813,7 @@ void oj__control__lock_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_status(ProtobufCService *service,
                               const Oj__LockRef *input,
@@ -7650,7 +7821,7 @@ void oj__control__lock_status(ProtobufCService *service,
                               void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_acquire(ProtobufCService *service,
                                const Oj__LockAcquireRequest *input,
@@ -7658,7 +7829,7 @@ void oj__control__lock_acquire(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_release(ProtobufCService *service,
                                const Oj__LockReleaseRequest *input,
@@ -7666,7 +7837,7 @@ void oj__control__lock_release(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_compact(ProtobufCService *service,
                                       const Oj__CompactRequest *input,
@@ -7674,7 +7845,7 @@ void oj__control__maintenance_compact(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        const Oj__SnapshotRequest *input,
@@ -7682,7 +7853,7 @@ void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                const Oj__RestoreSnapshotRequest *input,
@@ -7690,7 +7861,7 @@ void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_archive(ProtobufCService *service,
                                       const Oj__ArchiveRequest *input,
@@ -7698,7 +7869,7 @@ void oj__control__maintenance_archive(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         const Oj__SnapshotListRequest *input,
@@ -7706,7 +7877,7 @@ void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_list(ProtobufCService *service,
                             const Oj__CronListRequest *input,
@@ -7714,7 +7885,7 @@ void oj__control__cron_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_run(ProtobufCService *service,
                            const Oj__CronRef *input,
@@ -7722,7 +7893,7 @@ void oj__control__cron_run(ProtobufCService *service,
                            void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_set_enabled(ProtobufCService *service,
                                    const Oj__CronSetEnabledRequest *input,
@@ -7730,7 +7901,7 @@ void oj__control__cron_set_enabled(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__init (Oj__Control_Service *service,
                         Oj__Control_ServiceDestroy destroy)

@@ -37,6 +37,7 @@ typedef struct Oj__NudgeRequest Oj__NudgeRequest;
 typedef struct Oj__ActionResponse Oj__ActionResponse;
 typedef struct Oj__DoneRequest Oj__DoneRequest;
 typedef struct Oj__CheckpointRequest Oj__CheckpointRequest;
+typedef struct Oj__AskRequest Oj__AskRequest;
 typedef struct Oj__SessionListRequest Oj__SessionListRequest;
 typedef struct Oj__SessionInfo Oj__SessionInfo;
 typedef struct Oj__SessionListResponse Oj__SessionListResponse;
@@ -474,10 +475,16 @@ struct  Oj__PipelineStatusResponse
    * OJ_PORT of its workspace; 0: none (made before ports)
    */
   int32_t port;
+  /*
+   * its current agent session's state (as SessionInfo.state: running,
+   * needs_input, idle, ...) and, when it needs input, the prompt line or question
+   */
+  char *agent_state;
+  char *agent_prompt;
 };
 #define OJ__PIPELINE_STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_status_response__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+    , NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__Checkpoint
@@ -561,6 +568,23 @@ struct  Oj__CheckpointRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+struct  Oj__AskRequest
+{
+  ProtobufCMessage base;
+  /*
+   * OJ_SESSION_ID of the calling session
+   */
+  char *session_id;
+  /*
+   * one line, no control characters
+   */
+  char *question;
+};
+#define OJ__ASK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__ask_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 struct  Oj__SessionListRequest
 {
   ProtobufCMessage base;
@@ -578,7 +602,9 @@ struct  Oj__SessionInfo
   char *pipeline_id;
   char *phase;
   /*
-   * starting, running, idle (running, quiet past its idle timeout), dead
+   * starting, running (working), needs_input (a prompt waits at the bottom of
+   * its output, or it asked with oj ask), idle (running, quiet past its idle
+   * timeout), dead
    */
   char *state;
   int64_t idle_ms;
@@ -603,10 +629,17 @@ struct  Oj__SessionInfo
    */
   char *tmux_socket;
   char *tmux_target;
+  /*
+   * state needs_input: the prompt line seen at the bottom of its output, or
+   * the question it asked (asked = true: oj ask), and since when
+   */
+  char *prompt;
+  protobuf_c_boolean asked;
+  int64_t needs_input_since_ms;
 };
 #define OJ__SESSION_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__session_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Oj__SessionListResponse
@@ -1654,6 +1687,25 @@ Oj__CheckpointRequest *
 void   oj__checkpoint_request__free_unpacked
                      (Oj__CheckpointRequest *message,
                       ProtobufCAllocator *allocator);
+/* Oj__AskRequest methods */
+void   oj__ask_request__init
+                     (Oj__AskRequest         *message);
+size_t oj__ask_request__get_packed_size
+                     (const Oj__AskRequest   *message);
+size_t oj__ask_request__pack
+                     (const Oj__AskRequest   *message,
+                      uint8_t             *out);
+size_t oj__ask_request__pack_to_buffer
+                     (const Oj__AskRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__AskRequest *
+       oj__ask_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__ask_request__free_unpacked
+                     (Oj__AskRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__SessionListRequest methods */
 void   oj__session_list_request__init
                      (Oj__SessionListRequest         *message);
@@ -2482,6 +2534,9 @@ typedef void (*Oj__DoneRequest_Closure)
 typedef void (*Oj__CheckpointRequest_Closure)
                  (const Oj__CheckpointRequest *message,
                   void *closure_data);
+typedef void (*Oj__AskRequest_Closure)
+                 (const Oj__AskRequest *message,
+                  void *closure_data);
 typedef void (*Oj__SessionListRequest_Closure)
                  (const Oj__SessionListRequest *message,
                   void *closure_data);
@@ -2661,6 +2716,10 @@ struct Oj__Control_Service
                      const Oj__CheckpointRequest *input,
                      Oj__ActionResponse_Closure closure,
                      void *closure_data);
+  void (*ask)(Oj__Control_Service *service,
+              const Oj__AskRequest *input,
+              Oj__ActionResponse_Closure closure,
+              void *closure_data);
   void (*session_list)(Oj__Control_Service *service,
                        const Oj__SessionListRequest *input,
                        Oj__SessionListResponse_Closure closure,
@@ -2774,6 +2833,7 @@ void oj__control__init (Oj__Control_Service *service,
       function_prefix__ ## pipeline_cancel,\
       function_prefix__ ## done,\
       function_prefix__ ## checkpoint,\
+      function_prefix__ ## ask,\
       function_prefix__ ## session_list,\
       function_prefix__ ## session_show,\
       function_prefix__ ## session_capture,\
@@ -2849,6 +2909,10 @@ void oj__control__checkpoint(ProtobufCService *service,
                              const Oj__CheckpointRequest *input,
                              Oj__ActionResponse_Closure closure,
                              void *closure_data);
+void oj__control__ask(ProtobufCService *service,
+                      const Oj__AskRequest *input,
+                      Oj__ActionResponse_Closure closure,
+                      void *closure_data);
 void oj__control__session_list(ProtobufCService *service,
                                const Oj__SessionListRequest *input,
                                Oj__SessionListResponse_Closure closure,
@@ -2966,6 +3030,7 @@ extern const ProtobufCMessageDescriptor oj__nudge_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__action_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__done_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__checkpoint_request__descriptor;
+extern const ProtobufCMessageDescriptor oj__ask_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__session_list_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__session_info__descriptor;
 extern const ProtobufCMessageDescriptor oj__session_list_response__descriptor;

@@ -6,7 +6,8 @@
 # merge-lock, which someone else holds at first, so both pipelines wait for it in line.
 # Then the results (status, pipeline list and details, workspaces, git history), the stale
 # workspaces cleaned up, a `review` pipeline whose agent goes quiet and escalates (its
-# notify command runs), an agent that outlives a daemon restart, and a clean stop.
+# notify command runs), an agent that needs input (the project notifier of .oj/config.json
+# fires), an agent that outlives a daemon restart, and a clean stop.
 #
 # Run through `make demo`, which builds bin/oj and bin/oj-fake-agent first. Takes about
 # 10 s. Every wait is a poll with a deadline; any failed step stops the demo with a message
@@ -149,6 +150,13 @@ run git log --oneline
 note "in $repo"
 
 section "2. The daemon"
+note "a project notifier first (.oj/config.json): a line per escalated, failed, done pipeline"
+note "and per agent that needs input (the default kinds), shown in section 12"
+mkdir -p .oj
+cat > .oj/config.json <<EOF_CONFIG
+{"notifier": {"command": "echo \\"notified: \$OJ_EVENT_KIND \${OJ_EVENT_PIPELINE:-\$OJ_EVENT_SESSION}: \$OJ_EVENT_MESSAGE\\" >> $tmp/notified.txt"}}
+EOF_CONFIG
+run cat .oj/config.json
 run oj daemon start
 run oj status
 
@@ -233,7 +241,25 @@ show ".oj/logs/pipelines/$id3.log"
 note "the notify command's output, above; a failing notify would show in the recovery steps"
 run oj pipeline cancel "$id3"
 
-section "12. Agents outlive the daemon"
+section "12. An agent that needs input"
+run oj session start --name asker -- oj-fake-agent
+wait_for "the asker agent to start" 10 screen_has asker "fake agent ready"
+note "it asks a permission question and waits for the answer"
+run oj session send asker permission
+needs_input() { [ "$(oj session show asker --json | field state)" = needs_input ]; }
+wait_for "the asker agent to need input" 10 needs_input
+run oj session list
+run oj session show asker
+notified_input() { grep -q "session.needs_input" "$tmp/notified.txt"; }
+wait_for "the notifier to fire" 10 notified_input
+step cat "$tmp/notified.txt" "#" what the notifier command wrote, one line per event
+sed 's/^/  /' "$tmp/notified.txt"
+run oj session send asker y
+wait_for "the asker agent to take the answer" 10 screen_has asker "permission answer: y"
+run oj session list
+run oj session kill asker
+
+section "13. Agents outlive the daemon"
 run oj session start --name helper -- oj-fake-agent
 wait_for "the helper agent to start" 10 screen_has helper "fake agent ready"
 run oj session send helper "are you there?"
@@ -249,7 +275,7 @@ wait_for "the helper agent to answer after the restart" 10 screen_has helper "go
 run oj session capture helper --tail 2
 run oj session kill helper
 
-section "13. Stop"
+section "14. Stop"
 run oj daemon stop
 step oj status "#" exit 3: not running
 rc=0
@@ -260,5 +286,5 @@ echo "(exit $rc)"
 printf '\n%sdemo finished in %d s%s: two pipelines ran a shell step, an agent and a merge under\n' \
   "$B" $((SECONDS - t_start)) "$R"
 echo "merge-lock in their own worktrees, both merges landed on main, the stale workspaces were"
-echo "cleaned up, a quiet agent escalated and its notify command ran, and an agent outlived a"
-echo "daemon restart."
+echo "cleaned up, a quiet agent escalated and its notify command ran, an agent needed input and"
+echo "the project notifier told of it, and an agent outlived a daemon restart."

@@ -42,6 +42,8 @@ static int find_key(const char *key)
     return -1;
 }
 
+bool oj_settings_is_key(const char *key) { return find_key(key) >= 0; }
+
 /* Takes the file's values for the settings not given by a higher layer. */
 static int layer(struct oj_settings *st, const char *path, const char *text,
                  enum oj_setting_from from, char *err, size_t errlen)
@@ -59,8 +61,16 @@ static int layer(struct oj_settings *st, const char *path, const char *text,
     const cJSON *it;
     cJSON_ArrayForEach(it, root)
     {
-        if (strncmp(it->string, "//", 2) == 0 || strcmp(it->string, "notifier") == 0)
-            continue; /* a comment; the notifier's own loader reads its key */
+        if (strncmp(it->string, "//", 2) == 0)
+            continue; /* a comment */
+        if (strcmp(it->string, "notifier") == 0) {
+            if (from == OJ_FROM_PROJECT)
+                continue; /* the notifier's own loader reads it (project_config.h) */
+            snprintf(err, errlen, "%s: \"notifier\" is a project's own: put it in the "
+                     "project's .oj/config.json", path);
+            rc = -1;
+            break;
+        }
         int i = find_key(it->string);
         if (i < 0) {
             char known[400] = "";

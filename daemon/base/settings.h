@@ -45,6 +45,9 @@ int oj_settings_resolve(struct oj_settings *st, const char *(*getenv_fn)(const c
 int oj_settings_load(struct oj_settings *st, const char *state_dir, struct oj_config *cfg,
                      char *err, size_t errlen);
 
+/* Whether key is one of the settings' keys in config.json. */
+bool oj_settings_is_key(const char *key);
+
 /* Where setting i came from, in words: "default", "environment OJ_X",
  * "project <path>", "user <path>". */
 void oj_setting_source(const struct oj_settings *st, int i, char *buf, size_t len);

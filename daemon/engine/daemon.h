@@ -163,6 +163,13 @@ static inline int64_t oj_watcher_published(struct oj_daemon *d, const char *id)
 {
     return oj_watcher_position(d->watcher, id);
 }
+/* Any thread: the last bytes of the session's log the watcher has read
+ * (oj_watcher_tail). */
+static inline size_t oj_watcher_tail_of(struct oj_daemon *d, const char *id, char *buf,
+                                        size_t cap, uint64_t *end)
+{
+    return oj_watcher_tail(d->watcher, id, buf, cap, end);
+}
 /* Any thread: stop tracking a session whose record is gone (archived). */
 static inline void oj_watcher_forget(struct oj_daemon *d, const char *id)
 {

@@ -511,7 +511,8 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
                           .env = env,
                           .idle_timeout_ms = ph->idle_timeout_ms,
                           .pipeline_id = id,
-                          .phase = phase};
+                          .phase = phase,
+                          .needs_input = ph->needs_input};
     struct agent_start *a = calloc(1, sizeof *a);
     if (a == NULL) {
         free(cmd);

@@ -170,7 +170,9 @@ static void observe(const char *id, const struct oj_session *rec, void *arg)
         return;
     }
     oj_session_clear(&s);
-    look_for_quiet(o, id, rec, l);
+    /* Waiting for a human is not stuck: a nudge would answer its prompt. */
+    if (!oj_session_look_for_input(o->d, id, rec, l, o->now))
+        look_for_quiet(o, id, rec, l);
 }
 
 /* Whether the session's log is drained (oj_session_log_drained); counts the
@@ -219,7 +221,7 @@ static void reaped(struct oj_daemon *d, void *arg, int rc, const char *err)
         else
             LOG_INFO("sessions: removed %s's %s pane and its output pipe", r->id,
                      r->recorded ? "ended" : "unrecorded dead");
-        free(oj_hmap_del(&d->session_live, r->id));
+        oj_session_live_free(oj_hmap_del(&d->session_live, r->id));
     }
     free(r);
 }

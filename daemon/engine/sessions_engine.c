@@ -50,13 +50,13 @@ void oj_sessions_forget(struct oj_daemon *d)
     const char *k;
     void *v;
     for (size_t it = 0; oj_hmap_next(&d->session_live, &it, &k, &v);)
-        free(v);
+        oj_session_live_free(v);
     oj_hmap_free(&d->session_live);
 }
 
 void oj_session_forget(struct oj_daemon *d, const char *id)
 {
-    free(oj_hmap_del(&d->session_live, id));
+    oj_session_live_free(oj_hmap_del(&d->session_live, id));
     oj_watcher_forget(d, id);
 }
 
@@ -332,7 +332,7 @@ static void spawn_then(struct oj_daemon *d, void *arg)
             LOG_ERROR("sessions: cannot drop the record of %s: %s", id, derr);
         unlink(j->log);
         unlink(j->status_path);
-        free(oj_hmap_del(&d->session_live, id));
+        oj_session_live_free(oj_hmap_del(&d->session_live, id));
         j->spawned(d, j->arg, id, -1, j->err);
     } else if (!starting) {
         /* Killed while it started (its kill came after the start on the tmux
@@ -370,6 +370,13 @@ int oj_session_spawn(struct oj_daemon *d, const struct oj_spawn *sp, char *id, s
     struct oj_session s;
     if (oj_session_init(&s, sp->name, sp->cwd, sp->command, j->log, sp->pipeline_id, sp->phase,
                         sp->idle_timeout_ms, oj_wall_ms()) != 0) {
+        snprintf(err, errlen, "daemon out of memory");
+        free(j);
+        return -1;
+    }
+    if (sp->needs_input && sp->needs_input[0] &&
+        (s.needs_input = strdup(sp->needs_input)) == NULL) {
+        oj_session_clear(&s);
         snprintf(err, errlen, "daemon out of memory");
         free(j);
         return -1;
@@ -552,6 +559,7 @@ int oj_session_type(struct oj_daemon *d, const char *id, const char *text, bool 
     if (running(d, id, err, errlen) != 0 ||
         hand_over(d, OP_TYPE, id, text, nudge, done, arg, err, errlen) == 0)
         return -1;
+    oj_session_input_sent(d, id);
     return 0;
 }
 
@@ -561,6 +569,7 @@ int oj_session_interrupt(struct oj_daemon *d, const char *id, oj_session_done do
     if (running(d, id, err, errlen) != 0 ||
         hand_over(d, OP_INTERRUPT, id, NULL, false, done, arg, err, errlen) == 0)
         return -1;
+    oj_session_input_sent(d, id);
     return 0;
 }
 

@@ -70,6 +70,7 @@ struct oj_spawn {
     char *const *env;
     int64_t idle_timeout_ms;
     const char *pipeline_id, *phase; /* NULL for a standalone session */
+    const char *needs_input; /* its own prompt patterns, one a line (prompt.h); NULL: none */
 };
 /* What tmux did, on the engine thread: rc 0, or -1 with err. d is NULL when
  * the engine ended first (a stop past its timeout): only free arg. */
@@ -119,6 +120,18 @@ int oj_session_type_when_ready(struct oj_daemon *d, const char *id, const char *
 /* Sends Ctrl-C to a live session; as oj_session_type. */
 int oj_session_interrupt(struct oj_daemon *d, const char *id, oj_session_done done, void *arg,
                          char *err, size_t errlen);
+
+/* ---- needing input (session_input.c) ------------------------------------------------ */
+
+/* The prompt line or question session id waits at (NULL when it does not need
+ * input; valid until the next tick or call here); *asked: from `oj ask`,
+ * *since: when it began. */
+const char *oj_session_prompt(struct oj_daemon *d, const char *id, bool *asked, int64_t *since);
+/* `oj ask`: session id (live) needs input with this question until input is
+ * sent to it or it prints output after the question (prompt.h); publishes
+ * session.needs_input. 0, or -1 with err (not running). */
+int oj_session_ask(struct oj_daemon *d, const char *id, const char *question, char *err,
+                   size_t errlen);
 
 /* A new quiet spell from now: session.stuck is raised again once it has been
  * quiet for its idle timeout from now (a resumed pipeline's agent). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "locks.h"
+#include "sessions.h"
 #include "oj.pb-c.h"
 
 static const char *check_daemon_stop(const ProtobufCMessage *m, char *msg, size_t msglen)
@@ -98,6 +99,24 @@ static const char *check_restore(const ProtobufCMessage *m, char *msg, size_t ms
     return in->latest == (in->id[0] != '\0') ? "give exactly one of latest or a snapshot id" : NULL;
 }
 
+static const char *check_ask(const ProtobufCMessage *m, char *msg, size_t msglen)
+{
+    const Oj__AskRequest *in = (const Oj__AskRequest *)m;
+    if (in->session_id[0] == '\0')
+        return "OJ_SESSION_ID is not set: `oj ask` is for agents inside an oj session";
+    if (in->question[0] == '\0')
+        return "say what to ask: oj ask \"<question>\"";
+    if (strlen(in->question) > 500)
+        return "the question is longer than 500 bytes; ask it in one short line";
+    long at = oj_text_control_at(in->question);
+    if (at >= 0) {
+        snprintf(msg, msglen, "the question holds a control character (byte %ld); ask it in one "
+                              "line of text", at + 1);
+        return msg;
+    }
+    return NULL;
+}
+
 static const char *check_archive(const ProtobufCMessage *m, char *msg, size_t msglen)
 {
     (void)msg, (void)msglen;
@@ -123,6 +142,7 @@ const struct oj_rpc_entry oj_rpc_checks[] = {
     {"PipelineCancel", MUTATES, NULL},
     {"Done", MUTATES, NULL},
     {"Checkpoint", MUTATES | AT_ONCE, check_checkpoint},
+    {"Ask", MUTATES, check_ask},
     {"SessionList", READ_ONLY, NULL},
     {"SessionShow", READ_ONLY, NULL},
     {"SessionCapture", READ_ONLY, NULL},

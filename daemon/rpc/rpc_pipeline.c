@@ -11,6 +11,7 @@
 #include "pipeline_commands.h"
 #include "pipeline_engine.h"
 #include "rpc.h"
+#include "sessions_engine.h"
 #include "rpc_table.h"
 #include "sessions.h"
 #include "utf8.h"
@@ -288,6 +289,17 @@ static void describe(struct oj_daemon *d, const char *id, const struct oj_pipeli
         int64_t last = oj_session_last_output_ms(d, out.session_id), now = oj_wall_ms();
         out.idle_ms = now > last ? now - last : 0;
     }
+    struct oj_session rec = {0};
+    if (p->session_id[0] && oj_session_get(d, p->session_id, &rec) == 0) {
+        bool asked;
+        int64_t since;
+        const char *prompt = oj_session_prompt(d, p->session_id, &asked, &since);
+        out.agent_state = (char *)oj_session_shown_state(
+            &rec, oj_session_quiet_ms(&rec, oj_wall_ms()), prompt != NULL);
+        if (prompt && rec.state == OJ_SESSION_RUNNING)
+            out.agent_prompt = (char *)prompt;
+    }
+    oj_session_clear(&rec);
     out.waiting_for_lock = (char *)p->waiting_for_lock;
     out.last_error = (char *)p->last_error;
     out.workspace = (char *)p->workspace;

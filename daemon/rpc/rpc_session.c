@@ -36,8 +36,8 @@ static const char *find(struct oj_daemon *d, const char *query, void *call)
 }
 
 /* info points into s, which must outlive it. */
-static void describe(const char *id, const struct oj_session *s, Oj__SessionInfo *info,
-                     int64_t now)
+static void describe(struct oj_daemon *d, const char *id, const struct oj_session *s,
+                     Oj__SessionInfo *info, int64_t now)
 {
     oj__session_info__init(info);
     info->id = (char *)id;
@@ -45,7 +45,13 @@ static void describe(const char *id, const struct oj_session *s, Oj__SessionInfo
     info->pipeline_id = s->pipeline_id;
     info->phase = s->phase;
     info->idle_ms = oj_session_quiet_ms(s, now);
-    info->state = (char *)oj_session_shown_state(s, info->idle_ms);
+    bool asked;
+    const char *prompt = oj_session_prompt(d, id, &asked, &info->needs_input_since_ms);
+    info->asked = asked;
+    info->state = (char *)oj_session_shown_state(s, info->idle_ms, prompt != NULL);
+    info->prompt = (char *)(prompt && s->state == OJ_SESSION_RUNNING ? prompt : "");
+    if (info->prompt[0] == '\0')
+        info->asked = false, info->needs_input_since_ms = 0;
     info->started_at_ms = s->started_at_ms;
     info->ended_at_ms = s->ended_at_ms;
     info->exit_status = s->exit_status;
@@ -62,7 +68,7 @@ static void reply_info(struct oj_daemon *d, const char *id, Oj__SessionInfo_Clos
     struct oj_session s;
     oj_session_get(d, id, &s);
     Oj__SessionInfo out;
-    describe(id, &s, &out, oj_wall_ms());
+    describe(d, id, &s, &out, oj_wall_ms());
     done(&out, call);
     oj_session_clear(&s);
 }
@@ -155,6 +161,7 @@ static void rpc_session_start(Oj__Control_Service *svc, const Oj__SessionStartRe
 
 /* Every session, described; the structs own what the infos point to. */
 struct list_ctx {
+    struct oj_daemon *d;
     struct oj_session *recs;
     Oj__SessionInfo *infos;
     Oj__SessionInfo **ptrs;
@@ -167,7 +174,7 @@ static void collect(const char *id, const struct oj_session *s, void *arg)
     struct list_ctx *c = arg;
     if (c->n == c->cap || oj_session_copy(&c->recs[c->n], s) != 0)
         return;
-    describe(id, &c->recs[c->n], &c->infos[c->n], c->now);
+    describe(c->d, id, &c->recs[c->n], &c->infos[c->n], c->now);
     c->ptrs[c->n] = &c->infos[c->n];
     c->n++;
 }
@@ -184,7 +191,7 @@ static void rpc_session_list(Oj__Control_Service *svc, const Oj__SessionListRequ
     (void)in;
     struct oj_daemon *d = oj_daemon_of(svc);
     size_t total = oj_sessions_count(d);
-    struct list_ctx c = {.cap = total, .now = oj_wall_ms()};
+    struct list_ctx c = {.d = d, .cap = total, .now = oj_wall_ms()};
     c.recs = calloc(total + 1, sizeof *c.recs);
     c.infos = calloc(total + 1, sizeof *c.infos);
     c.ptrs = calloc(total + 1, sizeof *c.ptrs);
@@ -503,7 +510,7 @@ static void rpc_session_attach(Oj__Control_Service *svc, const Oj__AttachRequest
     struct oj_session s;
     oj_session_get(d, id, &s);
     Oj__SessionInfo out;
-    describe(id, &s, &out, oj_wall_ms());
+    describe(d, id, &s, &out, oj_wall_ms());
     out.tmux_socket = d->paths.tmux_sock_path;
     out.tmux_target = target;
     done(&out, call);
@@ -511,8 +518,25 @@ static void rpc_session_attach(Oj__Control_Service *svc, const Oj__AttachRequest
     free(target);
 }
 
+/* oj ask, from inside a session: it needs input, with this question. */
+static void rpc_ask(Oj__Control_Service *svc, const Oj__AskRequest *in,
+                    Oj__ActionResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    const char *id = live(d, in->session_id, call);
+    if (id == NULL)
+        OJ_FAILED_RETURN(call, done);
+    char err[512];
+    if (oj_session_ask(d, id, in->question, err, sizeof err) != 0)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT, "%s", err);
+    char msg[600];
+    snprintf(msg, sizeof msg, "needs input: %s", in->question);
+    oj_reply_action(call, done, id, msg);
+}
+
 void oj_rpc_register_session(Oj__Control_Service *svc)
 {
+    svc->ask = rpc_ask;
     svc->session_start = rpc_session_start;
     svc->session_list = rpc_session_list;
     svc->session_show = rpc_session_show;

@@ -13,6 +13,7 @@
 
 #include "duration.h"
 #include "locks.h"
+#include "prompt.h"
 #include "template.h"
 
 const char *const oj_template_builtins[] = {"pipeline", "id",    "workspace",        "branch",
@@ -156,6 +157,41 @@ static int parse_stuck(struct ctx *c, const char *place, const cJSON *a, struct 
     return 0;
 }
 
+/* An agent's "needs_input": a list of prompt patterns (prompt.h), kept one a
+ * line. */
+static int parse_needs_input(struct ctx *c, const char *place, const cJSON *a,
+                             struct oj_phase_def *ph)
+{
+    if (a == NULL)
+        return 0;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > OJ_PROMPT_MAX_PATTERNS)
+        return fail(c, place, "must be a list of at most %d patterns: substrings, or "
+                              "\"/regex/\"", OJ_PROMPT_MAX_PATTERNS);
+    size_t len = 1;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, a)
+    {
+        char why[256];
+        if (!cJSON_IsString(s))
+            return fail(c, place, "each pattern is a string: a substring, or \"/regex/\"");
+        const char *bad = oj_prompt_pattern_problem(s->valuestring, why, sizeof why);
+        if (bad)
+            return fail(c, place, "pattern \"%.80s\": %s", s->valuestring, bad);
+        len += strlen(s->valuestring) + 1;
+    }
+    if (cJSON_GetArraySize(a) == 0)
+        return 0;
+    if ((ph->needs_input = calloc(1, len)) == NULL)
+        return fail(c, place, "out of memory");
+    cJSON_ArrayForEach(s, a)
+    {
+        if (ph->needs_input[0])
+            strcat(ph->needs_input, "\n");
+        strcat(ph->needs_input, s->valuestring);
+    }
+    return 0;
+}
+
 static void free_phase(struct oj_phase_def *ph)
 {
     free(ph->name);
@@ -163,6 +199,7 @@ static void free_phase(struct oj_phase_def *ph)
     free(ph->agent_command);
     free(ph->prompt);
     free(ph->prompt_file);
+    free(ph->needs_input);
     free(ph->lock);
     free(ph->next);
     free(ph->on_fail);
@@ -188,7 +225,8 @@ static int parse_phase(struct ctx *c, const char *place, const cJSON *o, struct 
     static const char *const allowed[] = {"name", "run",     "agent",       "timeout", "lock",
                                           "next", "on_fail", "after_crash", "pause",   NULL};
     static const char *const agent_allowed[] = {"command",  "prompt",   "prompt_file",
-                                                "idle_timeout", "on_stuck", NULL};
+                                                "idle_timeout", "on_stuck", "needs_input",
+                                                NULL};
     if (!cJSON_IsObject(o))
         return fail(c, place, "a phase is an object");
     if (only(c, place, o, allowed) != 0 || string_or_absent(c, place, o, "name") != 0 ||
@@ -228,6 +266,10 @@ static int parse_phase(struct ctx *c, const char *place, const cJSON *o, struct 
             ph->idle_timeout_ms =
                 c->default_idle_timeout_ms > 0 ? c->default_idle_timeout_ms : 5 * 60 * 1000;
         char w2[300];
+        snprintf(w2, sizeof w2, "%.200s.needs_input", where);
+        if (parse_needs_input(c, w2, cJSON_GetObjectItemCaseSensitive(agent, "needs_input"),
+                              ph) != 0)
+            return -1;
         snprintf(w2, sizeof w2, "%.200s.on_stuck", where);
         if (parse_stuck(c, w2, cJSON_GetObjectItemCaseSensitive(agent, "on_stuck"), ph) != 0)
             return -1;

@@ -36,6 +36,7 @@ struct oj_phase_def {
     char *prompt;         /* agent phase: prompt text (template), or NULL */
     char *prompt_file;    /* agent phase: file with the prompt (template), or NULL */
     int64_t idle_timeout_ms;
+    char *needs_input;    /* agent phase: its own prompt patterns (prompt.h), one a line, or NULL */
     struct oj_stuck_step on_stuck[OJ_MAX_STUCK_STEPS];
     int n_on_stuck;
     int64_t timeout_ms;   /* overall; 0 = none */

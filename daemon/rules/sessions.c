@@ -74,7 +74,7 @@ void oj_session_clear(struct oj_session *s)
 {
     bool oom = false;
     char **fields[] = {&s->name, &s->cwd, &s->command, &s->pipeline_id, &s->phase, &s->reason,
-                       &s->log};
+                       &s->log, &s->needs_input};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
         set(fields[i], NULL, &oom);
     s->state = OJ_SESSION_STARTING;
@@ -97,6 +97,7 @@ int oj_session_from_json(const cJSON *v, struct oj_session *s)
     set(&s->phase, str(v, "phase"), &oom);
     set(&s->reason, str(v, "reason"), &oom);
     set(&s->log, str(v, "log"), &oom);
+    set(&s->needs_input, str(v, "needs_input"), &oom);
     s->state = state_from(v);
     s->started_at_ms = num(v, "started_at_ms");
     s->ended_at_ms = num(v, "ended_at_ms");
@@ -130,6 +131,8 @@ cJSON *oj_session_to_json(const struct oj_session *s)
               cJSON_AddStringToObject(v, "reason", s->reason) &&
               cJSON_AddStringToObject(v, "log", s->log) &&
               cJSON_AddNumberToObject(v, "idle_timeout_ms", (double)s->idle_timeout_ms);
+    if (ok && s->needs_input[0]) /* records without patterns stay as they always were */
+        ok = cJSON_AddStringToObject(v, "needs_input", s->needs_input);
     if (ok && s->checkpoint_ms != 0)
         ok = cJSON_AddNumberToObject(v, "log_offset", (double)s->log_offset) &&
              cJSON_AddNumberToObject(v, "checkpoint_ms", (double)s->checkpoint_ms);
@@ -169,6 +172,7 @@ int oj_session_copy(struct oj_session *dst, const struct oj_session *src)
         return -1;
     bool oom = false;
     set(&dst->reason, src->reason, &oom);
+    set(&dst->needs_input, src->needs_input, &oom);
     if (oom) {
         oj_session_clear(dst);
         return -1;
@@ -281,8 +285,10 @@ int64_t oj_session_idle_ms(const struct oj_session *s, int64_t last_output_ms, i
     return now_ms > last_output_ms ? now_ms - last_output_ms : 0;
 }
 
-const char *oj_session_shown_state(const struct oj_session *s, int64_t idle_ms)
+const char *oj_session_shown_state(const struct oj_session *s, int64_t idle_ms, bool needs_input)
 {
+    if (s->state == OJ_SESSION_RUNNING && needs_input)
+        return "needs_input";
     if (s->state == OJ_SESSION_RUNNING && s->idle_timeout_ms > 0 && idle_ms > s->idle_timeout_ms)
         return "idle";
     return oj_session_state_name(s->state);

@@ -35,6 +35,8 @@ struct oj_session {
     char *reason;                 /* why it is dead, "" while it lives */
     char *log;                    /* its raw output, .oj/logs/sessions/<id>.log */
     int64_t idle_timeout_ms;      /* quiet this long raises session.stuck; 0: never */
+    char *needs_input;            /* its agent's own prompt patterns (prompt.h), one a line;
+                                     "" for the built-ins only (journaled only when set) */
     /* How far its log was at a graceful stop; both are written only once
      * checkpoint_ms is set (records from before any stop have neither). */
     int64_t log_offset, checkpoint_ms;
@@ -142,10 +144,16 @@ int64_t oj_session_last_output(const struct oj_session *s, int64_t log_mtime_ms)
  * its end when it ended later than its last output. */
 int64_t oj_session_idle_ms(const struct oj_session *s, int64_t last_output_ms, int64_t now_ms);
 
-/* The state `oj session list` and `show` give: the journaled one, or "idle"
- * for a running session quiet past its idle timeout (derived, never
- * journaled). */
-const char *oj_session_shown_state(const struct oj_session *s, int64_t idle_ms);
+/* The state `oj session list` and `show` give (derived, never journaled):
+ *   starting     journaled, tmux is making it
+ *   running      working: alive and not waiting for anyone
+ *   needs_input  alive, and a prompt waits at the bottom of its output or it
+ *                asked a question with `oj ask` (needs_input: the session
+ *                domain's verdict, prompt.h)
+ *   idle         running, quiet past its idle timeout
+ *   dead         ended (final)
+ * needs_input comes before idle: a prompt is usually quiet. */
+const char *oj_session_shown_state(const struct oj_session *s, int64_t idle_ms, bool needs_input);
 
 /* The name of a session started without --name: the command's base name
  * with every character a name may not hold made '-', at most 64; "-cmd"

@@ -21,6 +21,10 @@ struct oj_publisher {
     char url[1100];
     char path[1024];
     _Atomic uint64_t event_seq;
+    /* the tap (oj_pub_set_tap): arg is stored before the function, so a
+     * publisher that sees the function sees its arg */
+    void *_Atomic tap_arg;
+    _Atomic oj_pub_tap tap;
 };
 
 static int listen_on(struct oj_publisher *p, char *err, size_t errlen)
@@ -149,6 +153,21 @@ void oj_pub_phase_event(struct oj_publisher *p, const char *kind, const char *se
     Oj__PubFrame f = OJ__PUB_FRAME__INIT;
     f.event = &e;
     publish(p, "ev/", &f);
+    oj_pub_tap tap = atomic_load(&p->tap);
+    if (tap) {
+        struct oj_pub_event_info info = {e.seq,        e.time_ms,       e.kind, e.pipeline_id,
+                                         e.session_id, e.phase, e.message};
+        tap(atomic_load(&p->tap_arg), &info);
+    }
+}
+
+void oj_pub_set_tap(struct oj_publisher *p, oj_pub_tap tap, void *arg)
+{
+    if (p == NULL)
+        return;
+    atomic_store(&p->tap, NULL);
+    atomic_store(&p->tap_arg, arg);
+    atomic_store(&p->tap, tap);
 }
 
 void oj_pub_heartbeat(struct oj_publisher *p, uint64_t nonce)

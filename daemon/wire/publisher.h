@@ -26,6 +26,18 @@ void oj_pub_event(struct oj_publisher *p, const char *kind, const char *session_
 /* The same, about a pipeline's phase. */
 void oj_pub_phase_event(struct oj_publisher *p, const char *kind, const char *session_id,
                         const char *pipeline_id, const char *phase, const char *message);
+/* An event as published, for a tap (strings never NULL, valid for the call). */
+struct oj_pub_event_info {
+    uint64_t seq;
+    int64_t time_ms;
+    const char *kind, *pipeline_id, *session_id, *phase, *message;
+};
+/* Called for every event after it is published, on the publishing thread: it
+ * must not block (the project notifier only queues it). */
+typedef void (*oj_pub_tap)(void *arg, const struct oj_pub_event_info *e);
+/* Sets (tap NULL: clears) the one tap. Any thread; arg must outlive its use. */
+void oj_pub_set_tap(struct oj_publisher *p, oj_pub_tap tap, void *arg);
+
 /* A Heartbeat frame on topic "hb/": the watchdog's check that a new
  * subscriber really gets messages (see watchdog.c). */
 #define OJ_PUB_HEARTBEAT_TOPIC "hb/"

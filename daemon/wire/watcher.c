@@ -31,7 +31,37 @@
 
 struct track {
     uint64_t offset, seq;
+    /* The log's last bytes up to offset (the bottom of the agent's output,
+     * where a prompt waits: prompt.h), kept as they pass by. Made on first
+     * use (new output, or the engine asking): the logs of sessions long
+     * ended, followed from their end since the start, cost nothing. Only
+     * touched under the watcher's mutex (the watcher's copy of a track never
+     * does). */
+    char *tail;
+    uint32_t tail_len;
 };
+
+static void track_free(struct track *t)
+{
+    if (t)
+        free(t->tail);
+    free(t);
+}
+
+/* Appends data to the track's tail, keeping its last OJ_WATCHER_TAIL_BYTES. */
+static void tail_add(struct track *t, const char *data, size_t n)
+{
+    const size_t cap = OJ_WATCHER_TAIL_BYTES;
+    if (n >= cap) {
+        memcpy(t->tail, data + n - cap, cap);
+        t->tail_len = (uint32_t)cap;
+        return;
+    }
+    size_t keep = t->tail_len + n > cap ? cap - n : t->tail_len;
+    memmove(t->tail, t->tail + t->tail_len - keep, keep);
+    memcpy(t->tail + keep, data, n);
+    t->tail_len = (uint32_t)(keep + n);
+}
 
 struct oj_watcher {
     const char *log_dir;
@@ -71,8 +101,10 @@ static void track_put(struct oj_watcher *w, const char *id, const struct track *
 {
     pthread_mutex_lock(&w->mu);
     struct track *t = oj_hmap_get(&w->tracks, id);
-    if (t) /* else forgotten meanwhile */
-        *t = *in;
+    if (t) { /* else forgotten meanwhile; its tail is not the copy's to set */
+        t->offset = in->offset;
+        t->seq = in->seq;
+    }
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -87,12 +119,64 @@ int64_t oj_watcher_position(struct oj_watcher *w, const char *id)
     return published;
 }
 
+/* Makes t's tail (w->mu held): the log's last bytes before `end`, read from
+ * the file (a log followed since before the start, or one the watcher
+ * catches up on). False when out of memory. */
+static bool tail_make(struct oj_watcher *w, const char *id, struct track *t, uint64_t end)
+{
+    if (t->tail)
+        return true;
+    if ((t->tail = malloc(OJ_WATCHER_TAIL_BYTES)) == NULL)
+        return false;
+    t->tail_len = 0;
+    uint64_t from = end > OJ_WATCHER_TAIL_BYTES ? end - OJ_WATCHER_TAIL_BYTES : 0;
+    char path[PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/%.64s.log", w->log_dir ? w->log_dir : ".", id);
+    int fd = end > 0 && w->log_dir ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    ssize_t n = fd >= 0 ? pread(fd, t->tail, (size_t)(end - from), (off_t)from) : -1;
+    if (fd >= 0)
+        close(fd);
+    t->tail_len = n > 0 ? (uint32_t)n : 0;
+    return true;
+}
+
+size_t oj_watcher_tail(struct oj_watcher *w, const char *id, char *buf, size_t cap,
+                       uint64_t *end)
+{
+    *end = 0;
+    if (w == NULL)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    struct track *t = oj_hmap_get(&w->tracks, id);
+    size_t n = 0;
+    if (t && (cap == 0 || tail_make(w, id, t, t->offset))) {
+        n = t->tail_len < cap ? t->tail_len : cap;
+        if (n)
+            memcpy(buf, t->tail + t->tail_len - n, n);
+        *end = t->offset;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+/* Adds a chunk that starts at `at` to the session's tail (made first when
+ * it has none). */
+static void tail_put(struct oj_watcher *w, const char *id, uint64_t at, const char *data,
+                     size_t n)
+{
+    pthread_mutex_lock(&w->mu);
+    struct track *t = oj_hmap_get(&w->tracks, id);
+    if (t && tail_make(w, id, t, at))
+        tail_add(t, data, n);
+    pthread_mutex_unlock(&w->mu);
+}
+
 void oj_watcher_drop(struct oj_watcher *w, const char *id)
 {
     if (w == NULL)
         return;
     pthread_mutex_lock(&w->mu);
-    free(oj_hmap_del(&w->tracks, id));
+    track_free(oj_hmap_del(&w->tracks, id));
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -122,6 +206,7 @@ static void drain(struct oj_watcher *w, const char *id, struct track *t)
             break;
         t->seq++;
         oj_pub_chunk(w->publisher, id, t->seq, t->offset, buf, (size_t)n);
+        tail_put(w, id, t->offset, buf, (size_t)n);
         t->offset += (uint64_t)n;
     }
     close(fd);
@@ -174,7 +259,7 @@ static void *watcher_main(void *arg)
     const char *k;
     void *v;
     for (size_t it = 0; oj_hmap_next(&w->tracks, &it, &k, &v);)
-        free(v);
+        track_free(v);
     oj_hmap_free(&w->tracks);
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -232,7 +317,7 @@ void oj_watcher_free(struct oj_watcher *w)
     const char *k;
     void *v;
     for (size_t it = 0; oj_hmap_next(&w->tracks, &it, &k, &v);)
-        free(v);
+        track_free(v);
     oj_hmap_free(&w->tracks);
     pthread_mutex_destroy(&w->mu);
     free(w);

@@ -8,6 +8,12 @@
 #   burst N     print N numbered lines at once
 #   env         print the oj/otter environment it sees
 #   done        call `oj done` (finish the phase)
+#   permission  print a permission prompt ("Do you want to proceed? [y/n] ", no
+#               newline) and wait for the answer (the next line), then say it
+#   ask Q       call `oj ask "Q"` (needs input, with a question), then answer
+#               lines as usual (the next line it gets is the answer)
+#   asklater Q  call `oj ask "Q"`, then, a second later, go on without an answer
+#               (prints a line after the question)
 # Ctrl-C makes it say so and carry on, like an agent cancelling its current step.
 #
 # Modes, for pipeline phases (the first line it reads is its task prompt):
@@ -57,6 +63,15 @@ while :; do
               "OTTER_PHASE=${OTTER_PHASE-unset} OJ_SESSION_ID=${OJ_SESSION_ID-unset}" \
               "TMUX=${TMUX-unset} PWD=$PWD" ;;
     done) oj done && echo "oj done ok" || echo "oj done failed: $?" ;;
+    permission)
+      printf 'Do you want to proceed? [y/n] '
+      IFS= read -r answer
+      echo "permission answer: $answer" ;;
+    ask\ *) oj ask "${line#ask }" || echo "oj ask failed: $?" ;;
+    asklater\ *)
+      oj ask "${line#asklater }" || echo "oj ask failed: $?"
+      sleep 1
+      echo "went on without an answer" ;;
     *) echo "got: $line" ;;
   esac
 done

@@ -114,6 +114,8 @@ static const struct cmd on_empty[] = {
     {2, {"events"}}, /* only --follow: there is no event history */
     {4, {"done"}},                /* the pipeline of OTTER_TASK does not exist */
     {4, {"checkpoint", "hello"}}, /* nor for a checkpoint */
+    {4, {"ask", "anyone there?"}}, /* OJ_SESSION_ID names no session */
+    {2, {"events", "--follow", "--kind", "Pipeline.Done"}},
 };
 
 /* With one of each thing. Order matters: the destructive ones come last. */
@@ -157,6 +159,7 @@ static const struct cmd on_full[] = {
     {0, {"maintenance", "compact", "--json"}},
     {5, {"done"}},                /* OTTER_SESSION is not the phase's agent */
     {5, {"checkpoint", "hello"}},
+    {4, {"ask", "anyone there?"}},
     {0, {"maintenance", "snapshots", "--json"}},
     {0, {"maintenance", "restore-snapshot", "--latest"}},
     {0, {"pipeline", "restart", "{P}"}},

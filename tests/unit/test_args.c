@@ -92,3 +92,19 @@ Test(args, help_is_recognised)
     char *argv2[] = {"-h", NULL};
     cr_expect_eq(parse(&a, err, 1, argv2), 1);
 }
+
+Test(args, an_option_given_again_keeps_every_value_in_order)
+{
+    struct oj_args a;
+    char err[256];
+    char *argv[] = {"x", "--timeout", "1s", "--timeout=2s", "--force", "--timeout", "3s", NULL};
+    cr_assert_eq(parse(&a, err, 7, argv), 0, "%s", err);
+    cr_expect_str_eq(oj_args_get(&a, "timeout"), "3s", "the last one, as before");
+    const char *all[8];
+    cr_assert_eq(oj_args_all(&a, "timeout", all, 8), 3);
+    cr_expect_str_eq(all[0], "1s");
+    cr_expect_str_eq(all[1], "2s");
+    cr_expect_str_eq(all[2], "3s");
+    cr_expect_eq(oj_args_all(&a, "force", all, 8), 0, "a flag has no values");
+    cr_expect_eq(oj_args_all(&a, "timeout", all, 2), 2, "at most max");
+}

@@ -123,3 +123,38 @@ Test(publisher, only_the_daemons_own_user_is_let_in)
     cr_expect(oj_peer_refused(0, 0, 1000), "root is another user to a user's daemon");
     cr_expect(oj_peer_refused(NNG_ENOTSUP, me, me), "a peer whose uid cannot be told");
 }
+
+/* The tap (the project notifier's way in): every event, after it is
+ * published, with the fields the subscribers get; none once it is cleared. */
+static struct oj_pub_event_info tapped;
+static char tapped_kind[64], tapped_message[64];
+static int taps;
+
+static void tap(void *arg, const struct oj_pub_event_info *e)
+{
+    cr_expect_eq(arg, &taps);
+    tapped = *e;
+    snprintf(tapped_kind, sizeof tapped_kind, "%s", e->kind);
+    snprintf(tapped_message, sizeof tapped_message, "%s", e->message);
+    taps++;
+}
+
+Test(publisher, a_tap_sees_every_event_until_cleared, .init = start, .fini = stop)
+{
+    oj_pub_set_tap(pub, tap, &taps);
+    oj_pub_phase_event(pub, "pipeline.failed", "s1", "p1", "merge", "exit 1");
+    cr_assert_eq(taps, 1);
+    cr_expect_str_eq(tapped_kind, "pipeline.failed");
+    cr_expect_str_eq(tapped_message, "exit 1");
+    cr_expect_str_eq(tapped.phase, "merge");
+    cr_expect_gt(tapped.seq, 0);
+    cr_expect_gt(tapped.time_ms, 0);
+    oj_pub_event(pub, "session.ended", "s1", NULL, NULL);
+    cr_expect_eq(taps, 2);
+    cr_expect_str_eq(tapped.pipeline_id, "", "NULL reads as \"\"");
+    oj_pub_chunk(pub, "s1", 1, 0, "x", 1);
+    cr_expect_eq(taps, 2, "output is no event");
+    oj_pub_set_tap(pub, NULL, NULL);
+    oj_pub_event(pub, "session.ended", "s1", "", "");
+    cr_expect_eq(taps, 2);
+}

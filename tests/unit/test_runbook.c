@@ -109,6 +109,18 @@ Test(runbook, defaults)
     cr_expect_eq(a->on_stuck[2].action, OJ_STUCK_ESCALATE);
     cr_expect_eq(a->idle_timeout_ms, 300000);
     cr_expect(a->rerun_after_crash);
+    cr_expect_null(a->needs_input, "the built-in prompt patterns only");
+    oj_runbooks_free(&rb);
+}
+
+Test(runbook, an_agents_needs_input_patterns_are_kept_one_a_line)
+{
+    struct oj_runbooks rb = {0};
+    char err[512];
+    const char *text = "{\"pipelines\":{\"p\":{\"phases\":[{\"name\":\"a\",\"agent\":{"
+                       "\"command\":\"x\",\"needs_input\":[\"approve?\",\"/^ok [0-9]+$/\"]}}]}}}";
+    cr_assert_eq(oj_runbook_parse("r.json", text, &rb, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(rb.pipelines[0].phases[0].needs_input, "approve?\n/^ok [0-9]+$/");
     oj_runbooks_free(&rb);
 }
 
@@ -161,6 +173,12 @@ Test(runbook, mistakes_name_file_place_and_problem)
          {"pipelines.p.inputs", "built-in"}},
         {"{\"jobs\":{\"j\":{\"every\":\"1h\",\"pipeline\":\"nope\"}}}", {"jobs.j", "no pipeline \"nope\""}},
         {"{\"jobs\":{\"j\":{\"run\":\"x\"}}}", {"jobs.j", "\"every\" is required"}},
+        {"{\"pipelines\":{\"p\":{\"phases\":[{\"name\":\"a\",\"agent\":{\"command\":\"x\",\"needs_input\":\"ok?\"}}]}}}",
+         {"pipelines.p.phases[0].agent.needs_input", "list of at most"}},
+        {"{\"pipelines\":{\"p\":{\"phases\":[{\"name\":\"a\",\"agent\":{\"command\":\"x\",\"needs_input\":[\"/(x/\"]}}]}}}",
+         {"pipelines.p.phases[0].agent.needs_input", "\"/(x/\"", "regular expression"}},
+        {"{\"pipelines\":{\"p\":{\"phases\":[{\"name\":\"a\",\"agent\":{\"command\":\"x\",\"needs_input\":[\"\"]}}]}}}",
+         {"pipelines.p.phases[0].agent.needs_input", "empty"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct oj_runbooks rb = {0};

@@ -214,18 +214,53 @@ Test(sessions_rules, idle_time_and_the_state_shown)
     cr_expect_eq(oj_session_last_output(&s, 500), 1000, "a log older than the session");
     cr_expect_eq(oj_session_idle_ms(&s, 4000, 9000), 5000);
     cr_expect_eq(oj_session_idle_ms(&s, 9500, 9000), 0, "output after now: not idle");
-    cr_expect_str_eq(oj_session_shown_state(&s, 5000), "running", "no idle timeout");
+    cr_expect_str_eq(oj_session_shown_state(&s, 5000, false), "running", "no idle timeout");
     s.idle_timeout_ms = 3000;
-    cr_expect_str_eq(oj_session_shown_state(&s, 3000), "running", "quiet for exactly the timeout");
-    cr_expect_str_eq(oj_session_shown_state(&s, 3001), "idle");
+    cr_expect_str_eq(oj_session_shown_state(&s, 3000, false), "running",
+                     "quiet for exactly the timeout");
+    cr_expect_str_eq(oj_session_shown_state(&s, 3001, false), "idle");
     s.state = OJ_SESSION_STARTING;
-    cr_expect_str_eq(oj_session_shown_state(&s, 9000), "starting");
+    cr_expect_str_eq(oj_session_shown_state(&s, 9000, false), "starting");
     /* Ended: idle counts up to its end, then stops. */
     oj_session_mark_dead(&s, 0, "exited with status 0", 6000);
     cr_expect_eq(oj_session_idle_ms(&s, 4000, 99000), 2000);
     cr_expect_eq(oj_session_idle_ms(&s, 7000, 99000), 92000, "output after its recorded end");
-    cr_expect_str_eq(oj_session_shown_state(&s, 92000), "dead");
+    cr_expect_str_eq(oj_session_shown_state(&s, 92000, false), "dead");
+    cr_expect_str_eq(oj_session_shown_state(&s, 92000, true), "dead", "dead is final");
     oj_session_clear(&s);
+}
+
+Test(sessions_rules, needs_input_comes_before_idle)
+{
+    struct oj_session s = fresh();
+    s.state = OJ_SESSION_RUNNING;
+    s.idle_timeout_ms = 3000;
+    cr_expect_str_eq(oj_session_shown_state(&s, 10, true), "needs_input");
+    cr_expect_str_eq(oj_session_shown_state(&s, 9000, true), "needs_input", "a prompt is quiet");
+    cr_expect_str_eq(oj_session_shown_state(&s, 9000, false), "idle");
+    s.state = OJ_SESSION_STARTING;
+    cr_expect_str_eq(oj_session_shown_state(&s, 10, true), "starting");
+    oj_session_clear(&s);
+}
+
+Test(sessions_rules, an_agents_prompt_patterns_are_journaled_only_when_set)
+{
+    struct oj_session s = fresh();
+    cJSON *v = oj_session_to_json(&s);
+    cr_expect_null(cJSON_GetObjectItem(v, "needs_input"), "records stay as they were");
+    cJSON_Delete(v);
+    s.needs_input = strdup("approve?\n/^ok$/");
+    v = oj_session_to_json(&s);
+    struct oj_session back;
+    cr_assert_eq(oj_session_from_json(v, &back), 0);
+    cr_expect_str_eq(back.needs_input, "approve?\n/^ok$/");
+    struct oj_session copy;
+    cr_assert_eq(oj_session_copy(&copy, &back), 0);
+    cr_expect_str_eq(copy.needs_input, "approve?\n/^ok$/");
+    cJSON_Delete(v);
+    oj_session_clear(&s);
+    oj_session_clear(&back);
+    oj_session_clear(&copy);
 }
 
 Test(sessions_rules, a_name_from_the_command_and_which_names_are_good)
