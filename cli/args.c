@@ -14,6 +14,41 @@ static int find_opt(const struct oj_cmd *cmd, const char *name, size_t len)
     return -1;
 }
 
+/* The one-letter aliases, few and conventional (tail's -f and -n), so they
+ * are listed here rather than in every option table. */
+static const struct {
+    const char *group, *cmd;
+    char letter;
+    const char *opt;
+} shorts[] = {
+    {"daemon", "logs", 'f', "follow"},
+    {"daemon", "logs", 'n', "lines"},
+    {"pipeline", "logs", 'f', "follow"},
+};
+
+static bool same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The letter that stands for option `opt` of cmd, '\0' when none does. */
+static char short_of(const struct oj_cmd *cmd, const char *opt)
+{
+    for (size_t i = 0; i < sizeof shorts / sizeof shorts[0]; i++)
+        if (same(shorts[i].group, cmd->group) && strcmp(shorts[i].cmd, cmd->name) == 0 &&
+            strcmp(shorts[i].opt, opt) == 0)
+            return shorts[i].letter;
+    return '\0';
+}
+
+static int find_short(const struct oj_cmd *cmd, char c)
+{
+    for (int i = 0; c && cmd->opts && cmd->opts[i].name; i++)
+        if (short_of(cmd, cmd->opts[i].name) == c)
+            return i;
+    return -1;
+}
+
 static void cmd_label(const struct oj_cmd *cmd, char *buf, size_t len)
 {
     if (cmd->group)
@@ -44,9 +79,30 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
             return 1; /* caller prints help */
         if (arg[1] != '-') {
-            snprintf(err, errlen, "unknown option '%s' for '%s'; see `%s --help`", arg, label,
-                     label);
-            return -1;
+            int k = find_short(cmd, arg[1]);
+            if (k < 0) {
+                snprintf(err, errlen, "unknown option '%s' for '%s'; see `%s --help`", arg,
+                         label, label);
+                return -1;
+            }
+            const struct oj_opt *o = &cmd->opts[k];
+            if (o->takes_value) { /* -n 5 or -n5 */
+                if (arg[2])
+                    out->value[k] = arg + 2;
+                else if (i + 1 < argc)
+                    out->value[k] = argv[++i];
+                else {
+                    snprintf(err, errlen, "option '-%c' of '%s' needs a value (%s)", arg[1],
+                             label, o->value_name ? o->value_name : "VALUE");
+                    return -1;
+                }
+            } else if (arg[2]) {
+                snprintf(err, errlen, "unknown option '%s' for '%s'; see `%s --help`", arg,
+                         label, label);
+                return -1;
+            }
+            out->set[k] = true;
+            continue;
         }
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');
@@ -133,10 +189,17 @@ void oj_cmd_print_help(const struct oj_cmd *cmd)
         const struct oj_opt *o = &cmd->opts[i];
         if (strcmp(o->name, "*") == 0)
             snprintf(left, sizeof left, "--<%s> VALUE", o->value_name ? o->value_name : "name");
-        else if (o->takes_value)
-            snprintf(left, sizeof left, "--%s %s", o->name, o->value_name ? o->value_name : "VALUE");
-        else
-            snprintf(left, sizeof left, "--%s", o->name);
+        else {
+            char sh[8] = "";
+            char letter = short_of(cmd, o->name);
+            if (letter)
+                snprintf(sh, sizeof sh, "-%c, ", letter);
+            if (o->takes_value)
+                snprintf(left, sizeof left, "%s--%s %s", sh, o->name,
+                         o->value_name ? o->value_name : "VALUE");
+            else
+                snprintf(left, sizeof left, "%s--%s", sh, o->name);
+        }
         printf("  %-24s %s\n", left, o->help);
     }
     printf("  %-24s %s\n", "-h, --help", "show this help");

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "duration.h"
+#include "pipeline_follow.h"
 
 /* stdout gets the id alone, so `id=$(oj run build ...)` works; the rest is
  * for the reader. */
@@ -32,8 +33,44 @@ static int exec_run(struct oj_ctx *ctx, const struct oj_args *a)
     }
     req.n_inputs = (size_t)a->nnamed;
     req.inputs = ptrs;
-    WITH_CLIENT(ctx, c, (oj__control__run(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_run)));
+    bool follow = oj_args_has(a, "follow"), wait = oj_args_has(a, "wait");
+    if (follow && wait) {
+        oj_errorf("--follow and --wait exclude each other (--follow waits too); pick one");
+        return OJ_EXIT_USAGE;
+    }
+    if (!follow && !wait)
+        WITH_CLIENT(ctx, c, (oj__control__run(oj_client_service(c), &req, NULL, NULL),
+                             oj_print_reply(c, a, human_run)));
+    struct oj_client *c;
+    int rc = oj_ctx_connect(ctx, &c);
+    if (rc != 0)
+        return rc;
+    Oj__RunResponse *r;
+    if (OJ_RPC(c, oj__control__run, &req, &r) != OJ__STATUS_CODE__OK) {
+        rc = oj_call_failed(c);
+        oj_client_close(c);
+        return rc;
+    }
+    char id[16];
+    snprintf(id, sizeof id, "%s", r->pipeline_id);
+    /* the id on stderr here: stdout is the pipeline's output (--follow) or outcome */
+    fprintf(stderr, "started pipeline %s in %s (branch %s)\n", oj_esc(r->pipeline_id),
+            oj_esc(r->workspace), oj_esc(r->branch));
+    oj_client_free_reply(r);
+    if (wait) {
+        rc = oj_pipeline_await(ctx, c, id, 0, oj_args_has(a, "json"));
+    } else {
+        char state[16] = "";
+        rc = oj_pipeline_print_logs(ctx, c, id, true, oj_args_has(a, "json"), state,
+                                    sizeof state);
+        int outcome = oj_exit_for_outcome(state);
+        if (rc == OJ_EXIT_OK && outcome > 0) {
+            fprintf(stderr, "pipeline %s %s; see `oj pipeline status %s`\n", id, state, id);
+            rc = outcome;
+        }
+    }
+    oj_client_close(c);
+    return rc;
 }
 
 static void human_list(const void *m)
@@ -166,6 +203,8 @@ static int exec_cancel(struct oj_ctx *ctx, const struct oj_args *a)
 static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt run_opts[] = {
     {"*", true, "input", "an input by name, instead of by position"},
+    {"follow", false, NULL, "then print its output until it finishes (as oj pipeline logs -f)"},
+    {"wait", false, NULL, "then wait for its outcome (as oj pipeline wait)"},
     OJ_OPT_JSON,
     {0},
 };
@@ -177,11 +216,15 @@ static const struct oj_opt list_opts[] = {
 };
 
 const struct oj_cmd oj_cmd_run = {
-    NULL, "run", "<pipeline> [inputs...] [--<input> VALUE...]",
+    NULL, "run", "<pipeline> [inputs...] [--<input> VALUE...] [--follow|--wait]",
     "Start a pipeline from a runbook; prints its id",
     "Inputs are given in the order the runbook declares them, or by name (--name VALUE).\n"
     "Pipelines are defined in .oj/runbooks/*.json (docs/runbooks.md). It returns once the\n"
-    "pipeline is recorded; its git worktree is made next (step workspace), then its phases.",
+    "pipeline is recorded; its git worktree is made next (step workspace), then its phases.\n"
+    "--wait returns with its outcome instead and --follow prints its output until then: exit\n"
+    "0 done, 10 failed, 11 cancelled, 12 escalated (a human is needed; --follow keeps\n"
+    "following an escalated pipeline, which may be resumed). The id then goes to stderr.\n"
+    "Inputs named follow, wait or json can only be given by position.",
     run_opts, 1, -1, exec_run,
 };
 const struct oj_cmd oj_cmd_pipeline_list = {

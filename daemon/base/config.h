@@ -18,6 +18,7 @@
 #define OJ_DEFAULT_RETAIN_FINISHED_MS (3600LL * 1000)
 #define OJ_DEFAULT_RETAIN_HISTORY_MS (7LL * 24 * 3600 * 1000)
 #define OJ_DEFAULT_HISTORY_MAX_BYTES (1ULL << 30)
+#define OJ_DEFAULT_LOCK_HELD_LONG_MS (30LL * 60 * 1000)
 
 struct oj_config {
     enum oj_log_level log_level; /* OJ_LOG_LEVEL */
@@ -36,13 +37,15 @@ struct oj_config {
      * state are removed this long after they were last written (0 = never) */
     int64_t retain_history_ms;
     uint64_t history_max_bytes;  /* OJ_HISTORY_MAX_SIZE: all of them together (0 = no cap) */
+    /* OJ_LOCK_HELD_LONG: oj status lists a lock held longer than this (0 = only stale ones) */
+    int64_t lock_held_long_ms;
 };
 
 /* The raw values of the variables (NULL = unset). */
 struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
         *compact_size, *nudge_pause, *log_max_size, *log_keep, *retain_history,
-        *history_max_size, *retain_finished;
+        *history_max_size, *retain_finished, *lock_held_long;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and

@@ -430,6 +430,7 @@ static void agent_spawned(struct oj_daemon *d, void *arg, const char *sid, int r
         free(a);
         return;
     }
+    oj_pl_note_agent(d, id, sid, a->phase);
     int64_t now = oj_wall_ms();
     oj_pipeline_touch(&p, now);
     oj_pipeline_agent_started(&p, sid, now);
