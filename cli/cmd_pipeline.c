@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "pipeline_follow.h"
+#include "watch.h"
 
 /* stdout gets the id alone, so `id=$(oj run build ...)` works; the rest is
  * for the reader. */
@@ -138,6 +139,17 @@ static void human_status(const void *m)
     }
 }
 
+static int draw_list(struct oj_client *c, void *req)
+{
+    oj__control__pipeline_list(oj_client_service(c), req, NULL, NULL);
+    if (oj_client_status(c) != OJ__STATUS_CODE__OK)
+        return oj_call_failed(c);
+    ProtobufCMessage *reply = oj_client_take_reply(c);
+    human_list(reply);
+    oj_client_free_reply(reply);
+    return OJ_EXIT_OK;
+}
+
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
 {
     if (oj_args_has(a, "active") && oj_args_has(a, "all")) {
@@ -147,6 +159,13 @@ static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__PipelineListRequest req = OJ__PIPELINE_LIST_REQUEST__INIT;
     req.active_only = oj_args_has(a, "active");
     req.include_archived = oj_args_has(a, "all");
+    if (oj_args_has(a, "watch")) {
+        if (oj_args_has(a, "json")) {
+            oj_errorf("--watch redraws a screen and --json prints one object; pick one");
+            return OJ_EXIT_USAGE;
+        }
+        WITH_CLIENT(ctx, c, oj_watch(ctx, c, "oj pipeline list", draw_list, &req));
+    }
     WITH_CLIENT(ctx, c, (oj__control__pipeline_list(oj_client_service(c), &req, NULL, NULL),
                          oj_print_reply(c, a, human_list)));
 }
@@ -211,6 +230,7 @@ static const struct oj_opt run_opts[] = {
 static const struct oj_opt list_opts[] = {
     {"active", false, NULL, "only pipelines that are not finished"},
     {"all", false, NULL, "include archived pipelines"},
+    {"watch", false, NULL, "redraw on a terminal whenever something happens; Ctrl-C leaves"},
     OJ_OPT_JSON,
     {0},
 };
@@ -228,8 +248,11 @@ const struct oj_cmd oj_cmd_run = {
     run_opts, 1, -1, exec_run,
 };
 const struct oj_cmd oj_cmd_pipeline_list = {
-    "pipeline", "list", "[--active|--all] [--json]", "List pipelines", NULL, list_opts, 0, 0,
-    exec_list,
+    "pipeline", "list", "[--active|--all] [--watch] [--json]", "List pipelines",
+    "--watch redraws the list in place on a terminal whenever the daemon publishes an event\n"
+    "(and every 5 s for the ages); refused (exit 2) when stdout is not a terminal. Ctrl-C\n"
+    "leaves (exit 0).",
+    list_opts, 0, 0, exec_list,
 };
 const struct oj_cmd oj_cmd_pipeline_status = {
     "pipeline", "status", "<id> [--json]",

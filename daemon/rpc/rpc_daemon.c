@@ -20,6 +20,7 @@
 #include "reply_cache.h"
 #include "server.h"
 #include "state.h"
+#include "status_attention.h"
 #include "sessions_engine.h"
 #include "store.h"
 #include "version.h"
@@ -92,7 +93,9 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
     out.waiting = wp;
     if (wp == NULL)
         out.n_waiting = 0;
+    oj_status_attention(d, waits, out.n_waiting, &out);
     done(&out, call);
+    oj_status_attention_free(&out);
     free(wp);
     free(waits);
 }
