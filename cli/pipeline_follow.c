@@ -135,13 +135,15 @@ static void print_piece(struct reader *r, const Oj__LogPiece *p)
 }
 
 /* Asks for everything after the cursor and prints it. Returns an exit code. */
-static int fetch(struct oj_client *c, const char *query, struct reader *r, bool json)
+static int fetch(struct oj_client *c, const char *query, struct reader *r, bool json,
+                 bool follow)
 {
     for (;;) {
         Oj__PipelineLogsRequest req = OJ__PIPELINE_LOGS_REQUEST__INIT;
         req.id = (char *)(r->id[0] ? r->id : query);
         req.part = r->part;
         req.offset = r->offset;
+        req.follow = follow;
         Oj__PipelineLogsResponse *resp;
         if (OJ_RPC(c, oj__control__pipeline_logs, &req, &resp) != OJ__STATUS_CODE__OK)
             return oj_call_failed(c);
@@ -179,7 +181,7 @@ int oj_pipeline_print_logs(struct oj_ctx *ctx, struct oj_client *c, const char *
     /* Subscribe first, then read: nothing falls between the two. */
     if (follow && !subscribe(ctx, &sub))
         return OJ_EXIT_FAILURE;
-    int rc = fetch(c, query, &r, json);
+    int rc = fetch(c, query, &r, json, follow);
     if (!follow || rc != OJ_EXIT_OK) {
         if (follow)
             nng_close(sub);
@@ -207,7 +209,7 @@ int oj_pipeline_print_logs(struct oj_ctx *ctx, struct oj_client *c, const char *
         }
         await_news(sub, 1000, r.id, r.sid);
         if (!interrupted)
-            rc = fetch(c, query, &r, json);
+            rc = fetch(c, query, &r, json, true);
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -4823,7 +4823,7 @@ const ProtobufCMessageDescriptor oj__pipeline_ref__descriptor =
   (ProtobufCMessageInit) oj__pipeline_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__pipeline_logs_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor oj__pipeline_logs_request__field_descriptors[5] =
 {
   {
     "id",
@@ -4873,8 +4873,21 @@ static const ProtobufCFieldDescriptor oj__pipeline_logs_request__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "follow",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsRequest, follow),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned oj__pipeline_logs_request__field_indices_by_name[] = {
+  4,   /* field[4] = follow */
   0,   /* field[0] = id */
   3,   /* field[3] = max_bytes */
   2,   /* field[2] = offset */
@@ -4883,7 +4896,7 @@ static const unsigned oj__pipeline_logs_request__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__pipeline_logs_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor oj__pipeline_logs_request__descriptor =
 {
@@ -4893,7 +4906,7 @@ const ProtobufCMessageDescriptor oj__pipeline_logs_request__descriptor =
   "Oj__PipelineLogsRequest",
   "oj",
   sizeof(Oj__PipelineLogsRequest),
-  4,
+  5,
   oj__pipeline_logs_request__field_descriptors,
   oj__pipeline_logs_request__field_indices_by_name,
   1,  oj__pipeline_logs_request__number_ranges,

@@ -553,10 +553,16 @@ struct  Oj__PipelineLogsRequest
    * 0 = 1 MiB; at most 16 MiB
    */
   uint32_t max_bytes;
+  /*
+   * a follower's read: an agent's part is left only once the agent has ended
+   * and its output settled, so no byte of it can come after what follows it;
+   * without, the read goes on past an agent at work to what was logged since
+   */
+  protobuf_c_boolean follow;
 };
 #define OJ__PIPELINE_LOGS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_logs_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 struct  Oj__LogPiece

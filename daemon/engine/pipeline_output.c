@@ -106,8 +106,8 @@ static bool add_piece(struct oj_pl_logs *out, const char *source, const char *ph
     return true;
 }
 
-int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, uint32_t part,
-                     uint64_t offset, size_t max, struct oj_pl_logs *out)
+int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool follow,
+                     uint32_t part, uint64_t offset, size_t max, struct oj_pl_logs *out)
 {
     memset(out, 0, sizeof *out);
     size_t n;
@@ -152,10 +152,10 @@ int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, uint32_
             max -= len;
             if (offset < size)
                 break; /* max reached */
-            if (!over) {
+            if (!over)
                 snprintf(out->session_id, sizeof out->session_id, "%s", m->sid);
+            if (!over && follow)
                 break; /* the agent is still at work: what follows comes after it */
-            }
             part++;
             offset = 0;
             continue;

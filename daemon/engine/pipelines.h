@@ -57,7 +57,8 @@ void oj_runbooks_refresh(struct oj_daemon *d);
 
 /* A pipeline's output in order (pipeline_output.c; the parts and the cursor
  * are pipeline_logs.h's): from the cursor (part, offset) on, at most max
- * bytes, as pieces of one source each. The cursor after them is out->part,
+ * bytes, as pieces of one source each. follow: stop at the part of an agent
+ * whose output is not all in yet (else read on past it). The cursor after them is out->part,
  * out->offset; out->session_id names the agent whose part it stands in
  * while that agent works; complete: `finished` (the pipeline is), and
  * everything is read. Reads files only. 0, or -1 when out of memory (what was
@@ -77,8 +78,8 @@ struct oj_pl_logs {
     char session_id[16];
     bool complete;
 };
-int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, uint32_t part,
-                     uint64_t offset, size_t max, struct oj_pl_logs *out);
+int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool follow,
+                     uint32_t part, uint64_t offset, size_t max, struct oj_pl_logs *out);
 void oj_pl_logs_free(struct oj_pl_logs *l);
 
 #endif
