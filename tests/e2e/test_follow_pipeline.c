@@ -433,3 +433,68 @@ Test(status_attention, watch_is_refused_off_a_terminal, .init = setup, .fini = t
     cr_expect_eq(o.code, 2, "pipeline list --watch with stdout a pipe: exit %d", o.code);
     oj_out_free(&o);
 }
+
+/* ---- --watch on a terminal: a tmux pane of its own, read with capture-pane ---------------- */
+
+static char tsock[PATH_MAX];
+
+static void tmux(char *out, size_t outlen, char *const words[])
+{
+    char *argv[16] = {"tmux", "-S", tsock, "-f", "/dev/null"};
+    int n = 5;
+    for (int i = 0; words[i] && n < 15; i++)
+        argv[n++] = words[i];
+    argv[n] = NULL;
+    int rc = run_prog(e.dir, 10000, out, outlen, argv);
+    cr_assert_eq(rc, 0, "tmux %s failed (%d)", words[0], rc);
+}
+
+struct screen_wait {
+    const char *text;
+    char screen[8192];
+};
+
+static bool screen_has(void *arg)
+{
+    struct screen_wait *w = arg;
+    w->screen[0] = '\0';
+    char *argv[] = {"tmux", "-S", tsock, "capture-pane", "-p", "-t", "watch", NULL};
+    run_prog(e.dir, 10000, w->screen, sizeof w->screen, argv);
+    return strstr(w->screen, w->text) != NULL;
+}
+
+static void expect_screen(const char *text, int ms)
+{
+    static struct screen_wait w;
+    w.text = text;
+    cr_assert(wait_until(screen_has, &w, ms), "the screen never showed '%s'; it shows:\n%s", text,
+              w.screen);
+}
+
+static void kill_tmux(void)
+{
+    char *argv[] = {"tmux", "-S", tsock, "kill-server", NULL};
+    run_prog(e.dir, 10000, NULL, 0, argv);
+    teardown();
+}
+
+Test(status_attention, watch_redraws_on_an_event_and_leaves_on_ctrl_c, .init = setup,
+     .fini = kill_tmux, .timeout = 60)
+{
+    runbook("t", RUNBOOK_T);
+    start_daemon(NULL);
+    snprintf(tsock, sizeof tsock, "%s/watch-tmux.sock", e.dir);
+    char cmd[PATH_MAX * 2 + 64];
+    snprintf(cmd, sizeof cmd, "'%s' -C '%s' status --watch; echo \"watch exit=$?\"; sleep 60",
+             e.oj, e.dir);
+    tmux(NULL, 0, (char *[]){"new-session", "-d", "-s", "watch", "-x", "120", "-y", "40", cmd,
+                             NULL});
+    expect_screen("pipelines:  0 active", 15000);
+    expect_screen("Ctrl-C to leave", 5000);
+    char id[16];
+    run_ok(id, "talk", "v");
+    /* redrawn for the pipeline's events, before the 5 s periodic refresh */
+    expect_screen("pipelines:  1 active", 4000);
+    tmux(NULL, 0, (char *[]){"send-keys", "-t", "watch", "C-c", NULL});
+    expect_screen("watch exit=0", 10000);
+}
