@@ -55,7 +55,7 @@ const struct oj_cmd *const oj_cmd_table[] = {OJ_COMMANDS NULL};
 #undef X
 
 const struct oj_group oj_groups[] = {
-    {"daemon", "start and stop the daemon"},
+    {"daemon", "start and stop the daemon, read its log"},
     {"pipeline", "watch and steer pipelines"},
     {"session", "agents running in tmux"},
     {"workspace", "git worktrees of pipelines"},

@@ -38,7 +38,9 @@ static void print_usage(FILE *f)
                "  --version      print the version\n\n"
                "Exit status: 0 ok, 1 failed, 2 usage error, 3 daemon not running, 4 not found,\n"
                "5 conflict, 6 not implemented yet, 7 timed out, 8 daemon stopping,\n"
-               "9 permission denied (the project's .oj/ belongs to another user).\n"
+               "9 permission denied (the project's .oj/ belongs to another user);\n"
+               "a pipeline waited for (pipeline wait, run --wait/--follow): 10 failed,\n"
+               "11 cancelled, 12 escalated (a human is needed).\n"
                "See docs/cli.md for every command.\n");
 }
 
