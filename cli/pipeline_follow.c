@@ -154,7 +154,8 @@ static int fetch(struct oj_client *c, const char *query, struct reader *r, bool 
         bool moved = resp->part != r->part || resp->offset != r->offset;
         r->part = resp->part;
         r->offset = resp->offset;
-        if (json && (resp->n_pieces || !moved)) {
+        if (json && (resp->n_pieces || !r->started)) { /* at least one object */
+            r->started = true;
             cJSON *j = oj_pb_to_json(&resp->base);
             char *s = cJSON_PrintUnformatted(j);
             if (s)

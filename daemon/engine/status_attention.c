@@ -13,68 +13,80 @@
 
 /* ---- pipelines ------------------------------------------------------------------------- */
 
+/* The listed ones as of one state (pointer and seq): a status of an
+ * unchanged state (a watch between events, a script polling) reuses them,
+ * and only a change pays the walk over the escalated and failed ones. */
+struct oj_attention_cache {
+    const struct oj_state *state;
+    uint64_t seq;
+    uint32_t escalated, failed, more;
+    size_t n;
+    Oj__PipelineAttention items[OJ_ATTENTION_MAX_PIPELINES];
+};
+
 struct seen_pipeline {
-    const char *id; /* the state's, valid during the call */
-    struct oj_pipeline_brief b;
+    const char *id; /* the state's, valid during the walk */
+    bool escalated;
+    int64_t since;
 };
 
 struct pipeline_ctx {
-    struct seen_pipeline *p;
-    size_t n, cap;
-    bool oom;
+    struct seen_pipeline top[OJ_ATTENTION_MAX_PIPELINES]; /* in order */
+    size_t n;
+    uint32_t escalated, failed;
 };
 
+/* Keeps the first OJ_ATTENTION_MAX_PIPELINES in attention order. */
 static void collect_pipeline(const char *id, const cJSON *v, void *arg)
 {
     struct pipeline_ctx *c = arg;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        struct seen_pipeline *p = realloc(c->p, cap * sizeof *p);
-        if (p == NULL) {
-            c->oom = true;
-            return;
-        }
-        c->p = p;
-        c->cap = cap;
-    }
-    c->p[c->n].id = id;
-    oj_pipeline_brief_of(v, &c->p[c->n].b);
-    c->n++;
-}
-
-static int by_attention(const void *x, const void *y)
-{
-    const struct seen_pipeline *a = x, *b = y;
-    return oj_attention_order(a->b.state == OJ_PIPELINE_ESCALATED, a->b.updated_at_ms,
-                              b->b.state == OJ_PIPELINE_ESCALATED, b->b.updated_at_ms);
+    struct oj_pipeline_brief b;
+    oj_pipeline_brief_of(v, &b);
+    struct seen_pipeline one = {id, b.state == OJ_PIPELINE_ESCALATED, b.updated_at_ms};
+    if (one.escalated)
+        c->escalated++;
+    else
+        c->failed++;
+    size_t at = c->n;
+    while (at > 0 && oj_attention_order(one.escalated, one.since, c->top[at - 1].escalated,
+                                        c->top[at - 1].since) < 0)
+        at--;
+    if (at >= OJ_ATTENTION_MAX_PIPELINES)
+        return;
+    size_t keep = c->n < OJ_ATTENTION_MAX_PIPELINES ? c->n : OJ_ATTENTION_MAX_PIPELINES - 1;
+    memmove(&c->top[at + 1], &c->top[at], (keep - at) * sizeof c->top[0]);
+    c->top[at] = one;
+    if (c->n < OJ_ATTENTION_MAX_PIPELINES)
+        c->n++;
 }
 
 static char *dup(const char *s) { return strdup(s ? s : ""); }
 
-static void pipelines(struct oj_daemon *d, Oj__StatusResponse *out)
+static void clear_items(struct oj_attention_cache *k)
 {
+    for (size_t i = 0; i < k->n; i++) {
+        Oj__PipelineAttention *a = &k->items[i];
+        free(a->pipeline_id), free(a->name), free(a->phase), free(a->state);
+        free(a->last_error), free(a->next);
+    }
+    k->n = 0;
+}
+
+static void refill(struct oj_daemon *d, struct oj_attention_cache *k)
+{
+    clear_items(k);
     struct pipeline_ctx c = {0};
     oj_state_each_where(state_of(d), "pipeline", oj_pipeline_needs_human, collect_pipeline, &c);
+    k->escalated = c.escalated;
+    k->failed = c.failed;
     for (size_t i = 0; i < c.n; i++) {
-        if (c.p[i].b.state == OJ_PIPELINE_ESCALATED)
-            out->escalated_pipelines++;
-        else
-            out->failed_pipelines++;
-    }
-    if (c.n > 1)
-        qsort(c.p, c.n, sizeof *c.p, by_attention);
-    size_t shown = c.n < OJ_ATTENTION_MAX_PIPELINES ? c.n : OJ_ATTENTION_MAX_PIPELINES;
-    out->attention = calloc(shown + 1, sizeof *out->attention);
-    for (size_t i = 0; out->attention && i < shown; i++) {
-        Oj__PipelineAttention *a = malloc(sizeof *a);
-        if (a == NULL)
-            break;
+        Oj__PipelineAttention *a = &k->items[k->n++];
         oj__pipeline_attention__init(a);
         struct oj_pipeline p;
-        load(d, c.p[i].id, &p);
+        load(d, c.top[i].id, &p);
         char next[200];
-        oj_attention_pipeline_next(c.p[i].id, next, sizeof next);
-        a->pipeline_id = dup(c.p[i].id);
+        oj_attention_pipeline_next(c.top[i].id, next, sizeof next);
+        a->pipeline_id = dup(c.top[i].id);
         a->name = dup(p.name);
         a->phase = dup(p.phase);
         a->state = dup(oj_pipeline_state_name(p.state));
@@ -85,10 +97,36 @@ static void pipelines(struct oj_daemon *d, Oj__StatusResponse *out)
         a->since_ms = p.updated_at_ms;
         a->next = dup(next);
         oj_pipeline_free(&p);
-        out->attention[out->n_attention++] = a;
     }
-    out->attention_more = (uint32_t)(c.n - out->n_attention);
-    free(c.p);
+    k->more = c.escalated + c.failed - (uint32_t)k->n;
+}
+
+static void pipelines(struct oj_daemon *d, Oj__StatusResponse *out)
+{
+    struct oj_attention_cache *k = d->attention_cache;
+    if (k == NULL && (k = d->attention_cache = calloc(1, sizeof *k)) == NULL)
+        return;
+    const struct oj_state *st = state_of(d);
+    if (k->state != st || k->seq != oj_state_seq(st) || k->seq == 0) {
+        refill(d, k);
+        k->state = st;
+        k->seq = oj_state_seq(st);
+    }
+    out->escalated_pipelines = k->escalated;
+    out->failed_pipelines = k->failed;
+    out->attention_more = k->more;
+    out->attention = calloc(k->n + 1, sizeof *out->attention);
+    for (size_t i = 0; out->attention && i < k->n; i++)
+        out->attention[out->n_attention++] = &k->items[i];
+}
+
+void oj_status_attention_forget(struct oj_daemon *d)
+{
+    if (d->attention_cache) {
+        clear_items(d->attention_cache);
+        free(d->attention_cache);
+        d->attention_cache = NULL;
+    }
 }
 
 /* ---- sessions -------------------------------------------------------------------------- */
@@ -194,12 +232,7 @@ void oj_status_attention(struct oj_daemon *d, const Oj__PipelineWait *waits, siz
 
 void oj_status_attention_free(Oj__StatusResponse *out)
 {
-    for (size_t i = 0; i < out->n_attention; i++) {
-        Oj__PipelineAttention *a = out->attention[i];
-        free(a->pipeline_id), free(a->name), free(a->phase), free(a->state);
-        free(a->last_error), free(a->next), free(a);
-    }
-    free(out->attention);
+    free(out->attention); /* its items are the cache's */
     for (size_t i = 0; i < out->n_needs_input; i++) {
         Oj__SessionAttention *a = out->needs_input[i];
         free(a->session_id), free(a->name), free(a->pipeline_id), free(a->phase);

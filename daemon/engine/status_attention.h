@@ -15,4 +15,6 @@
 void oj_status_attention(struct oj_daemon *d, const Oj__PipelineWait *waits, size_t n_waits,
                          Oj__StatusResponse *out);
 void oj_status_attention_free(Oj__StatusResponse *out);
+/* Frees what the daemon keeps between calls (at the stop). */
+void oj_status_attention_forget(struct oj_daemon *d);
 #endif
