@@ -474,6 +474,7 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
         oj_pipeline_touch(&p, now);
         /* it is this phase's agent start that the crash kept from being recorded */
         oj_pipeline_agent_started(&p, orphan.sid, now);
+        oj_pl_note_agent(d, id, orphan.sid, ph->name);
         bool saved = save(d, id, &p);
         oj_pipeline_free(&p);
         if (!saved) {

@@ -23,8 +23,18 @@ static void marks_path(struct oj_daemon *d, const char *id, char *buf, size_t le
     snprintf(buf, len, "%s/pipelines/%s.agents", d->paths.log_dir, id);
 }
 
+static struct oj_log_mark *read_marks(struct oj_daemon *d, const char *id, size_t *n);
+
 void oj_pl_note_agent(struct oj_daemon *d, const char *id, const char *sid, const char *phase)
 {
+    /* Once per agent: an agent adopted after a crash may have been noted
+     * before the crash came between its start and its record. */
+    size_t n;
+    struct oj_log_mark *m = read_marks(d, id, &n);
+    bool noted = n > 0 && strcmp(m[n - 1].sid, sid) == 0;
+    free(m);
+    if (noted)
+        return;
     char log[PATH_MAX + 64], marks[PATH_MAX + 64], line[160];
     oj_pl_log_path(d, id, log, sizeof log);
     marks_path(d, id, marks, sizeof marks);

@@ -536,3 +536,32 @@ Test(status_attention, twenty_newest_failures_are_listed_and_the_rest_counted, .
     at(o.out, "pipelines:  0 active, 21 failed");
     oj_out_free(&o);
 }
+
+Test(follow_pipeline, logs_survive_a_daemon_crash_with_each_agent_once, .init = setup,
+     .fini = teardown, .timeout = 90)
+{
+    runbook("t", RUNBOOK_T);
+    start_daemon(NULL);
+    char id[16], sid[16];
+    run_ok(id, "talk", "k");
+    expect_agent(id, sid);
+    cr_assert(env_crash_daemon(&e), "the daemon did not die");
+    start_daemon(NULL);
+    struct oj_out o = OJ(&e, "session", "send", sid, "after the crash");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "session", "send", sid, "done");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "wait", id, "--timeout", "30s");
+    cr_assert_eq(o.code, 0, "%s%s", o.out, o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "logs", id, "-f"); /* finished: prints all, then ends */
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    const char *head = at(o.out, "==> agent session ");
+    cr_expect(strstr(head + 1, "==> agent session ") == NULL, "the agent shows twice:\n%s",
+              o.out);
+    const char *got = at(o.out, "got: after the crash");
+    cr_expect(head < got && got < at(o.out, "shell after the agent"), "%s", o.out);
+    oj_out_free(&o);
+}
