@@ -228,7 +228,8 @@ struct  Oj__StatusResponse
   uint32_t snapshot_keep;
   /*
    * What needs a human, listed first by oj status (always filled):
-   * escalated and failed pipelines, newest first, at most 20 (the rest counted)
+   * escalated and failed pipelines, escalated first, then the newest first, at most 5
+   * (the rest counted)
    */
   size_t n_attention;
   Oj__PipelineAttention **attention;

@@ -528,7 +528,8 @@ static void rpc_logs(Oj__Control_Service *svc, const Oj__PipelineLogsRequest *in
                  : in->max_bytes > LOGS_MAX ? LOGS_MAX
                                             : in->max_bytes;
     struct oj_pl_logs l;
-    if (oj_pipeline_logs(d, id, finished, in->follow, in->part, in->offset, max, &l) != 0 && l.n == 0) {
+    int rc = oj_pipeline_logs(d, id, finished, in->follow, in->part, in->offset, max, &l);
+    if (rc != 0 && l.n == 0) {
         oj_pl_logs_free(&l);
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 /* Escalated and failed pipelines listed at most; the rest are counted. */
-#define OJ_ATTENTION_MAX_PIPELINES 20
+#define OJ_ATTENTION_MAX_PIPELINES 5
 
 /* The next command for a pipeline that needs a human. */
 void oj_attention_pipeline_next(const char *id, char *buf, size_t len);

@@ -39,7 +39,8 @@ Test(attention, the_next_command_names_the_thing)
     oj_attention_lock_next("merge-lock", false, next, sizeof next);
     cr_expect(strncmp(next, "oj lock status merge-lock", 25) == 0, "%s", next);
     oj_attention_pipeline_next("p1a2b3c", next, sizeof next);
-    cr_expect(strstr(next, "oj pipeline logs p1a2b3c") && strstr(next, "oj pipeline resume p1a2b3c"),
+    cr_expect(strstr(next, "oj pipeline logs p1a2b3c") &&
+                  strstr(next, "oj pipeline resume p1a2b3c"),
               "%s", next);
     oj_attention_session_next("s1a2b3c", next, sizeof next);
     cr_expect(strstr(next, "oj session send s1a2b3c") != NULL, "%s", next);
