@@ -566,3 +566,37 @@ Test(follow_pipeline, logs_survive_a_daemon_crash_with_each_agent_once, .init = 
     cr_expect(head < got && got < at(o.out, "shell after the agent"), "%s", o.out);
     oj_out_free(&o);
 }
+
+Test(status_attention, pipeline_list_watch_redraws_on_an_event, .init = setup, .fini = kill_tmux,
+     .timeout = 60)
+{
+    runbook("t", RUNBOOK_T);
+    start_daemon(NULL);
+    snprintf(tsock, sizeof tsock, "%s/watch-tmux.sock", e.dir);
+    char cmd[PATH_MAX * 2 + 64];
+    snprintf(cmd, sizeof cmd,
+             "'%s' -C '%s' pipeline list --watch; echo \"watch exit=$?\"; sleep 60", e.oj, e.dir);
+    tmux(NULL, 0, (char *[]){"new-session", "-d", "-s", "watch", "-x", "120", "-y", "40", cmd,
+                             NULL});
+    expect_screen("no pipelines", 15000);
+    expect_screen("Ctrl-C to leave", 5000);
+    char id[16];
+    run_ok(id, "talk", "u");
+    expect_screen(id, 4000); /* before the 5 s periodic refresh */
+    tmux(NULL, 0, (char *[]){"send-keys", "-t", "watch", "C-c", NULL});
+    expect_screen("watch exit=0", 10000);
+}
+
+Test(status_attention, a_broken_runbook_comes_before_the_counts, .init = setup, .fini = teardown)
+{
+    runbook("t", RUNBOOK_T);
+    start_daemon(NULL);
+    runbook("broken", "{'pipelines': {'b': {'phases': 3}}}");
+    struct oj_out o = OJ(&e, "status");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    const char *bad = at(o.out, "runbooks:   NOT LOADED: ");
+    at(bad, "broken.json");
+    cr_expect(bad < at(o.out, "\npipelines:  "), "the broken runbook is below the counts:\n%s",
+              o.out);
+    oj_out_free(&o);
+}
