@@ -7,6 +7,8 @@
 #include "term.h"
 #include "clock.h"
 #include "duration.h"
+#include "pipeline_follow.h"
+#include "watch.h"
 
 /* stdout gets the id alone, so `id=$(oj run build ...)` works; the rest is
  * for the reader. */
@@ -39,8 +41,44 @@ static int exec_run(struct oj_ctx *ctx, const struct oj_args *a)
         return OJ_EXIT_USAGE;
     }
     req.base_ref = base ? (char *)base : "";
-    WITH_CLIENT(ctx, c, (oj__control__run(oj_client_service(c), &req, NULL, NULL),
-                         oj_print_reply(c, a, human_run)));
+    bool follow = oj_args_has(a, "follow"), wait = oj_args_has(a, "wait");
+    if (follow && wait) {
+        oj_errorf("--follow and --wait exclude each other (--follow waits too); pick one");
+        return OJ_EXIT_USAGE;
+    }
+    if (!follow && !wait)
+        WITH_CLIENT(ctx, c, (oj__control__run(oj_client_service(c), &req, NULL, NULL),
+                             oj_print_reply(c, a, human_run)));
+    struct oj_client *c;
+    int rc = oj_ctx_connect(ctx, &c);
+    if (rc != 0)
+        return rc;
+    Oj__RunResponse *r;
+    if (OJ_RPC(c, oj__control__run, &req, &r) != OJ__STATUS_CODE__OK) {
+        rc = oj_call_failed(c);
+        oj_client_close(c);
+        return rc;
+    }
+    char id[16];
+    snprintf(id, sizeof id, "%s", r->pipeline_id);
+    /* the id on stderr here: stdout is the pipeline's output (--follow) or outcome */
+    fprintf(stderr, "started pipeline %s in %s (branch %s)\n", oj_esc(r->pipeline_id),
+            oj_esc(r->workspace), oj_esc(r->branch));
+    oj_client_free_reply(r);
+    if (wait) {
+        rc = oj_pipeline_await(ctx, c, id, 0, oj_args_has(a, "json"));
+    } else {
+        char state[16] = "";
+        rc = oj_pipeline_print_logs(ctx, c, id, true, oj_args_has(a, "json"), state,
+                                    sizeof state);
+        int outcome = oj_exit_for_outcome(state);
+        if (rc == OJ_EXIT_OK && outcome > 0) {
+            fprintf(stderr, "pipeline %s %s; see `oj pipeline status %s`\n", id, state, id);
+            rc = outcome;
+        }
+    }
+    oj_client_close(c);
+    return rc;
 }
 
 static void human_list(const void *m)
@@ -132,6 +170,17 @@ static void human_status(const void *m)
     }
 }
 
+static int draw_list(struct oj_client *c, void *req)
+{
+    oj__control__pipeline_list(oj_client_service(c), req, NULL, NULL);
+    if (oj_client_status(c) != OJ__STATUS_CODE__OK)
+        return oj_call_failed(c);
+    ProtobufCMessage *reply = oj_client_take_reply(c);
+    human_list(reply);
+    oj_client_free_reply(reply);
+    return OJ_EXIT_OK;
+}
+
 static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
 {
     if (oj_args_has(a, "active") && oj_args_has(a, "all")) {
@@ -141,6 +190,13 @@ static int exec_list(struct oj_ctx *ctx, const struct oj_args *a)
     Oj__PipelineListRequest req = OJ__PIPELINE_LIST_REQUEST__INIT;
     req.active_only = oj_args_has(a, "active");
     req.include_archived = oj_args_has(a, "all");
+    if (oj_args_has(a, "watch")) {
+        if (oj_args_has(a, "json")) {
+            oj_errorf("--watch redraws a screen and --json prints one object; pick one");
+            return OJ_EXIT_USAGE;
+        }
+        WITH_CLIENT(ctx, c, oj_watch(ctx, c, "oj pipeline list", draw_list, &req));
+    }
     WITH_CLIENT(ctx, c, (oj__control__pipeline_list(oj_client_service(c), &req, NULL, NULL),
                          oj_print_reply(c, a, human_list)));
 }
@@ -198,30 +254,40 @@ static const struct oj_opt json_only[] = {OJ_OPT_JSON, {0}};
 static const struct oj_opt run_opts[] = {
     {"base", true, "REF", "the branch, tag or commit its worktree starts from (default: HEAD)"},
     {"*", true, "input", "an input by name, instead of by position"},
+    {"follow", false, NULL, "then print its output until it finishes (as oj pipeline logs -f)"},
+    {"wait", false, NULL, "then wait for its outcome (as oj pipeline wait)"},
     OJ_OPT_JSON,
     {0},
 };
 static const struct oj_opt list_opts[] = {
     {"active", false, NULL, "only pipelines that are not finished"},
     {"all", false, NULL, "include archived pipelines"},
+    {"watch", false, NULL, "redraw on a terminal whenever something happens; Ctrl-C leaves"},
     OJ_OPT_JSON,
     {0},
 };
 
 const struct oj_cmd oj_cmd_run = {
-    NULL, "run", "<pipeline> [inputs...] [--<input> VALUE...] [--base REF]",
+    NULL, "run", "<pipeline> [inputs...] [--<input> VALUE...] [--base REF] [--follow|--wait]",
     "Start a pipeline from a runbook; prints its id",
     "Inputs are given in the order the runbook declares them, or by name (--name VALUE).\n"
     "Pipelines are defined in .oj/runbooks/*.json (`man oj-runbook`). It returns once the\n"
     "pipeline is recorded; its git worktree is made next (step workspace), from --base (a\n"
     "branch, tag or commit; default HEAD; a ref that names no commit is refused before\n"
     "anything is made), then the runbook's setup runs in it, then its phases. Its workspace\n"
-    "gets a port of its own, OJ_PORT, in the environment of setup, shell steps and agents.",
+    "gets a port of its own, OJ_PORT, in the environment of setup, shell steps and agents.\n"
+    "--wait returns with its outcome instead and --follow prints its output until then: exit\n"
+    "0 done, 10 failed, 11 cancelled, 12 escalated (a human is needed; --follow keeps\n"
+    "following an escalated pipeline, which may be resumed). The id then goes to stderr.\n"
+    "Inputs named base, follow, wait or json can only be given by position.",
     run_opts, 1, -1, exec_run,
 };
 const struct oj_cmd oj_cmd_pipeline_list = {
-    "pipeline", "list", "[--active|--all] [--json]", "List pipelines", NULL, list_opts, 0, 0,
-    exec_list,
+    "pipeline", "list", "[--active|--all] [--watch] [--json]", "List pipelines",
+    "--watch redraws the list in place on a terminal whenever the daemon publishes an event\n"
+    "(and every 5 s for the ages); refused (exit 2) when stdout is not a terminal. Ctrl-C\n"
+    "leaves (exit 0).",
+    list_opts, 0, 0, exec_list,
 };
 const struct oj_cmd oj_cmd_pipeline_status = {
     "pipeline", "status", "<id> [--json]",

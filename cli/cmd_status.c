@@ -4,6 +4,59 @@
 #include "cli.h"
 #include "clock.h"
 #include "duration.h"
+#include "watch.h"
+
+static void ago(int64_t since_ms, char *buf, size_t len)
+{
+    oj_duration_format(oj_wall_ms() - since_ms, buf, len);
+}
+
+/* What needs a human, before the counts: each section only when it has
+ * something. */
+static void print_attention(const Oj__StatusResponse *s)
+{
+    if (s->runbook_error[0])
+        printf("runbooks:   NOT LOADED: %s\n", oj_esc(s->runbook_error));
+    if (s->n_attention) {
+        printf("needs a human:\n");
+        for (size_t i = 0; i < s->n_attention; i++) {
+            const Oj__PipelineAttention *a = s->attention[i];
+            char t[32];
+            ago(a->since_ms, t, sizeof t);
+            printf("  %-9s pipeline %s (%s) in phase %s, %s ago%s%s\n", oj_esc(a->state),
+                   oj_esc(a->pipeline_id), oj_esc(a->name), oj_esc(a->phase), t,
+                   a->last_error[0] ? ": " : "", oj_esc(a->last_error));
+            printf("            next: %s\n", oj_esc(a->next));
+        }
+        if (s->attention_more)
+            printf("  ... and %u more escalated or failed: oj pipeline list\n", s->attention_more);
+    }
+    if (s->n_needs_input) {
+        printf("agents waiting for an answer:\n");
+        for (size_t i = 0; i < s->n_needs_input; i++) {
+            const Oj__SessionAttention *a = s->needs_input[i];
+            char t[32];
+            oj_duration_format(a->idle_ms, t, sizeof t);
+            printf("  session %s (%s)", oj_esc(a->session_id), oj_esc(a->name));
+            if (a->pipeline_id[0])
+                printf(" of pipeline %s, phase %s", oj_esc(a->pipeline_id), oj_esc(a->phase));
+            printf(", quiet %s\n", t);
+            if (a->prompt[0])
+                printf("            asks: %s\n", oj_esc(a->prompt));
+            printf("            next: %s\n", oj_esc(a->next));
+        }
+    }
+    if (s->n_stale_locks) {
+        printf("locks to look at:\n");
+        for (size_t i = 0; i < s->n_stale_locks; i++) {
+            const Oj__LockAttention *a = s->stale_locks[i];
+            printf("  %s held by %s, %s", oj_esc(a->name), oj_esc(a->holder), oj_esc(a->why));
+            for (size_t j = 0; j < a->n_waiters; j++)
+                printf("%s%s", j ? ", " : "; waiting: ", oj_esc(a->waiters[j]));
+            printf("\n            next: %s\n", oj_esc(a->next));
+        }
+    }
+}
 
 static void print_status(const Oj__StatusResponse *s, bool verbose, bool resources)
 {
@@ -11,13 +64,17 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
     oj_duration_format(s->uptime_ms, up, sizeof up);
     printf("oj %s: daemon running (pid %d, up %s)%s\n", oj_esc(s->version), s->pid, up,
            s->draining ? " - stopping" : "");
-    printf("pipelines:  %u active\n", s->active_pipelines);
+    print_attention(s);
+    printf("pipelines:  %u active", s->active_pipelines);
+    if (s->escalated_pipelines)
+        printf(" (%u escalated)", s->escalated_pipelines);
+    if (s->failed_pipelines)
+        printf(", %u failed", s->failed_pipelines);
+    printf("\n");
     printf("sessions:   %u active / %u max", s->active_sessions, s->max_sessions);
     if (s->queued_sessions)
         printf(" (%u waiting for a slot)", s->queued_sessions);
     printf("\n");
-    if (s->runbook_error[0])
-        printf("runbooks:   NOT LOADED: %s\n", oj_esc(s->runbook_error));
     for (size_t i = 0; i < s->n_waiting; i++) {
         const Oj__PipelineWait *w = s->waiting[i];
         char since[32];
@@ -86,40 +143,62 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
     }
 }
 
-static int exec_status(struct oj_ctx *ctx, const struct oj_args *a)
+struct status_args {
+    bool verbose, resources, json;
+};
+
+static int show_status(struct oj_client *c, void *arg)
 {
-    struct oj_client *c;
-    int rc = oj_ctx_connect(ctx, &c);
-    if (rc != 0)
-        return rc;
+    const struct status_args *sa = arg;
     Oj__StatusRequest req = OJ__STATUS_REQUEST__INIT;
-    req.verbose = oj_args_has(a, "verbose");
-    req.resources = oj_args_has(a, "resources");
+    req.verbose = sa->verbose;
+    req.resources = sa->resources;
     Oj__StatusResponse *resp;
-    int st = OJ_RPC(c, oj__control__status, &req, &resp);
-    if (st != OJ__STATUS_CODE__OK) {
-        rc = oj_call_failed(c);
-        oj_client_close(c);
-        return rc;
-    }
-    if (oj_args_has(a, "json"))
+    if (OJ_RPC(c, oj__control__status, &req, &resp) != OJ__STATUS_CODE__OK)
+        return oj_call_failed(c);
+    if (sa->json)
         oj_print_json(&resp->base);
     else
         print_status(resp, req.verbose, req.resources);
     oj_client_free_reply(resp);
-    oj_client_close(c);
     return OJ_EXIT_OK;
+}
+
+static int exec_status(struct oj_ctx *ctx, const struct oj_args *a)
+{
+    struct status_args sa = {oj_args_has(a, "verbose"), oj_args_has(a, "resources"),
+                             oj_args_has(a, "json")};
+    if (oj_args_has(a, "watch") && sa.json) {
+        oj_errorf("--watch redraws a screen and --json prints one object; pick one");
+        return OJ_EXIT_USAGE;
+    }
+    struct oj_client *c;
+    int rc = oj_ctx_connect(ctx, &c);
+    if (rc != 0)
+        return rc;
+    rc = oj_args_has(a, "watch") ? oj_watch(ctx, c, "oj status", show_status, &sa)
+                                 : show_status(c, &sa);
+    oj_client_close(c);
+    return rc;
 }
 
 static const struct oj_opt status_opts[] = {
     {"verbose", false, NULL, "add diagnostics: paths, log, request counters, storage"},
     {"resources", false, NULL, "show sessions against the limit, memory (RSS) and WAL size"},
+    {"watch", false, NULL, "redraw on a terminal whenever something happens; Ctrl-C leaves"},
     OJ_OPT_JSON,
     {0},
 };
 
 const struct oj_cmd oj_cmd_status = {
-    NULL, "status", "[--verbose] [--resources] [--json]", "Show the daemon's health",
+    NULL, "status", "[--verbose] [--resources] [--watch] [--json]",
+    "What needs a human, then the daemon's health",
+    "First what needs a human, each part only when it has something: a runbook that does\n"
+    "not load, escalated and failed pipelines (with their last error and the command to run\n"
+    "next), agents waiting for an answer (state needs_input), locks that are stale or held\n"
+    "longer than OJ_LOCK_HELD_LONG (default 30m) and who waits for them; then the counts.\n"
+    "--watch redraws it in place on a terminal whenever the daemon publishes an event (and\n"
+    "every 5 s for the ages); refused (exit 2) when stdout is not a terminal. Ctrl-C: exit 0.\n"
     "Exit status 0 when the daemon answers, 3 when no daemon runs for this project, 9 when\n"
     "the project's .oj/ (and its daemon) belongs to another user.",
     status_opts, 0, 0, exec_status,

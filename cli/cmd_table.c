@@ -8,6 +8,7 @@
     X(oj_cmd_status)                                                                               \
     X(oj_cmd_daemon_start)                                                                         \
     X(oj_cmd_daemon_stop)                                                                          \
+    X(oj_cmd_daemon_logs)                                                                          \
     X(oj_cmd_run)                                                                                  \
     X(oj_cmd_pipeline_list)                                                                        \
     X(oj_cmd_pipeline_status)                                                                      \
@@ -16,6 +17,8 @@
     X(oj_cmd_pipeline_restart)                                                                     \
     X(oj_cmd_pipeline_resume)                                                                      \
     X(oj_cmd_pipeline_cancel)                                                                      \
+    X(oj_cmd_pipeline_logs)                                                                        \
+    X(oj_cmd_pipeline_wait)                                                                        \
     X(oj_cmd_session_list)                                                                         \
     X(oj_cmd_session_show)                                                                         \
     X(oj_cmd_session_capture)                                                                      \
@@ -59,7 +62,7 @@ const struct oj_cmd *const oj_cmd_table[] = {OJ_COMMANDS NULL};
 #undef X
 
 const struct oj_group oj_groups[] = {
-    {"daemon", "start and stop the daemon"},
+    {"daemon", "start and stop the daemon, read its log"},
     {"pipeline", "watch and steer pipelines"},
     {"session", "agents running in tmux"},
     {"workspace", "git worktrees of pipelines"},

@@ -14,5 +14,9 @@ enum oj_exit {
     OJ_EXIT_TIMEOUT = 7,         /* the daemon did not answer, or the operation timed out */
     OJ_EXIT_SHUTTING_DOWN = 8,   /* the daemon is stopping and refuses new work */
     OJ_EXIT_PERMISSION = 9,      /* the project's .oj/ or its daemon belongs to another user */
+    /* the outcome of a pipeline waited for (oj pipeline wait, oj run --wait / --follow) */
+    OJ_EXIT_PIPELINE_FAILED = 10,    /* it failed */
+    OJ_EXIT_PIPELINE_CANCELLED = 11, /* it was cancelled */
+    OJ_EXIT_NEEDS_HUMAN = 12,        /* it escalated: a human is needed */
 };
 #endif

@@ -22,6 +22,10 @@ const struct oj_exit_doc oj_exit_docs[] = {
     {8, "daemon stopping", "the daemon is stopping and accepts no new work"},
     {9, "permission denied", "permission denied: the project's .oj/ or its daemon belongs to "
                              "another user; run oj as that user"},
+    {10, "pipeline failed", "a pipeline waited for (oj pipeline wait, oj run --wait or "
+                            "--follow) failed"},
+    {11, "pipeline cancelled", "a pipeline waited for was cancelled"},
+    {12, "pipeline escalated", "a pipeline waited for escalated: a human is needed"},
     {0, NULL, NULL},
 };
 
@@ -58,6 +62,10 @@ const struct oj_env_doc oj_env_docs[] = {
      "an agent phase that names no idle_timeout gets this (duration; 0 = 5m)", "5m"},
     {"OJ_PHASE_TIMEOUT", "daemon",
      "a phase that names no timeout gets this overall limit (duration; 0 = none)", "0"},
+    {"OJ_LOCK_HELD_LONG", "daemon",
+     "oj status lists a lock held this long, with who waits for it (duration; 0 = only stale "
+     "ones)",
+     "30m"},
     {"OJ_TIMEOUT", "CLI", "bound on one request (duration)", "30s"},
     {"OJ_AGENT_WAIT", "CLI (oj done, oj checkpoint)",
      "how long to keep trying while the daemon is stopping or down (duration)", "60s"},

@@ -43,6 +43,7 @@
 #include "rpc_table.h"
 #include "server.h"
 #include "sessions_engine.h"
+#include "status_attention.h"
 #include "store.h"
 #include "store_jobs.h"
 #include "version.h"
@@ -84,6 +85,7 @@ static void free_domain(struct oj_daemon *d)
     oj_hmap_free(&d->pipeline_agents_starting);
     oj_ws_stats_forget(d);
     oj_cron_forget(d);
+    oj_status_attention_forget(d);
     oj_watcher_free(d->watcher);
     if (d->runbooks) {
         oj_runbooks_free(d->runbooks);

@@ -232,6 +232,141 @@ void   oj__status_response__free_unpacked
   assert(message->base.descriptor == &oj__status_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__pipeline_attention__init
+                     (Oj__PipelineAttention         *message)
+{
+  static const Oj__PipelineAttention init_value = OJ__PIPELINE_ATTENTION__INIT;
+  *message = init_value;
+}
+size_t oj__pipeline_attention__get_packed_size
+                     (const Oj__PipelineAttention *message)
+{
+  assert(message->base.descriptor == &oj__pipeline_attention__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__pipeline_attention__pack
+                     (const Oj__PipelineAttention *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__pipeline_attention__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__pipeline_attention__pack_to_buffer
+                     (const Oj__PipelineAttention *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__pipeline_attention__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__PipelineAttention *
+       oj__pipeline_attention__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__PipelineAttention *)
+     protobuf_c_message_unpack (&oj__pipeline_attention__descriptor,
+                                allocator, len, data);
+}
+void   oj__pipeline_attention__free_unpacked
+                     (Oj__PipelineAttention *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__pipeline_attention__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__session_attention__init
+                     (Oj__SessionAttention         *message)
+{
+  static const Oj__SessionAttention init_value = OJ__SESSION_ATTENTION__INIT;
+  *message = init_value;
+}
+size_t oj__session_attention__get_packed_size
+                     (const Oj__SessionAttention *message)
+{
+  assert(message->base.descriptor == &oj__session_attention__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__session_attention__pack
+                     (const Oj__SessionAttention *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__session_attention__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__session_attention__pack_to_buffer
+                     (const Oj__SessionAttention *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__session_attention__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__SessionAttention *
+       oj__session_attention__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__SessionAttention *)
+     protobuf_c_message_unpack (&oj__session_attention__descriptor,
+                                allocator, len, data);
+}
+void   oj__session_attention__free_unpacked
+                     (Oj__SessionAttention *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__session_attention__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__lock_attention__init
+                     (Oj__LockAttention         *message)
+{
+  static const Oj__LockAttention init_value = OJ__LOCK_ATTENTION__INIT;
+  *message = init_value;
+}
+size_t oj__lock_attention__get_packed_size
+                     (const Oj__LockAttention *message)
+{
+  assert(message->base.descriptor == &oj__lock_attention__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__lock_attention__pack
+                     (const Oj__LockAttention *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__lock_attention__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__lock_attention__pack_to_buffer
+                     (const Oj__LockAttention *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__lock_attention__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__LockAttention *
+       oj__lock_attention__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__LockAttention *)
+     protobuf_c_message_unpack (&oj__lock_attention__descriptor,
+                                allocator, len, data);
+}
+void   oj__lock_attention__free_unpacked
+                     (Oj__LockAttention *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__lock_attention__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__pipeline_wait__init
                      (Oj__PipelineWait         *message)
 {
@@ -275,6 +410,96 @@ void   oj__pipeline_wait__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &oj__pipeline_wait__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__daemon_logs_request__init
+                     (Oj__DaemonLogsRequest         *message)
+{
+  static const Oj__DaemonLogsRequest init_value = OJ__DAEMON_LOGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t oj__daemon_logs_request__get_packed_size
+                     (const Oj__DaemonLogsRequest *message)
+{
+  assert(message->base.descriptor == &oj__daemon_logs_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__daemon_logs_request__pack
+                     (const Oj__DaemonLogsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__daemon_logs_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__daemon_logs_request__pack_to_buffer
+                     (const Oj__DaemonLogsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__daemon_logs_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__DaemonLogsRequest *
+       oj__daemon_logs_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__DaemonLogsRequest *)
+     protobuf_c_message_unpack (&oj__daemon_logs_request__descriptor,
+                                allocator, len, data);
+}
+void   oj__daemon_logs_request__free_unpacked
+                     (Oj__DaemonLogsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__daemon_logs_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__daemon_logs_response__init
+                     (Oj__DaemonLogsResponse         *message)
+{
+  static const Oj__DaemonLogsResponse init_value = OJ__DAEMON_LOGS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t oj__daemon_logs_response__get_packed_size
+                     (const Oj__DaemonLogsResponse *message)
+{
+  assert(message->base.descriptor == &oj__daemon_logs_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__daemon_logs_response__pack
+                     (const Oj__DaemonLogsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__daemon_logs_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__daemon_logs_response__pack_to_buffer
+                     (const Oj__DaemonLogsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__daemon_logs_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__DaemonLogsResponse *
+       oj__daemon_logs_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__DaemonLogsResponse *)
+     protobuf_c_message_unpack (&oj__daemon_logs_response__descriptor,
+                                allocator, len, data);
+}
+void   oj__daemon_logs_response__free_unpacked
+                     (Oj__DaemonLogsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__daemon_logs_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   oj__daemon_stop_request__init
@@ -680,6 +905,141 @@ void   oj__pipeline_ref__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &oj__pipeline_ref__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__pipeline_logs_request__init
+                     (Oj__PipelineLogsRequest         *message)
+{
+  static const Oj__PipelineLogsRequest init_value = OJ__PIPELINE_LOGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t oj__pipeline_logs_request__get_packed_size
+                     (const Oj__PipelineLogsRequest *message)
+{
+  assert(message->base.descriptor == &oj__pipeline_logs_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__pipeline_logs_request__pack
+                     (const Oj__PipelineLogsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__pipeline_logs_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__pipeline_logs_request__pack_to_buffer
+                     (const Oj__PipelineLogsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__pipeline_logs_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__PipelineLogsRequest *
+       oj__pipeline_logs_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__PipelineLogsRequest *)
+     protobuf_c_message_unpack (&oj__pipeline_logs_request__descriptor,
+                                allocator, len, data);
+}
+void   oj__pipeline_logs_request__free_unpacked
+                     (Oj__PipelineLogsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__pipeline_logs_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__log_piece__init
+                     (Oj__LogPiece         *message)
+{
+  static const Oj__LogPiece init_value = OJ__LOG_PIECE__INIT;
+  *message = init_value;
+}
+size_t oj__log_piece__get_packed_size
+                     (const Oj__LogPiece *message)
+{
+  assert(message->base.descriptor == &oj__log_piece__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__log_piece__pack
+                     (const Oj__LogPiece *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__log_piece__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__log_piece__pack_to_buffer
+                     (const Oj__LogPiece *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__log_piece__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__LogPiece *
+       oj__log_piece__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__LogPiece *)
+     protobuf_c_message_unpack (&oj__log_piece__descriptor,
+                                allocator, len, data);
+}
+void   oj__log_piece__free_unpacked
+                     (Oj__LogPiece *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__log_piece__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__pipeline_logs_response__init
+                     (Oj__PipelineLogsResponse         *message)
+{
+  static const Oj__PipelineLogsResponse init_value = OJ__PIPELINE_LOGS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t oj__pipeline_logs_response__get_packed_size
+                     (const Oj__PipelineLogsResponse *message)
+{
+  assert(message->base.descriptor == &oj__pipeline_logs_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__pipeline_logs_response__pack
+                     (const Oj__PipelineLogsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__pipeline_logs_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__pipeline_logs_response__pack_to_buffer
+                     (const Oj__PipelineLogsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__pipeline_logs_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__PipelineLogsResponse *
+       oj__pipeline_logs_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__PipelineLogsResponse *)
+     protobuf_c_message_unpack (&oj__pipeline_logs_response__descriptor,
+                                allocator, len, data);
+}
+void   oj__pipeline_logs_response__free_unpacked
+                     (Oj__PipelineLogsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__pipeline_logs_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   oj__recovery_step__init
@@ -3026,7 +3386,7 @@ const ProtobufCMessageDescriptor oj__setting__descriptor =
   (ProtobufCMessageInit) oj__setting__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[40] =
+static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[46] =
 {
   {
     "version",
@@ -3497,6 +3857,78 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[40]
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "attention",
+    40,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__StatusResponse, n_attention),
+    offsetof(Oj__StatusResponse, attention),
+    &oj__pipeline_attention__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attention_more",
+    41,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, attention_more),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "needs_input",
+    42,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__StatusResponse, n_needs_input),
+    offsetof(Oj__StatusResponse, needs_input),
+    &oj__session_attention__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stale_locks",
+    43,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__StatusResponse, n_stale_locks),
+    offsetof(Oj__StatusResponse, stale_locks),
+    &oj__lock_attention__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "escalated_pipelines",
+    44,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, escalated_pipelines),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failed_pipelines",
+    45,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, failed_pipelines),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "settings",
     50,
     PROTOBUF_C_LABEL_REPEATED,
@@ -3512,9 +3944,13 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[40]
 static const unsigned oj__status_response__field_indices_by_name[] = {
   4,   /* field[4] = active_pipelines */
   5,   /* field[5] = active_sessions */
+  39,   /* field[39] = attention */
+  40,   /* field[40] = attention_more */
   37,   /* field[37] = compact_bytes */
   8,   /* field[8] = draining */
+  43,   /* field[43] = escalated_pipelines */
   12,   /* field[12] = events_socket_path */
+  44,   /* field[44] = failed_pipelines */
   32,   /* field[32] = history_bytes */
   33,   /* field[33] = history_files */
   34,   /* field[34] = history_max_bytes */
@@ -3523,6 +3959,7 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   14,   /* field[14] = log_level */
   13,   /* field[13] = log_path */
   6,   /* field[6] = max_sessions */
+  41,   /* field[41] = needs_input */
   22,   /* field[22] = newest_snapshot_age_ms */
   1,   /* field[1] = pid */
   28,   /* field[28] = pipeline_records */
@@ -3537,10 +3974,11 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   18,   /* field[18] = rss_bytes */
   24,   /* field[24] = runbook_error */
   27,   /* field[27] = session_records */
-  39,   /* field[39] = settings */
+  45,   /* field[45] = settings */
   21,   /* field[21] = snapshot_count */
   38,   /* field[38] = snapshot_keep */
   11,   /* field[11] = socket_path */
+  42,   /* field[42] = stale_locks */
   2,   /* field[2] = started_at_ms */
   10,   /* field[10] = state_dir */
   25,   /* field[25] = tick_last_us */
@@ -3554,8 +3992,8 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__status_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 50, 39 },
-  { 0, 40 }
+  { 50, 45 },
+  { 0, 46 }
 };
 const ProtobufCMessageDescriptor oj__status_response__descriptor =
 {
@@ -3565,11 +4003,372 @@ const ProtobufCMessageDescriptor oj__status_response__descriptor =
   "Oj__StatusResponse",
   "oj",
   sizeof(Oj__StatusResponse),
-  40,
+  46,
   oj__status_response__field_descriptors,
   oj__status_response__field_indices_by_name,
   2,  oj__status_response__number_ranges,
   (ProtobufCMessageInit) oj__status_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__pipeline_attention__field_descriptors[7] =
+{
+  {
+    "pipeline_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineAttention, pipeline_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineAttention, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineAttention, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineAttention, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_error",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineAttention, last_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "since_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineAttention, since_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineAttention, next),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__pipeline_attention__field_indices_by_name[] = {
+  4,   /* field[4] = last_error */
+  1,   /* field[1] = name */
+  6,   /* field[6] = next */
+  2,   /* field[2] = phase */
+  0,   /* field[0] = pipeline_id */
+  5,   /* field[5] = since_ms */
+  3,   /* field[3] = state */
+};
+static const ProtobufCIntRange oj__pipeline_attention__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor oj__pipeline_attention__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.PipelineAttention",
+  "PipelineAttention",
+  "Oj__PipelineAttention",
+  "oj",
+  sizeof(Oj__PipelineAttention),
+  7,
+  oj__pipeline_attention__field_descriptors,
+  oj__pipeline_attention__field_indices_by_name,
+  1,  oj__pipeline_attention__number_ranges,
+  (ProtobufCMessageInit) oj__pipeline_attention__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__session_attention__field_descriptors[7] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionAttention, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionAttention, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pipeline_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionAttention, pipeline_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionAttention, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "idle_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionAttention, idle_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionAttention, next),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prompt",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__SessionAttention, prompt),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__session_attention__field_indices_by_name[] = {
+  4,   /* field[4] = idle_ms */
+  1,   /* field[1] = name */
+  5,   /* field[5] = next */
+  3,   /* field[3] = phase */
+  2,   /* field[2] = pipeline_id */
+  6,   /* field[6] = prompt */
+  0,   /* field[0] = session_id */
+};
+static const ProtobufCIntRange oj__session_attention__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor oj__session_attention__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.SessionAttention",
+  "SessionAttention",
+  "Oj__SessionAttention",
+  "oj",
+  sizeof(Oj__SessionAttention),
+  7,
+  oj__session_attention__field_descriptors,
+  oj__session_attention__field_indices_by_name,
+  1,  oj__session_attention__number_ranges,
+  (ProtobufCMessageInit) oj__session_attention__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__lock_attention__field_descriptors[8] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAttention, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "holder",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAttention, holder),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "since_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAttention, since_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "heartbeat_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAttention, heartbeat_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stale",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAttention, stale),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "why",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAttention, why),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "waiters",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Oj__LockAttention, n_waiters),
+    offsetof(Oj__LockAttention, waiters),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LockAttention, next),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__lock_attention__field_indices_by_name[] = {
+  3,   /* field[3] = heartbeat_ms */
+  1,   /* field[1] = holder */
+  0,   /* field[0] = name */
+  7,   /* field[7] = next */
+  2,   /* field[2] = since_ms */
+  4,   /* field[4] = stale */
+  6,   /* field[6] = waiters */
+  5,   /* field[5] = why */
+};
+static const ProtobufCIntRange oj__lock_attention__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor oj__lock_attention__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.LockAttention",
+  "LockAttention",
+  "Oj__LockAttention",
+  "oj",
+  sizeof(Oj__LockAttention),
+  8,
+  oj__lock_attention__field_descriptors,
+  oj__lock_attention__field_indices_by_name,
+  1,  oj__lock_attention__number_ranges,
+  (ProtobufCMessageInit) oj__lock_attention__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__pipeline_wait__field_descriptors[5] =
@@ -3660,6 +4459,186 @@ const ProtobufCMessageDescriptor oj__pipeline_wait__descriptor =
   oj__pipeline_wait__field_indices_by_name,
   1,  oj__pipeline_wait__number_ranges,
   (ProtobufCMessageInit) oj__pipeline_wait__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__daemon_logs_request__field_descriptors[5] =
+{
+  {
+    "tail_lines",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsRequest, tail_lines),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsRequest, from),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsRequest, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "file_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsRequest, file_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_bytes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsRequest, max_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__daemon_logs_request__field_indices_by_name[] = {
+  3,   /* field[3] = file_id */
+  1,   /* field[1] = from */
+  4,   /* field[4] = max_bytes */
+  2,   /* field[2] = offset */
+  0,   /* field[0] = tail_lines */
+};
+static const ProtobufCIntRange oj__daemon_logs_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor oj__daemon_logs_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.DaemonLogsRequest",
+  "DaemonLogsRequest",
+  "Oj__DaemonLogsRequest",
+  "oj",
+  sizeof(Oj__DaemonLogsRequest),
+  5,
+  oj__daemon_logs_request__field_descriptors,
+  oj__daemon_logs_request__field_indices_by_name,
+  1,  oj__daemon_logs_request__number_ranges,
+  (ProtobufCMessageInit) oj__daemon_logs_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__daemon_logs_response__field_descriptors[5] =
+{
+  {
+    "data",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsResponse, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsResponse, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "file_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsResponse, file_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rotated",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsResponse, rotated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "path",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DaemonLogsResponse, path),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__daemon_logs_response__field_indices_by_name[] = {
+  0,   /* field[0] = data */
+  2,   /* field[2] = file_id */
+  1,   /* field[1] = offset */
+  4,   /* field[4] = path */
+  3,   /* field[3] = rotated */
+};
+static const ProtobufCIntRange oj__daemon_logs_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor oj__daemon_logs_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.DaemonLogsResponse",
+  "DaemonLogsResponse",
+  "Oj__DaemonLogsResponse",
+  "oj",
+  sizeof(Oj__DaemonLogsResponse),
+  5,
+  oj__daemon_logs_response__field_descriptors,
+  oj__daemon_logs_response__field_indices_by_name,
+  1,  oj__daemon_logs_response__number_ranges,
+  (ProtobufCMessageInit) oj__daemon_logs_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__daemon_stop_request__field_descriptors[1] =
@@ -4171,6 +5150,289 @@ const ProtobufCMessageDescriptor oj__pipeline_ref__descriptor =
   oj__pipeline_ref__field_indices_by_name,
   1,  oj__pipeline_ref__number_ranges,
   (ProtobufCMessageInit) oj__pipeline_ref__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__pipeline_logs_request__field_descriptors[5] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "part",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsRequest, part),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsRequest, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_bytes",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsRequest, max_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "follow",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsRequest, follow),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__pipeline_logs_request__field_indices_by_name[] = {
+  4,   /* field[4] = follow */
+  0,   /* field[0] = id */
+  3,   /* field[3] = max_bytes */
+  2,   /* field[2] = offset */
+  1,   /* field[1] = part */
+};
+static const ProtobufCIntRange oj__pipeline_logs_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor oj__pipeline_logs_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.PipelineLogsRequest",
+  "PipelineLogsRequest",
+  "Oj__PipelineLogsRequest",
+  "oj",
+  sizeof(Oj__PipelineLogsRequest),
+  5,
+  oj__pipeline_logs_request__field_descriptors,
+  oj__pipeline_logs_request__field_indices_by_name,
+  1,  oj__pipeline_logs_request__number_ranges,
+  (ProtobufCMessageInit) oj__pipeline_logs_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__log_piece__field_descriptors[4] =
+{
+  {
+    "source",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LogPiece, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LogPiece, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LogPiece, first),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Oj__LogPiece, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__log_piece__field_indices_by_name[] = {
+  3,   /* field[3] = data */
+  2,   /* field[2] = first */
+  1,   /* field[1] = phase */
+  0,   /* field[0] = source */
+};
+static const ProtobufCIntRange oj__log_piece__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor oj__log_piece__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.LogPiece",
+  "LogPiece",
+  "Oj__LogPiece",
+  "oj",
+  sizeof(Oj__LogPiece),
+  4,
+  oj__log_piece__field_descriptors,
+  oj__log_piece__field_indices_by_name,
+  1,  oj__log_piece__number_ranges,
+  (ProtobufCMessageInit) oj__log_piece__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__pipeline_logs_response__field_descriptors[7] =
+{
+  {
+    "pipeline_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsResponse, pipeline_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pieces",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Oj__PipelineLogsResponse, n_pieces),
+    offsetof(Oj__PipelineLogsResponse, pieces),
+    &oj__log_piece__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "part",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsResponse, part),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsResponse, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsResponse, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "complete",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsResponse, complete),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "session_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__PipelineLogsResponse, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__pipeline_logs_response__field_indices_by_name[] = {
+  5,   /* field[5] = complete */
+  3,   /* field[3] = offset */
+  2,   /* field[2] = part */
+  1,   /* field[1] = pieces */
+  0,   /* field[0] = pipeline_id */
+  6,   /* field[6] = session_id */
+  4,   /* field[4] = state */
+};
+static const ProtobufCIntRange oj__pipeline_logs_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor oj__pipeline_logs_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.PipelineLogsResponse",
+  "PipelineLogsResponse",
+  "Oj__PipelineLogsResponse",
+  "oj",
+  sizeof(Oj__PipelineLogsResponse),
+  7,
+  oj__pipeline_logs_response__field_descriptors,
+  oj__pipeline_logs_response__field_indices_by_name,
+  1,  oj__pipeline_logs_response__number_ranges,
+  (ProtobufCMessageInit) oj__pipeline_logs_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__recovery_step__field_descriptors[3] =
@@ -7517,11 +8779,12 @@ const ProtobufCMessageDescriptor oj__cron_set_enabled_request__descriptor =
   (ProtobufCMessageInit) oj__cron_set_enabled_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor oj__control__method_descriptors[37] =
+static const ProtobufCMethodDescriptor oj__control__method_descriptors[39] =
 {
   { "Ping", &oj__ping_request__descriptor, &oj__ping_response__descriptor },
   { "Status", &oj__status_request__descriptor, &oj__status_response__descriptor },
   { "DaemonStop", &oj__daemon_stop_request__descriptor, &oj__daemon_stop_response__descriptor },
+  { "DaemonLogs", &oj__daemon_logs_request__descriptor, &oj__daemon_logs_response__descriptor },
   { "Run", &oj__run_request__descriptor, &oj__run_response__descriptor },
   { "PipelineList", &oj__pipeline_list_request__descriptor, &oj__pipeline_list_response__descriptor },
   { "PipelineStatus", &oj__pipeline_ref__descriptor, &oj__pipeline_status_response__descriptor },
@@ -7530,6 +8793,7 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[37] =
   { "PipelineRestart", &oj__pipeline_ref__descriptor, &oj__action_response__descriptor },
   { "PipelineResume", &oj__pipeline_ref__descriptor, &oj__action_response__descriptor },
   { "PipelineCancel", &oj__pipeline_ref__descriptor, &oj__action_response__descriptor },
+  { "PipelineLogs", &oj__pipeline_logs_request__descriptor, &oj__pipeline_logs_response__descriptor },
   { "Done", &oj__done_request__descriptor, &oj__action_response__descriptor },
   { "Checkpoint", &oj__checkpoint_request__descriptor, &oj__action_response__descriptor },
   { "Ask", &oj__ask_request__descriptor, &oj__action_response__descriptor },
@@ -7558,43 +8822,45 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[37] =
   { "CronSetEnabled", &oj__cron_set_enabled_request__descriptor, &oj__action_response__descriptor },
 };
 const unsigned oj__control__method_indices_by_name[] = {
-  13,        /* Ask */
-  12,        /* Checkpoint */
-  34,        /* CronList */
-  35,        /* CronRun */
-  36,        /* CronSetEnabled */
+  15,        /* Ask */
+  14,        /* Checkpoint */
+  36,        /* CronList */
+  37,        /* CronRun */
+  38,        /* CronSetEnabled */
+  3,        /* DaemonLogs */
   2,        /* DaemonStop */
-  11,        /* Done */
-  27,        /* LockAcquire */
-  25,        /* LockList */
-  28,        /* LockRelease */
-  26,        /* LockStatus */
-  32,        /* MaintenanceArchive */
-  29,        /* MaintenanceCompact */
-  31,        /* MaintenanceRestoreSnapshot */
-  30,        /* MaintenanceSnapshot */
-  33,        /* MaintenanceSnapshots */
+  13,        /* Done */
+  29,        /* LockAcquire */
+  27,        /* LockList */
+  30,        /* LockRelease */
+  28,        /* LockStatus */
+  34,        /* MaintenanceArchive */
+  31,        /* MaintenanceCompact */
+  33,        /* MaintenanceRestoreSnapshot */
+  32,        /* MaintenanceSnapshot */
+  35,        /* MaintenanceSnapshots */
   0,        /* Ping */
-  10,        /* PipelineCancel */
-  4,        /* PipelineList */
-  7,        /* PipelineNudge */
-  8,        /* PipelineRestart */
-  9,        /* PipelineResume */
-  6,        /* PipelineShow */
-  5,        /* PipelineStatus */
-  3,        /* Run */
-  21,        /* SessionAttach */
-  16,        /* SessionCapture */
-  19,        /* SessionKill */
-  14,        /* SessionList */
-  18,        /* SessionNudge */
-  17,        /* SessionSend */
-  15,        /* SessionShow */
-  20,        /* SessionStart */
+  11,        /* PipelineCancel */
+  5,        /* PipelineList */
+  12,        /* PipelineLogs */
+  8,        /* PipelineNudge */
+  9,        /* PipelineRestart */
+  10,        /* PipelineResume */
+  7,        /* PipelineShow */
+  6,        /* PipelineStatus */
+  4,        /* Run */
+  23,        /* SessionAttach */
+  18,        /* SessionCapture */
+  21,        /* SessionKill */
+  16,        /* SessionList */
+  20,        /* SessionNudge */
+  19,        /* SessionSend */
+  17,        /* SessionShow */
+  22,        /* SessionStart */
   1,        /* Status */
-  23,        /* WorkspaceCleanup */
-  24,        /* WorkspaceDiff */
-  22         /* WorkspaceList */
+  25,        /* WorkspaceCleanup */
+  26,        /* WorkspaceDiff */
+  24         /* WorkspaceList */
 };
 const ProtobufCServiceDescriptor oj__control__descriptor =
 {
@@ -7603,7 +8869,7 @@ const ProtobufCServiceDescriptor oj__control__descriptor =
   "Control",
   "Oj__Control",
   "oj",
-  37,
+  39,
   oj__control__method_descriptors,
   oj__control__method_indices_by_name
 };
@@ -7631,13 +8897,21 @@ void oj__control__daemon_stop(ProtobufCService *service,
   assert(service->descriptor == &oj__control__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void oj__control__daemon_logs(ProtobufCService *service,
+                              const Oj__DaemonLogsRequest *input,
+                              Oj__DaemonLogsResponse_Closure closure,
+                              void *closure_data)
+{
+  assert(service->descriptor == &oj__control__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void oj__control__run(ProtobufCService *service,
                       const Oj__RunRequest *input,
                       Oj__RunResponse_Closure closure,
                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_list(ProtobufCService *service,
                                 const Oj__PipelineListRequest *input,
@@ -7645,7 +8919,7 @@ void oj__control__pipeline_list(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_status(ProtobufCService *service,
                                   const Oj__PipelineRef *input,
@@ -7653,7 +8927,7 @@ void oj__control__pipeline_status(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_show(ProtobufCService *service,
                                 const Oj__PipelineRef *input,
@@ -7661,7 +8935,7 @@ void oj__control__pipeline_show(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_nudge(ProtobufCService *service,
                                  const Oj__NudgeRequest *input,
@@ -7669,7 +8943,7 @@ void oj__control__pipeline_nudge(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_restart(ProtobufCService *service,
                                    const Oj__PipelineRef *input,
@@ -7677,7 +8951,7 @@ void oj__control__pipeline_restart(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_resume(ProtobufCService *service,
                                   const Oj__PipelineRef *input,
@@ -7685,7 +8959,7 @@ void oj__control__pipeline_resume(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_cancel(ProtobufCService *service,
                                   const Oj__PipelineRef *input,
@@ -7693,7 +8967,15 @@ void oj__control__pipeline_cancel(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void oj__control__pipeline_logs(ProtobufCService *service,
+                                const Oj__PipelineLogsRequest *input,
+                                Oj__PipelineLogsResponse_Closure closure,
+                                void *closure_data)
+{
+  assert(service->descriptor == &oj__control__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__done(ProtobufCService *service,
                        const Oj__DoneRequest *input,
@@ -7701,7 +8983,7 @@ void oj__control__done(ProtobufCService *service,
                        void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__checkpoint(ProtobufCService *service,
                              const Oj__CheckpointRequest *input,
@@ -7709,7 +8991,7 @@ void oj__control__checkpoint(ProtobufCService *service,
                              void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__ask(ProtobufCService *service,
                       const Oj__AskRequest *input,
@@ -7717,7 +8999,7 @@ void oj__control__ask(ProtobufCService *service,
                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_list(ProtobufCService *service,
                                const Oj__SessionListRequest *input,
@@ -7725,7 +9007,7 @@ void oj__control__session_list(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_show(ProtobufCService *service,
                                const Oj__SessionRef *input,
@@ -7733,7 +9015,7 @@ void oj__control__session_show(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_capture(ProtobufCService *service,
                                   const Oj__SessionCaptureRequest *input,
@@ -7741,7 +9023,7 @@ void oj__control__session_capture(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_send(ProtobufCService *service,
                                const Oj__SessionSendRequest *input,
@@ -7749,7 +9031,7 @@ void oj__control__session_send(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_nudge(ProtobufCService *service,
                                 const Oj__NudgeRequest *input,
@@ -7757,7 +9039,7 @@ void oj__control__session_nudge(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_kill(ProtobufCService *service,
                                const Oj__SessionRef *input,
@@ -7765,7 +9047,7 @@ void oj__control__session_kill(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_start(ProtobufCService *service,
                                 const Oj__SessionStartRequest *input,
@@ -7773,7 +9055,7 @@ void oj__control__session_start(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_attach(ProtobufCService *service,
                                  const Oj__AttachRequest *input,
@@ -7781,7 +9063,7 @@ void oj__control__session_attach(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_list(ProtobufCService *service,
                                  const Oj__WorkspaceListRequest *input,
@@ -7789,7 +9071,7 @@ void oj__control__workspace_list(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_cleanup(ProtobufCService *service,
                                     const Oj__WorkspaceCleanupRequest *input,
@@ -7797,7 +9079,7 @@ void oj__control__workspace_cleanup(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_diff(ProtobufCService *service,
                                  const Oj__WorkspaceDiffRequest *input,
@@ -7805,7 +9087,7 @@ void oj__control__workspace_diff(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_list(ProtobufCService *service,
                             const Oj__LockListRequest *input,
@@ -7813,7 +9095,7 @@ void oj__control__lock_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_status(ProtobufCService *service,
                               const Oj__LockRef *input,
@@ -7821,7 +9103,7 @@ void oj__control__lock_status(ProtobufCService *service,
                               void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_acquire(ProtobufCService *service,
                                const Oj__LockAcquireRequest *input,
@@ -7829,7 +9111,7 @@ void oj__control__lock_acquire(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_release(ProtobufCService *service,
                                const Oj__LockReleaseRequest *input,
@@ -7837,7 +9119,7 @@ void oj__control__lock_release(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_compact(ProtobufCService *service,
                                       const Oj__CompactRequest *input,
@@ -7845,7 +9127,7 @@ void oj__control__maintenance_compact(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        const Oj__SnapshotRequest *input,
@@ -7853,7 +9135,7 @@ void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                const Oj__RestoreSnapshotRequest *input,
@@ -7861,7 +9143,7 @@ void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_archive(ProtobufCService *service,
                                       const Oj__ArchiveRequest *input,
@@ -7869,7 +9151,7 @@ void oj__control__maintenance_archive(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         const Oj__SnapshotListRequest *input,
@@ -7877,7 +9159,7 @@ void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_list(ProtobufCService *service,
                             const Oj__CronListRequest *input,
@@ -7885,7 +9167,7 @@ void oj__control__cron_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_run(ProtobufCService *service,
                            const Oj__CronRef *input,
@@ -7893,7 +9175,7 @@ void oj__control__cron_run(ProtobufCService *service,
                            void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_set_enabled(ProtobufCService *service,
                                    const Oj__CronSetEnabledRequest *input,
@@ -7901,7 +9183,7 @@ void oj__control__cron_set_enabled(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__init (Oj__Control_Service *service,
                         Oj__Control_ServiceDestroy destroy)

@@ -20,7 +20,12 @@ typedef struct Oj__PingResponse Oj__PingResponse;
 typedef struct Oj__StatusRequest Oj__StatusRequest;
 typedef struct Oj__Setting Oj__Setting;
 typedef struct Oj__StatusResponse Oj__StatusResponse;
+typedef struct Oj__PipelineAttention Oj__PipelineAttention;
+typedef struct Oj__SessionAttention Oj__SessionAttention;
+typedef struct Oj__LockAttention Oj__LockAttention;
 typedef struct Oj__PipelineWait Oj__PipelineWait;
+typedef struct Oj__DaemonLogsRequest Oj__DaemonLogsRequest;
+typedef struct Oj__DaemonLogsResponse Oj__DaemonLogsResponse;
 typedef struct Oj__DaemonStopRequest Oj__DaemonStopRequest;
 typedef struct Oj__DaemonStopResponse Oj__DaemonStopResponse;
 typedef struct Oj__Input Oj__Input;
@@ -30,6 +35,9 @@ typedef struct Oj__PipelineListRequest Oj__PipelineListRequest;
 typedef struct Oj__PipelineSummary Oj__PipelineSummary;
 typedef struct Oj__PipelineListResponse Oj__PipelineListResponse;
 typedef struct Oj__PipelineRef Oj__PipelineRef;
+typedef struct Oj__PipelineLogsRequest Oj__PipelineLogsRequest;
+typedef struct Oj__LogPiece Oj__LogPiece;
+typedef struct Oj__PipelineLogsResponse Oj__PipelineLogsResponse;
 typedef struct Oj__RecoveryStep Oj__RecoveryStep;
 typedef struct Oj__PipelineStatusResponse Oj__PipelineStatusResponse;
 typedef struct Oj__Checkpoint Oj__Checkpoint;
@@ -253,10 +261,114 @@ struct  Oj__StatusResponse
    */
   size_t n_settings;
   Oj__Setting **settings;
+  /*
+   * What needs a human, listed first by oj status (always filled):
+   * escalated and failed pipelines, escalated first, then the newest first, at most 5
+   * (the rest counted)
+   */
+  size_t n_attention;
+  Oj__PipelineAttention **attention;
+  /*
+   * escalated or failed pipelines beyond those listed
+   */
+  uint32_t attention_more;
+  /*
+   * sessions whose state is needs_input
+   */
+  size_t n_needs_input;
+  Oj__SessionAttention **needs_input;
+  /*
+   * stale locks, or held longer than OJ_LOCK_HELD_LONG
+   */
+  size_t n_stale_locks;
+  Oj__LockAttention **stale_locks;
+  /*
+   * counts of all of them
+   */
+  uint32_t escalated_pipelines;
+  uint32_t failed_pipelines;
 };
 #define OJ__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, 0, 0,NULL, 0,NULL, 0, 0 }
+
+
+/*
+ * A pipeline that needs a human: escalated (the stuck chain gave up) or failed.
+ */
+struct  Oj__PipelineAttention
+{
+  ProtobufCMessage base;
+  char *pipeline_id;
+  char *name;
+  char *phase;
+  /*
+   * escalated or failed
+   */
+  char *state;
+  char *last_error;
+  /*
+   * its last change
+   */
+  int64_t since_ms;
+  /*
+   * the command to run next, e.g. `oj pipeline resume p1a2b3c`
+   */
+  char *next;
+};
+#define OJ__PIPELINE_ATTENTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_attention__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A session whose agent waits for an answer (its state is needs_input).
+ */
+struct  Oj__SessionAttention
+{
+  ProtobufCMessage base;
+  char *session_id;
+  char *name;
+  char *pipeline_id;
+  char *phase;
+  int64_t idle_ms;
+  char *next;
+  /*
+   * the prompt line it waits at, or the question it asked (oj ask)
+   */
+  char *prompt;
+};
+#define OJ__SESSION_ATTENTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__session_attention__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A lock worth a look: stale (its holder is gone, or sent no heartbeat within
+ * its timeout) or held for long, with the pipelines waiting for it.
+ */
+struct  Oj__LockAttention
+{
+  ProtobufCMessage base;
+  char *name;
+  char *holder;
+  int64_t since_ms;
+  int64_t heartbeat_ms;
+  protobuf_c_boolean stale;
+  /*
+   * "holder gone", "no heartbeat for 5m 0s", "held for 2h 3m"
+   */
+  char *why;
+  /*
+   * pipeline ids, longest waiting first
+   */
+  size_t n_waiters;
+  char **waiters;
+  char *next;
+};
+#define OJ__LOCK_ATTENTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__lock_attention__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__PipelineWait
@@ -277,6 +389,55 @@ struct  Oj__PipelineWait
 #define OJ__PIPELINE_WAIT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_wait__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Oj__DaemonLogsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * without from: the last N lines (0 = 10)
+   */
+  uint32_t tail_lines;
+  /*
+   * read from offset on (a follower)
+   */
+  protobuf_c_boolean from;
+  uint64_t offset;
+  /*
+   * the file_id the offset belongs to; another = the log was rotated
+   */
+  uint64_t file_id;
+  /*
+   * 0 = 1 MiB
+   */
+  uint32_t max_bytes;
+};
+#define OJ__DAEMON_LOGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__daemon_logs_request__descriptor) \
+    , 0, 0, 0, 0, 0 }
+
+
+struct  Oj__DaemonLogsResponse
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData data;
+  /*
+   * where data ends in the file: the next request's offset
+   */
+  uint64_t offset;
+  /*
+   * which file (its inode): it changes when the log is rotated
+   */
+  uint64_t file_id;
+  /*
+   * the file_id asked for is no longer the log: data starts anew
+   */
+  protobuf_c_boolean rotated;
+  char *path;
+};
+#define OJ__DAEMON_LOGS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__daemon_logs_response__descriptor) \
+    , {0,NULL}, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__DaemonStopRequest
@@ -413,6 +574,94 @@ struct  Oj__PipelineRef
 #define OJ__PIPELINE_REF__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_ref__descriptor) \
     , (char *)protobuf_c_empty_string }
+
+
+/*
+ * Where a reader of a pipeline's output is: the pipeline's output is a row of
+ * parts, its own log (.oj/logs/pipelines/<id>.log: shell steps, workspace,
+ * notify) cut where each agent session started, with that session's log
+ * between (part 0 the pipeline log up to the first agent, part 1 that agent's
+ * session log, part 2 the pipeline log after it, ...). offset is a byte offset
+ * in the file of the part. The default cursor (0, 0) is the beginning.
+ */
+struct  Oj__PipelineLogsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * full id or any unique prefix
+   */
+  char *id;
+  uint32_t part;
+  uint64_t offset;
+  /*
+   * 0 = 1 MiB; at most 16 MiB
+   */
+  uint32_t max_bytes;
+  /*
+   * a follower's read: an agent's part is left only once the agent has ended
+   * and its output settled, so no byte of it can come after what follows it;
+   * without, the read goes on past an agent at work to what was logged since
+   */
+  protobuf_c_boolean follow;
+};
+#define OJ__PIPELINE_LOGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_logs_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+
+
+struct  Oj__LogPiece
+{
+  ProtobufCMessage base;
+  /*
+   * "pipeline", or the agent's session id
+   */
+  char *source;
+  /*
+   * the agent's phase (session pieces)
+   */
+  char *phase;
+  /*
+   * the first bytes of this part: a reader prints a heading
+   */
+  protobuf_c_boolean first;
+  /*
+   * raw bytes as logged (an agent's are its terminal output)
+   */
+  ProtobufCBinaryData data;
+};
+#define OJ__LOG_PIECE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__log_piece__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, {0,NULL} }
+
+
+struct  Oj__PipelineLogsResponse
+{
+  ProtobufCMessage base;
+  char *pipeline_id;
+  size_t n_pieces;
+  Oj__LogPiece **pieces;
+  /*
+   * the cursor after these pieces: send it back for more
+   */
+  uint32_t part;
+  uint64_t offset;
+  /*
+   * the pipeline's state now
+   */
+  char *state;
+  /*
+   * finished and everything read: nothing more will come (a follower stops)
+   */
+  protobuf_c_boolean complete;
+  /*
+   * the agent session whose part the cursor stands in while it works: a
+   * follower listens to its output (out/<session_id>/) to know when to ask again
+   */
+  char *session_id;
+};
+#define OJ__PIPELINE_LOGS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__pipeline_logs_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__RecoveryStep
@@ -1364,6 +1613,63 @@ Oj__StatusResponse *
 void   oj__status_response__free_unpacked
                      (Oj__StatusResponse *message,
                       ProtobufCAllocator *allocator);
+/* Oj__PipelineAttention methods */
+void   oj__pipeline_attention__init
+                     (Oj__PipelineAttention         *message);
+size_t oj__pipeline_attention__get_packed_size
+                     (const Oj__PipelineAttention   *message);
+size_t oj__pipeline_attention__pack
+                     (const Oj__PipelineAttention   *message,
+                      uint8_t             *out);
+size_t oj__pipeline_attention__pack_to_buffer
+                     (const Oj__PipelineAttention   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__PipelineAttention *
+       oj__pipeline_attention__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__pipeline_attention__free_unpacked
+                     (Oj__PipelineAttention *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__SessionAttention methods */
+void   oj__session_attention__init
+                     (Oj__SessionAttention         *message);
+size_t oj__session_attention__get_packed_size
+                     (const Oj__SessionAttention   *message);
+size_t oj__session_attention__pack
+                     (const Oj__SessionAttention   *message,
+                      uint8_t             *out);
+size_t oj__session_attention__pack_to_buffer
+                     (const Oj__SessionAttention   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__SessionAttention *
+       oj__session_attention__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__session_attention__free_unpacked
+                     (Oj__SessionAttention *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__LockAttention methods */
+void   oj__lock_attention__init
+                     (Oj__LockAttention         *message);
+size_t oj__lock_attention__get_packed_size
+                     (const Oj__LockAttention   *message);
+size_t oj__lock_attention__pack
+                     (const Oj__LockAttention   *message,
+                      uint8_t             *out);
+size_t oj__lock_attention__pack_to_buffer
+                     (const Oj__LockAttention   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__LockAttention *
+       oj__lock_attention__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__lock_attention__free_unpacked
+                     (Oj__LockAttention *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__PipelineWait methods */
 void   oj__pipeline_wait__init
                      (Oj__PipelineWait         *message);
@@ -1382,6 +1688,44 @@ Oj__PipelineWait *
                       const uint8_t       *data);
 void   oj__pipeline_wait__free_unpacked
                      (Oj__PipelineWait *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__DaemonLogsRequest methods */
+void   oj__daemon_logs_request__init
+                     (Oj__DaemonLogsRequest         *message);
+size_t oj__daemon_logs_request__get_packed_size
+                     (const Oj__DaemonLogsRequest   *message);
+size_t oj__daemon_logs_request__pack
+                     (const Oj__DaemonLogsRequest   *message,
+                      uint8_t             *out);
+size_t oj__daemon_logs_request__pack_to_buffer
+                     (const Oj__DaemonLogsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__DaemonLogsRequest *
+       oj__daemon_logs_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__daemon_logs_request__free_unpacked
+                     (Oj__DaemonLogsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__DaemonLogsResponse methods */
+void   oj__daemon_logs_response__init
+                     (Oj__DaemonLogsResponse         *message);
+size_t oj__daemon_logs_response__get_packed_size
+                     (const Oj__DaemonLogsResponse   *message);
+size_t oj__daemon_logs_response__pack
+                     (const Oj__DaemonLogsResponse   *message,
+                      uint8_t             *out);
+size_t oj__daemon_logs_response__pack_to_buffer
+                     (const Oj__DaemonLogsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__DaemonLogsResponse *
+       oj__daemon_logs_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__daemon_logs_response__free_unpacked
+                     (Oj__DaemonLogsResponse *message,
                       ProtobufCAllocator *allocator);
 /* Oj__DaemonStopRequest methods */
 void   oj__daemon_stop_request__init
@@ -1553,6 +1897,63 @@ Oj__PipelineRef *
                       const uint8_t       *data);
 void   oj__pipeline_ref__free_unpacked
                      (Oj__PipelineRef *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__PipelineLogsRequest methods */
+void   oj__pipeline_logs_request__init
+                     (Oj__PipelineLogsRequest         *message);
+size_t oj__pipeline_logs_request__get_packed_size
+                     (const Oj__PipelineLogsRequest   *message);
+size_t oj__pipeline_logs_request__pack
+                     (const Oj__PipelineLogsRequest   *message,
+                      uint8_t             *out);
+size_t oj__pipeline_logs_request__pack_to_buffer
+                     (const Oj__PipelineLogsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__PipelineLogsRequest *
+       oj__pipeline_logs_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__pipeline_logs_request__free_unpacked
+                     (Oj__PipelineLogsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__LogPiece methods */
+void   oj__log_piece__init
+                     (Oj__LogPiece         *message);
+size_t oj__log_piece__get_packed_size
+                     (const Oj__LogPiece   *message);
+size_t oj__log_piece__pack
+                     (const Oj__LogPiece   *message,
+                      uint8_t             *out);
+size_t oj__log_piece__pack_to_buffer
+                     (const Oj__LogPiece   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__LogPiece *
+       oj__log_piece__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__log_piece__free_unpacked
+                     (Oj__LogPiece *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__PipelineLogsResponse methods */
+void   oj__pipeline_logs_response__init
+                     (Oj__PipelineLogsResponse         *message);
+size_t oj__pipeline_logs_response__get_packed_size
+                     (const Oj__PipelineLogsResponse   *message);
+size_t oj__pipeline_logs_response__pack
+                     (const Oj__PipelineLogsResponse   *message,
+                      uint8_t             *out);
+size_t oj__pipeline_logs_response__pack_to_buffer
+                     (const Oj__PipelineLogsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__PipelineLogsResponse *
+       oj__pipeline_logs_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__pipeline_logs_response__free_unpacked
+                     (Oj__PipelineLogsResponse *message,
                       ProtobufCAllocator *allocator);
 /* Oj__RecoveryStep methods */
 void   oj__recovery_step__init
@@ -2483,8 +2884,23 @@ typedef void (*Oj__Setting_Closure)
 typedef void (*Oj__StatusResponse_Closure)
                  (const Oj__StatusResponse *message,
                   void *closure_data);
+typedef void (*Oj__PipelineAttention_Closure)
+                 (const Oj__PipelineAttention *message,
+                  void *closure_data);
+typedef void (*Oj__SessionAttention_Closure)
+                 (const Oj__SessionAttention *message,
+                  void *closure_data);
+typedef void (*Oj__LockAttention_Closure)
+                 (const Oj__LockAttention *message,
+                  void *closure_data);
 typedef void (*Oj__PipelineWait_Closure)
                  (const Oj__PipelineWait *message,
+                  void *closure_data);
+typedef void (*Oj__DaemonLogsRequest_Closure)
+                 (const Oj__DaemonLogsRequest *message,
+                  void *closure_data);
+typedef void (*Oj__DaemonLogsResponse_Closure)
+                 (const Oj__DaemonLogsResponse *message,
                   void *closure_data);
 typedef void (*Oj__DaemonStopRequest_Closure)
                  (const Oj__DaemonStopRequest *message,
@@ -2512,6 +2928,15 @@ typedef void (*Oj__PipelineListResponse_Closure)
                   void *closure_data);
 typedef void (*Oj__PipelineRef_Closure)
                  (const Oj__PipelineRef *message,
+                  void *closure_data);
+typedef void (*Oj__PipelineLogsRequest_Closure)
+                 (const Oj__PipelineLogsRequest *message,
+                  void *closure_data);
+typedef void (*Oj__LogPiece_Closure)
+                 (const Oj__LogPiece *message,
+                  void *closure_data);
+typedef void (*Oj__PipelineLogsResponse_Closure)
+                 (const Oj__PipelineLogsResponse *message,
                   void *closure_data);
 typedef void (*Oj__RecoveryStep_Closure)
                  (const Oj__RecoveryStep *message,
@@ -2676,6 +3101,10 @@ struct Oj__Control_Service
                       const Oj__DaemonStopRequest *input,
                       Oj__DaemonStopResponse_Closure closure,
                       void *closure_data);
+  void (*daemon_logs)(Oj__Control_Service *service,
+                      const Oj__DaemonLogsRequest *input,
+                      Oj__DaemonLogsResponse_Closure closure,
+                      void *closure_data);
   void (*run)(Oj__Control_Service *service,
               const Oj__RunRequest *input,
               Oj__RunResponse_Closure closure,
@@ -2708,6 +3137,10 @@ struct Oj__Control_Service
                           const Oj__PipelineRef *input,
                           Oj__ActionResponse_Closure closure,
                           void *closure_data);
+  void (*pipeline_logs)(Oj__Control_Service *service,
+                        const Oj__PipelineLogsRequest *input,
+                        Oj__PipelineLogsResponse_Closure closure,
+                        void *closure_data);
   void (*done)(Oj__Control_Service *service,
                const Oj__DoneRequest *input,
                Oj__ActionResponse_Closure closure,
@@ -2823,6 +3256,7 @@ void oj__control__init (Oj__Control_Service *service,
       function_prefix__ ## ping,\
       function_prefix__ ## status,\
       function_prefix__ ## daemon_stop,\
+      function_prefix__ ## daemon_logs,\
       function_prefix__ ## run,\
       function_prefix__ ## pipeline_list,\
       function_prefix__ ## pipeline_status,\
@@ -2831,6 +3265,7 @@ void oj__control__init (Oj__Control_Service *service,
       function_prefix__ ## pipeline_restart,\
       function_prefix__ ## pipeline_resume,\
       function_prefix__ ## pipeline_cancel,\
+      function_prefix__ ## pipeline_logs,\
       function_prefix__ ## done,\
       function_prefix__ ## checkpoint,\
       function_prefix__ ## ask,\
@@ -2869,6 +3304,10 @@ void oj__control__daemon_stop(ProtobufCService *service,
                               const Oj__DaemonStopRequest *input,
                               Oj__DaemonStopResponse_Closure closure,
                               void *closure_data);
+void oj__control__daemon_logs(ProtobufCService *service,
+                              const Oj__DaemonLogsRequest *input,
+                              Oj__DaemonLogsResponse_Closure closure,
+                              void *closure_data);
 void oj__control__run(ProtobufCService *service,
                       const Oj__RunRequest *input,
                       Oj__RunResponse_Closure closure,
@@ -2901,6 +3340,10 @@ void oj__control__pipeline_cancel(ProtobufCService *service,
                                   const Oj__PipelineRef *input,
                                   Oj__ActionResponse_Closure closure,
                                   void *closure_data);
+void oj__control__pipeline_logs(ProtobufCService *service,
+                                const Oj__PipelineLogsRequest *input,
+                                Oj__PipelineLogsResponse_Closure closure,
+                                void *closure_data);
 void oj__control__done(ProtobufCService *service,
                        const Oj__DoneRequest *input,
                        Oj__ActionResponse_Closure closure,
@@ -3013,7 +3456,12 @@ extern const ProtobufCMessageDescriptor oj__ping_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__status_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__setting__descriptor;
 extern const ProtobufCMessageDescriptor oj__status_response__descriptor;
+extern const ProtobufCMessageDescriptor oj__pipeline_attention__descriptor;
+extern const ProtobufCMessageDescriptor oj__session_attention__descriptor;
+extern const ProtobufCMessageDescriptor oj__lock_attention__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_wait__descriptor;
+extern const ProtobufCMessageDescriptor oj__daemon_logs_request__descriptor;
+extern const ProtobufCMessageDescriptor oj__daemon_logs_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_stop_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_stop_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__input__descriptor;
@@ -3023,6 +3471,9 @@ extern const ProtobufCMessageDescriptor oj__pipeline_list_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_summary__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_list_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_ref__descriptor;
+extern const ProtobufCMessageDescriptor oj__pipeline_logs_request__descriptor;
+extern const ProtobufCMessageDescriptor oj__log_piece__descriptor;
+extern const ProtobufCMessageDescriptor oj__pipeline_logs_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__recovery_step__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_status_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__checkpoint__descriptor;

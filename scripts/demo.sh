@@ -205,14 +205,15 @@ run oj pipeline status "$id1"
 run oj lock status merge-lock
 note "the release manager is done: the pipelines merge one at a time, in the order they queued"
 run oj lock release merge-lock --holder release-manager
-wait_pipeline "$id1" state "done" 20
+run oj pipeline wait "$id1" --timeout 20s
 wait_pipeline "$id2" state "done" 20
 run oj status
 
 section "9. The results"
 run oj pipeline list
 run oj pipeline show "$id1"
-show ".oj/logs/pipelines/$id1.log"
+note "its shell steps' and its agent's output, in the order they ran"
+run oj pipeline logs "$id1"
 run oj workspace list
 run git log --oneline --graph
 run cat "work/$id1.md" "work/$id2.md"
@@ -237,6 +238,8 @@ wait_for "pipeline $id3 to escalate" 20 escalated
 notified() { grep -q "needs a human" ".oj/logs/pipelines/$id3.log"; }
 wait_for "the notify command of pipeline $id3" 10 notified
 run oj pipeline status "$id3"
+note "oj status lists what needs a human first, with the command to run next"
+run oj status
 show ".oj/logs/pipelines/$id3.log"
 note "the notify command's output, above; a failing notify would show in the recovery steps"
 run oj pipeline cancel "$id3"

@@ -71,6 +71,7 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
     cfg->snapshot_keep = OJ_DEFAULT_SNAPSHOT_KEEP;
     cfg->compact_bytes = OJ_DEFAULT_COMPACT_BYTES;
     cfg->nudge_pause_ms = OJ_DEFAULT_NUDGE_PAUSE_MS;
+    cfg->lock_held_long_ms = OJ_DEFAULT_LOCK_HELD_LONG_MS;
     cfg->log_max_bytes = OJ_DEFAULT_LOG_MAX_BYTES;
     cfg->log_keep = OJ_DEFAULT_LOG_KEEP;
     cfg->retain_finished_ms = OJ_DEFAULT_RETAIN_FINISHED_MS;
@@ -134,6 +135,16 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
             return -1;
         snprintf(err, errlen, "OJ_NUDGE_PAUSE must be a duration like 30s or 2m (got '%s')",
                  env->nudge_pause);
+        return -1;
+    }
+    if (env->lock_held_long && *env->lock_held_long &&
+        (rc = env_duration("OJ_LOCK_HELD_LONG", env->lock_held_long, "0 lists only stale locks",
+                           &cfg->lock_held_long_ms, err, errlen)) != 0) {
+        if (rc > 0)
+            return -1;
+        snprintf(err, errlen,
+                 "OJ_LOCK_HELD_LONG must be a duration like 30m or 2h, or 0 (got '%s')",
+                 env->lock_held_long);
         return -1;
     }
     if (env->compact_size && *env->compact_size &&

@@ -20,6 +20,7 @@
 #define OJ_DEFAULT_HISTORY_MAX_BYTES (1ULL << 30)
 #define OJ_DEFAULT_PORT_BASE 20000
 #define OJ_DEFAULT_PORT_STEP 1
+#define OJ_DEFAULT_LOCK_HELD_LONG_MS (30LL * 60 * 1000)
 
 struct oj_config {
     enum oj_log_level log_level; /* OJ_LOG_LEVEL */
@@ -44,6 +45,8 @@ struct oj_config {
     /* OJ_AGENT_IDLE_TIMEOUT, OJ_PHASE_TIMEOUT: what a runbook phase that names no
      * idle_timeout (agents) or timeout gets (0 = the runbook defaults: 5m, none) */
     int64_t agent_idle_timeout_ms, phase_timeout_ms;
+    /* OJ_LOCK_HELD_LONG: oj status lists a lock held longer than this (0 = only stale ones) */
+    int64_t lock_held_long_ms;
 };
 
 /* The raw values of the variables (NULL = unset). */
@@ -51,7 +54,7 @@ struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
         *compact_size, *nudge_pause, *log_max_size, *log_keep, *retain_history,
         *history_max_size, *retain_finished, *port_base, *port_step, *agent_idle_timeout,
-        *phase_timeout;
+        *phase_timeout, *lock_held_long;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and

@@ -32,6 +32,7 @@ static const struct {
     {"agent_idle_timeout", "OJ_AGENT_IDLE_TIMEOUT",
      offsetof(struct oj_config_env, agent_idle_timeout)},
     {"phase_timeout", "OJ_PHASE_TIMEOUT", offsetof(struct oj_config_env, phase_timeout)},
+    {"lock_held_long", "OJ_LOCK_HELD_LONG", offsetof(struct oj_config_env, lock_held_long)},
 };
 
 static int find_key(const char *key)
@@ -258,6 +259,7 @@ void oj_setting_value(const struct oj_config *c, int i, char *buf, size_t len)
     case 14: ms_text(c->agent_idle_timeout_ms > 0 ? c->agent_idle_timeout_ms : 300000, buf, len);
         break;
     case 15: ms_text(c->phase_timeout_ms, buf, len); break;
+    case 16: ms_text(c->lock_held_long_ms, buf, len); break;
     default: snprintf(buf, len, "?");
     }
 }

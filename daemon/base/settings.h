@@ -17,7 +17,7 @@
 
 enum oj_setting_from { OJ_FROM_DEFAULT, OJ_FROM_USER, OJ_FROM_PROJECT, OJ_FROM_ENV };
 
-#define OJ_SETTINGS_N 16
+#define OJ_SETTINGS_N 17
 
 struct oj_setting {
     const char *key; /* in config.json */

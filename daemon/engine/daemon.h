@@ -120,6 +120,10 @@ struct oj_daemon {
     int64_t runbooks_mtime_ns;
     char runbooks_error[1024]; /* why the last reload failed, "" when it did not */
     bool relocked;             /* pipelines took back their locks after a start */
+
+    /* oj status's escalated and failed pipelines as of one state (status_attention.c):
+     * repeated statuses of an unchanged state do not walk them again */
+    struct oj_attention_cache *attention_cache;
 };
 
 static inline struct oj_daemon *oj_daemon_of(Oj__Control_Service *svc)

@@ -41,6 +41,9 @@ void oj_pipelines_index(struct oj_daemon *d)
     if (oj_store_index(d->store, "pipeline", oj_pipeline_in_play) != 0)
         LOG_WARN("pipelines: out of memory for the index of active pipelines; the tick looks "
                  "at every pipeline");
+    if (oj_store_index(d->store, "pipeline", oj_pipeline_needs_human) != 0)
+        LOG_WARN("pipelines: out of memory for the index of pipelines that need a human; oj "
+                 "status looks at every pipeline");
 }
 
 /* The "pipelines" of one archive file ({"<id>": record, ...}), or NULL. */

@@ -434,6 +434,7 @@ static void agent_spawned(struct oj_daemon *d, void *arg, const char *sid, int r
         free(a);
         return;
     }
+    oj_pl_note_agent(d, id, sid, a->phase);
     int64_t now = oj_wall_ms();
     oj_pipeline_touch(&p, now);
     oj_pipeline_agent_started(&p, sid, now);
@@ -477,6 +478,7 @@ static int start_agent(struct oj_daemon *d, const char *id, const struct oj_phas
         oj_pipeline_touch(&p, now);
         /* it is this phase's agent start that the crash kept from being recorded */
         oj_pipeline_agent_started(&p, orphan.sid, now);
+        oj_pl_note_agent(d, id, orphan.sid, ph->name);
         bool saved = save(d, id, &p);
         oj_pipeline_free(&p);
         if (!saved) {

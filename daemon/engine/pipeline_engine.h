@@ -140,6 +140,10 @@ void oj_pl_log_path(struct oj_daemon *d, const char *id, char *buf, size_t len);
 void oj_pl_env(struct oj_daemon *d, const char *id, const struct oj_pipeline *p,
                struct oj_task_env *e);
 
+/* pipeline_output.c: notes in .oj/logs/pipelines/<id>.agents that agent sid
+ * of phase starts here in the pipeline's log (pipeline_logs.h). */
+void oj_pl_note_agent(struct oj_daemon *d, const char *id, const char *sid, const char *phase);
+
 /* pipeline_workspace.c: starts making the pipeline's worktree on a runner
  * thread (it is in step workspace); when done, its first phase is driven.
  * again: an earlier try may have left something (oj run's own try: false;

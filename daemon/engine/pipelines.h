@@ -59,4 +59,31 @@ int oj_pipeline_start(struct oj_daemon *d, const char *pipeline, char *const *po
 const struct oj_runbooks *oj_runbooks_current(struct oj_daemon *d);
 void oj_runbooks_refresh(struct oj_daemon *d);
 
+/* A pipeline's output in order (pipeline_output.c; the parts and the cursor
+ * are pipeline_logs.h's): from the cursor (part, offset) on, at most max
+ * bytes, as pieces of one source each. follow: stop at the part of an agent
+ * whose output is not all in yet (else read on past it). The cursor after them is out->part,
+ * out->offset; out->session_id names the agent whose part it stands in
+ * while that agent works; complete: `finished` (the pipeline is), and
+ * everything is read. Reads files only. 0, or -1 when out of memory (what was
+ * read is kept). */
+struct oj_pl_piece {
+    char source[16]; /* "pipeline" or the agent's session id */
+    char phase[80];
+    bool first;      /* the first bytes of its part */
+    uint8_t *data;
+    size_t len;
+};
+struct oj_pl_logs {
+    struct oj_pl_piece *pieces;
+    size_t n;
+    uint32_t part;
+    uint64_t offset;
+    char session_id[16];
+    bool complete;
+};
+int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool follow,
+                     uint32_t part, uint64_t offset, size_t max, struct oj_pl_logs *out);
+void oj_pl_logs_free(struct oj_pl_logs *l);
+
 #endif

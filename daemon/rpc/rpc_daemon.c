@@ -1,19 +1,26 @@
 /* rpc_daemon.c — handlers for the daemon itself: Status and DaemonStop.
  * (Ping is answered by the server without reaching the engine.) */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "daemon.h"
 #include "history_sweep.h"
 #include "log.h"
+#include "rpc.h"
 #include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
 #include "rpc_table.h"
 #include "reply_cache.h"
 #include "server.h"
 #include "state.h"
+#include "status_attention.h"
 #include "sessions_engine.h"
 #include "store.h"
 #include "version.h"
@@ -102,7 +109,9 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
     out.waiting = wp;
     if (wp == NULL)
         out.n_waiting = 0;
+    oj_status_attention(d, waits, out.n_waiting, &out);
     done(&out, call);
+    oj_status_attention_free(&out);
     free(wp);
     free(waits);
 }
@@ -128,8 +137,105 @@ static void rpc_daemon_stop(Oj__Control_Service *svc, const Oj__DaemonStopReques
     kill(getpid(), SIGUSR1);
 }
 
+/* ---- the daemon's log -------------------------------------------------------------------- */
+
+#define DLOG_DEFAULT_MAX (1u << 20)
+#define DLOG_MAX (16u << 20)
+#define DLOG_DEFAULT_LINES 10
+
+/* Up to max bytes of the file at fd from `from`, into *buf (malloc'd). */
+static size_t read_at(int fd, uint64_t from, uint64_t size, size_t max, uint8_t **buf)
+{
+    size_t want = from < size ? (size - from > max ? max : (size_t)(size - from)) : 0;
+    *buf = malloc(want + 1);
+    if (*buf == NULL || want == 0)
+        return 0;
+    ssize_t n = pread(fd, *buf, want, (off_t)from);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* Where the last `lines` lines of the file begin (reads its last max bytes). */
+static uint64_t tail_start(int fd, uint64_t size, unsigned lines, size_t max)
+{
+    uint64_t from = size > max ? size - max : 0;
+    uint8_t *buf;
+    size_t n = read_at(fd, from, size, max, &buf);
+    size_t i = n;
+    if (i > 0 && buf[i - 1] == '\n')
+        i--; /* the last line's own newline */
+    unsigned seen = 0;
+    while (i > 0) {
+        if (buf[i - 1] == '\n' && ++seen == lines)
+            break;
+        i--;
+    }
+    free(buf);
+    return from + i;
+}
+
+static void rpc_daemon_logs(Oj__Control_Service *svc, const Oj__DaemonLogsRequest *in,
+                            Oj__DaemonLogsResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    size_t max = in->max_bytes == 0 ? DLOG_DEFAULT_MAX
+                 : in->max_bytes > DLOG_MAX ? DLOG_MAX
+                                            : in->max_bytes;
+    Oj__DaemonLogsResponse out = OJ__DAEMON_LOGS_RESPONSE__INIT;
+    out.path = d->paths.log_path;
+    int fd = open(d->paths.log_path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "cannot read %s: %s",
+                       d->paths.log_path, strerror(errno));
+    }
+    uint64_t from = 0;
+    if (in->from && in->file_id != 0 && in->file_id != (uint64_t)st.st_ino) {
+        /* Rotated since: the rest of the file the reader was in, when it is
+         * daemon.log.1 now, then (next call) the new one from its start. */
+        char old[PATH_MAX + 8];
+        snprintf(old, sizeof old, "%s.1", d->paths.log_path);
+        int ofd = open(old, O_RDONLY | O_CLOEXEC);
+        struct stat ost;
+        if (ofd >= 0 && fstat(ofd, &ost) == 0 && (uint64_t)ost.st_ino == in->file_id &&
+            in->offset < (uint64_t)ost.st_size) {
+            uint8_t *buf;
+            size_t n = read_at(ofd, in->offset, (uint64_t)ost.st_size, max, &buf);
+            close(ofd);
+            close(fd);
+            out.data.data = buf;
+            out.data.len = n;
+            out.offset = in->offset + n;
+            out.file_id = in->file_id;
+            done(&out, call);
+            free(buf);
+            return;
+        }
+        if (ofd >= 0)
+            close(ofd);
+        out.rotated = true;
+    } else if (in->from) {
+        from = in->offset <= (uint64_t)st.st_size ? in->offset : 0;
+        out.rotated = in->offset > (uint64_t)st.st_size; /* truncated: start over */
+    } else {
+        from = tail_start(fd, (uint64_t)st.st_size,
+                          in->tail_lines ? in->tail_lines : DLOG_DEFAULT_LINES, max);
+    }
+    uint8_t *buf;
+    size_t n = read_at(fd, from, (uint64_t)st.st_size, max, &buf);
+    close(fd);
+    out.data.data = buf;
+    out.data.len = n;
+    out.offset = from + n;
+    out.file_id = (uint64_t)st.st_ino;
+    done(&out, call);
+    free(buf);
+}
+
 void oj_rpc_register_daemon(Oj__Control_Service *svc)
 {
     svc->status = rpc_status;
     svc->daemon_stop = rpc_daemon_stop;
+    svc->daemon_logs = rpc_daemon_logs;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "engine_work.h"
@@ -542,6 +543,85 @@ static void rpc_checkpoint(Oj__Control_Service *svc, const Oj__CheckpointRequest
     answer(call, done, id, code, msg);
 }
 
+/* ---- output ------------------------------------------------------------------------------ */
+
+#define LOGS_DEFAULT_MAX (1u << 20)
+#define LOGS_MAX (16u << 20)
+
+/* Whether query is a whole pipeline id (p + 6 hex digits) whose log is still
+ * kept though its record left the state (archived): its output can be read. */
+static bool archived_logs(struct oj_daemon *d, const char *query)
+{
+    bool whole = strlen(query) == 7 && query[0] == 'p';
+    for (int i = 1; whole && i < 7; i++)
+        whole = (query[i] >= '0' && query[i] <= '9') || (query[i] >= 'a' && query[i] <= 'f');
+    char log[PATH_MAX + 64];
+    if (whole)
+        oj_pl_log_path(d, query, log, sizeof log);
+    return whole && access(log, F_OK) == 0;
+}
+
+static void rpc_logs(Oj__Control_Service *svc, const Oj__PipelineLogsRequest *in,
+                     Oj__PipelineLogsResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    const char *found;
+    char why[300], id[16];
+    int code = oj_pipeline_find(d, in->id, &found, why, sizeof why);
+    const char *state = "archived";
+    bool finished = true;
+    if (code == OJ__STATUS_CODE__OK) {
+        snprintf(id, sizeof id, "%s", found);
+        enum oj_pipeline_state st =
+            oj_pipeline_state_of(oj_state_get(state_of(d), "pipeline", id));
+        state = oj_pipeline_state_name(st);
+        finished = !oj_pipeline_state_active(st);
+    } else if (code == OJ__STATUS_CODE__NOT_FOUND && archived_logs(d, in->id)) {
+        snprintf(id, sizeof id, "%s", in->id);
+    } else {
+        OJ_FAIL_RETURN(call, done, code, "%s", why);
+    }
+    size_t max = in->max_bytes == 0 ? LOGS_DEFAULT_MAX
+                 : in->max_bytes > LOGS_MAX ? LOGS_MAX
+                                            : in->max_bytes;
+    struct oj_pl_logs l;
+    int rc = oj_pipeline_logs(d, id, finished, in->follow, in->part, in->offset, max, &l);
+    if (rc != 0 && l.n == 0) {
+        oj_pl_logs_free(&l);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    }
+    Oj__LogPiece *pieces = calloc(l.n + 1, sizeof *pieces);
+    Oj__LogPiece **ptrs = calloc(l.n + 1, sizeof *ptrs);
+    if (pieces == NULL || ptrs == NULL) {
+        free(pieces);
+        free(ptrs);
+        oj_pl_logs_free(&l);
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        oj__log_piece__init(&pieces[i]);
+        pieces[i].source = l.pieces[i].source;
+        pieces[i].phase = l.pieces[i].phase;
+        pieces[i].first = l.pieces[i].first;
+        pieces[i].data.data = l.pieces[i].data;
+        pieces[i].data.len = l.pieces[i].len;
+        ptrs[i] = &pieces[i];
+    }
+    Oj__PipelineLogsResponse out = OJ__PIPELINE_LOGS_RESPONSE__INIT;
+    out.pipeline_id = id;
+    out.pieces = ptrs;
+    out.n_pieces = l.n;
+    out.part = l.part;
+    out.offset = l.offset;
+    out.state = (char *)state;
+    out.complete = l.complete;
+    out.session_id = l.session_id;
+    done(&out, call);
+    free(pieces);
+    free(ptrs);
+    oj_pl_logs_free(&l);
+}
+
 void oj_rpc_register_pipeline(Oj__Control_Service *svc)
 {
     svc->run = rpc_run;
@@ -552,6 +632,7 @@ void oj_rpc_register_pipeline(Oj__Control_Service *svc)
     svc->pipeline_restart = rpc_restart;
     svc->pipeline_resume = rpc_resume;
     svc->pipeline_cancel = rpc_cancel;
+    svc->pipeline_logs = rpc_logs;
     svc->done = rpc_done;
     svc->checkpoint = rpc_checkpoint;
 }

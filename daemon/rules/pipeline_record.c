@@ -108,6 +108,12 @@ bool oj_pipeline_in_play(const cJSON *v)
     return oj_pipeline_active(v) || has_text(v, "release_session") || has_text(v, "relock");
 }
 
+bool oj_pipeline_needs_human(const cJSON *v)
+{
+    enum oj_pipeline_state s = oj_pipeline_state_of(v);
+    return s == OJ_PIPELINE_ESCALATED || s == OJ_PIPELINE_FAILED;
+}
+
 /* ---- the format -------------------------------------------------------------------- */
 
 enum kind { STR, NUM, BOOL, STATE, STEP, INPUTS, RECOVERY, CHECKPOINTS };

@@ -166,4 +166,8 @@ bool oj_pipeline_active(const cJSON *v);
  * take back after a graceful stop (relock). The daemon keeps these in an
  * index (oj_state_index), so that what is finished costs the tick nothing. */
 bool oj_pipeline_in_play(const cJSON *v);
+/* Whether a stored record waits for a human: escalated, or failed (failed
+ * ones stay in the live state until resumed, cancelled or archived). Kept in
+ * an index too, so that oj status lists them without walking the history. */
+bool oj_pipeline_needs_human(const cJSON *v);
 #endif

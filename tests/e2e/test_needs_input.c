@@ -314,3 +314,41 @@ Test(needs_input, a_prompt_is_seen_again_after_a_daemon_restart, .init = setup,
     send_line(id, "n");
     expect_state(id, "running");
 }
+
+/* oj status puts an agent waiting for an answer above the counts, with what
+ * it asks and the command to answer it. */
+Test(needs_input, status_lists_an_agent_needing_input_first, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+    char id[32];
+    cr_assert_eq(env_start_agent(&e, "asker", id, sizeof id), 0);
+    expect_state(id, "running");
+    struct oj_out before = OJ(&e, "status");
+    cr_expect(strstr(before.out, "waiting for an answer") == NULL, "%s", before.out);
+    oj_out_free(&before);
+    send_line(id, "permission");
+    expect_state(id, "needs_input");
+    struct oj_out s = OJ(&e, "status");
+    cr_assert_eq(s.code, 0, "%s", s.err);
+    const char *listed = strstr(s.out, "agents waiting for an answer:");
+    const char *counts = strstr(s.out, "pipelines:");
+    cr_expect(listed && counts && listed < counts, "listed before the counts:\n%s", s.out);
+    char want[64];
+    snprintf(want, sizeof want, "session %s (asker)", id);
+    cr_expect(strstr(s.out, want) != NULL, "%s", s.out);
+    cr_expect(strstr(s.out, "asks: Do you want to proceed? [y/n]") != NULL, "%s", s.out);
+    oj_out_free(&s);
+    struct oj_out j = OJ(&e, "status", "--json");
+    cJSON *r = cJSON_Parse(j.out);
+    const cJSON *arr = cJSON_GetObjectItem(r, "needs_input");
+    cr_expect(cJSON_GetArraySize(arr) == 1 &&
+                  strcmp(jstr(cJSON_GetArrayItem(arr, 0), "session_id"), id) == 0,
+              "%s", j.out);
+    cJSON_Delete(r);
+    oj_out_free(&j);
+    send_line(id, "y");
+    expect_state(id, "running");
+    struct oj_out after = OJ(&e, "status");
+    cr_expect(strstr(after.out, "waiting for an answer") == NULL, "answered: %s", after.out);
+    oj_out_free(&after);
+}

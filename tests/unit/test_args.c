@@ -108,3 +108,32 @@ Test(args, an_option_given_again_keeps_every_value_in_order)
     cr_expect_eq(oj_args_all(&a, "force", all, 8), 0, "a flag has no values");
     cr_expect_eq(oj_args_all(&a, "timeout", all, 2), 2, "at most max");
 }
+
+static const struct oj_opt logs_opts[] = {
+    {"follow", false, NULL, "f"},
+    {"lines", true, "N", "n"},
+    {0},
+};
+static const struct oj_cmd daemon_logs = {"daemon", "logs", "", "s", NULL, logs_opts, 0, 0, noop};
+
+Test(args, one_letter_aliases_of_daemon_logs)
+{
+    struct oj_args a;
+    char err[256];
+    char *argv[] = {"-f", "-n", "5", NULL};
+    cr_assert_eq(oj_args_parse(&daemon_logs, 3, argv, &a, err, sizeof err), 0, "%s", err);
+    cr_expect(oj_args_has(&a, "follow"));
+    cr_expect_str_eq(oj_args_get(&a, "lines"), "5");
+    char *argv2[] = {"-n7", NULL};
+    cr_assert_eq(oj_args_parse(&daemon_logs, 1, argv2, &a, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(oj_args_get(&a, "lines"), "7");
+    char *argv3[] = {"-n", NULL};
+    cr_expect_eq(oj_args_parse(&daemon_logs, 1, argv3, &a, err, sizeof err), -1);
+    cr_expect(strstr(err, "'-n'") && strstr(err, "needs a value"), "%s", err);
+    char *argv4[] = {"-x", NULL};
+    cr_expect_eq(oj_args_parse(&daemon_logs, 1, argv4, &a, err, sizeof err), -1);
+    cr_expect(strstr(err, "unknown option '-x'"), "%s", err);
+    /* other commands have no aliases: -f is not --force for lock release */
+    char *argv5[] = {"x", "-f", NULL};
+    cr_expect_eq(parse(&a, err, 2, argv5), -1);
+}

@@ -38,7 +38,7 @@ Test(config, reads_each_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m", "21000", "2", "10m", "2h"}, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m", "21000", "2", "10m", "2h", "2h"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_DEBUG);
     cr_expect_eq(c.agent_idle_timeout_ms, 600000);
     cr_expect_eq(c.phase_timeout_ms, 7200000);
@@ -53,10 +53,29 @@ Test(config, reads_each_variable)
     cr_expect_eq(c.retain_history_ms, 3LL * 24 * 3600 * 1000);
     cr_expect_eq(c.history_max_bytes, 2ULL * 1000 * 1000 * 1000);
     cr_expect_eq(c.retain_finished_ms, 20 * 60 * 1000);
+    cr_expect_eq(c.lock_held_long_ms, 2 * 3600 * 1000);
     cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "warn", .max_sessions = ""}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_WARN);
     cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = "error"}, err, sizeof err), 0);
     cr_expect_eq(c.log_level, OJ_LOG_ERROR);
+}
+
+Test(config, lock_held_long_needs_a_unit_and_allows_0)
+{
+    struct oj_config c;
+    char err[256];
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.log_level = NULL}, err, sizeof err),
+                 0);
+    cr_expect_eq(c.lock_held_long_ms, 30 * 60 * 1000, "default 30m");
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){.lock_held_long = "0"}, err,
+                                 sizeof err), 0);
+    cr_expect_eq(c.lock_held_long_ms, 0);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.lock_held_long = "30"}, err,
+                                 sizeof err), -1);
+    cr_expect(strstr(err, "OJ_LOCK_HELD_LONG needs a unit"), "%s", err);
+    cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.lock_held_long = "soon"}, err,
+                                 sizeof err), -1);
+    cr_expect(strstr(err, "OJ_LOCK_HELD_LONG must be a duration"), "%s", err);
 }
 
 Test(config, bad_values_name_the_variable)
