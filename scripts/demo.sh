@@ -257,6 +257,8 @@ notified_input() { grep -q "session.needs_input" "$tmp/notified.txt"; }
 wait_for "the notifier to fire" 10 notified_input
 step cat "$tmp/notified.txt" "#" what the notifier command wrote, one line per event
 sed 's/^/  /' "$tmp/notified.txt"
+note "oj status lists the agent waiting for an answer above the counts, with what it asks"
+run oj status
 run oj session send asker y
 wait_for "the asker agent to take the answer" 10 screen_has asker "permission answer: y"
 run oj session list
