@@ -89,6 +89,13 @@ int oj_args_parse(const struct oj_cmd *cmd, int argc, char **argv, struct oj_arg
             oj_color_set((enum oj_color_when)w);
             continue;
         }
+        /* -q/--quiet is every command's too (unless it has a --quiet of its own):
+         * nothing on stdout, the exit status says how it went */
+        if ((strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) &&
+            find_opt(cmd, "quiet", 5) < 0) {
+            out->quiet = true;
+            continue;
+        }
         if (arg[1] != '-') {
             /* -x, -xVALUE or -x VALUE for a short flag */
             int k = find_short(cmd, arg[1]);
@@ -233,5 +240,6 @@ void oj_cmd_print_help(const struct oj_cmd *cmd)
         printf("  %-24s %s\n", left, o->help);
     }
     printf("  %-24s %s\n", "--color WHEN", "colour states: auto (on a terminal), always, never");
+    printf("  %-24s %s\n", "-q, --quiet", "print nothing on stdout; the exit status says it all");
     printf("  %-24s %s\n", "-h, --help", "show this help");
 }

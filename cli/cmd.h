@@ -30,6 +30,7 @@ struct oj_args {
      * wildcard entry {"*", ...} (oj run: inputs by name) */
     int nnamed;
     const char *named[OJ_MAX_NAMED][2];
+    bool quiet; /* -q/--quiet: stdout goes nowhere (oj_main) */
     /* every value given to an option, in order, with the option's index: an
      * option given again keeps its last value in value[], all of them here
      * (oj_args_all: a repeatable option such as `oj events --kind`) */

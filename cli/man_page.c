@@ -136,6 +136,9 @@ void oj_man_page(FILE *f)
           ".TP\n\\fB\\-\\-color\\fR \\fIWHEN\\fR\n"
           "colour the states in tables: \\fBauto\\fR (the default: when stdout is a terminal and\n"
           "\\fBNO_COLOR\\fR is not set), \\fBalways\\fR or \\fBnever\\fR; accepted after any command too\n"
+          ".TP\n\\fB\\-q\\fR, \\fB\\-\\-quiet\\fR\n"
+          "after any command: print nothing on stdout; the exit status says how it went (errors\n"
+          "still go to stderr)\n"
           ".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\n"
           "show the usage; after a command, that command's help\n"
           ".TP\n\\fB\\-\\-version\\fR\nprint the version and the protocol version\n",

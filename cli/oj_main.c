@@ -4,6 +4,7 @@
  *   oj [-C DIR] <group> <command> [args]   grouped commands (daemon start, lock list, ...)
  *
  * oj_main() returns the exit status instead of exiting, so tests can call it. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -99,6 +100,11 @@ int oj_main(int argc, char **argv)
     if (rc < 0) {
         oj_errorf("%s", err);
         return OJ_EXIT_USAGE;
+    }
+    /* -q: a script that wants only the exit status (errors still on stderr) */
+    if (args.quiet && freopen("/dev/null", "w", stdout) == NULL) {
+        oj_errorf("cannot silence stdout: %s", strerror(errno));
+        return OJ_EXIT_FAILURE;
     }
     return cmd->exec(&ctx, &args);
 }

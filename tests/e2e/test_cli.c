@@ -315,6 +315,14 @@ Test(cli, short_flags_and_options_after_arguments, .init = setup, .fini = teardo
     cr_expect_eq(bad.code, 2);
     cr_expect(strstr(bad.err, "'-f'") != NULL, "%s", bad.err);
     oj_out_free(&bad);
+    /* -q: nothing on stdout, the exit status says it; errors still on stderr */
+    struct oj_out q = OJ(&e, "lock", "acquire", "quiet-lock", "--holder", "me", "-q");
+    cr_expect(q.code == 0 && q.out[0] == '\0', "-q: exit %d, stdout '%s'", q.code, q.out);
+    oj_out_free(&q);
+    struct oj_out q2 = OJ(&e, "lock", "acquire", "quiet-lock", "--holder", "other", "--quiet");
+    cr_expect(q2.code == 5 && q2.out[0] == '\0' && strstr(q2.err, "quiet-lock"),
+              "a refusal is still said on stderr: exit %d: %s", q2.code, q2.err);
+    oj_out_free(&q2);
     /* after --, a word starting with '-' is an argument (here a lock name,
      * which may hold '-'), not an option */
     struct oj_out dd = OJ(&e, "lock", "status", "--", "--json");
