@@ -41,7 +41,7 @@ static void show_log_tail(const char *log_path)
 }
 
 static int start_background(const char *root, const struct oj_paths *paths, bool recover,
-                            bool rebuild)
+                            bool rebuild, const char *const *set, int n_set)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -76,7 +76,8 @@ static int start_background(const char *root, const struct oj_paths *paths, bool
                 close(null);
         }
         struct oj_daemon_opts o = {.root = root, .foreground = false, .ready_fd = fds[1],
-                                   .recover = recover, .rebuild = rebuild};
+                                   .recover = recover, .rebuild = rebuild, .set = set,
+                                   .n_set = n_set};
         _exit(oj_daemon_run(&o));
     }
     close(fds[1]);
@@ -168,17 +169,20 @@ static int exec_start(struct oj_ctx *ctx, const struct oj_args *a)
      * the checks above: another user's .oj/ is "permission denied", not an
      * unreadable config file). */
     char err[PATH_MAX + 512];
-    if (oj_daemon_check_settings(paths.state_dir, err, sizeof err) != 0) {
+    const char *set[64];
+    int n_set = oj_args_all(a, "set", set, 64);
+    if (oj_daemon_check_settings(paths.state_dir, set, n_set, err, sizeof err) != 0) {
         oj_errorf("%s", err);
         return OJ_EXIT_USAGE;
     }
     bool recover = oj_args_has(a, "recover"), rebuild = oj_args_has(a, "rebuild-state");
     if (oj_args_has(a, "foreground")) {
         struct oj_daemon_opts o = {.root = root, .foreground = true, .ready_fd = -1,
-                                   .recover = recover, .rebuild = rebuild};
+                                   .recover = recover, .rebuild = rebuild, .set = set,
+                                   .n_set = n_set};
         return oj_daemon_run(&o) == 0 ? OJ_EXIT_OK : OJ_EXIT_FAILURE;
     }
-    return start_background(root, &paths, recover, rebuild);
+    return start_background(root, &paths, recover, rebuild, set, n_set);
 }
 
 /* Polls the pid lock until its holder is gone or the deadline passes. */
@@ -278,6 +282,8 @@ static const struct oj_opt start_opts[] = {
     {"foreground", false, NULL, "stay attached: log to stderr too, stop with Ctrl-C (for systemd)"},
     {"recover", false, NULL, "accept the losses a start refused: keep copies, start from what is good"},
     {"rebuild-state", false, NULL, "ignore snapshots and replay the whole WAL"},
+    {"set", true, "KEY=VALUE", "a setting for this run, over the environment and the config "
+                               "files (repeatable; keys as in .oj/config.json)"},
     {0},
 };
 static const struct oj_opt stop_opts[] = {
@@ -287,7 +293,7 @@ static const struct oj_opt stop_opts[] = {
 };
 
 const struct oj_cmd oj_cmd_daemon_start = {
-    "daemon", "start", "[--foreground] [--recover] [--rebuild-state]",
+    "daemon", "start", "[--foreground] [--recover] [--rebuild-state] [--set KEY=VALUE...]",
     "Start the daemon for this project",
     "Creates .oj/ at the git top level (or here, outside git) when no .oj/ exists above the\n"
     "current directory, then starts the daemon in the background and returns once it answers.\n"

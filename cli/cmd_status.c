@@ -136,7 +136,7 @@ static void print_status(const Oj__StatusResponse *s, bool verbose, bool resourc
                s->requests_in_flight);
         printf("listener:   %u restart(s) by the watchdog\n", s->listener_restarts);
         if (s->n_settings)
-            printf("settings:   (environment > project > user > default)\n");
+            printf("settings:   (flag > environment > project > user > default)\n");
         for (size_t i = 0; i < s->n_settings; i++)
             printf("  %-18s %-8s %s\n", oj_esc(s->settings[i]->key), oj_esc(s->settings[i]->value),
                    oj_esc(s->settings[i]->source));

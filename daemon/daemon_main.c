@@ -201,7 +201,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         free(d);
         return fail(o, err);
     }
-    if (oj_settings_load(&d->settings, d->paths.state_dir, &d->cfg, err, sizeof err) != 0) {
+    if (oj_settings_load(&d->settings, d->paths.state_dir, o->set, o->n_set, &d->cfg, err,
+                         sizeof err) != 0) {
         free(d);
         return fail(o, err);
     }

@@ -24,6 +24,8 @@ struct oj_daemon_opts {
     /* -1, or a pipe for the starting CLI: any number of "NOTE <text>\n", then
      * "READY <pid>\n", "ALREADY <pid>\n" or "ERROR <why>\n". */
     int ready_fd;
+    const char *const *set; /* n_set "key=value" settings from `--set` (settings.h) */
+    int n_set;
 };
 
 /* Runs the daemon until it is stopped. Returns the process exit status. Must
@@ -34,7 +36,8 @@ int oj_daemon_run(const struct oj_daemon_opts *o);
  * in state_dir will (the environment, .oj/config.json, the user's
  * config.json: settings.h): 0, or -1 with a one-line reason naming the
  * variable or the file and key in err. */
-int oj_daemon_check_settings(const char *state_dir, char *err, size_t errlen);
+int oj_daemon_check_settings(const char *state_dir, const char *const *set, int n_set, char *err,
+                             size_t errlen);
 
 /* Restores a snapshot of the project whose state lives in state_dir with no
  * daemon running; the caller holds the daemon's single-instance lock

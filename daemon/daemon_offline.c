@@ -12,11 +12,12 @@
 #include "snapshot_pick.h"
 #include "store.h"
 
-int oj_daemon_check_settings(const char *state_dir, char *err, size_t errlen)
+int oj_daemon_check_settings(const char *state_dir, const char *const *set, int n_set, char *err,
+                             size_t errlen)
 {
     struct oj_config cfg;
     struct oj_settings st;
-    return oj_settings_load(&st, state_dir, &cfg, err, errlen);
+    return oj_settings_load(&st, state_dir, set, n_set, &cfg, err, errlen);
 }
 
 /* The reply and the result its strings point into, freed together. */

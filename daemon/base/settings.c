@@ -105,7 +105,8 @@ static int layer(struct oj_settings *st, const char *path, const char *text,
     return rc;
 }
 
-int oj_settings_resolve(struct oj_settings *st, const char *(*getenv_fn)(const char *),
+int oj_settings_resolve(struct oj_settings *st, const char *const *flags, int n_flags,
+                        const char *(*getenv_fn)(const char *),
                         const char *project_path, const char *project_text,
                         const char *user_path, const char *user_text, struct oj_config *cfg,
                         char *err, size_t errlen)
@@ -117,10 +118,23 @@ int oj_settings_resolve(struct oj_settings *st, const char *(*getenv_fn)(const c
         st->s[i].key = table[i].key;
         st->s[i].env = table[i].env;
         const char *v = getenv_fn ? getenv_fn(table[i].env) : NULL;
-        if (v && v[0]) {
+        if (v && v[0] && st->s[i].from < OJ_FROM_ENV) {
             st->s[i].from = OJ_FROM_ENV;
             snprintf(st->s[i].given, sizeof st->s[i].given, "%s", v);
         }
+    }
+    for (int f = 0; f < n_flags; f++) {
+        const char *eq = strchr(flags[f], '=');
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - flags[f]) : 63, flags[f]);
+        int i = eq ? find_key(key) : -1;
+        if (i < 0) {
+            snprintf(err, errlen, "--set %.100s: %s; e.g. --set max_sessions=4 (the keys of "
+                     ".oj/config.json)", flags[f], eq ? "no such setting" : "give key=value");
+            return -1;
+        }
+        st->s[i].from = OJ_FROM_FLAG;
+        snprintf(st->s[i].given, sizeof st->s[i].given, "%s", eq + 1);
     }
     if (layer(st, project_path, project_text, OJ_FROM_PROJECT, err, errlen) != 0 ||
         layer(st, user_path, user_text, OJ_FROM_USER, err, errlen) != 0)
@@ -137,6 +151,10 @@ int oj_settings_resolve(struct oj_settings *st, const char *(*getenv_fn)(const c
         size_t n = strlen(table[i].env);
         if (strncmp(why, table[i].env, n) != 0 || (why[n] != ' ' && why[n] != '\0'))
             continue;
+        if (st->s[i].from == OJ_FROM_FLAG) {
+            snprintf(err, errlen, "--set %s=%s:%s", table[i].key, st->s[i].given, why + n);
+            return -1;
+        }
         if (st->s[i].from == OJ_FROM_PROJECT || st->s[i].from == OJ_FROM_USER) {
             snprintf(err, errlen, "%s: \"%s\"%s", st->s[i].from == OJ_FROM_PROJECT
                                                       ? st->project_path
@@ -178,8 +196,8 @@ static int read_config(const char *path, char **text, char *err, size_t errlen)
     return 0;
 }
 
-int oj_settings_load(struct oj_settings *st, const char *state_dir, struct oj_config *cfg,
-                     char *err, size_t errlen)
+int oj_settings_load(struct oj_settings *st, const char *state_dir, const char *const *flags,
+                     int n_flags, struct oj_config *cfg, char *err, size_t errlen)
 {
     char project[PATH_MAX], user[PATH_MAX];
     snprintf(project, sizeof project, "%s/config.json", state_dir);
@@ -195,7 +213,8 @@ int oj_settings_load(struct oj_settings *st, const char *state_dir, struct oj_co
     if (rc == 0 && user[0])
         rc = read_config(user, &utext, err, errlen);
     if (rc == 0)
-        rc = oj_settings_resolve(st, env_lookup, project, ptext, user, utext, cfg, err, errlen);
+        rc = oj_settings_resolve(st, flags, n_flags, env_lookup, project, ptext, user, utext, cfg,
+                                 err, errlen);
     free(ptext);
     free(utext);
     return rc;
@@ -204,6 +223,9 @@ int oj_settings_load(struct oj_settings *st, const char *state_dir, struct oj_co
 void oj_setting_source(const struct oj_settings *st, int i, char *buf, size_t len)
 {
     switch (st->s[i].from) {
+    case OJ_FROM_FLAG:
+        snprintf(buf, len, "flag --set");
+        break;
     case OJ_FROM_ENV:
         snprintf(buf, len, "environment %s", st->s[i].env);
         break;

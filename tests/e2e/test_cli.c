@@ -413,6 +413,15 @@ Test(cli, config_files_layer_under_the_environment, .init = setup, .fini = teard
     oj_out_free(&v);
     struct oj_out stop = OJ(&e, "daemon", "stop");
     oj_out_free(&stop);
+    /* a flag beats all of them, for that run */
+    s = oj_run_in(&e, NULL, envp, "daemon", "start", "--set", "max_sessions=5", (char *)NULL);
+    cr_assert_eq(s.code, 0, "%s", s.err);
+    oj_out_free(&s);
+    v = OJ(&e, "status", "-v");
+    cr_expect(strstr(v.out, "max_sessions       5        flag --set") != NULL, "%s", v.out);
+    oj_out_free(&v);
+    stop = OJ(&e, "daemon", "stop");
+    oj_out_free(&stop);
     f = fopen(path, "w");
     fputs("{\"max_sesions\": 3}\n", f);
     fclose(f);

@@ -31,7 +31,7 @@ Test(settings, environment_beats_project_beats_user_beats_default)
     char err[512], src[600];
     const char *project = "{\"max_sessions\": 3, \"nudge_pause\": \"1m\", \"//\": \"why\"}";
     const char *user = "{\"max_sessions\": 7, \"nudge_pause\": \"2m\", \"log_level\": \"debug\"}";
-    cr_assert_eq(oj_settings_resolve(&st, env_some, "/p/.oj/config.json", project,
+    cr_assert_eq(oj_settings_resolve(&st, NULL, 0, env_some, "/p/.oj/config.json", project,
                                      "/u/oj/config.json", user, &cfg, err, sizeof err),
                  0, "%s", err);
     cr_expect_eq(cfg.max_sessions, 4);
@@ -51,12 +51,37 @@ Test(settings, environment_beats_project_beats_user_beats_default)
     cr_expect_str_eq(v, "100MB");
 }
 
+Test(settings, a_flag_beats_the_environment_and_a_bad_one_is_named)
+{
+    struct oj_settings st;
+    struct oj_config cfg;
+    char err[512], src[64];
+    const char *flags[] = {"max_sessions=2"};
+    cr_assert_eq(oj_settings_resolve(&st, flags, 1, env_some, "/p", "{\"max_sessions\": 3}", NULL,
+                                     NULL, &cfg, err, sizeof err),
+                 0, "%s", err);
+    cr_expect_eq(cfg.max_sessions, 2, "flag 2 over environment 4 over project 3");
+    oj_setting_source(&st, 1, src, sizeof src);
+    cr_expect_str_eq(src, "flag --set");
+    const char *typo[] = {"max_sesions=2"};
+    cr_expect_eq(oj_settings_resolve(&st, typo, 1, env_none, "/p", NULL, NULL, NULL, &cfg, err,
+                                     sizeof err),
+                 -1);
+    cr_expect(strstr(err, "--set max_sesions=2: no such setting") != NULL, "%s", err);
+    const char *bad[] = {"max_sessions=0"};
+    cr_expect_eq(oj_settings_resolve(&st, bad, 1, env_none, "/p", NULL, NULL, NULL, &cfg, err,
+                                     sizeof err),
+                 -1);
+    cr_expect(strstr(err, "--set max_sessions=0: must be a whole number from 1 to 1000") != NULL,
+              "%s", err);
+}
+
 Test(settings, no_files_and_no_environment_is_every_default)
 {
     struct oj_settings st;
     struct oj_config cfg;
     char err[256];
-    cr_assert_eq(oj_settings_resolve(&st, env_none, "/p", NULL, "/u", NULL, &cfg, err,
+    cr_assert_eq(oj_settings_resolve(&st, NULL, 0, env_none, "/p", NULL, "/u", NULL, &cfg, err,
                                      sizeof err),
                  0);
     cr_expect_eq(cfg.max_sessions, OJ_DEFAULT_MAX_SESSIONS);
@@ -68,24 +93,24 @@ Test(settings, a_bad_file_value_or_key_names_the_file_and_the_key)
     struct oj_settings st;
     struct oj_config cfg;
     char err[512];
-    cr_expect_eq(oj_settings_resolve(&st, env_none, "/p/c.json", "{\"max_sessions\": 0}", NULL,
+    cr_expect_eq(oj_settings_resolve(&st, NULL, 0, env_none, "/p/c.json", "{\"max_sessions\": 0}", NULL,
                                      NULL, &cfg, err, sizeof err),
                  -1);
     cr_expect(strstr(err, "/p/c.json: \"max_sessions\" must be") != NULL, "%s", err);
-    cr_expect_eq(oj_settings_resolve(&st, env_none, "/p/c.json", "{\"max_sesions\": 3}", NULL,
+    cr_expect_eq(oj_settings_resolve(&st, NULL, 0, env_none, "/p/c.json", "{\"max_sesions\": 3}", NULL,
                                      NULL, &cfg, err, sizeof err),
                  -1);
     cr_expect(strstr(err, "unknown setting \"max_sesions\"") && strstr(err, "max_sessions"),
               "%s", err);
-    cr_expect_eq(oj_settings_resolve(&st, env_none, "/p", NULL, "/u/c.json",
+    cr_expect_eq(oj_settings_resolve(&st, NULL, 0, env_none, "/p", NULL, "/u/c.json",
                                      "{\"nudge_pause\": 30}", &cfg, err, sizeof err),
                  -1);
     cr_expect(strstr(err, "/u/c.json: \"nudge_pause\" needs a unit") != NULL, "%s", err);
-    cr_expect_eq(oj_settings_resolve(&st, env_none, "/p", "{\"log_level\": true}", NULL, NULL,
+    cr_expect_eq(oj_settings_resolve(&st, NULL, 0, env_none, "/p", "{\"log_level\": true}", NULL, NULL,
                                      &cfg, err, sizeof err),
                  -1);
     cr_expect(strstr(err, "must be a string or a whole number") != NULL, "%s", err);
-    cr_expect_eq(oj_settings_resolve(&st, env_none, "/p", "not json", NULL, NULL, &cfg, err,
+    cr_expect_eq(oj_settings_resolve(&st, NULL, 0, env_none, "/p", "not json", NULL, NULL, &cfg, err,
                                      sizeof err),
                  -1);
     cr_expect(strstr(err, "malformed JSON") != NULL, "%s", err);
@@ -96,13 +121,13 @@ Test(settings, runbook_timeouts_have_defaults_of_their_own)
     struct oj_settings st;
     struct oj_config cfg;
     char err[512];
-    cr_assert_eq(oj_settings_resolve(&st, env_none, "/p",
+    cr_assert_eq(oj_settings_resolve(&st, NULL, 0, env_none, "/p",
                                      "{\"agent_idle_timeout\": \"10m\", \"phase_timeout\": \"2h\"}",
                                      NULL, NULL, &cfg, err, sizeof err),
                  0, "%s", err);
     cr_expect_eq(cfg.agent_idle_timeout_ms, 600000);
     cr_expect_eq(cfg.phase_timeout_ms, 7200000);
-    cr_expect_eq(oj_settings_resolve(&st, env_none, "/p", "{\"agent_idle_timeout\": \"10ms\"}",
+    cr_expect_eq(oj_settings_resolve(&st, NULL, 0, env_none, "/p", "{\"agent_idle_timeout\": \"10ms\"}",
                                      NULL, NULL, &cfg, err, sizeof err),
                  -1);
     cr_expect(strstr(err, "\"agent_idle_timeout\" must be a duration of at least 1s") != NULL,
@@ -114,7 +139,7 @@ Test(settings, a_bad_environment_value_is_named_by_its_variable)
     struct oj_settings st;
     struct oj_config cfg;
     char err[512];
-    cr_expect_eq(oj_settings_resolve(&st, env_some, "/p", "{\"max_sessions\": 3}", NULL, NULL,
+    cr_expect_eq(oj_settings_resolve(&st, NULL, 0, env_some, "/p", "{\"max_sessions\": 3}", NULL, NULL,
                                      &cfg, err, sizeof err),
                  0, "the environment's valid 4 wins over the file");
     cr_expect_eq(cfg.max_sessions, 4);
