@@ -44,6 +44,11 @@ struct oj_config {
     /* OJ_AGENT_IDLE_TIMEOUT, OJ_PHASE_TIMEOUT: what a runbook phase that names no
      * idle_timeout (agents) or timeout gets (0 = the runbook defaults: 5m, none) */
     int64_t agent_idle_timeout_ms, phase_timeout_ms;
+    /* OJ_REMOTE_LISTEN: also serve tls+tcp://HOST:PORT (requests) and PORT + 1 (events)
+     * with mutual TLS (remote.h); "" = nothing listens beyond the local sockets.
+     * OJ_TLS_CERT, OJ_TLS_KEY: the daemon's certificate and key; OJ_TLS_CA: the CA that
+     * signs its clients' certificates. Absolute paths, all three needed with the URL. */
+    char remote_listen[256], tls_cert[1024], tls_key[1024], tls_ca[1024];
 };
 
 /* The raw values of the variables (NULL = unset). */
@@ -51,7 +56,7 @@ struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
         *compact_size, *nudge_pause, *log_max_size, *log_keep, *retain_history,
         *history_max_size, *retain_finished, *port_base, *port_step, *agent_idle_timeout,
-        *phase_timeout;
+        *phase_timeout, *remote_listen, *tls_cert, *tls_key, *tls_ca;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and
