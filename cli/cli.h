@@ -113,6 +113,12 @@ int oj_env_duration(const char *var, int64_t lo, int64_t hi, const char *range, 
 #define OJ_CALL_AND_PRINT(ctx, stub, req, a)                                                      \
     WITH_CLIENT(ctx, c_, (stub(oj_client_service(c_), (req), NULL, NULL), oj_print_call(c_, (a))))
 
+/* The subjectAltName `oj remote init` gives the daemon's certificate for the
+ * comma-separated `hosts`: "DNS:name" for a name, "IP:addr,DNS:addr" for an
+ * address (nng's mbedTLS matches the dialed host against DNS names only).
+ * 0, or -1 when a host is malformed or it does not fit. Pure. */
+int oj_remote_san(const char *hosts, char *out, size_t len);
+
 /* The commented runbook `oj init` writes (cmd_runbook.c). */
 extern const char oj_starter_runbook[];
 

@@ -204,10 +204,10 @@ static int remote_tls(struct oj_ctx *ctx)
         oj_errorf("--remote %s", err);
         return OJ_EXIT_USAGE;
     }
-    if (!ctx->cert || !ctx->key || !ctx->ca) {
-        oj_errorf("--remote needs --cert, --key and --ca (or OJ_CERT, OJ_KEY, OJ_CA): this "
-                  "client's certificate, its key and the CA that signed the daemon's; `oj remote "
-                  "init` makes them");
+    if (!ctx->ca || !ctx->cert != !ctx->key) {
+        oj_errorf("--remote needs --ca and, for a daemon to let this client in, --cert and --key "
+                  "(or OJ_CA, OJ_CERT, OJ_KEY): the CA that signed the daemon's certificate, this "
+                  "client's certificate and its key; `oj remote init` makes them");
         return OJ_EXIT_USAGE;
     }
     /* The daemon's certificate must name the host dialed (a bracketed IPv6
@@ -228,8 +228,14 @@ static int remote_tls(struct oj_ctx *ctx)
 /* Why dialing a remote daemon failed, in one line; its exit code. */
 static int remote_failed(const struct oj_ctx *ctx, const char *what, int rv)
 {
-    if (rv == NNG_ECRYPTO || rv == NNG_ECONNSHUT || rv == NNG_EPEERAUTH || rv == NNG_ECLOSED ||
-        rv == NNG_ECONNRESET) {
+    bool tls_failed = rv == NNG_ECRYPTO || rv == NNG_ECONNSHUT || rv == NNG_EPEERAUTH ||
+                      rv == NNG_ECLOSED || rv == NNG_ECONNRESET;
+    if (tls_failed && ctx->cert == NULL) {
+        oj_errorf("the TLS handshake with %s failed (%s): the daemon lets in only clients with a "
+                  "certificate signed by its CA; give --cert and --key", what, nng_strerror(rv));
+        return OJ_EXIT_PERMISSION;
+    }
+    if (tls_failed) {
         oj_errorf("the TLS handshake with %s failed (%s): the daemon refused this client's "
                   "certificate (none, or not signed by its tls_ca), or the daemon's certificate "
                   "is not signed by --ca %s or does not name the host dialed",

@@ -104,9 +104,10 @@ int oj_remote_tls_config(struct nng_tls_config **out, bool server, const char *c
     char *cert_pem = NULL, *key_pem = NULL, *ca_pem = NULL;
     nng_tls_config *cfg = NULL, *scratch = NULL;
     int rc = -1, rv;
-    if ((cert_pem = read_pem(what[0], cert, "-----BEGIN CERTIFICATE-----", err, errlen)) ==
-            NULL ||
-        (key_pem = read_pem(what[1], key, "PRIVATE KEY-----", err, errlen)) == NULL ||
+    bool own = server || cert != NULL; /* a client may go without (the daemon refuses it) */
+    if ((own && (cert_pem = read_pem(what[0], cert, "-----BEGIN CERTIFICATE-----", err,
+                                     errlen)) == NULL) ||
+        (own && (key_pem = read_pem(what[1], key, "PRIVATE KEY-----", err, errlen)) == NULL) ||
         (ca_pem = read_pem(what[2], ca, "-----BEGIN CERTIFICATE-----", err, errlen)) == NULL)
         goto done;
     if ((rv = nng_tls_config_alloc(&cfg, server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT)) !=
@@ -118,11 +119,11 @@ int oj_remote_tls_config(struct nng_tls_config **out, bool server, const char *c
     /* nng says only "Cryptographic error" for a bad certificate or key: the
      * certificate is parsed alone first (as a chain, on a scratch config), so
      * that the message can name the file at fault. */
-    if (nng_tls_config_ca_chain(scratch, cert_pem, NULL) != 0) {
+    if (own && nng_tls_config_ca_chain(scratch, cert_pem, NULL) != 0) {
         snprintf(err, errlen, "%s %s: not a certificate TLS can use", what[0], cert);
         goto done;
     }
-    if (nng_tls_config_own_cert(cfg, cert_pem, key_pem, NULL) != 0) {
+    if (own && nng_tls_config_own_cert(cfg, cert_pem, key_pem, NULL) != 0) {
         snprintf(err, errlen, "%s %s: not a private key TLS can use (unencrypted PEM, RSA or EC)",
                  what[1], key);
         goto done;

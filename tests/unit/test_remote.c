@@ -87,3 +87,20 @@ Test(remote, tls_config_names_the_file_at_fault)
     unlink(junk);
     rmdir(dir);
 }
+
+int oj_remote_san(const char *hosts, char *out, size_t len); /* cli.h */
+
+/* An address is named as an IP and as a DNS name: nng's mbedTLS (Debian 12)
+ * checks the host dialed against DNS names only. */
+Test(remote, san_names_addresses_twice_and_refuses_junk)
+{
+    char san[256];
+    cr_assert_eq(oj_remote_san("build.example,127.0.0.1", san, sizeof san), 0);
+    cr_expect_str_eq(san, "DNS:build.example,IP:127.0.0.1,DNS:127.0.0.1");
+    cr_assert_eq(oj_remote_san("::1", san, sizeof san), 0);
+    cr_expect_str_eq(san, "IP:::1,DNS:::1");
+    cr_expect_eq(oj_remote_san("", san, sizeof san), -1);
+    cr_expect_eq(oj_remote_san("a b", san, sizeof san), -1);
+    cr_expect_eq(oj_remote_san("x,DNS:evil", san, sizeof san), -1);
+    cr_expect_eq(oj_remote_san("host:80", san, sizeof san), -1);
+}
