@@ -65,6 +65,7 @@ int oj_main(int argc, char **argv)
         *from_env[k] = v && v[0] ? v : NULL;
     }
     int i = 1;
+    bool given_tls = false;
     while (i < argc && argv[i][0] == '-') {
         const char *o = argv[i];
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
@@ -86,11 +87,14 @@ int oj_main(int argc, char **argv)
             i++;
             continue;
         }
+        const char *was_remote = ctx.remote;
         int r = remote_opt(&ctx, argc, argv, &i);
         if (r < 0)
             return OJ_EXIT_USAGE;
-        if (r > 0)
+        if (r > 0) {
+            given_tls |= ctx.remote == was_remote; /* --cert, --key or --ca */
             continue;
+        }
         if (strcmp(o, "-C") == 0) {
             if (i + 1 >= argc) {
                 oj_errorf("-C needs a directory (oj -C DIR <command>)");
@@ -154,6 +158,10 @@ int oj_main(int argc, char **argv)
         return OJ_EXIT_USAGE;
     }
     ctx.cmd = cmd;
+    if (!ctx.remote && given_tls) {
+        oj_errorf("--cert, --key and --ca go with --remote tls+tcp://HOST:PORT (or OJ_REMOTE)");
+        return OJ_EXIT_USAGE;
+    }
     if (ctx.remote && local_only(cmd))
         return oj_ctx_refuse_remote(&ctx);
     rc = cmd->exec(&ctx, &args);

@@ -235,6 +235,12 @@ Test(remote, local_only_commands_refuse_with_remote, .init = setup, .fini = tear
         oj_out_free(&o);
     }
     cr_expect_eq(env_daemon_pid(&e), pid, "the daemon still runs");
+
+    /* and a certificate without --remote is a mistake, not silently unused */
+    struct oj_out o = OJ(&e, "--cert", "client.crt", "status");
+    cr_expect_eq(o.code, 2, "exit %d", o.code);
+    cr_expect(strstr(o.err, "go with --remote") != NULL, "%s", o.err);
+    oj_out_free(&o);
 }
 
 /* A remote URL without the three files, or with a file that cannot be
