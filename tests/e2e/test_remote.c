@@ -51,10 +51,11 @@ static int free_port_pair(void)
     return 0;
 }
 
-static struct oj_out remote_init(const char *dir)
+static struct oj_out remote_init_for(const char *dir, const char *host)
 {
-    return oj_run_in(&e, NULL, NULL, "remote", "init", dir, "--host", "127.0.0.1", (char *)NULL);
+    return oj_run_in(&e, NULL, NULL, "remote", "init", dir, "--host", host, (char *)NULL);
 }
+static struct oj_out remote_init(const char *dir) { return remote_init_for(dir, "127.0.0.1"); }
 
 /* `oj daemon start` with remote access on a fresh pair of ports. */
 static void start_remote_daemon(void)
@@ -219,6 +220,29 @@ Test(remote, refused_without_a_certificate_or_with_another_cas, .init = setup,
     o = REMOTE("status"); /* and the daemon still serves the right client */
     cr_expect_eq(o.code, 0, "%s", o.err);
     oj_out_free(&o);
+}
+
+/* A daemon whose certificate is of the right CA but does not name the host
+ * dialed is refused by the client: a stolen server certificate of the same
+ * CA cannot stand in for another machine. */
+Test(remote, a_daemon_certificate_for_another_host_is_refused, .timeout = 60)
+{
+    env_setup(&e, true);
+    snprintf(tls, sizeof tls, "%s/tls", e.dir);
+    struct oj_out o = remote_init_for(tls, "not-this-host.example");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    snprintf(client_dir, sizeof client_dir, "/tmp/ojc.XXXXXX");
+    cr_assert_not_null(mkdtemp(client_dir));
+    start_remote_daemon();
+    o = REMOTE("lock", "acquire", "z", "--holder", "me");
+    cr_expect_eq(o.code, 9, "exit %d: %s", o.code, o.err);
+    cr_expect(strstr(o.err, "does not name the host dialed") != NULL, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "lock", "status", "z");
+    cr_expect(strstr(o.out, "z: free") != NULL, "%s", o.out);
+    oj_out_free(&o);
+    teardown();
 }
 
 /* Commands that work on this machine's files do not act on some local
