@@ -237,9 +237,9 @@ static int remote_failed(const struct oj_ctx *ctx, const char *what, int rv)
     }
     if (tls_failed) {
         oj_errorf("the TLS handshake with %s failed (%s): the daemon refused this client's "
-                  "certificate (none, or not signed by its tls_ca), or the daemon's certificate "
-                  "is not signed by --ca %s or does not name the host dialed",
-                  what, nng_strerror(rv), ctx->ca);
+                  "certificate %s (not signed by its tls_ca), or the daemon's certificate is not "
+                  "signed by --ca %s or does not name the host dialed",
+                  what, nng_strerror(rv), ctx->cert, ctx->ca);
         return OJ_EXIT_PERMISSION;
     }
     oj_errorf("cannot reach the daemon at %s: %s; is it running with remote_listen set to "
