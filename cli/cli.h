@@ -3,6 +3,7 @@
  * printing replies (human or --json). */
 #ifndef OJ_CLI_H
 #define OJ_CLI_H
+#include <nng/nng.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -37,6 +38,23 @@ int oj_ctx_new_root(const struct oj_ctx *ctx, char *root, size_t len);
  * ("not running", "not answering", "permission denied") and returns
  * OJ_EXIT_DAEMON_DOWN, OJ_EXIT_FAILURE or OJ_EXIT_PERMISSION. */
 int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out);
+/* With --remote (ctx->remote), oj_ctx_connect dials the daemon's request socket
+ * over TLS instead: no local project is looked for. A refused certificate
+ * (either way) is OJ_EXIT_PERMISSION, an unreachable daemon OJ_EXIT_DAEMON_DOWN,
+ * a missing or bad --cert/--key/--ca OJ_EXIT_USAGE. */
+
+/* Dials `sock` (a SUB socket) to the daemon's events socket: the local
+ * events.sock, or with --remote the remote one (remote.h). Writes what was
+ * dialed into `where` for messages; nng's result. */
+int oj_ctx_events_dial(struct oj_ctx *ctx, nng_socket sock, char *where, size_t wlen);
+
+/* Prints that the command needs the project's files here and cannot run with
+ * --remote; OJ_EXIT_USAGE. oj_ctx_project() says it for every command that
+ * looks for the local project. */
+int oj_ctx_refuse_remote(const struct oj_ctx *ctx);
+
+/* Frees what the context made (the TLS configuration). */
+void oj_ctx_release(struct oj_ctx *ctx);
 
 /* Why the daemon cannot be reached, from what the caller saw: the holder of
  * .oj/daemon.pid (oj_pidlock_holder: > 0 a pid, 0 none, -1 could not tell,
@@ -94,6 +112,12 @@ int oj_env_duration(const char *var, int64_t lo, int64_t hi, const char *range, 
  * (oj_print_call) and returns from the calling function with the exit code. */
 #define OJ_CALL_AND_PRINT(ctx, stub, req, a)                                                      \
     WITH_CLIENT(ctx, c_, (stub(oj_client_service(c_), (req), NULL, NULL), oj_print_call(c_, (a))))
+
+/* The subjectAltName `oj remote init` gives the daemon's certificate for the
+ * comma-separated `hosts`: "DNS:name" for a name, "IP:addr,DNS:addr" for an
+ * address (nng's mbedTLS matches the dialed host against DNS names only).
+ * 0, or -1 when a host is malformed or it does not fit. Pure. */
+int oj_remote_san(const char *hosts, char *out, size_t len);
 
 /* The commented runbook `oj init` writes (cmd_runbook.c). */
 extern const char oj_starter_runbook[];

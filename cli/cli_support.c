@@ -1,6 +1,7 @@
 /* cli_support.c — see cli.h. */
 #include <errno.h>
 #include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "duration.h"
 #include "pb_json.h"
 #include "pidlock.h"
+#include "remote.h"
 
 void oj_errorf(const char *fmt, ...)
 {
@@ -51,10 +53,32 @@ static void no_project(const char *start, const char *repo)
                   repo);
 }
 
+/* "oj lock acquire", for messages. */
+static const char *cmd_name(const struct oj_ctx *ctx, char *buf, size_t len)
+{
+    if (ctx->cmd == NULL)
+        snprintf(buf, len, "this command");
+    else
+        snprintf(buf, len, "oj %s%s%s", ctx->cmd->group ? ctx->cmd->group : "",
+                 ctx->cmd->group ? " " : "", ctx->cmd->name);
+    return buf;
+}
+
+int oj_ctx_refuse_remote(const struct oj_ctx *ctx)
+{
+    char name[64];
+    oj_errorf("`%s` works on the project's files on this machine and cannot run with --remote "
+              "(OJ_REMOTE); run it on the daemon's machine, or without --remote",
+              cmd_name(ctx, name, sizeof name));
+    return OJ_EXIT_USAGE;
+}
+
 int oj_ctx_project(struct oj_ctx *ctx)
 {
     if (ctx->have_paths)
         return 0;
+    if (ctx->remote)
+        return oj_ctx_refuse_remote(ctx);
     /* Inside a session the daemon sets OJ_PROJECT, so `oj done` finds its
      * daemon from any working directory. */
     const char *env = getenv("OJ_PROJECT");
@@ -147,6 +171,10 @@ static void version_check(struct oj_client *c, void *arg)
     char note[300];
     if (!oj_version_note(OJ_VERSION, oj_client_daemon_version(c), note, sizeof note))
         return;
+    if (ctx->remote) { /* no .oj/ here to remember it in: said each time */
+        oj_errorf("%s", note);
+        return;
+    }
     char path[PATH_MAX + 32], pair[80], seen[80] = "";
     snprintf(path, sizeof path, "%s/version-note", ctx->paths.state_dir);
     snprintf(pair, sizeof pair, "%s %s\n", oj_client_daemon_version(c), OJ_VERSION);
@@ -165,8 +193,102 @@ static void version_check(struct oj_client *c, void *arg)
     }
 }
 
+/* The client TLS configuration for --remote, made once. */
+static int remote_tls(struct oj_ctx *ctx)
+{
+    if (ctx->tls)
+        return 0;
+    char host[256], err[1200];
+    int port;
+    if (oj_remote_url_parse(ctx->remote, host, sizeof host, &port, err, sizeof err) != 0) {
+        oj_errorf("--remote %s", err);
+        return OJ_EXIT_USAGE;
+    }
+    if (!ctx->ca || !ctx->cert != !ctx->key) {
+        oj_errorf("--remote needs --ca and, for a daemon to let this client in, --cert and --key "
+                  "(or OJ_CA, OJ_CERT, OJ_KEY): the CA that signed the daemon's certificate, this "
+                  "client's certificate and its key; `oj remote init` makes them");
+        return OJ_EXIT_USAGE;
+    }
+    /* The daemon's certificate must name the host dialed (a bracketed IPv6
+     * address is named without its brackets). */
+    if (host[0] == '[') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    static const char *const names[3] = {"--cert", "--key", "--ca"};
+    if (oj_remote_tls_config(&ctx->tls, false, ctx->cert, ctx->key, ctx->ca, host, names, err,
+                             sizeof err) != 0) {
+        oj_errorf("%s", err);
+        return OJ_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Why dialing a remote daemon failed, in one line; its exit code. */
+static int remote_failed(const struct oj_ctx *ctx, const char *what, int rv)
+{
+    bool tls_failed = rv == NNG_ECRYPTO || rv == NNG_ECONNSHUT || rv == NNG_EPEERAUTH ||
+                      rv == NNG_ECLOSED || rv == NNG_ECONNRESET;
+    if (tls_failed && ctx->cert == NULL) {
+        oj_errorf("the TLS handshake with %s failed (%s): the daemon lets in only clients with a "
+                  "certificate signed by its CA; give --cert and --key", what, nng_strerror(rv));
+        return OJ_EXIT_PERMISSION;
+    }
+    if (tls_failed) {
+        oj_errorf("the TLS handshake with %s failed (%s): the daemon refused this client's "
+                  "certificate %s (not signed by its tls_ca), or the daemon's certificate is not "
+                  "signed by --ca %s or does not name the host dialed",
+                  what, nng_strerror(rv), ctx->cert, ctx->ca);
+        return OJ_EXIT_PERMISSION;
+    }
+    oj_errorf("cannot reach the daemon at %s: %s; is it running with remote_listen set to "
+              "this address?", what, nng_strerror(rv));
+    return OJ_EXIT_DAEMON_DOWN;
+}
+
+int oj_ctx_events_dial(struct oj_ctx *ctx, nng_socket sock, char *where, size_t wlen)
+{
+    char url[PATH_MAX + 8];
+    if (ctx->remote) {
+        if (remote_tls(ctx) != 0 || oj_remote_events_url(ctx->remote, url, sizeof url) != 0)
+            return NNG_EINVAL;
+        snprintf(where, wlen, "%s", url);
+    } else {
+        snprintf(url, sizeof url, "ipc://%s", ctx->paths.events_sock_path);
+        snprintf(where, wlen, "%s", ctx->paths.events_sock_path);
+    }
+    nng_dialer d;
+    int rv = nng_dialer_create(&d, sock, url);
+    if (rv == 0 && ctx->tls)
+        rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, ctx->tls);
+    if (rv == 0)
+        rv = nng_dialer_start(d, 0);
+    return rv;
+}
+
+void oj_ctx_release(struct oj_ctx *ctx)
+{
+    if (ctx->tls)
+        nng_tls_config_free(ctx->tls);
+    ctx->tls = NULL;
+}
+
 int oj_ctx_connect(struct oj_ctx *ctx, struct oj_client **out)
 {
+    if (ctx->remote) {
+        int64_t timeout = OJ_DEFAULT_CALL_TIMEOUT_MS;
+        int rc = oj_env_duration("OJ_TIMEOUT", 1, 86400000, "from 1ms to 1d", &timeout);
+        if (rc == 0)
+            rc = remote_tls(ctx);
+        if (rc != 0)
+            return rc;
+        int rv = oj_client_open_url(out, ctx->remote, ctx->tls, (int)timeout);
+        if (rv != 0)
+            return remote_failed(ctx, ctx->remote, rv);
+        oj_client_on_first_reply(*out, version_check, ctx);
+        return 0;
+    }
     int rc = oj_ctx_project(ctx);
     if (rc != 0)
         return rc;

@@ -39,10 +39,16 @@ struct oj_args {
     const char *repeat_value[OJ_MAX_NAMED];
 };
 
+struct nng_tls_config;
 struct oj_ctx {
     const char *dir;  /* -C DIR, or NULL for the current directory */
     struct oj_paths paths;
     bool have_paths;
+    const struct oj_cmd *cmd; /* the command being run */
+    /* --remote tls+tcp://HOST:PORT (or OJ_REMOTE): the daemon is reached over
+     * TLS with --cert, --key and --ca (remote.h), and no local project is used */
+    const char *remote, *cert, *key, *ca;
+    struct nng_tls_config *tls; /* made at the first connection; oj_ctx_release frees it */
 };
 
 struct oj_cmd {

@@ -66,17 +66,17 @@ static int exec_events(struct oj_ctx *ctx, const struct oj_args *a)
         return rc;
     oj_client_close(c);
     nng_socket sub;
-    char url[PATH_MAX + 8];
-    snprintf(url, sizeof url, "ipc://%s", ctx->paths.events_sock_path);
+    char where[PATH_MAX + 8] = "";
     int rv = nng_sub0_open(&sub);
     if (rv == 0) {
         nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 200);
         nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "ev/", 3);
-        rv = nng_dial(sub, url, NULL, 0);
+        rv = oj_ctx_events_dial(ctx, sub, where, sizeof where); /* local, or --remote */
+        if (rv != 0)
+            nng_close(sub);
     }
     if (rv != 0) {
-        oj_errorf("cannot subscribe to the daemon's events at %s: %s", ctx->paths.events_sock_path,
-                  nng_strerror(rv));
+        oj_errorf("cannot subscribe to the daemon's events at %s: %s", where, nng_strerror(rv));
         return OJ_EXIT_FAILURE;
     }
     struct sigaction sa = {.sa_handler = on_sigint}, old;

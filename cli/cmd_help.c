@@ -69,7 +69,7 @@ static int exec_completion(struct oj_ctx *ctx, const struct oj_args *a)
 
 static void print_runbook_pipelines(struct oj_ctx *ctx)
 {
-    if (oj_ctx_project(ctx) != 0)
+    if (ctx->remote || oj_ctx_project(ctx) != 0) /* remote: the runbooks are not here */
         return;
     char dir[PATH_MAX + 16], err[1024];
     snprintf(dir, sizeof dir, "%s/runbooks", ctx->paths.state_dir);

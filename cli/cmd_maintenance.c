@@ -118,10 +118,10 @@ static int print_offline_snapshots(struct oj_ctx *ctx, const struct oj_args *a)
  * one the same code reads the directory here, as for an offline restore. */
 static int exec_snapshots(struct oj_ctx *ctx, const struct oj_args *a)
 {
-    int rc = oj_ctx_project(ctx);
+    int rc = ctx->remote ? 0 : oj_ctx_project(ctx); /* remote: only the daemon can say */
     if (rc != 0)
         return rc;
-    if (oj_pidlock_holder(ctx->paths.pid_path) == 0)
+    if (!ctx->remote && oj_pidlock_holder(ctx->paths.pid_path) == 0)
         return print_offline_snapshots(ctx, a);
     Oj__SnapshotListRequest req = OJ__SNAPSHOT_LIST_REQUEST__INIT;
     WITH_CLIENT(ctx, c,
@@ -256,10 +256,10 @@ static int exec_restore(struct oj_ctx *ctx, const struct oj_args *a)
 
     /* With no daemon running, restore right here under its single-instance
      * lock: that is also the way out when a damaged WAL keeps it from starting. */
-    int rc = oj_ctx_project(ctx);
+    int rc = ctx->remote ? 0 : oj_ctx_project(ctx); /* remote: only through the daemon */
     if (rc != 0)
         return rc;
-    if (oj_pidlock_holder(ctx->paths.pid_path) == 0) {
+    if (!ctx->remote && oj_pidlock_holder(ctx->paths.pid_path) == 0) {
         int fd = oj_pidlock_acquire(ctx->paths.pid_path, NULL);
         if (fd >= 0) {
             rc = restore_offline(ctx, a, latest ? NULL : idbuf, ask);

@@ -45,6 +45,7 @@
     X(oj_cmd_cron_disable)                                                                         \
     X(oj_cmd_runbook_list)                                                                         \
     X(oj_cmd_runbook_check)                                                                        \
+    X(oj_cmd_remote_init)                                                                          \
     X(oj_cmd_events)                                                                               \
     X(oj_cmd_done)                                                                                 \
     X(oj_cmd_checkpoint)                                                                           \
@@ -70,5 +71,6 @@ const struct oj_group oj_groups[] = {
     {"maintenance", "WAL compaction, snapshots, restore, archive"},
     {"cron", "scheduled jobs"},
     {"runbook", "list and check runbooks, no daemon needed"},
+    {"remote", "certificates for remote access (oj --remote)"},
     {NULL, NULL},
 };

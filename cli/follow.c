@@ -53,7 +53,8 @@ static uint64_t fetch(struct oj_client *c, const char *id, uint64_t from, uint64
     }
 }
 
-static int subscribe(nng_socket *sub, const char *url, const char *topic)
+static int subscribe(nng_socket *sub, struct oj_ctx *ctx, const char *topic, char *where,
+                     size_t wlen)
 {
     int rv = nng_sub0_open(sub);
     if (rv != 0)
@@ -63,7 +64,7 @@ static int subscribe(nng_socket *sub, const char *url, const char *topic)
     nng_socket_set_size(*sub, NNG_OPT_RECVMAXSZ, 4u * 1024 * 1024);
     nng_socket_set(*sub, NNG_OPT_SUB_SUBSCRIBE, topic, strlen(topic));
     nng_socket_set(*sub, NNG_OPT_SUB_SUBSCRIBE, "ev/", 3);
-    rv = nng_dial(*sub, url, NULL, 0);
+    rv = oj_ctx_events_dial(ctx, *sub, where, wlen); /* local, or --remote */
     if (rv != 0)
         nng_close(*sub);
     return rv;
@@ -110,12 +111,10 @@ int oj_follow(struct oj_ctx *ctx, struct oj_client *c, const char *query)
 
     /* Subscribe first, then take the screen: nothing falls between the two. */
     nng_socket sub;
-    char url[PATH_MAX + 8];
-    snprintf(url, sizeof url, "ipc://%s", ctx->paths.events_sock_path);
-    int rv = subscribe(&sub, url, topic);
+    char where[PATH_MAX + 8];
+    int rv = subscribe(&sub, ctx, topic, where, sizeof where);
     if (rv != 0) {
-        oj_errorf("cannot subscribe to the daemon's output at %s: %s", ctx->paths.events_sock_path,
-                  nng_strerror(rv));
+        oj_errorf("cannot subscribe to the daemon's output at %s: %s", where, nng_strerror(rv));
         return OJ_EXIT_FAILURE;
     }
 
@@ -157,7 +156,7 @@ int oj_follow(struct oj_ctx *ctx, struct oj_client *c, const char *query)
                 fflush(stdout);
                 if (printed != before) {
                     nng_socket fresh;
-                    if (subscribe(&fresh, url, topic) == 0) {
+                    if (subscribe(&fresh, ctx, topic, where, sizeof where) == 0) {
                         nng_close(sub);
                         sub = fresh;
                     }

@@ -11,7 +11,7 @@ bool oj_cmd_hidden(const struct oj_cmd *c) { return c->name[0] == '_'; }
 
 void oj_help_usage(FILE *f)
 {
-    fprintf(f, "Usage: oj [-C DIR] <command> [args]\n\n"
+    fprintf(f, "Usage: oj [-C DIR | --remote URL ...] <command> [args]\n\n"
                "oj runs coding agents unattended: a daemon owns pipelines, the tmux sessions\n"
                "agents run in, their git worktrees and shared locks. This tool talks to it.\n\n"
                "Commands:\n");
@@ -32,6 +32,9 @@ void oj_help_usage(FILE *f)
     }
     fprintf(f, "\nGlobal options:\n"
                "  -C DIR         run as if started in DIR\n"
+               "  --remote URL   run the command against the daemon at tls+tcp://HOST:PORT\n"
+               "                 (OJ_REMOTE), with --cert FILE --key FILE (this client's\n"
+               "                 certificate) and --ca FILE (the daemon's CA); see oj remote init\n"
                "  --color WHEN   colour states in tables: auto (on a terminal; not with NO_COLOR),\n"
                "                 always, never; also after any command\n"
                "  -h, --help     show this help (oj help <command> for one command)\n"

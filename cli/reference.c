@@ -21,7 +21,8 @@ const struct oj_exit_doc oj_exit_docs[] = {
                      "bound"},
     {8, "daemon stopping", "the daemon is stopping and accepts no new work"},
     {9, "permission denied", "permission denied: the project's .oj/ or its daemon belongs to "
-                             "another user; run oj as that user"},
+                             "another user; run oj as that user; or with --remote, the TLS "
+                             "handshake failed: a certificate was refused"},
     {10, "pipeline failed", "a pipeline waited for (oj pipeline wait, oj run --wait or "
                             "--follow) failed"},
     {11, "pipeline cancelled", "a pipeline waited for was cancelled"},
@@ -66,7 +67,21 @@ const struct oj_env_doc oj_env_docs[] = {
      "oj status lists a lock held this long, with who waits for it (duration; 0 = only stale "
      "ones)",
      "30m"},
+    {"OJ_REMOTE_LISTEN", "daemon",
+     "also serve requests on this tls+tcp://ADDR:PORT and events on PORT + 1, mutual TLS; needs "
+     "OJ_TLS_CERT, OJ_TLS_KEY and OJ_TLS_CA",
+     "none"},
+    {"OJ_TLS_CERT", "daemon", "the daemon's certificate for remote access (absolute path, PEM)",
+     "none"},
+    {"OJ_TLS_KEY", "daemon", "its private key (absolute path, PEM, unencrypted)", "none"},
+    {"OJ_TLS_CA", "daemon",
+     "the CA whose certificates remote clients must present (absolute path, PEM)", "none"},
     {"OJ_TIMEOUT", "CLI", "bound on one request (duration)", "30s"},
+    {"OJ_REMOTE", "CLI", "as --remote: run commands against the daemon at this tls+tcp:// URL",
+     "unset"},
+    {"OJ_CERT", "CLI", "as --cert: this client's certificate for --remote", "unset"},
+    {"OJ_KEY", "CLI", "as --key: its private key", "unset"},
+    {"OJ_CA", "CLI", "as --ca: the CA that signed the remote daemon's certificate", "unset"},
     {"OJ_AGENT_WAIT", "CLI (oj done, oj checkpoint)",
      "how long to keep trying while the daemon is stopping or down (duration)", "60s"},
     {"NO_COLOR", "CLI",

@@ -145,6 +145,14 @@ done:
 
 int oj_client_open(struct oj_client **out, const char *sock_path, int timeout_ms)
 {
+    char url[1024];
+    snprintf(url, sizeof url, "ipc://%s", sock_path);
+    return oj_client_open_url(out, url, NULL, timeout_ms);
+}
+
+int oj_client_open_url(struct oj_client **out, const char *url, struct nng_tls_config *tls,
+                       int timeout_ms)
+{
     struct oj_client *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NNG_ENOMEM;
@@ -170,9 +178,12 @@ int oj_client_open(struct oj_client **out, const char *sock_path, int timeout_ms
     nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, OJ_MAX_REPLY_BYTES);
     oj_client_set_timeout(c, timeout_ms);
 
-    char url[1024];
-    snprintf(url, sizeof url, "ipc://%s", sock_path);
-    rv = nng_dial(c->sock, url, NULL, 0);
+    nng_dialer d;
+    rv = nng_dialer_create(&d, c->sock, url);
+    if (rv == 0 && tls)
+        rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls);
+    if (rv == 0)
+        rv = nng_dialer_start(d, 0); /* at once: an unreachable or refusing daemon says so */
     if (rv != 0) {
         nng_close(c->sock);
         free(c);

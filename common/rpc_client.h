@@ -58,6 +58,11 @@ struct oj_client;
  * Returns 0, or an nng error code (NNG_ECONNREFUSED, NNG_ENOENT: nobody
  * listening). */
 int oj_client_open(struct oj_client **out, const char *sock_path, int timeout_ms);
+/* The same for any nng URL; `tls` (NULL for ipc://) is the client's TLS
+ * configuration for tls+tcp:// (remote.h), held by the dialer. */
+struct nng_tls_config;
+int oj_client_open_url(struct oj_client **out, const char *url, struct nng_tls_config *tls,
+                       int timeout_ms);
 void oj_client_close(struct oj_client *c);
 void oj_client_set_timeout(struct oj_client *c, int timeout_ms);
 /* How long a call retries over a broken connection (default OJ_CLIENT_RETRY_MS;

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "daemon_main.h"
 
@@ -38,6 +40,7 @@
 #include "log.h"
 #include "pidlock.h"
 #include "publisher.h"
+#include "remote.h"
 #include "rpc_checks.h"
 #include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
 #include "rpc_table.h"
@@ -241,6 +244,14 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
 
     if (!o->foreground)
         oj_log_capture_stderr(); /* crash and sanitizer reports land in the log */
+    /* Remote access: the certificate files are read before anything else
+     * starts, so a bad one refuses the start naming the file. */
+    struct nng_tls_config *tls = NULL;
+    static const char *const tls_names[3] = {"tls_cert", "tls_key", "tls_ca"};
+    if (d->cfg.remote_listen[0] &&
+        oj_remote_tls_config(&tls, true, d->cfg.tls_cert, d->cfg.tls_key, d->cfg.tls_ca, NULL,
+                             tls_names, err, sizeof err) != 0)
+        goto fail_log;
 
     /* The project's own settings: a bad file refuses the start, naming the key. */
     struct oj_project_config pcfg;
@@ -297,6 +308,17 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
         goto fail_engine;
     if (oj_pub_start(&d->publisher, d->paths.events_sock_path, err, sizeof err) != 0)
         goto fail_server;
+    if (tls) {
+        char events_url[300];
+        oj_remote_events_url(d->cfg.remote_listen, events_url, sizeof events_url);
+        if (oj_server_listen_remote(d->server, d->cfg.remote_listen, tls, err, sizeof err) != 0 ||
+            oj_pub_listen_remote(d->publisher, events_url, tls, err, sizeof err) != 0)
+            goto fail_pub;
+        nng_tls_config_free(tls); /* the listeners hold it */
+        tls = NULL;
+        LOG_INFO("daemon: listening remotely on %s (requests) and %s (events), mutual TLS with "
+                 "clients of %s", d->cfg.remote_listen, events_url, d->cfg.tls_ca);
+    }
     if (oj_watcher_start(d->watcher, d->paths.session_log_dir, d->publisher) != 0) {
         snprintf(err, sizeof err, "cannot watch %s for session output: %s",
                  d->paths.session_log_dir, strerror(errno));
@@ -406,6 +428,8 @@ fail_store:
     free_domain(d);
 fail_log:
     oj_project_config_free(&pcfg);
+    if (tls)
+        nng_tls_config_free(tls);
     LOG_ERROR("daemon: %s", err);
     oj_log_close();
 fail_lock:

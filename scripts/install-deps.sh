@@ -14,6 +14,7 @@ PACKAGES=(
   zlib1g-dev                       # crc32() for WAL records and snapshots
   libcriterion-dev libnanomsg5     # tests (Criterion links nanomsg; see Makefile)
   tmux git                         # sessions and workspaces
+  openssl                          # oj remote init makes the certificates for remote access
   util-linux                       # flock(1): one git worktree command at a time (Essential; listed to say so)
   bsdutils                         # script(1): a test gives `oj` a terminal (Essential; listed to say so)
   python3                          # /usr/bin/python3 for the third-party client test

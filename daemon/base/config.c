@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "remote.h"
 
 int oj_size_parse(const char *text, uint64_t *out)
 {
@@ -59,6 +60,48 @@ static int env_duration(const char *var, const char *v, const char *zero, int64_
     return rc;
 }
 
+/* OJ_REMOTE_LISTEN and the three files it needs. The files are read when the
+ * daemon starts listening (remote.h names one that is unreadable or invalid). */
+static int parse_remote(struct oj_config *cfg, const struct oj_config_env *env, char *err,
+                        size_t errlen)
+{
+    static const char *const vars[] = {"OJ_TLS_CERT", "OJ_TLS_KEY", "OJ_TLS_CA"};
+    const char *files[] = {env->tls_cert, env->tls_key, env->tls_ca};
+    char *into[] = {cfg->tls_cert, cfg->tls_key, cfg->tls_ca};
+    for (int i = 0; i < 3; i++) {
+        if (files[i] == NULL || files[i][0] == '\0')
+            continue;
+        if (files[i][0] != '/' || strlen(files[i]) >= sizeof cfg->tls_cert) {
+            snprintf(err, errlen, "%s must be an absolute path to a PEM file (got '%s')", vars[i],
+                     files[i]);
+            return -1;
+        }
+        snprintf(into[i], sizeof cfg->tls_cert, "%s", files[i]);
+    }
+    const char *url = env->remote_listen;
+    if (url == NULL || url[0] == '\0')
+        return 0;
+    char host[256], why[256];
+    int port;
+    if (strlen(url) >= sizeof cfg->remote_listen ||
+        oj_remote_url_parse(url, host, sizeof host, &port, why, sizeof why) != 0) {
+        snprintf(err, errlen, "OJ_REMOTE_LISTEN %s",
+                 strlen(url) >= sizeof cfg->remote_listen ? "is too long" : why);
+        return -1;
+    }
+    if (!cfg->tls_cert[0] || !cfg->tls_key[0] || !cfg->tls_ca[0]) {
+        snprintf(err, errlen,
+                 "OJ_REMOTE_LISTEN needs OJ_TLS_CERT, OJ_TLS_KEY and OJ_TLS_CA (tls_cert, "
+                 "tls_key, tls_ca in config.json: the daemon's certificate, its key and the CA "
+                 "of its clients; `oj remote init` makes them); missing: %s%s%s",
+                 cfg->tls_cert[0] ? "" : "OJ_TLS_CERT ", cfg->tls_key[0] ? "" : "OJ_TLS_KEY ",
+                 cfg->tls_ca[0] ? "" : "OJ_TLS_CA");
+        return -1;
+    }
+    snprintf(cfg->remote_listen, sizeof cfg->remote_listen, "%s", url);
+    return 0;
+}
+
 int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char *err,
                     size_t errlen)
 {
@@ -79,6 +122,7 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
     cfg->history_max_bytes = OJ_DEFAULT_HISTORY_MAX_BYTES;
     cfg->port_base = OJ_DEFAULT_PORT_BASE;
     cfg->port_step = OJ_DEFAULT_PORT_STEP;
+    cfg->remote_listen[0] = cfg->tls_cert[0] = cfg->tls_key[0] = cfg->tls_ca[0] = '\0';
 
     if (oj_log_level_parse(log_level, &cfg->log_level) != 0) {
         snprintf(err, errlen, "OJ_LOG_LEVEL must be error, warn, info or debug (got '%s')",
@@ -247,5 +291,5 @@ int oj_config_parse(struct oj_config *cfg, const struct oj_config_env *env, char
             return -1;
         }
     }
-    return 0;
+    return parse_remote(cfg, env, err, errlen);
 }

@@ -47,6 +47,11 @@ struct oj_config {
     int64_t agent_idle_timeout_ms, phase_timeout_ms;
     /* OJ_LOCK_HELD_LONG: oj status lists a lock held longer than this (0 = only stale ones) */
     int64_t lock_held_long_ms;
+    /* OJ_REMOTE_LISTEN: also serve tls+tcp://HOST:PORT (requests) and PORT + 1 (events)
+     * with mutual TLS (remote.h); "" = nothing listens beyond the local sockets.
+     * OJ_TLS_CERT, OJ_TLS_KEY: the daemon's certificate and key; OJ_TLS_CA: the CA that
+     * signs its clients' certificates. Absolute paths, all three needed with the URL. */
+    char remote_listen[256], tls_cert[1024], tls_key[1024], tls_ca[1024];
 };
 
 /* The raw values of the variables (NULL = unset). */
@@ -54,7 +59,7 @@ struct oj_config_env {
     const char *log_level, *max_sessions, *watchdog, *snapshot_every, *snapshot_keep,
         *compact_size, *nudge_pause, *log_max_size, *log_keep, *retain_history,
         *history_max_size, *retain_finished, *port_base, *port_step, *agent_idle_timeout,
-        *phase_timeout, *lock_held_long;
+        *phase_timeout, *lock_held_long, *remote_listen, *tls_cert, *tls_key, *tls_ca;
 };
 
 /* Fills cfg from the given variable values. On a bad value, returns -1 and

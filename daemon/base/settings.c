@@ -33,6 +33,10 @@ static const struct {
      offsetof(struct oj_config_env, agent_idle_timeout)},
     {"phase_timeout", "OJ_PHASE_TIMEOUT", offsetof(struct oj_config_env, phase_timeout)},
     {"lock_held_long", "OJ_LOCK_HELD_LONG", offsetof(struct oj_config_env, lock_held_long)},
+    {"remote_listen", "OJ_REMOTE_LISTEN", offsetof(struct oj_config_env, remote_listen)},
+    {"tls_cert", "OJ_TLS_CERT", offsetof(struct oj_config_env, tls_cert)},
+    {"tls_key", "OJ_TLS_KEY", offsetof(struct oj_config_env, tls_key)},
+    {"tls_ca", "OJ_TLS_CA", offsetof(struct oj_config_env, tls_ca)},
 };
 
 static int find_key(const char *key)
@@ -74,7 +78,7 @@ static int layer(struct oj_settings *st, const char *path, const char *text,
         }
         int i = find_key(it->string);
         if (i < 0) {
-            char known[400] = "";
+            char known[600] = "";
             for (int k = 0; k < OJ_SETTINGS_N; k++) {
                 strncat(known, k ? ", " : "", sizeof known - strlen(known) - 1);
                 strncat(known, table[k].key, sizeof known - strlen(known) - 1);
@@ -84,7 +88,7 @@ static int layer(struct oj_settings *st, const char *path, const char *text,
             rc = -1;
             break;
         }
-        char value[128];
+        char value[sizeof st->s[0].given];
         if (cJSON_IsString(it))
             snprintf(value, sizeof value, "%s", it->valuestring);
         else if (cJSON_IsNumber(it) && it->valuedouble >= 0 &&
@@ -282,6 +286,10 @@ void oj_setting_value(const struct oj_config *c, int i, char *buf, size_t len)
         break;
     case 15: ms_text(c->phase_timeout_ms, buf, len); break;
     case 16: ms_text(c->lock_held_long_ms, buf, len); break;
+    case 17: snprintf(buf, len, "%s", c->remote_listen[0] ? c->remote_listen : "none"); break;
+    case 18: snprintf(buf, len, "%s", c->tls_cert[0] ? c->tls_cert : "none"); break;
+    case 19: snprintf(buf, len, "%s", c->tls_key[0] ? c->tls_key : "none"); break;
+    case 20: snprintf(buf, len, "%s", c->tls_ca[0] ? c->tls_ca : "none"); break;
     default: snprintf(buf, len, "?");
     }
 }

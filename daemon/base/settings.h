@@ -17,13 +17,13 @@
 
 enum oj_setting_from { OJ_FROM_DEFAULT, OJ_FROM_USER, OJ_FROM_PROJECT, OJ_FROM_ENV, OJ_FROM_FLAG };
 
-#define OJ_SETTINGS_N 17
+#define OJ_SETTINGS_N 21
 
 struct oj_setting {
     const char *key; /* in config.json */
     const char *env; /* the variable */
     enum oj_setting_from from;
-    char given[128]; /* the value as written (empty: the default) */
+    char given[1024]; /* the value as written (empty: the default) */
 };
 
 struct oj_settings {

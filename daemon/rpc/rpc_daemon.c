@@ -84,7 +84,7 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
         out.listener_restarts = st.listener_restarts;
     }
     Oj__Setting settings[OJ_SETTINGS_N], *setting_ptrs[OJ_SETTINGS_N];
-    static _Thread_local char setting_value[OJ_SETTINGS_N][64];
+    static _Thread_local char setting_value[OJ_SETTINGS_N][1024];
     static _Thread_local char setting_source[OJ_SETTINGS_N][PATH_MAX + 32];
     if (in->verbose) {
         for (int i = 0; i < OJ_SETTINGS_N; i++) {

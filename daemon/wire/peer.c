@@ -13,6 +13,18 @@ bool oj_peer_refused(int get_rv, uint64_t peer_uid, uint64_t own_uid)
 static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     (void)ev;
+    /* A connection through the remote (TLS) listener has no uid: it is the
+     * client certificate, checked against tls_ca during the handshake
+     * (NNG_TLS_AUTH_MODE_REQUIRED), that lets it in. */
+    bool verified = false;
+    if (nng_pipe_get_bool(p, NNG_OPT_TLS_VERIFIED, &verified) == 0) {
+        if (!verified) {
+            LOG_WARN("%s: refused a TLS connection without a verified certificate",
+                     (const char *)arg);
+            nng_pipe_close(p);
+        }
+        return;
+    }
     uint64_t uid = 0;
     int rv = nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid);
     if (!oj_peer_refused(rv, uid, (uint64_t)geteuid()))

@@ -3,7 +3,9 @@
  * The sockets live in a 0700 directory and are 0600 themselves, but that is
  * one mistake (a chmod, a shared fallback directory) away from letting anyone
  * in: every connection is also checked by the peer's uid, which the kernel
- * reports for a Unix socket (SO_PEERCRED; nng's NNG_OPT_IPC_PEER_UID). */
+ * reports for a Unix socket (SO_PEERCRED; nng's NNG_OPT_IPC_PEER_UID).
+ * A connection through the remote TLS listener (remote.h) has no uid; it
+ * gets in by a client certificate the TLS handshake verified. */
 #ifndef OJ_PEER_H
 #define OJ_PEER_H
 #include <nng/nng.h>

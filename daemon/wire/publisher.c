@@ -3,6 +3,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,25 @@ int oj_pub_relisten(struct oj_publisher *p)
     if (rc != 0)
         LOG_ERROR("publisher: %s", err);
     return rc;
+}
+
+int oj_pub_listen_remote(struct oj_publisher *p, const char *url, struct nng_tls_config *tls,
+                         char *err, size_t errlen)
+{
+    nng_listener l;
+    int rv = nng_listener_create(&l, p->sock, url);
+    if (rv == 0) {
+        rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
+        if (rv == 0)
+            rv = nng_listener_start(l, 0);
+        if (rv != 0)
+            nng_listener_close(l);
+    }
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
+        return -1;
+    }
+    return 0;
 }
 
 void oj_pub_stop(struct oj_publisher *p)

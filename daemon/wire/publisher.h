@@ -16,6 +16,11 @@ int oj_pub_start(struct oj_publisher **out, const char *sock_path, char *err, si
 void oj_pub_stop(struct oj_publisher *p);
 /* Closes the listener and listens again (the watchdog's repair). */
 int oj_pub_relisten(struct oj_publisher *p);
+/* Also publishes on `url` (tls+tcp://, remote.h) with `tls`, as
+ * oj_server_listen_remote. 0, or -1 with err. */
+struct nng_tls_config;
+int oj_pub_listen_remote(struct oj_publisher *p, const char *url, struct nng_tls_config *tls,
+                         char *err, size_t errlen);
 
 /* One chunk of a session's raw output; `offset` is where it starts in the log. */
 void oj_pub_chunk(struct oj_publisher *p, const char *session_id, uint64_t seq, uint64_t offset,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -569,6 +570,26 @@ int oj_server_relisten(struct oj_server *s)
     if (rv != 0)
         LOG_ERROR("server: %s", err);
     return rv;
+}
+
+/* Not closed by relisten: the watchdog repairs the local socket only. */
+int oj_server_listen_remote(struct oj_server *s, const char *url, struct nng_tls_config *tls,
+                            char *err, size_t errlen)
+{
+    nng_listener l;
+    int rv = nng_listener_create(&l, s->sock, url);
+    if (rv == 0) {
+        rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
+        if (rv == 0)
+            rv = nng_listener_start(l, 0);
+        if (rv != 0)
+            nng_listener_close(l);
+    }
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
+        return -1;
+    }
+    return 0;
 }
 
 uint64_t oj_server_pings(struct oj_server *s) { return atomic_load(&s->pings); }

@@ -69,6 +69,11 @@ unsigned oj_server_wait_idle(struct oj_server *s, int64_t deadline_mono_ms);
 uint64_t oj_server_pings(struct oj_server *s);
 /* Closes the old listener and listens again (the watchdog's repair). */
 int oj_server_relisten(struct oj_server *s);
+/* Also listens on `url` (tls+tcp://, remote.h) with `tls` (a server config
+ * requiring client certificates; the listener holds it). 0, or -1 with err. */
+struct nng_tls_config;
+int oj_server_listen_remote(struct oj_server *s, const char *url, struct nng_tls_config *tls,
+                            char *err, size_t errlen);
 void oj_server_stats(struct oj_server *s, struct oj_server_stats *st);
 /* Closes the socket and frees everything; calls still held by handlers must
  * have completed (wait_idle first). */

@@ -38,7 +38,11 @@ Test(config, reads_each_variable)
 {
     struct oj_config c;
     char err[256];
-    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m", "21000", "2", "10m", "2h", "2h"}, err, sizeof err), 0);
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){"DEBUG", "3", "2s", "50", "2", "1MiB", "5s", "64KiB", "7", "3d", "2GB", "20m", "21000", "2", "10m", "2h", "2h", "tls+tcp://0.0.0.0:7000", "/c.pem", "/k.pem", "/ca.pem"}, err, sizeof err), 0);
+    cr_expect_str_eq(c.remote_listen, "tls+tcp://0.0.0.0:7000");
+    cr_expect_str_eq(c.tls_cert, "/c.pem");
+    cr_expect_str_eq(c.tls_key, "/k.pem");
+    cr_expect_str_eq(c.tls_ca, "/ca.pem");
     cr_expect_eq(c.log_level, OJ_LOG_DEBUG);
     cr_expect_eq(c.agent_idle_timeout_ms, 600000);
     cr_expect_eq(c.phase_timeout_ms, 7200000);
@@ -187,4 +191,33 @@ Test(config, workspace_ports_come_from_a_range_that_can_be_moved)
     cr_expect_eq(oj_config_parse(&c, &(struct oj_config_env){.port_step = "0"}, err, sizeof err),
                  -1);
     cr_expect(strstr(err, "OJ_PORT_STEP") != NULL, "%s", err);
+}
+
+/* Nothing listens remotely unless configured, and then only over TLS with all
+ * three files: a half-done configuration refuses the start naming what is missing. */
+Test(config, remote_listen_needs_tls_and_all_three_files)
+{
+    struct oj_config c;
+    char err[512];
+    cr_assert_eq(oj_config_parse(&c, &(struct oj_config_env){0}, err, sizeof err), 0);
+    cr_expect_str_eq(c.remote_listen, "", "nothing listens remotely by default");
+
+    struct oj_config_env e = {.remote_listen = "tls+tcp://127.0.0.1:7000", .tls_cert = "/c.pem",
+                              .tls_key = "/k.pem"};
+    cr_assert_eq(oj_config_parse(&c, &e, err, sizeof err), -1);
+    cr_expect(strstr(err, "OJ_REMOTE_LISTEN needs") == err, "%s", err);
+    cr_expect(strstr(err, "missing: OJ_TLS_CA") != NULL, "%s", err);
+
+    e.tls_ca = "/ca.pem";
+    e.remote_listen = "tcp://127.0.0.1:7000";
+    cr_assert_eq(oj_config_parse(&c, &e, err, sizeof err), -1);
+    cr_expect(strstr(err, "OJ_REMOTE_LISTEN must be a URL like tls+tcp://") == err, "%s", err);
+    e.remote_listen = "tls+tcp://127.0.0.1:65535";
+    cr_assert_eq(oj_config_parse(&c, &e, err, sizeof err), -1);
+    cr_expect(strstr(err, "port from 1 to 65534") != NULL, "%s", err);
+
+    e.remote_listen = "tls+tcp://127.0.0.1:7000";
+    e.tls_key = "k.pem";
+    cr_assert_eq(oj_config_parse(&c, &e, err, sizeof err), -1);
+    cr_expect(strstr(err, "OJ_TLS_KEY must be an absolute path") == err, "%s", err);
 }
