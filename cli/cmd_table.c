@@ -47,6 +47,7 @@
     X(oj_cmd_runbook_check)                                                                        \
     X(oj_cmd_remote_init)                                                                          \
     X(oj_cmd_events)                                                                               \
+    X(oj_cmd_dashboard)                                                                            \
     X(oj_cmd_done)                                                                                 \
     X(oj_cmd_checkpoint)                                                                           \
     X(oj_cmd_ask)                                                                                  \

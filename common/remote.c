@@ -108,7 +108,8 @@ int oj_remote_tls_config(struct nng_tls_config **out, bool server, const char *c
     if ((own && (cert_pem = read_pem(what[0], cert, "-----BEGIN CERTIFICATE-----", err,
                                      errlen)) == NULL) ||
         (own && (key_pem = read_pem(what[1], key, "PRIVATE KEY-----", err, errlen)) == NULL) ||
-        (ca_pem = read_pem(what[2], ca, "-----BEGIN CERTIFICATE-----", err, errlen)) == NULL)
+        ((!server || ca != NULL) &&
+         (ca_pem = read_pem(what[2], ca, "-----BEGIN CERTIFICATE-----", err, errlen)) == NULL))
         goto done;
     if ((rv = nng_tls_config_alloc(&cfg, server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT)) !=
             0 ||
@@ -128,12 +129,15 @@ int oj_remote_tls_config(struct nng_tls_config **out, bool server, const char *c
                  what[1], key);
         goto done;
     }
-    if (nng_tls_config_ca_chain(cfg, ca_pem, NULL) != 0) {
+    if (ca_pem && nng_tls_config_ca_chain(cfg, ca_pem, NULL) != 0) {
         snprintf(err, errlen, "%s %s: not a CA certificate TLS can use", what[2], ca);
         goto done;
     }
-    /* Both ends: no certificate signed by the CA, no connection. */
-    if ((rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
+    /* Both ends: no certificate signed by the CA, no connection. (A server
+     * without a CA asks for none: the dashboard's https, whose token is the
+     * check.) */
+    if ((rv = nng_tls_config_auth_mode(cfg, ca_pem ? NNG_TLS_AUTH_MODE_REQUIRED
+                                                   : NNG_TLS_AUTH_MODE_NONE)) != 0 ||
         (!server && server_name && (rv = nng_tls_config_server_name(cfg, server_name)) != 0)) {
         snprintf(err, errlen, "cannot set up TLS: %s", nng_strerror(rv));
         goto done;

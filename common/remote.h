@@ -32,7 +32,8 @@ struct nng_tls_config;
 /* A TLS configuration for one end: server (the daemon: a client certificate
  * signed by ca is required) or client (the CLI: the server's certificate must
  * be signed by ca and name server_name; cert and key NULL: a client without a
- * certificate, which a daemon refuses). Reads the PEM files; an
+ * certificate, which a daemon refuses; a server with ca NULL asks clients for no
+ * certificate: the dashboard's https). Reads the PEM files; an
  * unreadable, empty or invalid file is named in err ("tls_cert /x/y.pem: ...",
  * with `what` giving the names: e.g. {"tls_cert", "tls_key", "tls_ca"} or
  * {"--cert", "--key", "--ca"}). 0 with *out (nng_tls_config_free it), or -1. */

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "pidlock.h"
 #include "publisher.h"
+#include "dashboard.h"
 #include "remote.h"
 #include "rpc_checks.h"
 #include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
@@ -404,6 +405,7 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     int64_t left_ms = deadline - oj_mono_ms();
     oj_notifier_free(notifier, left_ms < 500 ? 500 : left_ms > 10000 ? 10000 : left_ms);
     oj_pub_stop(d->publisher);
+    oj_dashboard_stop(d->dashboard);
     free_domain(d);
     LOG_INFO("daemon: stopped (pid %d)", (int)d->pid);
     oj_log_close();

@@ -502,6 +502,96 @@ void   oj__daemon_logs_response__free_unpacked
   assert(message->base.descriptor == &oj__daemon_logs_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   oj__dashboard_request__init
+                     (Oj__DashboardRequest         *message)
+{
+  static const Oj__DashboardRequest init_value = OJ__DASHBOARD_REQUEST__INIT;
+  *message = init_value;
+}
+size_t oj__dashboard_request__get_packed_size
+                     (const Oj__DashboardRequest *message)
+{
+  assert(message->base.descriptor == &oj__dashboard_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__dashboard_request__pack
+                     (const Oj__DashboardRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__dashboard_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__dashboard_request__pack_to_buffer
+                     (const Oj__DashboardRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__dashboard_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__DashboardRequest *
+       oj__dashboard_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__DashboardRequest *)
+     protobuf_c_message_unpack (&oj__dashboard_request__descriptor,
+                                allocator, len, data);
+}
+void   oj__dashboard_request__free_unpacked
+                     (Oj__DashboardRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__dashboard_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   oj__dashboard_info__init
+                     (Oj__DashboardInfo         *message)
+{
+  static const Oj__DashboardInfo init_value = OJ__DASHBOARD_INFO__INIT;
+  *message = init_value;
+}
+size_t oj__dashboard_info__get_packed_size
+                     (const Oj__DashboardInfo *message)
+{
+  assert(message->base.descriptor == &oj__dashboard_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t oj__dashboard_info__pack
+                     (const Oj__DashboardInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &oj__dashboard_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t oj__dashboard_info__pack_to_buffer
+                     (const Oj__DashboardInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &oj__dashboard_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Oj__DashboardInfo *
+       oj__dashboard_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Oj__DashboardInfo *)
+     protobuf_c_message_unpack (&oj__dashboard_info__descriptor,
+                                allocator, len, data);
+}
+void   oj__dashboard_info__free_unpacked
+                     (Oj__DashboardInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &oj__dashboard_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   oj__daemon_stop_request__init
                      (Oj__DaemonStopRequest         *message)
 {
@@ -4639,6 +4729,121 @@ const ProtobufCMessageDescriptor oj__daemon_logs_response__descriptor =
   oj__daemon_logs_response__field_indices_by_name,
   1,  oj__daemon_logs_response__number_ranges,
   (ProtobufCMessageInit) oj__daemon_logs_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__dashboard_request__field_descriptors[2] =
+{
+  {
+    "port",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DashboardRequest, port),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "listen",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DashboardRequest, listen),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__dashboard_request__field_indices_by_name[] = {
+  1,   /* field[1] = listen */
+  0,   /* field[0] = port */
+};
+static const ProtobufCIntRange oj__dashboard_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor oj__dashboard_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.DashboardRequest",
+  "DashboardRequest",
+  "Oj__DashboardRequest",
+  "oj",
+  sizeof(Oj__DashboardRequest),
+  2,
+  oj__dashboard_request__field_descriptors,
+  oj__dashboard_request__field_indices_by_name,
+  1,  oj__dashboard_request__number_ranges,
+  (ProtobufCMessageInit) oj__dashboard_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor oj__dashboard_info__field_descriptors[3] =
+{
+  {
+    "url",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DashboardInfo, url),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "port",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DashboardInfo, port),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Oj__DashboardInfo, token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned oj__dashboard_info__field_indices_by_name[] = {
+  1,   /* field[1] = port */
+  2,   /* field[2] = token */
+  0,   /* field[0] = url */
+};
+static const ProtobufCIntRange oj__dashboard_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor oj__dashboard_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "oj.DashboardInfo",
+  "DashboardInfo",
+  "Oj__DashboardInfo",
+  "oj",
+  sizeof(Oj__DashboardInfo),
+  3,
+  oj__dashboard_info__field_descriptors,
+  oj__dashboard_info__field_indices_by_name,
+  1,  oj__dashboard_info__number_ranges,
+  (ProtobufCMessageInit) oj__dashboard_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor oj__daemon_stop_request__field_descriptors[1] =
@@ -8779,12 +8984,13 @@ const ProtobufCMessageDescriptor oj__cron_set_enabled_request__descriptor =
   (ProtobufCMessageInit) oj__cron_set_enabled_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor oj__control__method_descriptors[39] =
+static const ProtobufCMethodDescriptor oj__control__method_descriptors[40] =
 {
   { "Ping", &oj__ping_request__descriptor, &oj__ping_response__descriptor },
   { "Status", &oj__status_request__descriptor, &oj__status_response__descriptor },
   { "DaemonStop", &oj__daemon_stop_request__descriptor, &oj__daemon_stop_response__descriptor },
   { "DaemonLogs", &oj__daemon_logs_request__descriptor, &oj__daemon_logs_response__descriptor },
+  { "DashboardStart", &oj__dashboard_request__descriptor, &oj__dashboard_info__descriptor },
   { "Run", &oj__run_request__descriptor, &oj__run_response__descriptor },
   { "PipelineList", &oj__pipeline_list_request__descriptor, &oj__pipeline_list_response__descriptor },
   { "PipelineStatus", &oj__pipeline_ref__descriptor, &oj__pipeline_status_response__descriptor },
@@ -8822,45 +9028,46 @@ static const ProtobufCMethodDescriptor oj__control__method_descriptors[39] =
   { "CronSetEnabled", &oj__cron_set_enabled_request__descriptor, &oj__action_response__descriptor },
 };
 const unsigned oj__control__method_indices_by_name[] = {
-  15,        /* Ask */
-  14,        /* Checkpoint */
-  36,        /* CronList */
-  37,        /* CronRun */
-  38,        /* CronSetEnabled */
+  16,        /* Ask */
+  15,        /* Checkpoint */
+  37,        /* CronList */
+  38,        /* CronRun */
+  39,        /* CronSetEnabled */
   3,        /* DaemonLogs */
   2,        /* DaemonStop */
-  13,        /* Done */
-  29,        /* LockAcquire */
-  27,        /* LockList */
-  30,        /* LockRelease */
-  28,        /* LockStatus */
-  34,        /* MaintenanceArchive */
-  31,        /* MaintenanceCompact */
-  33,        /* MaintenanceRestoreSnapshot */
-  32,        /* MaintenanceSnapshot */
-  35,        /* MaintenanceSnapshots */
+  4,        /* DashboardStart */
+  14,        /* Done */
+  30,        /* LockAcquire */
+  28,        /* LockList */
+  31,        /* LockRelease */
+  29,        /* LockStatus */
+  35,        /* MaintenanceArchive */
+  32,        /* MaintenanceCompact */
+  34,        /* MaintenanceRestoreSnapshot */
+  33,        /* MaintenanceSnapshot */
+  36,        /* MaintenanceSnapshots */
   0,        /* Ping */
-  11,        /* PipelineCancel */
-  5,        /* PipelineList */
-  12,        /* PipelineLogs */
-  8,        /* PipelineNudge */
-  9,        /* PipelineRestart */
-  10,        /* PipelineResume */
-  7,        /* PipelineShow */
-  6,        /* PipelineStatus */
-  4,        /* Run */
-  23,        /* SessionAttach */
-  18,        /* SessionCapture */
-  21,        /* SessionKill */
-  16,        /* SessionList */
-  20,        /* SessionNudge */
-  19,        /* SessionSend */
-  17,        /* SessionShow */
-  22,        /* SessionStart */
+  12,        /* PipelineCancel */
+  6,        /* PipelineList */
+  13,        /* PipelineLogs */
+  9,        /* PipelineNudge */
+  10,        /* PipelineRestart */
+  11,        /* PipelineResume */
+  8,        /* PipelineShow */
+  7,        /* PipelineStatus */
+  5,        /* Run */
+  24,        /* SessionAttach */
+  19,        /* SessionCapture */
+  22,        /* SessionKill */
+  17,        /* SessionList */
+  21,        /* SessionNudge */
+  20,        /* SessionSend */
+  18,        /* SessionShow */
+  23,        /* SessionStart */
   1,        /* Status */
-  25,        /* WorkspaceCleanup */
-  26,        /* WorkspaceDiff */
-  24         /* WorkspaceList */
+  26,        /* WorkspaceCleanup */
+  27,        /* WorkspaceDiff */
+  25         /* WorkspaceList */
 };
 const ProtobufCServiceDescriptor oj__control__descriptor =
 {
@@ -8869,7 +9076,7 @@ const ProtobufCServiceDescriptor oj__control__descriptor =
   "Control",
   "Oj__Control",
   "oj",
-  39,
+  40,
   oj__control__method_descriptors,
   oj__control__method_indices_by_name
 };
@@ -8905,13 +9112,21 @@ void oj__control__daemon_logs(ProtobufCService *service,
   assert(service->descriptor == &oj__control__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void oj__control__dashboard_start(ProtobufCService *service,
+                                  const Oj__DashboardRequest *input,
+                                  Oj__DashboardInfo_Closure closure,
+                                  void *closure_data)
+{
+  assert(service->descriptor == &oj__control__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void oj__control__run(ProtobufCService *service,
                       const Oj__RunRequest *input,
                       Oj__RunResponse_Closure closure,
                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_list(ProtobufCService *service,
                                 const Oj__PipelineListRequest *input,
@@ -8919,7 +9134,7 @@ void oj__control__pipeline_list(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_status(ProtobufCService *service,
                                   const Oj__PipelineRef *input,
@@ -8927,7 +9142,7 @@ void oj__control__pipeline_status(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_show(ProtobufCService *service,
                                 const Oj__PipelineRef *input,
@@ -8935,7 +9150,7 @@ void oj__control__pipeline_show(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_nudge(ProtobufCService *service,
                                  const Oj__NudgeRequest *input,
@@ -8943,7 +9158,7 @@ void oj__control__pipeline_nudge(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_restart(ProtobufCService *service,
                                    const Oj__PipelineRef *input,
@@ -8951,7 +9166,7 @@ void oj__control__pipeline_restart(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_resume(ProtobufCService *service,
                                   const Oj__PipelineRef *input,
@@ -8959,7 +9174,7 @@ void oj__control__pipeline_resume(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_cancel(ProtobufCService *service,
                                   const Oj__PipelineRef *input,
@@ -8967,7 +9182,7 @@ void oj__control__pipeline_cancel(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__pipeline_logs(ProtobufCService *service,
                                 const Oj__PipelineLogsRequest *input,
@@ -8975,7 +9190,7 @@ void oj__control__pipeline_logs(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__done(ProtobufCService *service,
                        const Oj__DoneRequest *input,
@@ -8983,7 +9198,7 @@ void oj__control__done(ProtobufCService *service,
                        void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__checkpoint(ProtobufCService *service,
                              const Oj__CheckpointRequest *input,
@@ -8991,7 +9206,7 @@ void oj__control__checkpoint(ProtobufCService *service,
                              void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__ask(ProtobufCService *service,
                       const Oj__AskRequest *input,
@@ -8999,7 +9214,7 @@ void oj__control__ask(ProtobufCService *service,
                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_list(ProtobufCService *service,
                                const Oj__SessionListRequest *input,
@@ -9007,7 +9222,7 @@ void oj__control__session_list(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_show(ProtobufCService *service,
                                const Oj__SessionRef *input,
@@ -9015,7 +9230,7 @@ void oj__control__session_show(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_capture(ProtobufCService *service,
                                   const Oj__SessionCaptureRequest *input,
@@ -9023,7 +9238,7 @@ void oj__control__session_capture(ProtobufCService *service,
                                   void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_send(ProtobufCService *service,
                                const Oj__SessionSendRequest *input,
@@ -9031,7 +9246,7 @@ void oj__control__session_send(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_nudge(ProtobufCService *service,
                                 const Oj__NudgeRequest *input,
@@ -9039,7 +9254,7 @@ void oj__control__session_nudge(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_kill(ProtobufCService *service,
                                const Oj__SessionRef *input,
@@ -9047,7 +9262,7 @@ void oj__control__session_kill(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_start(ProtobufCService *service,
                                 const Oj__SessionStartRequest *input,
@@ -9055,7 +9270,7 @@ void oj__control__session_start(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__session_attach(ProtobufCService *service,
                                  const Oj__AttachRequest *input,
@@ -9063,7 +9278,7 @@ void oj__control__session_attach(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_list(ProtobufCService *service,
                                  const Oj__WorkspaceListRequest *input,
@@ -9071,7 +9286,7 @@ void oj__control__workspace_list(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_cleanup(ProtobufCService *service,
                                     const Oj__WorkspaceCleanupRequest *input,
@@ -9079,7 +9294,7 @@ void oj__control__workspace_cleanup(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__workspace_diff(ProtobufCService *service,
                                  const Oj__WorkspaceDiffRequest *input,
@@ -9087,7 +9302,7 @@ void oj__control__workspace_diff(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_list(ProtobufCService *service,
                             const Oj__LockListRequest *input,
@@ -9095,7 +9310,7 @@ void oj__control__lock_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_status(ProtobufCService *service,
                               const Oj__LockRef *input,
@@ -9103,7 +9318,7 @@ void oj__control__lock_status(ProtobufCService *service,
                               void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_acquire(ProtobufCService *service,
                                const Oj__LockAcquireRequest *input,
@@ -9111,7 +9326,7 @@ void oj__control__lock_acquire(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__lock_release(ProtobufCService *service,
                                const Oj__LockReleaseRequest *input,
@@ -9119,7 +9334,7 @@ void oj__control__lock_release(ProtobufCService *service,
                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_compact(ProtobufCService *service,
                                       const Oj__CompactRequest *input,
@@ -9127,7 +9342,7 @@ void oj__control__maintenance_compact(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        const Oj__SnapshotRequest *input,
@@ -9135,7 +9350,7 @@ void oj__control__maintenance_snapshot(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                const Oj__RestoreSnapshotRequest *input,
@@ -9143,7 +9358,7 @@ void oj__control__maintenance_restore_snapshot(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_archive(ProtobufCService *service,
                                       const Oj__ArchiveRequest *input,
@@ -9151,7 +9366,7 @@ void oj__control__maintenance_archive(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         const Oj__SnapshotListRequest *input,
@@ -9159,7 +9374,7 @@ void oj__control__maintenance_snapshots(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_list(ProtobufCService *service,
                             const Oj__CronListRequest *input,
@@ -9167,7 +9382,7 @@ void oj__control__cron_list(ProtobufCService *service,
                             void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_run(ProtobufCService *service,
                            const Oj__CronRef *input,
@@ -9175,7 +9390,7 @@ void oj__control__cron_run(ProtobufCService *service,
                            void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__cron_set_enabled(ProtobufCService *service,
                                    const Oj__CronSetEnabledRequest *input,
@@ -9183,7 +9398,7 @@ void oj__control__cron_set_enabled(ProtobufCService *service,
                                    void *closure_data)
 {
   assert(service->descriptor == &oj__control__descriptor);
-  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void oj__control__init (Oj__Control_Service *service,
                         Oj__Control_ServiceDestroy destroy)

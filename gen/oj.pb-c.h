@@ -26,6 +26,8 @@ typedef struct Oj__LockAttention Oj__LockAttention;
 typedef struct Oj__PipelineWait Oj__PipelineWait;
 typedef struct Oj__DaemonLogsRequest Oj__DaemonLogsRequest;
 typedef struct Oj__DaemonLogsResponse Oj__DaemonLogsResponse;
+typedef struct Oj__DashboardRequest Oj__DashboardRequest;
+typedef struct Oj__DashboardInfo Oj__DashboardInfo;
 typedef struct Oj__DaemonStopRequest Oj__DaemonStopRequest;
 typedef struct Oj__DaemonStopResponse Oj__DaemonStopResponse;
 typedef struct Oj__Input Oj__Input;
@@ -438,6 +440,41 @@ struct  Oj__DaemonLogsResponse
 #define OJ__DAEMON_LOGS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&oj__daemon_logs_response__descriptor) \
     , {0,NULL}, 0, 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Oj__DashboardRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 0 = a free port
+   */
+  int32_t port;
+  /*
+   * the address to listen on; "" = 127.0.0.1. Beyond loopback: https (TLS)
+   */
+  char *listen;
+};
+#define OJ__DASHBOARD_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__dashboard_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
+struct  Oj__DashboardInfo
+{
+  ProtobufCMessage base;
+  /*
+   * the page, with the access token: http(s)://HOST:PORT/?token=TOKEN
+   */
+  char *url;
+  int32_t port;
+  /*
+   * 32 hex characters, random per daemon run, never stored
+   */
+  char *token;
+};
+#define OJ__DASHBOARD_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&oj__dashboard_info__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Oj__DaemonStopRequest
@@ -1727,6 +1764,44 @@ Oj__DaemonLogsResponse *
 void   oj__daemon_logs_response__free_unpacked
                      (Oj__DaemonLogsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Oj__DashboardRequest methods */
+void   oj__dashboard_request__init
+                     (Oj__DashboardRequest         *message);
+size_t oj__dashboard_request__get_packed_size
+                     (const Oj__DashboardRequest   *message);
+size_t oj__dashboard_request__pack
+                     (const Oj__DashboardRequest   *message,
+                      uint8_t             *out);
+size_t oj__dashboard_request__pack_to_buffer
+                     (const Oj__DashboardRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__DashboardRequest *
+       oj__dashboard_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__dashboard_request__free_unpacked
+                     (Oj__DashboardRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Oj__DashboardInfo methods */
+void   oj__dashboard_info__init
+                     (Oj__DashboardInfo         *message);
+size_t oj__dashboard_info__get_packed_size
+                     (const Oj__DashboardInfo   *message);
+size_t oj__dashboard_info__pack
+                     (const Oj__DashboardInfo   *message,
+                      uint8_t             *out);
+size_t oj__dashboard_info__pack_to_buffer
+                     (const Oj__DashboardInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Oj__DashboardInfo *
+       oj__dashboard_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   oj__dashboard_info__free_unpacked
+                     (Oj__DashboardInfo *message,
+                      ProtobufCAllocator *allocator);
 /* Oj__DaemonStopRequest methods */
 void   oj__daemon_stop_request__init
                      (Oj__DaemonStopRequest         *message);
@@ -2902,6 +2977,12 @@ typedef void (*Oj__DaemonLogsRequest_Closure)
 typedef void (*Oj__DaemonLogsResponse_Closure)
                  (const Oj__DaemonLogsResponse *message,
                   void *closure_data);
+typedef void (*Oj__DashboardRequest_Closure)
+                 (const Oj__DashboardRequest *message,
+                  void *closure_data);
+typedef void (*Oj__DashboardInfo_Closure)
+                 (const Oj__DashboardInfo *message,
+                  void *closure_data);
 typedef void (*Oj__DaemonStopRequest_Closure)
                  (const Oj__DaemonStopRequest *message,
                   void *closure_data);
@@ -3105,6 +3186,10 @@ struct Oj__Control_Service
                       const Oj__DaemonLogsRequest *input,
                       Oj__DaemonLogsResponse_Closure closure,
                       void *closure_data);
+  void (*dashboard_start)(Oj__Control_Service *service,
+                          const Oj__DashboardRequest *input,
+                          Oj__DashboardInfo_Closure closure,
+                          void *closure_data);
   void (*run)(Oj__Control_Service *service,
               const Oj__RunRequest *input,
               Oj__RunResponse_Closure closure,
@@ -3257,6 +3342,7 @@ void oj__control__init (Oj__Control_Service *service,
       function_prefix__ ## status,\
       function_prefix__ ## daemon_stop,\
       function_prefix__ ## daemon_logs,\
+      function_prefix__ ## dashboard_start,\
       function_prefix__ ## run,\
       function_prefix__ ## pipeline_list,\
       function_prefix__ ## pipeline_status,\
@@ -3308,6 +3394,10 @@ void oj__control__daemon_logs(ProtobufCService *service,
                               const Oj__DaemonLogsRequest *input,
                               Oj__DaemonLogsResponse_Closure closure,
                               void *closure_data);
+void oj__control__dashboard_start(ProtobufCService *service,
+                                  const Oj__DashboardRequest *input,
+                                  Oj__DashboardInfo_Closure closure,
+                                  void *closure_data);
 void oj__control__run(ProtobufCService *service,
                       const Oj__RunRequest *input,
                       Oj__RunResponse_Closure closure,
@@ -3462,6 +3552,8 @@ extern const ProtobufCMessageDescriptor oj__lock_attention__descriptor;
 extern const ProtobufCMessageDescriptor oj__pipeline_wait__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_logs_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_logs_response__descriptor;
+extern const ProtobufCMessageDescriptor oj__dashboard_request__descriptor;
+extern const ProtobufCMessageDescriptor oj__dashboard_info__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_stop_request__descriptor;
 extern const ProtobufCMessageDescriptor oj__daemon_stop_response__descriptor;
 extern const ProtobufCMessageDescriptor oj__input__descriptor;

@@ -29,6 +29,7 @@ struct oj_server;
 struct oj_call;
 struct oj_store;
 struct oj_publisher;
+struct oj_dashboard;
 struct oj_work_queue;
 
 struct oj_daemon {
@@ -104,6 +105,8 @@ struct oj_daemon {
 
     /* live output and events (publisher.c), fed by the log watcher (watcher.h) */
     struct oj_publisher *publisher;
+    /* the web dashboard (dashboard.h), once `oj dashboard` asked for it; engine thread */
+    struct oj_dashboard *dashboard;
     struct oj_watcher *watcher; /* made before the engine starts, freed after it stops */
 
     /* set by DaemonStop; the main thread acts on it */

@@ -21,6 +21,22 @@ static const char *check_daemon_stop(const ProtobufCMessage *m, char *msg, size_
     return msg;
 }
 
+static const char *check_dashboard(const ProtobufCMessage *m, char *msg, size_t msglen)
+{
+    const Oj__DashboardRequest *in = (const Oj__DashboardRequest *)m;
+    if (in->port < 0 || in->port > 65535) {
+        snprintf(msg, msglen, "the dashboard's port must be 0 (a free one) to 65535, got %d",
+                 (int)in->port);
+        return msg;
+    }
+    if (strlen(in->listen) > 200 || strpbrk(in->listen, "/@ \t?#") != NULL) {
+        snprintf(msg, msglen, "--listen takes a host or an address (like 127.0.0.1 or ::1), got "
+                              "'%.200s'", in->listen);
+        return msg;
+    }
+    return NULL;
+}
+
 static const char *check_run(const ProtobufCMessage *m, char *msg, size_t msglen)
 {
     (void)msg, (void)msglen;
@@ -133,6 +149,7 @@ const struct oj_rpc_entry oj_rpc_checks[] = {
     {"Status", READ_ONLY, NULL},
     {"DaemonStop", MUTATES, check_daemon_stop},
     {"DaemonLogs", READ_ONLY, NULL},
+    {"DashboardStart", READ_ONLY, check_dashboard},
     {"Run", MUTATES, check_run},
     {"PipelineList", READ_ONLY, NULL},
     {"PipelineStatus", READ_ONLY, NULL},

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,11 +14,14 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "dashboard.h"
+#include "dashboard_route.h"
 #include "history_sweep.h"
 #include "log.h"
 #include "rpc.h"
 #include "rpc_client.h" /* OJ_DEFAULT_STOP_TIMEOUT_MS */
 #include "rpc_table.h"
+#include "remote.h"
 #include "reply_cache.h"
 #include "server.h"
 #include "state.h"
@@ -233,9 +238,58 @@ static void rpc_daemon_logs(Oj__Control_Service *svc, const Oj__DaemonLogsReques
     free(buf);
 }
 
+/* DashboardStart: serves the dashboard (dashboard.h), or names the one
+ * already served. In memory only: nothing is journaled, and a restarted
+ * daemon serves nothing until asked again (with a new token). */
+static void rpc_dashboard_start(Oj__Control_Service *svc, const Oj__DashboardRequest *in,
+                                Oj__DashboardInfo_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    const char *listen = in->listen[0] ? in->listen : "127.0.0.1";
+    char err[512];
+    if (d->dashboard == NULL) {
+        bool loopback = oj_dash_loopback(listen);
+        if (!loopback && (!d->cfg.tls_cert[0] || !d->cfg.tls_key[0]))
+            OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT,
+                           "--listen %s is beyond loopback: the dashboard serves there only over "
+                           "https, with the daemon's tls_cert and tls_key set (docs/protocol.md)",
+                           listen);
+        char assets[PATH_MAX], proto[PATH_MAX];
+        if (oj_dashboard_find_assets(assets, sizeof assets, proto, sizeof proto, err,
+                                     sizeof err) != 0)
+            OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "%s", err);
+        struct nng_tls_config *tls = NULL;
+        static const char *const names[3] = {"tls_cert", "tls_key", "tls_ca"};
+        if (!loopback && oj_remote_tls_config(&tls, true, d->cfg.tls_cert, d->cfg.tls_key, NULL,
+                                              NULL, names, err, sizeof err) != 0)
+            OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INVALID_ARGUMENT, "%s", err);
+        struct oj_dashboard_opts o = {listen, in->port, assets, proto, tls, d->server,
+                                      d->publisher};
+        int rc = oj_dashboard_start(&d->dashboard, &o, err, sizeof err);
+        if (tls)
+            nng_tls_config_free(tls); /* the http server holds it */
+        if (rc != 0)
+            OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "dashboard: %s", err);
+        LOG_INFO("dashboard: serving %s on %s port %d", assets, listen,
+                 oj_dashboard_port(d->dashboard));
+    } else if ((in->port && in->port != oj_dashboard_port(d->dashboard)) ||
+               (in->listen[0] && strcmp(listen, oj_dashboard_listen(d->dashboard)) != 0)) {
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__CONFLICT,
+                       "the dashboard already serves on %s port %d; stop the daemon to move it "
+                       "(`oj dashboard` alone prints its URL)",
+                       oj_dashboard_listen(d->dashboard), oj_dashboard_port(d->dashboard));
+    }
+    Oj__DashboardInfo out = OJ__DASHBOARD_INFO__INIT;
+    out.url = (char *)oj_dashboard_url(d->dashboard);
+    out.port = oj_dashboard_port(d->dashboard);
+    out.token = (char *)oj_dashboard_token(d->dashboard);
+    done(&out, call);
+}
+
 void oj_rpc_register_daemon(Oj__Control_Service *svc)
 {
     svc->status = rpc_status;
     svc->daemon_stop = rpc_daemon_stop;
     svc->daemon_logs = rpc_daemon_logs;
+    svc->dashboard_start = rpc_dashboard_start;
 }

@@ -1,6 +1,7 @@
 /* peer.c — see peer.h. */
 #include "peer.h"
 
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -10,9 +11,33 @@ bool oj_peer_refused(int get_rv, uint64_t peer_uid, uint64_t own_uid)
     return get_rv != 0 || peer_uid != own_uid;
 }
 
+/* the listener ids of oj_peer_allow_listener (0: a free entry) */
+static _Atomic int allowed[8];
+
+int oj_peer_allow_listener(nng_listener l)
+{
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+        int zero = 0;
+        if (atomic_compare_exchange_strong(&allowed[i], &zero, nng_listener_id(l)))
+            return 0;
+    }
+    return -1;
+}
+
+static bool allowed_listener(nng_pipe p)
+{
+    int id = nng_listener_id(nng_pipe_listener(p));
+    for (size_t i = 0; id > 0 && i < sizeof allowed / sizeof allowed[0]; i++)
+        if (atomic_load(&allowed[i]) == id)
+            return true;
+    return false;
+}
+
 static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     (void)ev;
+    if (allowed_listener(p))
+        return; /* the dashboard's websocket: its path held the token */
     /* A connection through the remote (TLS) listener has no uid: it is the
      * client certificate, checked against tls_ca during the handshake
      * (NNG_TLS_AUTH_MODE_REQUIRED), that lets it in. */

@@ -5,7 +5,9 @@
  * in: every connection is also checked by the peer's uid, which the kernel
  * reports for a Unix socket (SO_PEERCRED; nng's NNG_OPT_IPC_PEER_UID).
  * A connection through the remote TLS listener (remote.h) has no uid; it
- * gets in by a client certificate the TLS handshake verified. */
+ * gets in by a client certificate the TLS handshake verified, and one
+ * through the dashboard's websocket listeners (dashboard.h) by the token in
+ * the path it reached (no uid, and a browser has no client certificate). */
 #ifndef OJ_PEER_H
 #define OJ_PEER_H
 #include <nng/nng.h>
@@ -20,4 +22,9 @@ bool oj_peer_refused(int get_rv, uint64_t peer_uid, uint64_t own_uid);
  * closed before it carries a message, and logged as refused by `what`
  * (a static string: "server", "events"). */
 int oj_peer_only_own_user(nng_socket sock, const char *what);
+
+/* Lets every connection through listener `l` in: the dashboard's websocket
+ * listeners, whose path holds the token. Called before the listener starts;
+ * at most 8 such listeners (-1 beyond). */
+int oj_peer_allow_listener(nng_listener l);
 #endif

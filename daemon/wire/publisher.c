@@ -98,6 +98,22 @@ int oj_pub_listen_remote(struct oj_publisher *p, const char *url, struct nng_tls
     return 0;
 }
 
+int oj_pub_listen_ws(struct oj_publisher *p, const char *url, char *err, size_t errlen)
+{
+    nng_listener l;
+    int rv = nng_listener_create(&l, p->sock, url);
+    if (rv == 0) {
+        rv = oj_peer_allow_listener(l) == 0 ? nng_listener_start(l, 0) : NNG_ENOSPC;
+        if (rv != 0)
+            nng_listener_close(l);
+    }
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
+        return -1;
+    }
+    return 0;
+}
+
 void oj_pub_stop(struct oj_publisher *p)
 {
     if (p == NULL)

@@ -21,6 +21,8 @@ int oj_pub_relisten(struct oj_publisher *p);
 struct nng_tls_config;
 int oj_pub_listen_remote(struct oj_publisher *p, const char *url, struct nng_tls_config *tls,
                          char *err, size_t errlen);
+/* Also publishes on the dashboard's websocket `url`, as oj_server_listen_ws. */
+int oj_pub_listen_ws(struct oj_publisher *p, const char *url, char *err, size_t errlen);
 
 /* One chunk of a session's raw output; `offset` is where it starts in the log. */
 void oj_pub_chunk(struct oj_publisher *p, const char *session_id, uint64_t seq, uint64_t offset,

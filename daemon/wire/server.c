@@ -592,6 +592,22 @@ int oj_server_listen_remote(struct oj_server *s, const char *url, struct nng_tls
     return 0;
 }
 
+int oj_server_listen_ws(struct oj_server *s, const char *url, char *err, size_t errlen)
+{
+    nng_listener l;
+    int rv = nng_listener_create(&l, s->sock, url);
+    if (rv == 0) {
+        rv = oj_peer_allow_listener(l) == 0 ? nng_listener_start(l, 0) : NNG_ENOSPC;
+        if (rv != 0)
+            nng_listener_close(l);
+    }
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
+        return -1;
+    }
+    return 0;
+}
+
 uint64_t oj_server_pings(struct oj_server *s) { return atomic_load(&s->pings); }
 
 void oj_server_set_draining(struct oj_server *s)

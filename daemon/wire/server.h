@@ -74,6 +74,10 @@ int oj_server_relisten(struct oj_server *s);
 struct nng_tls_config;
 int oj_server_listen_remote(struct oj_server *s, const char *url, struct nng_tls_config *tls,
                             char *err, size_t errlen);
+/* Also listens on the dashboard's websocket `url` (ws:// or wss://, on the
+ * http server dashboard.h holds): connections there skip the uid check
+ * (peer.h), their path holding the token. 0, or -1 with err. */
+int oj_server_listen_ws(struct oj_server *s, const char *url, char *err, size_t errlen);
 void oj_server_stats(struct oj_server *s, struct oj_server_stats *st);
 /* Closes the socket and frees everything; calls still held by handlers must
  * have completed (wait_idle first). */
