@@ -192,6 +192,16 @@ $(DOCS_OUT)/oj@.service: scripts/oj@.service.in FORCE
 	sed 's|@BINDIR@|$(BINDIR)|g' $< > $@
 FORCE:
 
+# The dashboard's page (daemon/dashboard/, helper files from npm under its node_modules/),
+# copied with the same relative paths, so the daemon maps /vendor/... to
+# node_modules/... wherever it finds the dir. Files not there (npm not run) are skipped.
+DASH_SRC  ?= daemon/dashboard
+DASH_FILES := index.html app.js style.css node_modules/protobufjs/dist/protobuf.min.js \
+              node_modules/@xterm/xterm/lib/xterm.js node_modules/@xterm/xterm/css/xterm.css
+DASH_DIRS := node_modules/protobufjs/dist node_modules/protobufjs node_modules/@xterm/xterm/lib \
+             node_modules/@xterm/xterm/css node_modules/@xterm/xterm node_modules/@xterm \
+             node_modules
+
 install: all docs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	  $(DESTDIR)$(DATADIR)/oj/proto $(DESTDIR)$(DATADIR)/bash-completion/completions \
@@ -206,6 +216,10 @@ install: all docs
 	install -m 0644 $(DOCS_OUT)/oj@.service $(DESTDIR)$(DATADIR)/systemd/user/oj@.service
 	install -m 0644 docs/examples/runbook.json $(DESTDIR)$(DATADIR)/oj/runbook.json
 	install -m 0644 $(PROTOS) $(DESTDIR)$(DATADIR)/oj/proto/
+	@for f in $(DASH_FILES); do if [ -f "$(DASH_SRC)/$$f" ]; then \
+	  echo "install $(DASH_SRC)/$$f"; \
+	  install -D -m 0644 "$(DASH_SRC)/$$f" "$(DESTDIR)$(DATADIR)/oj/dashboard/$$f" || exit 1; \
+	fi; done
 
 INSTALLED := $(BINDIR)/oj $(BINDIR)/oj-fake-agent $(MANDIR)/man1/oj.1 \
              $(MANDIR)/man5/oj-runbook.5 $(DATADIR)/bash-completion/completions/oj \
@@ -214,6 +228,8 @@ INSTALLED := $(BINDIR)/oj $(BINDIR)/oj-fake-agent $(MANDIR)/man1/oj.1 \
              $(PROTOS:proto/%=$(DATADIR)/oj/proto/%)
 uninstall:
 	rm -f $(INSTALLED:%=$(DESTDIR)%)
+	rm -f $(DASH_FILES:%=$(DESTDIR)$(DATADIR)/oj/dashboard/%)
+	-@for d in $(DASH_DIRS:%=/%) ''; do rmdir "$(DESTDIR)$(DATADIR)/oj/dashboard$$d" 2>/dev/null; done; true
 	-rmdir $(DESTDIR)$(DATADIR)/oj/proto $(DESTDIR)$(DATADIR)/oj 2>/dev/null
 
 clean:

@@ -279,3 +279,39 @@ Test(dashboard, beyond_loopback_needs_tls_and_bad_ports_are_refused, .init = set
     cr_expect_not_null(strstr(o.err, "--port"), "%s", o.err);
     oj_out_free(&o);
 }
+
+/* `make install` copies the page and the npm files with their paths, and an
+ * installed oj (no OJ_DASHBOARD_DIR) serves them from share/oj/dashboard,
+ * vendor and proto paths mapped. The page's source is a scratch copy
+ * (DASH_SRC), so the test does not depend on npm having run. */
+Test(dashboard, an_installed_oj_serves_the_installed_page, .init = setup, .fini = teardown,
+     .timeout = 240)
+{
+    char repo[PATH_MAX], script[4 * PATH_MAX + 2048], out[8192];
+    cr_assert_not_null(getcwd(repo, sizeof repo));
+    snprintf(script, sizeof script,
+             "set -e; T='%s'; mkdir -p $T/src/node_modules/protobufjs/dist "
+             "$T/src/node_modules/@xterm/xterm/lib $T/src/node_modules/@xterm/xterm/css; "
+             "echo page-marker > $T/src/index.html; echo 'js-marker' > $T/src/app.js; "
+             "echo 'pb-marker' > $T/src/node_modules/protobufjs/dist/protobuf.min.js; "
+             "echo x > $T/src/node_modules/@xterm/xterm/lib/xterm.js; "
+             "echo x > $T/src/node_modules/@xterm/xterm/css/xterm.css; "
+             "make -s --no-print-directory DOCS_OUT=$T/docs install DASH_SRC=$T/src "
+             "PREFIX=$T/prefix >/dev/null; "
+             "$T/prefix/bin/oj -C $T daemon stop >/dev/null; "
+             "cd / && env -u OJ_DASHBOARD_DIR $T/prefix/bin/oj -C $T daemon start >/dev/null; "
+             "u=$($T/prefix/bin/oj -C $T dashboard); p=${u#http://127.0.0.1:}; p=${p%%%%/*}; "
+             "t=${u##*=}; for f in / /app.js /vendor/protobuf.min.js /proto/oj.proto; do "
+             "curl -s -m 10 -b oj_token=$t http://127.0.0.1:$p$f | head -c 200; echo; done; "
+             "$T/prefix/bin/oj -C $T daemon stop >/dev/null; cd '%s'; "
+             "make -s --no-print-directory DOCS_OUT=$T/docs uninstall DASH_SRC=$T/src "
+             "PREFIX=$T/prefix >/dev/null; test ! -e $T/prefix/share/oj/dashboard",
+             e.dir, repo);
+    char *argv[] = {"bash", "-c", script, NULL};
+    int rc = run_prog(repo, 200000, out, sizeof out, argv);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect_not_null(strstr(out, "page-marker"), "%s", out);
+    cr_expect_not_null(strstr(out, "js-marker"), "%s", out);
+    cr_expect_not_null(strstr(out, "pb-marker"), "%s", out);
+    cr_expect_not_null(strstr(out, "every operation the oj daemon offers"), "no /proto/oj.proto: %s", out);
+}
