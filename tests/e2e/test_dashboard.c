@@ -6,6 +6,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,4 +315,81 @@ Test(dashboard, an_installed_oj_serves_the_installed_page, .init = setup, .fini 
     cr_expect_not_null(strstr(out, "js-marker"), "%s", out);
     cr_expect_not_null(strstr(out, "pb-marker"), "%s", out);
     cr_expect_not_null(strstr(out, "every operation the oj daemon offers"), "no /proto/oj.proto: %s", out);
+}
+
+/* Beyond loopback with the daemon's certificate: https and wss, the cookie
+ * marked Secure, and no client certificate asked of the browser. */
+Test(dashboard, beyond_loopback_it_serves_https_and_wss, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    char tls[256], cert[PATH_MAX + 16], key[PATH_MAX + 16];
+    snprintf(tls, sizeof tls, "%s/tls", e.dir);
+    struct oj_out o = OJ(&e, "remote", "init", tls, "--host", "127.0.0.1");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "daemon", "stop");
+    oj_out_free(&o);
+    snprintf(cert, sizeof cert, "OJ_TLS_CERT=%s/server.crt", tls);
+    snprintf(key, sizeof key, "OJ_TLS_KEY=%s/server.key", tls);
+    char *envp[] = {assets_env, cert, key, NULL};
+    o = oj_run_in(&e, NULL, envp, "daemon", "start", (char *)NULL);
+    cr_assert_eq(o.code, 0, "daemon start with tls_cert and tls_key: %s", o.err);
+    oj_out_free(&o);
+
+    o = OJ(&e, "dashboard", "--listen", "0.0.0.0");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cr_assert(strncmp(o.out, "https://", 8) == 0, "not https: %s", o.out);
+    const char *colon = strrchr(o.out, ':');
+    cr_assert(colon && sscanf(colon, ":%d/?token=%40[0-9a-f]", &port, token) == 2, "%s", o.out);
+    oj_out_free(&o);
+
+    char target[256], ca[PATH_MAX + 8], out[8192];
+    snprintf(target, sizeof target, "https://127.0.0.1:%d/?token=%s", port, token);
+    snprintf(ca, sizeof ca, "%s/ca.crt", tls);
+    char *curl_login[] = {"curl", "-s", "-m", "10", "-D", "-", "--cacert", ca, target, NULL};
+    cr_assert_eq(run_prog(NULL, 15000, out, sizeof out, curl_login), 0, "%s", out);
+    cr_expect_eq(status_of(out), 303, "%s", out);
+    cr_expect_not_null(strstr(out, "HttpOnly; SameSite=Strict; Path=/; Secure"), "%s", out);
+    char plain_target[256];
+    snprintf(plain_target, sizeof plain_target, "http://127.0.0.1:%d/?token=%s", port, token);
+    char *curl_plain[] = {"curl", "-s", "-m", "10", "-D", "-", plain_target, NULL};
+    run_prog(NULL, 15000, out, sizeof out, curl_plain);
+    cr_expect_neq(status_of(out), 303, "plain http was served: %s", out);
+
+    nng_socket s;
+    nng_dialer d;
+    nng_tls_config *cfg;
+    cr_assert_eq(nng_req0_open(&s), 0);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000);
+    char ws[256];
+    snprintf(ws, sizeof ws, "wss://127.0.0.1:%d/ws/%s/rpc", port, token);
+    cr_assert_eq(nng_dialer_create(&d, s, ws), 0);
+    char *ca_pem = read_file(ca);
+    cr_assert_not_null(ca_pem);
+    cr_assert_eq(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT), 0);
+    cr_assert_eq(nng_tls_config_ca_chain(cfg, ca_pem, NULL), 0);
+    cr_assert_eq(nng_tls_config_server_name(cfg, "127.0.0.1"), 0);
+    cr_assert_eq(nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED), 0);
+    cr_assert_eq(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg), 0);
+    free(ca_pem);
+    int rv = nng_dialer_start(d, 0);
+    cr_assert_eq(rv, 0, "dial %s: %s", ws, nng_strerror(rv));
+    Oj__RequestFrame f = OJ__REQUEST_FRAME__INIT;
+    f.method = "Ping";
+    f.request_id = 5;
+    uint8_t buf[64];
+    size_t n = oj__request_frame__pack(&f, buf);
+    cr_assert_eq(nng_send(s, buf, n, 0), 0);
+    char *reply;
+    size_t rlen;
+    rv = nng_recv(s, &reply, &rlen, NNG_FLAG_ALLOC);
+    cr_assert_eq(rv, 0, "no reply over wss: %s", nng_strerror(rv));
+    Oj__ReplyFrame *r = oj__reply_frame__unpack(NULL, rlen, (uint8_t *)reply);
+    nng_free(reply, rlen);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->status, OJ__STATUS_CODE__OK, "%s", r->message);
+    cr_expect_eq(r->request_id, 5);
+    oj__reply_frame__free_unpacked(r, NULL);
+    nng_close(s);
+    nng_tls_config_free(cfg);
 }
