@@ -228,6 +228,13 @@ Test(dashboard, rpc_over_the_websocket, .init = setup, .fini = teardown, .timeou
     snprintf(ws, sizeof ws, "ws://127.0.0.1:%d/ws/0123456789abcdef0123456789abcdef/rpc", port);
     cr_expect_neq(nng_dial(s, ws, NULL, 0), 0, "a wrong token's websocket was served");
     nng_close(s);
+
+    /* A daemon serving the dashboard stops cleanly (its log is checked for
+     * sanitizer reports at teardown). */
+    struct oj_out o = OJ(&e, "daemon", "stop");
+    cr_expect_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    cr_expect_eq(env_daemon_pid(&e), 0, "the daemon still runs");
 }
 
 /* Events over the websocket, as the page's SUB socket gets them. */
