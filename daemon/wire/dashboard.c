@@ -82,7 +82,8 @@ int oj_dashboard_find_assets(char *assets, size_t alen, char *proto, size_t plen
     if (n == 0)
         snprintf(err, errlen, "cannot find the dashboard's files: set OJ_DASHBOARD_DIR");
     else if (env && env[0])
-        snprintf(err, errlen, "OJ_DASHBOARD_DIR %s holds no index.html", env);
+        snprintf(err, errlen, "OJ_DASHBOARD_DIR %s holds no index.html: set it to the dir of "
+                              "the dashboard's page, or unset it", env);
     else
         snprintf(err, errlen, "cannot find the dashboard's files (no index.html in %s or %s): "
                               "`make install`, or set OJ_DASHBOARD_DIR",

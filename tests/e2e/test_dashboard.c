@@ -286,6 +286,19 @@ Test(dashboard, beyond_loopback_needs_tls_and_bad_ports_are_refused, .init = set
     cr_expect_eq(o.code, 2, "exit %d: %s", o.code, o.err);
     cr_expect_not_null(strstr(o.err, "--port"), "%s", o.err);
     oj_out_free(&o);
+
+    /* No page where it was pointed: exit 1, naming where it looked. */
+    o = OJ(&e, "daemon", "stop");
+    oj_out_free(&o);
+    char *nowhere[] = {"OJ_DASHBOARD_DIR=/nonexistent/dash", NULL};
+    o = oj_run_in(&e, NULL, nowhere, "daemon", "start", (char *)NULL);
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "dashboard");
+    cr_expect_eq(o.code, 1, "exit %d: %s", o.code, o.err);
+    cr_expect_not_null(strstr(o.err, "OJ_DASHBOARD_DIR /nonexistent/dash holds no index.html"),
+                       "%s", o.err);
+    oj_out_free(&o);
 }
 
 /* `make install` copies the page and the npm files with their paths, and an
