@@ -24,6 +24,7 @@ const statusCache = new Map(); // pipeline id -> {updated, status}
 // ---- the wire ----------------------------------------------------------------------
 
 function wsUrl(path) {
+  if (/^wss?:\/\//.test(path)) return path;
   return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
 }
 
@@ -379,7 +380,7 @@ async function openTerminal(sid, resume) {
     terminal.xterm = new Terminal({ convertEol: false, scrollback: 5000, fontSize: 12 });
     terminal.xterm.open($("#terminal"));
   }
-  if (terminal.sid === sid && !resume) return;
+  if (terminal.sid === sid && !resume && terminal.have !== null) return;
   const gen = ++terminal.gen;
   if (terminal.sid !== sid) {
     terminal.xterm.reset();
@@ -390,16 +391,20 @@ async function openTerminal(sid, resume) {
   $("#terminal-session").textContent = sid;
   $("#terminal").dataset.sessionId = sid;
   for (const tr of document.querySelectorAll("tr.selected")) tr.classList.remove("selected");
-  for (const tr of document.querySelectorAll("[data-session-id=\"" + sid + "\"]"))
+  for (const tr of document.querySelectorAll("[data-session-id=\"" + CSS.escape(sid) + "\"]"))
     tr.classList.add("selected");
   try {
     if (terminal.have === null) {
       const screen = await rpc("SessionCapture", { id: sid });
       if (gen !== terminal.gen) return;
       const end = Number(screen.log_offset);
-      const start = Math.max(0, end - TERMINAL_TAIL_BYTES);
-      terminal.have = start; // the chunks queued meanwhile carry on from the range's end
-      await fetchRange(gen, start, end);
+      // `have` stays null until the range is written: chunks arriving meanwhile wait in
+      // the queue and carry on from the range's end.
+      await fetchRange(gen, Math.max(0, end - TERMINAL_TAIL_BYTES), end);
+    } else {
+      const from = terminal.have; // back after a lost connection: catch up from there
+      terminal.have = null;
+      await fetchRange(gen, from, 0);
     }
     pump(gen);
   } catch (e) {
@@ -409,7 +414,10 @@ async function openTerminal(sid, resume) {
 
 // Writes bytes [from, to) of the session's log (to 0: its end) and advances `have`.
 async function fetchRange(gen, from, to) {
-  if (to !== 0 && to <= from) return;
+  if (to !== 0 && to <= from) {
+    terminal.have = from;
+    return;
+  }
   const r = await rpc("SessionCapture",
                       { id: terminal.sid, range: true, from_offset: from, to_offset: to });
   if (gen !== terminal.gen) return;
@@ -433,7 +441,7 @@ async function pump(gen) {
       if (end <= terminal.have) continue; // we have these bytes already
       if (off > terminal.have) {
         await fetchRange(gen, terminal.have, off); // missed chunks: fetch the gap
-        if (gen !== terminal.gen) return;
+        if (gen !== terminal.gen) break;
         if (terminal.have < off) terminal.have = off; // the log holds no more than that
       }
       terminal.xterm.write(c.data.subarray(terminal.have - off));
@@ -444,6 +452,8 @@ async function pump(gen) {
   } finally {
     terminal.busy = false;
   }
+  // A newer open (another session, or a reconnect) came while we waited: carry on with it.
+  if (gen !== terminal.gen) pump(terminal.gen);
 }
 
 // ---- start ---------------------------------------------------------------------------
