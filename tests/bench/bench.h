@@ -46,4 +46,9 @@ bool bench_crc_report(void);
  * with nothing slow running (the engine never waits). Prints its section;
  * false on failure. */
 bool bench_nowait_report(void);
+
+/* The dashboard: its bundle's bytes (and gzip'ed), and its first paint with 100
+ * pipelines in a headless Chromium against the page's own load (bench_dashboard.c).
+ * Prints its section; false on failure. */
+bool bench_dashboard_report(void);
 #endif

@@ -16,7 +16,7 @@
  *
  * Usage: OJ_BIN=bin/oj oj-bench [EMPTY_PROGRAM]   (else $OJ_BENCH_EMPTY)
  * OJ_BENCH_ONLY=<section,...> runs only those sections of rpc (the two figures
- * above), store, sessions, pipelines, tick, finished, memory, crc, nowait
+ * above), store, sessions, pipelines, tick, finished, memory, crc, nowait, dashboard
  * (bench.h);
  * EMPTY_PROGRAM is needed only for rpc.
  * A real daemon runs in a scratch directory for the duration. */
@@ -459,5 +459,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (selected("nowait"))
         ok = bench_nowait_report() && ok;
+    fflush(stdout);
+    if (selected("dashboard"))
+        ok = bench_dashboard_report() && ok;
     return ok ? 0 : 1;
 }
