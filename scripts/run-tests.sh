@@ -20,7 +20,18 @@ for pair in "$@"; do
     [ -x "$exe" ] || { echo "run-tests: $exe is missing (run make tests)"; failed=$((failed + 1)); continue; }
     echo "== $exe (oj: $bin/oj)"
     log=$(mktemp)
-    OJ_BIN="$bin/oj" timeout 900 "$exe" --jobs 2 2>&1 | tee "$log"
+    # --verbose names each test as it starts and ends, so a suite that dies or
+    # hangs shows which test it was in; --timeout bounds a test that sets none.
+    OJ_BIN="$bin/oj" timeout 900 "$exe" --jobs 2 --verbose --timeout 300 > "$log" 2>&1
+    rc=$?
+    grep -av '^\[RUN \]\|^\[PASS\]' "$log"
+    if ! grep -aq 'Synthesis:' "$log"; then
+      echo "run-tests: $exe ended with status $rc and no summary; the tests it started and did not finish:"
+      grep -a '^\[RUN \]' "$log" | sed 's/^\[RUN \] //' | sort > "$log.run"
+      grep -a '^\[\(PASS\|FAIL\)\]' "$log" | sed 's/^\[[A-Z]*\] //; s/: (.*//' | sort > "$log.done"
+      comm -23 "$log.run" "$log.done" | sed 's/^/  /'
+      rm -f "$log.run" "$log.done"
+    fi
     line=$(grep -a 'Synthesis:' "$log" | tail -1)
     rm -f "$log"
     if [ -z "$line" ]; then
