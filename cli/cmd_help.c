@@ -67,6 +67,17 @@ static int exec_completion(struct oj_ctx *ctx, const struct oj_args *a)
 
 /* ---- live values ----------------------------------------------------------------- */
 
+/* One value for a completion script, only when it is a plain word: a name
+ * the daemon hands back (a workspace is named after whatever directory a
+ * worktree has) must never carry shell syntax into the user's shell. */
+static void put_word(const char *w)
+{
+    if (w == NULL || w[0] == '\0' || strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                "0123456789._:@+-") != strlen(w))
+        return;
+    printf("%s\n", w);
+}
+
 static void print_runbook_pipelines(struct oj_ctx *ctx)
 {
     if (ctx->remote || oj_ctx_project(ctx) != 0) /* remote: the runbooks are not here */
@@ -81,7 +92,7 @@ static void print_runbook_pipelines(struct oj_ctx *ctx)
     {
         const cJSON *name = cJSON_GetObjectItem(p, "name");
         if (cJSON_IsString(name))
-            printf("%s\n", name->valuestring);
+            put_word(name->valuestring);
     }
     cJSON_Delete(rb);
 }
@@ -93,7 +104,7 @@ static void print_sessions(struct oj_client *c)
     if (OJ_RPC(c, oj__control__session_list, &req, &r) != OJ__STATUS_CODE__OK)
         return;
     for (size_t i = 0; i < r->n_sessions; i++)
-        printf("%s\n%s\n", r->sessions[i]->id, r->sessions[i]->name);
+        put_word(r->sessions[i]->id), put_word(r->sessions[i]->name);
     oj_client_free_reply(r);
 }
 
@@ -104,7 +115,7 @@ static void print_pipelines(struct oj_client *c)
     if (OJ_RPC(c, oj__control__pipeline_list, &req, &r) != OJ__STATUS_CODE__OK)
         return;
     for (size_t i = 0; i < r->n_pipelines; i++)
-        printf("%s\n", r->pipelines[i]->id);
+        put_word(r->pipelines[i]->id);
     oj_client_free_reply(r);
 }
 
@@ -119,7 +130,7 @@ static void print_live(struct oj_client *c, const char *kind)
         Oj__LockListResponse *r;
         if (OJ_RPC(c, oj__control__lock_list, &req, &r) == OJ__STATUS_CODE__OK) {
             for (size_t i = 0; i < r->n_locks; i++)
-                printf("%s\n", r->locks[i]->name);
+                put_word(r->locks[i]->name);
             oj_client_free_reply(r);
         }
     }
@@ -128,7 +139,7 @@ static void print_live(struct oj_client *c, const char *kind)
         Oj__SnapshotListResponse *r;
         if (OJ_RPC(c, oj__control__maintenance_snapshots, &req, &r) == OJ__STATUS_CODE__OK) {
             for (size_t i = 0; i < r->n_snapshots; i++)
-                printf("%s\n", r->snapshots[i]->id);
+                put_word(r->snapshots[i]->id);
             oj_client_free_reply(r);
         }
     }
@@ -137,7 +148,7 @@ static void print_live(struct oj_client *c, const char *kind)
         Oj__CronListResponse *r;
         if (OJ_RPC(c, oj__control__cron_list, &req, &r) == OJ__STATUS_CODE__OK) {
             for (size_t i = 0; i < r->n_jobs; i++)
-                printf("%s\n", r->jobs[i]->name);
+                put_word(r->jobs[i]->name);
             oj_client_free_reply(r);
         }
     }
@@ -146,7 +157,7 @@ static void print_live(struct oj_client *c, const char *kind)
         Oj__WorkspaceListResponse *r;
         if (OJ_RPC(c, oj__control__workspace_list, &req, &r) == OJ__STATUS_CODE__OK) {
             for (size_t i = 0; i < r->n_workspaces; i++)
-                printf("%s\n", r->workspaces[i]->name);
+                put_word(r->workspaces[i]->name);
             oj_client_free_reply(r);
         }
     }

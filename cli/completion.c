@@ -134,6 +134,16 @@ static void bash_script(FILE *f)
     for (size_t i = 0; i < 2; i++)
         fprintf(f, "    --%s) echo %s ;;\n", vk[i], opt_value_kind(vk[i]));
     fprintf(f, "  esac\n}\n");
+    /* Live values are data from the daemon (a workspace name is whatever a
+     * worktree under .oj/workspaces/ is called): never through compgen -W,
+     * which expands $(...) in its words; each line is compared as text. */
+    fputs("_oj_live() {\n"
+          "  local w\n"
+          "  while IFS= read -r w; do\n"
+          "    [[ \"$w\" == \"$cur\"* ]] && COMPREPLY+=(\"$w\")\n"
+          "  done < <(oj \"${dir[@]}\" _complete \"$1\" 2>/dev/null)\n"
+          "}\n",
+          f);
     fputs(
         "_oj_complete() {\n"
         "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
@@ -165,8 +175,7 @@ static void bash_script(FILE *f)
         "  local vk; vk=$(_oj_opt_kind \"$prev\")\n"
         "  if [ -n \"$vk\" ]; then\n"
         "    if [ \"$vk\" = dirs ]; then COMPREPLY=($(compgen -d -- \"$cur\")); return; fi\n"
-        "    COMPREPLY=($(compgen -W \"$(oj \"${dir[@]}\" _complete \"$vk\" 2>/dev/null)\" -- "
-        "\"$cur\")); return\n"
+        "    _oj_live \"$vk\"; return\n"
         "  fi\n"
         "  if [[ \"$cur\" == -* ]]; then\n"
         "    COMPREPLY=($(compgen -W \"$(_oj_opts \"$key\")\" -- \"$cur\")); return\n"
@@ -177,8 +186,7 @@ static void bash_script(FILE *f)
         "    files) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
         "    commands) COMPREPLY=($(compgen -W \"$_oj_top\" -- \"$cur\")) ;;\n"
         "    shells) COMPREPLY=($(compgen -W 'bash zsh fish' -- \"$cur\")) ;;\n"
-        "    *) COMPREPLY=($(compgen -W \"$(oj \"${dir[@]}\" _complete \"$kind\" 2>/dev/null)\" "
-        "-- \"$cur\")) ;;\n"
+        "    *) _oj_live \"$kind\" ;;\n"
         "  esac\n"
         "  return 0 # no match is not an error\n"
         "}\n"

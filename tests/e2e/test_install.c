@@ -175,3 +175,26 @@ Test(install, fish_and_zsh_completions_load, .init = setup, .fini = teardown, .t
     cr_expect(strstr(out, "release\t") != NULL, "fish completes its command: %s", out);
     cr_expect(strstr(out, "--tail\t") != NULL, "fish completes an option: %s", out);
 }
+
+/* A live value is data: a worktree under .oj/workspaces/ named like shell
+ * syntax (an agent can make one) never runs in the user's shell on TAB, and
+ * is not offered. */
+Test(install, a_name_made_of_shell_syntax_is_never_run_by_completion, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+    cr_assert_eq(env_start_daemon(&e), 0);
+    int rc = sh("cd $P && git worktree add -q -b evil '.oj/workspaces/$(touch pwned-by-tab)' "
+                "2>&1 && git worktree add -q -b fine .oj/workspaces/fine-ws 2>&1 && "
+                "PATH=$REPO/bin:$PATH oj workspace list");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "$(touch") != NULL, "the daemon lists the odd worktree: %s", out);
+    rc = sh("cd $P && export PATH=$REPO/bin:$PATH && source <(oj completion bash) && "
+            "COMP_WORDS=(oj workspace diff '') COMP_CWORD=3 && _oj_complete && "
+            "echo \"[${COMPREPLY[*]}]\"");
+    cr_expect_eq(rc, 0, "%s", out);
+    char mark[PATH_MAX + 16];
+    snprintf(mark, sizeof mark, "%s/pwned-by-tab", e.dir);
+    cr_expect_neq(access(mark, F_OK), 0, "completion ran the name's $(...) in the shell");
+    cr_expect(strstr(out, "fine-ws") != NULL && strstr(out, "touch") == NULL,
+              "plain names are offered, the odd one is not: %s", out);
+}
