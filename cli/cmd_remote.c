@@ -19,8 +19,8 @@
 #define CERT_DAYS "825" /* what browsers still accept for a server certificate */
 #define CA_DAYS "3650"
 
-static const char *const made[] = {"ca.crt",     "ca.key",     "server.crt",
-                                   "server.key", "client.crt", "client.key"};
+static const char *const made[] = {"ca.crt",     "ca.key",     "server.crt", "server.key",
+                                   "client.crt", "client.key", "server.csr", "client.csr"};
 
 /* "DNS:h" for a name; "IP:h,DNS:h" for an address: mbedTLS 2.28 (nng's TLS on
  * Debian 12) compares the dialed host with DNS names only, other clients
@@ -131,6 +131,17 @@ static int exec_init(struct oj_ctx *ctx, const struct oj_args *a)
     if (realpath(want, dir) == NULL) {
         oj_errorf("cannot use directory %s: %s", want, strerror(errno));
         return OJ_EXIT_FAILURE;
+    }
+    /* Keys and the CA others will trust go only into a directory no one else
+     * can write to: a directory made by someone else (in /tmp, say) could
+     * have its ca.crt swapped after we wrote it. */
+    struct stat st;
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+        (st.st_mode & 022) != 0) {
+        oj_errorf("%s must be a directory of yours that no one else can write to (chmod 700 "
+                  "it, or name a new one)",
+                  dir);
+        return OJ_EXIT_CONFLICT;
     }
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
         char path[PATH_MAX + 16];

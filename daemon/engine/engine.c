@@ -105,6 +105,7 @@ static void *engine_main(void *arg)
             continue;
         }
         if (tick_due) {
+            d->engine_busy = true;
             pthread_mutex_unlock(&d->engine_mu);
             pthread_mutex_lock(&d->state_mu);
             if (d->engine_tick) {
@@ -117,12 +118,14 @@ static void *engine_main(void *arg)
             pthread_mutex_unlock(&d->state_mu);
             next_tick = oj_mono_ms() + TICK_MS;
             pthread_mutex_lock(&d->engine_mu);
+            d->engine_busy = false;
             continue;
         }
         struct oj_call_node *n = d->queue_head;
         d->queue_head = n->next;
         if (d->queue_head == NULL)
             d->queue_tail = NULL;
+        d->engine_busy = true; /* an at-once change must not overtake this item */
         pthread_mutex_unlock(&d->engine_mu);
         if (d->writes_held && !runs_while_held(n)) {
             defer(d, n);
@@ -136,6 +139,7 @@ static void *engine_main(void *arg)
             free(n);
         }
         pthread_mutex_lock(&d->engine_mu);
+        d->engine_busy = false;
     }
     /* Under both mutexes: no post slips in after this, and no read-only call
      * is still running at once when the main thread takes the state over. */
@@ -217,7 +221,9 @@ bool oj_engine_post_through_hold(struct oj_daemon *d, void (*job)(struct oj_daem
  * see and change the state as between two of the engine's items, and its
  * reply still goes out only once the WAL is synced up to everything
  * committed (engine_done). A change goes this way only when nothing is
- * queued (it does not overtake calls that came first) and writes are not
+ * queued and the engine holds no item it took off the queue (it does not
+ * overtake calls or jobs that came first: a lock release's wake-up of the
+ * pipeline waiting longest runs before another acquire) and writes are not
  * held. Never waits for the lock: nng's threads must not block, so a busy
  * engine means the queue as before. */
 static bool run_at_once(struct oj_daemon *d, struct oj_call *call)
@@ -227,7 +233,7 @@ static bool run_at_once(struct oj_daemon *d, struct oj_call *call)
         return false;
     pthread_mutex_lock(&d->engine_mu);
     bool open = !d->engine_stopping && !d->engine_gone &&
-                (read_only || (d->queue_head == NULL && !d->writes_held));
+                (read_only || (d->queue_head == NULL && !d->engine_busy && !d->writes_held));
     pthread_mutex_unlock(&d->engine_mu);
     if (open)
         run_call(d, call);

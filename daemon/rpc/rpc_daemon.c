@@ -89,16 +89,18 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
         out.listener_restarts = st.listener_restarts;
     }
     Oj__Setting settings[OJ_SETTINGS_N], *setting_ptrs[OJ_SETTINGS_N];
-    static _Thread_local char setting_value[OJ_SETTINGS_N][1024];
-    static _Thread_local char setting_source[OJ_SETTINGS_N][PATH_MAX + 32];
-    if (in->verbose) {
+    /* the settings' texts, on the heap: this may run on any of nng's threads */
+    struct setting_text {
+        char value[1024], source[PATH_MAX + 32];
+    } *text = in->verbose ? calloc(OJ_SETTINGS_N, sizeof *text) : NULL;
+    if (text) {
         for (int i = 0; i < OJ_SETTINGS_N; i++) {
             oj__setting__init(&settings[i]);
             settings[i].key = (char *)d->settings.s[i].key;
-            oj_setting_value(&d->cfg, i, setting_value[i], sizeof setting_value[i]);
-            oj_setting_source(&d->settings, i, setting_source[i], sizeof setting_source[i]);
-            settings[i].value = setting_value[i];
-            settings[i].source = setting_source[i];
+            oj_setting_value(&d->cfg, i, text[i].value, sizeof text[i].value);
+            oj_setting_source(&d->settings, i, text[i].source, sizeof text[i].source);
+            settings[i].value = text[i].value;
+            settings[i].source = text[i].source;
             setting_ptrs[i] = &settings[i];
         }
         out.settings = setting_ptrs;
@@ -117,6 +119,7 @@ static void rpc_status(Oj__Control_Service *svc, const Oj__StatusRequest *in,
     oj_status_attention(d, waits, out.n_waiting, &out);
     done(&out, call);
     oj_status_attention_free(&out);
+    free(text);
     free(wp);
     free(waits);
 }

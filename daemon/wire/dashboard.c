@@ -142,8 +142,9 @@ static nng_http_res *answer(struct serve *sv, nng_http_req *req)
     nng_http_res *res = NULL;
     switch (r.answer) {
     case OJ_DASH_UNAUTHORIZED: {
-        /* the path only: a query may hold a (wrong) token */
-        size_t n = strcspn(uri, "?");
+        /* the first path segment only: a query, or a /ws/<token>/... path, may hold
+         * a token, and the log must not */
+        size_t n = uri[0] == '/' ? 1 + strcspn(uri + 1, "/?") : strcspn(uri, "?");
         LOG_WARN_LIMITED("dashboard: refused %s %.*s: no token, or a wrong one (401)",
                          nng_http_req_get_method(req), (int)(n > 200 ? 200 : n), uri);
         return error_res(NNG_HTTP_STATUS_UNAUTHORIZED);

@@ -332,5 +332,17 @@ Test(remote, init_makes_private_files_and_never_overwrites)
     cr_expect(key && after && strcmp(key, after) == 0, "the CA key was replaced");
     free(key);
     free(after);
+    /* a directory others can write to (where ca.crt could be swapped later) is refused */
+    char open_dir[PATH_MAX + 16];
+    snprintf(open_dir, sizeof open_dir, "%s/shared", e.dir);
+    cr_assert_eq(mkdir(open_dir, 0700), 0);
+    cr_assert_eq(chmod(open_dir, 0777), 0);
+    o = remote_init(open_dir);
+    cr_expect_eq(o.code, 5, "a world-writable directory: exit %d: %s", o.code, o.err);
+    cr_expect(strstr(o.err, "no one else can write to") != NULL, "%s", o.err);
+    oj_out_free(&o);
+    char made_key[PATH_MAX + 40];
+    snprintf(made_key, sizeof made_key, "%s/ca.key", open_dir);
+    cr_expect_neq(access(made_key, F_OK), 0, "nothing was made there");
     cr_expect(env_teardown(&e));
 }
