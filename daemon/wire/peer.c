@@ -1,7 +1,9 @@
 /* peer.c — see peer.h. */
 #include "peer.h"
 
+#include <nng/supplemental/tls/tls.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -66,4 +68,26 @@ static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
 int oj_peer_only_own_user(nng_socket sock, const char *what)
 {
     return nng_pipe_notify(sock, NNG_PIPE_EV_ADD_PRE, on_pipe_add, (void *)what);
+}
+
+int oj_peer_listen_extra(nng_socket sock, const char *url, struct nng_tls_config *tls, char *err,
+                         size_t errlen)
+{
+    nng_listener l;
+    int rv = nng_listener_create(&l, sock, url);
+    if (rv == 0) {
+        if (tls)
+            rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
+        else if (oj_peer_allow_listener(l) != 0)
+            rv = NNG_ENOSPC;
+        if (rv == 0)
+            rv = nng_listener_start(l, 0);
+        if (rv != 0)
+            nng_listener_close(l);
+    }
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
+        return -1;
+    }
+    return 0;
 }

@@ -27,4 +27,13 @@ int oj_peer_only_own_user(nng_socket sock, const char *what);
  * listeners, whose path holds the token. Called before the listener starts;
  * at most 8 such listeners (-1 beyond). */
 int oj_peer_allow_listener(nng_listener l);
+
+/* One more listener on `sock` besides its local one: with `tls` a remote
+ * tls+tcp listener (mutual TLS: the handshake lets in), without it a
+ * dashboard websocket listener (its path holds the token: every connection
+ * is let in, oj_peer_allow_listener). 0, or -1 with why in err. The
+ * watchdog does not repair these. */
+struct nng_tls_config;
+int oj_peer_listen_extra(nng_socket sock, const char *url, struct nng_tls_config *tls, char *err,
+                         size_t errlen);
 #endif

@@ -82,36 +82,12 @@ int oj_pub_relisten(struct oj_publisher *p)
 int oj_pub_listen_remote(struct oj_publisher *p, const char *url, struct nng_tls_config *tls,
                          char *err, size_t errlen)
 {
-    nng_listener l;
-    int rv = nng_listener_create(&l, p->sock, url);
-    if (rv == 0) {
-        rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
-        if (rv == 0)
-            rv = nng_listener_start(l, 0);
-        if (rv != 0)
-            nng_listener_close(l);
-    }
-    if (rv != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
-        return -1;
-    }
-    return 0;
+    return oj_peer_listen_extra(p->sock, url, tls, err, errlen);
 }
 
 int oj_pub_listen_ws(struct oj_publisher *p, const char *url, char *err, size_t errlen)
 {
-    nng_listener l;
-    int rv = nng_listener_create(&l, p->sock, url);
-    if (rv == 0) {
-        rv = oj_peer_allow_listener(l) == 0 ? nng_listener_start(l, 0) : NNG_ENOSPC;
-        if (rv != 0)
-            nng_listener_close(l);
-    }
-    if (rv != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", url, nng_strerror(rv));
-        return -1;
-    }
-    return 0;
+    return oj_peer_listen_extra(p->sock, url, NULL, err, errlen);
 }
 
 void oj_pub_stop(struct oj_publisher *p)
