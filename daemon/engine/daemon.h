@@ -78,6 +78,7 @@ struct oj_daemon {
     /* a restore writes its files (engine thread only): calls and jobs that
      * may change the state wait here, in order, until the release */
     bool writes_held;
+    unsigned alone_streak; /* state_mu: calls run at once in a row with no other in flight */
     bool engine_busy; /* engine_mu: the engine took an item or the tick and has not finished it */
     struct oj_call_node *deferred_head, *deferred_tail;
     /* every tmux command, one at a time in the order the engine hands them

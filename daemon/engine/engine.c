@@ -225,7 +225,17 @@ bool oj_engine_post_through_hold(struct oj_daemon *d, void (*job)(struct oj_daem
  * overtake calls or jobs that came first: a lock release's wake-up of the
  * pipeline waiting longest runs before another acquire) and writes are not
  * held. Never waits for the lock: nng's threads must not block, so a busy
- * engine means the queue as before. */
+ * engine means the queue as before. When one client sends one change at a
+ * time, this thread also makes the sync that covers it (LEAD_AFTER). */
+/* How many calls in a row must have found no other request in flight before
+ * a call run at once syncs the WAL itself. One client at a time (an operator,
+ * a script) then pays no wake-up of the sync thread: waking a thread that
+ * sleeps on an idle core costs tens of microseconds on a virtual machine,
+ * about a fifth of a change (docs/performance.md). With many clients the
+ * sync thread is busy anyway and batches their changes, and a leader on
+ * nng's thread measured 5 % slower there; the streak tells the two apart. */
+#define LEAD_AFTER 4
+
 static bool run_at_once(struct oj_daemon *d, struct oj_call *call)
 {
     bool read_only = oj_call_read_only(call);
@@ -235,9 +245,17 @@ static bool run_at_once(struct oj_daemon *d, struct oj_call *call)
     bool open = !d->engine_stopping && !d->engine_gone &&
                 (read_only || (d->queue_head == NULL && !d->engine_busy && !d->writes_held));
     pthread_mutex_unlock(&d->engine_mu);
-    if (open)
+    bool lead = false;
+    if (open) {
+        d->alone_streak = oj_call_others_in_flight(call) == 0 ? d->alone_streak + 1 : 0;
+        lead = d->alone_streak >= LEAD_AFTER;
+        oj_store_defer_sync(d->store, lead);
         run_call(d, call);
+        oj_store_defer_sync(d->store, false);
+    }
     pthread_mutex_unlock(&d->state_mu);
+    if (lead) /* after the state is free: a sync must not hold up the engine */
+        oj_store_sync_here(d->store);
     return open;
 }
 

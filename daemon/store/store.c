@@ -34,7 +34,61 @@ static void free_store(struct oj_store *s)
 
 void oj_store_free(struct oj_store *s) { free_store(s); }
 
-/* ---- the sync thread ------------------------------------------------------ */
+/* ---- group commit ---------------------------------------------------------
+ *
+ * One fdatasync covers every record written before it started, and the
+ * replies waiting for those records are handed on by whoever made it. Two
+ * kinds of thread sync: the sync thread, woken by commits the engine thread
+ * makes (the engine never waits for the disk), and a thread that committed
+ * on its own between the engine's items (engine.c run_at_once) and then
+ * calls oj_store_sync_here: it syncs itself instead of waking the sync
+ * thread and waiting for it, one thread hand-off fewer per change (the
+ * leader of group commit, as in PostgreSQL's and MySQL's). `syncing` makes
+ * the rounds one at a time; whoever ends a round looks again, under the
+ * mutex, for records written meanwhile (the sync thread syncs them, a leader
+ * wakes the sync thread for them), so no record is left unsynced with nobody
+ * syncing it. */
+
+/* One round: syncs what is written and hands on the replies it covers.
+ * Called and returns with s->mu held and s->syncing set by the caller. */
+static void sync_round(struct oj_store *s)
+{
+    uint64_t target = s->written;
+    int fd = s->fd;
+    pthread_mutex_unlock(&s->mu);
+    if (fdatasync(fd) != 0) {
+        /* The kernel may have dropped the data (fsyncgate): never
+         * acknowledge anything after this. */
+        LOG_ERROR("store: fdatasync of the WAL failed: %s; stopping the daemon so nothing "
+                  "unsynced is acknowledged. Start it again to recover.",
+                  strerror(errno));
+        _exit(70);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->synced = target;
+    s->syncs++;
+    struct waiter *ready = NULL, **tail = &ready;
+    while (s->waiters && s->waiters->target <= target) {
+        struct waiter *w = s->waiters;
+        s->waiters = w->next;
+        w->next = NULL;
+        *tail = w;
+        tail = &w->next;
+    }
+    if (s->waiters == NULL)
+        s->waiters_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (ready) {
+        struct waiter *w = ready;
+        ready = w->next;
+        w->fn(w->arg);
+        free(w);
+    }
+    pthread_mutex_lock(&s->mu);
+    /* Only now: whoever waits in flush() also waits for these replies. */
+    s->delivered = target;
+    pthread_cond_broadcast(&s->synced_cv);
+}
 
 static void *sync_main(void *arg)
 {
@@ -42,48 +96,39 @@ static void *sync_main(void *arg)
     pthread_setname_np(pthread_self(), "oj:sync"); /* for top -H, perf and gdb */
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (s->written == s->synced && !s->stopping)
+        if (s->syncing || s->written == s->synced) { /* a leader's round, or nothing */
+            if (s->stopping && !s->syncing && s->written == s->synced)
+                break;
             pthread_cond_wait(&s->work_cv, &s->mu);
-        if (s->written == s->synced && s->stopping)
-            break;
-        uint64_t target = s->written;
-        int fd = s->fd;
-        pthread_mutex_unlock(&s->mu);
-        if (fdatasync(fd) != 0) {
-            /* The kernel may have dropped the data (fsyncgate): never
-             * acknowledge anything after this. */
-            LOG_ERROR("store: fdatasync of the WAL failed: %s; stopping the daemon so nothing "
-                      "unsynced is acknowledged. Start it again to recover.",
-                      strerror(errno));
-            _exit(70);
+            continue;
         }
-        pthread_mutex_lock(&s->mu);
-        s->synced = target;
-        s->syncs++;
-        struct waiter *ready = NULL, **tail = &ready;
-        while (s->waiters && s->waiters->target <= target) {
-            struct waiter *w = s->waiters;
-            s->waiters = w->next;
-            w->next = NULL;
-            *tail = w;
-            tail = &w->next;
-        }
-        if (s->waiters == NULL)
-            s->waiters_tail = NULL;
-        pthread_mutex_unlock(&s->mu);
-        while (ready) {
-            struct waiter *w = ready;
-            ready = w->next;
-            w->fn(w->arg);
-            free(w);
-        }
-        pthread_mutex_lock(&s->mu);
-        /* Only now: whoever waits in flush() also waits for these replies. */
-        s->delivered = target;
-        pthread_cond_broadcast(&s->synced_cv);
+        s->syncing = true;
+        sync_round(s);
+        s->syncing = false;
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
+}
+
+void oj_store_defer_sync(struct oj_store *s, bool on) { s->defer_sync = on; }
+
+void oj_store_sync_here(struct oj_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    /* A round under way covers ours, or its maker's look after it does. */
+    if (s->syncing || s->written == s->synced) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    s->syncing = true;
+    sync_round(s);
+    s->syncing = false;
+    /* Written during the round (by the engine, whose wake-up found a round
+     * under way, or at once by another thread): the sync thread's turn. One
+     * round only, so that nng's thread goes back to its own work. */
+    if (s->written != s->synced || s->stopping)
+        pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void oj_store_after_sync(struct oj_store *s, void (*fn)(void *), void *arg)
@@ -97,6 +142,7 @@ void oj_store_after_sync(struct oj_store *s, void (*fn)(void *), void *arg)
     struct waiter *w = malloc(sizeof *w);
     if (w == NULL) { /* cannot wait without memory: sync here instead */
         uint64_t target = s->written;
+        pthread_cond_signal(&s->work_cv); /* a deferred commit (defer_sync) woke nobody */
         while (s->delivered < target)
             pthread_cond_wait(&s->synced_cv, &s->mu);
         pthread_mutex_unlock(&s->mu);
@@ -279,7 +325,8 @@ uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen
 
     pthread_mutex_lock(&s->mu);
     s->written = seq;
-    pthread_cond_signal(&s->work_cv);
+    if (!s->defer_sync) /* else the committing thread syncs (oj_store_sync_here) */
+        pthread_cond_signal(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
     maybe_maintain(s);
     return seq;

@@ -21,8 +21,9 @@
  *  - An fdatasync failure ends the daemon (after logging why): the kernel may
  *    have dropped the data, so nothing may be acknowledged after it.
  *
- * Threads: everything but after_sync, stats, oj_store_restore_work and
- * oj_store_maint_work runs on the engine thread. */
+ * Threads: everything but after_sync, sync_here, stats, oj_store_restore_work
+ * and oj_store_maint_work runs on the engine thread (or on a thread that holds
+ * the state in its stead, engine.c run_at_once). */
 #ifndef OJ_STORE_H
 #define OJ_STORE_H
 #include <cjson/cJSON.h>
@@ -83,6 +84,16 @@ uint64_t oj_store_commit(struct oj_store *s, cJSON *op, char *err, size_t errlen
 /* Runs fn(arg) once everything committed so far is on disk: at once when it
  * already is, else from the sync thread. Any thread. */
 void oj_store_after_sync(struct oj_store *s, void (*fn)(void *), void *arg);
+
+/* Group commit led by a thread that commits on its own (engine.c
+ * run_at_once) instead of the sync thread: with defer_sync on, its commits
+ * do not wake the sync thread; oj_store_sync_here then syncs everything
+ * written so far on the calling thread (and hands on every reply that waited
+ * for it), unless a round is under way, whose maker then covers it. Call
+ * defer_sync only while holding the state as a commit does; sync_here from
+ * any thread that is not the engine's and holds no lock. */
+void oj_store_defer_sync(struct oj_store *s, bool on);
+void oj_store_sync_here(struct oj_store *s);
 
 struct oj_compact_result {
     struct oj_snapshot_info snapshot;

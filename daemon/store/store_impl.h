@@ -44,7 +44,12 @@ struct oj_store {
     uint64_t syncs; /* fdatasync calls made: fewer than records under load (group commit) */
     struct waiter *waiters, *waiters_tail;
     bool stopping;
+    bool syncing;    /* a round is under way (the sync thread's or a leader's) */
     pthread_t syncer;
+    /* Set by the one thread that holds the state (engine.c state_mu) while
+     * it commits and will call oj_store_sync_here: no wake-up for the sync
+     * thread. Read only by that thread. */
+    bool defer_sync;
 };
 
 /* Logs a warning and hands it to opts.note (the starting CLI's `note:`). */

@@ -417,6 +417,13 @@ bool oj_call_read_only(const struct oj_call *c)
 {
     return oj_rpc_read_only(c->srv->rpcs, c->method->name);
 }
+unsigned oj_call_others_in_flight(const struct oj_call *c)
+{
+    pthread_mutex_lock(&c->srv->mu);
+    unsigned n = c->srv->n_in_flight;
+    pthread_mutex_unlock(&c->srv->mu);
+    return n > 0 ? n - 1 : 0;
+}
 bool oj_call_at_once(const struct oj_call *c)
 {
     return oj_rpc_at_once(c->srv->rpcs, c->method->name);

@@ -91,6 +91,8 @@ const ProtobufCMessage *oj_call_input(const struct oj_call *c);
 bool oj_call_read_only(const struct oj_call *c);
 /* Whether it may run on the receiving thread when the engine is idle. */
 bool oj_call_at_once(const struct oj_call *c);
+/* Requests other than c received and not yet answered. */
+unsigned oj_call_others_in_flight(const struct oj_call *c);
 /* The sink_arg the server was started with (the daemon). */
 void *oj_call_context(const struct oj_call *c);
 /* Marks the call failed; the handler then calls its closure with NULL. */
