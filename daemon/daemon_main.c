@@ -36,6 +36,7 @@
 #include "notifier.h"
 #include "project_config.h"
 #include "daemon.h"
+#include "engine_work.h"
 #include "lock_engine.h"
 #include "log.h"
 #include "pidlock.h"
@@ -397,7 +398,9 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     /* 4. release all locks; their pipelines take them back at the next start */
     oj_pipelines_release_locks(d);
     /* 5. sync the WAL (and snapshot) as the store closes */
-    /* Replies still waiting for a sync go out before the socket closes. */
+    /* Replies still waiting for a sync go out before the socket closes; a
+     * log read still running answers through the store first. */
+    oj_engine_reads_wait(d);
     oj_store_close(d->store, true);
     oj_server_stop(d->server);
     /* The notifier's last events run now, within what is left of the timeout. */
@@ -426,6 +429,7 @@ fail_server:
 fail_engine:
     oj_engine_stop(d);
 fail_store:
+    oj_engine_reads_wait(d);
     oj_store_close(d->store, false);
     free_domain(d);
 fail_log:

@@ -118,6 +118,10 @@ struct oj_daemon {
     atomic_bool draining;
     /* shell steps and job commands whose result is not recorded yet (engine_runner.c) */
     atomic_int runners_active;
+    /* reads handed to a thread of their own (engine_work.h oj_engine_read),
+     * which answer their call themselves: the store is closed only after
+     * the last (a read of at most 16 MiB ends; a stop waits for it) */
+    atomic_int reads_active;
 
     /* runbooks (.oj/runbooks/ *.json), reloaded when a file there changes;
      * engine thread only (pipeline_runbooks.c) */

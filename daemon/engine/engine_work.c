@@ -67,3 +67,38 @@ uint64_t oj_engine_work(struct oj_daemon *d, enum oj_work_lane lane, unsigned fl
     }
     return ticket;
 }
+
+struct read_job {
+    struct oj_daemon *d;
+    void (*read)(void *arg);
+    void *arg;
+};
+
+static void run_read(void *arg)
+{
+    struct read_job *j = arg;
+    struct oj_daemon *d = j->d;
+    j->read(j->arg); /* answers its call: the store must still be open */
+    free(j);
+    atomic_fetch_sub(&d->reads_active, 1);
+}
+
+void oj_engine_read(struct oj_daemon *d, uint64_t bytes, void (*read)(void *arg), void *arg)
+{
+    struct read_job *j = bytes > OJ_READ_INLINE_MAX ? malloc(sizeof *j) : NULL;
+    if (j != NULL) {
+        *j = (struct read_job){.d = d, .read = read, .arg = arg};
+        atomic_fetch_add(&d->reads_active, 1);
+        if (oj_engine_work(d, OJ_LANE_ALONE, 0, run_read, NULL, j) != 0)
+            return;
+        atomic_fetch_sub(&d->reads_active, 1);
+        free(j);
+    }
+    read(arg); /* small, or no thread to be had: here, as before */
+}
+
+void oj_engine_reads_wait(struct oj_daemon *d)
+{
+    while (atomic_load(&d->reads_active) > 0) /* a poll: only at stop, and reads end */
+        usleep(1000);
+}

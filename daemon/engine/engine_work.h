@@ -46,4 +46,17 @@ enum oj_work_flags {
 uint64_t oj_engine_work(struct oj_daemon *d, enum oj_work_lane lane, unsigned flags,
                         void (*work)(void *arg), void (*then)(struct oj_daemon *d, void *arg),
                         void *arg);
+
+/* A read of files that may be large (a log range, up to 16 MiB), with which a
+ * read-only rpc answers: up to OJ_READ_INLINE_MAX bytes it runs on the
+ * calling thread (handing it over costs more than such a read), more on a
+ * thread of its own (OJ_LANE_ALONE), so that nobody waits for the state
+ * (engine.c state_mu: the engine and every other request) while megabytes
+ * are read and packed. read(arg) must not touch the daemon's state (only
+ * what arg holds: copies), owns arg and answers the call itself. `bytes` is
+ * what the read will take at most. Engine thread, or a call run at once. */
+#define OJ_READ_INLINE_MAX (64u * 1024)
+void oj_engine_read(struct oj_daemon *d, uint64_t bytes, void (*read)(void *arg), void *arg);
+/* Waits until no such read runs: before the store closes (daemon_main.c). */
+void oj_engine_reads_wait(struct oj_daemon *d);
 #endif

@@ -1,9 +1,9 @@
 /* pipeline_output.c — a pipeline's output in order (oj pipeline logs): its
  * own log cut where each agent started, with the agent's session log between
  * (pipeline_logs.h has the rules). The marks are appended to
- * .oj/logs/pipelines/<id>.agents as each agent starts; readers only read
- * files, so a read-only rpc may call this off the engine thread under the
- * state lock. */
+ * .oj/logs/pipelines/<id>.agents as each agent starts. A read is planned
+ * under the state (which agent's log is where, whose output is all in) and
+ * then reads files only, on any thread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -116,19 +116,70 @@ static bool add_piece(struct oj_pl_logs *out, const char *source, const char *ph
     return true;
 }
 
-int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool follow,
-                     uint32_t part, uint64_t offset, size_t max, struct oj_pl_logs *out)
+/* What a read needs of the state, taken under it: each agent's log and
+ * whether its output is all in. */
+struct agent_log {
+    char path[PATH_MAX + 96];
+    bool over;
+};
+struct oj_pl_logs_job {
+    struct oj_log_mark *marks;
+    struct agent_log *agents; /* one per mark */
+    size_t n;
+    char log[PATH_MAX + 64], pgid[PATH_MAX + 64];
+    bool finished, follow;
+    uint32_t part;
+    uint64_t offset;
+    size_t max;
+};
+
+struct oj_pl_logs_job *oj_pipeline_logs_plan(struct oj_daemon *d, const char *id, bool finished,
+                                             bool follow, uint32_t part, uint64_t offset,
+                                             size_t max)
+{
+    struct oj_pl_logs_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->marks = read_marks(d, id, &j->n);
+    if (j->n > 0 && (j->agents = calloc(j->n, sizeof *j->agents)) == NULL) {
+        oj_pl_logs_job_free(j);
+        return NULL;
+    }
+    int64_t now = oj_wall_ms();
+    for (size_t i = 0; i < j->n; i++) {
+        const struct oj_log_mark *m = &j->marks[i];
+        struct oj_session s;
+        bool has = oj_session_get(d, m->sid, &s) == 0;
+        if (has && s.log[0])
+            snprintf(j->agents[i].path, sizeof j->agents[i].path, "%s", s.log);
+        else
+            snprintf(j->agents[i].path, sizeof j->agents[i].path, "%s/%s.log",
+                     d->paths.session_log_dir, m->sid);
+        j->agents[i].over =
+            oj_log_session_over(has, s.state == OJ_SESSION_DEAD, s.ended_at_ms, now);
+        oj_session_clear(&s);
+    }
+    oj_pl_log_path(d, id, j->log, sizeof j->log);
+    oj_pl_pgid_path(d, id, j->pgid, sizeof j->pgid);
+    j->finished = finished;
+    j->follow = follow;
+    j->part = part;
+    j->offset = offset;
+    j->max = max;
+    return j;
+}
+
+int oj_pipeline_logs_read(const struct oj_pl_logs_job *j, struct oj_pl_logs *out)
 {
     memset(out, 0, sizeof *out);
-    size_t n;
-    struct oj_log_mark *marks = read_marks(d, id, &n);
+    const struct oj_log_mark *marks = j->marks;
+    size_t n = j->n, max = j->max;
+    uint32_t part = j->part;
+    uint64_t offset = j->offset;
     if ((size_t)part > 2 * n) { /* a cursor from a reader that saw more marks: go on at the end */
         part = (uint32_t)(2 * n);
         offset = 0;
     }
-    char log[PATH_MAX + 64];
-    oj_pl_log_path(d, id, log, sizeof log);
-    int64_t now = oj_wall_ms();
     int rc = 0;
     bool at_end = false;
     while (max > 0) {
@@ -139,16 +190,8 @@ int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool fo
         uint64_t size;
         if (pp.session) {
             const struct oj_log_mark *m = &marks[pp.mark];
-            struct oj_session s;
-            bool has = oj_session_get(d, m->sid, &s) == 0;
-            char path[PATH_MAX + 96];
-            if (has && s.log[0])
-                snprintf(path, sizeof path, "%s", s.log);
-            else
-                snprintf(path, sizeof path, "%s/%s.log", d->paths.session_log_dir, m->sid);
-            bool over = oj_log_session_over(has, s.state == OJ_SESSION_DEAD, s.ended_at_ms, now);
-            oj_session_clear(&s);
-            if (read_range(path, offset, UINT64_MAX, max, &buf, &len, &size) != 0) {
+            const struct agent_log *a = &j->agents[pp.mark];
+            if (read_range(a->path, offset, UINT64_MAX, max, &buf, &len, &size) != 0) {
                 rc = -1;
                 break;
             }
@@ -162,9 +205,9 @@ int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool fo
             max -= len;
             if (offset < size)
                 break; /* max reached */
-            if (!over)
+            if (!a->over)
                 snprintf(out->session_id, sizeof out->session_id, "%s", m->sid);
-            if (!over && follow)
+            if (!a->over && j->follow)
                 break; /* the agent is still at work: what follows comes after it */
             part++;
             offset = 0;
@@ -172,7 +215,8 @@ int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool fo
         }
         if (offset < pp.start)
             offset = pp.start;
-        if (read_range(log, offset, pp.open ? UINT64_MAX : pp.end, max, &buf, &len, &size) != 0) {
+        if (read_range(j->log, offset, pp.open ? UINT64_MAX : pp.end, max, &buf, &len, &size) !=
+            0) {
             rc = -1;
             break;
         }
@@ -196,15 +240,21 @@ int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool fo
         part++;
         offset = 0;
     }
-    free(marks);
     out->part = part;
     out->offset = offset;
     /* Done when it is finished, everything was read, and no shell step of it
      * still runs (a cancelled one's output is appended when it ends). */
-    char pgid[PATH_MAX + 64];
-    oj_pl_pgid_path(d, id, pgid, sizeof pgid);
-    out->complete = rc == 0 && finished && at_end && access(pgid, F_OK) != 0;
+    out->complete = rc == 0 && j->finished && at_end && access(j->pgid, F_OK) != 0;
     return rc;
+}
+
+void oj_pl_logs_job_free(struct oj_pl_logs_job *j)
+{
+    if (j == NULL)
+        return;
+    free(j->marks);
+    free(j->agents);
+    free(j);
 }
 
 void oj_pl_logs_free(struct oj_pl_logs *l)

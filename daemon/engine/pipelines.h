@@ -65,8 +65,8 @@ void oj_runbooks_refresh(struct oj_daemon *d);
  * whose output is not all in yet (else read on past it). The cursor after them is out->part,
  * out->offset; out->session_id names the agent whose part it stands in
  * while that agent works; complete: `finished` (the pipeline is), and
- * everything is read. Reads files only. 0, or -1 when out of memory (what was
- * read is kept). */
+ * everything is read. 0, or -1 when out of memory (what was read is
+ * kept). */
 struct oj_pl_piece {
     char source[16]; /* "pipeline" or the agent's session id */
     char phase[80];
@@ -82,8 +82,15 @@ struct oj_pl_logs {
     char session_id[16];
     bool complete;
 };
-int oj_pipeline_logs(struct oj_daemon *d, const char *id, bool finished, bool follow,
-                     uint32_t part, uint64_t offset, size_t max, struct oj_pl_logs *out);
+/* In two steps, so that the files are read without the state: plan (engine
+ * thread, or a call run at once; NULL when out of memory) notes what the
+ * read needs of the state; read (any thread) reads the files. */
+struct oj_pl_logs_job;
+struct oj_pl_logs_job *oj_pipeline_logs_plan(struct oj_daemon *d, const char *id, bool finished,
+                                             bool follow, uint32_t part, uint64_t offset,
+                                             size_t max);
+int oj_pipeline_logs_read(const struct oj_pl_logs_job *j, struct oj_pl_logs *out);
+void oj_pl_logs_job_free(struct oj_pl_logs_job *j);
 void oj_pl_logs_free(struct oj_pl_logs *l);
 
 #endif

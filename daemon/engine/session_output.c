@@ -25,10 +25,22 @@ static uint64_t log_size(const struct oj_session *s)
     return size;
 }
 
-int oj_session_log_range(const struct oj_session *s, uint64_t from, uint64_t to, uint8_t **buf,
-                         size_t *len, uint64_t *end)
+uint64_t oj_session_log_range_size(const struct oj_session *s, uint64_t from, uint64_t to)
 {
     uint64_t size = log_size(s);
+    if (to == 0 || to > size)
+        to = size;
+    if (from > to)
+        from = to;
+    return to - from > RANGE_MAX ? RANGE_MAX : to - from;
+}
+
+int oj_log_range(const char *log, uint64_t from, uint64_t to, uint8_t **buf, size_t *len,
+                 uint64_t *end)
+{
+    int64_t mtime;
+    uint64_t size;
+    oj_session_log_stat(log, &mtime, &size);
     if (to == 0 || to > size)
         to = size;
     if (from > to)
@@ -38,7 +50,7 @@ int oj_session_log_range(const struct oj_session *s, uint64_t from, uint64_t to,
     *buf = malloc(to - from + 1);
     if (*buf == NULL)
         return -1;
-    int fd = open(s->log, O_RDONLY | O_CLOEXEC);
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
     ssize_t n = fd >= 0 ? pread(fd, *buf, to - from, (off_t)from) : 0;
     if (fd >= 0)
         close(fd);

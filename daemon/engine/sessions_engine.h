@@ -151,11 +151,13 @@ typedef void (*oj_session_shown)(void *arg, int rc, const char *text, uint64_t l
 int oj_session_screen(struct oj_daemon *d, const char *id, const struct oj_session *s,
                       unsigned lines, oj_session_shown shown, void *arg, char *err,
                       size_t errlen);
-/* Bytes [from, to) of the session's log (to 0: its end), at most 16 MiB:
- * *buf malloc'd with *len bytes, *end the offset after them. 0, or -1 when
- * out of memory. */
-int oj_session_log_range(const struct oj_session *s, uint64_t from, uint64_t to, uint8_t **buf,
-                         size_t *len, uint64_t *end);
+/* Bytes [from, to) of the session log at `log` (to 0: its end), at most
+ * 16 MiB: *buf malloc'd with *len bytes, *end the offset after them. 0, or
+ * -1 when out of memory. Only the file: any thread. */
+int oj_log_range(const char *log, uint64_t from, uint64_t to, uint8_t **buf, size_t *len,
+                 uint64_t *end);
+/* How many bytes oj_log_range would read of s's log now. */
+uint64_t oj_session_log_range_size(const struct oj_session *s, uint64_t from, uint64_t to);
 
 /* ---- the tick (session_tick.c) ------------------------------------------------------ */
 

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "engine_work.h"
 #include "dashboard.h"
 #include "dashboard_route.h"
 #include "history_sweep.h"
@@ -181,64 +182,103 @@ static uint64_t tail_start(int fd, uint64_t size, unsigned lines, size_t max)
     return from + i;
 }
 
-static void rpc_daemon_logs(Oj__Control_Service *svc, const Oj__DaemonLogsRequest *in,
-                            Oj__DaemonLogsResponse_Closure done, void *call)
+/* A DaemonLogs read, done off the state (engine_work.h oj_engine_read): the
+ * log is the daemon's own file, nothing of the state is needed. */
+struct dlog_read {
+    Oj__DaemonLogsResponse_Closure done;
+    void *call;
+    char path[PATH_MAX];
+    bool from;
+    uint64_t file_id, offset;
+    unsigned lines;
+    size_t max;
+};
+
+static void daemon_logs_read(void *arg)
 {
-    struct oj_daemon *d = oj_daemon_of(svc);
-    size_t max = in->max_bytes == 0 ? DLOG_DEFAULT_MAX
-                 : in->max_bytes > DLOG_MAX ? DLOG_MAX
-                                            : in->max_bytes;
+    struct dlog_read *r = arg;
     Oj__DaemonLogsResponse out = OJ__DAEMON_LOGS_RESPONSE__INIT;
-    out.path = d->paths.log_path;
-    int fd = open(d->paths.log_path, O_RDONLY | O_CLOEXEC);
+    out.path = r->path;
+    int fd = open(r->path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0)
             close(fd);
-        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "cannot read %s: %s",
-                       d->paths.log_path, strerror(errno));
+        OJ_FAIL(r->call, r->done, OJ__STATUS_CODE__INTERNAL, "cannot read %s: %s", r->path,
+                strerror(errno));
+        free(r);
+        return;
     }
     uint64_t from = 0;
-    if (in->from && in->file_id != 0 && in->file_id != (uint64_t)st.st_ino) {
+    if (r->from && r->file_id != 0 && r->file_id != (uint64_t)st.st_ino) {
         /* Rotated since: the rest of the file the reader was in, when it is
          * daemon.log.1 now, then (next call) the new one from its start. */
         char old[PATH_MAX + 8];
-        snprintf(old, sizeof old, "%s.1", d->paths.log_path);
+        snprintf(old, sizeof old, "%s.1", r->path);
         int ofd = open(old, O_RDONLY | O_CLOEXEC);
         struct stat ost;
-        if (ofd >= 0 && fstat(ofd, &ost) == 0 && (uint64_t)ost.st_ino == in->file_id &&
-            in->offset < (uint64_t)ost.st_size) {
+        if (ofd >= 0 && fstat(ofd, &ost) == 0 && (uint64_t)ost.st_ino == r->file_id &&
+            r->offset < (uint64_t)ost.st_size) {
             uint8_t *buf;
-            size_t n = read_at(ofd, in->offset, (uint64_t)ost.st_size, max, &buf);
+            size_t n = read_at(ofd, r->offset, (uint64_t)ost.st_size, r->max, &buf);
             close(ofd);
             close(fd);
             out.data.data = buf;
             out.data.len = n;
-            out.offset = in->offset + n;
-            out.file_id = in->file_id;
-            done(&out, call);
+            out.offset = r->offset + n;
+            out.file_id = r->file_id;
+            r->done(&out, r->call);
             free(buf);
+            free(r);
             return;
         }
         if (ofd >= 0)
             close(ofd);
         out.rotated = true;
-    } else if (in->from) {
-        from = in->offset <= (uint64_t)st.st_size ? in->offset : 0;
-        out.rotated = in->offset > (uint64_t)st.st_size; /* truncated: start over */
+    } else if (r->from) {
+        from = r->offset <= (uint64_t)st.st_size ? r->offset : 0;
+        out.rotated = r->offset > (uint64_t)st.st_size; /* truncated: start over */
     } else {
-        from = tail_start(fd, (uint64_t)st.st_size,
-                          in->tail_lines ? in->tail_lines : DLOG_DEFAULT_LINES, max);
+        from = tail_start(fd, (uint64_t)st.st_size, r->lines, r->max);
     }
     uint8_t *buf;
-    size_t n = read_at(fd, from, (uint64_t)st.st_size, max, &buf);
+    size_t n = read_at(fd, from, (uint64_t)st.st_size, r->max, &buf);
     close(fd);
     out.data.data = buf;
     out.data.len = n;
     out.offset = from + n;
     out.file_id = (uint64_t)st.st_ino;
-    done(&out, call);
+    r->done(&out, r->call);
     free(buf);
+    free(r);
+}
+
+static void rpc_daemon_logs(Oj__Control_Service *svc, const Oj__DaemonLogsRequest *in,
+                            Oj__DaemonLogsResponse_Closure done, void *call)
+{
+    struct oj_daemon *d = oj_daemon_of(svc);
+    struct dlog_read *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    *r = (struct dlog_read){
+        .done = done,
+        .call = call,
+        .from = in->from,
+        .file_id = in->file_id,
+        .offset = in->offset,
+        .lines = in->tail_lines ? in->tail_lines : DLOG_DEFAULT_LINES,
+        .max = in->max_bytes == 0          ? DLOG_DEFAULT_MAX
+               : in->max_bytes > DLOG_MAX ? DLOG_MAX
+                                          : in->max_bytes,
+    };
+    snprintf(r->path, sizeof r->path, "%s", d->paths.log_path);
+    /* At most max bytes are read (twice for a tail: where its lines begin,
+     * then them), never more than the file holds. */
+    struct stat st;
+    uint64_t size = stat(r->path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    if (r->from && r->file_id != 0 && r->file_id != (uint64_t)st.st_ino)
+        size = r->max; /* the rest of daemon.log.1 */
+    oj_engine_read(d, size < r->max ? size : r->max, daemon_logs_read, r);
 }
 
 /* DashboardStart: serves the dashboard (dashboard.h), or names the one

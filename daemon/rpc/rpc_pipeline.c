@@ -561,6 +561,52 @@ static bool archived_logs(struct oj_daemon *d, const char *query)
     return whole && access(log, F_OK) == 0;
 }
 
+/* The files of a PipelineLogs, read off the state (engine_work.h). */
+struct logs_read {
+    Oj__PipelineLogsResponse_Closure done;
+    void *call;
+    struct oj_pl_logs_job *job;
+    const char *state; /* static */
+    char id[16];
+};
+
+static void logs_read(void *arg)
+{
+    struct logs_read *r = arg;
+    struct oj_pl_logs l;
+    int rc = oj_pipeline_logs_read(r->job, &l);
+    Oj__LogPiece *pieces = calloc(l.n + 1, sizeof *pieces);
+    Oj__LogPiece **ptrs = calloc(l.n + 1, sizeof *ptrs);
+    if ((rc != 0 && l.n == 0) || pieces == NULL || ptrs == NULL) {
+        OJ_FAIL(r->call, r->done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    } else {
+        for (size_t i = 0; i < l.n; i++) {
+            oj__log_piece__init(&pieces[i]);
+            pieces[i].source = l.pieces[i].source;
+            pieces[i].phase = l.pieces[i].phase;
+            pieces[i].first = l.pieces[i].first;
+            pieces[i].data.data = l.pieces[i].data;
+            pieces[i].data.len = l.pieces[i].len;
+            ptrs[i] = &pieces[i];
+        }
+        Oj__PipelineLogsResponse out = OJ__PIPELINE_LOGS_RESPONSE__INIT;
+        out.pipeline_id = r->id;
+        out.pieces = ptrs;
+        out.n_pieces = l.n;
+        out.part = l.part;
+        out.offset = l.offset;
+        out.state = (char *)r->state;
+        out.complete = l.complete;
+        out.session_id = l.session_id;
+        r->done(&out, r->call);
+    }
+    free(pieces);
+    free(ptrs);
+    oj_pl_logs_free(&l);
+    oj_pl_logs_job_free(r->job);
+    free(r);
+}
+
 static void rpc_logs(Oj__Control_Service *svc, const Oj__PipelineLogsRequest *in,
                      Oj__PipelineLogsResponse_Closure done, void *call)
 {
@@ -584,42 +630,18 @@ static void rpc_logs(Oj__Control_Service *svc, const Oj__PipelineLogsRequest *in
     size_t max = in->max_bytes == 0 ? LOGS_DEFAULT_MAX
                  : in->max_bytes > LOGS_MAX ? LOGS_MAX
                                             : in->max_bytes;
-    struct oj_pl_logs l;
-    int rc = oj_pipeline_logs(d, id, finished, in->follow, in->part, in->offset, max, &l);
-    if (rc != 0 && l.n == 0) {
-        oj_pl_logs_free(&l);
+    struct logs_read *r = calloc(1, sizeof *r);
+    if (r == NULL ||
+        (r->job = oj_pipeline_logs_plan(d, id, finished, in->follow, in->part, in->offset,
+                                        max)) == NULL) {
+        free(r);
         OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
     }
-    Oj__LogPiece *pieces = calloc(l.n + 1, sizeof *pieces);
-    Oj__LogPiece **ptrs = calloc(l.n + 1, sizeof *ptrs);
-    if (pieces == NULL || ptrs == NULL) {
-        free(pieces);
-        free(ptrs);
-        oj_pl_logs_free(&l);
-        OJ_FAIL_RETURN(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        oj__log_piece__init(&pieces[i]);
-        pieces[i].source = l.pieces[i].source;
-        pieces[i].phase = l.pieces[i].phase;
-        pieces[i].first = l.pieces[i].first;
-        pieces[i].data.data = l.pieces[i].data;
-        pieces[i].data.len = l.pieces[i].len;
-        ptrs[i] = &pieces[i];
-    }
-    Oj__PipelineLogsResponse out = OJ__PIPELINE_LOGS_RESPONSE__INIT;
-    out.pipeline_id = id;
-    out.pieces = ptrs;
-    out.n_pieces = l.n;
-    out.part = l.part;
-    out.offset = l.offset;
-    out.state = (char *)state;
-    out.complete = l.complete;
-    out.session_id = l.session_id;
-    done(&out, call);
-    free(pieces);
-    free(ptrs);
-    oj_pl_logs_free(&l);
+    r->done = done;
+    r->call = call;
+    r->state = state;
+    snprintf(r->id, sizeof r->id, "%s", id);
+    oj_engine_read(d, max, logs_read, r);
 }
 
 void oj_rpc_register_pipeline(Oj__Control_Service *svc)

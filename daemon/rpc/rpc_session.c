@@ -13,6 +13,7 @@
 #include "rpc.h"
 #include "rpc_table.h"
 #include "daemon.h"
+#include "engine_work.h"
 #include "log.h"
 #include "resolve.h"
 #include "server.h"
@@ -246,6 +247,33 @@ static void shown(void *arg, int rc, const char *text, uint64_t log_offset, cons
     free(c);
 }
 
+/* A range of a session's log (capture --follow's catch-up, the dashboard's
+ * terminal), read off the state when it is large (engine_work.h). */
+struct range_read {
+    Oj__SessionCaptureResponse_Closure done;
+    void *call;
+    const char *state; /* static */
+    char *log;
+    uint64_t from, to;
+};
+
+static void range_read(void *arg)
+{
+    struct range_read *r = arg;
+    Oj__SessionCaptureResponse out = OJ__SESSION_CAPTURE_RESPONSE__INIT;
+    out.state = (char *)r->state;
+    uint8_t *buf = NULL;
+    if (oj_log_range(r->log, r->from, r->to, &buf, &out.data.len, &out.log_offset) != 0) {
+        OJ_FAIL(r->call, r->done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
+    } else {
+        out.data.data = buf;
+        r->done(&out, r->call);
+    }
+    free(buf);
+    free(r->log);
+    free(r);
+}
+
 static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptureRequest *in,
                                 Oj__SessionCaptureResponse_Closure done, void *call)
 {
@@ -260,13 +288,18 @@ static void rpc_session_capture(Oj__Control_Service *svc, const Oj__SessionCaptu
     uint8_t *buf = NULL;
     char err[512];
     struct capture_call *c = NULL;
+    struct range_read *r = NULL;
     if (in->range) {
-        if (oj_session_log_range(&s, in->from_offset, in->to_offset, &buf, &out.data.len,
-                                 &out.log_offset) != 0) {
+        if ((r = calloc(1, sizeof *r)) == NULL || (r->log = strdup(s.log ? s.log : "")) == NULL) {
+            free(r);
             OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");
         } else {
-            out.data.data = buf;
-            done(&out, call);
+            r->done = done;
+            r->call = call;
+            r->state = out.state;
+            r->from = in->from_offset;
+            r->to = in->to_offset;
+            oj_engine_read(d, oj_session_log_range_size(&s, r->from, r->to), range_read, r);
         }
     } else if ((c = calloc(1, sizeof *c)) == NULL) {
         OJ_FAIL(call, done, OJ__STATUS_CODE__INTERNAL, "daemon out of memory");

@@ -14,6 +14,10 @@
  *            RESTORE_LOCKS locks (a second or more of loading and writing);
  *   snapshot `oj maintenance snapshot` of the same state (not in the issue's
  *            figure: the other long store operation, done the same way);
+ *   reads    16 MiB ranges of a session's log read back to back for SLOW_MS
+ *            by a second client (what capture --follow's catch-up and the
+ *            dashboard's terminal ask for; read off the state since
+ *            engine_work.h oj_engine_read);
  *   busy     no oj at all: a shell busy loop at nice 10 (the priority of the
  *            daemon's store work) for 1.5 s, a second floor for the restore
  *            and the snapshot: what a background job that needs one of the
@@ -28,6 +32,7 @@
  * operation's duration and its p99 is too once the operation is longer than
  * 1% of the calls. Run it against an older oj (OJ_BIN) to see that. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +156,77 @@ static bool during(struct oj_env *e, struct oj_client *c, char *const args[], co
     return true;
 }
 
+/* The `reads` operation: a second client reads the whole log of session
+ * `sid` (LOG_BYTES) again and again for SLOW_MS. */
+#define LOG_BYTES (16u << 20)
+struct reads_job {
+    const char *sock, *sid;
+    volatile bool failed; /* written by the thread, read after the join */
+};
+
+static void *reads_main(void *arg)
+{
+    struct reads_job *j = arg;
+    struct oj_client *c;
+    if (oj_client_open(&c, j->sock, 60000) != 0) {
+        j->failed = true;
+        return NULL;
+    }
+    int64_t end = oj_mono_ns() + (int64_t)SLOW_MS * 1000000;
+    while (oj_mono_ns() < end && !j->failed) {
+        Oj__SessionCaptureRequest req = OJ__SESSION_CAPTURE_REQUEST__INIT;
+        req.id = (char *)j->sid;
+        req.range = true;
+        Oj__SessionCaptureResponse *r = NULL;
+        j->failed = OJ_RPC(c, oj__control__session_capture, &req, &r) != OJ__STATUS_CODE__OK ||
+                    r->data.len != LOG_BYTES;
+        oj_client_free_reply(r);
+    }
+    oj_client_close(c);
+    return NULL;
+}
+
+/* A floor window, then the reads, with Status back to back until they end. */
+static bool during_reads(struct oj_client *c, struct reads_job *j, struct figure *fl,
+                         struct figure *f)
+{
+    if (!floor_window(c, fl))
+        return false;
+    pthread_t t;
+    if (pthread_create(&t, NULL, reads_main, j) != 0)
+        return false;
+    int64_t t0 = oj_mono_ns();
+    bool ok = true;
+    while (ok && oj_mono_ns() < t0 + (int64_t)SLOW_MS * 1000000)
+        ok = sample(c, f);
+    pthread_join(t, NULL);
+    double secs = (double)(oj_mono_ns() - t0) / 1e9;
+    if (secs > f->secs)
+        f->secs = secs;
+    if (j->failed)
+        fprintf(stderr, "oj-bench: %s: a read failed\n", f->name);
+    return ok && !j->failed;
+}
+
+/* Makes session sid's log LOG_BYTES of lines, as if it had printed them. */
+static bool big_log(const char *dir, const char *sid)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/.oj/logs/sessions/%s.log", dir, sid);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return false;
+    char line[64];
+    for (size_t done = 0; done < LOG_BYTES;) {
+        int n = snprintf(line, sizeof line, "output line %zu of a busy agent\r\n", done);
+        if ((size_t)n > LOG_BYTES - done)
+            n = (int)(LOG_BYTES - done);
+        fwrite(line, 1, (size_t)n, f);
+        done += (size_t)n;
+    }
+    return fclose(f) == 0;
+}
+
 /* A program `name` first on PATH (for the daemon started next) that, when
  * its arguments hold `word`, touches <dir>/<name>-slow and sleeps SLOW_MS
  * before it runs the real one. */
@@ -257,7 +333,7 @@ static void row(const struct figure *f, bool slow)
     printf("\n");
 }
 
-#define NFIGS 6 /* the floor, then git, tmux, restore, snapshot and a busy loop */
+#define NFIGS 7 /* the floor, then git, tmux, restore, snapshot, a busy loop and log reads */
 
 static bool run(struct oj_env *e, struct figure figs[NFIGS])
 {
@@ -276,7 +352,14 @@ static bool run(struct oj_env *e, struct figure figs[NFIGS])
         sscanf(s.out, "started session %31s", sid);
     if (!ok_cmd(e, s, "oj session start"))
         return false;
-    /* What each restore brings back: the locks and the session. */
+    /* A second idle session, whose log holds 16 MiB for the reads. */
+    struct oj_out s2 = OJ(e, "session", "start", "--name", "loud", "--", "sleep", "600");
+    char sid2[32] = "";
+    if (s2.code == 0)
+        sscanf(s2.out, "started session %31s", sid2);
+    if (!ok_cmd(e, s2, "oj session start") || !big_log(e->dir, sid2))
+        return false;
+    /* What each restore brings back: the locks and the sessions. */
     if (!ok_cmd(e, OJ(e, "maintenance", "snapshot"), "oj maintenance snapshot"))
         return false;
 
@@ -298,13 +381,15 @@ static bool run(struct oj_env *e, struct figure figs[NFIGS])
                          NULL};
     for (int i = 0; i < 500; i++) /* warm-up */
         status_us(c);
+    struct reads_job reads = {.sock = p.sock_path, .sid = sid2};
     bool ok = true;
     for (int r = 0; r < ROUNDS && ok; r++)
         ok = finished_pipeline(e) && during(e, c, cleanup, git_mark, &figs[0], &figs[1]) &&
              during(e, c, capture, tmux_mark, &figs[0], &figs[2]) &&
              during(e, c, restore_args, NULL, &figs[0], &figs[3]) &&
              during(e, c, snapshot_args, NULL, &figs[0], &figs[4]) &&
-             during(NULL, c, busy_args, NULL, &figs[0], &figs[5]);
+             during(NULL, c, busy_args, NULL, &figs[0], &figs[5]) &&
+             during_reads(c, &reads, &figs[0], &figs[6]);
     oj_client_close(c);
     return ok;
 }
@@ -316,7 +401,8 @@ bool bench_nowait_report(void)
                                  {.name = "a slow tmux capture-pane"},
                                  {.name = "a restore of 200,000 locks"},
                                  {.name = "a snapshot of 200,000 locks"},
-                                 {.name = "a busy loop at nice 10, 1.5 s"}};
+                                 {.name = "a busy loop at nice 10, 1.5 s"},
+                                 {.name = "16 MiB log reads, back to back"}};
     bool ok = true;
     for (int i = 0; i < NFIGS; i++)
         ok = (figs[i].v = malloc(MAX_SAMPLES * sizeof *figs[i].v)) != NULL && ok;
@@ -340,7 +426,8 @@ bool bench_nowait_report(void)
     for (int i = 0; i < NFIGS; i++)
         row(&figs[i], i > 0);
     printf("\n");
-    const char *tags[] = {NULL, "slow-git", "slow-tmux", "restore", "snapshot", "busy-loop"};
+    const char *tags[] = {NULL,       "slow-git",  "slow-tmux", "restore",
+                          "snapshot", "busy-loop", "log-reads"};
     for (int i = 1; i < NFIGS; i++)
         printf("ratio: status-p99-during-%s/status-p99 = %.2fx\n", tags[i],
                figs[i].p99 / figs[0].p99);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/harness.h"
+#include "rpc_client.h"
 
 extern char **environ;
 
@@ -125,6 +126,56 @@ Test(follow, every_line_of_a_10000_line_burst_in_order, .init = setup, .fini = t
     }
     cr_expect(strstr(text, "exiting with 0") != NULL, "the last words arrive too");
     free(text);
+}
+
+/* A range of a session's log past 64 KiB (capture --follow's catch-up, the
+ * dashboard's terminal) is read on a thread of its own, off the state
+ * (engine_work.h oj_engine_read): the bytes are the log's, from the offset
+ * asked for, and the end offset says where they stop. */
+static bool log_has_last_line(void *arg)
+{
+    char *t = read_file((const char *)arg);
+    bool has = t && strstr(t, "line 30000\r\n");
+    free(t);
+    return has;
+}
+
+Test(follow, a_large_range_of_the_log_is_the_logs_bytes, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+    char id[32], log[PATH_MAX], sock[PATH_MAX];
+    cr_assert_eq(env_start_agent(&e, "loud", id, sizeof id), 0);
+    snprintf(log, sizeof log, "%s/.oj/logs/sessions/%s.log", e.dir, id);
+    send_line("loud", "burst 30000");
+    cr_assert(wait_until(log_has_last_line, log, 60000), "the burst never reached %s", log);
+    char *file = read_file(log);
+    cr_assert_not_null(file);
+    size_t size = strlen(file); /* terminal output: no NUL byte in it */
+    cr_assert_gt(size, 300000, "%zu bytes", size);
+
+    snprintf(sock, sizeof sock, "%s/.oj/daemon.sock", e.dir);
+    struct oj_client *c;
+    cr_assert_eq(oj_client_open(&c, sock, 10000), 0);
+    uint64_t froms[] = {0, 70000};
+    for (size_t i = 0; i < 2; i++) {
+        Oj__SessionCaptureRequest req = OJ__SESSION_CAPTURE_REQUEST__INIT;
+        req.id = id;
+        req.range = true;
+        req.from_offset = froms[i];
+        req.to_offset = size;
+        Oj__SessionCaptureResponse *r = NULL;
+        cr_assert_eq(OJ_RPC(c, oj__control__session_capture, &req, &r), OJ__STATUS_CODE__OK,
+                     "%s", oj_client_message(c));
+        cr_expect_eq(r->data.len, size - froms[i], "from %llu", (unsigned long long)froms[i]);
+        cr_expect_eq(r->log_offset, size);
+        cr_expect(r->data.len <= size - froms[i] &&
+                      memcmp(r->data.data, file + froms[i], r->data.len) == 0,
+                  "the bytes from %llu are not the log's", (unsigned long long)froms[i]);
+        cr_expect_str_eq(r->state, "running");
+        oj_client_free_reply(r);
+    }
+    oj_client_close(c);
+    free(file);
 }
 
 Test(follow, ctrl_c_leaves_cleanly, .init = setup, .fini = teardown)

@@ -191,6 +191,46 @@ Test(follow_pipeline, logs_show_shell_and_agent_output_in_order, .init = setup, 
     oj_out_free(&o);
 }
 
+/* Output past 64 KiB per reply is read on a thread of its own, off the
+ * state (engine_work.h oj_engine_read): 1.2 MB from six shell steps (each
+ * under the 256 KiB a run keeps) arrive whole and in order, cursor after
+ * cursor (1 MiB per reply). */
+#define SEQ_STEP(n, from, to) "{'name': 's" #n "', 'run': 'seq " #from " " #to "'}"
+Test(follow_pipeline, a_large_output_arrives_whole_and_in_order, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+    runbook("big", "{'pipelines': {'big': {'phases': [" SEQ_STEP(1, 1, 40000) ", "
+                   SEQ_STEP(2, 40001, 70000) ", " SEQ_STEP(3, 70001, 100000) ", "
+                   SEQ_STEP(4, 100001, 130000) ", " SEQ_STEP(5, 130001, 160000) ", "
+                   SEQ_STEP(6, 160001, 190000) "]}}}");
+    start_daemon(NULL);
+    char id[16];
+    run_ok(id, "big", NULL);
+    struct oj_out o = OJ(&e, "pipeline", "wait", id, "--timeout", "60s");
+    cr_assert_eq(o.code, 0, "oj pipeline wait: exit %d (%s%s)", o.code, o.out, o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "pipeline", "logs", id);
+    cr_assert_eq(o.code, 0, "oj pipeline logs: %s", o.err);
+    cr_assert_gt(strlen(o.out), 1200000, "%zu bytes", strlen(o.out));
+    long want = 1; /* every line of digits is the next number */
+    for (const char *p = o.out; *p && want > 0;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len > 0 && strspn(p, "0123456789") == len) {
+            if (strtol(p, NULL, 10) != want) {
+                cr_assert_fail("line %.*s where %ld belongs (a gap, a repeat or a cut)",
+                               (int)len, p, want);
+                want = -1;
+            } else {
+                want++;
+            }
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    cr_expect_eq(want, 190001, "the numbers stop at %ld", want - 1);
+    oj_out_free(&o);
+}
+
 Test(follow_pipeline, follow_sees_new_lines_and_ends_at_done, .init = setup, .fini = teardown,
      .timeout = 90)
 {
