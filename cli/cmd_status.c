@@ -55,6 +55,8 @@ static void print_attention(const Oj__StatusResponse *s)
                 printf("%s%s", j ? ", " : "; waiting: ", oj_esc(a->waiters[j]));
             printf("\n            next: %s\n", oj_esc(a->next));
         }
+        if (s->stale_locks_more)
+            printf("  ... and %u more stale or held long: oj lock list\n", s->stale_locks_more);
     }
 }
 

@@ -3476,7 +3476,7 @@ const ProtobufCMessageDescriptor oj__setting__descriptor =
   (ProtobufCMessageInit) oj__setting__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[46] =
+static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[47] =
 {
   {
     "version",
@@ -4019,6 +4019,18 @@ static const ProtobufCFieldDescriptor oj__status_response__field_descriptors[46]
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "stale_locks_more",
+    46,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Oj__StatusResponse, stale_locks_more),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "settings",
     50,
     PROTOBUF_C_LABEL_REPEATED,
@@ -4064,11 +4076,12 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
   18,   /* field[18] = rss_bytes */
   24,   /* field[24] = runbook_error */
   27,   /* field[27] = session_records */
-  45,   /* field[45] = settings */
+  46,   /* field[46] = settings */
   21,   /* field[21] = snapshot_count */
   38,   /* field[38] = snapshot_keep */
   11,   /* field[11] = socket_path */
   42,   /* field[42] = stale_locks */
+  45,   /* field[45] = stale_locks_more */
   2,   /* field[2] = started_at_ms */
   10,   /* field[10] = state_dir */
   25,   /* field[25] = tick_last_us */
@@ -4082,8 +4095,8 @@ static const unsigned oj__status_response__field_indices_by_name[] = {
 static const ProtobufCIntRange oj__status_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 50, 45 },
-  { 0, 46 }
+  { 50, 46 },
+  { 0, 47 }
 };
 const ProtobufCMessageDescriptor oj__status_response__descriptor =
 {
@@ -4093,7 +4106,7 @@ const ProtobufCMessageDescriptor oj__status_response__descriptor =
   "Oj__StatusResponse",
   "oj",
   sizeof(Oj__StatusResponse),
-  46,
+  47,
   oj__status_response__field_descriptors,
   oj__status_response__field_indices_by_name,
   2,  oj__status_response__number_ranges,

@@ -52,24 +52,24 @@ static void this_host(char host[128])
     gethostname(host, 127);
 }
 
-static bool holder_alive(const struct oj_lock *l)
+static bool holder_alive(const struct oj_lock *l, const char *host)
 {
-    char host[128];
-    this_host(host);
     pid_t pid = oj_lock_pid_to_check(l, host);
     return pid == 0 || kill(pid, 0) == 0 || errno == EPERM;
 }
 
 /* ---- looking ----------------------------------------------------------------------- */
 
+/* host: this machine's name (this_host), asked once per walk. */
 static void view_of(struct oj_daemon *d, const char *name, const struct oj_lock *l,
-                    int64_t now, struct oj_lock_view *v)
+                    int64_t now, const char *host, struct oj_lock_view *v)
 {
     v->held = true;
     v->lock = *l;
     v->heartbeat_ms = oj_lock_last_heartbeat(l, oj_hmap_get(&d->lock_heartbeats, name),
                                              d->started_at_ms);
-    v->stale = oj_lock_is_stale(l, v->heartbeat_ms, now, holder_alive(l));
+    v->stale = oj_lock_is_stale(l, v->heartbeat_ms, now, holder_alive(l, host));
+    v->pid_checked = oj_lock_pid_to_check(l, host) != 0;
 }
 
 /* The record of lock `name`; false when it is free (or its record is malformed). */
@@ -83,14 +83,18 @@ bool oj_lock_look(struct oj_daemon *d, const char *name, int64_t now_ms, struct 
 {
     memset(v, 0, sizeof *v);
     struct oj_lock l;
-    if (load(d, name, &l))
-        view_of(d, name, &l, now_ms, v);
+    if (load(d, name, &l)) {
+        char host[128];
+        this_host(host);
+        view_of(d, name, &l, now_ms, host, v);
+    }
     return v->held;
 }
 
 struct all_ctx {
     struct oj_daemon *d;
     int64_t now;
+    char host[128];
     struct oj_lock_entry *e;
     size_t n;
 };
@@ -102,7 +106,7 @@ static void collect(const char *id, const cJSON *value, void *arg)
     if (oj_lock_from_json(value, &l) != 0)
         return;
     c->e[c->n].name = id;
-    view_of(c->d, id, &l, c->now, &c->e[c->n].v);
+    view_of(c->d, id, &l, c->now, c->host, &c->e[c->n].v);
     c->n++;
 }
 
@@ -110,6 +114,7 @@ int oj_locks_all(struct oj_daemon *d, int64_t now_ms, struct oj_lock_entry **out
 {
     const struct oj_state *st = oj_store_state(d->store);
     struct all_ctx c = {.d = d, .now = now_ms};
+    this_host(c.host);
     c.e = calloc(oj_state_count(st, "lock") + 1, sizeof *c.e);
     if (c.e == NULL)
         return -1;

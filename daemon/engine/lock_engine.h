@@ -23,6 +23,8 @@ struct oj_lock_view {
     struct oj_lock lock;  /* when held */
     int64_t heartbeat_ms; /* when held: its last heartbeat (oj_lock_last_heartbeat) */
     bool stale;           /* when held */
+    bool pid_checked;     /* when held: its holder's pid is on this machine and was looked at
+                           * (it can go stale by dying, at any time) */
 };
 
 /* Looks at lock `name`; returns v->held. */

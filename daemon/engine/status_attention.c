@@ -2,6 +2,7 @@
  * which order, what to run next) are attention.h's. */
 #include "status_attention.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +17,23 @@
 /* The listed ones as of one state (pointer and seq): a status of an
  * unchanged state (a watch between events, a script polling) reuses them,
  * and only a change pays the walk over the escalated and failed ones. */
+struct listed_lock {
+    char *name, *holder;
+    struct oj_lock_seen seen;
+};
 struct oj_attention_cache {
     const struct oj_state *state;
     uint64_t seq;
     uint32_t escalated, failed, more;
     size_t n;
     Oj__PipelineAttention items[OJ_ATTENTION_MAX_PIPELINES];
+    /* the locks (locks() below) */
+    const struct oj_state *lock_state;
+    uint64_t lock_changed;
+    int64_t lock_at_ms, lock_due_ms; /* walked then; walk again from due on */
+    size_t n_locks;
+    uint32_t locks_more;
+    struct listed_lock locks[OJ_ATTENTION_MAX_LOCKS];
 };
 
 struct seen_pipeline {
@@ -120,10 +132,13 @@ static void pipelines(struct oj_daemon *d, Oj__StatusResponse *out)
         out->attention[out->n_attention++] = &k->items[i];
 }
 
+static void clear_locks(struct oj_attention_cache *k);
+
 void oj_status_attention_forget(struct oj_daemon *d)
 {
     if (d->attention_cache) {
         clear_items(d->attention_cache);
+        clear_locks(d->attention_cache);
         free(d->attention_cache);
         d->attention_cache = NULL;
     }
@@ -176,16 +191,59 @@ static int by_since(const void *x, const void *y)
     return a->since_ms < b->since_ms ? -1 : a->since_ms > b->since_ms;
 }
 
-static void locks(struct oj_daemon *d, const Oj__PipelineWait *waits, size_t n_waits,
-                  int64_t now, Oj__StatusResponse *out)
+/* The locks worth a look are kept as of one state and its locks' last
+ * change, until the first moment a lock's verdict can change with time
+ * alone: a lock passing lock_held_long, a heartbeat passing its timeout, and,
+ * once a second (the tick's pace), whenever a holder on this machine could
+ * die or a listed stale lock could get its heartbeat back. A status before
+ * then pays nothing for the locks nobody needs to see, however many there
+ * are (the walk decodes every lock). */
+#define LOCK_RESCAN_MS 1000
+
+static void clear_locks(struct oj_attention_cache *k)
 {
+    for (size_t i = 0; i < k->n_locks; i++)
+        free(k->locks[i].name), free(k->locks[i].holder);
+    k->n_locks = 0;
+    k->locks_more = 0;
+}
+
+/* Keeps the first OJ_ATTENTION_MAX_LOCKS in attention order, counts the rest. */
+static void keep_lock(struct oj_attention_cache *k, const char *name, const char *holder,
+                      const struct oj_lock_seen *seen)
+{
+    size_t at = k->n_locks;
+    while (at > 0 && oj_attention_lock_order(seen, &k->locks[at - 1].seen) < 0)
+        at--;
+    if (at >= OJ_ATTENTION_MAX_LOCKS) {
+        k->locks_more++;
+        return;
+    }
+    struct listed_lock one = {strdup(name), strdup(holder), *seen};
+    if (one.name == NULL || one.holder == NULL) {
+        free(one.name), free(one.holder);
+        return;
+    }
+    if (k->n_locks == OJ_ATTENTION_MAX_LOCKS) { /* the last one drops out: counted */
+        free(k->locks[k->n_locks - 1].name), free(k->locks[k->n_locks - 1].holder);
+        k->n_locks--;
+        k->locks_more++;
+    }
+    memmove(&k->locks[at + 1], &k->locks[at], (k->n_locks - at) * sizeof k->locks[0]);
+    k->locks[at] = one;
+    k->n_locks++;
+}
+
+/* Walks every lock; returns when the walk must be made again at the latest. */
+static int64_t rescan_locks(struct oj_daemon *d, struct oj_attention_cache *k, int64_t now)
+{
+    clear_locks(k);
     struct oj_lock_entry *all = NULL;
     size_t n = 0;
     if (oj_locks_all(d, now, &all, &n) != 0)
-        return;
-    out->stale_locks = calloc(n + 1, sizeof *out->stale_locks);
-    const Oj__PipelineWait **w = calloc(n_waits + 1, sizeof *w);
-    for (size_t i = 0; out->stale_locks && w && i < n; i++) {
+        return now + LOCK_RESCAN_MS;
+    int64_t due = INT64_MAX, held_long = d->cfg.lock_held_long_ms;
+    for (size_t i = 0; i < n; i++) {
         const struct oj_lock_view *v = &all[i].v;
         if (!v->held)
             continue;
@@ -195,34 +253,70 @@ static void locks(struct oj_daemon *d, const Oj__PipelineWait *waits, size_t n_w
                                     .timeout_ms = v->lock.timeout_ms,
                                     .now_ms = now,
                                     .holder_pid = v->lock.holder_pid};
-        if (!oj_attention_lock_listed(&seen, d->cfg.lock_held_long_ms))
-            continue;
+        bool listed = oj_attention_lock_listed(&seen, held_long);
+        if (listed)
+            keep_lock(k, all[i].name, v->lock.holder, &seen);
+        int64_t next = INT64_MAX; /* when this lock's verdict can change next */
+        if (v->pid_checked || v->stale)
+            next = now + LOCK_RESCAN_MS;
+        if (!listed && held_long > 0 && v->lock.since_ms + held_long < next)
+            next = v->lock.since_ms + held_long;
+        if (!v->stale && v->lock.timeout_ms > 0 && v->heartbeat_ms + v->lock.timeout_ms < next)
+            next = v->heartbeat_ms + v->lock.timeout_ms;
+        if (next < due)
+            due = next;
+    }
+    free(all);
+    return due;
+}
+
+static void locks(struct oj_daemon *d, const Oj__PipelineWait *waits, size_t n_waits,
+                  int64_t now, Oj__StatusResponse *out)
+{
+    struct oj_attention_cache *k = d->attention_cache;
+    if (k == NULL && (k = d->attention_cache = calloc(1, sizeof *k)) == NULL)
+        return;
+    const struct oj_state *st = state_of(d);
+    uint64_t changed = oj_state_changed(st, "lock");
+    if (k->lock_state != st || k->lock_changed != changed || now >= k->lock_due_ms ||
+        now < k->lock_at_ms) {
+        k->lock_due_ms = rescan_locks(d, k, now);
+        k->lock_state = st;
+        k->lock_changed = changed;
+        k->lock_at_ms = now;
+    }
+    out->stale_locks_more = k->locks_more;
+    out->stale_locks = calloc(k->n_locks + 1, sizeof *out->stale_locks);
+    const Oj__PipelineWait **w = calloc(n_waits + 1, sizeof *w);
+    for (size_t i = 0; out->stale_locks && w && i < k->n_locks; i++) {
+        const struct listed_lock *l = &k->locks[i];
+        struct oj_lock_seen seen = l->seen;
+        seen.now_ms = now; /* "held for" as of this status */
         Oj__LockAttention *a = malloc(sizeof *a);
         if (a == NULL)
             break;
         oj__lock_attention__init(a);
         char why[160], next[300];
         oj_attention_lock_why(&seen, why, sizeof why);
-        oj_attention_lock_next(all[i].name, v->stale, next, sizeof next);
-        a->name = dup(all[i].name);
-        a->holder = dup(v->lock.holder);
-        a->since_ms = v->lock.since_ms;
-        a->heartbeat_ms = v->heartbeat_ms;
-        a->stale = v->stale;
+        oj_attention_lock_next(l->name, seen.stale, next, sizeof next);
+        a->name = dup(l->name);
+        a->holder = dup(l->holder);
+        a->since_ms = seen.since_ms;
+        a->heartbeat_ms = seen.heartbeat_ms;
+        a->stale = seen.stale;
         a->why = dup(why);
         a->next = dup(next);
-        size_t k = 0;
+        size_t n = 0;
         for (size_t j = 0; j < n_waits; j++)
-            if (strcmp(waits[j].lock, all[i].name) == 0)
-                w[k++] = &waits[j];
-        qsort(w, k, sizeof *w, by_since);
-        a->waiters = calloc(k + 1, sizeof *a->waiters);
-        for (size_t j = 0; a->waiters && j < k; j++)
+            if (strcmp(waits[j].lock, l->name) == 0)
+                w[n++] = &waits[j];
+        qsort(w, n, sizeof *w, by_since);
+        a->waiters = calloc(n + 1, sizeof *a->waiters);
+        for (size_t j = 0; a->waiters && j < n; j++)
             a->waiters[a->n_waiters++] = dup(w[j]->pipeline_id);
         out->stale_locks[out->n_stale_locks++] = a;
     }
     free(w);
-    free(all);
 }
 
 void oj_status_attention(struct oj_daemon *d, const Oj__PipelineWait *waits, size_t n_waits,

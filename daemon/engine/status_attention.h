@@ -2,7 +2,8 @@
  * escalated and failed pipelines, agents waiting for an answer, locks that
  * are stale or held for long (with who waits for them). Cheap enough for
  * every status call: pipelines come from the state's index of those that
- * need a human, sessions from the index of live ones, locks are few. */
+ * need a human, sessions from the index of live ones, locks from a walk
+ * made at most once a second or after a lock changed. */
 #ifndef OJ_STATUS_ATTENTION_H
 #define OJ_STATUS_ATTENTION_H
 #include <stddef.h>

@@ -20,6 +20,13 @@ bool oj_attention_lock_listed(const struct oj_lock_seen *l, int64_t held_long_ms
     return l->stale || (held_long_ms > 0 && l->now_ms - l->since_ms >= held_long_ms);
 }
 
+int oj_attention_lock_order(const struct oj_lock_seen *a, const struct oj_lock_seen *b)
+{
+    if (a->stale != b->stale)
+        return a->stale ? -1 : 1;
+    return a->since_ms < b->since_ms ? -1 : a->since_ms > b->since_ms;
+}
+
 void oj_attention_lock_why(const struct oj_lock_seen *l, char *buf, size_t len)
 {
     char a[32], b[32];

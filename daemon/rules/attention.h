@@ -9,6 +9,7 @@
 
 /* Escalated and failed pipelines listed at most; the rest are counted. */
 #define OJ_ATTENTION_MAX_PIPELINES 5
+#define OJ_ATTENTION_MAX_LOCKS 10 /* locks listed; the rest counted */
 
 /* The next command for a pipeline that needs a human. */
 void oj_attention_pipeline_next(const char *id, char *buf, size_t len);
@@ -28,6 +29,10 @@ bool oj_attention_lock_listed(const struct oj_lock_seen *l, int64_t held_long_ms
  * (timeout 1m 0s)", "held for 2h 3m"), and the command to run next. */
 void oj_attention_lock_why(const struct oj_lock_seen *l, char *buf, size_t len);
 void oj_attention_lock_next(const char *name, bool stale, char *buf, size_t len);
+
+/* Order of listed locks: stale before held long, then the longest held
+ * first. <0 when a comes first. */
+int oj_attention_lock_order(const struct oj_lock_seen *a, const struct oj_lock_seen *b);
 
 /* Order of listed pipelines: escalated before failed, then the newest
  * change first. <0 when a comes first. */

@@ -3,6 +3,7 @@
 #include "state.h"
 
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,14 @@
 struct kind {
     char *name;
     struct oj_hmap ids; /* id -> cJSON* (owned) */
+    uint64_t changed;   /* change_clock at its last put or del */
 };
+
+/* Counts every put and del of every state in the process, so that a kind's
+ * `changed` is never the same for two different contents, even across a
+ * restore's new state (oj_state_changed). Atomic: a restore loads its state
+ * on a work thread while the engine's is read. */
+static _Atomic uint64_t change_clock;
 
 /* The ids of `kind` whose value pred says yes to; values are the state's. */
 struct index {
@@ -32,6 +40,15 @@ struct oj_state {
 };
 
 struct oj_state *oj_state_new(void) { return calloc(1, sizeof(struct oj_state)); }
+
+uint64_t oj_state_changed(const struct oj_state *s, const char *kind)
+{
+    const struct kind *k = NULL;
+    for (int i = 0; i < s->nkinds && k == NULL; i++)
+        if (strcmp(s->kinds[i].name, kind) == 0)
+            k = &s->kinds[i];
+    return k ? k->changed : 0;
+}
 
 /* Files the entity id of kind (value; NULL: it is gone) in every index of
  * its kind. */
@@ -243,6 +260,7 @@ static int put(struct oj_state *s, const char *kind, const char *id, cJSON *valu
     }
     reindex(s, kind, id, value);
     cJSON_Delete(old);
+    k->changed = atomic_fetch_add(&change_clock, 1) + 1;
     return 0;
 }
 
@@ -320,6 +338,7 @@ static int apply_checked(struct oj_state *s, const cJSON *op, char *err, size_t 
         if (k) {
             reindex(s, kind, id, NULL);
             cJSON_Delete(oj_hmap_del(&k->ids, id));
+            k->changed = atomic_fetch_add(&change_clock, 1) + 1;
         }
         return 0;
     }

@@ -34,6 +34,10 @@ void oj_state_set_seq(struct oj_state *s, uint64_t seq);
 
 const cJSON *oj_state_get(const struct oj_state *s, const char *kind, const char *id);
 size_t oj_state_count(const struct oj_state *s, const char *kind);
+/* A number that is different after every put or del of an entity of kind,
+ * in this state or any other (0: none ever): whoever keeps something worked
+ * out from a kind's entities knows whether it still holds. */
+uint64_t oj_state_changed(const struct oj_state *s, const char *kind);
 size_t oj_state_total(const struct oj_state *s);
 
 /* Calls fn for every entity of `kind`, in no particular order. fn must not

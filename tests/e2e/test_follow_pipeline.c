@@ -461,6 +461,52 @@ Test(status_attention, escalated_pipeline_and_a_locks_waiter_come_before_the_cou
     oj_out_free(&o);
 }
 
+/* At most 10 locks are listed, the longest held first, and the rest
+ * counted; a lock that changes shows at once (status keeps the walk over
+ * every lock until a lock changes or time alone can change a verdict). */
+Test(status_attention, ten_locks_are_listed_the_longest_held_first_and_the_rest_counted,
+     .init = setup, .fini = teardown, .timeout = 60)
+{
+    start_daemon((char *[]){"OJ_LOCK_HELD_LONG=1s", NULL});
+    for (int i = 0; i < 12; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "res-%02d", i);
+        struct oj_out o = OJ(&e, "lock", "acquire", name, "--holder", "ops");
+        cr_assert_eq(o.code, 0, "%s", o.err);
+        oj_out_free(&o);
+        usleep(2000); /* each its own since_ms, for the order */
+    }
+    cr_assert(wait_until(status_has, "... and 2 more stale or held long: oj lock list", 20000),
+              "twelve locks held long are not shown as ten and two more");
+    struct oj_out o = OJ(&e, "status");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    const char *p = at(o.out, "locks to look at:\n");
+    for (int i = 0; i < 10; i++) {
+        char want[48];
+        snprintf(want, sizeof want, "res-%02d held by ops, held for", i);
+        p = at(p, want); /* in order: the longest held first */
+    }
+    cr_expect(strstr(o.out, "res-10 held") == NULL && strstr(o.out, "res-11 held") == NULL,
+              "%s", o.out);
+    oj_out_free(&o);
+
+    o = OJ(&e, "lock", "release", "res-03", "--holder", "ops");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    oj_out_free(&o);
+    o = OJ(&e, "status", "--json");
+    cr_assert_eq(o.code, 0, "%s", o.err);
+    cJSON *j = cJSON_Parse(o.out);
+    cr_assert_not_null(j, "%s", o.out);
+    const cJSON *locks = cJSON_GetObjectItemCaseSensitive(j, "stale_locks"), *l;
+    cr_expect_eq(cJSON_GetArraySize(locks), 10, "%s", o.out);
+    cJSON_ArrayForEach(l, locks)
+        cr_expect_str_neq(jstr(l, "name"), "res-03", "a released lock is still listed");
+    const cJSON *more = cJSON_GetObjectItemCaseSensitive(j, "stale_locks_more");
+    cr_expect(cJSON_IsNumber(more) && more->valueint == 1, "stale_locks_more: %s", o.out);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+}
+
 Test(status_attention, watch_is_refused_off_a_terminal, .init = setup, .fini = teardown)
 {
     start_daemon(NULL);

@@ -53,3 +53,13 @@ Test(attention, escalated_first_then_newest)
     cr_expect_lt(oj_attention_order(false, 9, false, 1), 0, "newest first");
     cr_expect_eq(oj_attention_order(false, 5, false, 5), 0);
 }
+
+Test(attention, stale_locks_first_then_the_longest_held)
+{
+    struct oj_lock_seen stale_new = {.stale = true, .since_ms = 900};
+    struct oj_lock_seen old = {.since_ms = 100}, newer = {.since_ms = 500};
+    cr_expect_lt(oj_attention_lock_order(&stale_new, &old), 0, "stale before held long");
+    cr_expect_gt(oj_attention_lock_order(&old, &stale_new), 0);
+    cr_expect_lt(oj_attention_lock_order(&old, &newer), 0, "the longest held first");
+    cr_expect_eq(oj_attention_lock_order(&old, &old), 0);
+}
