@@ -89,7 +89,7 @@ void oj_engine_read(struct oj_daemon *d, uint64_t bytes, void (*read)(void *arg)
     if (j != NULL) {
         *j = (struct read_job){.d = d, .read = read, .arg = arg};
         atomic_fetch_add(&d->reads_active, 1);
-        if (oj_engine_work(d, OJ_LANE_ALONE, 0, run_read, NULL, j) != 0)
+        if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_LOW_PRIORITY, run_read, NULL, j) != 0)
             return;
         atomic_fetch_sub(&d->reads_active, 1);
         free(j);

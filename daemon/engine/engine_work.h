@@ -50,7 +50,8 @@ uint64_t oj_engine_work(struct oj_daemon *d, enum oj_work_lane lane, unsigned fl
 /* A read of files that may be large (a log range, up to 16 MiB), with which a
  * read-only rpc answers: up to OJ_READ_INLINE_MAX bytes it runs on the
  * calling thread (handing it over costs more than such a read), more on a
- * thread of its own (OJ_LANE_ALONE), so that nobody waits for the state
+ * thread of its own (OJ_LANE_ALONE, at nice OJ_WORK_NICE: bulk copying, so
+ * the threads that answer requests get a core first), so that nobody waits for the state
  * (engine.c state_mu: the engine and every other request) while megabytes
  * are read and packed. read(arg) must not touch the daemon's state (only
  * what arg holds: copies), owns arg and answers the call itself. `bytes` is

@@ -110,6 +110,34 @@ static void collect(const char *id, const cJSON *value, void *arg)
     c->n++;
 }
 
+struct each_ctx {
+    struct oj_daemon *d;
+    int64_t now;
+    char host[128];
+    void (*fn)(const char *name, const struct oj_lock_view *v, void *arg);
+    void *arg;
+};
+
+static void each_one(const char *id, const cJSON *value, void *arg)
+{
+    struct each_ctx *c = arg;
+    struct oj_lock l;
+    if (oj_lock_from_json(value, &l) != 0)
+        return;
+    struct oj_lock_view v;
+    view_of(c->d, id, &l, c->now, c->host, &v);
+    c->fn(id, &v, c->arg);
+}
+
+void oj_locks_each(struct oj_daemon *d, int64_t now_ms,
+                   void (*fn)(const char *name, const struct oj_lock_view *v, void *arg),
+                   void *arg)
+{
+    struct each_ctx c = {.d = d, .now = now_ms, .fn = fn, .arg = arg};
+    this_host(c.host);
+    oj_state_each(oj_store_state(d->store), "lock", each_one, &c);
+}
+
 int oj_locks_all(struct oj_daemon *d, int64_t now_ms, struct oj_lock_entry **out, size_t *n)
 {
     const struct oj_state *st = oj_store_state(d->store);

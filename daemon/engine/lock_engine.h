@@ -38,6 +38,11 @@ struct oj_lock_entry {
     struct oj_lock_view v;
 };
 int oj_locks_all(struct oj_daemon *d, int64_t now_ms, struct oj_lock_entry **out, size_t *n);
+/* The same, one lock at a time, keeping none: for a walk that keeps little
+ * of what it sees (oj status's, over every lock). */
+void oj_locks_each(struct oj_daemon *d, int64_t now_ms,
+                   void (*fn)(const char *name, const struct oj_lock_view *v, void *arg),
+                   void *arg);
 
 /* The one acquire flow: lock `name` for want's holder on want's terms
  * (since_ms is set here). *verdict says what happened; BUSY changes nothing.

@@ -234,40 +234,45 @@ static void keep_lock(struct oj_attention_cache *k, const char *name, const char
     k->n_locks++;
 }
 
+struct lock_walk {
+    struct oj_attention_cache *k;
+    int64_t now, held_long;
+    int64_t due; /* the first moment a verdict can change with time alone */
+};
+
+static void walk_lock(const char *name, const struct oj_lock_view *v, void *arg)
+{
+    struct lock_walk *w = arg;
+    if (!v->held)
+        return;
+    struct oj_lock_seen seen = {.stale = v->stale,
+                                .since_ms = v->lock.since_ms,
+                                .heartbeat_ms = v->heartbeat_ms,
+                                .timeout_ms = v->lock.timeout_ms,
+                                .now_ms = w->now,
+                                .holder_pid = v->lock.holder_pid};
+    bool listed = oj_attention_lock_listed(&seen, w->held_long);
+    if (listed)
+        keep_lock(w->k, name, v->lock.holder, &seen);
+    int64_t next = INT64_MAX; /* when this lock's verdict can change next */
+    if (v->pid_checked || v->stale)
+        next = w->now + LOCK_RESCAN_MS;
+    if (!listed && w->held_long > 0 && v->lock.since_ms + w->held_long < next)
+        next = v->lock.since_ms + w->held_long;
+    if (!v->stale && v->lock.timeout_ms > 0 && v->heartbeat_ms + v->lock.timeout_ms < next)
+        next = v->heartbeat_ms + v->lock.timeout_ms;
+    if (next < w->due)
+        w->due = next;
+}
+
 /* Walks every lock; returns when the walk must be made again at the latest. */
 static int64_t rescan_locks(struct oj_daemon *d, struct oj_attention_cache *k, int64_t now)
 {
     clear_locks(k);
-    struct oj_lock_entry *all = NULL;
-    size_t n = 0;
-    if (oj_locks_all(d, now, &all, &n) != 0)
-        return now + LOCK_RESCAN_MS;
-    int64_t due = INT64_MAX, held_long = d->cfg.lock_held_long_ms;
-    for (size_t i = 0; i < n; i++) {
-        const struct oj_lock_view *v = &all[i].v;
-        if (!v->held)
-            continue;
-        struct oj_lock_seen seen = {.stale = v->stale,
-                                    .since_ms = v->lock.since_ms,
-                                    .heartbeat_ms = v->heartbeat_ms,
-                                    .timeout_ms = v->lock.timeout_ms,
-                                    .now_ms = now,
-                                    .holder_pid = v->lock.holder_pid};
-        bool listed = oj_attention_lock_listed(&seen, held_long);
-        if (listed)
-            keep_lock(k, all[i].name, v->lock.holder, &seen);
-        int64_t next = INT64_MAX; /* when this lock's verdict can change next */
-        if (v->pid_checked || v->stale)
-            next = now + LOCK_RESCAN_MS;
-        if (!listed && held_long > 0 && v->lock.since_ms + held_long < next)
-            next = v->lock.since_ms + held_long;
-        if (!v->stale && v->lock.timeout_ms > 0 && v->heartbeat_ms + v->lock.timeout_ms < next)
-            next = v->heartbeat_ms + v->lock.timeout_ms;
-        if (next < due)
-            due = next;
-    }
-    free(all);
-    return due;
+    struct lock_walk w = {.k = k, .now = now, .held_long = d->cfg.lock_held_long_ms,
+                          .due = INT64_MAX};
+    oj_locks_each(d, now, walk_lock, &w);
+    return w.due;
 }
 
 static void locks(struct oj_daemon *d, const Oj__PipelineWait *waits, size_t n_waits,

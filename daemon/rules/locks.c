@@ -32,16 +32,26 @@ const char *oj_lock_ref_problem(const char *name)
     return NULL;
 }
 
+/* snprintf(dst, cap, "%s", src) without printf: oj status decodes every lock. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 int oj_lock_from_json(const cJSON *v, struct oj_lock *l)
 {
-    memset(l, 0, sizeof *l);
+    l->holder[0] = l->host[0] = '\0';
+    l->holder_pid = 0;
+    l->since_ms = l->timeout_ms = 0;
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "holder");
     if (!cJSON_IsString(h))
         return -1;
-    snprintf(l->holder, sizeof l->holder, "%s", h->valuestring);
+    copy_str(l->holder, sizeof l->holder, h->valuestring);
     const cJSON *host = cJSON_GetObjectItemCaseSensitive(v, "host");
     if (cJSON_IsString(host))
-        snprintf(l->host, sizeof l->host, "%s", host->valuestring);
+        copy_str(l->host, sizeof l->host, host->valuestring);
     int64_t pid = oj_json_int(v, "holder_pid");
     l->holder_pid = pid > 0 && pid <= INT32_MAX ? (int32_t)pid : 0;
     l->since_ms = oj_json_int(v, "since_ms");

@@ -50,8 +50,9 @@ struct oj_call {
     ProtobufCMessage *input;
     int status;
     char message[512];
-    uint8_t *reply; /* packed ReplyFrame, between pack and send */
+    uint8_t *reply; /* packed ReplyFrame, between pack and send (for the reply cache) */
     size_t reply_len;
+    nng_msg *msg;   /* the same bytes as nng sends them, made where it was packed */
     struct oj_call *prev, *next; /* in-flight list */
 };
 
@@ -125,22 +126,36 @@ static void slot_release(struct oj_server *s, struct slot *sl)
     s->free_slots = sl;
 }
 
-/* Queues an encoded ReplyFrame for `sl`. Caller holds mu. */
-static void queue_send(struct oj_server *s, struct slot *sl, const void *data, size_t len,
-                       struct io *io)
+/* An nng message holding an encoded ReplyFrame; NULL when out of memory. */
+static nng_msg *reply_msg(const void *data, size_t len)
 {
     nng_msg *m;
-    if (nng_msg_alloc(&m, len) != 0) {
+    if (nng_msg_alloc(&m, len) != 0)
+        return NULL;
+    if (len) /* an empty ReplyFrame packs to 0 bytes, and its body may be NULL */
+        memcpy(nng_msg_body(m), data, len);
+    return m;
+}
+
+/* Queues message m (NULL: it could not be made) for `sl`. Caller holds mu. */
+static void queue_msg(struct oj_server *s, struct slot *sl, nng_msg *m, struct io *io)
+{
+    if (m == NULL) {
         LOG_ERROR("server: out of memory for a reply");
         slot_release(s, sl);
         return;
     }
-    if (len) /* an empty ReplyFrame packs to 0 bytes, and its body may be NULL */
-        memcpy(nng_msg_body(m), data, len);
     sl->phase = SLOT_SEND;
     s->sending++;
     io->send = sl;
     io->msg = m;
+}
+
+/* Queues an encoded ReplyFrame for `sl`. Caller holds mu. */
+static void queue_send(struct oj_server *s, struct slot *sl, const void *data, size_t len,
+                       struct io *io)
+{
+    queue_msg(s, sl, reply_msg(data, len), io);
 }
 
 static void run_io(struct oj_server *s, struct io *io)
@@ -453,6 +468,14 @@ void oj_call_pack(const ProtobufCMessage *out, struct oj_call *c)
                              &c->reply_len);
     if (c->reply == NULL)
         c->reply_len = 0;
+    /* The copy into nng's message is made here, on the thread that packed
+     * it, not where it is sent: a reply can be 16 MiB (a log read), and the
+     * sync thread sends the replies its sync released. */
+    c->msg = c->reply_len ? reply_msg(c->reply, c->reply_len) : NULL;
+    if (!c->dedup) { /* only the reply cache keeps the bytes */
+        free(c->reply);
+        c->reply = NULL;
+    }
 }
 
 void oj_call_send(void *arg)
@@ -474,7 +497,7 @@ void oj_call_send(void *arg)
             oj_reply_cache_put(s->cache, c->request_id, c->digest, c->reply, c->reply_len) != 0)
             LOG_WARN("server: reply cache out of memory; request %llu not remembered",
                      (unsigned long long)c->request_id);
-        queue_send(s, c->slot, c->reply, c->reply_len, &io);
+        queue_msg(s, c->slot, c->msg, &io); /* NULL (out of memory): the slot is released */
     } else {
         LOG_ERROR("server: out of memory packing the %s reply", c->method->name);
         slot_release(s, c->slot);
@@ -648,6 +671,8 @@ void oj_server_stop(struct oj_server *s)
         struct oj_call *next = c->next;
         protobuf_c_message_free_unpacked(c->input, NULL);
         free(c->reply);
+        if (c->msg)
+            nng_msg_free(c->msg);
         free(c);
         c = next;
     }
