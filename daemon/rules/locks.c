@@ -42,9 +42,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 int oj_lock_from_json(const cJSON *v, struct oj_lock *l)
 {
-    l->holder[0] = l->host[0] = '\0';
-    l->holder_pid = 0;
-    l->since_ms = l->timeout_ms = 0;
+    memset(l, 0, sizeof *l); /* whole, padding too: records compare as bytes */
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "holder");
     if (!cJSON_IsString(h))
         return -1;
