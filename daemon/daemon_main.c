@@ -399,8 +399,9 @@ int oj_daemon_run(const struct oj_daemon_opts *o)
     oj_pipelines_release_locks(d);
     /* 5. sync the WAL (and snapshot) as the store closes */
     /* Replies still waiting for a sync go out before the socket closes; a
-     * log read still running answers through the store first. */
-    oj_engine_reads_wait(d);
+     * log read or a lone client's sync still running goes through the store
+     * first. */
+    oj_engine_store_users_wait(d);
     oj_store_close(d->store, true);
     oj_server_stop(d->server);
     /* The notifier's last events run now, within what is left of the timeout. */
@@ -429,7 +430,7 @@ fail_server:
 fail_engine:
     oj_engine_stop(d);
 fail_store:
-    oj_engine_reads_wait(d);
+    oj_engine_store_users_wait(d);
     oj_store_close(d->store, false);
     free_domain(d);
 fail_log:

@@ -122,6 +122,10 @@ struct oj_daemon {
      * which answer their call themselves: the store is closed only after
      * the last (a read of at most 16 MiB ends; a stop waits for it) */
     atomic_int reads_active;
+    /* calls run at once whose thread syncs the WAL itself after it let go
+     * of the state (engine.c run_at_once): the store is closed only after
+     * the last (oj_engine_store_users_wait) */
+    atomic_int leaders_active;
 
     /* runbooks (.oj/runbooks/ *.json), reloaded when a file there changes;
      * engine thread only (pipeline_runbooks.c) */

@@ -248,14 +248,19 @@ static bool run_at_once(struct oj_daemon *d, struct oj_call *call)
     bool lead = false;
     if (open) {
         d->alone_streak = oj_call_others_in_flight(call) == 0 ? d->alone_streak + 1 : 0;
-        lead = d->alone_streak >= LEAD_AFTER;
+        /* a read commits nothing: its reply waits for the sync thread's round */
+        lead = !read_only && d->alone_streak >= LEAD_AFTER;
+        if (lead) /* the stop closes the store only once this thread is done with it */
+            atomic_fetch_add(&d->leaders_active, 1);
         oj_store_defer_sync(d->store, lead);
         run_call(d, call);
         oj_store_defer_sync(d->store, false);
     }
     pthread_mutex_unlock(&d->state_mu);
-    if (lead) /* after the state is free: a sync must not hold up the engine */
+    if (lead) { /* after the state is free: a sync must not hold up the engine */
         oj_store_sync_here(d->store);
+        atomic_fetch_sub(&d->leaders_active, 1);
+    }
     return open;
 }
 

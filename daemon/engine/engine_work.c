@@ -97,8 +97,11 @@ void oj_engine_read(struct oj_daemon *d, uint64_t bytes, void (*read)(void *arg)
     read(arg); /* small, or no thread to be had: here, as before */
 }
 
-void oj_engine_reads_wait(struct oj_daemon *d)
+void oj_engine_store_users_wait(struct oj_daemon *d)
 {
-    while (atomic_load(&d->reads_active) > 0) /* a poll: only at stop, and reads end */
+    /* A poll: only at stop, and both end (a read of at most 16 MiB, one
+     * fdatasync). No new one starts: the engine is stopped, so nothing runs
+     * at once, and reads start only from a call. */
+    while (atomic_load(&d->reads_active) > 0 || atomic_load(&d->leaders_active) > 0)
         usleep(1000);
 }

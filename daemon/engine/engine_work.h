@@ -58,6 +58,8 @@ uint64_t oj_engine_work(struct oj_daemon *d, enum oj_work_lane lane, unsigned fl
  * what the read will take at most. Engine thread, or a call run at once. */
 #define OJ_READ_INLINE_MAX (64u * 1024)
 void oj_engine_read(struct oj_daemon *d, uint64_t bytes, void (*read)(void *arg), void *arg);
-/* Waits until no such read runs: before the store closes (daemon_main.c). */
-void oj_engine_reads_wait(struct oj_daemon *d);
+/* Waits until no such read runs and no call run at once still syncs the
+ * WAL on its own thread (engine.c): before the store closes (daemon_main.c),
+ * once the engine is stopped. */
+void oj_engine_store_users_wait(struct oj_daemon *d);
 #endif

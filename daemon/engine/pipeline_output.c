@@ -127,6 +127,9 @@ struct oj_pl_logs_job {
     struct agent_log *agents; /* one per mark */
     size_t n;
     char log[PATH_MAX + 64], pgid[PATH_MAX + 64];
+    /* the pipeline log's size with these marks: the open slice is read only
+     * up to it, since an agent noted after the plan ends that slice there */
+    uint64_t log_size;
     bool finished, follow;
     uint32_t part;
     uint64_t offset;
@@ -161,6 +164,8 @@ struct oj_pl_logs_job *oj_pipeline_logs_plan(struct oj_daemon *d, const char *id
     }
     oj_pl_log_path(d, id, j->log, sizeof j->log);
     oj_pl_pgid_path(d, id, j->pgid, sizeof j->pgid);
+    struct stat st;
+    j->log_size = stat(j->log, &st) == 0 ? (uint64_t)st.st_size : 0;
     j->finished = finished;
     j->follow = follow;
     j->part = part;
@@ -215,7 +220,7 @@ int oj_pipeline_logs_read(const struct oj_pl_logs_job *j, struct oj_pl_logs *out
         }
         if (offset < pp.start)
             offset = pp.start;
-        if (read_range(j->log, offset, pp.open ? UINT64_MAX : pp.end, max, &buf, &len, &size) !=
+        if (read_range(j->log, offset, pp.open ? j->log_size : pp.end, max, &buf, &len, &size) !=
             0) {
             rc = -1;
             break;
@@ -229,7 +234,7 @@ int oj_pipeline_logs_read(const struct oj_pl_logs_job *j, struct oj_pl_logs *out
         offset += len;
         max -= len;
         if (pp.open) {
-            at_end = offset >= size;
+            at_end = offset >= size; /* the file's size now: more written since the plan */
             break;
         }
         if (offset < pp.end && offset < size)
@@ -246,6 +251,39 @@ int oj_pipeline_logs_read(const struct oj_pl_logs_job *j, struct oj_pl_logs *out
      * still runs (a cancelled one's output is appended when it ends). */
     out->complete = rc == 0 && j->finished && at_end && access(j->pgid, F_OK) != 0;
     return rc;
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+uint64_t oj_pipeline_logs_estimate(const struct oj_pl_logs_job *j)
+{
+    uint32_t part = j->part;
+    uint64_t offset = j->offset, est = 0;
+    if ((size_t)part > 2 * j->n) {
+        part = (uint32_t)(2 * j->n);
+        offset = 0;
+    }
+    struct oj_log_part pp;
+    oj_log_part_of(j->marks, j->n, part, &pp);
+    size_t next_mark; /* the first agent whose log follows the current part */
+    uint64_t from;    /* where the pipeline log's rest begins */
+    if (pp.session) {
+        uint64_t a = file_size(j->agents[pp.mark].path);
+        est += a > offset ? a - offset : 0;
+        next_mark = pp.mark + 1;
+        from = j->marks[pp.mark].offset;
+    } else {
+        next_mark = part / 2;
+        from = offset > pp.start ? offset : pp.start;
+    }
+    est += j->log_size > from ? j->log_size - from : 0;
+    for (size_t i = next_mark; i < j->n; i++)
+        est += file_size(j->agents[i].path);
+    return est;
 }
 
 void oj_pl_logs_job_free(struct oj_pl_logs_job *j)

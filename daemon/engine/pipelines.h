@@ -90,6 +90,9 @@ struct oj_pl_logs_job *oj_pipeline_logs_plan(struct oj_daemon *d, const char *id
                                              bool follow, uint32_t part, uint64_t offset,
                                              size_t max);
 int oj_pipeline_logs_read(const struct oj_pl_logs_job *j, struct oj_pl_logs *out);
+/* At least as many bytes as the read would find from the cursor on (not
+ * capped at max); files only. */
+uint64_t oj_pipeline_logs_estimate(const struct oj_pl_logs_job *j);
 void oj_pl_logs_job_free(struct oj_pl_logs_job *j);
 void oj_pl_logs_free(struct oj_pl_logs *l);
 

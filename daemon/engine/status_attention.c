@@ -18,8 +18,8 @@
  * unchanged state (a watch between events, a script polling) reuses them,
  * and only a change pays the walk over the escalated and failed ones. */
 struct listed_lock {
-    char *name, *holder;
-    struct oj_lock_seen seen;
+    char *name;
+    struct oj_lock_seen seen; /* as the walk saw it: its place in the order */
 };
 struct oj_attention_cache {
     const struct oj_state *state;
@@ -203,13 +203,13 @@ static int by_since(const void *x, const void *y)
 static void clear_locks(struct oj_attention_cache *k)
 {
     for (size_t i = 0; i < k->n_locks; i++)
-        free(k->locks[i].name), free(k->locks[i].holder);
+        free(k->locks[i].name);
     k->n_locks = 0;
     k->locks_more = 0;
 }
 
 /* Keeps the first OJ_ATTENTION_MAX_LOCKS in attention order, counts the rest. */
-static void keep_lock(struct oj_attention_cache *k, const char *name, const char *holder,
+static void keep_lock(struct oj_attention_cache *k, const char *name,
                       const struct oj_lock_seen *seen)
 {
     size_t at = k->n_locks;
@@ -219,13 +219,11 @@ static void keep_lock(struct oj_attention_cache *k, const char *name, const char
         k->locks_more++;
         return;
     }
-    struct listed_lock one = {strdup(name), strdup(holder), *seen};
-    if (one.name == NULL || one.holder == NULL) {
-        free(one.name), free(one.holder);
+    struct listed_lock one = {strdup(name), *seen};
+    if (one.name == NULL)
         return;
-    }
     if (k->n_locks == OJ_ATTENTION_MAX_LOCKS) { /* the last one drops out: counted */
-        free(k->locks[k->n_locks - 1].name), free(k->locks[k->n_locks - 1].holder);
+        free(k->locks[k->n_locks - 1].name);
         k->n_locks--;
         k->locks_more++;
     }
@@ -253,7 +251,7 @@ static void walk_lock(const char *name, const struct oj_lock_view *v, void *arg)
                                 .holder_pid = v->lock.holder_pid};
     bool listed = oj_attention_lock_listed(&seen, w->held_long);
     if (listed)
-        keep_lock(w->k, name, v->lock.holder, &seen);
+        keep_lock(w->k, name, &seen);
     int64_t next = INT64_MAX; /* when this lock's verdict can change next */
     if (v->pid_checked || v->stale)
         next = w->now + LOCK_RESCAN_MS;
@@ -295,8 +293,19 @@ static void locks(struct oj_daemon *d, const Oj__PipelineWait *waits, size_t n_w
     const Oj__PipelineWait **w = calloc(n_waits + 1, sizeof *w);
     for (size_t i = 0; out->stale_locks && w && i < k->n_locks; i++) {
         const struct listed_lock *l = &k->locks[i];
-        struct oj_lock_seen seen = l->seen;
-        seen.now_ms = now; /* "held for" as of this status */
+        /* The listed few are looked at again: a heartbeat (kept outside
+         * the state) may have come since the walk. */
+        struct oj_lock_view v;
+        if (!oj_lock_look(d, l->name, now, &v))
+            continue;
+        struct oj_lock_seen seen = {.stale = v.stale,
+                                    .since_ms = v.lock.since_ms,
+                                    .heartbeat_ms = v.heartbeat_ms,
+                                    .timeout_ms = v.lock.timeout_ms,
+                                    .now_ms = now,
+                                    .holder_pid = v.lock.holder_pid};
+        if (!oj_attention_lock_listed(&seen, d->cfg.lock_held_long_ms))
+            continue;
         Oj__LockAttention *a = malloc(sizeof *a);
         if (a == NULL)
             break;
@@ -305,7 +314,7 @@ static void locks(struct oj_daemon *d, const Oj__PipelineWait *waits, size_t n_w
         oj_attention_lock_why(&seen, why, sizeof why);
         oj_attention_lock_next(l->name, seen.stale, next, sizeof next);
         a->name = dup(l->name);
-        a->holder = dup(l->holder);
+        a->holder = dup(v.lock.holder);
         a->since_ms = seen.since_ms;
         a->heartbeat_ms = seen.heartbeat_ms;
         a->stale = seen.stale;

@@ -275,9 +275,13 @@ static void rpc_daemon_logs(Oj__Control_Service *svc, const Oj__DaemonLogsReques
     /* At most max bytes are read (twice for a tail: where its lines begin,
      * then them), never more than the file holds. */
     struct stat st;
-    uint64_t size = stat(r->path, &st) == 0 ? (uint64_t)st.st_size : 0;
-    if (r->from && r->file_id != 0 && r->file_id != (uint64_t)st.st_ino)
+    uint64_t size = 0, ino = 0;
+    if (stat(r->path, &st) == 0)
+        size = (uint64_t)st.st_size, ino = (uint64_t)st.st_ino;
+    if (r->from && r->file_id != 0 && r->file_id != ino)
         size = r->max; /* the rest of daemon.log.1 */
+    else if (r->from) /* following: what was added since */
+        size = r->offset <= size ? size - r->offset : size;
     oj_engine_read(d, size < r->max ? size : r->max, daemon_logs_read, r);
 }
 

@@ -641,7 +641,8 @@ static void rpc_logs(Oj__Control_Service *svc, const Oj__PipelineLogsRequest *in
     r->call = call;
     r->state = state;
     snprintf(r->id, sizeof r->id, "%s", id);
-    oj_engine_read(d, max, logs_read, r);
+    uint64_t est = oj_pipeline_logs_estimate(r->job);
+    oj_engine_read(d, est < max ? est : max, logs_read, r);
 }
 
 void oj_rpc_register_pipeline(Oj__Control_Service *svc)

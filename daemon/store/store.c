@@ -163,6 +163,8 @@ void oj_store_after_sync(struct oj_store *s, void (*fn)(void *), void *arg)
 static void flush(struct oj_store *s)
 {
     pthread_mutex_lock(&s->mu);
+    if (s->delivered < s->written) /* a deferred commit (defer_sync) woke nobody */
+        pthread_cond_signal(&s->work_cv);
     while (s->delivered < s->written)
         pthread_cond_wait(&s->synced_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
