@@ -74,10 +74,14 @@ struct read_job {
     void *arg;
 };
 
+/* A thread of its own. Counted in reads_active, not runners_active: a
+ * stop waits for it before the store closes, and does not report it as a
+ * shell step still running. */
 static void run_read(void *arg)
 {
     struct read_job *j = arg;
     struct oj_daemon *d = j->d;
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), OJ_WORK_NICE); /* bulk copying */
     j->read(j->arg); /* answers its call: the store must still be open */
     free(j);
     atomic_fetch_sub(&d->reads_active, 1);
@@ -89,7 +93,7 @@ void oj_engine_read(struct oj_daemon *d, uint64_t bytes, void (*read)(void *arg)
     if (j != NULL) {
         *j = (struct read_job){.d = d, .read = read, .arg = arg};
         atomic_fetch_add(&d->reads_active, 1);
-        if (oj_engine_work(d, OJ_LANE_ALONE, OJ_WORK_LOW_PRIORITY, run_read, NULL, j) != 0)
+        if (oj_work_alone(run_read, j) == 0)
             return;
         atomic_fetch_sub(&d->reads_active, 1);
         free(j);
