@@ -214,6 +214,15 @@ bool oj_engine_post_through_hold(struct oj_daemon *d, void (*job)(struct oj_daem
     return post(d, job, arg, true);
 }
 
+/* How many calls in a row must have found no other request in flight before
+ * a call run at once syncs the WAL itself. One client at a time (an operator,
+ * a script) then pays no wake-up of the sync thread: waking a thread that
+ * sleeps on an idle core costs tens of microseconds on a virtual machine,
+ * about a fifth of a change (docs/performance.md). With many clients the
+ * sync thread is busy anyway and batches their changes, and a leader on
+ * nng's thread measured 5 % slower there; the streak tells the two apart. */
+#define LEAD_AFTER 4
+
 /* A read-only call, or a change marked at_once (request.h: state and WAL
  * only), answered on the thread that received it when the state is free
  * (the engine is between items): one thread hand-off fewer than through the
@@ -227,15 +236,6 @@ bool oj_engine_post_through_hold(struct oj_daemon *d, void (*job)(struct oj_daem
  * held. Never waits for the lock: nng's threads must not block, so a busy
  * engine means the queue as before. When one client sends one change at a
  * time, this thread also makes the sync that covers it (LEAD_AFTER). */
-/* How many calls in a row must have found no other request in flight before
- * a call run at once syncs the WAL itself. One client at a time (an operator,
- * a script) then pays no wake-up of the sync thread: waking a thread that
- * sleeps on an idle core costs tens of microseconds on a virtual machine,
- * about a fifth of a change (docs/performance.md). With many clients the
- * sync thread is busy anyway and batches their changes, and a leader on
- * nng's thread measured 5 % slower there; the streak tells the two apart. */
-#define LEAD_AFTER 4
-
 static bool run_at_once(struct oj_daemon *d, struct oj_call *call)
 {
     bool read_only = oj_call_read_only(call);

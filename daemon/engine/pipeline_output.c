@@ -119,7 +119,7 @@ static bool add_piece(struct oj_pl_logs *out, const char *source, const char *ph
 /* What a read needs of the state, taken under it: each agent's log and
  * whether its output is all in. */
 struct agent_log {
-    char path[PATH_MAX + 96];
+    char *path; /* NULL for agents before the cursor, which the read does not reach */
     bool over;
 };
 struct oj_pl_logs_job {
@@ -149,18 +149,24 @@ struct oj_pl_logs_job *oj_pipeline_logs_plan(struct oj_daemon *d, const char *id
         return NULL;
     }
     int64_t now = oj_wall_ms();
-    for (size_t i = 0; i < j->n; i++) {
+    /* Only the agents from the cursor's part on: part 2k+1 is mark k's, and
+     * part 2k the slice before it. */
+    for (size_t i = part >= 1 ? (part - 1) / 2 : 0; i < j->n; i++) {
         const struct oj_log_mark *m = &j->marks[i];
         struct oj_session s;
         bool has = oj_session_get(d, m->sid, &s) == 0;
+        char path[PATH_MAX + 96];
         if (has && s.log[0])
-            snprintf(j->agents[i].path, sizeof j->agents[i].path, "%s", s.log);
+            snprintf(path, sizeof path, "%s", s.log);
         else
-            snprintf(j->agents[i].path, sizeof j->agents[i].path, "%s/%s.log",
-                     d->paths.session_log_dir, m->sid);
+            snprintf(path, sizeof path, "%s/%s.log", d->paths.session_log_dir, m->sid);
         j->agents[i].over =
             oj_log_session_over(has, s.state == OJ_SESSION_DEAD, s.ended_at_ms, now);
         oj_session_clear(&s);
+        if ((j->agents[i].path = strdup(path)) == NULL) {
+            oj_pl_logs_job_free(j);
+            return NULL;
+        }
     }
     oj_pl_log_path(d, id, j->log, sizeof j->log);
     oj_pl_pgid_path(d, id, j->pgid, sizeof j->pgid);
@@ -196,7 +202,8 @@ int oj_pipeline_logs_read(const struct oj_pl_logs_job *j, struct oj_pl_logs *out
         if (pp.session) {
             const struct oj_log_mark *m = &marks[pp.mark];
             const struct agent_log *a = &j->agents[pp.mark];
-            if (read_range(a->path, offset, UINT64_MAX, max, &buf, &len, &size) != 0) {
+            if (a->path == NULL || /* before the planned cursor: not asked for */
+                read_range(a->path, offset, UINT64_MAX, max, &buf, &len, &size) != 0) {
                 rc = -1;
                 break;
             }
@@ -272,7 +279,7 @@ uint64_t oj_pipeline_logs_estimate(const struct oj_pl_logs_job *j)
     size_t next_mark; /* the first agent whose log follows the current part */
     uint64_t from;    /* where the pipeline log's rest begins */
     if (pp.session) {
-        uint64_t a = file_size(j->agents[pp.mark].path);
+        uint64_t a = j->agents[pp.mark].path ? file_size(j->agents[pp.mark].path) : 0;
         est += a > offset ? a - offset : 0;
         next_mark = pp.mark + 1;
         from = j->marks[pp.mark].offset;
@@ -282,7 +289,7 @@ uint64_t oj_pipeline_logs_estimate(const struct oj_pl_logs_job *j)
     }
     est += j->log_size > from ? j->log_size - from : 0;
     for (size_t i = next_mark; i < j->n; i++)
-        est += file_size(j->agents[i].path);
+        est += j->agents[i].path ? file_size(j->agents[i].path) : 0;
     return est;
 }
 
@@ -290,6 +297,8 @@ void oj_pl_logs_job_free(struct oj_pl_logs_job *j)
 {
     if (j == NULL)
         return;
+    for (size_t i = 0; j->agents && i < j->n; i++)
+        free(j->agents[i].path);
     free(j->marks);
     free(j->agents);
     free(j);
