@@ -72,7 +72,7 @@ struct oj_server {
     struct slot *free_slots, *all_slots;
     unsigned n_slots, receiving, sending;
     struct oj_call *in_flight;
-    unsigned n_in_flight;
+    _Atomic unsigned n_in_flight; /* changed under mu; read without it (others_in_flight) */
     struct oj_reply_cache *cache;
     bool draining, closing;
     uint64_t served;
@@ -434,9 +434,7 @@ bool oj_call_read_only(const struct oj_call *c)
 }
 unsigned oj_call_others_in_flight(const struct oj_call *c)
 {
-    pthread_mutex_lock(&c->srv->mu);
-    unsigned n = c->srv->n_in_flight;
-    pthread_mutex_unlock(&c->srv->mu);
+    unsigned n = atomic_load(&c->srv->n_in_flight); /* each change run at once asks: no lock */
     return n > 0 ? n - 1 : 0;
 }
 bool oj_call_at_once(const struct oj_call *c)

@@ -33,13 +33,7 @@ static void start_daemon(char *const envp[])
 /* Writes .oj/runbooks/<name>.json; the text uses ' for " to stay readable. */
 static void runbook(const char *name, const char *text)
 {
-    char *json = strdup(text);
-    for (char *p = json; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    cr_assert_eq(env_write_runbook(&e, name, json), 0, "cannot write runbook %s: %s", name,
-                 strerror(errno));
-    free(json);
+    cr_assert_eq(env_write_runbook_q(&e, name, text), 0, "cannot write runbook %s: %s", name, strerror(errno));
 }
 
 static void project_path(char *buf, size_t len, const char *rel)

@@ -37,12 +37,7 @@ static void start_daemon(char *const envp[])
 /* Writes .oj/runbooks/<name>.json; ' stands for ". */
 static void runbook(const char *name, const char *text)
 {
-    char *json = strdup(text);
-    for (char *p = json; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    cr_assert_eq(env_write_runbook(&e, name, json), 0, "runbook %s: %s", name, strerror(errno));
-    free(json);
+    cr_assert_eq(env_write_runbook_q(&e, name, text), 0, "runbook %s: %s", name, strerror(errno));
 }
 
 #define RUNBOOK_T                                                                                  \
@@ -104,29 +99,10 @@ static void expect_file_has(const char *path, const char *text, int ms)
     }
 }
 
-struct agent_wait {
-    const char *id;
-    char sid[16];
-};
-
-static bool agent_running(void *arg)
-{
-    struct agent_wait *w = arg;
-    struct oj_out o = OJ(&e, "pipeline", "status", w->id, "--json");
-    cJSON *j = cJSON_Parse(o.out);
-    bool yes = j && strcmp(jstr(j, "step"), "agent") == 0 && jstr(j, "session_id")[0];
-    if (yes)
-        snprintf(w->sid, sizeof w->sid, "%s", jstr(j, "session_id"));
-    cJSON_Delete(j);
-    oj_out_free(&o);
-    return yes;
-}
-
 static void expect_agent(const char *id, char sid[16])
 {
-    struct agent_wait w = {id, ""};
-    cr_assert(wait_until(agent_running, &w, 20000), "pipeline %s never started its agent", id);
-    snprintf(sid, 16, "%s", w.sid);
+    cr_assert(env_wait_pipeline_agent(&e, id, sid, 20000), "pipeline %s never started its agent",
+              id);
 }
 
 static const char *state_of(const char *id)

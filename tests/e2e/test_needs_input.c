@@ -237,13 +237,7 @@ Test(needs_input, oj_ask_outside_a_session_is_refused, .init = setup, .fini = te
 /* Writes .oj/runbooks/<name>.json; the text uses ' for " to stay readable. */
 static void runbook(const char *name, const char *text)
 {
-    char *json = strdup(text);
-    for (char *p = json; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    cr_assert_eq(env_write_runbook(&e, name, json), 0, "cannot write runbook %s: %s", name,
-                 strerror(errno));
-    free(json);
+    cr_assert_eq(env_write_runbook_q(&e, name, text), 0, "cannot write runbook %s: %s", name, strerror(errno));
 }
 
 struct status_wait {

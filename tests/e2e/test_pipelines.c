@@ -45,13 +45,7 @@ static void start_daemon(void)
 /* Writes .oj/runbooks/<name>.json; the text uses ' for " to stay readable. */
 static void runbook(const char *name, const char *text)
 {
-    char *json = strdup(text);
-    for (char *p = json; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    cr_assert_eq(env_write_runbook(&e, name, json), 0, "cannot write runbook %s: %s", name,
-                 strerror(errno));
-    free(json);
+    cr_assert_eq(env_write_runbook_q(&e, name, text), 0, "cannot write runbook %s: %s", name, strerror(errno));
 }
 
 /* A path in the project: fmt has one %s for `a`. The result lives until four
@@ -239,33 +233,12 @@ static cJSON *sessions_of(const char *id)
     return mine;
 }
 
-struct agent_wait {
-    const char *id;
-    char sid[16];
-};
-
-/* The pipeline runs an agent: step agent with a session. */
-static bool agent_running(void *arg)
-{
-    struct agent_wait *w = arg;
-    struct oj_out o = OJ(&e, "pipeline", "status", w->id, "--json");
-    cJSON *j = cJSON_Parse(o.out);
-    bool yes = j && strcmp(jstr(j, "step"), "agent") == 0 && jstr(j, "session_id")[0];
-    if (yes)
-        snprintf(w->sid, sizeof w->sid, "%s", jstr(j, "session_id"));
-    cJSON_Delete(j);
-    oj_out_free(&o);
-    return yes;
-}
-
 static void expect_agent(const char *id, char sid[16])
 {
-    struct agent_wait w = {id, ""};
-    if (!wait_until(agent_running, &w, 15000)) {
+    if (!env_wait_pipeline_agent(&e, id, sid, 15000)) {
         dump(id);
         cr_assert_fail("pipeline %s never started its agent", id);
     }
-    snprintf(sid, 16, "%s", w.sid);
 }
 
 static char *session_log(const char *sid)
@@ -1427,13 +1400,11 @@ Test(pipelines, the_operator_nudges_restarts_and_cancels, .init = setup, .fini =
                    "'prompt':'hello agent','idle_timeout':'10m'}}]}}}");
     char id[16];
     run_ok(id, "ops", NULL, NULL);
-    struct agent_wait w = {id, ""};
-    if (!wait_until(agent_running, &w, 10000)) {
+    char first[16];
+    if (!env_wait_pipeline_agent(&e, id, first, 10000)) {
         dump(id);
         cr_assert_fail("the agent never started");
     }
-    char first[16];
-    snprintf(first, sizeof first, "%s", w.sid);
     expect_file_has(path_in(".oj/logs/sessions/%s.log", first), "got: hello agent", 10000);
 
     struct oj_out o = OJ(&e, "pipeline", "nudge", id, "please report progress");
@@ -1447,13 +1418,13 @@ Test(pipelines, the_operator_nudges_restarts_and_cancels, .init = setup, .fini =
     cr_expect_eq(o.code, 0, "%s", o.err);
     cr_expect(strstr(o.out, "restarted phase talk") != NULL, "%s", o.out);
     oj_out_free(&o);
-    struct agent_wait w2 = {id, ""};
-    if (!wait_until(agent_running, &w2, 10000)) {
+    char second[16];
+    if (!env_wait_pipeline_agent(&e, id, second, 10000)) {
         dump(id);
         cr_assert_fail("the restarted phase never started its agent");
     }
-    cr_expect_str_neq(w2.sid, first, "a restart starts a new session");
-    expect_file_has(path_in(".oj/logs/sessions/%s.log", w2.sid), "got: hello agent", 10000);
+    cr_expect_str_neq(second, first, "a restart starts a new session");
+    expect_file_has(path_in(".oj/logs/sessions/%s.log", second), "got: hello agent", 10000);
     cJSON *st = status_json(id, false);
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(st, "recovery");
     int n = cJSON_GetArraySize(steps);
@@ -1709,10 +1680,10 @@ Test(pipelines, the_prompt_shows_on_its_own_line_after_the_greeting, .init = set
                     "'prompt':'build the widget'}}]}}}");
     char id[16];
     run_ok(id, "talk", NULL, NULL);
-    struct agent_wait w = {id, ""};
-    cr_assert(wait_until(agent_running, &w, 10000), "the agent never started");
-    expect_file_has(path_in(".oj/logs/sessions/%s.log", w.sid), "got: build the widget", 10000);
-    struct oj_out o = OJ(&e, "session", "capture", w.sid, "--tail", "3");
+    char sid[16];
+    cr_assert(env_wait_pipeline_agent(&e, id, sid, 10000), "the agent never started");
+    expect_file_has(path_in(".oj/logs/sessions/%s.log", sid), "got: build the widget", 10000);
+    struct oj_out o = OJ(&e, "session", "capture", sid, "--tail", "3");
     cr_assert_eq(o.code, 0, "%s", o.err);
     char want[256];
     snprintf(want, sizeof want,

@@ -1,6 +1,7 @@
 /* harness.c — see harness.h. */
 #include "harness.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -434,4 +435,50 @@ int child_wait_exit(pid_t pid, int timeout_ms)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     return -1;
+}
+
+int env_write_runbook_q(const struct oj_env *e, const char *name, const char *text)
+{
+    char *json = strdup(text);
+    if (json == NULL)
+        return -1;
+    for (char *p = json; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    int rc = env_write_runbook(e, name, json);
+    int saved = errno;
+    free(json);
+    errno = saved;
+    return rc;
+}
+
+struct agent_wait {
+    const struct oj_env *e;
+    const char *id;
+    char sid[16];
+};
+
+static bool pipeline_runs_agent(void *arg)
+{
+    struct agent_wait *w = arg;
+    struct oj_out o = OJ(w->e, "pipeline", "status", w->id, "--json");
+    cJSON *j = cJSON_Parse(o.out);
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(j, "step");
+    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(j, "session_id");
+    bool yes = cJSON_IsString(step) && strcmp(step->valuestring, "agent") == 0 &&
+               cJSON_IsString(sid) && sid->valuestring[0];
+    if (yes)
+        snprintf(w->sid, sizeof w->sid, "%s", sid->valuestring);
+    cJSON_Delete(j);
+    oj_out_free(&o);
+    return yes;
+}
+
+bool env_wait_pipeline_agent(const struct oj_env *e, const char *id, char sid[16],
+                             int timeout_ms)
+{
+    struct agent_wait w = {.e = e, .id = id};
+    bool yes = wait_until(pipeline_runs_agent, &w, timeout_ms);
+    snprintf(sid, 16, "%s", w.sid);
+    return yes;
 }

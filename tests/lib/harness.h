@@ -80,6 +80,12 @@ void wal_write_at_end(const char *path, const void *bytes, size_t n);
  * reload check sees a change even when two writes land within one tick of the
  * file system's clock. Returns 0, or -1 with errno set. */
 int env_write_runbook(const struct oj_env *e, const char *name, const char *json);
+/* The same with text whose ' stand for " (runbooks written inline in C). */
+int env_write_runbook_q(const struct oj_env *e, const char *name, const char *text);
+/* Waits up to timeout_ms until pipeline `id` runs an agent (its step is
+ * "agent" with a session); that session's id in sid. False on timeout. */
+bool env_wait_pipeline_agent(const struct oj_env *e, const char *id, char sid[16],
+                             int timeout_ms);
 
 /* SIGKILLs the project's daemon and waits (10 s at most) until its pid lock
  * is free. False if no daemon ran or it did not go away. */
